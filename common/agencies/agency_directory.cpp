@@ -1,0 +1,87 @@
+// Loads and validates the agency directory; ids must be topic-safe and unique.
+#include "agencies/agency_directory.h"
+
+#include <fstream>
+#include <regex>
+#include <sstream>
+
+namespace lapor::agencies {
+
+std::string where(const std::string& source, const YAML::Node& node) {
+  auto mark = node.Mark();
+  if (mark.line < 0) return source + ": ";
+  return source + ":" + std::to_string(mark.line + 1) + ": ";
+}
+
+AgencyDirectory AgencyDirectory::loadFile(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) throw DirectoryError(path + ": cannot be read");
+  std::stringstream buf;
+  buf << in.rdbuf();
+  return parse(buf.str(), path);
+}
+
+AgencyDirectory AgencyDirectory::parse(const std::string& yaml, const std::string& source) {
+  AgencyDirectory d;
+  d.source_ = source;
+  try {
+    d.root_ = YAML::Load(yaml);
+  } catch (const YAML::ParserException& e) {
+    throw DirectoryError(source + ":" + std::to_string(e.mark.line + 1) + ": " + e.msg);
+  }
+  if (!d.root_.IsMap()) throw DirectoryError(source + ": top level must be a map");
+  d.version_ = d.root_["version"] ? d.root_["version"].as<std::string>() : "unversioned";
+  const auto agencies = d.root_["agencies"];
+  if (!agencies || !agencies.IsSequence() || agencies.size() == 0)
+    throw DirectoryError(source + ": 'agencies' must be a non-empty list");
+  static const std::regex id_re("^[a-z0-9][a-z0-9-]{0,62}$");
+  for (const auto& a : agencies) {
+    AgencyInfo info;
+    if (!a.IsMap() || !a["id"]) throw DirectoryError(where(source, a) + "agency without 'id'");
+    info.id = a["id"].as<std::string>();
+    if (!std::regex_match(info.id, id_re))
+      throw DirectoryError(where(source, a["id"]) + "agency id '" + info.id +
+                           "' must be lower-case letters, digits and '-' (it names a topic)");
+    if (d.index_.count(info.id))
+      throw DirectoryError(where(source, a["id"]) + "duplicate agency id '" + info.id + "'");
+    info.name = a["name"] ? a["name"].as<std::string>() : info.id;
+    info.kind = a["kind"] ? a["kind"].as<std::string>() : "";
+    info.supervisor = a["supervisor"] ? a["supervisor"].as<std::string>() : "";
+    d.index_[info.id] = d.agencies_.size();
+    d.agencies_.push_back(std::move(info));
+  }
+  for (const auto& a : agencies) {
+    if (a["supervisor"] && !d.find(a["supervisor"].as<std::string>()))
+      throw DirectoryError(where(source, a["supervisor"]) + "supervisor '" +
+                           a["supervisor"].as<std::string>() + "' is not a known agency");
+  }
+  if (!d.find(kTriage))
+    throw DirectoryError(source + ": an agency with id 'triage' (the operator queue) is required");
+  if (const auto cats = d.root_["categories"]) {
+    if (!cats.IsSequence()) throw DirectoryError(where(source, cats) + "'categories' must be a list");
+    for (const auto& c : cats) {
+      if (!c.IsMap() || !c["code"]) throw DirectoryError(where(source, c) + "category without 'code'");
+      CategoryInfo ci;
+      ci.code = c["code"].as<std::string>();
+      if (d.category(ci.code))
+        throw DirectoryError(where(source, c["code"]) + "duplicate category '" + ci.code + "'");
+      ci.name = c["name"] ? c["name"].as<std::string>() : ci.code;
+      ci.emergency = c["emergency"] && c["emergency"].as<bool>();
+      d.categories_.push_back(std::move(ci));
+    }
+  }
+  return d;
+}
+
+const AgencyInfo* AgencyDirectory::find(const std::string& id) const {
+  auto it = index_.find(id);
+  return it == index_.end() ? nullptr : &agencies_[it->second];
+}
+
+const CategoryInfo* AgencyDirectory::category(const std::string& code) const {
+  for (const auto& c : categories_)
+    if (c.code == code) return &c;
+  return nullptr;
+}
+
+}  // namespace lapor::agencies

@@ -1,0 +1,62 @@
+// The agencies and complaint categories of a regency, read from one YAML file that routing,
+// notification, the SLA monitor and intake share (deploy/config/agencies.yaml).
+#pragma once
+
+#include <yaml-cpp/yaml.h>
+
+#include <map>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace lapor::agencies {
+
+class DirectoryError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+struct AgencyInfo {
+  std::string id;
+  std::string name;
+  std::string kind;
+  std::string supervisor;  // id of the next escalation level, or ""
+};
+
+struct CategoryInfo {
+  std::string code;
+  std::string name;
+  bool emergency = false;
+};
+
+class AgencyDirectory {
+ public:
+  // Throws DirectoryError naming the file, the line and what is wrong.
+  static AgencyDirectory loadFile(const std::string& path);
+  static AgencyDirectory parse(const std::string& yaml, const std::string& source = "<string>");
+
+  const std::vector<AgencyInfo>& agencies() const { return agencies_; }
+  const std::vector<CategoryInfo>& categories() const { return categories_; }
+  const AgencyInfo* find(const std::string& id) const;
+  const CategoryInfo* category(const std::string& code) const;
+  const std::string& version() const { return version_; }
+  const std::string& source() const { return source_; }
+  const YAML::Node& root() const { return root_; }
+
+  // The operator queue that takes every complaint no rule matches.
+  static constexpr const char* kTriage = "triage";
+
+ private:
+  std::vector<AgencyInfo> agencies_;
+  std::vector<CategoryInfo> categories_;
+  std::map<std::string, size_t> index_;
+  std::string version_;
+  std::string source_;
+  YAML::Node root_;
+};
+
+// "file:LINE: " prefix for errors about a YAML node.
+std::string where(const std::string& source, const YAML::Node& node);
+
+}  // namespace lapor::agencies

@@ -1,0 +1,91 @@
+// Shared settings with their defaults; every key is documented in docs/configuration.md.
+#include "app/service_settings.h"
+
+#include <CLI/CLI.hpp>
+
+#include <algorithm>
+#include <cstdlib>
+#include <iostream>
+
+namespace lapor::app {
+
+ServiceSettings ServiceSettings::load(const config::Config& cfg, const std::string& service) {
+  ServiceSettings s;
+  s.service = service;
+  const auto level = cfg.getString("service", "log_level", "info");
+  try {
+    s.log_level = log::parseLevel(level);
+  } catch (const std::invalid_argument& e) {
+    throw config::ConfigError("config key service.log_level: " + std::string(e.what()));
+  }
+  s.kafka_brokers = cfg.getString("kafka", "brokers", "127.0.0.1:9092");
+  s.topic_partitions = static_cast<int>(cfg.getInt("kafka", "topic_partitions", 3, 1, 1024));
+  s.produce_timeout = cfg.getDuration("kafka", "produce_timeout", std::chrono::seconds(10));
+  s.linger_ms = static_cast<int>(cfg.getInt("kafka", "linger_ms", 2, 0, 1000));
+  s.redis.host = cfg.getString("redis", "host", "127.0.0.1");
+  s.redis.port = static_cast<int>(cfg.getInt("redis", "port", 6379, 1, 65535));
+  s.redis.prefix = cfg.getString("redis", "prefix", "lapor:");
+  s.redis.command_timeout = cfg.getDuration("redis", "command_timeout", std::chrono::seconds(2));
+  s.redis.connect_timeout = cfg.getDuration("redis", "connect_timeout", std::chrono::seconds(2));
+  s.redis.attempts = static_cast<int>(cfg.getInt("redis", "attempts", 3, 1, 100));
+  s.grpc.address = cfg.getString("grpc", "host", "127.0.0.1") + ":" +
+                   std::to_string(cfg.getInt("grpc", "port", 0, 0, 65535));
+  s.grpc.max_message_bytes =
+      static_cast<int>(cfg.getInt("grpc", "max_message_bytes", 1 << 20, 1024, 64 << 20));
+  s.metrics_address = cfg.getString("metrics", "host", "127.0.0.1") + ":" +
+                      std::to_string(cfg.getInt("metrics", "port", 0, 0, 65535));
+  return s;
+}
+
+kafka::ProducerOptions ServiceSettings::producer() const {
+  kafka::ProducerOptions o;
+  o.brokers = kafka_brokers;
+  o.client_id = "lapor-" + service;
+  o.linger_ms = linger_ms;
+  o.message_timeout_ms = static_cast<int>(produce_timeout.count());
+  return o;
+}
+
+kafka::ConsumerOptions ServiceSettings::consumer(const std::string& group,
+                                                 std::vector<std::string> topics) const {
+  kafka::ConsumerOptions o;
+  o.brokers = kafka_brokers;
+  o.group_id = group;
+  o.topics = std::move(topics);
+  o.client_id = "lapor-" + service;
+  o.service = service;
+  return o;
+}
+
+bool CommandLine::flag(const std::string& name) const {
+  return std::find(flags.begin(), flags.end(), name) != flags.end();
+}
+
+CommandLine parseCommandLine(int argc, char** argv, const std::string& service,
+                             const std::string& description,
+                             const std::vector<std::pair<std::string, std::string>>& extra_flags) {
+  CommandLine out;
+  CLI::App app{description, "lapor-" + service};
+  const char* env = std::getenv("LAPOR_CONFIG");
+  out.config_path = env ? env : "";
+  app.add_option("-c,--config", out.config_path,
+                 "YAML config file (env LAPOR_CONFIG); every key can be overridden by "
+                 "LAPOR_<SECTION>_<KEY>, see docs/configuration.md");
+  std::vector<std::unique_ptr<bool>> storage;
+  for (const auto& [name, help] : extra_flags) {
+    storage.push_back(std::make_unique<bool>(false));
+    app.add_flag("--" + name, *storage.back(), help);
+  }
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    out.exit_now = true;
+    out.exit_code = app.exit(e);
+    return out;
+  }
+  for (size_t i = 0; i < extra_flags.size(); ++i)
+    if (*storage[i]) out.flags.push_back(extra_flags[i].first);
+  return out;
+}
+
+}  // namespace lapor::app

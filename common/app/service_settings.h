@@ -1,0 +1,52 @@
+// Settings every service shares (sections service, kafka, redis, grpc, metrics) and the
+// command line every binary accepts.
+#pragma once
+
+#include "config/config.h"
+#include "grpc/grpc_server.h"
+#include "kafka/consumer.h"
+#include "kafka/producer.h"
+#include "log/logger.h"
+#include "redis/redis_client.h"
+
+#include <string>
+
+namespace lapor::app {
+
+struct ServiceSettings {
+  std::string service;
+  log::Level log_level = log::Level::Info;
+  std::string kafka_brokers;
+  int topic_partitions = 3;
+  std::chrono::milliseconds produce_timeout{10'000};
+  int linger_ms = 2;
+  redis::RedisOptions redis;
+  grpcx::GrpcServerOptions grpc;
+  std::string metrics_address;
+
+  static ServiceSettings load(const config::Config& cfg, const std::string& service);
+
+  // Producer and consumer options of this service with the shared settings filled in; a
+  // producer gives up on a message (message.timeout.ms) before a caller waiting
+  // produce_timeout does, so a timed-out answer never hides a late success.
+  kafka::ProducerOptions producer() const;
+  kafka::ConsumerOptions consumer(const std::string& group,
+                                  std::vector<std::string> topics) const;
+};
+
+struct CommandLine {
+  std::string config_path;
+  bool exit_now = false;  // --help or a usage error was printed
+  int exit_code = 0;
+  bool flag(const std::string& name) const;
+  std::vector<std::string> flags;  // extra boolean flags that were set
+};
+
+// Parses --config FILE (default: env LAPOR_CONFIG) and --help; `extra_flags` are boolean
+// flags with their help text.
+CommandLine parseCommandLine(int argc, char** argv, const std::string& service,
+                             const std::string& description,
+                             const std::vector<std::pair<std::string, std::string>>& extra_flags =
+                                 {});
+
+}  // namespace lapor::app

@@ -1,0 +1,36 @@
+// The event envelope on the wire: ids, encoding into Kafka messages and strict decoding.
+#pragma once
+
+#include "kafka/message.h"
+#include "lapor/v1/events.pb.h"
+
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace lapor::events {
+
+// Random UUID (v4) from the system CSPRNG.
+std::string newUuid();
+// Deterministic UUID (v5 layout, SHA-1) for ids that must come out the same when a crashed
+// step is replayed, so downstream dedupe by event id catches the repeat.
+std::string nameUuid(std::string_view name);
+
+v1::EventEnvelope makeEnvelope(const std::string& producer, const std::string& complaint_id,
+                               const std::string& trace_id, int64_t now_ms,
+                               std::string event_id = {});
+
+// Key = complaint id (one complaint's events stay in order); headers say id, type and trace.
+kafka::OutMessage toMessage(const std::string& topic, const v1::EventEnvelope& env);
+
+// Short name of the event in the oneof: submitted, routed, ..., or "" when none is set.
+std::string eventKind(const v1::EventEnvelope& env);
+
+struct Decoded {
+  std::optional<v1::EventEnvelope> envelope;
+  std::string error;  // why it could not be used, when !envelope
+};
+// Rejects bytes that do not parse, and envelopes without event id, complaint id or event.
+Decoded decode(const std::string& bytes);
+
+}  // namespace lapor::events

@@ -1,0 +1,39 @@
+// gRPC server bootstrap: our services plus standard health checking and reflection.
+#pragma once
+
+#include "log/logger.h"
+
+#include <grpcpp/grpcpp.h>
+
+#include <chrono>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace lapor::grpcx {
+
+struct GrpcServerOptions {
+  std::string address = "127.0.0.1:0";  // port 0: pick a free one (see port())
+  int max_message_bytes = 1 << 20;      // oversized requests fail with RESOURCE_EXHAUSTED
+};
+
+class GrpcServer {
+ public:
+  // Starts serving at once; health reports SERVING for "" and each service name.
+  GrpcServer(const GrpcServerOptions& options, const std::vector<grpc::Service*>& services,
+             log::Logger logger);
+  ~GrpcServer();
+
+  int port() const { return port_; }
+  void setServing(bool serving);
+  // Health turns NOT_SERVING, new calls are refused, calls in flight get `grace` to finish.
+  void shutdown(std::chrono::milliseconds grace);
+
+ private:
+  std::unique_ptr<grpc::Server> server_;
+  log::Logger log_;
+  int port_ = 0;
+  bool down_ = false;
+};
+
+}  // namespace lapor::grpcx

@@ -1,0 +1,293 @@
+// Consumer loop after librdkafka's complex consumer example: manual offset store after the
+// effect, periodic commit, commit on revoke and on close.
+#include "kafka/consumer.h"
+
+#include <librdkafka/rdkafka.h>
+
+#include <stdexcept>
+
+namespace lapor::kafka {
+
+namespace {
+// librdkafka's own log lines go through our JSON logger instead of raw stderr.
+void onLog(const rd_kafka_t* rk, int level, const char* fac, const char* buf) {
+  auto* logger = static_cast<const log::Logger*>(rd_kafka_opaque(rk));
+  if (!logger) return;
+  nlohmann::json f = {{"facility", fac}, {"detail", buf}};
+  if (level <= 3) logger->error("librdkafka", f);
+  else if (level <= 4) logger->warn("librdkafka", f);
+  else if (level <= 6) logger->info("librdkafka", f);
+  else logger->debug("librdkafka", f);
+}
+
+void setOrThrow(rd_kafka_conf_t* conf, const std::string& key, const std::string& value) {
+  char err[512];
+  if (rd_kafka_conf_set(conf, key.c_str(), value.c_str(), err, sizeof err) != RD_KAFKA_CONF_OK) {
+    rd_kafka_conf_destroy(conf);
+    throw std::invalid_argument("kafka property " + key + "=" + value + ": " + err);
+  }
+}
+
+void onRebalance(rd_kafka_t* rk, rd_kafka_resp_err_t err,
+                 rd_kafka_topic_partition_list_t* parts, void*) {
+  if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
+    rd_kafka_assign(rk, parts);
+  } else {
+    // Revoked: commit what is finished before another member takes the partitions over.
+    rd_kafka_commit(rk, nullptr, 0);
+    rd_kafka_assign(rk, nullptr);
+  }
+}
+
+Message toMessage(const rd_kafka_message_t* m) {
+  Message out;
+  out.topic = rd_kafka_topic_name(m->rkt);
+  out.partition = m->partition;
+  out.offset = m->offset;
+  if (m->key) out.key.assign(static_cast<const char*>(m->key), m->key_len);
+  if (m->payload) out.value.assign(static_cast<const char*>(m->payload), m->len);
+  rd_kafka_timestamp_type_t tstype;
+  out.timestamp_ms = rd_kafka_message_timestamp(m, &tstype);
+  rd_kafka_headers_t* hdrs = nullptr;
+  if (rd_kafka_message_headers(m, &hdrs) == RD_KAFKA_RESP_ERR_NO_ERROR && hdrs) {
+    const char* name;
+    const void* val;
+    size_t size;
+    for (size_t i = 0; rd_kafka_header_get_all(hdrs, i, &name, &val, &size) ==
+                       RD_KAFKA_RESP_ERR_NO_ERROR;
+         ++i)
+      out.headers.emplace_back(name, val ? std::string(static_cast<const char*>(val), size) : "");
+  }
+  return out;
+}
+}  // namespace
+
+std::string metricName(const std::string& service) {
+  std::string s = service;
+  for (auto& c : s)
+    if (c == '-') c = '_';
+  return s;
+}
+
+void Consumer::Deleter::operator()(rd_kafka_s* rk) const { rd_kafka_destroy(rk); }
+
+Consumer::Consumer(ConsumerOptions options, MessageSink& deadletters, log::Logger logger,
+                   prometheus::Registry* registry)
+    : opt_(std::move(options)), deadletters_(deadletters), log_(std::move(logger)) {
+  if (opt_.brokers.empty()) throw std::invalid_argument("kafka.brokers is empty");
+  if (opt_.group_id.empty()) throw std::invalid_argument("kafka consumer group id is empty");
+  if (opt_.topics.empty()) throw std::invalid_argument("kafka consumer has no topics");
+  if (registry) {
+    const auto svc = metricName(opt_.service.empty() ? "lapor" : opt_.service);
+    messages_ = &prometheus::BuildCounter()
+                     .Name("lapor_" + svc + "_consumed_messages_total")
+                     .Help("Kafka messages handled, by topic and outcome")
+                     .Register(*registry);
+    deadlettered_ = &prometheus::BuildCounter()
+                         .Name("lapor_" + svc + "_deadletters_total")
+                         .Help("Messages sent to the dead-letter topic, by reason")
+                         .Register(*registry);
+  }
+  rd_kafka_conf_t* conf = rd_kafka_conf_new();
+  setOrThrow(conf, "bootstrap.servers", opt_.brokers);
+  setOrThrow(conf, "group.id", opt_.group_id);
+  setOrThrow(conf, "client.id", opt_.client_id);
+  setOrThrow(conf, "enable.auto.commit", "false");
+  setOrThrow(conf, "enable.auto.offset.store", "false");
+  setOrThrow(conf, "auto.offset.reset", "earliest");
+  setOrThrow(conf, "isolation.level", opt_.read_committed ? "read_committed" : "read_uncommitted");
+  setOrThrow(conf, "enable.partition.eof", "false");
+  rd_kafka_conf_set_rebalance_cb(conf, onRebalance);
+  rd_kafka_conf_set_log_cb(conf, onLog);
+  rd_kafka_conf_set_opaque(conf, &log_);
+  char err[512];
+  rd_kafka_t* rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, err, sizeof err);
+  if (!rk) {
+    rd_kafka_conf_destroy(conf);
+    throw std::runtime_error(std::string("kafka consumer: ") + err);
+  }
+  rk_.reset(rk);
+  rd_kafka_poll_set_consumer(rk);
+}
+
+Consumer::~Consumer() { stop(); }
+
+void Consumer::start(Handler handler) {
+  handler_ = std::move(handler);
+  rd_kafka_topic_partition_list_t* list =
+      rd_kafka_topic_partition_list_new(static_cast<int>(opt_.topics.size()));
+  for (const auto& t : opt_.topics)
+    rd_kafka_topic_partition_list_add(list, t.c_str(), RD_KAFKA_PARTITION_UA);
+  rd_kafka_resp_err_t err = rd_kafka_subscribe(rk_.get(), list);
+  rd_kafka_topic_partition_list_destroy(list);
+  if (err) throw std::runtime_error(std::string("kafka subscribe: ") + rd_kafka_err2str(err));
+  thread_ = std::thread([this] { loop(); });
+}
+
+void Consumer::stop() {
+  {
+    std::lock_guard lk(mu_);
+    if (stop_.exchange(true) && !thread_.joinable()) return;
+  }
+  cv_.notify_all();
+  if (thread_.joinable()) thread_.join();
+  if (rk_) {
+    commit(true);
+    rd_kafka_consumer_close(rk_.get());
+    rk_.reset();
+  }
+}
+
+bool Consumer::waitOrStop(std::chrono::milliseconds d) {
+  std::unique_lock lk(mu_);
+  return cv_.wait_for(lk, d, [this] { return stop_.load(); });
+}
+
+void Consumer::count(const std::string& topic, const char* outcome) {
+  if (messages_) messages_->Add({{"topic", topic}, {"outcome", outcome}}).Increment();
+}
+
+void Consumer::loop() {
+  auto last_commit = std::chrono::steady_clock::now();
+  while (!stop_.load()) {
+    rd_kafka_message_t* raw = rd_kafka_consumer_poll(rk_.get(), 100);
+    if (raw) {
+      std::unique_ptr<rd_kafka_message_t, void (*)(rd_kafka_message_t*)> m(
+          raw, rd_kafka_message_destroy);
+      if (m->err == RD_KAFKA_RESP_ERR_NO_ERROR) {
+        handle(toMessage(m.get()));
+      } else if (m->err != RD_KAFKA_RESP_ERR__PARTITION_EOF) {
+        log_.warn("kafka consumer error", {{"error", rd_kafka_message_errstr(m.get())}});
+      }
+    }
+    if (dirty_ && std::chrono::steady_clock::now() - last_commit >= opt_.commit_interval) {
+      commit(false);
+      last_commit = std::chrono::steady_clock::now();
+    }
+  }
+}
+
+void Consumer::handle(const Message& msg) {
+  auto backoff = std::chrono::milliseconds(100);
+  while (true) {
+    HandleResult r;
+    try {
+      r = handler_(msg);
+    } catch (const std::exception& e) {
+      // An exception is a transient failure (Redis, broker): never skip the message for it.
+      r = HandleResult::retry("exception", e.what());
+    }
+    if (r.outcome == Outcome::Done) {
+      count(msg.topic, "done");
+      storeOffset(msg);
+      return;
+    }
+    if (r.outcome == Outcome::DeadLetter) {
+      OutMessage dl{kDeadLetterTopic, msg.key, msg.value, msg.headers};
+      dl.headers.emplace_back("lapor.dlq.reason", r.reason);
+      dl.headers.emplace_back("lapor.dlq.detail", r.detail);
+      dl.headers.emplace_back("lapor.dlq.source.topic", msg.topic);
+      dl.headers.emplace_back("lapor.dlq.source.partition", std::to_string(msg.partition));
+      dl.headers.emplace_back("lapor.dlq.source.offset", std::to_string(msg.offset));
+      dl.headers.emplace_back("lapor.dlq.service", opt_.service);
+      auto report = deadletters_.produce(std::move(dl)).get();
+      if (report.ok) {
+        log_.warn("message dead-lettered", {{"topic", msg.topic},
+                                            {"partition", msg.partition},
+                                            {"offset", msg.offset},
+                                            {"reason", r.reason},
+                                            {"detail", r.detail}});
+        count(msg.topic, "deadletter");
+        if (deadlettered_) deadlettered_->Add({{"reason", r.reason}}).Increment();
+        storeOffset(msg);
+        return;
+      }
+      // The dead-letter topic did not take it: keep the message rather than lose it.
+      r = HandleResult::retry("deadletter-failed", report.error);
+    }
+    count(msg.topic, "retry");
+    log_.warn("message will be retried", {{"topic", msg.topic},
+                                          {"partition", msg.partition},
+                                          {"offset", msg.offset},
+                                          {"reason", r.reason},
+                                          {"detail", r.detail},
+                                          {"backoff_ms", backoff.count()}});
+    if (waitOrStop(backoff)) return;  // stopping: the offset stays uncommitted, redelivered later
+    backoff = std::min(backoff * 2, opt_.max_retry_backoff);
+  }
+}
+
+void Consumer::storeOffset(const Message& msg) {
+  rd_kafka_topic_partition_list_t* list = rd_kafka_topic_partition_list_new(1);
+  rd_kafka_topic_partition_list_add(list, msg.topic.c_str(), msg.partition)->offset =
+      msg.offset + 1;
+  rd_kafka_resp_err_t err = rd_kafka_offsets_store(rk_.get(), list);
+  rd_kafka_topic_partition_list_destroy(list);
+  if (err)
+    log_.warn("offset not stored (partition revoked?)", {{"error", rd_kafka_err2str(err)}});
+  dirty_ = true;
+  processed_.fetch_add(1);
+}
+
+void Consumer::commit(bool sync) {
+  if (!dirty_) return;
+  rd_kafka_resp_err_t err = rd_kafka_commit(rk_.get(), nullptr, sync ? 0 : 1);
+  if (err && err != RD_KAFKA_RESP_ERR__NO_OFFSET)
+    log_.warn("offset commit failed", {{"error", rd_kafka_err2str(err)}});
+  dirty_ = false;
+}
+
+std::string ensureTopics(const std::string& brokers, const std::vector<std::string>& topics,
+                         int partitions, std::chrono::milliseconds timeout) {
+  char err[512];
+  rd_kafka_conf_t* conf = rd_kafka_conf_new();
+  if (rd_kafka_conf_set(conf, "bootstrap.servers", brokers.c_str(), err, sizeof err) !=
+      RD_KAFKA_CONF_OK) {
+    rd_kafka_conf_destroy(conf);
+    return err;
+  }
+  rd_kafka_t* rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, err, sizeof err);
+  if (!rk) {
+    rd_kafka_conf_destroy(conf);
+    return err;
+  }
+  std::unique_ptr<rd_kafka_t, void (*)(rd_kafka_t*)> guard(rk, rd_kafka_destroy);
+  std::vector<rd_kafka_NewTopic_t*> news;
+  for (const auto& t : topics) {
+    rd_kafka_NewTopic_t* nt = rd_kafka_NewTopic_new(t.c_str(), partitions, 1, err, sizeof err);
+    if (!nt) {
+      for (auto* n : news) rd_kafka_NewTopic_destroy(n);
+      return "topic " + t + ": " + err;
+    }
+    news.push_back(nt);
+  }
+  rd_kafka_queue_t* q = rd_kafka_queue_new(rk);
+  rd_kafka_AdminOptions_t* opts = rd_kafka_AdminOptions_new(rk, RD_KAFKA_ADMIN_OP_CREATETOPICS);
+  rd_kafka_AdminOptions_set_operation_timeout(opts, static_cast<int>(timeout.count()), err,
+                                              sizeof err);
+  rd_kafka_CreateTopics(rk, news.data(), news.size(), opts, q);
+  std::string result;
+  rd_kafka_event_t* ev = rd_kafka_queue_poll(q, static_cast<int>(timeout.count()) + 1000);
+  if (!ev) {
+    result = "timed out creating topics (is kafka.brokers=" + brokers + " reachable?)";
+  } else if (rd_kafka_event_error(ev)) {
+    result = rd_kafka_event_error_string(ev);
+  } else {
+    const rd_kafka_CreateTopics_result_t* res = rd_kafka_event_CreateTopics_result(ev);
+    size_t n = 0;
+    const rd_kafka_topic_result_t** rs = rd_kafka_CreateTopics_result_topics(res, &n);
+    for (size_t i = 0; i < n; ++i) {
+      auto e = rd_kafka_topic_result_error(rs[i]);
+      if (e && e != RD_KAFKA_RESP_ERR_TOPIC_ALREADY_EXISTS)
+        result += std::string(rd_kafka_topic_result_name(rs[i])) + ": " +
+                  rd_kafka_topic_result_error_string(rs[i]) + "; ";
+    }
+  }
+  if (ev) rd_kafka_event_destroy(ev);
+  rd_kafka_AdminOptions_destroy(opts);
+  rd_kafka_queue_destroy(q);
+  for (auto* n : news) rd_kafka_NewTopic_destroy(n);
+  return result;
+}
+
+}  // namespace lapor::kafka

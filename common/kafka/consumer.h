@@ -1,0 +1,87 @@
+// Group consumer that commits only after the handler's effect is done and dead-letters what
+// it cannot process, so one bad message never stops a partition.
+#pragma once
+
+#include "kafka/message.h"
+#include "log/logger.h"
+
+#include <prometheus/counter.h>
+#include <prometheus/registry.h>
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+struct rd_kafka_s;
+
+namespace lapor::kafka {
+
+struct ConsumerOptions {
+  std::string brokers;
+  std::string group_id;
+  std::vector<std::string> topics;
+  std::string client_id = "lapor";
+  std::string service;  // for the dead-letter header and metric names
+  std::chrono::milliseconds commit_interval{500};
+  std::chrono::milliseconds max_retry_backoff{5000};
+  bool read_committed = true;
+};
+
+using Handler = std::function<HandleResult(const Message&)>;
+
+class Consumer {
+ public:
+  // `deadletters` must outlive the consumer; `registry` may be null (no metrics).
+  Consumer(ConsumerOptions options, MessageSink& deadletters, log::Logger logger,
+           prometheus::Registry* registry);
+  ~Consumer();  // stop()
+  Consumer(const Consumer&) = delete;
+  Consumer& operator=(const Consumer&) = delete;
+
+  void start(Handler handler);
+  // Finishes the message in hand, commits what is done, leaves the group.
+  void stop();
+
+  // Messages handled to completion (Done or dead-lettered) since start; for tests and health.
+  uint64_t processed() const { return processed_.load(); }
+
+ private:
+  struct Deleter {
+    void operator()(rd_kafka_s* rk) const;
+  };
+  void loop();
+  void handle(const Message& msg);
+  void storeOffset(const Message& msg);
+  void commit(bool sync);
+  bool waitOrStop(std::chrono::milliseconds d);
+  void count(const std::string& topic, const char* outcome);
+
+  ConsumerOptions opt_;
+  MessageSink& deadletters_;
+  log::Logger log_;
+  std::unique_ptr<rd_kafka_s, Deleter> rk_;
+  Handler handler_;
+  std::thread thread_;
+  std::atomic<bool> stop_{false};
+  std::atomic<uint64_t> processed_{0};
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool dirty_ = false;  // offsets stored since the last commit
+  prometheus::Family<prometheus::Counter>* messages_ = nullptr;
+  prometheus::Family<prometheus::Counter>* deadlettered_ = nullptr;
+};
+
+// Creates the topics that do not exist yet; returns an error text or "" on success.
+std::string ensureTopics(const std::string& brokers, const std::vector<std::string>& topics,
+                         int partitions, std::chrono::milliseconds timeout);
+
+// The service-name part of metric names: "sla-monitor" -> "sla_monitor".
+std::string metricName(const std::string& service);
+
+}  // namespace lapor::kafka

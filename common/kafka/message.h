@@ -1,0 +1,76 @@
+// Plain Kafka message types shared by the producer, the consumer and their fakes.
+#pragma once
+
+#include <cstdint>
+#include <future>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace lapor::kafka {
+
+using Headers = std::vector<std::pair<std::string, std::string>>;
+
+struct OutMessage {
+  std::string topic;
+  std::string key;
+  std::string value;
+  Headers headers;
+};
+
+struct Message {
+  std::string topic;
+  int32_t partition = -1;
+  int64_t offset = -1;
+  std::string key;
+  std::string value;
+  Headers headers;
+  int64_t timestamp_ms = 0;
+
+  std::optional<std::string> header(const std::string& name) const {
+    for (const auto& [k, v] : headers)
+      if (k == name) return v;
+    return std::nullopt;
+  }
+};
+
+struct DeliveryReport {
+  bool ok = false;
+  std::string error;  // librdkafka's reason when !ok
+  int32_t partition = -1;
+  int64_t offset = -1;
+};
+
+// Where events go. The real one is Producer; unit tests use a fake that records messages.
+class MessageSink {
+ public:
+  virtual ~MessageSink() = default;
+  // The future resolves once the broker acknowledged (acks=all) or the message failed.
+  virtual std::future<DeliveryReport> produce(OutMessage msg) = 0;
+};
+
+// What a consumer handler decided for one message.
+enum class Outcome { Done, DeadLetter, Retry };
+
+struct HandleResult {
+  Outcome outcome = Outcome::Done;
+  std::string reason;  // bounded code used as a metric label: undecodable, invalid, ...
+  std::string detail;  // free text for logs and the dead-letter header
+
+  static HandleResult done() { return {}; }
+  static HandleResult deadLetter(std::string reason, std::string detail) {
+    return {Outcome::DeadLetter, std::move(reason), std::move(detail)};
+  }
+  static HandleResult retry(std::string reason, std::string detail) {
+    return {Outcome::Retry, std::move(reason), std::move(detail)};
+  }
+};
+
+inline constexpr const char* kComplaintsTopic = "lapor.complaints.v1";
+inline constexpr const char* kDeadLetterTopic = "lapor.deadletter.v1";
+inline std::string dispatchTopic(const std::string& agency_id) {
+  return "lapor.dispatch." + agency_id + ".v1";
+}
+
+}  // namespace lapor::kafka

@@ -1,0 +1,114 @@
+// Producer: a poll thread serves delivery callbacks, which only fulfil the caller's promise.
+#include "kafka/producer.h"
+
+#include <librdkafka/rdkafka.h>
+
+#include <stdexcept>
+
+namespace lapor::kafka {
+
+namespace {
+// librdkafka's own log lines go through our JSON logger instead of raw stderr.
+void onLog(const rd_kafka_t* rk, int level, const char* fac, const char* buf) {
+  auto* logger = static_cast<const log::Logger*>(rd_kafka_opaque(rk));
+  if (!logger) return;
+  nlohmann::json f = {{"facility", fac}, {"detail", buf}};
+  if (level <= 3) logger->error("librdkafka", f);
+  else if (level <= 4) logger->warn("librdkafka", f);
+  else if (level <= 6) logger->info("librdkafka", f);
+  else logger->debug("librdkafka", f);
+}
+
+void onDelivery(rd_kafka_t*, const rd_kafka_message_t* m, void*) {
+  // Ownership of the promise was handed to librdkafka in produce(); take it back here.
+  std::unique_ptr<std::promise<DeliveryReport>> p(
+      static_cast<std::promise<DeliveryReport>*>(m->_private));
+  if (!p) return;
+  DeliveryReport r;
+  r.ok = m->err == RD_KAFKA_RESP_ERR_NO_ERROR;
+  if (!r.ok) r.error = rd_kafka_err2str(m->err);
+  r.partition = m->partition;
+  r.offset = m->offset;
+  p->set_value(std::move(r));
+}
+
+void setOrThrow(rd_kafka_conf_t* conf, const std::string& key, const std::string& value) {
+  char err[512];
+  if (rd_kafka_conf_set(conf, key.c_str(), value.c_str(), err, sizeof err) != RD_KAFKA_CONF_OK) {
+    rd_kafka_conf_destroy(conf);
+    throw std::invalid_argument("kafka property " + key + "=" + value + ": " + err);
+  }
+}
+}  // namespace
+
+void Producer::Deleter::operator()(rd_kafka_s* rk) const { rd_kafka_destroy(rk); }
+
+Producer::Producer(const ProducerOptions& o, log::Logger logger) : log_(std::move(logger)) {
+  if (o.brokers.empty()) throw std::invalid_argument("kafka.brokers is empty");
+  rd_kafka_conf_t* conf = rd_kafka_conf_new();
+  setOrThrow(conf, "bootstrap.servers", o.brokers);
+  setOrThrow(conf, "client.id", o.client_id);
+  // The promise of the system: nothing is acknowledged before every in-sync replica has it,
+  // and retries never duplicate or reorder a complaint's events.
+  setOrThrow(conf, "enable.idempotence", "true");
+  setOrThrow(conf, "acks", "all");
+  setOrThrow(conf, "linger.ms", std::to_string(o.linger_ms));
+  setOrThrow(conf, "message.timeout.ms", std::to_string(o.message_timeout_ms));
+  for (const auto& [k, v] : o.extra) setOrThrow(conf, k, v);
+  rd_kafka_conf_set_dr_msg_cb(conf, onDelivery);
+  rd_kafka_conf_set_log_cb(conf, onLog);
+  rd_kafka_conf_set_opaque(conf, &log_);
+  char err[512];
+  rd_kafka_t* rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, err, sizeof err);
+  if (!rk) {
+    rd_kafka_conf_destroy(conf);
+    throw std::runtime_error(std::string("kafka producer: ") + err);
+  }
+  rk_.reset(rk);
+  poller_ = std::thread([this] {
+    while (!stop_.load()) rd_kafka_poll(rk_.get(), 100);
+  });
+}
+
+Producer::~Producer() {
+  if (!flush(std::chrono::seconds(10)))
+    log_.error("kafka producer closed with undelivered messages",
+               {{"in_flight", rd_kafka_outq_len(rk_.get())}});
+  stop_.store(true);
+  if (poller_.joinable()) poller_.join();
+}
+
+std::future<DeliveryReport> Producer::produce(OutMessage msg) {
+  auto promise = std::make_unique<std::promise<DeliveryReport>>();
+  auto future = promise->get_future();
+  rd_kafka_headers_t* hdrs = rd_kafka_headers_new(msg.headers.size());
+  for (const auto& [k, v] : msg.headers)
+    rd_kafka_header_add(hdrs, k.data(), static_cast<ssize_t>(k.size()), v.data(),
+                        static_cast<ssize_t>(v.size()));
+  rd_kafka_resp_err_t err = rd_kafka_producev(
+      rk_.get(), RD_KAFKA_V_TOPIC(msg.topic.c_str()),
+      RD_KAFKA_V_KEY(msg.key.data(), msg.key.size()),
+      RD_KAFKA_V_VALUE(msg.value.data(), msg.value.size()), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+      RD_KAFKA_V_HEADERS(hdrs), RD_KAFKA_V_OPAQUE(promise.get()), RD_KAFKA_V_END);
+  if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+    rd_kafka_headers_destroy(hdrs);  // not taken over on failure
+    promise->set_value(DeliveryReport{false, rd_kafka_err2str(err), -1, -1});
+    return future;
+  }
+  promise.release();  // the delivery callback owns it now
+  return future;
+}
+
+DeliveryReport Producer::produceAndWait(OutMessage msg, std::chrono::milliseconds timeout) {
+  auto f = produce(std::move(msg));
+  if (f.wait_for(timeout) != std::future_status::ready)
+    return DeliveryReport{false, "timed out waiting for the broker's acknowledgement", -1, -1};
+  return f.get();
+}
+
+bool Producer::flush(std::chrono::milliseconds timeout) {
+  return rd_kafka_flush(rk_.get(), static_cast<int>(timeout.count())) ==
+         RD_KAFKA_RESP_ERR_NO_ERROR;
+}
+
+}  // namespace lapor::kafka

@@ -1,0 +1,75 @@
+// Redis client: one connection, every call with a timeout, reconnect with bounded retry.
+#pragma once
+
+#include "log/logger.h"
+
+#include <chrono>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+struct redisContext;
+struct redisReply;
+
+namespace lapor::redis {
+
+class RedisError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+struct RedisOptions {
+  std::string host = "127.0.0.1";
+  int port = 6379;
+  std::chrono::milliseconds connect_timeout{2000};
+  std::chrono::milliseconds command_timeout{2000};
+  int attempts = 3;                              // per command, reconnecting in between
+  std::chrono::milliseconds retry_backoff{100};  // doubled each attempt
+  std::string prefix = "lapor:";                 // every key we write starts with it
+};
+
+// A decoded reply; arrays nest. Owns no hiredis memory.
+struct Reply {
+  enum class Type { Nil, Status, Error, Integer, String, Array };
+  Type type = Type::Nil;
+  long long integer = 0;
+  std::string str;
+  std::vector<Reply> elements;
+
+  bool isNil() const { return type == Type::Nil; }
+};
+
+class RedisClient {
+ public:
+  RedisClient(RedisOptions options, log::Logger logger);
+  ~RedisClient();
+  RedisClient(const RedisClient&) = delete;
+  RedisClient& operator=(const RedisClient&) = delete;
+
+  // Runs one command (binary-safe argv). Throws RedisError after `attempts` failed tries, or at
+  // once for a Redis error reply. Thread-safe.
+  Reply command(const std::vector<std::string>& argv);
+  // Same, with a longer timeout for blocking reads (XREAD BLOCK).
+  Reply commandWithTimeout(const std::vector<std::string>& argv, std::chrono::milliseconds t);
+
+  // EVALSHA with a fallback to EVAL when the script is not loaded (after a Redis restart).
+  Reply eval(const std::string& script, const std::vector<std::string>& keys,
+             const std::vector<std::string>& args);
+
+  std::string key(const std::string& suffix) const { return opt_.prefix + suffix; }
+  const RedisOptions& options() const { return opt_; }
+
+ private:
+  void connect();
+  Reply run(const std::vector<std::string>& argv, std::chrono::milliseconds timeout);
+
+  RedisOptions opt_;
+  log::Logger log_;
+  std::mutex mu_;
+  std::unique_ptr<redisContext, void (*)(redisContext*)> ctx_;
+};
+
+}  // namespace lapor::redis

@@ -1,0 +1,40 @@
+// SLA monitor wiring: lifecycle consumer, timer scheduler, SlaService server.
+#pragma once
+
+#include "app/service_settings.h"
+#include "config/config.h"
+#include "grpc/grpc_server.h"
+#include "kafka/consumer.h"
+#include "kafka/producer.h"
+#include "metrics/metrics_exposer.h"
+#include "redis/redis_client.h"
+#include "sla_handler.h"
+#include "time/clock.h"
+
+#include <memory>
+
+namespace lapor::sla {
+
+class SlaMonitorApp {
+ public:
+  SlaMonitorApp(const config::Config& cfg, const app::ServiceSettings& settings,
+                log::Logger logger, const app::CommandLine& cl);
+  void stop();
+
+ private:
+  log::Logger log_;
+  SlaPolicy policy_;
+  metrics::MetricsExposer exposer_;
+  SlaMetrics metrics_;
+  time::SystemClock clock_;
+  redis::RedisClient redis_;
+  ObligationStore store_;
+  kafka::Producer producer_;
+  LifecycleHandler handler_;
+  TimerScheduler scheduler_;
+  SlaServiceImpl service_;
+  kafka::Consumer consumer_;
+  std::unique_ptr<grpcx::GrpcServer> server_;
+};
+
+}  // namespace lapor::sla

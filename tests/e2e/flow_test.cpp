@@ -1,0 +1,348 @@
+// End to end: every service a separate process on the run's real Kafka and Redis. A complaint
+// goes intake -> routing -> notification -> agency stream -> Acknowledge -> SLA clock stops;
+// an unacknowledged one breaches; a malformed event is dead-lettered and the next is processed.
+#include "events/envelope.h"
+#include "lapor/v1/agency_service.grpc.pb.h"
+#include "lapor/v1/intake.grpc.pb.h"
+#include "lapor/v1/routing_admin.grpc.pb.h"
+#include "lapor/v1/sla.grpc.pb.h"
+#include "stack.h"
+#include "topic_reader.h"
+#include "wait.h"
+
+#include <gtest/gtest.h>
+#include <grpcpp/grpcpp.h>
+#include <httplib.h>
+
+#include <cstdio>
+#include <mutex>
+#include <set>
+#include <thread>
+
+namespace lapor::testing {
+namespace {
+
+using namespace std::chrono_literals;
+
+Stack* g_stack = nullptr;
+
+class StackEnvironment : public ::testing::Environment {
+ public:
+  void SetUp() override {
+    // Normal-priority agencies get 4 s to acknowledge here, so a breach fits in a test.
+    g_stack = new Stack({{"LAPOR_SLA_ACKNOWLEDGE_NORMAL", "4s"}, {"LAPOR_SLA_TICK", "100ms"}});
+  }
+  void TearDown() override {
+    delete g_stack;
+    g_stack = nullptr;
+  }
+};
+
+std::unique_ptr<grpc::ClientContext> ctx(std::chrono::milliseconds timeout = 15s) {
+  auto c = std::make_unique<grpc::ClientContext>();
+  c->set_deadline(std::chrono::system_clock::now() + timeout);
+  return c;
+}
+
+template <class Service>
+std::unique_ptr<typename Service::Stub> stub(const std::string& service) {
+  return Service::NewStub(grpc::CreateChannel(g_stack->endpoint(service).grpc(),
+                                              grpc::InsecureChannelCredentials()));
+}
+
+// An agency client reading its Subscribe stream in the background.
+class FeedReader {
+ public:
+  explicit FeedReader(const std::string& agency) : stub_(stub<v1::AgencyService>("notification")) {
+    v1::SubscribeRequest req;
+    req.set_agency_id(agency);
+    reader_ = stub_->Subscribe(&ctx_, req);
+    thread_ = std::thread([this] {
+      v1::AgencyFeedItem item;
+      while (reader_->Read(&item)) {
+        std::lock_guard lk(mu_);
+        items_.push_back(item);
+      }
+    });
+  }
+  ~FeedReader() {
+    ctx_.TryCancel();
+    thread_.join();
+    reader_->Finish();
+  }
+  std::optional<v1::AgencyFeedItem> waitFor(const std::string& complaint_id,
+                                            std::chrono::milliseconds timeout = 30s) {
+    std::optional<v1::AgencyFeedItem> found;
+    lapor::testing::waitFor(
+        [&] {
+          std::lock_guard lk(mu_);
+          for (const auto& i : items_)
+            if (i.item().assignment().complaint_id() == complaint_id) found = i;
+          return found.has_value();
+        },
+        timeout);
+    return found;
+  }
+  size_t countFor(const std::string& complaint_id) {
+    std::lock_guard lk(mu_);
+    size_t n = 0;
+    for (const auto& i : items_) n += i.item().assignment().complaint_id() == complaint_id;
+    return n;
+  }
+
+ private:
+  std::unique_ptr<v1::AgencyService::Stub> stub_;
+  grpc::ClientContext ctx_;
+  std::unique_ptr<grpc::ClientReader<v1::AgencyFeedItem>> reader_;
+  std::mutex mu_;
+  std::vector<v1::AgencyFeedItem> items_;
+  std::thread thread_;
+};
+
+v1::SubmitComplaintRequest complaint(const std::string& category, v1::Priority priority) {
+  v1::SubmitComplaintRequest req;
+  req.set_channel(v1::CHANNEL_CALL_CENTRE_112);
+  req.set_category(category);
+  req.set_priority(priority);
+  req.set_title("Laporan uji " + category);
+  req.set_description("Deskripsi laporan uji untuk kategori " + category);
+  auto* loc = req.mutable_location();
+  loc->set_has_coordinates(true);
+  loc->set_lat(0.5108);
+  loc->set_lon(117.6422);
+  loc->set_kecamatan("Sangatta Utara");
+  return req;
+}
+
+v1::SubmitComplaintResponse submit(const v1::SubmitComplaintRequest& req) {
+  v1::SubmitComplaintResponse resp;
+  auto s = stub<v1::IntakeService>("intake")->SubmitComplaint(ctx().get(), req, &resp);
+  EXPECT_TRUE(s.ok()) << s.error_message();
+  return resp;
+}
+
+std::vector<v1::Obligation> obligations(const std::string& complaint_id) {
+  v1::GetObligationsRequest req;
+  req.set_complaint_id(complaint_id);
+  v1::GetObligationsResponse resp;
+  auto s = stub<v1::SlaService>("sla-monitor")->GetObligations(ctx().get(), req, &resp);
+  EXPECT_TRUE(s.ok()) << s.error_message();
+  return {resp.obligations().begin(), resp.obligations().end()};
+}
+
+std::optional<v1::Obligation> obligationOf(const std::string& complaint_id,
+                                           const std::string& agency) {
+  for (auto& o : obligations(complaint_id))
+    if (o.agency_id() == agency) return o;
+  return std::nullopt;
+}
+
+TEST(EndToEnd, ComplaintReachesEveryAgencyAndAcknowledgementStopsTheClock) {
+  FeedReader fire("disdamkar"), hospital("rsud-kudungga"), police("polres-kutim");
+  auto sub = submit(complaint("fire", v1::PRIORITY_EMERGENCY));
+  ASSERT_FALSE(sub.tracking_id().empty());
+
+  auto lead = fire.waitFor(sub.complaint_id());
+  auto support1 = hospital.waitFor(sub.complaint_id());
+  auto support2 = police.waitFor(sub.complaint_id());
+  ASSERT_TRUE(lead && support1 && support2) << g_stack->logs();
+  EXPECT_EQ(lead->item().assignment().role(), v1::ASSIGNMENT_ROLE_LEAD);
+  EXPECT_EQ(support1->item().assignment().role(), v1::ASSIGNMENT_ROLE_SUPPORT);
+  EXPECT_EQ(support2->item().assignment().role(), v1::ASSIGNMENT_ROLE_SUPPORT);
+  EXPECT_EQ(lead->item().complaint().tracking_id(), sub.tracking_id());
+  EXPECT_FALSE(lead->cursor().empty());
+  EXPECT_FALSE(lead->event_id().empty());
+
+  // Clocks run for all three assignments before anyone acknowledges.
+  ASSERT_TRUE(waitFor([&] { return obligations(sub.complaint_id()).size() == 3; }, 30s));
+  for (const auto& o : obligations(sub.complaint_id())) {
+    EXPECT_EQ(o.state(), v1::OBLIGATION_STATE_OPEN);
+    EXPECT_EQ(o.stage(), v1::SLA_STAGE_ACKNOWLEDGE);
+    EXPECT_EQ(o.due_at_ms() - o.started_at_ms(), 60'000);  // emergency: 60 s (SLA.md)
+  }
+
+  auto agency = stub<v1::AgencyService>("notification");
+  v1::AcknowledgeRequest ack;
+  ack.set_agency_id("polres-kutim");  // not the owner of this assignment
+  ack.set_assignment_id(lead->item().assignment().assignment_id());
+  v1::AcknowledgeResponse ack_resp;
+  EXPECT_EQ(agency->Acknowledge(ctx().get(), ack, &ack_resp).error_code(),
+            grpc::StatusCode::PERMISSION_DENIED);
+
+  ack.set_agency_id("disdamkar");
+  auto s = agency->Acknowledge(ctx().get(), ack, &ack_resp);
+  ASSERT_TRUE(s.ok()) << s.error_message();
+  EXPECT_EQ(ack_resp.state(), v1::ASSIGNMENT_STATE_ACKNOWLEDGED);
+
+  ASSERT_TRUE(waitFor(
+      [&] {
+        auto o = obligationOf(sub.complaint_id(), "disdamkar");
+        return o && o->state() == v1::OBLIGATION_STATE_MET;
+      },
+      30s))
+      << g_stack->logs();
+  EXPECT_EQ(obligationOf(sub.complaint_id(), "rsud-kudungga")->state(),
+            v1::OBLIGATION_STATE_OPEN);
+  EXPECT_EQ(obligationOf(sub.complaint_id(), "polres-kutim")->state(),
+            v1::OBLIGATION_STATE_OPEN);
+
+  // A second acknowledgement is harmless.
+  ASSERT_TRUE(agency->Acknowledge(ctx().get(), ack, &ack_resp).ok());
+
+  // The tracking view follows the lifecycle topic.
+  auto intake = stub<v1::IntakeService>("intake");
+  v1::GetComplaintRequest get;
+  get.set_tracking_id(sub.tracking_id());
+  v1::ComplaintView view;
+  ASSERT_TRUE(waitFor(
+      [&] {
+        view.Clear();
+        return intake->GetComplaint(ctx().get(), get, &view).ok() &&
+               view.status() == v1::COMPLAINT_STATUS_IN_PROGRESS;
+      },
+      30s));
+  EXPECT_EQ(view.agencies_size(), 3);
+  EXPECT_EQ(fire.countFor(sub.complaint_id()), 1u);
+}
+
+TEST(EndToEnd, UnacknowledgedAssignmentWarnsThenBreaches) {
+  auto sub = submit(complaint("garbage", v1::PRIORITY_NORMAL));  // dlh, 4 s to acknowledge
+  TopicReader lifecycle(g_stack->brokers(), kafka::kComplaintsTopic);
+  std::optional<v1::EventEnvelope> warning, breach;
+  bool seen = lifecycle.readUntil(
+      [&](const kafka::Message& m) {
+        auto d = events::decode(m.value);
+        if (!d.envelope || d.envelope->complaint_id() != sub.complaint_id()) return false;
+        if (d.envelope->has_sla_warning()) warning = d.envelope;
+        if (d.envelope->has_sla_breached()) breach = d.envelope;
+        return breach.has_value();
+      },
+      40s);
+  ASSERT_TRUE(seen) << g_stack->logs();
+  ASSERT_TRUE(warning.has_value()) << "a warning must precede the breach";
+  EXPECT_LT(warning->occurred_at_ms(), breach->occurred_at_ms());
+  EXPECT_EQ(breach->sla_breached().agency_id(), "dlh");
+  EXPECT_EQ(breach->sla_breached().stage(), v1::SLA_STAGE_ACKNOWLEDGE);
+  EXPECT_GE(breach->sla_breached().breached_at_ms(), breach->sla_breached().due_at_ms());
+  ASSERT_TRUE(waitFor(
+      [&] {
+        auto o = obligationOf(sub.complaint_id(), "dlh");
+        return o && o->state() == v1::OBLIGATION_STATE_BREACHED;
+      },
+      10s));
+  // Fired once: exactly one breach event for this obligation.
+  int breaches = 0;
+  for (const auto& m : lifecycle.seen()) {
+    auto d = events::decode(m.value);
+    breaches += d.envelope && d.envelope->complaint_id() == sub.complaint_id() &&
+                d.envelope->has_sla_breached();
+  }
+  EXPECT_EQ(breaches, 1);
+}
+
+TEST(EndToEnd, MalformedEventIsDeadLetteredAndTheNextOneIsProcessed) {
+  FeedReader roads("dinas-pu");
+  const auto key = events::newUuid();
+  ASSERT_TRUE(produceRaw(g_stack->brokers(), kafka::kComplaintsTopic, key, "\xff\x01not-protobuf"));
+  // The next message on the same partition (same key): a valid submission.
+  auto env = events::makeEnvelope("e2e-test", key, "", 1'790'000'000'000);
+  auto* c = env.mutable_submitted()->mutable_complaint();
+  c->set_complaint_id(key);
+  c->set_tracking_id("LPR-0000-0000-0");
+  c->set_category("road-damage");
+  c->set_priority(v1::PRIORITY_NORMAL);
+  c->set_title("Jalan berlubang");
+  ASSERT_TRUE(produceRaw(g_stack->brokers(), kafka::kComplaintsTopic, key, env.SerializeAsString()));
+
+  TopicReader dlq(g_stack->brokers(), kafka::kDeadLetterTopic);
+  std::set<std::string> services;
+  bool all = dlq.readUntil(
+      [&](const kafka::Message& m) {
+        if (m.key != key) return false;
+        EXPECT_EQ(m.header("lapor.dlq.reason").value_or(""), "undecodable");
+        EXPECT_EQ(m.header("lapor.dlq.source.topic").value_or(""), kafka::kComplaintsTopic);
+        EXPECT_TRUE(m.header("lapor.dlq.source.offset").has_value());
+        EXPECT_EQ(m.value, "\xff\x01not-protobuf");
+        services.insert(m.header("lapor.dlq.service").value_or("?"));
+        return services.size() == 3;  // intake's view, routing and the SLA monitor all read it
+      },
+      30s);
+  EXPECT_TRUE(all) << "dead letters from: " << services.size();
+  EXPECT_TRUE(services.count("routing"));
+  auto routed = roads.waitFor(key);
+  ASSERT_TRUE(routed.has_value()) << g_stack->logs();
+  EXPECT_EQ(routed->item().assignment().agency_id(), "dinas-pu");
+}
+
+TEST(EndToEnd, InvalidSubmissionIsRefusedWithTheField) {
+  auto intake = stub<v1::IntakeService>("intake");
+  auto req = complaint("volcano", v1::PRIORITY_NORMAL);
+  v1::SubmitComplaintResponse resp;
+  auto s = intake->SubmitComplaint(ctx().get(), req, &resp);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_NE(s.error_message().find("category"), std::string::npos) << s.error_message();
+  EXPECT_TRUE(resp.tracking_id().empty());
+
+  req = complaint("fire", v1::PRIORITY_EMERGENCY);
+  req.set_description(std::string(4001, 'x'));
+  s = intake->SubmitComplaint(ctx().get(), req, &resp);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_NE(s.error_message().find("description"), std::string::npos) << s.error_message();
+
+  req.set_description(std::string(2 << 20, 'x'));  // over the server's message size limit
+  s = intake->SubmitComplaint(ctx().get(), req, &resp);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED);
+}
+
+TEST(EndToEnd, RoutingAdminExplainsWithoutProducing) {
+  auto admin = stub<v1::RoutingAdmin>("routing");
+  v1::ExplainRouteRequest req;
+  req.mutable_draft()->set_category("traffic-accident");
+  v1::ExplainRouteResponse resp;
+  ASSERT_TRUE(admin->ExplainRoute(ctx().get(), req, &resp).ok());
+  EXPECT_EQ(resp.rule_id(), "traffic-accident");
+  ASSERT_EQ(resp.agencies_size(), 3);
+  EXPECT_EQ(resp.agencies(0).agency_id(), "polres-kutim");
+  req.mutable_draft()->set_category("other");
+  ASSERT_TRUE(admin->ExplainRoute(ctx().get(), req, &resp).ok());
+  EXPECT_TRUE(resp.triage());
+}
+
+TEST(EndToEnd, EveryServiceServesLintCleanMetrics) {
+  const std::map<std::string, std::string> expected{
+      {"intake", "lapor_intake_complaints_submitted_total"},
+      {"routing", "lapor_routing_complaints_routed_total"},
+      {"notification", "lapor_notification_assignments_received_total"},
+      {"sla-monitor", "lapor_sla_monitor_obligations_started_total"}};
+  for (const auto& [service, metric] : expected) {
+    httplib::Client http("127.0.0.1", g_stack->endpoint(service).metrics_port);
+    auto res = http.Get("/metrics");
+    ASSERT_TRUE(res) << service;
+    EXPECT_EQ(res->status, 200) << service;
+    EXPECT_NE(res->body.find(metric), std::string::npos) << service << " lacks " << metric;
+    // promtool (from Debian's prometheus package) is the judge of the exposition format.
+    const std::string path = runDir() + "/metrics-" + service + ".txt";
+    FILE* f = std::fopen(path.c_str(), "w");
+    ASSERT_NE(f, nullptr);
+    std::fwrite(res->body.data(), 1, res->body.size(), f);
+    std::fclose(f);
+    const std::string cmd = "promtool check metrics < " + path + " > " + path + ".lint 2>&1";
+    EXPECT_EQ(std::system(cmd.c_str()), 0) << service << ": promtool check metrics failed, see "
+                                          << path << ".lint";
+  }
+}
+
+// Last: SIGTERM stops every service cleanly (offsets committed, producers flushed, exit 0).
+TEST(EndToEnd, ServicesStopCleanlyOnSigterm) {
+  auto problems = g_stack->stopAll();
+  EXPECT_EQ(problems, "");
+}
+
+}  // namespace
+}  // namespace lapor::testing
+
+int main(int argc, char** argv) {
+  ::testing::InitGoogleTest(&argc, argv);
+  ::testing::AddGlobalTestEnvironment(new lapor::testing::StackEnvironment);
+  return RUN_ALL_TESTS();
+}

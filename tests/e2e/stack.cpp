@@ -1,0 +1,102 @@
+// Starts the services and waits until each answers gRPC health checks, with a deadline.
+#include "stack.h"
+
+#include "grpc/health/v1/health.grpc.pb.h"
+#include "wait.h"
+
+#include <grpcpp/grpcpp.h>
+#include <sys/wait.h>
+
+#include <random>
+#include <stdexcept>
+
+#ifndef LAPOR_BUILD_DIR
+#error "LAPOR_BUILD_DIR must be defined"
+#endif
+#ifndef LAPOR_SOURCE_DIR
+#error "LAPOR_SOURCE_DIR must be defined"
+#endif
+
+namespace lapor::testing {
+
+namespace {
+bool serving(const std::string& target) {
+  auto stub = grpc::health::v1::Health::NewStub(
+      grpc::CreateChannel(target, grpc::InsecureChannelCredentials()));
+  grpc::ClientContext ctx;
+  ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::milliseconds(500));
+  grpc::health::v1::HealthCheckRequest req;
+  grpc::health::v1::HealthCheckResponse resp;
+  return stub->Check(&ctx, req, &resp).ok() &&
+         resp.status() == grpc::health::v1::HealthCheckResponse::SERVING;
+}
+}  // namespace
+
+Stack::Stack(std::map<std::string, std::string> extra_env) {
+  brokers_ = requiredEnv("LAPOR_KAFKA_BROKERS");
+  std::map<std::string, std::string> env{
+      {"LAPOR_KAFKA_BROKERS", brokers_},
+      {"LAPOR_REDIS_HOST", requiredEnv("LAPOR_REDIS_HOST")},
+      {"LAPOR_REDIS_PORT", requiredEnv("LAPOR_REDIS_PORT")},
+      // A prefix of its own so a second run against the same Redis starts clean.
+      {"LAPOR_REDIS_PREFIX", "e2e-" + std::to_string(std::random_device{}()) + ":"},
+      {"LAPOR_SERVICE_LOG_LEVEL", "info"},
+  };
+  for (const auto& [k, v] : extra_env) env[k] = v;
+  const std::string bin = LAPOR_BUILD_DIR "/services/";
+  const std::string cfg = LAPOR_SOURCE_DIR "/deploy/config/";
+  for (const char* name : kServices) {
+    ServiceEndpoints ep{freePort(), freePort()};
+    auto svc_env = env;
+    svc_env["LAPOR_GRPC_PORT"] = std::to_string(ep.grpc_port);
+    svc_env["LAPOR_METRICS_PORT"] = std::to_string(ep.metrics_port);
+    endpoints_[name] = ep;
+    processes_[name] = std::make_unique<ChildProcess>(
+        name,
+        std::vector<std::string>{bin + name + "/lapor-" + name, "--config",
+                                 cfg + name + ".yaml"},
+        svc_env, runDir() + "/logs/e2e-" + name + ".log");
+  }
+  for (const char* name : kServices) {
+    auto& p = *processes_[name];
+    bool up = waitFor(
+        [&] {
+          if (!p.running()) return true;
+          return serving(endpoints_[name].grpc());
+        },
+        std::chrono::seconds(60), std::chrono::milliseconds(100));
+    if (!up || !p.running())
+      throw std::runtime_error(std::string("service ") + name + " did not become ready\n" +
+                               p.logTail());
+  }
+}
+
+Stack::~Stack() { stopAll(); }
+
+std::string Stack::stopAll() {
+  std::string problems;
+  // Reverse order of the flow: nothing downstream is left waiting on a stopped upstream.
+  for (auto it = std::rbegin(kServices); it != std::rend(kServices); ++it) {
+    auto found = processes_.find(*it);
+    if (found == processes_.end()) continue;
+    auto& p = *found->second;
+    auto st = p.signalAndWait(SIGTERM, std::chrono::seconds(20));
+    if (!st) {
+      problems += std::string(*it) + " did not stop within 20 s of SIGTERM\n" + p.logTail();
+      p.signalAndWait(SIGKILL, std::chrono::seconds(5));
+    } else if (!WIFEXITED(*st) || WEXITSTATUS(*st) != 0) {
+      problems += std::string(*it) + " exited with status " + std::to_string(*st) + "\n" +
+                  p.logTail();
+    }
+    processes_.erase(found);
+  }
+  return problems;
+}
+
+std::string Stack::logs() const {
+  std::string out;
+  for (const auto& [name, p] : processes_) out += p->logTail(30);
+  return out;
+}
+
+}  // namespace lapor::testing

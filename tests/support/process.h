@@ -1,0 +1,46 @@
+// A child process for end-to-end tests: own log file, dies with the test (PDEATHSIG), and is
+// stopped with SIGTERM (then SIGKILL after a deadline) when the object goes away.
+#pragma once
+
+#include <chrono>
+#include <map>
+#include <optional>
+#include <string>
+#include <sys/types.h>
+#include <vector>
+
+namespace lapor::testing {
+
+class ChildProcess {
+ public:
+  ChildProcess(std::string name, std::vector<std::string> argv,
+               std::map<std::string, std::string> env, std::string log_path);
+  ~ChildProcess();
+  ChildProcess(const ChildProcess&) = delete;
+  ChildProcess& operator=(const ChildProcess&) = delete;
+
+  pid_t pid() const { return pid_; }
+  bool running();
+  // Sends `sig` and waits up to `timeout` for exit; returns the exit status (as from waitpid)
+  // or nullopt if it did not exit in time.
+  std::optional<int> signalAndWait(int sig, std::chrono::milliseconds timeout);
+  const std::string& logPath() const { return log_path_; }
+  std::string logTail(size_t lines = 40) const;
+
+ private:
+  std::string name_;
+  std::string log_path_;
+  pid_t pid_ = -1;
+  std::optional<int> status_;
+};
+
+// A TCP port on 127.0.0.1 that was free a moment ago.
+int freePort();
+
+// Temp dir of this test run (LAPOR_TEST_RUN_DIR, else /tmp), where service logs go.
+std::string runDir();
+
+// Required environment (set by tests/run.sh); fails loudly when missing.
+std::string requiredEnv(const std::string& name);
+
+}  // namespace lapor::testing

@@ -1,0 +1,93 @@
+// librdkafka used directly, so the tests do not depend on the code they check.
+#include "topic_reader.h"
+
+#include <librdkafka/rdkafka.h>
+
+#include <stdexcept>
+
+namespace lapor::testing {
+
+namespace {
+void destroy(rd_kafka_s* rk) {
+  rd_kafka_consumer_close(rk);
+  rd_kafka_destroy(rk);
+}
+}  // namespace
+
+TopicReader::TopicReader(const std::string& brokers, const std::string& topic)
+    : rk_(nullptr, destroy) {
+  char err[512];
+  rd_kafka_conf_t* conf = rd_kafka_conf_new();
+  rd_kafka_conf_set(conf, "bootstrap.servers", brokers.c_str(), err, sizeof err);
+  rd_kafka_conf_set(conf, "group.id", "lapor-test-reader", err, sizeof err);
+  rd_kafka_conf_set(conf, "enable.auto.commit", "false", err, sizeof err);
+  rd_kafka_conf_set(conf, "isolation.level", "read_committed", err, sizeof err);
+  rd_kafka_t* rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, err, sizeof err);
+  if (!rk) throw std::runtime_error(err);
+  rk_.reset(rk);
+  const rd_kafka_metadata_t* md = nullptr;
+  rd_kafka_topic_t* t = rd_kafka_topic_new(rk, topic.c_str(), nullptr);
+  if (rd_kafka_metadata(rk, 0, t, &md, 10000) != RD_KAFKA_RESP_ERR_NO_ERROR || md->topic_cnt != 1)
+    throw std::runtime_error("no metadata for topic " + topic);
+  rd_kafka_topic_partition_list_t* parts = rd_kafka_topic_partition_list_new(8);
+  for (int i = 0; i < md->topics[0].partition_cnt; ++i)
+    rd_kafka_topic_partition_list_add(parts, topic.c_str(), md->topics[0].partitions[i].id)
+        ->offset = RD_KAFKA_OFFSET_BEGINNING;
+  rd_kafka_metadata_destroy(md);
+  rd_kafka_topic_destroy(t);
+  rd_kafka_assign(rk, parts);
+  rd_kafka_topic_partition_list_destroy(parts);
+}
+
+TopicReader::~TopicReader() = default;
+
+bool TopicReader::readUntil(const std::function<bool(const kafka::Message&)>& pred,
+                            std::chrono::milliseconds timeout) {
+  for (const auto& m : seen_)
+    if (pred(m)) return true;
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (std::chrono::steady_clock::now() < deadline) {
+    rd_kafka_message_t* m = rd_kafka_consumer_poll(rk_.get(), 100);
+    if (!m) continue;
+    if (m->err) {
+      rd_kafka_message_destroy(m);
+      continue;
+    }
+    kafka::Message out;
+    out.topic = rd_kafka_topic_name(m->rkt);
+    out.partition = m->partition;
+    out.offset = m->offset;
+    if (m->key) out.key.assign(static_cast<const char*>(m->key), m->key_len);
+    if (m->payload) out.value.assign(static_cast<const char*>(m->payload), m->len);
+    rd_kafka_headers_t* h = nullptr;
+    if (rd_kafka_message_headers(m, &h) == RD_KAFKA_RESP_ERR_NO_ERROR) {
+      const char* name;
+      const void* val;
+      size_t size;
+      for (size_t i = 0; rd_kafka_header_get_all(h, i, &name, &val, &size) == 0; ++i)
+        out.headers.emplace_back(name, val ? std::string(static_cast<const char*>(val), size) : "");
+    }
+    rd_kafka_message_destroy(m);
+    seen_.push_back(std::move(out));
+    if (pred(seen_.back())) return true;
+  }
+  return false;
+}
+
+bool produceRaw(const std::string& brokers, const std::string& topic, const std::string& key,
+                const std::string& value) {
+  char err[512];
+  rd_kafka_conf_t* conf = rd_kafka_conf_new();
+  rd_kafka_conf_set(conf, "bootstrap.servers", brokers.c_str(), err, sizeof err);
+  rd_kafka_t* rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, err, sizeof err);
+  if (!rk) return false;
+  auto e = rd_kafka_producev(rk, RD_KAFKA_V_TOPIC(topic.c_str()),
+                             RD_KAFKA_V_KEY(key.data(), key.size()),
+                             RD_KAFKA_V_VALUE(const_cast<char*>(value.data()), value.size()),
+                             RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_END);
+  bool ok = e == RD_KAFKA_RESP_ERR_NO_ERROR && rd_kafka_flush(rk, 10000) == 0;
+  rd_kafka_destroy(rk);
+  return ok;
+}
+
+}  // namespace lapor::testing

@@ -1,0 +1,35 @@
+// A raw Kafka reader for tests: no group, every partition from the beginning, read_committed.
+#pragma once
+
+#include "kafka/message.h"
+
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+struct rd_kafka_s;
+
+namespace lapor::testing {
+
+class TopicReader {
+ public:
+  TopicReader(const std::string& brokers, const std::string& topic);
+  ~TopicReader();
+  // Reads until `pred` returns true for a message or `timeout` passes; everything read is kept
+  // in seen(). Returns whether the predicate matched.
+  bool readUntil(const std::function<bool(const kafka::Message&)>& pred,
+                 std::chrono::milliseconds timeout);
+  const std::vector<kafka::Message>& seen() const { return seen_; }
+
+ private:
+  std::unique_ptr<rd_kafka_s, void (*)(rd_kafka_s*)> rk_;
+  std::vector<kafka::Message> seen_;
+};
+
+// A raw producer send of arbitrary bytes (for malformed input), waiting for the ack.
+bool produceRaw(const std::string& brokers, const std::string& topic, const std::string& key,
+                const std::string& value);
+
+}  // namespace lapor::testing

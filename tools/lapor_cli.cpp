@@ -1,0 +1,267 @@
+// lapor-cli: a small gRPC client for operators and the local demo: submit a complaint, follow
+// it, subscribe as an agency, acknowledge, read SLA clocks, check health.
+#include "grpc/health/v1/health.grpc.pb.h"
+#include "lapor/v1/agency_service.grpc.pb.h"
+#include "lapor/v1/intake.grpc.pb.h"
+#include "lapor/v1/sla.grpc.pb.h"
+
+#include <CLI/CLI.hpp>
+#include <google/protobuf/util/json_util.h>
+#include <grpcpp/grpcpp.h>
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <iostream>
+#include <mutex>
+#include <optional>
+#include <thread>
+
+namespace v1 = lapor::v1;
+using namespace std::chrono_literals;
+
+namespace {
+
+std::shared_ptr<grpc::Channel> channel(const std::string& target) {
+  return grpc::CreateChannel(target, grpc::InsecureChannelCredentials());
+}
+
+std::unique_ptr<grpc::ClientContext> context(std::chrono::milliseconds timeout = 10s) {
+  auto ctx = std::make_unique<grpc::ClientContext>();
+  ctx->set_deadline(std::chrono::system_clock::now() + timeout);
+  return ctx;
+}
+
+std::string json(const google::protobuf::Message& m) {
+  std::string out;
+  google::protobuf::util::JsonPrintOptions o;
+  o.add_whitespace = false;
+  (void)google::protobuf::util::MessageToJsonString(m, &out, o);
+  return out;
+}
+
+int fail(const std::string& what, const grpc::Status& s) {
+  std::cerr << what << ": " << s.error_code() << " " << s.error_message() << "\n";
+  return 1;
+}
+
+v1::Priority parsePriority(const std::string& p) {
+  if (p == "emergency") return v1::PRIORITY_EMERGENCY;
+  if (p == "high") return v1::PRIORITY_HIGH;
+  if (p == "low") return v1::PRIORITY_LOW;
+  return v1::PRIORITY_NORMAL;
+}
+
+struct SubmitArgs {
+  std::string category = "fire";
+  std::string priority = "emergency";
+  std::string title = "Kebakaran rumah warga";
+  std::string description = "Api membesar di rumah warga, satu orang luka bakar.";
+  std::string kecamatan = "Sangatta Utara";
+  std::string address = "Jl. Yos Sudarso II, Sangatta";
+  double lat = 0.5108, lon = 117.6422;
+};
+
+grpc::Status submit(v1::IntakeService::Stub& stub, const SubmitArgs& a,
+                    v1::SubmitComplaintResponse* resp) {
+  v1::SubmitComplaintRequest req;
+  req.set_channel(v1::CHANNEL_CALL_CENTRE_112);
+  req.set_category(a.category);
+  req.set_priority(parsePriority(a.priority));
+  req.set_title(a.title);
+  req.set_description(a.description);
+  auto* loc = req.mutable_location();
+  loc->set_has_coordinates(true);
+  loc->set_lat(a.lat);
+  loc->set_lon(a.lon);
+  loc->set_kecamatan(a.kecamatan);
+  loc->set_address(a.address);
+  return stub.SubmitComplaint(context().get(), req, resp);
+}
+
+// The walk of one complaint, printed step by step: what `make run` shows.
+int demo(const std::string& intake, const std::string& notification, const std::string& sla,
+         const std::string& agency, const SubmitArgs& args) {
+  auto intake_stub = v1::IntakeService::NewStub(channel(intake));
+  auto agency_stub = v1::AgencyService::NewStub(channel(notification));
+  auto sla_stub = v1::SlaService::NewStub(channel(sla));
+
+  v1::SubmitComplaintResponse submitted;
+  if (auto s = submit(*intake_stub, args, &submitted); !s.ok()) return fail("submit", s);
+  std::cout << "1. submitted  tracking_id=" << submitted.tracking_id()
+            << " complaint_id=" << submitted.complaint_id() << " (Kafka acknowledged)\n";
+
+  // Read the agency's feed until this complaint arrives.
+  grpc::ClientContext sub_ctx;
+  sub_ctx.set_deadline(std::chrono::system_clock::now() + 60s);
+  v1::SubscribeRequest sreq;
+  sreq.set_agency_id(agency);
+  auto reader = agency_stub->Subscribe(&sub_ctx, sreq);
+  v1::AgencyFeedItem item;
+  std::optional<v1::AgencyFeedItem> mine;
+  while (reader->Read(&item)) {
+    if (item.item().assignment().complaint_id() == submitted.complaint_id()) {
+      mine = item;
+      break;
+    }
+  }
+  sub_ctx.TryCancel();
+  reader->Finish();
+  if (!mine) {
+    std::cerr << "the complaint did not reach agency " << agency << " within 60 s\n";
+    return 1;
+  }
+  std::cout << "2. delivered  agency=" << agency
+            << " assignment_id=" << mine->item().assignment().assignment_id()
+            << " role=" << v1::AssignmentRole_Name(mine->item().assignment().role())
+            << " cursor=" << mine->cursor() << "\n";
+
+  v1::AcknowledgeRequest ack;
+  ack.set_agency_id(agency);
+  ack.set_assignment_id(mine->item().assignment().assignment_id());
+  ack.set_operator_("demo-operator");
+  v1::AcknowledgeResponse ack_resp;
+  if (auto s = agency_stub->Acknowledge(context().get(), ack, &ack_resp); !s.ok())
+    return fail("acknowledge", s);
+  std::cout << "3. acknowledged by " << agency << "\n";
+
+  const auto deadline = std::chrono::steady_clock::now() + 30s;
+  while (std::chrono::steady_clock::now() < deadline) {
+    v1::GetObligationsRequest oreq;
+    oreq.set_complaint_id(submitted.complaint_id());
+    v1::GetObligationsResponse oresp;
+    if (auto s = sla_stub->GetObligations(context().get(), oreq, &oresp); !s.ok())
+      return fail("obligations", s);
+    for (const auto& o : oresp.obligations()) {
+      if (o.assignment_id() == ack.assignment_id() && o.state() == v1::OBLIGATION_STATE_MET) {
+        std::cout << "4. SLA clock stopped: acknowledge obligation met in "
+                  << (o.ended_at_ms() - o.started_at_ms()) << " ms (limit "
+                  << (o.due_at_ms() - o.started_at_ms()) / 1000 << " s)\n";
+        v1::GetComplaintRequest greq;
+        greq.set_tracking_id(submitted.tracking_id());
+        v1::ComplaintView view;
+        if (intake_stub->GetComplaint(context().get(), greq, &view).ok())
+          std::cout << "5. tracking view: " << json(view) << "\n";
+        return 0;
+      }
+    }
+    std::this_thread::sleep_for(200ms);  // polling a query with a deadline
+  }
+  std::cerr << "the SLA clock did not stop within 30 s\n";
+  return 1;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"Lapor command-line client (gRPC)", "lapor-cli"};
+  app.require_subcommand(1);
+  std::string intake = "127.0.0.1:50051", notification = "127.0.0.1:50053",
+              sla = "127.0.0.1:50054", target, agency = "disdamkar", cursor, tracking,
+              assignment, complaint;
+  SubmitArgs sargs;
+  int count = 0;
+  int timeout_s = 30;
+
+  auto* c_submit = app.add_subcommand("submit", "Submit a complaint through IntakeService");
+  c_submit->add_option("--intake", intake, "intake gRPC address");
+  c_submit->add_option("--category", sargs.category);
+  c_submit->add_option("--priority", sargs.priority, "emergency, high, normal, low");
+  c_submit->add_option("--title", sargs.title);
+  c_submit->add_option("--description", sargs.description);
+  c_submit->add_option("--kecamatan", sargs.kecamatan);
+
+  auto* c_get = app.add_subcommand("get", "Show a complaint by tracking id");
+  c_get->add_option("--intake", intake, "intake gRPC address");
+  c_get->add_option("tracking_id", tracking)->required();
+
+  auto* c_sub = app.add_subcommand("subscribe", "Print an agency's feed (one JSON line per item)");
+  c_sub->add_option("--notification", notification, "notification gRPC address");
+  c_sub->add_option("--agency", agency)->required();
+  c_sub->add_option("--cursor", cursor, "resume after this cursor");
+  c_sub->add_option("--count", count, "stop after this many items (0: run until timeout)");
+  c_sub->add_option("--timeout", timeout_s, "seconds");
+
+  auto* c_ack = app.add_subcommand("ack", "Acknowledge an assignment as an agency");
+  c_ack->add_option("--notification", notification, "notification gRPC address");
+  c_ack->add_option("--agency", agency)->required();
+  c_ack->add_option("assignment_id", assignment)->required();
+
+  auto* c_obl = app.add_subcommand("obligations", "Show the SLA clocks of a complaint");
+  c_obl->add_option("--sla", sla, "sla-monitor gRPC address");
+  c_obl->add_option("complaint_id", complaint)->required();
+
+  auto* c_health = app.add_subcommand("health", "grpc.health.v1 Check against an address");
+  c_health->add_option("target", target)->required();
+
+  auto* c_demo = app.add_subcommand("demo", "Submit a complaint and follow it to the agency");
+  c_demo->add_option("--intake", intake);
+  c_demo->add_option("--notification", notification);
+  c_demo->add_option("--sla", sla);
+  c_demo->add_option("--agency", agency, "agency that should receive it (lead of the rule)");
+  c_demo->add_option("--category", sargs.category);
+  c_demo->add_option("--priority", sargs.priority);
+
+  CLI11_PARSE(app, argc, argv);
+
+  if (*c_submit) {
+    auto stub = v1::IntakeService::NewStub(channel(intake));
+    v1::SubmitComplaintResponse resp;
+    if (auto s = submit(*stub, sargs, &resp); !s.ok()) return fail("submit", s);
+    std::cout << json(resp) << "\n";
+  } else if (*c_get) {
+    auto stub = v1::IntakeService::NewStub(channel(intake));
+    v1::GetComplaintRequest req;
+    req.set_tracking_id(tracking);
+    v1::ComplaintView view;
+    if (auto s = stub->GetComplaint(context().get(), req, &view); !s.ok()) return fail("get", s);
+    std::cout << json(view) << "\n";
+  } else if (*c_sub) {
+    auto stub = v1::AgencyService::NewStub(channel(notification));
+    grpc::ClientContext ctx;
+    ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(timeout_s));
+    v1::SubscribeRequest req;
+    req.set_agency_id(agency);
+    req.set_resume_cursor(cursor);
+    auto reader = stub->Subscribe(&ctx, req);
+    v1::AgencyFeedItem item;
+    int n = 0;
+    while (reader->Read(&item)) {
+      std::cout << json(item) << std::endl;
+      if (count > 0 && ++n >= count) {
+        ctx.TryCancel();
+        break;
+      }
+    }
+    auto s = reader->Finish();
+    if (!s.ok() && s.error_code() != grpc::StatusCode::CANCELLED &&
+        s.error_code() != grpc::StatusCode::DEADLINE_EXCEEDED)
+      return fail("subscribe", s);
+  } else if (*c_ack) {
+    auto stub = v1::AgencyService::NewStub(channel(notification));
+    v1::AcknowledgeRequest req;
+    req.set_agency_id(agency);
+    req.set_assignment_id(assignment);
+    v1::AcknowledgeResponse resp;
+    if (auto s = stub->Acknowledge(context().get(), req, &resp); !s.ok()) return fail("ack", s);
+    std::cout << json(resp) << "\n";
+  } else if (*c_obl) {
+    auto stub = v1::SlaService::NewStub(channel(sla));
+    v1::GetObligationsRequest req;
+    req.set_complaint_id(complaint);
+    v1::GetObligationsResponse resp;
+    if (auto s = stub->GetObligations(context().get(), req, &resp); !s.ok())
+      return fail("obligations", s);
+    std::cout << json(resp) << "\n";
+  } else if (*c_health) {
+    auto stub = grpc::health::v1::Health::NewStub(channel(target));
+    grpc::health::v1::HealthCheckRequest req;
+    grpc::health::v1::HealthCheckResponse resp;
+    if (auto s = stub->Check(context(5s).get(), req, &resp); !s.ok()) return fail("health", s);
+    std::cout << grpc::health::v1::HealthCheckResponse::ServingStatus_Name(resp.status()) << "\n";
+    return resp.status() == grpc::health::v1::HealthCheckResponse::SERVING ? 0 : 1;
+  } else if (*c_demo) {
+    return demo(intake, notification, sla, agency, sargs);
+  }
+  return 0;
+}
