@@ -22,13 +22,18 @@ AgencyDirectory AgencyDirectory::loadFile(const std::string& path) {
 }
 
 AgencyDirectory AgencyDirectory::parse(const std::string& yaml, const std::string& source) {
-  AgencyDirectory d;
-  d.source_ = source;
   try {
-    d.root_ = YAML::Load(yaml);
-  } catch (const YAML::ParserException& e) {
+    return parseChecked(yaml, source);
+  } catch (const YAML::Exception& e) {
+    // A value of the wrong type (e.g. emergency: maybe) still gets file and line.
     throw DirectoryError(source + ":" + std::to_string(e.mark.line + 1) + ": " + e.msg);
   }
+}
+
+AgencyDirectory AgencyDirectory::parseChecked(const std::string& yaml, const std::string& source) {
+  AgencyDirectory d;
+  d.source_ = source;
+  d.root_ = YAML::Load(yaml);
   if (!d.root_.IsMap()) throw DirectoryError(source + ": top level must be a map");
   d.version_ = d.root_["version"] ? d.root_["version"].as<std::string>() : "unversioned";
   const auto agencies = d.root_["agencies"];

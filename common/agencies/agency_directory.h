@@ -48,6 +48,8 @@ class AgencyDirectory {
   static constexpr const char* kTriage = "triage";
 
  private:
+  static AgencyDirectory parseChecked(const std::string& yaml, const std::string& source);
+
   std::vector<AgencyInfo> agencies_;
   std::vector<CategoryInfo> categories_;
   std::map<std::string, size_t> index_;

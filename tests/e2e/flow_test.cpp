@@ -14,6 +14,9 @@
 #include <grpcpp/grpcpp.h>
 #include <httplib.h>
 
+#include <sys/prctl.h>
+
+#include <csignal>
 #include <cstdio>
 #include <mutex>
 #include <set>
@@ -342,6 +345,9 @@ TEST(EndToEnd, ServicesStopCleanlyOnSigterm) {
 }  // namespace lapor::testing
 
 int main(int argc, char** argv) {
+  // If the runner above is killed, this process goes too, and the services with it (each has
+  // its own PDEATHSIG): a killed test run leaves nothing behind.
+  prctl(PR_SET_PDEATHSIG, SIGKILL);
   ::testing::InitGoogleTest(&argc, argv);
   ::testing::AddGlobalTestEnvironment(new lapor::testing::StackEnvironment);
   return RUN_ALL_TESTS();

@@ -1,0 +1,45 @@
+# Lapor front door. `make run` brings the whole system up locally and shows a complaint
+# flowing; `make test` runs every test against a real Kafka broker and Redis.
+BUILD_DIR ?= build
+BUILD_TYPE ?= RelWithDebInfo
+JOBS ?= 2
+
+.PHONY: all deps configure build test test-unit run demo stop status format clean
+
+all: build
+
+deps:
+	bash deploy/local/deps.sh
+
+configure: deps
+	cmake -S . -B $(BUILD_DIR) -G Ninja -DCMAKE_BUILD_TYPE=$(BUILD_TYPE)
+
+build: configure
+	cmake --build $(BUILD_DIR) -j $(JOBS)
+
+# Starts its own Kafka and Redis on free loopback ports, runs ctest, stops everything.
+test: build
+	LAPOR_BUILD_DIR=$(abspath $(BUILD_DIR)) bash tests/run.sh
+
+# Unit tests only: no broker, no Redis.
+test-unit: build
+	ctest --test-dir $(BUILD_DIR) -L unit --output-on-failure
+
+run: build
+	LAPOR_BUILD_DIR=$(abspath $(BUILD_DIR)) bash deploy/local/stack.sh start
+	LAPOR_BUILD_DIR=$(abspath $(BUILD_DIR)) bash deploy/local/stack.sh demo
+
+demo:
+	LAPOR_BUILD_DIR=$(abspath $(BUILD_DIR)) bash deploy/local/stack.sh demo
+
+stop:
+	bash deploy/local/stack.sh stop
+
+status:
+	bash deploy/local/stack.sh status
+
+format:
+	clang-format -i $$(git ls-files '*.cpp' '*.h')
+
+clean:
+	rm -rf $(BUILD_DIR)

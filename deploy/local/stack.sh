@@ -1,0 +1,183 @@
+#!/usr/bin/env bash
+# The local Lapor stack behind `make run`, `make stop`, `make status` and `make demo`: Kafka,
+# Redis and the four services on free loopback ports, kept in .run/ of the repository until
+# stopped. Endpoints are written to .run/stack.env for `source`.
+#
+#   stack.sh start    start everything (says so and does nothing if a stack already runs)
+#   stack.sh stop     stop everything that runs (fine if nothing does)
+#   stack.sh status   which processes of the stack are alive
+#   stack.sh demo     walk one complaint through the running stack with lapor-cli
+set -euo pipefail
+
+repo_root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+# shellcheck source=deploy/local/lib.sh
+source "$repo_root/deploy/local/lib.sh"
+
+run_dir=$repo_root/.run
+stack_env=$run_dir/stack.env
+services=(intake routing notification sla-monitor)
+# Every process the stack can have, in start order.
+components=(kafka redis "${services[@]}")
+
+export LAPOR_BUILD_DIR=${LAPOR_BUILD_DIR:-$repo_root/build}
+export LAPOR_CONFIG_DIR=${LAPOR_CONFIG_DIR:-$repo_root/deploy/config}
+
+usage() {
+  echo "usage: $0 start|stop|status|demo" >&2
+  exit 2
+}
+
+# Names of the stack's processes that are alive, one a line.
+alive_components() {
+  local name
+  for name in "${components[@]}"; do
+    if _lapor_pid_alive "$run_dir" "$name"; then
+      echo "$name"
+    fi
+  done
+}
+
+# The stack outlives this script. An inherited LAPOR_PDEATHSIG=1 (a shell that sourced a test
+# environment) would kill it the moment start returns.
+start() {
+  export LAPOR_PDEATHSIG=0
+
+  local running
+  running=$(alive_components)
+  if [[ -n $running ]]; then
+    echo "stack already running ($(echo "$running" | paste -sd' ')); endpoints in ${stack_env#"$repo_root"/}"
+    echo "stop it first with: make stop"
+    exit 0
+  fi
+
+  # Refuse before starting anything, rather than after a broker has come up.
+  local name missing=0
+  for name in "${services[@]}"; do
+    if [[ ! -x $LAPOR_BUILD_DIR/services/$name/lapor-$name ]]; then
+      echo "missing $LAPOR_BUILD_DIR/services/$name/lapor-$name; build first (make build)" >&2
+      missing=1
+    fi
+  done
+  ((missing == 0)) || exit 1
+
+  # Nothing runs, so whatever is in .run is from an earlier stack: start clean, so logs and
+  # pid files never mix two runs.
+  rm -rf "$run_dir"
+  mkdir -p "$run_dir"
+
+  # A failure or Ctrl-C half-way must not leave half a stack behind. An EXIT trap sees every
+  # way out, including set -e firing inside a library function.
+  started=0
+  trap 'on_start_exit' EXIT
+  trap 'exit 130' INT
+  trap 'exit 143' TERM
+
+  echo "starting Kafka..."
+  lapor_start_kafka "$run_dir"
+  echo "starting Redis..."
+  lapor_start_redis "$run_dir"
+  for name in "${services[@]}"; do
+    echo "starting $name..."
+    lapor_start_service "$run_dir" "$name"
+  done
+  started=1
+  trap - EXIT INT TERM
+
+  write_stack_env
+  print_endpoints
+}
+
+on_start_exit() {
+  if ((started == 0)); then
+    echo "start failed; stopping what was started (logs in ${run_dir#"$repo_root"/}/logs)" >&2
+    lapor_stop_all "$run_dir"
+  fi
+}
+
+# .run/stack.env: every exported LAPOR_* variable, quoted for `source`. Written whole to a
+# temporary file and renamed, so a reader never sees half of it. LAPOR_PDEATHSIG is left out:
+# it describes how this script started the stack, not the stack.
+write_stack_env() {
+  local tmp=$stack_env.tmp var
+  {
+    echo "# Endpoints of the local Lapor stack started $(date -Iseconds); source this file."
+    while IFS= read -r var; do
+      [[ $var == LAPOR_PDEATHSIG ]] && continue
+      printf 'export %s=%q\n' "$var" "${!var}"
+    done < <(compgen -e | grep '^LAPOR_' | sort)
+  } >"$tmp"
+  mv "$tmp" "$stack_env"
+}
+
+print_endpoints() {
+  local name var
+  echo
+  printf '%-14s %-22s %s\n' COMPONENT ENDPOINT METRICS
+  printf '%-14s %-22s %s\n' kafka "$LAPOR_KAFKA_BROKERS" -
+  printf '%-14s %-22s %s\n' redis "$LAPOR_REDIS_HOST:$LAPOR_REDIS_PORT" -
+  for name in "${services[@]}"; do
+    var=${name^^}
+    var=LAPOR_${var//-/_}
+    local grpc=${var}_GRPC_PORT metrics=${var}_METRICS_PORT
+    printf '%-14s %-22s %s\n' "$name" "grpc 127.0.0.1:${!grpc}" "http://127.0.0.1:${!metrics}/metrics"
+  done
+  echo
+  echo "endpoints: source ${stack_env#"$repo_root"/}; logs: ${run_dir#"$repo_root"/}/logs; stop: make stop"
+}
+
+stop() {
+  lapor_stop_all "$run_dir"
+  # The endpoints are gone; a stale stack.env would only point clients at closed ports.
+  rm -f "$stack_env"
+  if ((${#_LAPOR_STOPPED[@]} > 0)); then
+    echo "stopped: ${_LAPOR_STOPPED[*]}"
+  else
+    echo "nothing was running"
+  fi
+}
+
+status() {
+  if [[ ! -d $run_dir/pids ]] || ! compgen -G "$run_dir/pids/*.pid" >/dev/null; then
+    echo "not running"
+    return 0
+  fi
+  local name pid state
+  for name in "${components[@]}"; do
+    [[ -f $run_dir/pids/$name.pid ]] || continue
+    read -r pid <"$run_dir/pids/$name.pid" || true
+    if _lapor_pid_alive "$run_dir" "$name"; then state=running; else state=dead; fi
+    printf '%-14s pid %-8s %s\n' "$name" "$pid" "$state"
+  done
+  [[ ! -f $stack_env ]] || echo "endpoints: ${stack_env#"$repo_root"/}"
+}
+
+demo() {
+  if [[ ! -f $stack_env ]]; then
+    echo "no running stack (${stack_env#"$repo_root"/} is missing); start it with: make run" >&2
+    exit 1
+  fi
+  local name
+  for name in "${components[@]}"; do
+    if ! _lapor_pid_alive "$run_dir" "$name"; then
+      echo "$name of the stack is not running (logs in ${run_dir#"$repo_root"/}/logs); restart with: make stop run" >&2
+      exit 1
+    fi
+  done
+  # The caller's build dir wins over the one recorded at start: `make demo BUILD_DIR=...`.
+  local build_dir=$LAPOR_BUILD_DIR
+  # shellcheck source=/dev/null
+  source "$stack_env"
+  "$build_dir/tools/lapor-cli" demo \
+    --intake "127.0.0.1:$LAPOR_INTAKE_GRPC_PORT" \
+    --notification "127.0.0.1:$LAPOR_NOTIFICATION_GRPC_PORT" \
+    --sla "127.0.0.1:$LAPOR_SLA_MONITOR_GRPC_PORT"
+}
+
+(($# == 1)) || usage
+case $1 in
+  start) start ;;
+  stop) stop ;;
+  status) status ;;
+  demo) demo ;;
+  *) usage ;;
+esac
