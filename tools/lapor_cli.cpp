@@ -5,9 +5,9 @@
 #include "lapor/v1/intake.grpc.pb.h"
 #include "lapor/v1/sla.grpc.pb.h"
 
-#include <CLI/CLI.hpp>
 #include <google/protobuf/util/json_util.h>
 #include <grpcpp/grpcpp.h>
+#include <CLI/CLI.hpp>
 
 #include <atomic>
 #include <chrono>
@@ -156,9 +156,8 @@ int demo(const std::string& intake, const std::string& notification, const std::
 int main(int argc, char** argv) {
   CLI::App app{"Lapor command-line client (gRPC)", "lapor-cli"};
   app.require_subcommand(1);
-  std::string intake = "127.0.0.1:50051", notification = "127.0.0.1:50053",
-              sla = "127.0.0.1:50054", target, agency = "disdamkar", cursor, tracking,
-              assignment, complaint;
+  std::string intake = "127.0.0.1:50051", notification = "127.0.0.1:50053", sla = "127.0.0.1:50054",
+              target, agency = "disdamkar", cursor, tracking, assignment, complaint;
   SubmitArgs sargs;
   int count = 0;
   int timeout_s = 30;

@@ -61,11 +61,14 @@ AgencyDirectory AgencyDirectory::parseChecked(const std::string& yaml, const std
                            a["supervisor"].as<std::string>() + "' is not a known agency");
   }
   if (!d.find(kTriage))
-    throw DirectoryError(source + ": an agency with id 'triage' (the operator queue) is required");
+    throw DirectoryError(where(source, agencies) +
+                         "an agency with id 'triage' (the operator queue) is required");
   if (const auto cats = d.root_["categories"]) {
-    if (!cats.IsSequence()) throw DirectoryError(where(source, cats) + "'categories' must be a list");
+    if (!cats.IsSequence())
+      throw DirectoryError(where(source, cats) + "'categories' must be a list");
     for (const auto& c : cats) {
-      if (!c.IsMap() || !c["code"]) throw DirectoryError(where(source, c) + "category without 'code'");
+      if (!c.IsMap() || !c["code"])
+        throw DirectoryError(where(source, c) + "category without 'code'");
       CategoryInfo ci;
       ci.code = c["code"].as<std::string>();
       if (d.category(ci.code))

@@ -30,8 +30,7 @@ struct ServiceSettings {
   // producer gives up on a message (message.timeout.ms) before a caller waiting
   // produce_timeout does, so a timed-out answer never hides a late success.
   kafka::ProducerOptions producer() const;
-  kafka::ConsumerOptions consumer(const std::string& group,
-                                  std::vector<std::string> topics) const;
+  kafka::ConsumerOptions consumer(const std::string& group, std::vector<std::string> topics) const;
 };
 
 struct CommandLine {
@@ -44,9 +43,8 @@ struct CommandLine {
 
 // Parses --config FILE (default: env LAPOR_CONFIG) and --help; `extra_flags` are boolean
 // flags with their help text.
-CommandLine parseCommandLine(int argc, char** argv, const std::string& service,
-                             const std::string& description,
-                             const std::vector<std::pair<std::string, std::string>>& extra_flags =
-                                 {});
+CommandLine parseCommandLine(
+    int argc, char** argv, const std::string& service, const std::string& description,
+    const std::vector<std::pair<std::string, std::string>>& extra_flags = {});
 
 }  // namespace lapor::app

@@ -6,6 +6,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <regex>
 #include <sstream>
 
 namespace lapor::config {
@@ -67,8 +68,13 @@ std::optional<std::string> Config::raw(const std::string& section, const std::st
 
 void Config::fail(const std::string& section, const std::string& key,
                   const std::string& why) const {
-  throw ConfigError("config key " + section + "." + key + " (env " + envName(section, key) +
-                    ", file " + source_ + "): " + why);
+  throw error(section, key, why);
+}
+
+ConfigError Config::error(const std::string& section, const std::string& key,
+                          const std::string& why) const {
+  return ConfigError("config key " + section + "." + key + " (env " + envName(section, key) +
+                     ", file " + source_ + "): " + why);
 }
 
 std::string Config::getString(const std::string& section, const std::string& key,
@@ -114,20 +120,20 @@ bool Config::getBool(const std::string& section, const std::string& key,
 }
 
 std::chrono::milliseconds Config::parseDuration(const std::string& text) {
-  size_t i = 0;
-  while (i < text.size() && (std::isdigit(static_cast<unsigned char>(text[i])) || text[i] == '.'))
-    ++i;
-  if (i == 0) throw ConfigError("'" + text + "' is not a duration (e.g. 250ms, 30s, 5m, 2h, 3d)");
-  double n = std::stod(text.substr(0, i));
-  std::string unit = text.substr(i);
-  double ms = 0;
-  if (unit == "ms") ms = n;
-  else if (unit == "s") ms = n * 1000;
-  else if (unit == "m") ms = n * 60'000;
-  else if (unit == "h") ms = n * 3'600'000;
-  else if (unit == "d") ms = n * 86'400'000;
-  else throw ConfigError("'" + text + "' has no known unit (ms, s, m, h, d)");
-  return std::chrono::milliseconds(static_cast<int64_t>(ms));
+  static const std::regex re(R"(^([0-9]{1,12})(\.[0-9]{1,6})?(ms|s|m|h|d)$)");
+  std::smatch m;
+  if (!std::regex_match(text, m, re))
+    throw ConfigError(
+        "'" + text +
+        "' is not a duration: a number and a unit (ms, s, m, h, d), e.g. 250ms, 30s, 5m");
+  const double n = std::stod(m[1].str() + m[2].str());
+  const std::string unit = m[3].str();
+  const double scale = unit == "ms"  ? 1
+                       : unit == "s" ? 1000
+                       : unit == "m" ? 60'000
+                       : unit == "h" ? 3'600'000
+                                     : 86'400'000;
+  return std::chrono::milliseconds(static_cast<int64_t>(n * scale));
 }
 
 std::chrono::milliseconds Config::getDuration(const std::string& section, const std::string& key,
@@ -152,6 +158,8 @@ std::string Config::getPath(const std::string& section, const std::string& key,
   return p.lexically_normal().string();
 }
 
-YAML::Node Config::node(const std::string& section) const { return root_[section]; }
+YAML::Node Config::node(const std::string& section) const {
+  return root_[section];
+}
 
 }  // namespace lapor::config

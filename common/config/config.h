@@ -39,9 +39,9 @@ class Config {
   bool getBool(const std::string& section, const std::string& key,
                std::optional<bool> def = std::nullopt) const;
   // Durations are written with a unit: "250ms", "30s", "5m", "2h", "3d".
-  std::chrono::milliseconds getDuration(const std::string& section, const std::string& key,
-                                        std::optional<std::chrono::milliseconds> def =
-                                            std::nullopt) const;
+  std::chrono::milliseconds getDuration(
+      const std::string& section, const std::string& key,
+      std::optional<std::chrono::milliseconds> def = std::nullopt) const;
   // A file path; a relative one is taken relative to the config file's folder.
   std::string getPath(const std::string& section, const std::string& key,
                       const std::optional<std::string>& def = std::nullopt) const;
@@ -49,6 +49,11 @@ class Config {
   YAML::Node node(const std::string& section) const;
 
   const std::string& source() const { return source_; }
+
+  // The error for a value that is well-formed but not acceptable (checked by the caller),
+  // naming the key, its environment variable and the file like every other config error.
+  ConfigError error(const std::string& section, const std::string& key,
+                    const std::string& why) const;
 
   static std::string envName(const std::string& section, const std::string& key);
   static std::chrono::milliseconds parseDuration(const std::string& text);

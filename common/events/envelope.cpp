@@ -37,8 +37,7 @@ std::string nameUuid(std::string_view name) {
 }
 
 v1::EventEnvelope makeEnvelope(const std::string& producer, const std::string& complaint_id,
-                               const std::string& trace_id, int64_t now_ms,
-                               std::string event_id) {
+                               const std::string& trace_id, int64_t now_ms, std::string event_id) {
   v1::EventEnvelope env;
   env.set_event_id(event_id.empty() ? newUuid() : std::move(event_id));
   env.set_complaint_id(complaint_id);
@@ -51,17 +50,28 @@ v1::EventEnvelope makeEnvelope(const std::string& producer, const std::string& c
 std::string eventKind(const v1::EventEnvelope& env) {
   using E = v1::EventEnvelope;
   switch (env.event_case()) {
-    case E::kSubmitted: return "submitted";
-    case E::kRouted: return "routed";
-    case E::kDispatched: return "dispatched";
-    case E::kDelivered: return "delivered";
-    case E::kAcknowledged: return "acknowledged";
-    case E::kRejected: return "rejected";
-    case E::kResolved: return "resolved";
-    case E::kSlaWarning: return "sla_warning";
-    case E::kSlaBreached: return "sla_breached";
-    case E::kEscalated: return "escalated";
-    case E::EVENT_NOT_SET: return "";
+    case E::kSubmitted:
+      return "submitted";
+    case E::kRouted:
+      return "routed";
+    case E::kDispatched:
+      return "dispatched";
+    case E::kDelivered:
+      return "delivered";
+    case E::kAcknowledged:
+      return "acknowledged";
+    case E::kRejected:
+      return "rejected";
+    case E::kResolved:
+      return "resolved";
+    case E::kSlaWarning:
+      return "sla_warning";
+    case E::kSlaBreached:
+      return "sla_breached";
+    case E::kEscalated:
+      return "escalated";
+    case E::EVENT_NOT_SET:
+      return "";
   }
   return "";
 }
@@ -85,9 +95,12 @@ Decoded decode(const std::string& bytes) {
     d.error = "payload is not a lapor.v1.EventEnvelope";
     return d;
   }
-  if (env.event_id().empty()) d.error = "event_id is empty";
-  else if (env.complaint_id().empty()) d.error = "complaint_id is empty";
-  else if (env.event_case() == v1::EventEnvelope::EVENT_NOT_SET) d.error = "no event in envelope";
+  if (env.event_id().empty())
+    d.error = "event_id is empty";
+  else if (env.complaint_id().empty())
+    d.error = "complaint_id is empty";
+  else if (env.event_case() == v1::EventEnvelope::EVENT_NOT_SET)
+    d.error = "no event in envelope";
   if (d.error.empty()) d.envelope = std::move(env);
   return d;
 }

@@ -26,7 +26,9 @@ GrpcServer::GrpcServer(const GrpcServerOptions& options,
   log_.info("gRPC server listening", {{"address", options.address}, {"port", port_}});
 }
 
-GrpcServer::~GrpcServer() { shutdown(std::chrono::seconds(5)); }
+GrpcServer::~GrpcServer() {
+  shutdown(std::chrono::seconds(5));
+}
 
 void GrpcServer::setServing(bool serving) {
   if (auto* h = server_->GetHealthCheckService()) h->SetServingStatus(serving);

@@ -14,10 +14,14 @@ void onLog(const rd_kafka_t* rk, int level, const char* fac, const char* buf) {
   auto* logger = static_cast<const log::Logger*>(rd_kafka_opaque(rk));
   if (!logger) return;
   nlohmann::json f = {{"facility", fac}, {"detail", buf}};
-  if (level <= 3) logger->error("librdkafka", f);
-  else if (level <= 4) logger->warn("librdkafka", f);
-  else if (level <= 6) logger->info("librdkafka", f);
-  else logger->debug("librdkafka", f);
+  if (level <= 3)
+    logger->error("librdkafka", f);
+  else if (level <= 4)
+    logger->warn("librdkafka", f);
+  else if (level <= 6)
+    logger->info("librdkafka", f);
+  else
+    logger->debug("librdkafka", f);
 }
 
 void setOrThrow(rd_kafka_conf_t* conf, const std::string& key, const std::string& value) {
@@ -28,8 +32,8 @@ void setOrThrow(rd_kafka_conf_t* conf, const std::string& key, const std::string
   }
 }
 
-void onRebalance(rd_kafka_t* rk, rd_kafka_resp_err_t err,
-                 rd_kafka_topic_partition_list_t* parts, void*) {
+void onRebalance(rd_kafka_t* rk, rd_kafka_resp_err_t err, rd_kafka_topic_partition_list_t* parts,
+                 void*) {
   if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
     rd_kafka_assign(rk, parts);
   } else {
@@ -53,9 +57,8 @@ Message toMessage(const rd_kafka_message_t* m) {
     const char* name;
     const void* val;
     size_t size;
-    for (size_t i = 0; rd_kafka_header_get_all(hdrs, i, &name, &val, &size) ==
-                       RD_KAFKA_RESP_ERR_NO_ERROR;
-         ++i)
+    for (size_t i = 0;
+         rd_kafka_header_get_all(hdrs, i, &name, &val, &size) == RD_KAFKA_RESP_ERR_NO_ERROR; ++i)
       out.headers.emplace_back(name, val ? std::string(static_cast<const char*>(val), size) : "");
   }
   return out;
@@ -69,7 +72,9 @@ std::string metricName(const std::string& service) {
   return s;
 }
 
-void Consumer::Deleter::operator()(rd_kafka_s* rk) const { rd_kafka_destroy(rk); }
+void Consumer::Deleter::operator()(rd_kafka_s* rk) const {
+  rd_kafka_destroy(rk);
+}
 
 Consumer::Consumer(ConsumerOptions options, MessageSink& deadletters, log::Logger logger,
                    prometheus::Registry* registry)
@@ -110,7 +115,9 @@ Consumer::Consumer(ConsumerOptions options, MessageSink& deadletters, log::Logge
   rd_kafka_poll_set_consumer(rk);
 }
 
-Consumer::~Consumer() { stop(); }
+Consumer::~Consumer() {
+  stop();
+}
 
 void Consumer::start(Handler handler) {
   handler_ = std::move(handler);
@@ -223,8 +230,7 @@ void Consumer::storeOffset(const Message& msg) {
       msg.offset + 1;
   rd_kafka_resp_err_t err = rd_kafka_offsets_store(rk_.get(), list);
   rd_kafka_topic_partition_list_destroy(list);
-  if (err)
-    log_.warn("offset not stored (partition revoked?)", {{"error", rd_kafka_err2str(err)}});
+  if (err) log_.warn("offset not stored (partition revoked?)", {{"error", rd_kafka_err2str(err)}});
   dirty_ = true;
   processed_.fetch_add(1);
 }

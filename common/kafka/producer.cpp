@@ -13,10 +13,14 @@ void onLog(const rd_kafka_t* rk, int level, const char* fac, const char* buf) {
   auto* logger = static_cast<const log::Logger*>(rd_kafka_opaque(rk));
   if (!logger) return;
   nlohmann::json f = {{"facility", fac}, {"detail", buf}};
-  if (level <= 3) logger->error("librdkafka", f);
-  else if (level <= 4) logger->warn("librdkafka", f);
-  else if (level <= 6) logger->info("librdkafka", f);
-  else logger->debug("librdkafka", f);
+  if (level <= 3)
+    logger->error("librdkafka", f);
+  else if (level <= 4)
+    logger->warn("librdkafka", f);
+  else if (level <= 6)
+    logger->info("librdkafka", f);
+  else
+    logger->debug("librdkafka", f);
 }
 
 void onDelivery(rd_kafka_t*, const rd_kafka_message_t* m, void*) {
@@ -41,7 +45,9 @@ void setOrThrow(rd_kafka_conf_t* conf, const std::string& key, const std::string
 }
 }  // namespace
 
-void Producer::Deleter::operator()(rd_kafka_s* rk) const { rd_kafka_destroy(rk); }
+void Producer::Deleter::operator()(rd_kafka_s* rk) const {
+  rd_kafka_destroy(rk);
+}
 
 Producer::Producer(const ProducerOptions& o, log::Logger logger) : log_(std::move(logger)) {
   if (o.brokers.empty()) throw std::invalid_argument("kafka.brokers is empty");
@@ -85,11 +91,12 @@ std::future<DeliveryReport> Producer::produce(OutMessage msg) {
   for (const auto& [k, v] : msg.headers)
     rd_kafka_header_add(hdrs, k.data(), static_cast<ssize_t>(k.size()), v.data(),
                         static_cast<ssize_t>(v.size()));
-  rd_kafka_resp_err_t err = rd_kafka_producev(
-      rk_.get(), RD_KAFKA_V_TOPIC(msg.topic.c_str()),
-      RD_KAFKA_V_KEY(msg.key.data(), msg.key.size()),
-      RD_KAFKA_V_VALUE(msg.value.data(), msg.value.size()), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
-      RD_KAFKA_V_HEADERS(hdrs), RD_KAFKA_V_OPAQUE(promise.get()), RD_KAFKA_V_END);
+  rd_kafka_resp_err_t err =
+      rd_kafka_producev(rk_.get(), RD_KAFKA_V_TOPIC(msg.topic.c_str()),
+                        RD_KAFKA_V_KEY(msg.key.data(), msg.key.size()),
+                        RD_KAFKA_V_VALUE(msg.value.data(), msg.value.size()),
+                        RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_HEADERS(hdrs),
+                        RD_KAFKA_V_OPAQUE(promise.get()), RD_KAFKA_V_END);
   if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
     rd_kafka_headers_destroy(hdrs);  // not taken over on failure
     promise->set_value(DeliveryReport{false, rd_kafka_err2str(err), -1, -1});
@@ -107,8 +114,7 @@ DeliveryReport Producer::produceAndWait(OutMessage msg, std::chrono::millisecond
 }
 
 bool Producer::flush(std::chrono::milliseconds timeout) {
-  return rd_kafka_flush(rk_.get(), static_cast<int>(timeout.count())) ==
-         RD_KAFKA_RESP_ERR_NO_ERROR;
+  return rd_kafka_flush(rk_.get(), static_cast<int>(timeout.count())) == RD_KAFKA_RESP_ERR_NO_ERROR;
 }
 
 }  // namespace lapor::kafka

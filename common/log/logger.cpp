@@ -14,10 +14,14 @@ namespace lapor::log {
 namespace {
 const char* levelName(Level l) {
   switch (l) {
-    case Level::Debug: return "debug";
-    case Level::Info: return "info";
-    case Level::Warn: return "warn";
-    case Level::Error: return "error";
+    case Level::Debug:
+      return "debug";
+    case Level::Info:
+      return "info";
+    case Level::Warn:
+      return "warn";
+    case Level::Error:
+      return "error";
   }
   return "info";
 }
@@ -45,7 +49,9 @@ Level parseLevel(const std::string& name) {
 }
 
 Logger::Logger(std::string service, Level level)
-    : sink_(sharedSink()), service_(std::move(service)), level_(level),
+    : sink_(sharedSink()),
+      service_(std::move(service)),
+      level_(level),
       base_(nlohmann::json::object()) {}
 
 Logger Logger::with(const nlohmann::json& fields) const {
@@ -59,7 +65,7 @@ std::string Logger::format(Level level, std::string_view msg, const nlohmann::js
   auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()) % 1000;
   nlohmann::json line = {
       {"ts", fmt::format("{:%Y-%m-%dT%H:%M:%S}.{:03d}Z",
-                         std::chrono::floor<std::chrono::seconds>(now), ms.count())},
+                         fmt::gmtime(std::chrono::system_clock::to_time_t(now)), ms.count())},
       {"level", levelName(level)},
       {"service", service_},
       {"msg", std::string(msg)},
@@ -75,9 +81,17 @@ void Logger::write(Level level, std::string_view msg, const nlohmann::json& fiel
   sink_->info(format(level, msg, fields));
 }
 
-void Logger::debug(std::string_view m, const nlohmann::json& f) const { write(Level::Debug, m, f); }
-void Logger::info(std::string_view m, const nlohmann::json& f) const { write(Level::Info, m, f); }
-void Logger::warn(std::string_view m, const nlohmann::json& f) const { write(Level::Warn, m, f); }
-void Logger::error(std::string_view m, const nlohmann::json& f) const { write(Level::Error, m, f); }
+void Logger::debug(std::string_view m, const nlohmann::json& f) const {
+  write(Level::Debug, m, f);
+}
+void Logger::info(std::string_view m, const nlohmann::json& f) const {
+  write(Level::Info, m, f);
+}
+void Logger::warn(std::string_view m, const nlohmann::json& f) const {
+  write(Level::Warn, m, f);
+}
+void Logger::error(std::string_view m, const nlohmann::json& f) const {
+  write(Level::Error, m, f);
+}
 
 }  // namespace lapor::log

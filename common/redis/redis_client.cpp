@@ -20,7 +20,9 @@ timeval toTimeval(std::chrono::milliseconds d) {
 Reply convert(const redisReply* r) {
   Reply out;
   switch (r->type) {
-    case REDIS_REPLY_NIL: out.type = Reply::Type::Nil; break;
+    case REDIS_REPLY_NIL:
+      out.type = Reply::Type::Nil;
+      break;
     case REDIS_REPLY_STATUS:
       out.type = Reply::Type::Status;
       out.str.assign(r->str, r->len);
@@ -41,7 +43,8 @@ Reply convert(const redisReply* r) {
       out.type = Reply::Type::Array;
       for (size_t i = 0; i < r->elements; ++i) out.elements.push_back(convert(r->element[i]));
       break;
-    default: break;
+    default:
+      break;
   }
   return out;
 }
@@ -89,8 +92,8 @@ Reply RedisClient::run(const std::vector<std::string>& argv, std::chrono::millis
     try {
       if (!ctx_) connect();
       redisSetTimeout(ctx_.get(), toTimeval(timeout));
-      auto* raw = static_cast<redisReply*>(redisCommandArgv(
-          ctx_.get(), static_cast<int>(args.size()), args.data(), lens.data()));
+      auto* raw = static_cast<redisReply*>(
+          redisCommandArgv(ctx_.get(), static_cast<int>(args.size()), args.data(), lens.data()));
       if (raw) {
         Reply out = convert(raw);
         freeReplyObject(raw);
@@ -104,9 +107,9 @@ Reply RedisClient::run(const std::vector<std::string>& argv, std::chrono::millis
       last_error = e.what();
     }
     if (attempt < opt_.attempts) {
-      log_.warn("redis call failed, reconnecting",
-                {{"command", argv.empty() ? "" : argv[0]}, {"attempt", attempt},
-                 {"error", last_error}});
+      log_.warn(
+          "redis call failed, reconnecting",
+          {{"command", argv.empty() ? "" : argv[0]}, {"attempt", attempt}, {"error", last_error}});
       std::this_thread::sleep_for(backoff);  // bounded retry backoff, not synchronisation
       backoff *= 2;
     }

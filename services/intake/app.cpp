@@ -6,8 +6,8 @@ namespace lapor::intake {
 IntakeApp::IntakeApp(const config::Config& cfg, const app::ServiceSettings& s, log::Logger logger,
                      const app::CommandLine&)
     : log_(logger),
-      directory_(agencies::AgencyDirectory::loadFile(
-          cfg.getPath("agencies", "file", "agencies.yaml"))),
+      directory_(
+          agencies::AgencyDirectory::loadFile(cfg.getPath("agencies", "file", "agencies.yaml"))),
       exposer_(s.metrics_address),
       metrics_(exposer_.registry()),
       redis_(s.redis, logger),
@@ -16,16 +16,17 @@ IntakeApp::IntakeApp(const config::Config& cfg, const app::ServiceSettings& s, l
       handler_(directory_, redis_, producer_, clock_, logger, metrics_,
                s.produce_timeout + std::chrono::seconds(1)),
       view_(view_redis_, logger, metrics_),
-      view_consumer_(s.consumer(cfg.getString("kafka", "view_group", "lapor-intake-view"), {kafka::kComplaintsTopic}),
-          producer_, logger, &exposer_.registry()) {
-  if (auto err = kafka::ensureTopics(s.kafka_brokers,
-                                     {kafka::kComplaintsTopic, kafka::kDeadLetterTopic},
-                                     s.topic_partitions, std::chrono::seconds(15));
+      view_consumer_(s.consumer(cfg.getString("kafka", "view_group", "lapor-intake-view"),
+                                {kafka::kComplaintsTopic}),
+                     producer_, logger, &exposer_.registry()) {
+  if (auto err =
+          kafka::ensureTopics(s.kafka_brokers, {kafka::kComplaintsTopic, kafka::kDeadLetterTopic},
+                              s.topic_partitions, std::chrono::seconds(15));
       !err.empty())
     throw std::runtime_error("kafka topics: " + err);
   view_consumer_.start([this](const kafka::Message& m) { return view_.handle(m); });
-  server_ = std::make_unique<grpcx::GrpcServer>(s.grpc, std::vector<grpc::Service*>{&handler_},
-                                                logger);
+  server_ =
+      std::make_unique<grpcx::GrpcServer>(s.grpc, std::vector<grpc::Service*>{&handler_}, logger);
 }
 
 void IntakeApp::stop() {

@@ -20,23 +20,35 @@ std::string metadata(const grpc::ServerContext* ctx, const std::string& key) {
 
 std::string channelName(v1::Channel c) {
   switch (c) {
-    case v1::CHANNEL_WEB: return "web";
-    case v1::CHANNEL_APP: return "app";
-    case v1::CHANNEL_SMS: return "sms";
-    case v1::CHANNEL_CALL_CENTRE_112: return "call-centre-112";
-    case v1::CHANNEL_OPEN311: return "open311";
-    case v1::CHANNEL_EXTERNAL: return "external";
-    default: return "unknown";
+    case v1::CHANNEL_WEB:
+      return "web";
+    case v1::CHANNEL_APP:
+      return "app";
+    case v1::CHANNEL_SMS:
+      return "sms";
+    case v1::CHANNEL_CALL_CENTRE_112:
+      return "call-centre-112";
+    case v1::CHANNEL_OPEN311:
+      return "open311";
+    case v1::CHANNEL_EXTERNAL:
+      return "external";
+    default:
+      return "unknown";
   }
 }
 
 std::string priorityName(v1::Priority p) {
   switch (p) {
-    case v1::PRIORITY_EMERGENCY: return "emergency";
-    case v1::PRIORITY_HIGH: return "high";
-    case v1::PRIORITY_NORMAL: return "normal";
-    case v1::PRIORITY_LOW: return "low";
-    default: return "unknown";
+    case v1::PRIORITY_EMERGENCY:
+      return "emergency";
+    case v1::PRIORITY_HIGH:
+      return "high";
+    case v1::PRIORITY_NORMAL:
+      return "normal";
+    case v1::PRIORITY_LOW:
+      return "low";
+    default:
+      return "unknown";
   }
 }
 
@@ -70,12 +82,17 @@ IntakeMetrics::IntakeMetrics(prometheus::Registry& r)
                       .Help("Lifecycle events applied to the tracking view, by type")
                       .Register(r)) {}
 
-IntakeHandler::IntakeHandler(const agencies::AgencyDirectory& directory,
-                             redis::RedisClient& redis, kafka::MessageSink& events,
-                             const time::Clock& clock, log::Logger logger, IntakeMetrics& metrics,
+IntakeHandler::IntakeHandler(const agencies::AgencyDirectory& directory, redis::RedisClient& redis,
+                             kafka::MessageSink& events, const time::Clock& clock,
+                             log::Logger logger, IntakeMetrics& metrics,
                              std::chrono::milliseconds produce_timeout)
-    : directory_(directory), redis_(redis), events_(events), clock_(clock),
-      log_(std::move(logger)), metrics_(metrics), produce_timeout_(produce_timeout) {}
+    : directory_(directory),
+      redis_(redis),
+      events_(events),
+      clock_(clock),
+      log_(std::move(logger)),
+      metrics_(metrics),
+      produce_timeout_(produce_timeout) {}
 
 std::string IntakeHandler::reserveTrackingId(const std::string& complaint_id) {
   // 40 random bits: a collision is rare but possible, and SET NX makes it impossible to hand
@@ -97,8 +114,8 @@ grpc::Status IntakeHandler::SubmitComplaint(grpc::ServerContext* ctx,
     std::string msg = "invalid complaint:";
     for (const auto& v : violations) msg += " " + v.field + ": " + v.description + ";";
     metrics_.rejected.Add({{"reason", "invalid"}}).Increment();
-    log_.info("submission rejected", {{"violations", violations.size()},
-                                      {"first_field", violations.front().field}});
+    log_.info("submission rejected",
+              {{"violations", violations.size()}, {"first_field", violations.front().field}});
     return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, msg);
   }
   const auto complaint_id = events::newUuid();
@@ -154,16 +171,15 @@ grpc::Status IntakeHandler::SubmitComplaint(grpc::ServerContext* ctx,
     } catch (const redis::RedisError&) {
       // The reserved id stays unused; harmless.
     }
-    return grpc::Status(grpc::StatusCode::UNAVAILABLE,
-                        "event log unavailable (" + report.error +
-                            "); nothing was recorded, retry later");
+    return grpc::Status(grpc::StatusCode::UNAVAILABLE, "event log unavailable (" + report.error +
+                                                           "); nothing was recorded, retry later");
   }
   metrics_.submitted
       .Add({{"channel", channelName(req->channel())}, {"priority", priorityName(req->priority())}})
       .Increment();
   metrics_.submit_seconds
-      .Add({}, prometheus::Histogram::BucketBoundaries{0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5,
-                                                       1, 2.5, 5, 10})
+      .Add({}, prometheus::Histogram::BucketBoundaries{0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1,
+                                                       2.5, 5, 10})
       .Observe(std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
   logger.info("complaint accepted", {{"tracking_id", tracking_id},
                                      {"category", req->category()},
@@ -191,12 +207,15 @@ grpc::Status IntakeHandler::GetComplaint(grpc::ServerContext*, const v1::GetComp
     for (size_t i = 0; i + 1 < view.elements.size(); i += 2) {
       const auto& k = view.elements[i].str;
       const auto& v = view.elements[i + 1].str;
-      if (k == "status") resp->set_status(static_cast<v1::ComplaintStatus>(std::stoi(v)));
-      else if (k == "category") resp->set_category(v);
-      else if (k == "priority") resp->set_priority(static_cast<v1::Priority>(std::stoi(v)));
+      if (k == "status")
+        resp->set_status(static_cast<v1::ComplaintStatus>(std::stoi(v)));
+      else if (k == "category")
+        resp->set_category(v);
+      else if (k == "priority")
+        resp->set_priority(static_cast<v1::Priority>(std::stoi(v)));
     }
-    for (const auto& a : redis_.command({"SMEMBERS", redis_.key("view:" + cid.str + ":agencies")})
-                             .elements)
+    for (const auto& a :
+         redis_.command({"SMEMBERS", redis_.key("view:" + cid.str + ":agencies")}).elements)
       resp->add_agencies(a.str);
     for (const auto& e :
          redis_.command({"LRANGE", redis_.key("view:" + cid.str + ":timeline"), "0", "-1"})
@@ -230,9 +249,10 @@ kafka::HandleResult ViewHandler::handle(const kafka::Message& msg) {
     case v1::EventEnvelope::kSubmitted: {
       const auto& c = env.submitted().complaint();
       status = std::to_string(v1::COMPLAINT_STATUS_SUBMITTED);
-      fields = {"tracking_id", c.tracking_id(), "category", c.category(),
-                "priority", std::to_string(c.priority()), "submitted_at_ms",
-                std::to_string(c.submitted_at_ms())};
+      fields = {"tracking_id",     c.tracking_id(),
+                "category",        c.category(),
+                "priority",        std::to_string(c.priority()),
+                "submitted_at_ms", std::to_string(c.submitted_at_ms())};
       // Rebuilding the view from the topic restores the tracking id too.
       redis_.command({"SET", redis_.key("intake:tracking:" + c.tracking_id()), env.complaint_id()});
       break;
@@ -242,7 +262,9 @@ kafka::HandleResult ViewHandler::handle(const kafka::Message& msg) {
                                                     : v1::COMPLAINT_STATUS_ROUTED);
       for (const auto& a : env.routed().assignments()) agencies += a.agency_id() + ",";
       break;
-    case v1::EventEnvelope::kDelivered: agency_of_entry = env.delivered().agency_id(); break;
+    case v1::EventEnvelope::kDelivered:
+      agency_of_entry = env.delivered().agency_id();
+      break;
     case v1::EventEnvelope::kAcknowledged:
       agency_of_entry = env.acknowledged().agency_id();
       status = std::to_string(v1::COMPLAINT_STATUS_IN_PROGRESS);
@@ -251,16 +273,21 @@ kafka::HandleResult ViewHandler::handle(const kafka::Message& msg) {
       agency_of_entry = env.resolved().agency_id();
       status = std::to_string(v1::COMPLAINT_STATUS_RESOLVED);
       break;
-    case v1::EventEnvelope::kSlaBreached: agency_of_entry = env.sla_breached().agency_id(); break;
-    default: break;
+    case v1::EventEnvelope::kSlaBreached:
+      agency_of_entry = env.sla_breached().agency_id();
+      break;
+    default:
+      break;
   }
-  nlohmann::json entry = {{"at_ms", env.occurred_at_ms()}, {"what", kind},
-                          {"agency_id", agency_of_entry}, {"event_id", env.event_id()}};
+  nlohmann::json entry = {{"at_ms", env.occurred_at_ms()},
+                          {"what", kind},
+                          {"agency_id", agency_of_entry},
+                          {"event_id", env.event_id()}};
   const auto base = redis_.key("view:" + env.complaint_id());
   std::vector<std::string> args{env.event_id(), entry.dump(), status, agencies};
   args.insert(args.end(), fields.begin(), fields.end());
-  auto applied = redis_.eval(kApplyView,
-                             {base + ":events", base, base + ":timeline", base + ":agencies"}, args);
+  auto applied = redis_.eval(
+      kApplyView, {base + ":events", base, base + ":timeline", base + ":agencies"}, args);
   if (applied.integer == 1) metrics_.view_events.Add({{"type", kind}}).Increment();
   return kafka::HandleResult::done();
 }

@@ -14,7 +14,8 @@ std::vector<std::string> dispatchTopics(const agencies::AgencyDirectory& d) {
 NotificationApp::NotificationApp(const config::Config& cfg, const app::ServiceSettings& s,
                                  log::Logger logger, const app::CommandLine&)
     : log_(logger),
-      directory_(agencies::AgencyDirectory::loadFile(cfg.getPath("agencies", "file", "agencies.yaml"))),
+      directory_(
+          agencies::AgencyDirectory::loadFile(cfg.getPath("agencies", "file", "agencies.yaml"))),
       exposer_(s.metrics_address),
       metrics_(exposer_.registry()),
       redis_(s.redis, logger),
@@ -23,7 +24,8 @@ NotificationApp::NotificationApp(const config::Config& cfg, const app::ServiceSe
       dispatch_(directory_, consumer_redis_, logger, metrics_),
       agency_service_(directory_, redis_, producer_, clock_, logger, metrics_,
                       s.produce_timeout + std::chrono::seconds(1)),
-      consumer_(s.consumer(cfg.getString("kafka", "group", "lapor-notification"), dispatchTopics(directory_)),
+      consumer_(s.consumer(cfg.getString("kafka", "group", "lapor-notification"),
+                           dispatchTopics(directory_)),
                 producer_, logger, &exposer_.registry()) {
   auto topics = dispatchTopics(directory_);
   topics.push_back(kafka::kComplaintsTopic);

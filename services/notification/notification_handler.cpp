@@ -57,20 +57,19 @@ kafka::HandleResult DispatchHandler::handle(const kafka::Message& msg) {
   if (!decoded.envelope) return kafka::HandleResult::deadLetter("undecodable", decoded.error);
   const auto& env = *decoded.envelope;
   if (env.event_case() != v1::EventEnvelope::kDispatched)
-    return kafka::HandleResult::deadLetter("unexpected-event",
-                                           "dispatch topics carry only AssignmentDispatched, got " +
-                                               events::eventKind(env));
+    return kafka::HandleResult::deadLetter(
+        "unexpected-event",
+        "dispatch topics carry only AssignmentDispatched, got " + events::eventKind(env));
   const auto& item = env.dispatched().item();
   const auto& agency = item.assignment().agency_id();
   if (!directory_.find(agency) || msg.topic != kafka::dispatchTopic(agency))
-    return kafka::HandleResult::deadLetter("invalid",
-                                           "assignment for agency '" + agency + "' on " + msg.topic);
-  auto id = redis_.eval(kAppendFeed,
-                        {redis_.key("notif:seen:" + env.event_id()),
-                         redis_.key("notif:feed:" + agency),
-                         redis_.key("notif:assignment:" + item.assignment().assignment_id())},
-                        {env.event_id(), item.SerializeAsString(), agency, env.complaint_id(),
-                         env.trace_id()});
+    return kafka::HandleResult::deadLetter(
+        "invalid", "assignment for agency '" + agency + "' on " + msg.topic);
+  auto id = redis_.eval(
+      kAppendFeed,
+      {redis_.key("notif:seen:" + env.event_id()), redis_.key("notif:feed:" + agency),
+       redis_.key("notif:assignment:" + item.assignment().assignment_id())},
+      {env.event_id(), item.SerializeAsString(), agency, env.complaint_id(), env.trace_id()});
   if (id.str.empty()) {
     metrics_.duplicates.Add({{"agency", agency}}).Increment();
     return kafka::HandleResult::done();
@@ -88,11 +87,15 @@ AgencyServiceImpl::AgencyServiceImpl(const agencies::AgencyDirectory& directory,
                                      const time::Clock& clock, log::Logger logger,
                                      NotificationMetrics& metrics,
                                      std::chrono::milliseconds produce_timeout)
-    : directory_(directory), redis_(redis), events_(events), clock_(clock),
-      log_(std::move(logger)), metrics_(metrics), produce_timeout_(produce_timeout) {}
+    : directory_(directory),
+      redis_(redis),
+      events_(events),
+      clock_(clock),
+      log_(std::move(logger)),
+      metrics_(metrics),
+      produce_timeout_(produce_timeout) {}
 
-grpc::Status AgencyServiceImpl::Subscribe(grpc::ServerContext* ctx,
-                                          const v1::SubscribeRequest* req,
+grpc::Status AgencyServiceImpl::Subscribe(grpc::ServerContext* ctx, const v1::SubscribeRequest* req,
                                           grpc::ServerWriter<v1::AgencyFeedItem>* writer) {
   if (!directory_.find(req->agency_id()))
     return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
@@ -120,8 +123,8 @@ grpc::Status AgencyServiceImpl::Subscribe(grpc::ServerContext* ctx,
           {"XREAD", "COUNT", "100", "BLOCK", "1000", "STREAMS", feed, cursor},
           std::chrono::milliseconds(3000));
     } catch (const redis::RedisError& e) {
-      if (cursor.find('-') == std::string::npos || std::string(e.what()).find("Invalid stream ID") !=
-                                                       std::string::npos)
+      if (cursor.find('-') == std::string::npos ||
+          std::string(e.what()).find("Invalid stream ID") != std::string::npos)
         return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
                             "resume_cursor: '" + req->resume_cursor() + "' is not a feed cursor");
       return grpc::Status(grpc::StatusCode::UNAVAILABLE, "feed store unavailable; resume later");
@@ -135,7 +138,8 @@ grpc::Status AgencyServiceImpl::Subscribe(grpc::ServerContext* ctx,
       if (const auto* e = field(kv, "event_id")) out.set_event_id(*e);
       const auto* bytes = field(kv, "item");
       if (!bytes || !out.mutable_item()->ParseFromString(*bytes)) {
-        log_.error("feed entry unreadable, skipped", {{"agency", req->agency_id()}, {"cursor", id}});
+        log_.error("feed entry unreadable, skipped",
+                   {{"agency", req->agency_id()}, {"cursor", id}});
         cursor = id;
         continue;
       }
@@ -152,8 +156,8 @@ void AgencyServiceImpl::recordDelivered(const v1::DispatchItem& item, const std:
   const auto& a = item.assignment();
   const auto key = redis_.key("notif:assignment:" + a.assignment_id());
   try {
-    if (redis_.command({"HSETNX", key, "delivered_at_ms", std::to_string(clock_.nowMs())}).integer !=
-        1)
+    if (redis_.command({"HSETNX", key, "delivered_at_ms", std::to_string(clock_.nowMs())})
+            .integer != 1)
       return;  // delivered before: the event exists already
     auto env = events::makeEnvelope(kProducer, a.complaint_id(), trace, clock_.nowMs(),
                                     events::nameUuid("delivered/" + a.assignment_id()));

@@ -3,8 +3,8 @@
 
 namespace lapor::routing {
 
-RoutingApp::RoutingApp(const config::Config& cfg, const app::ServiceSettings& s,
-                       log::Logger logger, const app::CommandLine&)
+RoutingApp::RoutingApp(const config::Config& cfg, const app::ServiceSettings& s, log::Logger logger,
+                       const app::CommandLine&)
     : log_(logger),
       rules_path_(cfg.getPath("agencies", "file", "agencies.yaml")),
       directory_(agencies::AgencyDirectory::loadFile(rules_path_)),
@@ -16,8 +16,9 @@ RoutingApp::RoutingApp(const config::Config& cfg, const app::ServiceSettings& s,
       handler_(rules_, redis_, producer_, clock_, logger, metrics_,
                s.produce_timeout + std::chrono::seconds(1)),
       admin_(rules_, directory_),
-      consumer_(s.consumer(cfg.getString("kafka", "group", "lapor-routing"), {kafka::kComplaintsTopic}),
-                producer_, logger, &exposer_.registry()) {
+      consumer_(
+          s.consumer(cfg.getString("kafka", "group", "lapor-routing"), {kafka::kComplaintsTopic}),
+          producer_, logger, &exposer_.registry()) {
   std::vector<std::string> topics{kafka::kComplaintsTopic, kafka::kDeadLetterTopic};
   for (const auto& a : directory_.agencies()) topics.push_back(kafka::dispatchTopic(a.id));
   if (auto err = kafka::ensureTopics(s.kafka_brokers, topics, s.topic_partitions,
@@ -28,8 +29,8 @@ RoutingApp::RoutingApp(const config::Config& cfg, const app::ServiceSettings& s,
                              {"version", directory_.version()},
                              {"rules", rules_.get()->size()}});
   consumer_.start([this](const kafka::Message& m) { return handler_.handle(m); });
-  server_ = std::make_unique<grpcx::GrpcServer>(s.grpc, std::vector<grpc::Service*>{&admin_},
-                                                logger);
+  server_ =
+      std::make_unique<grpcx::GrpcServer>(s.grpc, std::vector<grpc::Service*>{&admin_}, logger);
 }
 
 void RoutingApp::reload() {

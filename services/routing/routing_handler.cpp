@@ -26,8 +26,13 @@ RoutingHandler::RoutingHandler(const RulesHolder& rules, redis::RedisClient& red
                                kafka::MessageSink& out, const time::Clock& clock,
                                log::Logger logger, RoutingMetrics& metrics,
                                std::chrono::milliseconds produce_timeout)
-    : rules_(rules), redis_(redis), out_(out), clock_(clock), log_(std::move(logger)),
-      metrics_(metrics), produce_timeout_(produce_timeout) {}
+    : rules_(rules),
+      redis_(redis),
+      out_(out),
+      clock_(clock),
+      log_(std::move(logger)),
+      metrics_(metrics),
+      produce_timeout_(produce_timeout) {}
 
 kafka::HandleResult RoutingHandler::handle(const kafka::Message& msg) {
   auto decoded = events::decode(msg.value);
@@ -70,7 +75,8 @@ kafka::HandleResult RoutingHandler::handle(const kafka::Message& msg) {
     *item->mutable_assignment() = a;
     *item->mutable_complaint() = complaint;
     item->set_rules_version(rules->version());
-    pending.push_back(out_.produce(events::toMessage(kafka::dispatchTopic(t.agency_id), dispatched)));
+    pending.push_back(
+        out_.produce(events::toMessage(kafka::dispatchTopic(t.agency_id), dispatched)));
   }
   pending.push_back(out_.produce(events::toMessage(kafka::kComplaintsTopic, routed)));
   for (auto& f : pending) {

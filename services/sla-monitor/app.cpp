@@ -17,11 +17,12 @@ SlaMonitorApp::SlaMonitorApp(const config::Config& cfg, const app::ServiceSettin
                  cfg.getDuration("sla", "tick", std::chrono::milliseconds(250)),
                  s.produce_timeout + std::chrono::seconds(1)),
       service_(store_),
-      consumer_(s.consumer(cfg.getString("kafka", "group", "lapor-sla-monitor"), {kafka::kComplaintsTopic}),
+      consumer_(s.consumer(cfg.getString("kafka", "group", "lapor-sla-monitor"),
+                           {kafka::kComplaintsTopic}),
                 producer_, logger, &exposer_.registry()) {
-  if (auto err = kafka::ensureTopics(s.kafka_brokers,
-                                     {kafka::kComplaintsTopic, kafka::kDeadLetterTopic},
-                                     s.topic_partitions, std::chrono::seconds(15));
+  if (auto err =
+          kafka::ensureTopics(s.kafka_brokers, {kafka::kComplaintsTopic, kafka::kDeadLetterTopic},
+                              s.topic_partitions, std::chrono::seconds(15));
       !err.empty())
     throw std::runtime_error("kafka topics: " + err);
   consumer_.start([this](const kafka::Message& m) { return handler_.handle(m); });

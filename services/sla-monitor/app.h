@@ -17,8 +17,8 @@ namespace lapor::sla {
 
 class SlaMonitorApp {
  public:
-  SlaMonitorApp(const config::Config& cfg, const app::ServiceSettings& settings,
-                log::Logger logger, const app::CommandLine& cl);
+  SlaMonitorApp(const config::Config& cfg, const app::ServiceSettings& settings, log::Logger logger,
+                const app::CommandLine& cl);
   void stop();
 
  private:

@@ -99,18 +99,17 @@ bool ObligationStore::start(const ObligationStart& o, const std::string& trace_i
 }
 
 bool ObligationStore::end(const std::string& id, int64_t now_ms) {
-  auto r = redis_.eval(kEnd,
-                       {redis_.key("sla:ob:" + id), redis_.key("sla:timers"),
-                        redis_.key("sla:inflight")},
-                       {id, std::to_string(now_ms)});
+  auto r = redis_.eval(
+      kEnd, {redis_.key("sla:ob:" + id), redis_.key("sla:timers"), redis_.key("sla:inflight")},
+      {id, std::to_string(now_ms)});
   return r.integer == 1;
 }
 
 std::vector<std::string> ObligationStore::claimDue(int64_t now_ms, std::chrono::milliseconds lease,
                                                    int limit) {
-  auto r = redis_.eval(kClaim, {redis_.key("sla:timers"), redis_.key("sla:inflight")},
-                       {std::to_string(now_ms), std::to_string(now_ms + lease.count()),
-                        std::to_string(limit)});
+  auto r = redis_.eval(
+      kClaim, {redis_.key("sla:timers"), redis_.key("sla:inflight")},
+      {std::to_string(now_ms), std::to_string(now_ms + lease.count()), std::to_string(limit)});
   std::vector<std::string> out;
   for (const auto& e : r.elements) out.push_back(e.str);
   return out;
@@ -130,14 +129,22 @@ std::optional<v1::Obligation> ObligationStore::get(const std::string& id, std::s
   for (size_t i = 0; i + 1 < h.elements.size(); i += 2) {
     const auto& k = h.elements[i].str;
     const auto& v = h.elements[i + 1].str;
-    if (k == "complaint") o.set_complaint_id(v);
-    else if (k == "assignment") o.set_assignment_id(v);
-    else if (k == "agency") o.set_agency_id(v);
-    else if (k == "stage") o.set_stage(static_cast<v1::SlaStage>(toInt(v)));
-    else if (k == "started") o.set_started_at_ms(toInt(v));
-    else if (k == "due") o.set_due_at_ms(toInt(v));
-    else if (k == "ended") o.set_ended_at_ms(toInt(v));
-    else if (k == "trace" && trace) *trace = v;
+    if (k == "complaint")
+      o.set_complaint_id(v);
+    else if (k == "assignment")
+      o.set_assignment_id(v);
+    else if (k == "agency")
+      o.set_agency_id(v);
+    else if (k == "stage")
+      o.set_stage(static_cast<v1::SlaStage>(toInt(v)));
+    else if (k == "started")
+      o.set_started_at_ms(toInt(v));
+    else if (k == "due")
+      o.set_due_at_ms(toInt(v));
+    else if (k == "ended")
+      o.set_ended_at_ms(toInt(v));
+    else if (k == "trace" && trace)
+      *trace = v;
     else if (k == "state")
       o.set_state(v == "open"  ? v1::OBLIGATION_STATE_OPEN
                   : v == "met" ? v1::OBLIGATION_STATE_MET
@@ -187,10 +194,17 @@ TimerScheduler::TimerScheduler(ObligationStore& store, kafka::MessageSink& event
                                const time::Clock& clock, log::Logger logger, SlaMetrics& metrics,
                                std::chrono::milliseconds tick,
                                std::chrono::milliseconds produce_timeout)
-    : store_(store), events_(events), clock_(clock), log_(std::move(logger)), metrics_(metrics),
-      tick_(tick), produce_timeout_(produce_timeout) {}
+    : store_(store),
+      events_(events),
+      clock_(clock),
+      log_(std::move(logger)),
+      metrics_(metrics),
+      tick_(tick),
+      produce_timeout_(produce_timeout) {}
 
-TimerScheduler::~TimerScheduler() { stop(); }
+TimerScheduler::~TimerScheduler() {
+  stop();
+}
 
 void TimerScheduler::start() {
   thread_ = std::thread([this] {
@@ -253,7 +267,8 @@ int TimerScheduler::fireDue() {
     auto f = events_.produce(events::toMessage(kafka::kComplaintsTopic, env));
     if (f.wait_for(produce_timeout_) != std::future_status::ready || !f.get().ok) {
       // Left in flight: the lease runs out and the timer is claimed again.
-      log_.warn("timer event not produced, will fire again", {{"complaint_id", ob->complaint_id()}});
+      log_.warn("timer event not produced, will fire again",
+                {{"complaint_id", ob->complaint_id()}});
       continue;
     }
     store_.complete(member, now);

@@ -10,8 +10,8 @@
 #include "topic_reader.h"
 #include "wait.h"
 
-#include <gtest/gtest.h>
 #include <grpcpp/grpcpp.h>
+#include <gtest/gtest.h>
 #include <httplib.h>
 
 #include <sys/prctl.h>
@@ -49,8 +49,8 @@ std::unique_ptr<grpc::ClientContext> ctx(std::chrono::milliseconds timeout = 15s
 
 template <class Service>
 std::unique_ptr<typename Service::Stub> stub(const std::string& service) {
-  return Service::NewStub(grpc::CreateChannel(g_stack->endpoint(service).grpc(),
-                                              grpc::InsecureChannelCredentials()));
+  return Service::NewStub(
+      grpc::CreateChannel(g_stack->endpoint(service).grpc(), grpc::InsecureChannelCredentials()));
 }
 
 // An agency client reading its Subscribe stream in the background.
@@ -184,10 +184,8 @@ TEST(EndToEnd, ComplaintReachesEveryAgencyAndAcknowledgementStopsTheClock) {
       },
       30s))
       << g_stack->logs();
-  EXPECT_EQ(obligationOf(sub.complaint_id(), "rsud-kudungga")->state(),
-            v1::OBLIGATION_STATE_OPEN);
-  EXPECT_EQ(obligationOf(sub.complaint_id(), "polres-kutim")->state(),
-            v1::OBLIGATION_STATE_OPEN);
+  EXPECT_EQ(obligationOf(sub.complaint_id(), "rsud-kudungga")->state(), v1::OBLIGATION_STATE_OPEN);
+  EXPECT_EQ(obligationOf(sub.complaint_id(), "polres-kutim")->state(), v1::OBLIGATION_STATE_OPEN);
 
   // A second acknowledgement is harmless.
   ASSERT_TRUE(agency->Acknowledge(ctx().get(), ack, &ack_resp).ok());
@@ -255,7 +253,8 @@ TEST(EndToEnd, MalformedEventIsDeadLetteredAndTheNextOneIsProcessed) {
   c->set_category("road-damage");
   c->set_priority(v1::PRIORITY_NORMAL);
   c->set_title("Jalan berlubang");
-  ASSERT_TRUE(produceRaw(g_stack->brokers(), kafka::kComplaintsTopic, key, env.SerializeAsString()));
+  ASSERT_TRUE(
+      produceRaw(g_stack->brokers(), kafka::kComplaintsTopic, key, env.SerializeAsString()));
 
   TopicReader dlq(g_stack->brokers(), kafka::kDeadLetterTopic);
   std::set<std::string> services;
@@ -330,8 +329,8 @@ TEST(EndToEnd, EveryServiceServesLintCleanMetrics) {
     std::fwrite(res->body.data(), 1, res->body.size(), f);
     std::fclose(f);
     const std::string cmd = "promtool check metrics < " + path + " > " + path + ".lint 2>&1";
-    EXPECT_EQ(std::system(cmd.c_str()), 0) << service << ": promtool check metrics failed, see "
-                                          << path << ".lint";
+    EXPECT_EQ(std::system(cmd.c_str()), 0)
+        << service << ": promtool check metrics failed, see " << path << ".lint";
   }
 }
 

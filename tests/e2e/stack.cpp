@@ -53,8 +53,7 @@ Stack::Stack(std::map<std::string, std::string> extra_env) {
     endpoints_[name] = ep;
     processes_[name] = std::make_unique<ChildProcess>(
         name,
-        std::vector<std::string>{bin + name + "/lapor-" + name, "--config",
-                                 cfg + name + ".yaml"},
+        std::vector<std::string>{bin + name + "/lapor-" + name, "--config", cfg + name + ".yaml"},
         svc_env, runDir() + "/logs/e2e-" + name + ".log");
   }
   for (const char* name : kServices) {
@@ -71,7 +70,9 @@ Stack::Stack(std::map<std::string, std::string> extra_env) {
   }
 }
 
-Stack::~Stack() { stopAll(); }
+Stack::~Stack() {
+  stopAll();
+}
 
 std::string Stack::stopAll() {
   std::string problems;
@@ -85,8 +86,8 @@ std::string Stack::stopAll() {
       problems += std::string(*it) + " did not stop within 20 s of SIGTERM\n" + p.logTail();
       p.signalAndWait(SIGKILL, std::chrono::seconds(5));
     } else if (!WIFEXITED(*st) || WEXITSTATUS(*st) != 0) {
-      problems += std::string(*it) + " exited with status " + std::to_string(*st) + "\n" +
-                  p.logTail();
+      problems +=
+          std::string(*it) + " exited with status " + std::to_string(*st) + "\n" + p.logTail();
     }
     processes_.erase(found);
   }

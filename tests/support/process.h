@@ -2,11 +2,11 @@
 // stopped with SIGTERM (then SIGKILL after a deadline) when the object goes away.
 #pragma once
 
+#include <sys/types.h>
 #include <chrono>
 #include <map>
 #include <optional>
 #include <string>
-#include <sys/types.h>
 #include <vector>
 
 namespace lapor::testing {

@@ -81,10 +81,10 @@ bool produceRaw(const std::string& brokers, const std::string& topic, const std:
   rd_kafka_conf_set(conf, "bootstrap.servers", brokers.c_str(), err, sizeof err);
   rd_kafka_t* rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, err, sizeof err);
   if (!rk) return false;
-  auto e = rd_kafka_producev(rk, RD_KAFKA_V_TOPIC(topic.c_str()),
-                             RD_KAFKA_V_KEY(key.data(), key.size()),
-                             RD_KAFKA_V_VALUE(const_cast<char*>(value.data()), value.size()),
-                             RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_END);
+  auto e =
+      rd_kafka_producev(rk, RD_KAFKA_V_TOPIC(topic.c_str()), RD_KAFKA_V_KEY(key.data(), key.size()),
+                        RD_KAFKA_V_VALUE(const_cast<char*>(value.data()), value.size()),
+                        RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_END);
   bool ok = e == RD_KAFKA_RESP_ERR_NO_ERROR && rd_kafka_flush(rk, 10000) == 0;
   rd_kafka_destroy(rk);
   return ok;

@@ -26,7 +26,9 @@ Config::EnvLookup envOf(std::map<std::string, std::string> vars) {
   };
 }
 
-Config noEnv(const std::string& yaml) { return Config::fromString(yaml, envOf({})); }
+Config noEnv(const std::string& yaml) {
+  return Config::fromString(yaml, envOf({}));
+}
 
 // Runs `fn`, which must throw ConfigError, and returns its message.
 template <class Fn>
@@ -139,8 +141,8 @@ TEST(ConfigTest, DurationWithoutDigitsIsAConfigErrorNamingTheKey) {
 
 TEST(ConfigTest, ParseDurationUnits) {
   const std::pair<const char*, std::chrono::milliseconds> cases[] = {
-      {"250ms", 250ms}, {"0ms", 0ms}, {"30s", 30s},        {"5m", 5min},  {"2h", 2h},
-      {"3d", 72h},      {"1.5s", 1500ms}, {"0.25m", 15s}, {"1d", 24h}, {"60s", 1min},
+      {"250ms", 250ms}, {"0ms", 0ms},     {"30s", 30s},   {"5m", 5min}, {"2h", 2h},
+      {"3d", 72h},      {"1.5s", 1500ms}, {"0.25m", 15s}, {"1d", 24h},  {"60s", 1min},
   };
   for (const auto& [text, want] : cases) EXPECT_EQ(Config::parseDuration(text), want) << text;
 }
@@ -151,8 +153,8 @@ TEST(ConfigTest, ParseDurationRejectsMissingOrUnknownUnit) {
 }
 
 TEST(ConfigTest, GetDurationFromFileEnvAndDefault) {
-  auto cfg = Config::fromString("sla:\n  tick: 250ms\n  ack: 5m\n",
-                                envOf({{"LAPOR_SLA_ACK", "90s"}}));
+  auto cfg =
+      Config::fromString("sla:\n  tick: 250ms\n  ack: 5m\n", envOf({{"LAPOR_SLA_ACK", "90s"}}));
   EXPECT_EQ(cfg.getDuration("sla", "tick", 1s), 250ms);
   EXPECT_EQ(cfg.getDuration("sla", "ack", 1s), 90s);
   EXPECT_EQ(cfg.getDuration("sla", "absent", 7s), 7s);

@@ -129,9 +129,9 @@ TEST(RuleSetTest, SupportAgenciesFollowTheLead) {
       "  - {id: fire, categories: [fire], lead: disdamkar, support: [rsud-kudungga, "
       "polres-kutim]}\n");
   auto d = rs.route(complaint("fire", v1::PRIORITY_EMERGENCY));
-  EXPECT_THAT(targets(d), ::testing::ElementsAre(Target{"disdamkar", kLead},
-                                                 Target{"rsud-kudungga", kSupport},
-                                                 Target{"polres-kutim", kSupport}));
+  EXPECT_THAT(targets(d),
+              ::testing::ElementsAre(Target{"disdamkar", kLead}, Target{"rsud-kudungga", kSupport},
+                                     Target{"polres-kutim", kSupport}));
 }
 
 TEST(RuleSetTest, NoMatchGoesToTriage) {
@@ -160,14 +160,14 @@ TEST(RuleSetTest, ShippedRulesRouteFireToDamkarWithHospitalAndPolice) {
   auto fire = rs.route(complaint("fire", v1::PRIORITY_EMERGENCY, "Sangatta Utara"));
   EXPECT_EQ(fire.rule_id, "fire");
   EXPECT_FALSE(fire.triage);
-  EXPECT_THAT(targets(fire), ::testing::ElementsAre(Target{"disdamkar", kLead},
-                                                    Target{"rsud-kudungga", kSupport},
-                                                    Target{"polres-kutim", kSupport}));
+  EXPECT_THAT(targets(fire),
+              ::testing::ElementsAre(Target{"disdamkar", kLead}, Target{"rsud-kudungga", kSupport},
+                                     Target{"polres-kutim", kSupport}));
 
   auto landslide = rs.route(complaint("landslide", v1::PRIORITY_HIGH, "Bengalon"));
   EXPECT_EQ(landslide.rule_id, "flood");
-  EXPECT_THAT(targets(landslide), ::testing::ElementsAre(Target{"bpbd", kLead},
-                                                         Target{"dinas-pu", kSupport}));
+  EXPECT_THAT(targets(landslide),
+              ::testing::ElementsAre(Target{"bpbd", kLead}, Target{"dinas-pu", kSupport}));
 
   auto water = rs.route(complaint("water", v1::PRIORITY_NORMAL));
   EXPECT_THAT(targets(water), ::testing::ElementsAre(Target{"pdam", kLead}));

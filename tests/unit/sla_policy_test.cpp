@@ -6,8 +6,10 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <fstream>
 #include <map>
 #include <set>
+#include <sstream>
 
 namespace lapor::sla {
 namespace {
@@ -52,7 +54,9 @@ config::Config configOf(const std::string& yaml, std::map<std::string, std::stri
       });
 }
 
-int64_t ms(std::chrono::milliseconds d) { return d.count(); }
+int64_t ms(std::chrono::milliseconds d) {
+  return d.count();
+}
 
 TEST(SlaPolicyTest, RoutedStartsOneAcknowledgeObligationPerAssignment) {
   const auto env = routed(v1::PRIORITY_EMERGENCY, {"disdamkar", "rsud-kudungga", "polres-kutim"});
@@ -77,10 +81,8 @@ TEST(SlaPolicyTest, RoutedStartsOneAcknowledgeObligationPerAssignment) {
 
 TEST(SlaPolicyTest, DueTimeFollowsThePriority) {
   const std::pair<v1::Priority, std::chrono::milliseconds> cases[] = {
-      {v1::PRIORITY_EMERGENCY, 60s},
-      {v1::PRIORITY_HIGH, 24h},
-      {v1::PRIORITY_NORMAL, 5 * 24h},
-      {v1::PRIORITY_LOW, 5 * 24h},
+      {v1::PRIORITY_EMERGENCY, 60s},       {v1::PRIORITY_HIGH, 24h},
+      {v1::PRIORITY_NORMAL, 5 * 24h},      {v1::PRIORITY_LOW, 5 * 24h},
       {v1::PRIORITY_UNSPECIFIED, 5 * 24h},  // unknown priority: the normal time
   };
   for (const auto& [priority, limit] : cases) {
@@ -101,11 +103,11 @@ TEST(SlaPolicyTest, ReplayedEventStartsTheSameObligations) {
 }
 
 TEST(SlaPolicyTest, ConfigOverridesDurationsAndWarnShare) {
-  auto policy = SlaPolicy::fromConfig(configOf(
-      "sla:\n"
-      "  acknowledge_emergency: 90s\n"
-      "  acknowledge_high: 2h\n"
-      "  warn_percent: 50\n"));
+  auto policy =
+      SlaPolicy::fromConfig(configOf("sla:\n"
+                                     "  acknowledge_emergency: 90s\n"
+                                     "  acknowledge_high: 2h\n"
+                                     "  warn_percent: 50\n"));
   EXPECT_EQ(policy.acknowledge.at(v1::PRIORITY_EMERGENCY), 90s);
   EXPECT_EQ(policy.acknowledge.at(v1::PRIORITY_HIGH), 2h);
   EXPECT_EQ(policy.acknowledge.at(v1::PRIORITY_NORMAL), 5 * 24h);  // default kept
@@ -118,8 +120,8 @@ TEST(SlaPolicyTest, ConfigOverridesDurationsAndWarnShare) {
 }
 
 TEST(SlaPolicyTest, EnvironmentBeatsTheConfigFile) {
-  auto policy = SlaPolicy::fromConfig(configOf("sla:\n  acknowledge_normal: 5d\n",
-                                               {{"LAPOR_SLA_ACKNOWLEDGE_NORMAL", "4s"}}));
+  auto policy = SlaPolicy::fromConfig(
+      configOf("sla:\n  acknowledge_normal: 5d\n", {{"LAPOR_SLA_ACKNOWLEDGE_NORMAL", "4s"}}));
   EXPECT_EQ(policy.acknowledge.at(v1::PRIORITY_NORMAL), 4s);
 }
 
@@ -127,6 +129,16 @@ TEST(SlaPolicyTest, EmptyConfigGivesTheDefaults) {
   auto policy = SlaPolicy::fromConfig(configOf(""));
   EXPECT_EQ(policy.acknowledge, SlaPolicy::defaults().acknowledge);
   EXPECT_DOUBLE_EQ(policy.warn_fraction, 0.8);
+}
+
+TEST(SlaPolicyTest, ShippedConfigMatchesTheDefaults) {
+  std::ifstream in(std::string(LAPOR_SOURCE_DIR) + "/deploy/config/sla-monitor.yaml");
+  ASSERT_TRUE(in) << "deploy/config/sla-monitor.yaml";
+  std::stringstream text;
+  text << in.rdbuf();
+  auto policy = SlaPolicy::fromConfig(configOf(text.str()));
+  EXPECT_EQ(policy.acknowledge, SlaPolicy::defaults().acknowledge);
+  EXPECT_DOUBLE_EQ(policy.warn_fraction, SlaPolicy::defaults().warn_fraction);
 }
 
 TEST(SlaPolicyTest, InvalidConfigNamesTheKey) {

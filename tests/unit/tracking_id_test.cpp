@@ -47,14 +47,14 @@ TEST(TrackingIdTest, GenerateHasNoDuplicates) {
 
 TEST(TrackingIdTest, NormalizeAcceptsWhatPeopleTypeOrSay) {
   const std::string inputs[] = {
-      "LPR-0R1T-X4H8-K",       // as issued
-      "lpr-0r1t-x4h8-k",       // lower case
-      "LPR0R1TX4H8K",          // without hyphens
-      "lpr 0r1t x4h8 k",       // spaces
-      "LPR-OR1T-X4H8-K",       // letter O for zero
-      "LPR-0RIT-X4H8-K",       // letter I for one
-      "LPR-0RlT-X4H8-K",       // letter l for one
-      "Lpr-oR1t-x4h8-K",       // a mix of all
+      "LPR-0R1T-X4H8-K",  // as issued
+      "lpr-0r1t-x4h8-k",  // lower case
+      "LPR0R1TX4H8K",     // without hyphens
+      "lpr 0r1t x4h8 k",  // spaces
+      "LPR-OR1T-X4H8-K",  // letter O for zero
+      "LPR-0RIT-X4H8-K",  // letter I for one
+      "LPR-0RlT-X4H8-K",  // letter l for one
+      "Lpr-oR1t-x4h8-K",  // a mix of all
   };
   for (const auto& in : inputs) {
     auto n = TrackingId::normalize(in);
@@ -66,13 +66,13 @@ TEST(TrackingIdTest, NormalizeAcceptsWhatPeopleTypeOrSay) {
 TEST(TrackingIdTest, NormalizeRejectsMalformedText) {
   const std::string inputs[] = {
       "",
-      "LPR-0R1T-X4H8",         // no check symbol
-      "LPR-0R1T-X4H8-KK",      // too long
-      "LPX-0R1T-X4H8-K",       // wrong prefix
-      "ABC0R1TX4H8K",          // wrong prefix, right length
-      "LPR-0R1U-X4H8-K",       // U is a check symbol only
-      "LPR-0R1*-X4H8-K",       // so is *
-      "LPR-0R1T-X4H8-!",       // not a symbol at all
+      "LPR-0R1T-X4H8",     // no check symbol
+      "LPR-0R1T-X4H8-KK",  // too long
+      "LPX-0R1T-X4H8-K",   // wrong prefix
+      "ABC0R1TX4H8K",      // wrong prefix, right length
+      "LPR-0R1U-X4H8-K",   // U is a check symbol only
+      "LPR-0R1*-X4H8-K",   // so is *
+      "LPR-0R1T-X4H8-!",   // not a symbol at all
       "LPR-0R1T-X4H8-k\n",
   };
   for (const auto& in : inputs) EXPECT_FALSE(TrackingId::normalize(in)) << in;

@@ -16,8 +16,10 @@ class TzGuard {
     ::tzset();
   }
   ~TzGuard() {
-    if (old_) ::setenv("TZ", old_->c_str(), 1);
-    else ::unsetenv("TZ");
+    if (old_)
+      ::setenv("TZ", old_->c_str(), 1);
+    else
+      ::unsetenv("TZ");
     ::tzset();
   }
   TzGuard(const TzGuard&) = delete;

@@ -66,6 +66,11 @@ struct Case {
   const char* field;  // nullptr: the change is allowed
 };
 
+// Test output names the case instead of dumping its bytes.
+void PrintTo(const Case& c, std::ostream* os) {
+  *os << c.name;
+}
+
 class ValidationCaseTest : public ::testing::TestWithParam<Case> {};
 
 TEST_P(ValidationCaseTest, GivesExactlyTheExpectedViolation) {
@@ -82,8 +87,8 @@ TEST_P(ValidationCaseTest, GivesExactlyTheExpectedViolation) {
   EXPECT_FALSE(v[0].description.empty()) << c.name;
 }
 
-const std::string kE = "\xc3\xa9";           // é: two bytes
-const std::string kKa = "\xe0\xa4\x95";      // क: three bytes
+const std::string kE = "\xc3\xa9";              // é: two bytes
+const std::string kKa = "\xe0\xa4\x95";         // क: three bytes
 const std::string kEmoji = "\xf0\x9f\x94\xa5";  // 🔥: four bytes
 
 INSTANTIATE_TEST_SUITE_P(

@@ -35,7 +35,8 @@ bool isUtf8(const std::string& s) {
       if ((p[i + k] & 0xC0) != 0x80) return false;
       cp = (cp << 6) | (p[i + k] & 0x3F);
     }
-    if (len == 3 && (cp < 0x800 || (cp >= 0xD800 && cp <= 0xDFFF))) return false;  // overlong, surrogate
+    if (len == 3 && (cp < 0x800 || (cp >= 0xD800 && cp <= 0xDFFF)))
+      return false;  // overlong, surrogate
     if (len == 4 && (cp < 0x10000 || cp > 0x10FFFF)) return false;
     i += len;
   }

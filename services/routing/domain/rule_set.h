@@ -37,9 +37,9 @@ class RuleSet {
  private:
   struct Rule {
     std::string id;
-    std::vector<std::string> categories;  // empty: any
+    std::vector<std::string> categories;   // empty: any
     std::vector<v1::Priority> priorities;  // empty: any
-    std::vector<std::string> kecamatan;   // empty: any
+    std::vector<std::string> kecamatan;    // empty: any
     std::string lead;
     std::vector<std::string> support;
   };

@@ -26,8 +26,7 @@ SlaPolicy SlaPolicy::fromConfig(const config::Config& cfg) {
   for (const auto& [prio, name] : keys) {
     auto d = cfg.getDuration("sla", std::string("acknowledge_") + name, p.acknowledge[prio]);
     if (d.count() <= 0)
-      throw config::ConfigError(std::string("config key sla.acknowledge_") + name +
-                                ": must be positive");
+      throw cfg.error("sla", std::string("acknowledge_") + name, "must be positive");
     p.acknowledge[prio] = d;
   }
   auto pct = cfg.getInt("sla", "warn_percent", 80, 1, 99);
@@ -45,8 +44,8 @@ std::vector<ObligationStart> obligationsStartedBy(const v1::EventEnvelope& env,
   if (env.event_case() != v1::EventEnvelope::kRouted) return out;
   const auto& routed = env.routed();
   auto it = policy.acknowledge.find(routed.priority());
-  auto limit = it != policy.acknowledge.end() ? it->second
-                                              : policy.acknowledge.at(v1::PRIORITY_NORMAL);
+  auto limit =
+      it != policy.acknowledge.end() ? it->second : policy.acknowledge.at(v1::PRIORITY_NORMAL);
   for (const auto& a : routed.assignments()) {
     ObligationStart o;
     o.stage = v1::SLA_STAGE_ACKNOWLEDGE;
@@ -57,8 +56,8 @@ std::vector<ObligationStart> obligationsStartedBy(const v1::EventEnvelope& env,
     o.started_at_ms = env.occurred_at_ms();
     o.due_at_ms = o.started_at_ms + limit.count();
     o.warn_at_ms = o.started_at_ms +
-                   static_cast<int64_t>(std::llround(static_cast<double>(limit.count()) *
-                                                     policy.warn_fraction));
+                   static_cast<int64_t>(
+                       std::llround(static_cast<double>(limit.count()) * policy.warn_fraction));
     out.push_back(std::move(o));
   }
   return out;
@@ -71,13 +70,20 @@ std::string obligationEndedBy(const v1::EventEnvelope& env) {
 
 std::string stageName(v1::SlaStage stage) {
   switch (stage) {
-    case v1::SLA_STAGE_DISPOSE: return "dispose";
-    case v1::SLA_STAGE_ACKNOWLEDGE: return "acknowledge";
-    case v1::SLA_STAGE_FOLLOW_UP: return "follow_up";
-    case v1::SLA_STAGE_RESOLUTION: return "resolution";
-    case v1::SLA_STAGE_ON_SCENE: return "on_scene";
-    case v1::SLA_STAGE_AUTO_CLOSE: return "auto_close";
-    default: return "unknown";
+    case v1::SLA_STAGE_DISPOSE:
+      return "dispose";
+    case v1::SLA_STAGE_ACKNOWLEDGE:
+      return "acknowledge";
+    case v1::SLA_STAGE_FOLLOW_UP:
+      return "follow_up";
+    case v1::SLA_STAGE_RESOLUTION:
+      return "resolution";
+    case v1::SLA_STAGE_ON_SCENE:
+      return "on_scene";
+    case v1::SLA_STAGE_AUTO_CLOSE:
+      return "auto_close";
+    default:
+      return "unknown";
   }
 }
 

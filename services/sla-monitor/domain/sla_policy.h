@@ -14,10 +14,10 @@ namespace lapor::sla {
 struct SlaPolicy {
   // How long an agency has to acknowledge an assignment, per priority.
   std::map<v1::Priority, std::chrono::milliseconds> acknowledge;
-  double warn_fraction = 0.8;  // a warning goes out when this much of the time has passed
+  double warn_fraction = 0.8;  // share of the time after which a warning goes out
 
   static SlaPolicy defaults();
-  // Section `sla`: acknowledge_<priority> durations and warn_fraction.
+  // Section `sla`: acknowledge_<priority> durations and warn_percent (1-99).
   static SlaPolicy fromConfig(const config::Config& cfg);
 };
 

@@ -1,0 +1,393 @@
+// Kafka against a real broker: topic creation, the producer's delivery reports, and the
+// consumer's guarantees (intact messages, dead-lettering, commit only after the effect).
+#include "integration_support.h"
+#include "kafka/consumer.h"
+#include "kafka/producer.h"
+#include "log/logger.h"
+
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <mutex>
+
+namespace lapor::integration {
+namespace {
+
+using namespace std::chrono_literals;
+using kafka::Consumer;
+using kafka::ConsumerOptions;
+using kafka::HandleResult;
+using kafka::Message;
+using kafka::OutMessage;
+using kafka::Producer;
+using kafka::ProducerOptions;
+
+log::Logger testLogger() {
+  return log::Logger("kafka-it", log::Level::Warn);
+}
+
+// Collects what a handler saw, for the test thread to look at.
+class Recorder {
+ public:
+  void add(const Message& m) {
+    std::lock_guard lk(mu_);
+    seen_.push_back(m);
+  }
+  std::vector<Message> snapshot() const {
+    std::lock_guard lk(mu_);
+    return seen_;
+  }
+  size_t size() const {
+    std::lock_guard lk(mu_);
+    return seen_.size();
+  }
+  std::vector<std::string> values() const {
+    std::vector<std::string> out;
+    for (const auto& m : snapshot()) out.push_back(m.value);
+    return out;
+  }
+
+ private:
+  mutable std::mutex mu_;
+  std::vector<Message> seen_;
+};
+
+class KafkaTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto b = serviceEnv("LAPOR_KAFKA_BROKERS");
+    ASSERT_TRUE(b) << missingEnvMessage("LAPOR_KAFKA_BROKERS");
+    brokers_ = *b;
+  }
+
+  // A fresh topic with one partition.
+  std::string newTopic(const std::string& what) {
+    auto topic = uniqueName("lapor.it." + what);
+    auto err = kafka::ensureTopics(brokers_, {topic}, 1, 15s);
+    EXPECT_EQ(err, "") << "creating " << topic;
+    return topic;
+  }
+
+  ProducerOptions producerOptions() const {
+    ProducerOptions o;
+    o.brokers = brokers_;
+    o.client_id = "lapor-it";
+    o.linger_ms = 0;
+    o.message_timeout_ms = 15'000;
+    return o;
+  }
+
+  ConsumerOptions consumerOptions(const std::string& topic, const std::string& group) const {
+    ConsumerOptions o;
+    o.brokers = brokers_;
+    o.group_id = group;
+    o.topics = {topic};
+    o.client_id = "lapor-it";
+    o.service = "kafka-it";
+    o.commit_interval = 100ms;
+    o.max_retry_backoff = 200ms;
+    return o;
+  }
+
+  void produceAll(Producer& p, const std::vector<OutMessage>& msgs) {
+    for (const auto& m : msgs) {
+      auto r = p.produceAndWait(m, 15s);
+      ASSERT_TRUE(r.ok) << r.error;
+    }
+  }
+
+  std::string brokers_;
+};
+
+TEST_F(KafkaTest, EnsureTopicsCreatesTopicsAndIsIdempotent) {
+  const auto a = uniqueName("lapor.it.ensure-a");
+  const auto b = uniqueName("lapor.it.ensure-b");
+  ASSERT_EQ(partitionCount(brokers_, a), -1);
+  ASSERT_EQ(partitionCount(brokers_, b), -1);
+
+  EXPECT_EQ(kafka::ensureTopics(brokers_, {a, b}, 2, 15s), "");
+  EXPECT_TRUE(waitFor([&] { return partitionCount(brokers_, a) == 2; }, 10s))
+      << partitionCount(brokers_, a);
+  EXPECT_TRUE(waitFor([&] { return partitionCount(brokers_, b) == 2; }, 10s))
+      << partitionCount(brokers_, b);
+
+  // Again, and with one existing and one new topic: no error, nothing changes.
+  EXPECT_EQ(kafka::ensureTopics(brokers_, {a, b}, 2, 15s), "");
+  const auto c = uniqueName("lapor.it.ensure-c");
+  EXPECT_EQ(kafka::ensureTopics(brokers_, {a, c}, 1, 15s), "");
+  EXPECT_TRUE(waitFor([&] { return partitionCount(brokers_, c) == 1; }, 10s));
+  EXPECT_EQ(partitionCount(brokers_, a), 2);
+}
+
+TEST_F(KafkaTest, EnsureTopicsReportsAnInvalidTopicName) {
+  const auto bad = uniqueName("lapor.it.bad name!");
+  auto err = kafka::ensureTopics(brokers_, {bad}, 1, 15s);
+  EXPECT_NE(err, "");
+  EXPECT_NE(err.find(bad), std::string::npos) << err;
+}
+
+TEST_F(KafkaTest, EnsureTopicsReportsAnUnreachableBroker) {
+  const auto start = std::chrono::steady_clock::now();
+  auto err = kafka::ensureTopics("127.0.0.1:1", {uniqueName("lapor.it.unreachable")}, 1, 1s);
+  EXPECT_NE(err, "");
+  EXPECT_LT(std::chrono::steady_clock::now() - start, 10s);
+}
+
+TEST_F(KafkaTest, ProduceAndWaitReportsPartitionAndOffset) {
+  const auto topic = newTopic("produce");
+  Producer producer(producerOptions(), testLogger());
+  for (int64_t i = 0; i < 3; ++i) {
+    auto r = producer.produceAndWait({topic, "key", "value-" + std::to_string(i), {}}, 15s);
+    ASSERT_TRUE(r.ok) << r.error;
+    EXPECT_EQ(r.error, "");
+    EXPECT_EQ(r.partition, 0);
+    EXPECT_EQ(r.offset, i);  // a fresh topic: offsets count from 0
+  }
+  // The future-returning form reports the same way.
+  auto f = producer.produce({topic, "key", "value-3", {}});
+  ASSERT_EQ(f.wait_for(15s), std::future_status::ready);
+  auto r = f.get();
+  EXPECT_TRUE(r.ok) << r.error;
+  EXPECT_EQ(r.offset, 3);
+  EXPECT_TRUE(producer.flush(5s));
+}
+
+TEST_F(KafkaTest, ProduceToMissingTopicFailsWithinTheMessageTimeout) {
+  // The broker does not create topics on demand, so this message can never be delivered.
+  const auto topic = uniqueName("lapor.it.missing");
+  auto opts = producerOptions();
+  opts.message_timeout_ms = 1'500;
+  Producer producer(opts, testLogger());
+  const auto start = std::chrono::steady_clock::now();
+  auto r = producer.produceAndWait({topic, "key", "lost", {}}, 20s);
+  const auto elapsed = std::chrono::steady_clock::now() - start;
+  EXPECT_FALSE(r.ok);
+  EXPECT_NE(r.error, "");
+  // The report came from librdkafka, not from produceAndWait giving up on it.
+  EXPECT_EQ(r.error.find("timed out waiting for the broker"), std::string::npos) << r.error;
+  EXPECT_LT(elapsed, 1'500ms + 5s) << r.error;
+  EXPECT_EQ(partitionCount(brokers_, topic), -1) << "the broker created the topic after all";
+}
+
+TEST_F(KafkaTest, ProduceAndWaitGivesUpAfterItsOwnTimeout) {
+  // librdkafka would keep the message for 1.5 s; the caller only waits 200 ms of that.
+  auto opts = producerOptions();
+  opts.message_timeout_ms = 1'500;
+  Producer producer(opts, testLogger());
+  const auto start = std::chrono::steady_clock::now();
+  auto r = producer.produceAndWait({uniqueName("lapor.it.missing"), "k", "v", {}}, 200ms);
+  EXPECT_LT(std::chrono::steady_clock::now() - start, 1'000ms);
+  EXPECT_FALSE(r.ok);
+  EXPECT_NE(r.error.find("timed out waiting for the broker"), std::string::npos) << r.error;
+}
+
+TEST_F(KafkaTest, ConsumerReceivesKeyValueAndHeadersIntact) {
+  const auto topic = newTopic("intact");
+  const std::vector<OutMessage> sent = {
+      {topic, "complaint-1", "first", {{"lapor.event_id", "e-1"}, {"lapor.trace_id", "t-1"}}},
+      {topic,
+       std::string("k\0ey", 4),
+       std::string("bin\0\xff\x01 value", 12),
+       {{"dup", "a"}, {"dup", "b"}, {"binary", std::string("\0\xfe", 2)}}},
+      {topic, "complaint-3", "third", {}},
+  };
+  Producer producer(producerOptions(), testLogger());
+  produceAll(producer, sent);
+
+  Recorder got;
+  Consumer consumer(consumerOptions(topic, uniqueName("lapor-it-intact")), producer, testLogger(),
+                    nullptr);
+  consumer.start([&](const Message& m) {
+    got.add(m);
+    return HandleResult::done();
+  });
+  ASSERT_TRUE(waitFor([&] { return got.size() >= sent.size(); }, 30s)) << got.size();
+  EXPECT_TRUE(waitFor([&] { return consumer.processed() == sent.size(); }, 5s));
+
+  const auto msgs = got.snapshot();
+  ASSERT_EQ(msgs.size(), sent.size());
+  for (size_t i = 0; i < sent.size(); ++i) {
+    SCOPED_TRACE("message " + std::to_string(i));
+    EXPECT_EQ(msgs[i].topic, topic);
+    EXPECT_EQ(msgs[i].partition, 0);
+    EXPECT_EQ(msgs[i].offset, static_cast<int64_t>(i));
+    EXPECT_EQ(msgs[i].key, sent[i].key);
+    EXPECT_EQ(msgs[i].value, sent[i].value);
+    EXPECT_EQ(msgs[i].headers, sent[i].headers);
+    EXPECT_GT(msgs[i].timestamp_ms, 0);
+  }
+  EXPECT_EQ(msgs[0].header("lapor.event_id"), "e-1");
+  EXPECT_EQ(msgs[1].header("dup"), "a");  // the first of repeated headers
+  EXPECT_FALSE(msgs[2].header("lapor.event_id"));
+}
+
+TEST_F(KafkaTest, DeadLetterGoesToTheDeadLetterTopicAndTheNextMessageIsHandled) {
+  const auto topic = newTopic("deadletter");
+  // The dead-letter topic is shared by everything; this test picks out its own message by the
+  // source-topic header and reads only what was written after it started.
+  ASSERT_EQ(kafka::ensureTopics(brokers_, {kafka::kDeadLetterTopic}, 1, 15s), "");
+  TailReader dlq(brokers_, kafka::kDeadLetterTopic);
+
+  Producer producer(producerOptions(), testLogger());
+  produceAll(producer, {{topic, "c-1", "good-1", {{"lapor.event_id", "e-1"}}},
+                        {topic, "c-2", "bad", {{"lapor.event_id", "e-2"}}},
+                        {topic, "c-3", "good-2", {{"lapor.event_id", "e-3"}}}});
+
+  Recorder handled;
+  std::atomic<int> bad_seen{0};
+  auto opts = consumerOptions(topic, uniqueName("lapor-it-dlq"));
+  Consumer consumer(opts, producer, testLogger(), nullptr);
+  consumer.start([&](const Message& m) {
+    if (m.value == "bad") {
+      ++bad_seen;
+      return HandleResult::deadLetter("invalid", "payload is not an envelope");
+    }
+    handled.add(m);
+    return HandleResult::done();
+  });
+  ASSERT_TRUE(waitFor([&] { return consumer.processed() == 3; }, 30s)) << consumer.processed();
+  EXPECT_EQ(handled.values(), (std::vector<std::string>{"good-1", "good-2"}));
+  EXPECT_EQ(bad_seen.load(), 1) << "a dead-lettered message is not handled again";
+
+  auto dl = dlq.readUntil(
+      [&](const Message& m) { return m.header("lapor.dlq.source.topic") == topic; }, 20s);
+  ASSERT_TRUE(dl) << "no dead letter from " << topic << " among " << dlq.seen().size()
+                  << " new messages on " << kafka::kDeadLetterTopic;
+  EXPECT_EQ(dl->key, "c-2");
+  EXPECT_EQ(dl->value, "bad");
+  EXPECT_EQ(dl->header("lapor.event_id"), "e-2");  // the original headers travel along
+  EXPECT_EQ(dl->header("lapor.dlq.reason"), "invalid");
+  EXPECT_EQ(dl->header("lapor.dlq.detail"), "payload is not an envelope");
+  EXPECT_EQ(dl->header("lapor.dlq.source.partition"), "0");
+  EXPECT_EQ(dl->header("lapor.dlq.source.offset"), "1");
+  EXPECT_EQ(dl->header("lapor.dlq.service"), opts.service);
+
+  // Exactly one dead letter for this topic.
+  dlq.readUntil([](const Message&) { return false; }, 300ms);
+  size_t mine = 0;
+  for (const auto& m : dlq.seen()) mine += m.header("lapor.dlq.source.topic") == topic;
+  EXPECT_EQ(mine, 1u);
+}
+
+// A dead-letter sink that refuses the first `failures` messages.
+class FlakySink : public kafka::MessageSink {
+ public:
+  explicit FlakySink(int failures) : failures_(failures) {}
+  std::future<kafka::DeliveryReport> produce(OutMessage msg) override {
+    std::promise<kafka::DeliveryReport> p;
+    std::lock_guard lk(mu_);
+    ++calls_;
+    if (calls_ <= failures_) {
+      p.set_value({false, "dead-letter topic unavailable", -1, -1});
+    } else {
+      accepted_.push_back(std::move(msg));
+      p.set_value({true, "", 0, static_cast<int64_t>(accepted_.size() - 1)});
+    }
+    return p.get_future();
+  }
+  int calls() const {
+    std::lock_guard lk(mu_);
+    return calls_;
+  }
+  std::vector<OutMessage> accepted() const {
+    std::lock_guard lk(mu_);
+    return accepted_;
+  }
+
+ private:
+  mutable std::mutex mu_;
+  int failures_;
+  int calls_ = 0;
+  std::vector<OutMessage> accepted_;
+};
+
+TEST_F(KafkaTest, MessageIsKeptWhileTheDeadLetterTopicRefusesIt) {
+  const auto topic = newTopic("dlq-refused");
+  Producer producer(producerOptions(), testLogger());
+  produceAll(producer, {{topic, "c-1", "bad", {}}, {topic, "c-2", "good", {}}});
+
+  FlakySink sink(2);
+  Recorder handled;
+  Consumer consumer(consumerOptions(topic, uniqueName("lapor-it-dlq-refused")), sink, testLogger(),
+                    nullptr);
+  consumer.start([&](const Message& m) {
+    if (m.value == "bad") return HandleResult::deadLetter("invalid", "bad");
+    handled.add(m);
+    return HandleResult::done();
+  });
+  ASSERT_TRUE(waitFor([&] { return consumer.processed() == 2; }, 30s)) << consumer.processed();
+  EXPECT_EQ(sink.calls(), 3);
+  ASSERT_EQ(sink.accepted().size(), 1u);
+  EXPECT_EQ(sink.accepted()[0].value, "bad");
+  EXPECT_EQ(sink.accepted()[0].topic, kafka::kDeadLetterTopic);
+  EXPECT_EQ(handled.values(), std::vector<std::string>{"good"});
+}
+
+TEST_F(KafkaTest, HandlerExceptionIsRetriedNotSkipped) {
+  const auto topic = newTopic("exception");
+  Producer producer(producerOptions(), testLogger());
+  produceAll(producer, {{topic, "c-1", "flaky", {}}, {topic, "c-2", "after", {}}});
+
+  std::atomic<int> attempts{0};
+  Recorder handled;
+  Consumer consumer(consumerOptions(topic, uniqueName("lapor-it-exception")), producer,
+                    testLogger(), nullptr);
+  consumer.start([&](const Message& m) {
+    if (m.value == "flaky" && ++attempts < 3) throw std::runtime_error("redis went away");
+    handled.add(m);
+    return HandleResult::done();
+  });
+  ASSERT_TRUE(waitFor([&] { return consumer.processed() == 2; }, 30s)) << consumer.processed();
+  EXPECT_EQ(attempts.load(), 3);
+  EXPECT_EQ(handled.values(), (std::vector<std::string>{"flaky", "after"}));
+}
+
+TEST_F(KafkaTest, OnlyHandledMessagesAreCommitted) {
+  const auto topic = newTopic("commit");
+  const auto group = uniqueName("lapor-it-commit");
+  Producer producer(producerOptions(), testLogger());
+  produceAll(producer, {{topic, "c-0", "done-0", {}},
+                        {topic, "c-1", "done-1", {}},
+                        {topic, "c-2", "stuck", {}},
+                        {topic, "c-3", "behind", {}}});
+
+  // First member: finishes two messages, then keeps failing on the third.
+  std::atomic<int> attempts{0};
+  Recorder first_done;
+  {
+    Consumer first(consumerOptions(topic, group), producer, testLogger(), nullptr);
+    first.start([&](const Message& m) {
+      if (m.value == "stuck") {
+        ++attempts;
+        return HandleResult::retry("unavailable", "downstream is down");
+      }
+      first_done.add(m);
+      return HandleResult::done();
+    });
+    ASSERT_TRUE(waitFor([&] { return attempts.load() >= 3; }, 30s)) << attempts.load();
+    EXPECT_EQ(first_done.values(), (std::vector<std::string>{"done-0", "done-1"}));
+    EXPECT_EQ(first.processed(), 2u);
+    first.stop();
+  }
+  const int attempts_at_stop = attempts.load();
+  EXPECT_GE(attempts_at_stop, 3);
+
+  // Second member of the same group: starts at the message that was never finished.
+  Recorder second;
+  Consumer next(consumerOptions(topic, group), producer, testLogger(), nullptr);
+  next.start([&](const Message& m) {
+    second.add(m);
+    return HandleResult::done();
+  });
+  ASSERT_TRUE(waitFor([&] { return second.size() >= 2; }, 30s)) << second.size();
+  EXPECT_TRUE(waitFor([&] { return next.processed() == 2; }, 5s));
+  const auto msgs = second.snapshot();
+  ASSERT_EQ(msgs.size(), 2u);
+  EXPECT_EQ(msgs[0].value, "stuck");
+  EXPECT_EQ(msgs[0].offset, 2);
+  EXPECT_EQ(msgs[1].value, "behind");
+  EXPECT_EQ(attempts.load(), attempts_at_stop) << "the stopped member kept handling";
+}
+
+}  // namespace
+}  // namespace lapor::integration

@@ -1,0 +1,203 @@
+// The Redis client against a real Redis: replies, binary safety, error replies, scripts after
+// SCRIPT FLUSH, timeouts and reconnecting after the server dropped the connection.
+#include "integration_support.h"
+#include "log/logger.h"
+#include "redis/redis_client.h"
+
+#include <gtest/gtest.h>
+
+namespace lapor::integration {
+namespace {
+
+using namespace std::chrono_literals;
+using redis::RedisClient;
+using redis::RedisError;
+using redis::RedisOptions;
+using redis::Reply;
+
+log::Logger testLogger() {
+  return log::Logger("redis-it", log::Level::Error);
+}
+
+class RedisTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto host = serviceEnv("LAPOR_REDIS_HOST");
+    ASSERT_TRUE(host) << missingEnvMessage("LAPOR_REDIS_HOST");
+    auto port = serviceEnv("LAPOR_REDIS_PORT");
+    ASSERT_TRUE(port) << missingEnvMessage("LAPOR_REDIS_PORT");
+    base_.host = *host;
+    base_.port = std::stoi(*port);
+    base_.prefix = uniqueName("lapor-it") + ":";
+    client_ = std::make_unique<RedisClient>(base_, testLogger());
+  }
+
+  void TearDown() override {
+    if (!client_) return;
+    // Remove what this test wrote; every key carries its unique prefix.
+    std::string cursor = "0";
+    do {
+      auto r = client_->command({"SCAN", cursor, "MATCH", base_.prefix + "*", "COUNT", "1000"});
+      cursor = r.elements.at(0).str;
+      for (const auto& k : r.elements.at(1).elements) client_->command({"DEL", k.str});
+    } while (cursor != "0");
+  }
+
+  RedisOptions base_;
+  std::unique_ptr<RedisClient> client_;
+};
+
+TEST_F(RedisTest, KeysCarryThePrefix) {
+  EXPECT_EQ(client_->key("obligation:1"), base_.prefix + "obligation:1");
+  EXPECT_EQ(client_->options().prefix, base_.prefix);
+}
+
+TEST_F(RedisTest, CommandRoundTrip) {
+  const auto key = client_->key("plain");
+  auto set = client_->command({"SET", key, "hello"});
+  EXPECT_EQ(set.type, Reply::Type::Status);
+  EXPECT_EQ(set.str, "OK");
+
+  auto get = client_->command({"GET", key});
+  EXPECT_EQ(get.type, Reply::Type::String);
+  EXPECT_EQ(get.str, "hello");
+
+  auto missing = client_->command({"GET", client_->key("absent")});
+  EXPECT_TRUE(missing.isNil());
+
+  auto incr = client_->command({"INCRBY", client_->key("counter"), "41"});
+  EXPECT_EQ(incr.type, Reply::Type::Integer);
+  EXPECT_EQ(incr.integer, 41);
+  EXPECT_EQ(client_->command({"INCR", client_->key("counter")}).integer, 42);
+
+  client_->command({"RPUSH", client_->key("list"), "a", "b", "c"});
+  auto range = client_->command({"LRANGE", client_->key("list"), "0", "-1"});
+  ASSERT_EQ(range.type, Reply::Type::Array);
+  ASSERT_EQ(range.elements.size(), 3u);
+  EXPECT_EQ(range.elements[0].str, "a");
+  EXPECT_EQ(range.elements[2].str, "c");
+}
+
+TEST_F(RedisTest, ValuesAndKeysAreBinarySafe) {
+  const std::string value("before\0after\xff\r\n", 15);
+  const std::string key = client_->key(std::string("bin\0key", 7));
+  client_->command({"SET", key, value});
+  auto get = client_->command({"GET", key});
+  ASSERT_EQ(get.type, Reply::Type::String);
+  EXPECT_EQ(get.str.size(), value.size());
+  EXPECT_EQ(get.str, value);
+  // The key with the NUL is a different key from its prefix up to the NUL.
+  EXPECT_TRUE(client_->command({"GET", client_->key("bin")}).isNil());
+  EXPECT_EQ(client_->command({"STRLEN", key}).integer, 15);
+}
+
+TEST_F(RedisTest, ErrorReplyThrowsAtOnceWithoutRetrying) {
+  auto opts = base_;
+  opts.attempts = 3;
+  opts.retry_backoff = 2s;  // a retry would be obvious from the time taken
+  RedisClient client(opts, testLogger());
+  const auto counter = client.key("runs");
+  // The script leaves a trace of every run, then fails.
+  const std::string script = "redis.call('INCR', KEYS[1]); return redis.error_reply('ERR boom')";
+  const auto start = std::chrono::steady_clock::now();
+  try {
+    client.command({"EVAL", script, "1", counter});
+    FAIL() << "an error reply did not throw";
+  } catch (const RedisError& e) {
+    EXPECT_NE(std::string(e.what()).find("boom"), std::string::npos) << e.what();
+  }
+  EXPECT_LT(std::chrono::steady_clock::now() - start, 1s);
+  EXPECT_EQ(client.command({"GET", counter}).str, "1") << "the command ran more than once";
+
+  // A plain wrong-type error too; the connection stays usable afterwards.
+  client.command({"SET", client.key("text"), "not a number"});
+  EXPECT_THROW(client.command({"INCR", client.key("text")}), RedisError);
+  EXPECT_EQ(client.command({"PING"}).str, "PONG");
+}
+
+TEST_F(RedisTest, EvalRunsScriptsAndFallsBackAfterScriptFlush) {
+  const std::string script = "return {KEYS[1], ARGV[1], redis.call('INCRBY', KEYS[1], ARGV[1])}";
+  const auto key = client_->key("eval");
+
+  auto first = client_->eval(script, {key}, {"5"});
+  ASSERT_EQ(first.type, Reply::Type::Array);
+  ASSERT_EQ(first.elements.size(), 3u);
+  EXPECT_EQ(first.elements[0].str, key);
+  EXPECT_EQ(first.elements[1].str, "5");
+  EXPECT_EQ(first.elements[2].integer, 5);
+
+  // Loaded now, so the next call can use EVALSHA.
+  auto sha = client_->command({"SCRIPT", "LOAD", script}).str;
+  EXPECT_EQ(client_->command({"SCRIPT", "EXISTS", sha}).elements.at(0).integer, 1);
+  EXPECT_EQ(client_->eval(script, {key}, {"1"}).elements.at(2).integer, 6);
+
+  // As after a Redis restart: the script cache is empty, EVALSHA says NOSCRIPT.
+  client_->command({"SCRIPT", "FLUSH"});
+  ASSERT_EQ(client_->command({"SCRIPT", "EXISTS", sha}).elements.at(0).integer, 0);
+  auto after = client_->eval(script, {key}, {"10"});
+  ASSERT_EQ(after.elements.size(), 3u);
+  EXPECT_EQ(after.elements[2].integer, 16) << "the script ran once, through EVAL";
+  EXPECT_EQ(client_->command({"GET", key}).str, "16");
+}
+
+TEST_F(RedisTest, ScriptErrorsOtherThanNoscriptAreNotRetried) {
+  const std::string script = "redis.call('INCR', KEYS[1]); return redis.error_reply('ERR nope')";
+  const auto counter = client_->key("script-runs");
+  for (int i = 1; i <= 2; ++i) {  // first EVALSHA misses and falls back, second hits the cache
+    try {
+      client_->eval(script, {counter}, {});
+      FAIL() << "a script error did not throw";
+    } catch (const RedisError& e) {
+      EXPECT_NE(std::string(e.what()).find("nope"), std::string::npos) << e.what();
+    }
+    EXPECT_EQ(client_->command({"GET", counter}).str, std::to_string(i));
+  }
+}
+
+TEST_F(RedisTest, ReconnectsAfterTheServerKilledTheConnection) {
+  client_->command({"SET", client_->key("survives"), "yes"});
+  const auto old_id = client_->command({"CLIENT", "ID"}).integer;
+
+  RedisClient admin(base_, testLogger());
+  auto killed = admin.command({"CLIENT", "KILL", "ID", std::to_string(old_id)});
+  ASSERT_EQ(killed.integer, 1) << "connection " << old_id << " was not killed";
+
+  auto get = client_->command({"GET", client_->key("survives")});
+  EXPECT_EQ(get.str, "yes");
+  const auto new_id = client_->command({"CLIENT", "ID"}).integer;
+  EXPECT_NE(new_id, old_id) << "the command went over the killed connection";
+}
+
+TEST_F(RedisTest, ConnectFailureNamesHostAndPort) {
+  auto opts = base_;
+  opts.port = 1;  // nothing listens there
+  opts.connect_timeout = 500ms;
+  try {
+    RedisClient unreachable(opts, testLogger());
+    FAIL() << "connected to port 1";
+  } catch (const RedisError& e) {
+    EXPECT_NE(std::string(e.what()).find(":1"), std::string::npos) << e.what();
+  }
+}
+
+TEST_F(RedisTest, CommandTimeoutIsEnforced) {
+  auto opts = base_;
+  opts.attempts = 1;
+  RedisClient client(opts, testLogger());
+  const auto start = std::chrono::steady_clock::now();
+  // BLPOP would block for 5 s on the empty list.
+  EXPECT_THROW(client.commandWithTimeout({"BLPOP", client.key("empty"), "5"}, 300ms), RedisError);
+  EXPECT_LT(std::chrono::steady_clock::now() - start, 3s);
+  // The client connects again for the next command.
+  EXPECT_EQ(client.command({"PING"}).str, "PONG");
+}
+
+TEST_F(RedisTest, LongerTimeoutForBlockingReads) {
+  const auto start = std::chrono::steady_clock::now();
+  auto r = client_->commandWithTimeout({"BLPOP", client_->key("empty"), "1"}, 5s);
+  EXPECT_TRUE(r.isNil() || (r.type == Reply::Type::Array && r.elements.empty()));
+  EXPECT_GE(std::chrono::steady_clock::now() - start, 900ms);
+}
+
+}  // namespace
+}  // namespace lapor::integration
