@@ -2,6 +2,8 @@
 // effect, periodic commit, commit on revoke and on close.
 #include "kafka/consumer.h"
 
+#include "kafka/rdkafka_conf.h"
+
 #include <librdkafka/rdkafka.h>
 
 #include <stdexcept>
@@ -9,28 +11,6 @@
 namespace lapor::kafka {
 
 namespace {
-// librdkafka's own log lines go through our JSON logger instead of raw stderr.
-void onLog(const rd_kafka_t* rk, int level, const char* fac, const char* buf) {
-  auto* logger = static_cast<const log::Logger*>(rd_kafka_opaque(rk));
-  if (!logger) return;
-  nlohmann::json f = {{"facility", fac}, {"detail", buf}};
-  if (level <= 3)
-    logger->error("librdkafka", f);
-  else if (level <= 4)
-    logger->warn("librdkafka", f);
-  else if (level <= 6)
-    logger->info("librdkafka", f);
-  else
-    logger->debug("librdkafka", f);
-}
-
-void setOrThrow(rd_kafka_conf_t* conf, const std::string& key, const std::string& value) {
-  char err[512];
-  if (rd_kafka_conf_set(conf, key.c_str(), value.c_str(), err, sizeof err) != RD_KAFKA_CONF_OK) {
-    rd_kafka_conf_destroy(conf);
-    throw std::invalid_argument("kafka property " + key + "=" + value + ": " + err);
-  }
-}
 
 void onRebalance(rd_kafka_t* rk, rd_kafka_resp_err_t err, rd_kafka_topic_partition_list_t* parts,
                  void*) {
@@ -94,17 +74,17 @@ Consumer::Consumer(ConsumerOptions options, MessageSink& deadletters, log::Logge
                          .Register(*registry);
   }
   rd_kafka_conf_t* conf = rd_kafka_conf_new();
-  setOrThrow(conf, "bootstrap.servers", opt_.brokers);
-  setOrThrow(conf, "group.id", opt_.group_id);
-  setOrThrow(conf, "client.id", opt_.client_id);
-  setOrThrow(conf, "enable.auto.commit", "false");
-  setOrThrow(conf, "enable.auto.offset.store", "false");
-  setOrThrow(conf, "auto.offset.reset", "earliest");
-  setOrThrow(conf, "isolation.level", opt_.read_committed ? "read_committed" : "read_uncommitted");
-  setOrThrow(conf, "enable.partition.eof", "false");
+  detail::setOrThrow(conf, "bootstrap.servers", opt_.brokers);
+  detail::setOrThrow(conf, "group.id", opt_.group_id);
+  detail::setOrThrow(conf, "client.id", opt_.client_id);
+  detail::setOrThrow(conf, "enable.auto.commit", "false");
+  detail::setOrThrow(conf, "enable.auto.offset.store", "false");
+  detail::setOrThrow(conf, "auto.offset.reset", "earliest");
+  detail::setOrThrow(conf, "isolation.level",
+                     opt_.read_committed ? "read_committed" : "read_uncommitted");
+  detail::setOrThrow(conf, "enable.partition.eof", "false");
   rd_kafka_conf_set_rebalance_cb(conf, onRebalance);
-  rd_kafka_conf_set_log_cb(conf, onLog);
-  rd_kafka_conf_set_opaque(conf, &log_);
+  detail::routeLogs(conf, &log_);
   char err[512];
   rd_kafka_t* rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, err, sizeof err);
   if (!rk) {

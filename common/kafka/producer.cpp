@@ -1,6 +1,8 @@
 // Producer: a poll thread serves delivery callbacks, which only fulfil the caller's promise.
 #include "kafka/producer.h"
 
+#include "kafka/rdkafka_conf.h"
+
 #include <librdkafka/rdkafka.h>
 
 #include <stdexcept>
@@ -8,21 +10,6 @@
 namespace lapor::kafka {
 
 namespace {
-// librdkafka's own log lines go through our JSON logger instead of raw stderr.
-void onLog(const rd_kafka_t* rk, int level, const char* fac, const char* buf) {
-  auto* logger = static_cast<const log::Logger*>(rd_kafka_opaque(rk));
-  if (!logger) return;
-  nlohmann::json f = {{"facility", fac}, {"detail", buf}};
-  if (level <= 3)
-    logger->error("librdkafka", f);
-  else if (level <= 4)
-    logger->warn("librdkafka", f);
-  else if (level <= 6)
-    logger->info("librdkafka", f);
-  else
-    logger->debug("librdkafka", f);
-}
-
 void onDelivery(rd_kafka_t*, const rd_kafka_message_t* m, void*) {
   // Ownership of the promise was handed to librdkafka in produce(); take it back here.
   std::unique_ptr<std::promise<DeliveryReport>> p(
@@ -35,14 +22,6 @@ void onDelivery(rd_kafka_t*, const rd_kafka_message_t* m, void*) {
   r.offset = m->offset;
   p->set_value(std::move(r));
 }
-
-void setOrThrow(rd_kafka_conf_t* conf, const std::string& key, const std::string& value) {
-  char err[512];
-  if (rd_kafka_conf_set(conf, key.c_str(), value.c_str(), err, sizeof err) != RD_KAFKA_CONF_OK) {
-    rd_kafka_conf_destroy(conf);
-    throw std::invalid_argument("kafka property " + key + "=" + value + ": " + err);
-  }
-}
 }  // namespace
 
 void Producer::Deleter::operator()(rd_kafka_s* rk) const {
@@ -52,18 +31,17 @@ void Producer::Deleter::operator()(rd_kafka_s* rk) const {
 Producer::Producer(const ProducerOptions& o, log::Logger logger) : log_(std::move(logger)) {
   if (o.brokers.empty()) throw std::invalid_argument("kafka.brokers is empty");
   rd_kafka_conf_t* conf = rd_kafka_conf_new();
-  setOrThrow(conf, "bootstrap.servers", o.brokers);
-  setOrThrow(conf, "client.id", o.client_id);
+  detail::setOrThrow(conf, "bootstrap.servers", o.brokers);
+  detail::setOrThrow(conf, "client.id", o.client_id);
   // The promise of the system: nothing is acknowledged before every in-sync replica has it,
   // and retries never duplicate or reorder a complaint's events.
-  setOrThrow(conf, "enable.idempotence", "true");
-  setOrThrow(conf, "acks", "all");
-  setOrThrow(conf, "linger.ms", std::to_string(o.linger_ms));
-  setOrThrow(conf, "message.timeout.ms", std::to_string(o.message_timeout_ms));
-  for (const auto& [k, v] : o.extra) setOrThrow(conf, k, v);
+  detail::setOrThrow(conf, "enable.idempotence", "true");
+  detail::setOrThrow(conf, "acks", "all");
+  detail::setOrThrow(conf, "linger.ms", std::to_string(o.linger_ms));
+  detail::setOrThrow(conf, "message.timeout.ms", std::to_string(o.message_timeout_ms));
+  for (const auto& [k, v] : o.extra) detail::setOrThrow(conf, k, v);
   rd_kafka_conf_set_dr_msg_cb(conf, onDelivery);
-  rd_kafka_conf_set_log_cb(conf, onLog);
-  rd_kafka_conf_set_opaque(conf, &log_);
+  detail::routeLogs(conf, &log_);
   char err[512];
   rd_kafka_t* rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, err, sizeof err);
   if (!rk) {

@@ -210,15 +210,18 @@ TEST(EndToEnd, UnacknowledgedAssignmentWarnsThenBreaches) {
   auto sub = submit(complaint("garbage", v1::PRIORITY_NORMAL));  // dlh, 4 s to acknowledge
   TopicReader lifecycle(g_stack->brokers(), kafka::kComplaintsTopic);
   std::optional<v1::EventEnvelope> warning, breach;
-  bool seen = lifecycle.readUntil(
-      [&](const kafka::Message& m) {
-        auto d = events::decode(m.value);
-        if (!d.envelope || d.envelope->complaint_id() != sub.complaint_id()) return false;
-        if (d.envelope->has_sla_warning()) warning = d.envelope;
-        if (d.envelope->has_sla_breached()) breach = d.envelope;
-        return breach.has_value();
-      },
-      40s);
+  bool seen = lifecycle
+                  .readUntil(
+                      [&](const kafka::Message& m) {
+                        auto d = events::decode(m.value);
+                        if (!d.envelope || d.envelope->complaint_id() != sub.complaint_id())
+                          return false;
+                        if (d.envelope->has_sla_warning()) warning = d.envelope;
+                        if (d.envelope->has_sla_breached()) breach = d.envelope;
+                        return breach.has_value();
+                      },
+                      40s)
+                  .has_value();
   ASSERT_TRUE(seen) << g_stack->logs();
   ASSERT_TRUE(warning.has_value()) << "a warning must precede the breach";
   EXPECT_LT(warning->occurred_at_ms(), breach->occurred_at_ms());
@@ -258,17 +261,20 @@ TEST(EndToEnd, MalformedEventIsDeadLetteredAndTheNextOneIsProcessed) {
 
   TopicReader dlq(g_stack->brokers(), kafka::kDeadLetterTopic);
   std::set<std::string> services;
-  bool all = dlq.readUntil(
-      [&](const kafka::Message& m) {
-        if (m.key != key) return false;
-        EXPECT_EQ(m.header("lapor.dlq.reason").value_or(""), "undecodable");
-        EXPECT_EQ(m.header("lapor.dlq.source.topic").value_or(""), kafka::kComplaintsTopic);
-        EXPECT_TRUE(m.header("lapor.dlq.source.offset").has_value());
-        EXPECT_EQ(m.value, "\xff\x01not-protobuf");
-        services.insert(m.header("lapor.dlq.service").value_or("?"));
-        return services.size() == 3;  // intake's view, routing and the SLA monitor all read it
-      },
-      30s);
+  bool all =
+      dlq.readUntil(
+             [&](const kafka::Message& m) {
+               if (m.key != key) return false;
+               EXPECT_EQ(m.header("lapor.dlq.reason").value_or(""), "undecodable");
+               EXPECT_EQ(m.header("lapor.dlq.source.topic").value_or(""), kafka::kComplaintsTopic);
+               EXPECT_TRUE(m.header("lapor.dlq.source.offset").has_value());
+               EXPECT_EQ(m.value, "\xff\x01not-protobuf");
+               services.insert(m.header("lapor.dlq.service").value_or("?"));
+               return services.size() ==
+                      3;  // intake's view, routing and the SLA monitor all read it
+             },
+             30s)
+          .has_value();
   EXPECT_TRUE(all) << "dead letters from: " << services.size();
   EXPECT_TRUE(services.count("routing"));
   auto routed = roads.waitFor(key);

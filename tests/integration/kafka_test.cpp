@@ -8,6 +8,8 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <map>
+#include <memory>
 #include <mutex>
 
 namespace lapor::integration {
@@ -226,7 +228,7 @@ TEST_F(KafkaTest, DeadLetterGoesToTheDeadLetterTopicAndTheNextMessageIsHandled) 
   // The dead-letter topic is shared by everything; this test picks out its own message by the
   // source-topic header and reads only what was written after it started.
   ASSERT_EQ(kafka::ensureTopics(brokers_, {kafka::kDeadLetterTopic}, 1, 15s), "");
-  TailReader dlq(brokers_, kafka::kDeadLetterTopic);
+  TopicReader dlq(brokers_, kafka::kDeadLetterTopic, TopicReader::From::End);
 
   Producer producer(producerOptions(), testLogger());
   produceAll(producer, {{topic, "c-1", "good-1", {{"lapor.event_id", "e-1"}}},
@@ -387,6 +389,53 @@ TEST_F(KafkaTest, OnlyHandledMessagesAreCommitted) {
   EXPECT_EQ(msgs[0].offset, 2);
   EXPECT_EQ(msgs[1].value, "behind");
   EXPECT_EQ(attempts.load(), attempts_at_stop) << "the stopped member kept handling";
+}
+
+TEST_F(KafkaTest, TwoMembersOfAGroupShareTheWorkAndAHandOverLosesAndRepeatsNothing) {
+  const auto topic = uniqueName("lapor.it.group");
+  ASSERT_EQ(kafka::ensureTopics(brokers_, {topic}, 4, 15s), "");
+  const auto group = uniqueName("lapor-it-group");
+  Producer producer(producerOptions(), testLogger());
+
+  Recorder first_seen, second_seen;
+  auto first = std::make_unique<Consumer>(consumerOptions(topic, group), producer, testLogger(),
+                                          nullptr);
+  Consumer second(consumerOptions(topic, group), producer, testLogger(), nullptr);
+  first->start([&](const Message& m) {
+    first_seen.add(m);
+    return HandleResult::done();
+  });
+  second.start([&](const Message& m) {
+    second_seen.add(m);
+    return HandleResult::done();
+  });
+
+  // Keys spread the messages over the four partitions.
+  std::vector<OutMessage> batch1, batch2;
+  for (int i = 0; i < 200; ++i)
+    batch1.push_back({topic, "k" + std::to_string(i), "a" + std::to_string(i), {}});
+  for (int i = 0; i < 200; ++i)
+    batch2.push_back({topic, "k" + std::to_string(i), "b" + std::to_string(i), {}});
+  produceAll(producer, batch1);
+  ASSERT_TRUE(waitFor([&] { return first_seen.size() + second_seen.size() >= 200; }, 60s))
+      << first_seen.size() << " + " << second_seen.size();
+  EXPECT_GT(first_seen.size(), 0u) << "both members should have had partitions";
+  EXPECT_GT(second_seen.size(), 0u) << "both members should have had partitions";
+
+  // The first member leaves: it commits what it finished, the second takes its partitions over
+  // and continues from there.
+  first->stop();
+  first.reset();
+  produceAll(producer, batch2);
+  ASSERT_TRUE(waitFor([&] { return first_seen.size() + second_seen.size() >= 400; }, 60s))
+      << first_seen.size() << " + " << second_seen.size();
+  second.stop();
+
+  std::map<std::string, int> count;
+  for (const auto& m : first_seen.snapshot()) ++count[m.value];
+  for (const auto& m : second_seen.snapshot()) ++count[m.value];
+  EXPECT_EQ(count.size(), 400u) << "every message handled";
+  for (const auto& [value, n] : count) EXPECT_EQ(n, 1) << value << " handled " << n << " times";
 }
 
 }  // namespace

@@ -14,7 +14,7 @@ void destroy(rd_kafka_s* rk) {
 }
 }  // namespace
 
-TopicReader::TopicReader(const std::string& brokers, const std::string& topic)
+TopicReader::TopicReader(const std::string& brokers, const std::string& topic, From from)
     : rk_(nullptr, destroy) {
   char err[512];
   rd_kafka_conf_t* conf = rd_kafka_conf_new();
@@ -30,9 +30,15 @@ TopicReader::TopicReader(const std::string& brokers, const std::string& topic)
   if (rd_kafka_metadata(rk, 0, t, &md, 10000) != RD_KAFKA_RESP_ERR_NO_ERROR || md->topic_cnt != 1)
     throw std::runtime_error("no metadata for topic " + topic);
   rd_kafka_topic_partition_list_t* parts = rd_kafka_topic_partition_list_new(8);
-  for (int i = 0; i < md->topics[0].partition_cnt; ++i)
-    rd_kafka_topic_partition_list_add(parts, topic.c_str(), md->topics[0].partitions[i].id)
-        ->offset = RD_KAFKA_OFFSET_BEGINNING;
+  for (int i = 0; i < md->topics[0].partition_cnt; ++i) {
+    const int32_t p = md->topics[0].partitions[i].id;
+    int64_t low = 0, high = 0;
+    if (from == From::End &&
+        rd_kafka_query_watermark_offsets(rk, topic.c_str(), p, &low, &high, 10000) != 0)
+      throw std::runtime_error("no watermarks for " + topic);
+    rd_kafka_topic_partition_list_add(parts, topic.c_str(), p)->offset =
+        from == From::End ? high : RD_KAFKA_OFFSET_BEGINNING;
+  }
   rd_kafka_metadata_destroy(md);
   rd_kafka_topic_destroy(t);
   rd_kafka_assign(rk, parts);
@@ -41,10 +47,10 @@ TopicReader::TopicReader(const std::string& brokers, const std::string& topic)
 
 TopicReader::~TopicReader() = default;
 
-bool TopicReader::readUntil(const std::function<bool(const kafka::Message&)>& pred,
-                            std::chrono::milliseconds timeout) {
+std::optional<kafka::Message> TopicReader::readUntil(
+    const std::function<bool(const kafka::Message&)>& pred, std::chrono::milliseconds timeout) {
   for (const auto& m : seen_)
-    if (pred(m)) return true;
+    if (pred(m)) return m;
   const auto deadline = std::chrono::steady_clock::now() + timeout;
   while (std::chrono::steady_clock::now() < deadline) {
     rd_kafka_message_t* m = rd_kafka_consumer_poll(rk_.get(), 100);
@@ -69,9 +75,9 @@ bool TopicReader::readUntil(const std::function<bool(const kafka::Message&)>& pr
     }
     rd_kafka_message_destroy(m);
     seen_.push_back(std::move(out));
-    if (pred(seen_.back())) return true;
+    if (pred(seen_.back())) return seen_.back();
   }
-  return false;
+  return std::nullopt;
 }
 
 bool produceRaw(const std::string& brokers, const std::string& topic, const std::string& key,

@@ -1,4 +1,4 @@
-// A raw Kafka reader for tests: no group, every partition from the beginning, read_committed.
+// A raw Kafka reader for tests: no group membership, every partition assigned, read_committed.
 #pragma once
 
 #include "kafka/message.h"
@@ -6,6 +6,7 @@
 #include <chrono>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -15,12 +16,17 @@ namespace lapor::testing {
 
 class TopicReader {
  public:
-  TopicReader(const std::string& brokers, const std::string& topic);
+  // Beginning: everything the topic holds. End: only what is written after construction (for
+  // shared topics such as the dead-letter topic).
+  enum class From { Beginning, End };
+  TopicReader(const std::string& brokers, const std::string& topic, From from = From::Beginning);
   ~TopicReader();
-  // Reads until `pred` returns true for a message or `timeout` passes; everything read is kept
-  // in seen(). Returns whether the predicate matched.
-  bool readUntil(const std::function<bool(const kafka::Message&)>& pred,
-                 std::chrono::milliseconds timeout);
+  TopicReader(const TopicReader&) = delete;
+  TopicReader& operator=(const TopicReader&) = delete;
+  // Reads until `pred` holds for a message or `timeout` passes; everything read is kept in
+  // seen(). Returns the matching message.
+  std::optional<kafka::Message> readUntil(const std::function<bool(const kafka::Message&)>& pred,
+                                          std::chrono::milliseconds timeout);
   const std::vector<kafka::Message>& seen() const { return seen_; }
 
  private:

@@ -1,0 +1,37 @@
+// See rdkafka_conf.h.
+#include "kafka/rdkafka_conf.h"
+
+#include <stdexcept>
+
+namespace lapor::kafka::detail {
+
+namespace {
+void onLog(const rd_kafka_t* rk, int level, const char* fac, const char* buf) {
+  auto* logger = static_cast<const log::Logger*>(rd_kafka_opaque(rk));
+  if (!logger) return;
+  nlohmann::json f = {{"facility", fac}, {"detail", buf}};
+  if (level <= 3)
+    logger->error("librdkafka", f);
+  else if (level <= 4)
+    logger->warn("librdkafka", f);
+  else if (level <= 6)
+    logger->info("librdkafka", f);
+  else
+    logger->debug("librdkafka", f);
+}
+}  // namespace
+
+void setOrThrow(rd_kafka_conf_t* conf, const std::string& key, const std::string& value) {
+  char err[512];
+  if (rd_kafka_conf_set(conf, key.c_str(), value.c_str(), err, sizeof err) != RD_KAFKA_CONF_OK) {
+    rd_kafka_conf_destroy(conf);
+    throw std::invalid_argument("kafka property " + key + "=" + value + ": " + err);
+  }
+}
+
+void routeLogs(rd_kafka_conf_t* conf, const log::Logger* logger) {
+  rd_kafka_conf_set_log_cb(conf, onLog);
+  rd_kafka_conf_set_opaque(conf, const_cast<log::Logger*>(logger));
+}
+
+}  // namespace lapor::kafka::detail
