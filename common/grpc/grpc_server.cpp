@@ -8,8 +8,8 @@
 
 namespace lapor::grpcx {
 
-GrpcServer::GrpcServer(const GrpcServerOptions& options,
-                       const std::vector<grpc::Service*>& services, log::Logger logger)
+GrpcServer::GrpcServer(const GrpcServerOptions& options, const std::vector<ServiceEntry>& services,
+                       log::Logger logger)
     : log_(std::move(logger)) {
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
@@ -17,11 +17,13 @@ GrpcServer::GrpcServer(const GrpcServerOptions& options,
   builder.AddListeningPort(options.address, grpc::InsecureServerCredentials(), &port_);
   builder.SetMaxReceiveMessageSize(options.max_message_bytes);
   builder.SetMaxSendMessageSize(options.max_message_bytes);
-  for (auto* s : services) builder.RegisterService(s);
+  for (const auto& s : services) builder.RegisterService(s.service);
   server_ = builder.BuildAndStart();
   if (!server_ || port_ == 0)
     throw std::runtime_error("gRPC server could not listen on " + options.address +
                              " (check grpc.port / grpc.host)");
+  if (auto* h = server_->GetHealthCheckService())
+    for (const auto& s : services) h->SetServingStatus(s.name, true);  // registers the name
   setServing(true);
   log_.info("gRPC server listening", {{"address", options.address}, {"port", port_}});
 }

@@ -17,10 +17,16 @@ struct GrpcServerOptions {
   int max_message_bytes = 1 << 20;      // oversized requests fail with RESOURCE_EXHAUSTED
 };
 
+// A service with its full name (Generated::service_full_name()), for per-service health.
+struct ServiceEntry {
+  grpc::Service* service;
+  std::string name;
+};
+
 class GrpcServer {
  public:
-  // Starts serving at once; health reports SERVING for "" and each service name.
-  GrpcServer(const GrpcServerOptions& options, const std::vector<grpc::Service*>& services,
+  // Starts serving at once; health reports SERVING for "" and for each service name.
+  GrpcServer(const GrpcServerOptions& options, const std::vector<ServiceEntry>& services,
              log::Logger logger);
   ~GrpcServer();
 

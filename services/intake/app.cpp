@@ -25,8 +25,9 @@ IntakeApp::IntakeApp(const config::Config& cfg, const app::ServiceSettings& s, l
       !err.empty())
     throw std::runtime_error("kafka topics: " + err);
   view_consumer_.start([this](const kafka::Message& m) { return view_.handle(m); });
-  server_ =
-      std::make_unique<grpcx::GrpcServer>(s.grpc, std::vector<grpc::Service*>{&handler_}, logger);
+  server_ = std::make_unique<grpcx::GrpcServer>(
+      s.grpc, std::vector<grpcx::ServiceEntry>{{&handler_, v1::IntakeService::service_full_name()}},
+      logger);
 }
 
 void IntakeApp::stop() {

@@ -36,7 +36,9 @@ NotificationApp::NotificationApp(const config::Config& cfg, const app::ServiceSe
     throw std::runtime_error("kafka topics: " + err);
   consumer_.start([this](const kafka::Message& m) { return dispatch_.handle(m); });
   server_ = std::make_unique<grpcx::GrpcServer>(
-      s.grpc, std::vector<grpc::Service*>{&agency_service_}, logger);
+      s.grpc,
+      std::vector<grpcx::ServiceEntry>{{&agency_service_, v1::AgencyService::service_full_name()}},
+      logger);
 }
 
 void NotificationApp::stop() {

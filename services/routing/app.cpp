@@ -29,8 +29,9 @@ RoutingApp::RoutingApp(const config::Config& cfg, const app::ServiceSettings& s,
                              {"version", directory_.version()},
                              {"rules", rules_.get()->size()}});
   consumer_.start([this](const kafka::Message& m) { return handler_.handle(m); });
-  server_ =
-      std::make_unique<grpcx::GrpcServer>(s.grpc, std::vector<grpc::Service*>{&admin_}, logger);
+  server_ = std::make_unique<grpcx::GrpcServer>(
+      s.grpc, std::vector<grpcx::ServiceEntry>{{&admin_, v1::RoutingAdmin::service_full_name()}},
+      logger);
 }
 
 void RoutingApp::reload() {

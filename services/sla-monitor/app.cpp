@@ -27,8 +27,9 @@ SlaMonitorApp::SlaMonitorApp(const config::Config& cfg, const app::ServiceSettin
     throw std::runtime_error("kafka topics: " + err);
   consumer_.start([this](const kafka::Message& m) { return handler_.handle(m); });
   scheduler_.start();
-  server_ =
-      std::make_unique<grpcx::GrpcServer>(s.grpc, std::vector<grpc::Service*>{&service_}, logger);
+  server_ = std::make_unique<grpcx::GrpcServer>(
+      s.grpc, std::vector<grpcx::ServiceEntry>{{&service_, v1::SlaService::service_full_name()}},
+      logger);
 }
 
 void SlaMonitorApp::stop() {

@@ -2,6 +2,8 @@
 // goes intake -> routing -> notification -> agency stream -> Acknowledge -> SLA clock stops;
 // an unacknowledged one breaches; a malformed event is dead-lettered and the next is processed.
 #include "events/envelope.h"
+#include "grpc/health/v1/health.grpc.pb.h"
+#include "grpc/reflection/v1alpha/reflection.grpc.pb.h"
 #include "lapor/v1/agency_service.grpc.pb.h"
 #include "lapor/v1/intake.grpc.pb.h"
 #include "lapor/v1/routing_admin.grpc.pb.h"
@@ -337,6 +339,43 @@ TEST(EndToEnd, EveryServiceServesLintCleanMetrics) {
     const std::string cmd = "promtool check metrics < " + path + " > " + path + ".lint 2>&1";
     EXPECT_EQ(std::system(cmd.c_str()), 0)
         << service << ": promtool check metrics failed, see " << path << ".lint";
+  }
+}
+
+TEST(EndToEnd, EveryServiceAnswersHealthChecksAndReflection) {
+  const std::map<std::string, std::string> api{{"intake", "lapor.v1.IntakeService"},
+                                               {"routing", "lapor.v1.RoutingAdmin"},
+                                               {"notification", "lapor.v1.AgencyService"},
+                                               {"sla-monitor", "lapor.v1.SlaService"}};
+  for (const auto& [service, name] : api) {
+    auto channel = grpc::CreateChannel(g_stack->endpoint(service).grpc(),
+                                       grpc::InsecureChannelCredentials());
+    auto health = grpc::health::v1::Health::NewStub(channel);
+    grpc::health::v1::HealthCheckRequest req;
+    grpc::health::v1::HealthCheckResponse resp;
+    ASSERT_TRUE(health->Check(ctx().get(), req, &resp).ok()) << service;
+    EXPECT_EQ(resp.status(), grpc::health::v1::HealthCheckResponse::SERVING) << service;
+    req.set_service(name);  // per-service status too, as grpc-health-probe -service asks
+    ASSERT_TRUE(health->Check(ctx().get(), req, &resp).ok()) << service;
+    EXPECT_EQ(resp.status(), grpc::health::v1::HealthCheckResponse::SERVING) << service;
+
+    // Server reflection, which grpcurl uses, lists the service's API.
+    auto reflection = grpc::reflection::v1alpha::ServerReflection::NewStub(channel);
+    auto c = ctx();
+    auto stream = reflection->ServerReflectionInfo(c.get());
+    grpc::reflection::v1alpha::ServerReflectionRequest list;
+    list.set_list_services("");
+    ASSERT_TRUE(stream->Write(list));
+    stream->WritesDone();
+    grpc::reflection::v1alpha::ServerReflectionResponse listed;
+    ASSERT_TRUE(stream->Read(&listed)) << service;
+    std::set<std::string> names;
+    for (const auto& s : listed.list_services_response().service()) names.insert(s.name());
+    EXPECT_TRUE(names.count(name)) << service << " does not list " << name;
+    EXPECT_TRUE(names.count("grpc.health.v1.Health")) << service;
+    while (stream->Read(&listed)) {
+    }
+    EXPECT_TRUE(stream->Finish().ok());
   }
 }
 

@@ -11,6 +11,7 @@
 
 #include <cstdlib>
 #include <deque>
+#include <filesystem>
 #include <fstream>
 #include <stdexcept>
 #include <thread>
@@ -22,6 +23,7 @@ namespace lapor::testing {
 ChildProcess::ChildProcess(std::string name, std::vector<std::string> argv,
                            std::map<std::string, std::string> env, std::string log_path)
     : name_(std::move(name)), log_path_(std::move(log_path)) {
+  std::filesystem::create_directories(std::filesystem::path(log_path_).parent_path());
   std::vector<std::string> envs;
   for (char** e = environ; *e; ++e) {
     std::string kv = *e;

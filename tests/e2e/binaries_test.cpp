@@ -1,0 +1,74 @@
+// The service binaries as an operator meets them: --help explains them, and a bad setting
+// stops them at start with the key named (exit 2), before they touch Kafka or Redis.
+#include "process.h"
+#include "wait.h"
+
+#include <gtest/gtest.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+
+#include <csignal>
+#include <fstream>
+#include <sstream>
+
+namespace lapor::testing {
+namespace {
+
+using namespace std::chrono_literals;
+
+const char* const kServices[] = {"intake", "routing", "notification", "sla-monitor"};
+
+struct Run {
+  int exit_code = -1;
+  std::string output;
+};
+
+Run run(const std::string& service, std::vector<std::string> args,
+        std::map<std::string, std::string> env) {
+  const std::string log = runDir() + "/logs/binary-" + service + ".log";
+  std::remove(log.c_str());
+  args.insert(args.begin(), LAPOR_BUILD_DIR "/services/" + service + "/lapor-" + service);
+  ChildProcess p(service, args, env, log);
+  Run r;
+  EXPECT_TRUE(waitFor([&] { return !p.running(); }, 30s)) << service << " did not exit";
+  if (auto st = p.signalAndWait(0, 1s); st && WIFEXITED(*st)) r.exit_code = WEXITSTATUS(*st);
+  std::ifstream in(log);
+  std::stringstream buf;
+  buf << in.rdbuf();
+  r.output = buf.str();
+  return r;
+}
+
+TEST(Binaries, HelpDescribesTheServiceAndItsConfig) {
+  for (const char* s : kServices) {
+    auto r = run(s, {"--help"}, {});
+    EXPECT_EQ(r.exit_code, 0) << s << "\n" << r.output;
+    EXPECT_NE(r.output.find("--config"), std::string::npos) << s << "\n" << r.output;
+    EXPECT_NE(r.output.find("LAPOR_"), std::string::npos) << s << "\n" << r.output;
+  }
+}
+
+TEST(Binaries, BadSettingStopsTheServiceWithTheKeyNamed) {
+  for (const char* s : kServices) {
+    auto r = run(s, {"--config", LAPOR_SOURCE_DIR "/deploy/config/" + std::string(s) + ".yaml"},
+                 {{"LAPOR_KAFKA_TOPIC_PARTITIONS", "many"}});
+    EXPECT_EQ(r.exit_code, 2) << s << "\n" << r.output;
+    EXPECT_NE(r.output.find("kafka.topic_partitions"), std::string::npos) << s << "\n" << r.output;
+    EXPECT_NE(r.output.find("LAPOR_KAFKA_TOPIC_PARTITIONS"), std::string::npos) << s;
+    EXPECT_NE(r.output.find("\"level\":\"error\""), std::string::npos) << "logged as JSON: " << s;
+  }
+  auto r = run("sla-monitor",
+               {"--config", LAPOR_SOURCE_DIR "/deploy/config/sla-monitor.yaml"},
+               {{"LAPOR_SLA_ACKNOWLEDGE_EMERGENCY", "soon"}});
+  EXPECT_EQ(r.exit_code, 2) << r.output;
+  EXPECT_NE(r.output.find("sla.acknowledge_emergency"), std::string::npos) << r.output;
+}
+
+TEST(Binaries, MissingConfigFileIsNamed) {
+  auto r = run("routing", {"--config", "/nonexistent/routing.yaml"}, {});
+  EXPECT_EQ(r.exit_code, 2) << r.output;
+  EXPECT_NE(r.output.find("/nonexistent/routing.yaml"), std::string::npos) << r.output;
+}
+
+}  // namespace
+}  // namespace lapor::testing
