@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cstdlib>
 #include <iostream>
+#include <stdexcept>
 
 namespace lapor::app {
 
@@ -55,6 +56,13 @@ kafka::ConsumerOptions ServiceSettings::consumer(const std::string& group,
   o.client_id = "lapor-" + service;
   o.service = service;
   return o;
+}
+
+void ServiceSettings::ensureTopics(const std::vector<std::string>& topics) const {
+  if (auto err =
+          kafka::ensureTopics(kafka_brokers, topics, topic_partitions, std::chrono::seconds(15));
+      !err.empty())
+    throw std::runtime_error("kafka topics (kafka.brokers=" + kafka_brokers + "): " + err);
 }
 
 bool CommandLine::flag(const std::string& name) const {

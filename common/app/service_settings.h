@@ -31,6 +31,9 @@ struct ServiceSettings {
   // produce_timeout does, so a timed-out answer never hides a late success.
   kafka::ProducerOptions producer() const;
   kafka::ConsumerOptions consumer(const std::string& group, std::vector<std::string> topics) const;
+  // Creates the topics the service uses (with kafka.topic_partitions); throws when the broker
+  // refuses or cannot be reached.
+  void ensureTopics(const std::vector<std::string>& topics) const;
 };
 
 struct CommandLine {

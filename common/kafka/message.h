@@ -1,6 +1,7 @@
 // Plain Kafka message types shared by the producer, the consumer and their fakes.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <future>
 #include <optional>
@@ -42,12 +43,26 @@ struct DeliveryReport {
   int64_t offset = -1;
 };
 
+// The report of `f`, or a failed one saying so if it is not there within `timeout`.
+inline DeliveryReport awaitReport(std::future<DeliveryReport>& f,
+                                  std::chrono::milliseconds timeout) {
+  if (f.wait_for(timeout) != std::future_status::ready)
+    return DeliveryReport{false, "timed out waiting for the broker's acknowledgement", -1, -1};
+  return f.get();
+}
+
 // Where events go. The real one is Producer; unit tests use a fake that records messages.
 class MessageSink {
  public:
   virtual ~MessageSink() = default;
   // The future resolves once the broker acknowledged (acks=all) or the message failed.
   virtual std::future<DeliveryReport> produce(OutMessage msg) = 0;
+
+  // Produce and wait for the report, failing with a timeout report after `timeout`.
+  DeliveryReport produceAndWait(OutMessage msg, std::chrono::milliseconds timeout) {
+    auto f = produce(std::move(msg));
+    return awaitReport(f, timeout);
+  }
 };
 
 // What a consumer handler decided for one message.

@@ -84,13 +84,6 @@ std::future<DeliveryReport> Producer::produce(OutMessage msg) {
   return future;
 }
 
-DeliveryReport Producer::produceAndWait(OutMessage msg, std::chrono::milliseconds timeout) {
-  auto f = produce(std::move(msg));
-  if (f.wait_for(timeout) != std::future_status::ready)
-    return DeliveryReport{false, "timed out waiting for the broker's acknowledgement", -1, -1};
-  return f.get();
-}
-
 bool Producer::flush(std::chrono::milliseconds timeout) {
   return rd_kafka_flush(rk_.get(), static_cast<int>(timeout.count())) == RD_KAFKA_RESP_ERR_NO_ERROR;
 }

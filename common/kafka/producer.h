@@ -31,8 +31,6 @@ class Producer : public MessageSink {
   Producer& operator=(const Producer&) = delete;
 
   std::future<DeliveryReport> produce(OutMessage msg) override;
-  // Produce and wait for the report, failing with a timeout report after `timeout`.
-  DeliveryReport produceAndWait(OutMessage msg, std::chrono::milliseconds timeout);
   // True when nothing is left in flight.
   bool flush(std::chrono::milliseconds timeout);
 

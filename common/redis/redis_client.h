@@ -40,6 +40,12 @@ struct Reply {
   std::vector<Reply> elements;
 
   bool isNil() const { return type == Type::Nil; }
+  // For a flat field/value array (HGETALL, stream entries): the value of `name`, or null.
+  const std::string* field(const std::string& name) const {
+    for (size_t i = 0; i + 1 < elements.size(); i += 2)
+      if (elements[i].str == name) return &elements[i + 1].str;
+    return nullptr;
+  }
 };
 
 class RedisClient {

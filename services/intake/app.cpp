@@ -19,11 +19,7 @@ IntakeApp::IntakeApp(const config::Config& cfg, const app::ServiceSettings& s, l
       view_consumer_(s.consumer(cfg.getString("kafka", "view_group", "lapor-intake-view"),
                                 {kafka::kComplaintsTopic}),
                      producer_, logger, &exposer_.registry()) {
-  if (auto err =
-          kafka::ensureTopics(s.kafka_brokers, {kafka::kComplaintsTopic, kafka::kDeadLetterTopic},
-                              s.topic_partitions, std::chrono::seconds(15));
-      !err.empty())
-    throw std::runtime_error("kafka topics: " + err);
+  s.ensureTopics({kafka::kComplaintsTopic, kafka::kDeadLetterTopic});
   view_consumer_.start([this](const kafka::Message& m) { return view_.handle(m); });
   server_ = std::make_unique<grpcx::GrpcServer>(
       s.grpc, std::vector<grpcx::ServiceEntry>{{&handler_, v1::IntakeService::service_full_name()}},

@@ -158,9 +158,8 @@ grpc::Status IntakeHandler::SubmitComplaint(grpc::ServerContext* ctx,
   c->set_publisher(metadata(ctx, "x-publisher"));
   c->set_submitted_at_ms(now);
 
-  auto future = events_.produce(events::toMessage(kafka::kComplaintsTopic, env));
-  kafka::DeliveryReport report{false, "timed out waiting for the broker's acknowledgement"};
-  if (future.wait_for(produce_timeout_) == std::future_status::ready) report = future.get();
+  auto report =
+      events_.produceAndWait(events::toMessage(kafka::kComplaintsTopic, env), produce_timeout_);
   auto logger = log_.with({{"complaint_id", complaint_id}, {"trace_id", env.trace_id()}});
   if (!report.ok) {
     metrics_.rejected.Add({{"reason", "event-log-unavailable"}}).Increment();

@@ -30,10 +30,7 @@ NotificationApp::NotificationApp(const config::Config& cfg, const app::ServiceSe
   auto topics = dispatchTopics(directory_);
   topics.push_back(kafka::kComplaintsTopic);
   topics.push_back(kafka::kDeadLetterTopic);
-  if (auto err = kafka::ensureTopics(s.kafka_brokers, topics, s.topic_partitions,
-                                     std::chrono::seconds(15));
-      !err.empty())
-    throw std::runtime_error("kafka topics: " + err);
+  s.ensureTopics(topics);
   consumer_.start([this](const kafka::Message& m) { return dispatch_.handle(m); });
   server_ = std::make_unique<grpcx::GrpcServer>(
       s.grpc,

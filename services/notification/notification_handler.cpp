@@ -17,12 +17,6 @@ redis.call('HSET', KEYS[3], 'agency', ARGV[3], 'complaint', ARGV[4], 'state', 'd
            'cursor', id, 'trace_id', ARGV[5])
 return id
 )lua";
-
-const std::string* field(const redis::Reply& kv, const std::string& name) {
-  for (size_t i = 0; i + 1 < kv.elements.size(); i += 2)
-    if (kv.elements[i].str == name) return &kv.elements[i + 1].str;
-  return nullptr;
-}
 }  // namespace
 
 NotificationMetrics::NotificationMetrics(prometheus::Registry& r)
@@ -135,8 +129,8 @@ grpc::Status AgencyServiceImpl::Subscribe(grpc::ServerContext* ctx, const v1::Su
       const auto& kv = entry.elements[1];
       v1::AgencyFeedItem out;
       out.set_cursor(id);
-      if (const auto* e = field(kv, "event_id")) out.set_event_id(*e);
-      const auto* bytes = field(kv, "item");
+      if (const auto* e = kv.field("event_id")) out.set_event_id(*e);
+      const auto* bytes = kv.field("item");
       if (!bytes || !out.mutable_item()->ParseFromString(*bytes)) {
         log_.error("feed entry unreadable, skipped",
                    {{"agency", req->agency_id()}, {"cursor", id}});
@@ -145,7 +139,7 @@ grpc::Status AgencyServiceImpl::Subscribe(grpc::ServerContext* ctx, const v1::Su
       }
       if (!writer->Write(out)) return grpc::Status::OK;  // client went away; it resumes by cursor
       cursor = id;
-      const auto* trace = field(kv, "trace_id");
+      const auto* trace = kv.field("trace_id");
       recordDelivered(out.item(), trace ? *trace : "");
     }
   }
@@ -166,8 +160,8 @@ void AgencyServiceImpl::recordDelivered(const v1::DispatchItem& item, const std:
     d->set_agency_id(a.agency_id());
     d->set_channel("grpc-stream");
     d->set_delivered_at_ms(env.occurred_at_ms());
-    auto f = events_.produce(events::toMessage(kafka::kComplaintsTopic, env));
-    if (f.wait_for(produce_timeout_) != std::future_status::ready || !f.get().ok) {
+    if (!events_.produceAndWait(events::toMessage(kafka::kComplaintsTopic, env), produce_timeout_)
+             .ok) {
       redis_.command({"HDEL", key, "delivered_at_ms"});  // the next delivery records it
       log_.warn("delivery event not recorded, will retry on next delivery",
                 {{"complaint_id", a.complaint_id()}, {"agency", a.agency_id()}});
@@ -192,11 +186,11 @@ grpc::Status AgencyServiceImpl::Acknowledge(grpc::ServerContext*, const v1::Ackn
     auto h = redis_.command({"HGETALL", key});
     if (h.elements.empty())
       return grpc::Status(grpc::StatusCode::NOT_FOUND, "no assignment " + req->assignment_id());
-    const auto* agency = field(h, "agency");
+    const auto* agency = h.field("agency");
     if (!agency || *agency != req->agency_id())
       return grpc::Status(grpc::StatusCode::PERMISSION_DENIED,
                           "assignment belongs to another agency");
-    const auto* state = field(h, "state");
+    const auto* state = h.field("state");
     if (state && *state == "acknowledged") {
       resp->set_state(v1::ASSIGNMENT_STATE_ACKNOWLEDGED);
       return grpc::Status::OK;  // acknowledging twice is harmless and changes nothing
@@ -209,16 +203,16 @@ grpc::Status AgencyServiceImpl::Acknowledge(grpc::ServerContext*, const v1::Ackn
       resp->set_state(v1::ASSIGNMENT_STATE_ACKNOWLEDGED);  // a concurrent call got there first
       return grpc::Status::OK;
     }
-    const auto* complaint = field(h, "complaint");
-    const auto* trace = field(h, "trace_id");
+    const auto* complaint = h.field("complaint");
+    const auto* trace = h.field("trace_id");
     auto env = events::makeEnvelope(kProducer, complaint ? *complaint : "", trace ? *trace : "",
                                     clock_.nowMs(), event_id);
     auto* ack = env.mutable_acknowledged();
     ack->set_assignment_id(req->assignment_id());
     ack->set_agency_id(req->agency_id());
     ack->set_operator_(req->operator_());
-    auto f = events_.produce(events::toMessage(kafka::kComplaintsTopic, env));
-    if (f.wait_for(produce_timeout_) != std::future_status::ready || !f.get().ok) {
+    if (!events_.produceAndWait(events::toMessage(kafka::kComplaintsTopic, env), produce_timeout_)
+             .ok) {
       redis_.command({"HDEL", key, "ack_event"});
       return grpc::Status(grpc::StatusCode::UNAVAILABLE,
                           "event log unavailable; the acknowledgement was not recorded, retry");

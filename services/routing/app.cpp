@@ -21,10 +21,7 @@ RoutingApp::RoutingApp(const config::Config& cfg, const app::ServiceSettings& s,
           producer_, logger, &exposer_.registry()) {
   std::vector<std::string> topics{kafka::kComplaintsTopic, kafka::kDeadLetterTopic};
   for (const auto& a : directory_.agencies()) topics.push_back(kafka::dispatchTopic(a.id));
-  if (auto err = kafka::ensureTopics(s.kafka_brokers, topics, s.topic_partitions,
-                                     std::chrono::seconds(15));
-      !err.empty())
-    throw std::runtime_error("kafka topics: " + err);
+  s.ensureTopics(topics);
   log_.info("rules loaded", {{"source", rules_path_},
                              {"version", directory_.version()},
                              {"rules", rules_.get()->size()}});

@@ -80,9 +80,7 @@ kafka::HandleResult RoutingHandler::handle(const kafka::Message& msg) {
   }
   pending.push_back(out_.produce(events::toMessage(kafka::kComplaintsTopic, routed)));
   for (auto& f : pending) {
-    if (f.wait_for(produce_timeout_) != std::future_status::ready)
-      return kafka::HandleResult::retry("produce-timeout", "no acknowledgement from Kafka");
-    auto rep = f.get();
+    auto rep = kafka::awaitReport(f, produce_timeout_);
     if (!rep.ok) return kafka::HandleResult::retry("produce-failed", rep.error);
   }
   redis_.command({"SET", done_key, "1", "EX", "604800"});

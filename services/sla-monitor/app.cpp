@@ -20,11 +20,7 @@ SlaMonitorApp::SlaMonitorApp(const config::Config& cfg, const app::ServiceSettin
       consumer_(s.consumer(cfg.getString("kafka", "group", "lapor-sla-monitor"),
                            {kafka::kComplaintsTopic}),
                 producer_, logger, &exposer_.registry()) {
-  if (auto err =
-          kafka::ensureTopics(s.kafka_brokers, {kafka::kComplaintsTopic, kafka::kDeadLetterTopic},
-                              s.topic_partitions, std::chrono::seconds(15));
-      !err.empty())
-    throw std::runtime_error("kafka topics: " + err);
+  s.ensureTopics({kafka::kComplaintsTopic, kafka::kDeadLetterTopic});
   consumer_.start([this](const kafka::Message& m) { return handler_.handle(m); });
   scheduler_.start();
   server_ = std::make_unique<grpcx::GrpcServer>(

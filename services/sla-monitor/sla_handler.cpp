@@ -264,8 +264,8 @@ int TimerScheduler::fireDue() {
       b->set_due_at_ms(ob->due_at_ms());
       b->set_breached_at_ms(now);
     }
-    auto f = events_.produce(events::toMessage(kafka::kComplaintsTopic, env));
-    if (f.wait_for(produce_timeout_) != std::future_status::ready || !f.get().ok) {
+    if (!events_.produceAndWait(events::toMessage(kafka::kComplaintsTopic, env), produce_timeout_)
+             .ok) {
       // Left in flight: the lease runs out and the timer is claimed again.
       log_.warn("timer event not produced, will fire again",
                 {{"complaint_id", ob->complaint_id()}});
