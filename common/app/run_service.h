@@ -27,9 +27,6 @@ int runService(int argc, char** argv, const std::string& service, const std::str
     auto settings = ServiceSettings::load(cfg, service);
     log::Logger logger(service, settings.log_level);
     App app(cfg, settings, logger, cl);
-    if constexpr (requires { app.runOnce(); }) {
-      if (app.runOnce()) return 0;
-    }
     logger.info("service started", {{"config", cfg.source()}});
     while (true) {
       int sig = signals.wait();
