@@ -16,10 +16,9 @@ namespace lapor::app {
 // App is built as App(const config::Config&, const ServiceSettings&, log::Logger,
 // const CommandLine&) and has stop(); reload() is called on SIGHUP when it exists.
 template <class App>
-int runService(int argc, char** argv, const std::string& service, const std::string& description,
-               const std::vector<std::pair<std::string, std::string>>& extra_flags = {}) {
+int runService(int argc, char** argv, const std::string& service, const std::string& description) {
   ShutdownSignal signals;  // before any thread exists
-  auto cl = parseCommandLine(argc, argv, service, description, extra_flags);
+  auto cl = parseCommandLine(argc, argv, service, description);
   if (cl.exit_now) return cl.exit_code;
   log::Logger boot(service);
   try {

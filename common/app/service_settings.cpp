@@ -65,13 +65,8 @@ void ServiceSettings::ensureTopics(const std::vector<std::string>& topics) const
     throw std::runtime_error("kafka topics (kafka.brokers=" + kafka_brokers + "): " + err);
 }
 
-bool CommandLine::flag(const std::string& name) const {
-  return std::find(flags.begin(), flags.end(), name) != flags.end();
-}
-
 CommandLine parseCommandLine(int argc, char** argv, const std::string& service,
-                             const std::string& description,
-                             const std::vector<std::pair<std::string, std::string>>& extra_flags) {
+                             const std::string& description) {
   CommandLine out;
   CLI::App app{description, "lapor-" + service};
   const char* env = std::getenv("LAPOR_CONFIG");
@@ -79,11 +74,6 @@ CommandLine parseCommandLine(int argc, char** argv, const std::string& service,
   app.add_option("-c,--config", out.config_path,
                  "YAML config file (env LAPOR_CONFIG); every key can be overridden by "
                  "LAPOR_<SECTION>_<KEY>, see docs/configuration.md");
-  std::vector<std::unique_ptr<bool>> storage;
-  for (const auto& [name, help] : extra_flags) {
-    storage.push_back(std::make_unique<bool>(false));
-    app.add_flag("--" + name, *storage.back(), help);
-  }
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -91,8 +81,6 @@ CommandLine parseCommandLine(int argc, char** argv, const std::string& service,
     out.exit_code = app.exit(e);
     return out;
   }
-  for (size_t i = 0; i < extra_flags.size(); ++i)
-    if (*storage[i]) out.flags.push_back(extra_flags[i].first);
   return out;
 }
 

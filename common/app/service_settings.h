@@ -40,14 +40,10 @@ struct CommandLine {
   std::string config_path;
   bool exit_now = false;  // --help or a usage error was printed
   int exit_code = 0;
-  bool flag(const std::string& name) const;
-  std::vector<std::string> flags;  // extra boolean flags that were set
 };
 
-// Parses --config FILE (default: env LAPOR_CONFIG) and --help; `extra_flags` are boolean
-// flags with their help text.
-CommandLine parseCommandLine(
-    int argc, char** argv, const std::string& service, const std::string& description,
-    const std::vector<std::pair<std::string, std::string>>& extra_flags = {});
+// Parses --config FILE (default: env LAPOR_CONFIG) and --help.
+CommandLine parseCommandLine(int argc, char** argv, const std::string& service,
+                             const std::string& description);
 
 }  // namespace lapor::app

@@ -1,13 +1,13 @@
 // JSON line logger on top of spdlog's thread-safe stderr sink.
 #include "log/logger.h"
 
+#include "time/clock.h"
+
 #include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/spdlog.h>
 
 #include <chrono>
 #include <stdexcept>
-
-#include <fmt/chrono.h>
 
 namespace lapor::log {
 
@@ -61,11 +61,8 @@ Logger Logger::with(const nlohmann::json& fields) const {
 }
 
 std::string Logger::format(Level level, std::string_view msg, const nlohmann::json& fields) const {
-  auto now = std::chrono::system_clock::now();
-  auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()) % 1000;
   nlohmann::json line = {
-      {"ts", fmt::format("{:%Y-%m-%dT%H:%M:%S}.{:03d}Z",
-                         fmt::gmtime(std::chrono::system_clock::to_time_t(now)), ms.count())},
+      {"ts", time::formatRfc3339(time::SystemClock().nowMs())},
       {"level", levelName(level)},
       {"service", service_},
       {"msg", std::string(msg)},

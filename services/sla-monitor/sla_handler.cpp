@@ -237,9 +237,7 @@ int TimerScheduler::fireDue() {
   auto claimed = store_.claimDue(now, produce_timeout_ * 3, 100);
   int fired = 0;
   for (const auto& member : claimed) {
-    auto bar = member.rfind('|');
-    const auto id = member.substr(0, bar);
-    const auto kind = member.substr(bar + 1);
+    const auto [id, kind] = splitMember(member);
     std::string trace;
     auto ob = store_.get(id, &trace);
     if (!ob || ob->state() != v1::OBLIGATION_STATE_OPEN) {
