@@ -4,6 +4,8 @@
 
 #include "events/envelope.h"
 
+#include <regex>
+
 namespace lapor::notification {
 
 namespace {
@@ -95,6 +97,11 @@ grpc::Status AgencyServiceImpl::Subscribe(grpc::ServerContext* ctx, const v1::Su
     return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
                         "agency_id: unknown agency '" + req->agency_id() + "'");
   std::string cursor = req->resume_cursor().empty() ? "0-0" : req->resume_cursor();
+  // Checked before reading, so that a Redis failure is never mistaken for a bad cursor.
+  static const std::regex cursor_re("^[0-9]{1,20}-[0-9]{1,20}$");
+  if (!std::regex_match(cursor, cursor_re))
+    return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
+                        "resume_cursor: '" + req->resume_cursor() + "' is not a feed cursor");
   // A blocking read needs a connection of its own.
   std::unique_ptr<redis::RedisClient> conn;
   try {
@@ -116,11 +123,7 @@ grpc::Status AgencyServiceImpl::Subscribe(grpc::ServerContext* ctx, const v1::Su
       r = conn->commandWithTimeout(
           {"XREAD", "COUNT", "100", "BLOCK", "1000", "STREAMS", feed, cursor},
           std::chrono::milliseconds(3000));
-    } catch (const redis::RedisError& e) {
-      if (cursor.find('-') == std::string::npos ||
-          std::string(e.what()).find("Invalid stream ID") != std::string::npos)
-        return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
-                            "resume_cursor: '" + req->resume_cursor() + "' is not a feed cursor");
+    } catch (const redis::RedisError&) {
       return grpc::Status(grpc::StatusCode::UNAVAILABLE, "feed store unavailable; resume later");
     }
     if (r.isNil() || r.elements.empty()) continue;

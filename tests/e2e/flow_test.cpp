@@ -304,6 +304,27 @@ TEST(EndToEnd, InvalidSubmissionIsRefusedWithTheField) {
   EXPECT_EQ(s.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED);
 }
 
+TEST(EndToEnd, SubscribeRefusesAnUnknownAgencyAndABadCursor) {
+  auto agency = stub<v1::AgencyService>("notification");
+  auto status = [&](const std::string& id, const std::string& cursor) {
+    v1::SubscribeRequest req;
+    req.set_agency_id(id);
+    req.set_resume_cursor(cursor);
+    auto c = ctx(5s);
+    auto reader = agency->Subscribe(c.get(), req);
+    v1::AgencyFeedItem item;
+    while (reader->Read(&item)) {
+    }
+    return reader->Finish();
+  };
+  auto s = status("pemadam", "");
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_NE(s.error_message().find("agency_id"), std::string::npos) << s.error_message();
+  s = status("disdamkar", "not-a-cursor");
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_NE(s.error_message().find("resume_cursor"), std::string::npos) << s.error_message();
+}
+
 TEST(EndToEnd, RoutingAdminExplainsWithoutProducing) {
   auto admin = stub<v1::RoutingAdmin>("routing");
   v1::ExplainRouteRequest req;
@@ -348,8 +369,8 @@ TEST(EndToEnd, EveryServiceAnswersHealthChecksAndReflection) {
                                                {"notification", "lapor.v1.AgencyService"},
                                                {"sla-monitor", "lapor.v1.SlaService"}};
   for (const auto& [service, name] : api) {
-    auto channel = grpc::CreateChannel(g_stack->endpoint(service).grpc(),
-                                       grpc::InsecureChannelCredentials());
+    auto channel =
+        grpc::CreateChannel(g_stack->endpoint(service).grpc(), grpc::InsecureChannelCredentials());
     auto health = grpc::health::v1::Health::NewStub(channel);
     grpc::health::v1::HealthCheckRequest req;
     grpc::health::v1::HealthCheckResponse resp;
