@@ -70,6 +70,20 @@ std::string eventKind(const v1::EventEnvelope& env) {
       return "sla_breached";
     case E::kEscalated:
       return "escalated";
+    case E::kStatusUpdated:
+      return "status_updated";
+    case E::kWithdrawn:
+      return "withdrawn";
+    case E::kUndeliverable:
+      return "undeliverable";
+    case E::kRedispatchRequested:
+      return "redispatch_requested";
+    case E::kFeedback:
+      return "feedback";
+    case E::kReopened:
+      return "reopened";
+    case E::kClosed:
+      return "closed";
     case E::EVENT_NOT_SET:
       return "";
   }

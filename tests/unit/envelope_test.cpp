@@ -96,6 +96,20 @@ TEST(EnvelopeTest, EventKindNamesTheOneof) {
   EXPECT_EQ(eventKind(env), "sla_breached");
   env.mutable_escalated();
   EXPECT_EQ(eventKind(env), "escalated");
+  env.mutable_status_updated();
+  EXPECT_EQ(eventKind(env), "status_updated");
+  env.mutable_withdrawn();
+  EXPECT_EQ(eventKind(env), "withdrawn");
+  env.mutable_undeliverable();
+  EXPECT_EQ(eventKind(env), "undeliverable");
+  env.mutable_redispatch_requested();
+  EXPECT_EQ(eventKind(env), "redispatch_requested");
+  env.mutable_feedback();
+  EXPECT_EQ(eventKind(env), "feedback");
+  env.mutable_reopened();
+  EXPECT_EQ(eventKind(env), "reopened");
+  env.mutable_closed();
+  EXPECT_EQ(eventKind(env), "closed");
 }
 
 TEST(EnvelopeTest, DecodeRoundTrip) {
