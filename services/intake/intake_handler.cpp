@@ -1,294 +1,244 @@
-// Intake's two edges: the gRPC front door and the tracking-view consumer.
+// The gRPC front door. Follow-up calls (feedback, reopen) read the status from the tracking
+// view, produce their lifecycle events and answer after Kafka's acknowledgement.
 #include "intake_handler.h"
 
 #include "domain/tracking_id.h"
 #include "domain/validation.h"
 #include "events/envelope.h"
+#include "google/rpc/error_details.pb.h"
+#include "google/rpc/status.pb.h"
 
-#include <nlohmann/json.hpp>
+#include <thread>
 
 namespace lapor::intake {
 
 namespace {
 constexpr const char* kProducer = "intake";
 
-std::string metadata(const grpc::ServerContext* ctx, const std::string& key) {
+std::optional<std::string> metadata(const grpc::ServerContext* ctx, const std::string& key) {
   auto it = ctx->client_metadata().find(key);
-  if (it == ctx->client_metadata().end()) return "";
+  if (it == ctx->client_metadata().end()) return std::nullopt;
   return std::string(it->second.data(), it->second.size());
 }
 
-std::string channelName(v1::Channel c) {
-  switch (c) {
-    case v1::CHANNEL_WEB:
-      return "web";
-    case v1::CHANNEL_APP:
-      return "app";
-    case v1::CHANNEL_SMS:
-      return "sms";
-    case v1::CHANNEL_CALL_CENTRE_112:
-      return "call-centre-112";
-    case v1::CHANNEL_OPEN311:
-      return "open311";
-    case v1::CHANNEL_EXTERNAL:
-      return "external";
-    default:
-      return "unknown";
-  }
+grpc::Status withDetails(grpc::StatusCode code, const std::string& message,
+                         const google::protobuf::Message& detail) {
+  google::rpc::Status st;
+  st.set_code(code);
+  st.set_message(message);
+  st.add_details()->PackFrom(detail);
+  return grpc::Status(code, message, st.SerializeAsString());
 }
 
-std::string priorityName(v1::Priority p) {
-  switch (p) {
-    case v1::PRIORITY_EMERGENCY:
-      return "emergency";
-    case v1::PRIORITY_HIGH:
-      return "high";
-    case v1::PRIORITY_NORMAL:
-      return "normal";
-    case v1::PRIORITY_LOW:
-      return "low";
-    default:
-      return "unknown";
-  }
+grpc::Status unavailable(const std::string& what) {
+  return grpc::Status(grpc::StatusCode::UNAVAILABLE, what);
 }
-
-// Applies one event to the view once: the event id set makes a replay a no-op.
-constexpr const char* kApplyView = R"lua(
-if redis.call('SADD', KEYS[1], ARGV[1]) == 0 then return 0 end
-redis.call('EXPIRE', KEYS[1], 31536000)
-redis.call('RPUSH', KEYS[3], ARGV[2])
-if ARGV[3] ~= '' then redis.call('HSET', KEYS[2], 'status', ARGV[3]) end
-for a in string.gmatch(ARGV[4], '[^,]+') do redis.call('SADD', KEYS[4], a) end
-for i = 5, #ARGV, 2 do redis.call('HSET', KEYS[2], ARGV[i], ARGV[i + 1]) end
-return 1
-)lua";
 }  // namespace
 
-IntakeMetrics::IntakeMetrics(prometheus::Registry& r)
-    : submitted(prometheus::BuildCounter()
-                    .Name("lapor_intake_complaints_submitted_total")
-                    .Help("Complaints accepted (Kafka acknowledged), by channel and priority")
-                    .Register(r)),
-      rejected(prometheus::BuildCounter()
-                   .Name("lapor_intake_submissions_rejected_total")
-                   .Help("Submissions refused, by reason")
-                   .Register(r)),
-      submit_seconds(prometheus::BuildHistogram()
-                         .Name("lapor_intake_submit_duration_seconds")
-                         .Help("Time to accept a complaint, including the Kafka acknowledgement")
-                         .Register(r)),
-      view_events(prometheus::BuildCounter()
-                      .Name("lapor_intake_view_events_total")
-                      .Help("Lifecycle events applied to the tracking view, by type")
-                      .Register(r)) {}
+grpc::Status invalidArgument(const std::string& message,
+                             const std::vector<FieldViolation>& violations) {
+  google::rpc::BadRequest br;
+  for (const auto& v : violations) {
+    auto* fv = br.add_field_violations();
+    fv->set_field(v.field);
+    fv->set_description(v.description);
+  }
+  return withDetails(grpc::StatusCode::INVALID_ARGUMENT, message, br);
+}
 
-IntakeHandler::IntakeHandler(const agencies::AgencyDirectory& directory, redis::RedisClient& redis,
-                             kafka::MessageSink& events, const time::Clock& clock,
-                             log::Logger logger, IntakeMetrics& metrics,
+IntakeHandler::IntakeHandler(SubmissionService& submissions, ComplaintViews& views,
+                             redis::RedisClient& redis, kafka::MessageSink& events,
+                             const time::Clock& clock, log::Logger logger,
                              std::chrono::milliseconds produce_timeout)
-    : directory_(directory),
+    : submissions_(submissions),
+      views_(views),
       redis_(redis),
       events_(events),
       clock_(clock),
       log_(std::move(logger)),
-      metrics_(metrics),
       produce_timeout_(produce_timeout) {}
-
-std::string IntakeHandler::reserveTrackingId(const std::string& complaint_id) {
-  // 40 random bits: a collision is rare but possible, and SET NX makes it impossible to hand
-  // one id out twice, across restarts and instances.
-  for (int attempt = 0; attempt < 8; ++attempt) {
-    auto id = TrackingId::generate();
-    auto r = redis_.command({"SET", redis_.key("intake:tracking:" + id), complaint_id, "NX"});
-    if (!r.isNil()) return id;
-  }
-  throw redis::RedisError("could not reserve a unique tracking id");
-}
 
 grpc::Status IntakeHandler::SubmitComplaint(grpc::ServerContext* ctx,
                                             const v1::SubmitComplaintRequest* req,
                                             v1::SubmitComplaintResponse* resp) {
-  const auto started = std::chrono::steady_clock::now();
-  auto violations = validateSubmission(*req, directory_);
-  if (!violations.empty()) {
-    std::string msg = "invalid complaint:";
-    for (const auto& v : violations) msg += " " + v.field + ": " + v.description + ";";
-    metrics_.rejected.Add({{"reason", "invalid"}}).Increment();
-    log_.info("submission rejected",
-              {{"violations", violations.size()}, {"first_field", violations.front().field}});
-    return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, msg);
-  }
-  const auto complaint_id = events::newUuid();
-  std::string tracking_id;
-  std::string reporter_ref;
-  try {
-    tracking_id = reserveTrackingId(complaint_id);
-    const auto& rep = req->reporter();
-    if (!rep.name().empty() || !rep.phone().empty() || !rep.email().empty() ||
-        !rep.device_id().empty()) {
-      // Personal data stays here, in intake's own store; events carry only the opaque ref.
-      reporter_ref = events::newUuid();
-      redis_.command({"HSET", redis_.key("intake:reporter:" + reporter_ref), "name", rep.name(),
-                      "phone", rep.phone(), "email", rep.email(), "device_id", rep.device_id(),
-                      "complaint_id", complaint_id});
+  auto out = submissions_.submit(*req, metadata(ctx, "x-api-key"),
+                                 metadata(ctx, "x-trace-id").value_or(""));
+  using K = SubmitOutcome::Kind;
+  switch (out.kind) {
+    case K::Accepted:
+      *resp = out.response;
+      return grpc::Status::OK;
+    case K::Invalid:
+      return invalidArgument(out.message, out.violations);
+    case K::Unauthenticated:
+      return grpc::Status(grpc::StatusCode::UNAUTHENTICATED, out.message);
+    case K::RateLimited: {
+      google::rpc::RetryInfo ri;
+      ri.mutable_retry_delay()->set_seconds(out.retry_after.count() / 1000);
+      ri.mutable_retry_delay()->set_nanos(static_cast<int>(out.retry_after.count() % 1000) *
+                                          1'000'000);
+      return withDetails(grpc::StatusCode::RESOURCE_EXHAUSTED, out.message, ri);
     }
-  } catch (const redis::RedisError& e) {
-    metrics_.rejected.Add({{"reason", "store-unavailable"}}).Increment();
-    log_.error("intake store unavailable", {{"error", e.what()}});
-    return grpc::Status(grpc::StatusCode::UNAVAILABLE,
-                        "complaint store unavailable; nothing was recorded, retry later");
+    case K::Unavailable:
+      break;
   }
+  return unavailable(out.message);
+}
 
-  const auto now = clock_.nowMs();
-  auto env = events::makeEnvelope(kProducer, complaint_id, metadata(ctx, "x-trace-id"), now);
-  auto* c = env.mutable_submitted()->mutable_complaint();
-  c->set_complaint_id(complaint_id);
-  c->set_tracking_id(tracking_id);
-  c->set_channel(req->channel());
-  c->set_category(req->category());
-  c->set_priority(req->priority());
-  c->set_title(req->title());
-  c->set_description(req->description());
-  *c->mutable_location() = req->location();
-  c->set_reporter_ref(reporter_ref);
-  c->set_anonymous(req->anonymous());
-  c->set_confidential(req->confidential());
-  *c->mutable_attachments() = req->attachments();
-  c->set_external_ref(req->external_ref());
-  c->set_publisher(metadata(ctx, "x-publisher"));
-  c->set_submitted_at_ms(now);
-
-  auto report =
-      events_.produceAndWait(events::toMessage(kafka::kComplaintsTopic, env), produce_timeout_);
-  auto logger = log_.with({{"complaint_id", complaint_id}, {"trace_id", env.trace_id()}});
-  if (!report.ok) {
-    metrics_.rejected.Add({{"reason", "event-log-unavailable"}}).Increment();
-    logger.error("complaint not accepted: event log did not acknowledge",
-                 {{"error", report.error}});
-    try {
-      redis_.command({"DEL", redis_.key("intake:tracking:" + tracking_id)});
-    } catch (const redis::RedisError&) {
-      // The reserved id stays unused; harmless.
-    }
-    return grpc::Status(grpc::StatusCode::UNAVAILABLE, "event log unavailable (" + report.error +
-                                                           "); nothing was recorded, retry later");
-  }
-  metrics_.submitted
-      .Add({{"channel", channelName(req->channel())}, {"priority", priorityName(req->priority())}})
-      .Increment();
-  metrics_.submit_seconds
-      .Add({}, prometheus::Histogram::BucketBoundaries{0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1,
-                                                       2.5, 5, 10})
-      .Observe(std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
-  logger.info("complaint accepted", {{"tracking_id", tracking_id},
-                                     {"category", req->category()},
-                                     {"partition", report.partition},
-                                     {"offset", report.offset}});
-  resp->set_tracking_id(tracking_id);
-  resp->set_complaint_id(complaint_id);
-  return grpc::Status::OK;
+IntakeHandler::Found IntakeHandler::find(const std::string& text) {
+  auto tid = TrackingId::normalize(text);
+  if (!tid)
+    return {invalidArgument("tracking_id: not a valid tracking id (check for a typo)",
+                            {{"tracking_id", "not a valid tracking id (check for a typo)"}}),
+            "", ""};
+  auto cid = views_.complaintIdOf(*tid);
+  if (!cid)
+    return {grpc::Status(grpc::StatusCode::NOT_FOUND, "no complaint with tracking id " + *tid),
+            "", ""};
+  return {grpc::Status::OK, *cid, *tid};
 }
 
 grpc::Status IntakeHandler::GetComplaint(grpc::ServerContext*, const v1::GetComplaintRequest* req,
                                          v1::ComplaintView* resp) {
-  auto tid = TrackingId::normalize(req->tracking_id());
-  if (!tid)
-    return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
-                        "tracking_id: not a valid tracking id (check for a typo)");
   try {
-    auto cid = redis_.command({"GET", redis_.key("intake:tracking:" + *tid)});
-    if (cid.isNil())
-      return grpc::Status(grpc::StatusCode::NOT_FOUND, "no complaint with tracking id " + *tid);
-    resp->set_tracking_id(*tid);
-    resp->set_complaint_id(cid.str);
-    resp->set_status(v1::COMPLAINT_STATUS_SUBMITTED);  // until the view has seen the event
-    auto view = redis_.command({"HGETALL", redis_.key("view:" + cid.str)});
-    for (size_t i = 0; i + 1 < view.elements.size(); i += 2) {
-      const auto& k = view.elements[i].str;
-      const auto& v = view.elements[i + 1].str;
-      if (k == "status")
-        resp->set_status(static_cast<v1::ComplaintStatus>(std::stoi(v)));
-      else if (k == "category")
-        resp->set_category(v);
-      else if (k == "priority")
-        resp->set_priority(static_cast<v1::Priority>(std::stoi(v)));
-    }
-    for (const auto& a :
-         redis_.command({"SMEMBERS", redis_.key("view:" + cid.str + ":agencies")}).elements)
-      resp->add_agencies(a.str);
-    for (const auto& e :
-         redis_.command({"LRANGE", redis_.key("view:" + cid.str + ":timeline"), "0", "-1"})
-             .elements) {
-      auto j = nlohmann::json::parse(e.str, nullptr, false);
-      if (j.is_discarded()) continue;
-      auto* t = resp->add_timeline();
-      t->set_at_ms(j.value("at_ms", int64_t{0}));
-      t->set_what(j.value("what", ""));
-      t->set_agency_id(j.value("agency_id", ""));
-    }
+    auto f = find(req->tracking_id());
+    if (!f.status.ok()) return f.status;
+    *resp = views_.read(f.complaint_id, f.tracking_id);
   } catch (const redis::RedisError& e) {
-    return grpc::Status(grpc::StatusCode::UNAVAILABLE, "complaint store unavailable");
+    return unavailable("complaint store unavailable");
   }
   return grpc::Status::OK;
 }
 
-ViewHandler::ViewHandler(redis::RedisClient& redis, log::Logger logger, IntakeMetrics& metrics)
-    : redis_(redis), log_(std::move(logger)), metrics_(metrics) {}
-
-kafka::HandleResult ViewHandler::handle(const kafka::Message& msg) {
-  auto decoded = events::decode(msg.value);
-  if (!decoded.envelope) return kafka::HandleResult::deadLetter("undecodable", decoded.error);
-  const auto& env = *decoded.envelope;
-  const auto kind = events::eventKind(env);
-  std::string status;
-  std::string agencies;
-  std::string agency_of_entry;
-  std::vector<std::string> fields;
-  switch (env.event_case()) {
-    case v1::EventEnvelope::kSubmitted: {
-      const auto& c = env.submitted().complaint();
-      status = std::to_string(v1::COMPLAINT_STATUS_SUBMITTED);
-      fields = {"tracking_id",     c.tracking_id(),
-                "category",        c.category(),
-                "priority",        std::to_string(c.priority()),
-                "submitted_at_ms", std::to_string(c.submitted_at_ms())};
-      // Rebuilding the view from the topic restores the tracking id too.
-      redis_.command({"SET", redis_.key("intake:tracking:" + c.tracking_id()), env.complaint_id()});
-      break;
-    }
-    case v1::EventEnvelope::kRouted:
-      status = std::to_string(env.routed().triage() ? v1::COMPLAINT_STATUS_TRIAGE
-                                                    : v1::COMPLAINT_STATUS_ROUTED);
-      for (const auto& a : env.routed().assignments()) agencies += a.agency_id() + ",";
-      break;
-    case v1::EventEnvelope::kDelivered:
-      agency_of_entry = env.delivered().agency_id();
-      break;
-    case v1::EventEnvelope::kAcknowledged:
-      agency_of_entry = env.acknowledged().agency_id();
-      status = std::to_string(v1::COMPLAINT_STATUS_IN_PROGRESS);
-      break;
-    case v1::EventEnvelope::kResolved:
-      agency_of_entry = env.resolved().agency_id();
-      status = std::to_string(v1::COMPLAINT_STATUS_RESOLVED);
-      break;
-    case v1::EventEnvelope::kSlaBreached:
-      agency_of_entry = env.sla_breached().agency_id();
-      break;
-    default:
-      break;
+grpc::Status IntakeHandler::ListComplaints(grpc::ServerContext*,
+                                           const v1::ListComplaintsRequest* req,
+                                           v1::ListComplaintsResponse* resp) {
+  std::vector<FieldViolation> bad;
+  if (req->page_size() < 0 || req->page_size() > 500)
+    bad.push_back({"page_size", "must be between 1 and 500 (0: the default, 50)"});
+  if (req->from_ms() < 0 || req->to_ms() < 0 ||
+      (req->to_ms() > 0 && req->from_ms() >= req->to_ms()))
+    bad.push_back({"to_ms", "must be after from_ms"});
+  if (!v1::ComplaintStatus_IsValid(req->status()))
+    bad.push_back({"status", "is not a complaint status"});
+  if (!bad.empty()) return invalidArgument("invalid listing request", bad);
+  ListFilter f{req->status(), req->agency_id(), req->category(), req->from_ms(), req->to_ms()};
+  try {
+    auto page = views_.list(f, req->page_size() == 0 ? 50 : static_cast<size_t>(req->page_size()),
+                            req->cursor());
+    for (auto& c : page.complaints) *resp->add_complaints() = std::move(c);
+    resp->set_next_cursor(page.next_cursor);
+  } catch (const BadCursor& e) {
+    return invalidArgument(e.what(), {{"cursor", "not a cursor this service handed out"}});
+  } catch (const redis::RedisError& e) {
+    return unavailable("complaint store unavailable");
   }
-  nlohmann::json entry = {{"at_ms", env.occurred_at_ms()},
-                          {"what", kind},
-                          {"agency_id", agency_of_entry},
-                          {"event_id", env.event_id()}};
-  const auto base = redis_.key("view:" + env.complaint_id());
-  std::vector<std::string> args{env.event_id(), entry.dump(), status, agencies};
-  args.insert(args.end(), fields.begin(), fields.end());
-  auto applied = redis_.eval(
-      kApplyView, {base + ":events", base, base + ":timeline", base + ":agencies"}, args);
-  if (applied.integer == 1) metrics_.view_events.Add({{"type", kind}}).Increment();
-  return kafka::HandleResult::done();
+  return grpc::Status::OK;
+}
+
+grpc::Status IntakeHandler::WatchComplaint(grpc::ServerContext* ctx,
+                                           const v1::WatchComplaintRequest* req,
+                                           grpc::ServerWriter<v1::TimelineEntry>* writer) {
+  try {
+    auto f = find(req->tracking_id());
+    if (!f.status.ok()) return f.status;
+    size_t sent = 0;
+    // The timeline is an append-only Redis list: poll it from the last position sent.
+    while (!ctx->IsCancelled() && !stopping_) {
+      for (const auto& t : views_.timeline(f.complaint_id, sent)) {
+        if (!writer->Write(t)) return grpc::Status::CANCELLED;
+        ++sent;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    }
+  } catch (const redis::RedisError& e) {
+    return unavailable("complaint store unavailable");
+  }
+  return grpc::Status::OK;
+}
+
+grpc::Status IntakeHandler::produce(const std::vector<v1::EventEnvelope>& envs) {
+  std::vector<std::future<kafka::DeliveryReport>> reports;
+  for (const auto& env : envs)
+    reports.push_back(events_.produce(events::toMessage(kafka::kComplaintsTopic, env)));
+  for (auto& r : reports) {
+    auto report = kafka::awaitReport(r, produce_timeout_);
+    if (!report.ok)
+      return unavailable("event log unavailable (" + report.error + "); retry later");
+  }
+  return grpc::Status::OK;
+}
+
+grpc::Status IntakeHandler::AddFeedback(grpc::ServerContext* ctx,
+                                        const v1::AddFeedbackRequest* req,
+                                        v1::AddFeedbackResponse* resp) {
+  std::vector<FieldViolation> bad;
+  if (req->rating() < 1 || req->rating() > 5) bad.push_back({"rating", "must be 1 to 5"});
+  if (!isUtf8(req->comment()) || req->comment().size() > 4000)
+    bad.push_back({"comment", "must be UTF-8 text of at most 4000 bytes"});
+  try {
+    auto f = find(req->tracking_id());
+    if (!f.status.ok()) return f.status;
+    if (!bad.empty()) return invalidArgument("invalid feedback", bad);
+    auto view = views_.read(f.complaint_id, f.tracking_id);
+    if (view.status() != v1::COMPLAINT_STATUS_RESOLVED)
+      return grpc::Status(grpc::StatusCode::FAILED_PRECONDITION,
+                          "feedback is taken once the complaint is resolved");
+    const auto now = clock_.nowMs();
+    const auto trace = metadata(ctx, "x-trace-id").value_or("");
+    std::vector<v1::EventEnvelope> envs;
+    auto fb = events::makeEnvelope(kProducer, f.complaint_id, trace, now);
+    fb.mutable_feedback()->set_rating(req->rating());
+    fb.mutable_feedback()->set_comment(req->comment());
+    fb.mutable_feedback()->set_solved(req->solved());
+    envs.push_back(fb);
+    auto next = events::makeEnvelope(kProducer, f.complaint_id, trace, now);
+    if (req->solved()) {
+      next.mutable_closed()->set_reason("feedback");
+      resp->set_status(v1::COMPLAINT_STATUS_CLOSED);
+    } else {
+      next.mutable_reopened()->set_reason("not solved: " + req->comment());
+      next.mutable_reopened()->set_by("reporter");
+      resp->set_status(v1::COMPLAINT_STATUS_REOPENED);
+    }
+    envs.push_back(next);
+    auto st = produce(envs);
+    if (st.ok())
+      log_.info("feedback recorded", {{"complaint_id", f.complaint_id},
+                                      {"rating", req->rating()},
+                                      {"solved", req->solved()}});
+    return st;
+  } catch (const redis::RedisError& e) {
+    return unavailable("complaint store unavailable");
+  }
+}
+
+grpc::Status IntakeHandler::ReopenComplaint(grpc::ServerContext* ctx,
+                                            const v1::ReopenComplaintRequest* req,
+                                            v1::ReopenComplaintResponse* resp) {
+  try {
+    auto f = find(req->tracking_id());
+    if (!f.status.ok()) return f.status;
+    if (req->reason().empty() || !isUtf8(req->reason()) || req->reason().size() > 4000)
+      return invalidArgument("invalid reopen request",
+                             {{"reason", "is required: UTF-8 text of at most 4000 bytes"}});
+    auto view = views_.read(f.complaint_id, f.tracking_id);
+    if (view.status() != v1::COMPLAINT_STATUS_RESOLVED &&
+        view.status() != v1::COMPLAINT_STATUS_CLOSED)
+      return grpc::Status(grpc::StatusCode::FAILED_PRECONDITION,
+                          "only a resolved or closed complaint can be reopened");
+    auto env = events::makeEnvelope(kProducer, f.complaint_id,
+                                    metadata(ctx, "x-trace-id").value_or(""), clock_.nowMs());
+    env.mutable_reopened()->set_reason(req->reason());
+    env.mutable_reopened()->set_by("reporter");
+    auto st = produce({env});
+    if (!st.ok()) return st;
+    resp->set_status(v1::COMPLAINT_STATUS_REOPENED);
+    log_.info("complaint reopened", {{"complaint_id", f.complaint_id}});
+    return grpc::Status::OK;
+  } catch (const redis::RedisError& e) {
+    return unavailable("complaint store unavailable");
+  }
 }
 
 }  // namespace lapor::intake

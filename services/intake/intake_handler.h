@@ -1,64 +1,63 @@
-// IntakeService edge: request in -> validation -> ids -> ComplaintSubmitted out -> reply.
+// IntakeService edge: gRPC request in -> SubmissionService / ComplaintViews -> reply, with
+// google.rpc error details (BadRequest, RetryInfo) in the status.
 #pragma once
 
-#include "agencies/agency_directory.h"
+#include "complaint_views.h"
 #include "kafka/message.h"
+#include "lapor/v1/events.pb.h"
 #include "lapor/v1/intake.grpc.pb.h"
 #include "log/logger.h"
-#include "redis/redis_client.h"
-#include "time/clock.h"
+#include "submission.h"
 
-#include <prometheus/counter.h>
-#include <prometheus/histogram.h>
-#include <prometheus/registry.h>
-
+#include <atomic>
 #include <chrono>
 
 namespace lapor::intake {
 
-// Every intake stat in one place, prefix lapor_intake_.
-struct IntakeMetrics {
-  explicit IntakeMetrics(prometheus::Registry& r);
-  prometheus::Family<prometheus::Counter>& submitted;
-  prometheus::Family<prometheus::Counter>& rejected;
-  prometheus::Family<prometheus::Histogram>& submit_seconds;
-  prometheus::Family<prometheus::Counter>& view_events;
-};
+// The gRPC status for a field-level problem list, carrying a google.rpc.BadRequest.
+grpc::Status invalidArgument(const std::string& message,
+                             const std::vector<FieldViolation>& violations);
 
 class IntakeHandler final : public v1::IntakeService::Service {
  public:
-  IntakeHandler(const agencies::AgencyDirectory& directory, redis::RedisClient& redis,
+  IntakeHandler(SubmissionService& submissions, ComplaintViews& views, redis::RedisClient& redis,
                 kafka::MessageSink& events, const time::Clock& clock, log::Logger logger,
-                IntakeMetrics& metrics, std::chrono::milliseconds produce_timeout);
+                std::chrono::milliseconds produce_timeout);
 
   grpc::Status SubmitComplaint(grpc::ServerContext* ctx, const v1::SubmitComplaintRequest* req,
                                v1::SubmitComplaintResponse* resp) override;
   grpc::Status GetComplaint(grpc::ServerContext* ctx, const v1::GetComplaintRequest* req,
                             v1::ComplaintView* resp) override;
+  grpc::Status ListComplaints(grpc::ServerContext* ctx, const v1::ListComplaintsRequest* req,
+                              v1::ListComplaintsResponse* resp) override;
+  grpc::Status WatchComplaint(grpc::ServerContext* ctx, const v1::WatchComplaintRequest* req,
+                              grpc::ServerWriter<v1::TimelineEntry>* writer) override;
+  grpc::Status AddFeedback(grpc::ServerContext* ctx, const v1::AddFeedbackRequest* req,
+                           v1::AddFeedbackResponse* resp) override;
+  grpc::Status ReopenComplaint(grpc::ServerContext* ctx, const v1::ReopenComplaintRequest* req,
+                               v1::ReopenComplaintResponse* resp) override;
+
+  // Ends every WatchComplaint stream (before the server shuts down).
+  void stopStreams() { stopping_ = true; }
 
  private:
-  std::string reserveTrackingId(const std::string& complaint_id);
+  struct Found {
+    grpc::Status status;
+    std::string complaint_id;
+    std::string tracking_id;
+  };
+  Found find(const std::string& tracking_id);
+  // Produces the reporter's follow-up events and waits for Kafka, all or nothing to the caller.
+  grpc::Status produce(const std::vector<v1::EventEnvelope>& events);
 
-  const agencies::AgencyDirectory& directory_;
+  SubmissionService& submissions_;
+  ComplaintViews& views_;
   redis::RedisClient& redis_;
   kafka::MessageSink& events_;
   const time::Clock& clock_;
   log::Logger log_;
-  IntakeMetrics& metrics_;
   std::chrono::milliseconds produce_timeout_;
-};
-
-// Builds intake's tracking view from lapor.complaints.v1, idempotent per event id, so a
-// replay of the topic gives the same view.
-class ViewHandler {
- public:
-  ViewHandler(redis::RedisClient& redis, log::Logger logger, IntakeMetrics& metrics);
-  kafka::HandleResult handle(const kafka::Message& msg);
-
- private:
-  redis::RedisClient& redis_;
-  log::Logger log_;
-  IntakeMetrics& metrics_;
+  std::atomic<bool> stopping_{false};
 };
 
 }  // namespace lapor::intake

@@ -68,11 +68,13 @@ void text(std::vector<FieldViolation>& out, const std::string& field, const std:
 
 std::vector<FieldViolation> validateSubmission(const v1::SubmitComplaintRequest& req,
                                                const agencies::AgencyDirectory& directory,
-                                               const ValidationLimits& limits) {
+                                               const ValidationLimits& limits, int64_t now_ms) {
   std::vector<FieldViolation> out;
   if (req.channel() == v1::CHANNEL_UNSPECIFIED || !v1::Channel_IsValid(req.channel()))
     out.push_back({"channel", "is required (web, app, sms, call-centre-112, open311, external)"});
-  if (req.category().empty())
+  if (!isUtf8(req.category()))
+    out.push_back({"category", "must be valid UTF-8"});
+  else if (req.category().empty())
     out.push_back({"category", "is required"});
   else if (!directory.category(req.category()))
     out.push_back({"category", "'" + req.category() + "' is not a known category"});
@@ -93,13 +95,31 @@ std::vector<FieldViolation> validateSubmission(const v1::SubmitComplaintRequest&
   if (!loc.has_coordinates() && loc.address().empty() && loc.kecamatan().empty())
     out.push_back({"location", "needs coordinates, an address or a kecamatan"});
   text(out, "reporter.name", req.reporter().name(), 200, false);
+  text(out, "reporter.phone", req.reporter().phone(), 40, false);
+  text(out, "reporter.email", req.reporter().email(), 254, false);
+  text(out, "reporter.device_id", req.reporter().device_id(), 200, false);
+  if (!req.reporter().email().empty() && isUtf8(req.reporter().email()) &&
+      req.reporter().email().find('@') == std::string::npos)
+    out.push_back({"reporter.email", "is not an e-mail address"});
+  // Before 2000 is a unit mistake (seconds for milliseconds); the future beyond clock skew is
+  // a wrong clock.
+  if (req.observed_at_ms() != 0) {
+    if (req.observed_at_ms() < kEarliestObservedMs)
+      out.push_back({"observed_at_ms", "is before 2000-01-01 (milliseconds since the epoch?)"});
+    else if (now_ms > 0 && req.observed_at_ms() > now_ms + limits.clock_skew_ms)
+      out.push_back({"observed_at_ms", "is in the future"});
+  }
   text(out, "external_ref", req.external_ref(), 200, false);
   text(out, "idempotency_key", req.idempotency_key(), 200, false);
   if (static_cast<size_t>(req.attachments_size()) > limits.attachments_max)
     out.push_back({"attachments", "at most " + std::to_string(limits.attachments_max)});
-  for (int i = 0; i < req.attachments_size(); ++i)
+  for (int i = 0; i < req.attachments_size(); ++i) {
+    const auto field = "attachments[" + std::to_string(i) + "].url";
     if (req.attachments(i).url().empty())
-      out.push_back({"attachments[" + std::to_string(i) + "].url", "is required"});
+      out.push_back({field, "is required"});
+    else
+      text(out, field, req.attachments(i).url(), 2000, false);
+  }
   return out;
 }
 

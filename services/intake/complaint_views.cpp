@@ -1,0 +1,153 @@
+// Listings walk view:index newest first in bounded batches; the cursor is the score and id of
+// the last complaint returned, so pages stay stable while new complaints arrive.
+#include "complaint_views.h"
+
+#include <nlohmann/json.hpp>
+
+#include <charconv>
+
+namespace lapor::intake {
+
+namespace {
+int64_t toInt(const std::string* s) {
+  if (!s) return 0;
+  int64_t v = 0;
+  std::from_chars(s->data(), s->data() + s->size(), v);
+  return v;
+}
+
+std::string str(const std::string* s) { return s ? *s : ""; }
+
+// How many index entries one list call may examine: a filter that matches little still
+// answers promptly, with a cursor to go on from.
+constexpr size_t kScanBudget = 5000;
+}  // namespace
+
+std::optional<std::string> ComplaintViews::complaintIdOf(const std::string& tracking_id) {
+  auto cid = redis_.command({"GET", redis_.key("intake:tracking:" + tracking_id)});
+  if (cid.isNil()) return std::nullopt;
+  return cid.str;
+}
+
+v1::ComplaintView ComplaintViews::read(const std::string& cid, const std::string& tracking_id) {
+  v1::ComplaintView v;
+  v.set_complaint_id(cid);
+  v.set_tracking_id(tracking_id);
+  v.set_status(v1::COMPLAINT_STATUS_SUBMITTED);  // until the view has seen the event
+  const auto base = redis_.key("view:" + cid);
+  auto h = redis_.command({"HGETALL", base});
+  if (auto* s = h.field("status")) v.set_status(static_cast<v1::ComplaintStatus>(toInt(s)));
+  if (auto* s = h.field("tracking_id")) v.set_tracking_id(*s);
+  v.set_category(str(h.field("category")));
+  v.set_priority(static_cast<v1::Priority>(toInt(h.field("priority"))));
+  v.set_channel(static_cast<v1::Channel>(toInt(h.field("channel"))));
+  v.set_confidential(str(h.field("confidential")) == "1");
+  v.set_title(str(h.field("title")));
+  v.set_description(str(h.field("description")));
+  v.set_status_note(str(h.field("status_note")));
+  v.set_media_url(str(h.field("media_url")));
+  v.set_submitted_at_ms(toInt(h.field("submitted_at_ms")));
+  v.set_updated_at_ms(toInt(h.field("updated_at_ms")));
+  auto* loc = v.mutable_location();
+  loc->set_has_coordinates(str(h.field("has_coordinates")) == "1");
+  if (loc->has_coordinates()) {
+    loc->set_lat(std::stod(str(h.field("lat"))));
+    loc->set_lon(std::stod(str(h.field("lon"))));
+  }
+  loc->set_kecamatan(str(h.field("kecamatan")));
+  loc->set_desa(str(h.field("desa")));
+  loc->set_address(str(h.field("address")));
+  if (v.submitted_at_ms() > 0)
+    v.set_expected_response_by_ms(
+        response_times_.expected(v.priority(), v.submitted_at_ms()).by_ms);
+  auto agencies = redis_.command({"SMEMBERS", base + ":agencies"}).elements;
+  std::sort(agencies.begin(), agencies.end(),
+            [](const auto& a, const auto& b) { return a.str < b.str; });
+  const auto states = redis_.command({"HGETALL", base + ":assignments"});
+  const auto roles = redis_.command({"HGETALL", base + ":roles"});
+  for (const auto& a : agencies) {
+    v.add_agencies(a.str);
+    auto* as = v.add_assignments();
+    as->set_agency_id(a.str);
+    as->set_state(str(states.field(a.str)));
+    as->set_role(str(roles.field(a.str)));
+  }
+  for (auto& t : timeline(cid, 0)) *v.add_timeline() = std::move(t);
+  return v;
+}
+
+std::vector<v1::TimelineEntry> ComplaintViews::timeline(const std::string& cid, size_t from) {
+  std::vector<v1::TimelineEntry> out;
+  auto list = redis_.command(
+      {"LRANGE", redis_.key("view:" + cid + ":timeline"), std::to_string(from), "-1"});
+  for (const auto& e : list.elements) {
+    auto j = nlohmann::json::parse(e.str, nullptr, false);
+    v1::TimelineEntry t;
+    if (!j.is_discarded()) {
+      t.set_at_ms(j.value("at_ms", int64_t{0}));
+      t.set_what(j.value("what", ""));
+      t.set_agency_id(j.value("agency_id", ""));
+      t.set_note(j.value("note", ""));
+      t.set_event_id(j.value("event_id", ""));
+    }
+    out.push_back(std::move(t));  // kept even when unreadable, so positions stay aligned
+  }
+  return out;
+}
+
+ListPage ComplaintViews::list(const ListFilter& f, size_t page_size, const std::string& cursor) {
+  // The cursor: "<score>/<complaint id>" of the last complaint already returned.
+  int64_t max_score = f.to_ms > 0 ? f.to_ms - 1 : INT64_MAX;
+  std::string after_id;
+  bool after_set = false;
+  if (!cursor.empty()) {
+    const auto slash = cursor.find('/');
+    int64_t score = 0;
+    if (slash == std::string::npos ||
+        std::from_chars(cursor.data(), cursor.data() + slash, score).ptr !=
+            cursor.data() + slash ||
+        slash + 1 >= cursor.size())
+      throw BadCursor("cursor: not a cursor this service handed out");
+    max_score = std::min(max_score, score);
+    after_id = cursor.substr(slash + 1);
+    after_set = true;
+  }
+  const std::string min = f.from_ms > 0 ? std::to_string(f.from_ms) : "-inf";
+  ListPage page;
+  size_t examined = 0;
+  int64_t last_score = 0;
+  std::string last_id;
+  std::string max = std::to_string(max_score);
+  size_t offset = 0;
+  while (page.complaints.size() < page_size && examined < kScanBudget) {
+    auto batch = redis_.command({"ZREVRANGEBYSCORE", redis_.key("view:index"), max, min,
+                                 "WITHSCORES", "LIMIT", std::to_string(offset), "200"});
+    if (batch.elements.empty()) return page;  // the end: no cursor
+    offset += batch.elements.size() / 2;
+    for (size_t i = 0; i + 1 < batch.elements.size(); i += 2) {
+      const auto& cid = batch.elements[i].str;
+      const int64_t score = toInt(&batch.elements[i + 1].str);
+      // Same score as the cursor: members come in reverse lexical order; skip those returned.
+      if (after_set && score == max_score && cid >= after_id) continue;
+      ++examined;
+      last_score = score;
+      last_id = cid;
+      const auto base = redis_.key("view:" + cid);
+      auto h = redis_.command({"HMGET", base, "confidential", "status", "category"});
+      if (h.elements.size() != 3 || h.elements[0].str == "1") continue;
+      if (f.status != v1::COMPLAINT_STATUS_UNSPECIFIED &&
+          toInt(&h.elements[1].str) != static_cast<int64_t>(f.status))
+        continue;
+      if (!f.category.empty() && h.elements[2].str != f.category) continue;
+      if (!f.agency_id.empty() &&
+          redis_.command({"SISMEMBER", base + ":agencies", f.agency_id}).integer != 1)
+        continue;
+      page.complaints.push_back(read(cid, ""));
+      if (page.complaints.size() == page_size) break;
+    }
+  }
+  page.next_cursor = std::to_string(last_score) + "/" + last_id;
+  return page;
+}
+
+}  // namespace lapor::intake

@@ -1,0 +1,323 @@
+// Idempotency across instances: the key is claimed in Redis (SET if absent, atomically) with
+// "pending <ids>" before anything is produced, turned into "done <ids>" after Kafka's
+// acknowledgement, and released when Kafka refuses, so a retry then starts afresh. A second
+// instance that finds "pending" waits for the first one's outcome instead of producing again.
+#include "submission.h"
+
+#include "domain/tracking_id.h"
+#include "events/envelope.h"
+
+#include <sstream>
+#include <thread>
+
+namespace lapor::intake {
+
+namespace {
+constexpr const char* kProducer = "intake";
+
+// Returns the current value when the key is taken, else sets it and returns "".
+constexpr const char* kClaimScript = R"lua(
+local v = redis.call('GET', KEYS[1])
+if v then return v end
+redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+return ''
+)lua";
+
+constexpr const char* kReleaseScript = R"lua(
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0
+)lua";
+
+std::string encode(const std::string& state, const std::string& cid, const std::string& tid,
+                   int64_t ms) {
+  return state + " " + cid + " " + tid + " " + std::to_string(ms);
+}
+}  // namespace
+
+std::string channelName(v1::Channel c) {
+  switch (c) {
+    case v1::CHANNEL_WEB:
+      return "web";
+    case v1::CHANNEL_APP:
+      return "app";
+    case v1::CHANNEL_SMS:
+      return "sms";
+    case v1::CHANNEL_CALL_CENTRE_112:
+      return "call-centre-112";
+    case v1::CHANNEL_OPEN311:
+      return "open311";
+    case v1::CHANNEL_EXTERNAL:
+      return "external";
+    default:
+      return "unknown";
+  }
+}
+
+std::string priorityName(v1::Priority p) {
+  switch (p) {
+    case v1::PRIORITY_EMERGENCY:
+      return "emergency";
+    case v1::PRIORITY_HIGH:
+      return "high";
+    case v1::PRIORITY_NORMAL:
+      return "normal";
+    case v1::PRIORITY_LOW:
+      return "low";
+    default:
+      return "unknown";
+  }
+}
+
+IntakeMetrics::IntakeMetrics(prometheus::Registry& r)
+    : submitted(prometheus::BuildCounter()
+                    .Name("lapor_intake_complaints_submitted_total")
+                    .Help("Complaints accepted (Kafka acknowledged), by channel and priority")
+                    .Register(r)),
+      rejected(prometheus::BuildCounter()
+                   .Name("lapor_intake_submissions_rejected_total")
+                   .Help("Submissions refused, by reason")
+                   .Register(r)),
+      submit_seconds(prometheus::BuildHistogram()
+                         .Name("lapor_intake_submit_duration_seconds")
+                         .Help("Time to accept a complaint, including the Kafka acknowledgement")
+                         .Register(r)),
+      view_events(prometheus::BuildCounter()
+                      .Name("lapor_intake_view_events_total")
+                      .Help("Lifecycle events applied to the tracking view, by type")
+                      .Register(r)),
+      duplicates(prometheus::BuildCounter()
+                     .Name("lapor_intake_duplicate_submissions_total")
+                     .Help("Retries answered with the tracking id of an earlier submission")
+                     .Register(r)),
+      open311_requests(prometheus::BuildCounter()
+                           .Name("lapor_intake_open311_requests_total")
+                           .Help("Open311 HTTP requests, by resource and status code")
+                           .Register(r)) {}
+
+SubmissionService::SubmissionService(const agencies::AgencyDirectory& directory,
+                                     redis::RedisClient& redis, kafka::MessageSink& events,
+                                     const time::Clock& clock, log::Logger logger,
+                                     IntakeMetrics& metrics, const PublisherRegistry& publishers,
+                                     const ResponseTimes& response_times,
+                                     SubmissionSettings settings)
+    : directory_(directory),
+      redis_(redis),
+      events_(events),
+      clock_(clock),
+      log_(std::move(logger)),
+      metrics_(metrics),
+      publishers_(publishers),
+      limiter_(redis),
+      response_times_(response_times),
+      settings_(settings) {}
+
+std::string SubmissionService::reserveTrackingId(const std::string& complaint_id) {
+  // 40 random bits: a collision is rare but possible, and SET NX makes it impossible to hand
+  // one id out twice, across restarts and instances.
+  for (int attempt = 0; attempt < 8; ++attempt) {
+    auto id = TrackingId::generate();
+    auto r = redis_.command({"SET", redis_.key("intake:tracking:" + id), complaint_id, "NX"});
+    if (!r.isNil()) return id;
+  }
+  throw redis::RedisError("could not reserve a unique tracking id");
+}
+
+std::optional<SubmissionService::Reserved> SubmissionService::claimIdempotencyKey(
+    const std::string& key, const Reserved& mine, v1::Priority) {
+  const auto pending = encode("pending", mine.complaint_id, mine.tracking_id, mine.submitted_ms);
+  // The claim outlives our own wait for Kafka, so it cannot lapse while we still produce.
+  const auto pending_ttl = settings_.produce_timeout + std::chrono::seconds(10);
+  const auto deadline = std::chrono::steady_clock::now() + settings_.produce_timeout +
+                        std::chrono::seconds(2);
+  while (true) {
+    auto r = redis_.eval(kClaimScript, {key}, {pending, std::to_string(pending_ttl.count())});
+    if (r.str.empty()) return std::nullopt;
+    std::istringstream in(r.str);
+    std::string state;
+    Reserved earlier;
+    in >> state >> earlier.complaint_id >> earlier.tracking_id >> earlier.submitted_ms;
+    if (state == "done") return earlier;
+    // Another instance holds it and is waiting for Kafka: its outcome decides ours.
+    if (std::chrono::steady_clock::now() > deadline)
+      throw redis::RedisError("an earlier submission with this key is still in progress");
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+}
+
+void SubmissionService::release(const std::string& idem_key, const Reserved& mine,
+                                const std::string& reporter_ref) {
+  try {
+    if (!idem_key.empty())
+      redis_.eval(kReleaseScript, {idem_key},
+                  {encode("pending", mine.complaint_id, mine.tracking_id, mine.submitted_ms)});
+    redis_.command({"DEL", redis_.key("intake:tracking:" + mine.tracking_id)});
+    if (!reporter_ref.empty()) redis_.command({"DEL", redis_.key("intake:reporter:" + reporter_ref)});
+  } catch (const redis::RedisError& e) {
+    // A claim left behind lapses after its TTL; an unused tracking id is harmless.
+    log_.warn("could not release a failed submission's reservations", {{"error", e.what()}});
+  }
+}
+
+SubmitOutcome SubmissionService::accepted(const Reserved& r, v1::Priority priority,
+                                          bool duplicate) const {
+  SubmitOutcome out;
+  out.kind = SubmitOutcome::Kind::Accepted;
+  out.response.set_tracking_id(r.tracking_id);
+  out.response.set_complaint_id(r.complaint_id);
+  out.response.set_duplicate(duplicate);
+  const auto expected = response_times_.expected(priority, r.submitted_ms);
+  out.response.set_expected_response_seconds(expected.seconds);
+  out.response.set_expected_response(expected.words);
+  out.response.set_expected_response_by_ms(expected.by_ms);
+  return out;
+}
+
+SubmitOutcome SubmissionService::submit(const v1::SubmitComplaintRequest& req,
+                                        const std::optional<std::string>& api_key,
+                                        const std::string& trace_id) {
+  const auto started = std::chrono::steady_clock::now();
+  SubmitOutcome out;
+  auto auth = publishers_.authenticate(api_key);
+  if (!auth.publisher) {
+    metrics_.rejected.Add({{"reason", "unauthenticated"}}).Increment();
+    out.kind = SubmitOutcome::Kind::Unauthenticated;
+    out.message = auth.error;
+    return out;
+  }
+  const Publisher& publisher = *auth.publisher;
+  try {
+    if (auto wait = limiter_.take(publisher, publishers_.window())) {
+      metrics_.rejected.Add({{"reason", "rate-limited"}}).Increment();
+      out.kind = SubmitOutcome::Kind::RateLimited;
+      out.retry_after = *wait;
+      out.message = "publisher '" + publisher.id + "' is over its limit of " +
+                    std::to_string(publisher.rate_limit) + " submissions per " +
+                    std::to_string(publishers_.window().count() / 1000) + " s; retry in " +
+                    std::to_string((wait->count() + 999) / 1000) + " s";
+      return out;
+    }
+  } catch (const redis::RedisError& e) {
+    metrics_.rejected.Add({{"reason", "store-unavailable"}}).Increment();
+    log_.error("intake store unavailable", {{"error", e.what()}});
+    out.message = "complaint store unavailable; nothing was recorded, retry later";
+    return out;
+  }
+
+  const auto now = clock_.nowMs();
+  out.violations = validateSubmission(req, directory_, settings_.limits, now);
+  if (!out.violations.empty()) {
+    metrics_.rejected.Add({{"reason", "invalid"}}).Increment();
+    log_.info("submission rejected", {{"violations", out.violations.size()},
+                                      {"first_field", out.violations.front().field},
+                                      {"publisher", publisher.id}});
+    out.kind = SubmitOutcome::Kind::Invalid;
+    out.message = "invalid complaint:";
+    for (const auto& v : out.violations) out.message += " " + v.field + ": " + v.description + ";";
+    return out;
+  }
+
+  std::string idem_key;
+  if (!req.idempotency_key().empty())
+    idem_key = redis_.key("intake:idem:" + publisher.id + ":key:" +
+                          PublisherRegistry::sha256Hex(req.idempotency_key()));
+  else if (!req.external_ref().empty())
+    idem_key = redis_.key("intake:idem:" + publisher.id + ":ref:" +
+                          PublisherRegistry::sha256Hex(req.external_ref()));
+
+  Reserved mine{events::newUuid(), "", now};
+  std::string reporter_ref;
+  try {
+    mine.tracking_id = reserveTrackingId(mine.complaint_id);
+    if (!idem_key.empty()) {
+      if (auto earlier = claimIdempotencyKey(idem_key, mine, req.priority())) {
+        redis_.command({"DEL", redis_.key("intake:tracking:" + mine.tracking_id)});
+        metrics_.duplicates.Add({}).Increment();
+        log_.info("duplicate submission answered with the earlier tracking id",
+                  {{"complaint_id", earlier->complaint_id}, {"publisher", publisher.id}});
+        return accepted(*earlier, req.priority(), true);
+      }
+    }
+    const auto& rep = req.reporter();
+    if (!rep.name().empty() || !rep.phone().empty() || !rep.email().empty() ||
+        !rep.device_id().empty()) {
+      // Personal data stays here, in intake's own store; events carry only the opaque ref.
+      reporter_ref = events::newUuid();
+      redis_.command({"HSET", redis_.key("intake:reporter:" + reporter_ref), "name", rep.name(),
+                      "phone", rep.phone(), "email", rep.email(), "device_id", rep.device_id(),
+                      "complaint_id", mine.complaint_id});
+    }
+  } catch (const redis::RedisError& e) {
+    if (!mine.tracking_id.empty()) release(idem_key, mine, reporter_ref);
+    metrics_.rejected.Add({{"reason", "store-unavailable"}}).Increment();
+    log_.error("intake store unavailable", {{"error", e.what()}});
+    out.message = std::string("complaint store unavailable (") + e.what() +
+                  "); nothing was recorded, retry later";
+    return out;
+  }
+
+  auto env = events::makeEnvelope(kProducer, mine.complaint_id, trace_id, now);
+  auto* c = env.mutable_submitted()->mutable_complaint();
+  c->set_complaint_id(mine.complaint_id);
+  c->set_tracking_id(mine.tracking_id);
+  c->set_channel(req.channel());
+  c->set_category(req.category());
+  c->set_priority(req.priority());
+  c->set_title(req.title());
+  c->set_description(req.description());
+  const auto& l = req.location();
+  auto* loc = c->mutable_location();
+  loc->set_has_coordinates(l.has_coordinates());
+  loc->set_lat(l.lat());
+  loc->set_lon(l.lon());
+  loc->set_kecamatan(l.kecamatan());
+  loc->set_desa(l.desa());
+  loc->set_address(l.address());
+  c->set_reporter_ref(reporter_ref);
+  c->set_anonymous(req.anonymous());
+  c->set_confidential(req.confidential());
+  for (const auto& a : req.attachments()) {
+    auto* att = c->add_attachments();
+    att->set_url(a.url());
+    att->set_content_type(a.content_type());
+  }
+  c->set_external_ref(req.external_ref());
+  c->set_publisher(publisher.id);
+  c->set_submitted_at_ms(now);
+
+  auto report =
+      events_.produceAndWait(events::toMessage(kafka::kComplaintsTopic, env), settings_.produce_timeout);
+  auto logger = log_.with({{"complaint_id", mine.complaint_id}, {"trace_id", env.trace_id()}});
+  if (!report.ok) {
+    metrics_.rejected.Add({{"reason", "event-log-unavailable"}}).Increment();
+    logger.error("complaint not accepted: event log did not acknowledge",
+                 {{"error", report.error}});
+    release(idem_key, mine, reporter_ref);
+    out.message = "event log unavailable (" + report.error + "); nothing was recorded, retry later";
+    return out;
+  }
+  if (!idem_key.empty()) {
+    try {
+      redis_.command({"SET", idem_key,
+                      encode("done", mine.complaint_id, mine.tracking_id, mine.submitted_ms), "PX",
+                      std::to_string(settings_.idempotency_ttl.count())});
+    } catch (const redis::RedisError& e) {
+      // Accepted all the same: Kafka has it. Only a retry after the claim lapses could repeat it.
+      logger.warn("could not mark the idempotency key done", {{"error", e.what()}});
+    }
+  }
+  metrics_.submitted
+      .Add({{"channel", channelName(req.channel())}, {"priority", priorityName(req.priority())}})
+      .Increment();
+  metrics_.submit_seconds
+      .Add({}, prometheus::Histogram::BucketBoundaries{0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1,
+                                                       2.5, 5, 10})
+      .Observe(std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
+  logger.info("complaint accepted", {{"tracking_id", mine.tracking_id},
+                                     {"category", req.category()},
+                                     {"publisher", publisher.id},
+                                     {"partition", report.partition},
+                                     {"offset", report.offset}});
+  return accepted(mine, req.priority(), false);
+}
+
+}  // namespace lapor::intake

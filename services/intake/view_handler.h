@@ -1,0 +1,29 @@
+// Builds intake's tracking view from lapor.complaints.v1, idempotent per event id, so a replay
+// of the topic gives the same view. Redis layout (under the configured prefix):
+//   view:<cid>              hash: status, tracking_id, category, priority, title, ... updated_at_ms
+//   view:<cid>:timeline     list of JSON entries {at_ms, what, agency_id, note, event_id}
+//   view:<cid>:events       set of applied event ids
+//   view:<cid>:agencies     set of agencies ever assigned
+//   view:<cid>:assignments  hash agency -> assignment state;  view:<cid>:roles  agency -> role
+//   view:index              sorted set of complaint ids by submission time (listings)
+#pragma once
+
+#include "intake_metrics.h"
+#include "kafka/message.h"
+#include "log/logger.h"
+#include "redis/redis_client.h"
+
+namespace lapor::intake {
+
+class ViewHandler {
+ public:
+  ViewHandler(redis::RedisClient& redis, log::Logger logger, IntakeMetrics& metrics);
+  kafka::HandleResult handle(const kafka::Message& msg);
+
+ private:
+  redis::RedisClient& redis_;
+  log::Logger log_;
+  IntakeMetrics& metrics_;
+};
+
+}  // namespace lapor::intake
