@@ -15,13 +15,14 @@ void destroy(rd_kafka_s* rk) {
 }  // namespace
 
 TopicReader::TopicReader(const std::string& brokers, const std::string& topic, From from)
-    : rk_(nullptr, destroy) {
+    : rk_(nullptr, destroy), topic_(topic) {
   char err[512];
   rd_kafka_conf_t* conf = rd_kafka_conf_new();
   rd_kafka_conf_set(conf, "bootstrap.servers", brokers.c_str(), err, sizeof err);
   rd_kafka_conf_set(conf, "group.id", "lapor-test-reader", err, sizeof err);
   rd_kafka_conf_set(conf, "enable.auto.commit", "false", err, sizeof err);
   rd_kafka_conf_set(conf, "isolation.level", "read_committed", err, sizeof err);
+  rd_kafka_conf_set(conf, "enable.partition.eof", "true", err, sizeof err);
   rd_kafka_t* rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, err, sizeof err);
   if (!rk) throw std::runtime_error(err);
   rk_.reset(rk);
@@ -30,6 +31,7 @@ TopicReader::TopicReader(const std::string& brokers, const std::string& topic, F
   if (rd_kafka_metadata(rk, 0, t, &md, 10000) != RD_KAFKA_RESP_ERR_NO_ERROR || md->topic_cnt != 1)
     throw std::runtime_error("no metadata for topic " + topic);
   rd_kafka_topic_partition_list_t* parts = rd_kafka_topic_partition_list_new(8);
+  partitions_ = md->topics[0].partition_cnt;
   for (int i = 0; i < md->topics[0].partition_cnt; ++i) {
     const int32_t p = md->topics[0].partitions[i].id;
     int64_t low = 0, high = 0;
@@ -56,9 +58,11 @@ std::optional<kafka::Message> TopicReader::readUntil(
     rd_kafka_message_t* m = rd_kafka_consumer_poll(rk_.get(), 100);
     if (!m) continue;
     if (m->err) {
+      if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) eof_at_[m->partition] = m->offset;
       rd_kafka_message_destroy(m);
       continue;
     }
+    eof_at_.erase(m->partition);
     kafka::Message out;
     out.topic = rd_kafka_topic_name(m->rkt);
     out.partition = m->partition;
@@ -78,6 +82,29 @@ std::optional<kafka::Message> TopicReader::readUntil(
     if (pred(seen_.back())) return seen_.back();
   }
   return std::nullopt;
+}
+
+bool TopicReader::readToEnd(std::chrono::milliseconds timeout) {
+  std::map<int32_t, int64_t> high;
+  for (int32_t p = 0; p < partitions_; ++p) {
+    int64_t low = 0;
+    if (rd_kafka_query_watermark_offsets(rk_.get(), topic_.c_str(), p, &low, &high[p],
+                                         static_cast<int>(timeout.count())) != 0)
+      return false;
+  }
+  auto done = [&] {
+    for (const auto& [p, h] : high) {
+      auto it = eof_at_.find(p);
+      if (it == eof_at_.end() || it->second < h) return false;
+    }
+    return true;
+  };
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (!done()) {
+    if (std::chrono::steady_clock::now() > deadline) return false;
+    readUntil([](const kafka::Message&) { return false; }, std::chrono::milliseconds(100));
+  }
+  return true;
 }
 
 bool produceRaw(const std::string& brokers, const std::string& topic, const std::string& key,

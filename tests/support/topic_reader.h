@@ -7,6 +7,7 @@
 #include <functional>
 #include <memory>
 #include <optional>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -27,11 +28,17 @@ class TopicReader {
   // seen(). Returns the matching message.
   std::optional<kafka::Message> readUntil(const std::function<bool(const kafka::Message&)>& pred,
                                           std::chrono::milliseconds timeout);
+  // Reads until every partition reported its end (partition EOF), so everything acknowledged
+  // before the call is in seen(); false if that takes longer than `timeout`.
+  bool readToEnd(std::chrono::milliseconds timeout);
   const std::vector<kafka::Message>& seen() const { return seen_; }
 
  private:
   std::unique_ptr<rd_kafka_s, void (*)(rd_kafka_s*)> rk_;
   std::vector<kafka::Message> seen_;
+  int partitions_ = 0;
+  std::string topic_;
+  std::map<int32_t, int64_t> eof_at_;  // partition -> offset of its end, when last reached
 };
 
 // A raw producer send of arbitrary bytes (for malformed input), waiting for the ack.

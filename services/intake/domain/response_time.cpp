@@ -13,6 +13,7 @@ std::string inWords(const ResponseTarget& t) {
   using namespace std::chrono;
   const auto ms = t.within.count();
   if (t.working_days) return "within " + plural(ms / 86'400'000, "working day");
+  if (ms < 120'000) return "within " + plural((ms + 999) / 1000, "second");
   if (ms % 86'400'000 == 0) return "within " + plural(ms / 86'400'000, "day");
   if (ms % 3'600'000 == 0) return "within " + plural(ms / 3'600'000, "hour");
   if (ms % 60'000 == 0) return "within " + plural(ms / 60'000, "minute");

@@ -1,0 +1,245 @@
+// SubmitComplaint against real intake processes, Kafka and Redis: idempotent retries (also
+// concurrent, on two instances), broker down, the shared per-publisher rate limit, API keys,
+// field-level validation with google.rpc.BadRequest, and the promised response time.
+#include "intake_fixture.h"
+#include "integration_support.h"
+
+#include <gtest/gtest.h>
+
+#include <set>
+#include <thread>
+
+namespace lapor::integration {
+namespace {
+
+using namespace std::chrono_literals;
+
+TEST(IntakeSubmitTest, AcceptedSubmissionPromisesTheSlaDefaultResponseTime) {
+  auto stub = shared().a.stub();
+  auto emergency = validComplaint(uniqueName("ref"));
+  emergency.set_category("fire");
+  emergency.set_priority(v1::PRIORITY_EMERGENCY);
+  v1::SubmitComplaintResponse r;
+  auto st = stub->SubmitComplaint(call().get(), emergency, &r);
+  ASSERT_TRUE(st.ok()) << st.error_message();
+  EXPECT_EQ(r.expected_response_seconds(), 60);
+  EXPECT_EQ(r.expected_response(), "within 60 seconds");
+  EXPECT_FALSE(r.duplicate());
+  const auto now = std::chrono::duration_cast<std::chrono::milliseconds>(
+                       std::chrono::system_clock::now().time_since_epoch())
+                       .count();
+  EXPECT_NEAR(static_cast<double>(r.expected_response_by_ms()), static_cast<double>(now + 60'000),
+              30'000);
+
+  v1::SubmitComplaintResponse n;
+  st = stub->SubmitComplaint(call().get(), validComplaint(uniqueName("ref")), &n);
+  ASSERT_TRUE(st.ok()) << st.error_message();
+  EXPECT_EQ(n.expected_response(), "within 3 working days");
+  EXPECT_EQ(n.expected_response_seconds(), 3 * 86400);
+  // Three working days are at least three calendar days, at most five (a weekend between).
+  EXPECT_GE(n.expected_response_by_ms(), now + 3 * 86'400'000 - 30'000);
+  EXPECT_LE(n.expected_response_by_ms(), now + 5 * 86'400'000 + 30'000);
+}
+
+TEST(IntakeSubmitTest, RetryWithTheSameIdempotencyKeyGivesOneComplaint) {
+  auto stub = shared().a.stub();
+  const auto ref = uniqueName("retry");
+  auto req = validComplaint(ref);
+  req.set_external_ref(ref);
+  req.set_idempotency_key(uniqueName("key"));
+  v1::SubmitComplaintResponse first, second;
+  ASSERT_TRUE(stub->SubmitComplaint(call(kPartnerKey).get(), req, &first).ok());
+  // The retry goes to the other instance, as a load balancer may send it.
+  auto st = shared().b.stub()->SubmitComplaint(call(kPartnerKey).get(), req, &second);
+  ASSERT_TRUE(st.ok()) << st.error_message();
+  EXPECT_EQ(second.tracking_id(), first.tracking_id());
+  EXPECT_EQ(second.complaint_id(), first.complaint_id());
+  EXPECT_TRUE(second.duplicate());
+  EXPECT_EQ(submittedWithRef(ref).size(), 1u);
+}
+
+TEST(IntakeSubmitTest, SamePublisherAndExternalReferenceGivesOneComplaint) {
+  const auto ref = uniqueName("extref");
+  v1::SubmitComplaintResponse first, second, other_publisher;
+  ASSERT_TRUE(
+      shared().a.stub()->SubmitComplaint(call(kPartnerKey).get(), validComplaint(ref), &first).ok());
+  ASSERT_TRUE(shared()
+                  .b.stub()
+                  ->SubmitComplaint(call(kPartnerKey).get(), validComplaint(ref), &second)
+                  .ok());
+  EXPECT_EQ(second.tracking_id(), first.tracking_id());
+  // The same reference from another publisher is another publisher's complaint.
+  ASSERT_TRUE(shared().a.stub()->SubmitComplaint(call().get(), validComplaint(ref), &other_publisher)
+                  .ok());
+  EXPECT_NE(other_publisher.tracking_id(), first.tracking_id());
+  EXPECT_EQ(submittedWithRef(ref).size(), 2u);
+}
+
+TEST(IntakeSubmitTest, ConcurrentDuplicatesOnTwoInstancesGiveOneComplaint) {
+  const auto ref = uniqueName("race");
+  auto req = validComplaint(ref);
+  req.set_idempotency_key(uniqueName("race-key"));
+  constexpr int kCopies = 8;
+  std::vector<v1::SubmitComplaintResponse> answers(kCopies);
+  std::vector<grpc::Status> statuses(kCopies);
+  std::vector<std::unique_ptr<v1::IntakeService::Stub>> stubs;
+  for (int i = 0; i < kCopies; ++i)
+    stubs.push_back(i % 2 == 0 ? shared().a.stub() : shared().b.stub());
+  {
+    std::vector<std::jthread> threads;
+    for (int i = 0; i < kCopies; ++i)
+      threads.emplace_back([&, i] {
+        statuses[i] = stubs[i]->SubmitComplaint(call(kPartnerKey).get(), req, &answers[i]);
+      });
+  }
+  std::set<std::string> ids;
+  int fresh = 0;
+  for (int i = 0; i < kCopies; ++i) {
+    ASSERT_TRUE(statuses[i].ok()) << statuses[i].error_message();
+    ids.insert(answers[i].tracking_id());
+    if (!answers[i].duplicate()) ++fresh;
+  }
+  EXPECT_EQ(ids.size(), 1u);
+  EXPECT_EQ(fresh, 1);
+  EXPECT_EQ(submittedWithRef(ref).size(), 1u);
+}
+
+TEST(IntakeSubmitTest, BrokerDownIsUnavailableAndALaterRetrySucceedsOnce) {
+  // An instance whose broker address is a closed port, sharing the store of the healthy ones.
+  IntakeProcess down("broker-down", shared().prefix,
+                     {{"LAPOR_KAFKA_BROKERS", "127.0.0.1:" + std::to_string(testing::freePort())},
+                      {"LAPOR_KAFKA_CREATE_TOPICS", "false"},
+                      {"LAPOR_KAFKA_PRODUCE_TIMEOUT", "2s"}});
+  const auto ref = uniqueName("down");
+  auto req = validComplaint(ref);
+  req.set_idempotency_key(uniqueName("down-key"));
+  req.mutable_reporter()->set_phone("+62 811 0000 1111");
+  v1::SubmitComplaintResponse failed;
+  auto st = down.stub()->SubmitComplaint(call(kPartnerKey).get(), req, &failed);
+  EXPECT_EQ(st.error_code(), grpc::StatusCode::UNAVAILABLE) << st.error_message();
+  EXPECT_TRUE(failed.tracking_id().empty());
+
+  v1::SubmitComplaintResponse ok;
+  st = shared().a.stub()->SubmitComplaint(call(kPartnerKey).get(), req, &ok);
+  ASSERT_TRUE(st.ok()) << st.error_message();
+  EXPECT_FALSE(ok.duplicate());  // the failed attempt left nothing behind to answer with
+  v1::SubmitComplaintResponse again;
+  ASSERT_TRUE(shared().b.stub()->SubmitComplaint(call(kPartnerKey).get(), req, &again).ok());
+  EXPECT_EQ(again.tracking_id(), ok.tracking_id());
+  auto events = submittedWithRef(ref);
+  ASSERT_EQ(events.size(), 1u);
+  EXPECT_EQ(events[0].submitted().complaint().tracking_id(), ok.tracking_id());
+}
+
+TEST(IntakeSubmitTest, RateLimitIsSharedByTwoInstances) {
+  // kLimitedRate submissions per window for publisher "limited", counted in Redis.
+  int accepted = 0;
+  for (int i = 0; i < kLimitedRate; ++i) {
+    auto& instance = i % 2 == 0 ? shared().a : shared().b;
+    v1::SubmitComplaintResponse r;
+    auto st = instance.stub()->SubmitComplaint(call(kLimitedKey).get(),
+                                              validComplaint(uniqueName("limited")), &r);
+    ASSERT_TRUE(st.ok()) << i << ": " << st.error_message();
+    ++accepted;
+  }
+  EXPECT_EQ(accepted, kLimitedRate);
+  for (auto* instance : {&shared().a, &shared().b}) {
+    v1::SubmitComplaintResponse r;
+    const auto ref = uniqueName("over");
+    auto st = instance->stub()->SubmitComplaint(call(kLimitedKey).get(), validComplaint(ref), &r);
+    EXPECT_EQ(st.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED) << st.error_message();
+    auto retry = retryInfoOf(st);
+    ASSERT_TRUE(retry.has_value()) << "no google.rpc.RetryInfo in the status";
+    EXPECT_GT(retry->retry_delay().seconds() * 1000 + retry->retry_delay().nanos() / 1'000'000, 0);
+    EXPECT_LE(retry->retry_delay().seconds(), 60);
+  }
+  // Other publishers have budgets of their own.
+  v1::SubmitComplaintResponse r;
+  EXPECT_TRUE(shared()
+                  .a.stub()
+                  ->SubmitComplaint(call(kPartnerKey).get(), validComplaint(uniqueName("p")), &r)
+                  .ok());
+}
+
+TEST(IntakeSubmitTest, UnknownApiKeyIsUnauthenticated) {
+  v1::SubmitComplaintResponse r;
+  auto st = shared().a.stub()->SubmitComplaint(call("not-a-key").get(),
+                                              validComplaint(uniqueName("nokey")), &r);
+  EXPECT_EQ(st.error_code(), grpc::StatusCode::UNAUTHENTICATED);
+}
+
+struct BadInput {
+  std::string name;
+  std::function<void(v1::SubmitComplaintRequest&)> breakIt;
+  std::string field;
+};
+
+TEST(IntakeSubmitTest, EachBadInputGetsItsFieldViolationAndProducesNoEvent) {
+  const std::string bad_utf8 = "Jalan \xC3\x28 rusak";
+  const std::vector<BadInput> cases{
+      {"no channel", [](auto& r) { r.clear_channel(); }, "channel"},
+      {"no category", [](auto& r) { r.clear_category(); }, "category"},
+      {"unknown category", [](auto& r) { r.set_category("alien-invasion"); }, "category"},
+      {"no priority", [](auto& r) { r.clear_priority(); }, "priority"},
+      {"unknown priority", [](auto& r) { r.set_priority(static_cast<v1::Priority>(42)); },
+       "priority"},
+      {"no title", [](auto& r) { r.set_title("   "); }, "title"},
+      {"title too long", [](auto& r) { r.set_title(std::string(201, 'j')); }, "title"},
+      {"no description", [](auto& r) { r.clear_description(); }, "description"},
+      {"description over 4000 characters",
+       [](auto& r) { r.set_description(std::string(4001, 'x')); }, "description"},
+      {"latitude out of range", [](auto& r) { r.mutable_location()->set_lat(91); },
+       "location.lat"},
+      {"longitude out of range", [](auto& r) { r.mutable_location()->set_lon(-181); },
+       "location.lon"},
+      {"no location at all", [](auto& r) { r.clear_location(); }, "location"},
+      {"invalid UTF-8 in the description", [&](auto& r) { r.set_description(bad_utf8); },
+       "description"},
+      {"invalid UTF-8 in the address", [&](auto& r) { r.mutable_location()->set_address(bad_utf8); },
+       "location.address"},
+      {"invalid UTF-8 in the reporter's name",
+       [&](auto& r) { r.mutable_reporter()->set_name(bad_utf8); }, "reporter.name"},
+      {"e-mail without @", [](auto& r) { r.mutable_reporter()->set_email("siti.example.org"); },
+       "reporter.email"},
+      {"observed in seconds, not milliseconds",
+       [](auto& r) { r.set_observed_at_ms(1'764'400'000); }, "observed_at_ms"},
+      {"observed in the future",
+       [](auto& r) {
+         r.set_observed_at_ms(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                  std::chrono::system_clock::now().time_since_epoch())
+                                  .count() +
+                              86'400'000);
+       },
+       "observed_at_ms"},
+      {"attachment without url", [](auto& r) { r.add_attachments()->set_content_type("image/png"); },
+       "attachments[0].url"},
+  };
+  auto stub = shared().a.stub();
+  const auto ref = uniqueName("bad");
+  for (const auto& c : cases) {
+    SCOPED_TRACE(c.name);
+    auto req = validComplaint(ref);
+    c.breakIt(req);
+    v1::SubmitComplaintResponse r;
+    auto st = stub->SubmitComplaint(call(kPartnerKey).get(), req, &r);
+    ASSERT_EQ(st.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << st.error_message();
+    auto br = badRequestOf(st);
+    ASSERT_TRUE(br.has_value()) << "no google.rpc.BadRequest in the status";
+    std::set<std::string> fields;
+    for (const auto& v : br->field_violations()) fields.insert(v.field());
+    EXPECT_EQ(fields, std::set<std::string>{c.field});
+    EXPECT_FALSE(br->field_violations(0).description().empty());
+    EXPECT_TRUE(r.tracking_id().empty());
+  }
+  // A request over the server's message size limit (64 KiB in the test config) is refused
+  // before it is read.
+  auto huge = validComplaint(ref);
+  huge.set_description(std::string(100 * 1024, 'x'));
+  v1::SubmitComplaintResponse r;
+  EXPECT_EQ(stub->SubmitComplaint(call(kPartnerKey).get(), huge, &r).error_code(),
+            grpc::StatusCode::RESOURCE_EXHAUSTED);
+  EXPECT_TRUE(submittedWithRef(ref).empty());
+}
+
+}  // namespace
+}  // namespace lapor::integration
