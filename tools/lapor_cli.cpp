@@ -1,5 +1,7 @@
 // lapor-cli: a small gRPC client for operators and the local demo: submit a complaint, follow
-// it, subscribe as an agency, acknowledge, read SLA clocks, check health.
+// it (get, list, watch, feedback, reopen), subscribe as an agency, acknowledge, read SLA clocks, check health.
+#include "google/rpc/error_details.pb.h"
+#include "google/rpc/status.pb.h"
 #include "grpc/health/v1/health.grpc.pb.h"
 #include "lapor/v1/agency_service.grpc.pb.h"
 #include "lapor/v1/intake.grpc.pb.h"
@@ -10,6 +12,8 @@
 #include <CLI/CLI.hpp>
 
 #include <atomic>
+#include <cctype>
+#include <cstdlib>
 #include <chrono>
 #include <condition_variable>
 #include <iostream>
@@ -42,7 +46,32 @@ std::string json(const google::protobuf::Message& m) {
 
 int fail(const std::string& what, const grpc::Status& s) {
   std::cerr << what << ": " << s.error_code() << " " << s.error_message() << "\n";
+  // The google.rpc details intake sends: one line per field violation, the retry hint.
+  google::rpc::Status details;
+  if (!s.error_details().empty() && details.ParseFromString(s.error_details())) {
+    for (const auto& any : details.details()) {
+      google::rpc::BadRequest br;
+      google::rpc::RetryInfo ri;
+      if (any.UnpackTo(&br))
+        for (const auto& v : br.field_violations())
+          std::cerr << "  " << v.field() << ": " << v.description() << "\n";
+      else if (any.UnpackTo(&ri))
+        std::cerr << "  retry in " << ri.retry_delay().seconds() << " s\n";
+    }
+  }
   return 1;
+}
+
+// The publisher's API key (x-api-key), from --api-key or LAPOR_API_KEY; none when empty.
+std::string g_api_key = [] {
+  const char* k = std::getenv("LAPOR_API_KEY");
+  return std::string(k ? k : "");
+}();
+
+std::unique_ptr<grpc::ClientContext> intakeContext(std::chrono::milliseconds timeout = 10s) {
+  auto ctx = context(timeout);
+  if (!g_api_key.empty()) ctx->AddMetadata("x-api-key", g_api_key);
+  return ctx;
 }
 
 v1::Priority parsePriority(const std::string& p) {
@@ -60,6 +89,8 @@ struct SubmitArgs {
   std::string kecamatan = "Sangatta Utara";
   std::string address = "Jl. Yos Sudarso II, Sangatta";
   double lat = 0.5108, lon = 117.6422;
+  std::string idempotency_key, external_ref, name, phone, email;
+  bool anonymous = false, confidential = false;
 };
 
 grpc::Status submit(v1::IntakeService::Stub& stub, const SubmitArgs& a,
@@ -76,7 +107,14 @@ grpc::Status submit(v1::IntakeService::Stub& stub, const SubmitArgs& a,
   loc->set_lon(a.lon);
   loc->set_kecamatan(a.kecamatan);
   loc->set_address(a.address);
-  return stub.SubmitComplaint(context().get(), req, resp);
+  req.set_idempotency_key(a.idempotency_key);
+  req.set_external_ref(a.external_ref);
+  req.mutable_reporter()->set_name(a.name);
+  req.mutable_reporter()->set_phone(a.phone);
+  req.mutable_reporter()->set_email(a.email);
+  req.set_anonymous(a.anonymous);
+  req.set_confidential(a.confidential);
+  return stub.SubmitComplaint(intakeContext(30s).get(), req, resp);
 }
 
 // The walk of one complaint, printed step by step: what `make run` shows.
@@ -169,6 +207,52 @@ int main(int argc, char** argv) {
   c_submit->add_option("--title", sargs.title);
   c_submit->add_option("--description", sargs.description);
   c_submit->add_option("--kecamatan", sargs.kecamatan);
+  c_submit->add_option("--address", sargs.address);
+  c_submit->add_option("--lat", sargs.lat);
+  c_submit->add_option("--lon", sargs.lon);
+  c_submit->add_option("--idempotency-key", sargs.idempotency_key,
+                       "a retry with the same key returns the same tracking id");
+  c_submit->add_option("--external-ref", sargs.external_ref, "the publisher's own reference");
+  c_submit->add_option("--name", sargs.name, "reporter's name (kept in intake only)");
+  c_submit->add_option("--phone", sargs.phone, "reporter's phone (kept in intake only)");
+  c_submit->add_option("--email", sargs.email, "reporter's e-mail (kept in intake only)");
+  c_submit->add_flag("--anonymous", sargs.anonymous, "hide the reporter from agencies");
+  c_submit->add_flag("--confidential", sargs.confidential, "keep out of public listings");
+
+  auto* c_list = app.add_subcommand("list", "List complaints, newest first (one JSON per line)");
+  c_list->add_option("--intake", intake, "intake gRPC address");
+  std::string list_status, list_agency, list_category;
+  int page_size = 50, pages = 1;
+  c_list->add_option("--status", list_status,
+                     "submitted, routed, in-progress, resolved, closed, reopened, triage");
+  c_list->add_option("--agency", list_agency);
+  c_list->add_option("--category", list_category);
+  c_list->add_option("--page-size", page_size);
+  c_list->add_option("--pages", pages, "how many pages to follow (cursor)");
+
+  auto* c_watch = app.add_subcommand("watch", "Stream a complaint's timeline as it happens");
+  c_watch->add_option("--intake", intake, "intake gRPC address");
+  c_watch->add_option("tracking_id", tracking)->required();
+  c_watch->add_option("--timeout", timeout_s, "seconds");
+
+  auto* c_feedback = app.add_subcommand("feedback", "Rate the answer; --not-solved reopens");
+  c_feedback->add_option("--intake", intake, "intake gRPC address");
+  c_feedback->add_option("tracking_id", tracking)->required();
+  int rating = 5;
+  std::string comment;
+  bool not_solved = false;
+  c_feedback->add_option("--rating", rating, "1..5")->required();
+  c_feedback->add_option("--comment", comment);
+  c_feedback->add_flag("--not-solved", not_solved, "the problem is still there: reopen");
+
+  auto* c_reopen = app.add_subcommand("reopen", "Reopen a resolved or closed complaint");
+  c_reopen->add_option("--intake", intake, "intake gRPC address");
+  c_reopen->add_option("tracking_id", tracking)->required();
+  std::string reason;
+  c_reopen->add_option("--reason", reason)->required();
+
+  for (auto* c : {c_submit, c_list, c_watch, c_feedback, c_reopen})
+    c->add_option("--api-key", g_api_key, "publisher API key (env LAPOR_API_KEY)");
 
   auto* c_get = app.add_subcommand("get", "Show a complaint by tracking id");
   c_get->add_option("--intake", intake, "intake gRPC address");
@@ -215,6 +299,61 @@ int main(int argc, char** argv) {
     v1::ComplaintView view;
     if (auto s = stub->GetComplaint(context().get(), req, &view); !s.ok()) return fail("get", s);
     std::cout << json(view) << "\n";
+  } else if (*c_list) {
+    auto stub = v1::IntakeService::NewStub(channel(intake));
+    v1::ListComplaintsRequest req;
+    if (!list_status.empty()) {
+      std::string name = "COMPLAINT_STATUS_";
+      for (char c : list_status) name += c == '-' ? '_' : static_cast<char>(std::toupper(c));
+      v1::ComplaintStatus st;
+      if (!v1::ComplaintStatus_Parse(name, &st)) {
+        std::cerr << "unknown status " << list_status << "\n";
+        return 2;
+      }
+      req.set_status(st);
+    }
+    req.set_agency_id(list_agency);
+    req.set_category(list_category);
+    req.set_page_size(page_size);
+    for (int page = 0; page < pages; ++page) {
+      v1::ListComplaintsResponse resp;
+      if (auto s = stub->ListComplaints(intakeContext().get(), req, &resp); !s.ok())
+        return fail("list", s);
+      for (const auto& c : resp.complaints()) std::cout << json(c) << "\n";
+      if (resp.next_cursor().empty()) break;
+      std::cerr << "next cursor: " << resp.next_cursor() << "\n";
+      req.set_cursor(resp.next_cursor());
+    }
+  } else if (*c_watch) {
+    auto stub = v1::IntakeService::NewStub(channel(intake));
+    auto ctx = intakeContext(std::chrono::seconds(timeout_s));
+    v1::WatchComplaintRequest req;
+    req.set_tracking_id(tracking);
+    auto reader = stub->WatchComplaint(ctx.get(), req);
+    v1::TimelineEntry entry;
+    while (reader->Read(&entry)) std::cout << json(entry) << std::endl;
+    auto s = reader->Finish();
+    if (!s.ok() && s.error_code() != grpc::StatusCode::DEADLINE_EXCEEDED) return fail("watch", s);
+  } else if (*c_feedback) {
+    auto stub = v1::IntakeService::NewStub(channel(intake));
+    v1::AddFeedbackRequest req;
+    req.set_tracking_id(tracking);
+    req.set_rating(rating);
+    req.set_comment(comment);
+    req.set_solved(!not_solved);
+    v1::AddFeedbackResponse resp;
+    if (auto s = stub->AddFeedback(intakeContext(30s).get(), req, &resp); !s.ok())
+      return fail("feedback", s);
+    std::cout << json(resp) << "\n";
+  } else if (*c_reopen) {
+    auto stub = v1::IntakeService::NewStub(channel(intake));
+    v1::ReopenComplaintRequest req;
+    req.set_tracking_id(tracking);
+    req.set_reason(reason);
+    v1::ReopenComplaintResponse resp;
+    if (auto s = stub->ReopenComplaint(intakeContext(30s).get(), req, &resp); !s.ok())
+      return fail("reopen", s);
+    std::cout << json(resp) << "\n";
   } else if (*c_sub) {
     auto stub = v1::AgencyService::NewStub(channel(notification));
     grpc::ClientContext ctx;

@@ -76,6 +76,9 @@ start() {
   lapor_start_kafka "$run_dir"
   echo "starting Redis..."
   lapor_start_redis "$run_dir"
+  # Intake's Open311 HTTP port (the other services ignore it); kept in stack.env for clients.
+  LAPOR_OPEN311_PORT=$(lapor_free_port 1)
+  export LAPOR_OPEN311_PORT
   for name in "${services[@]}"; do
     echo "starting $name..."
     lapor_start_service "$run_dir" "$name"
@@ -121,6 +124,7 @@ print_endpoints() {
     local grpc=${var}_GRPC_PORT metrics=${var}_METRICS_PORT
     printf '%-14s %-22s %s\n' "$name" "grpc 127.0.0.1:${!grpc}" "http://127.0.0.1:${!metrics}/metrics"
   done
+  printf '%-14s %-22s %s\n' open311 "http://127.0.0.1:${LAPOR_OPEN311_PORT:-?}" "(intake)"
   echo
   echo "endpoints: source ${stack_env#"$repo_root"/}; logs: ${run_dir#"$repo_root"/}/logs; stop: make stop"
 }
