@@ -216,8 +216,12 @@ void Open311Server::postRequest(const httplib::Request& req, httplib::Response& 
                                    {"account_id", nullptr}}}));
     case K::Invalid: {
       std::vector<std::string> d;
-      for (const auto& v : out.violations)
+      const bool own_title = param(req, "attribute[title]") != nullptr;
+      for (const auto& v : out.violations) {
+        // Without attribute[title] the title is cut from the description: one error is enough.
+        if (v.field == "title" && !own_title) continue;
         d.push_back(open311::parameterName(v.field) + ": " + v.description);
+      }
       return errors(res, 400, d);
     }
     case K::Unauthenticated:
