@@ -4,7 +4,9 @@
 
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <charconv>
+#include <cstdlib>
 
 namespace lapor::intake {
 
@@ -51,8 +53,8 @@ v1::ComplaintView ComplaintViews::read(const std::string& cid, const std::string
   auto* loc = v.mutable_location();
   loc->set_has_coordinates(str(h.field("has_coordinates")) == "1");
   if (loc->has_coordinates()) {
-    loc->set_lat(std::stod(str(h.field("lat"))));
-    loc->set_lon(std::stod(str(h.field("lon"))));
+    loc->set_lat(std::strtod(str(h.field("lat")).c_str(), nullptr));
+    loc->set_lon(std::strtod(str(h.field("lon")).c_str(), nullptr));
   }
   loc->set_kecamatan(str(h.field("kecamatan")));
   loc->set_desa(str(h.field("desa")));

@@ -2,10 +2,10 @@
 #include "intake_fixture.h"
 
 #include "google/rpc/status.pb.h"
+#include "publishers.h"
 #include "topic_reader.h"
 #include "wait.h"
 
-#include <openssl/evp.h>
 
 #include <fstream>
 #include <random>
@@ -21,18 +21,9 @@
 namespace lapor::integration {
 
 namespace {
-std::string sha256Hex(const std::string& s) {
-  unsigned char md[EVP_MAX_MD_SIZE];
-  unsigned int len = 0;
-  EVP_Digest(s.data(), s.size(), md, &len, EVP_sha256(), nullptr);
-  std::string out;
-  static constexpr char kHex[] = "0123456789abcdef";
-  for (unsigned i = 0; i < len; ++i) {
-    out += kHex[md[i] >> 4];
-    out += kHex[md[i] & 15];
-  }
-  return out;
-}
+// The hash function the service uses itself (checked against a standard test vector in
+// tests/unit/intake_publishers_test.cpp).
+std::string sha256Hex(const std::string& s) { return intake::PublisherRegistry::sha256Hex(s); }
 
 const std::string& configPath() {
   static const std::string path = [] {

@@ -236,3 +236,38 @@ TEST(ValidationTest, IsUtf8) {
 
 }  // namespace
 }  // namespace lapor::intake
+
+namespace lapor::intake {
+namespace {
+
+constexpr int64_t kNow = 1'795'947'300'000;  // 2026-11-29T10:15:00Z
+
+TEST(ValidationTest, ObservedAtMustBeSane) {
+  auto at = [](int64_t ms) {
+    auto r = goodRequest();
+    r.set_observed_at_ms(ms);
+    return validateSubmission(r, directory(), {}, kNow);
+  };
+  EXPECT_TRUE(at(0).empty());                        // not given
+  EXPECT_TRUE(at(kNow - 3'600'000).empty());         // an hour ago
+  EXPECT_TRUE(at(kNow + 60'000).empty());            // a minute of clock skew
+  ASSERT_EQ(at(kNow + 3'600'000).size(), 1u);        // an hour ahead
+  EXPECT_EQ(at(kNow + 3'600'000)[0].field, "observed_at_ms");
+  ASSERT_EQ(at(1'795'947'300).size(), 1u);           // seconds, not milliseconds
+  EXPECT_EQ(at(1'795'947'300)[0].field, "observed_at_ms");
+}
+
+TEST(ValidationTest, ReporterContactAndCategoryAreChecked) {
+  auto r = goodRequest();
+  r.mutable_reporter()->set_email("siti.example.org");
+  r.mutable_reporter()->set_phone(std::string(41, '1'));
+  r.mutable_reporter()->set_device_id("dev-\xff");
+  r.set_category("road-\xc3");
+  std::set<std::string> fields;
+  for (const auto& v : validateSubmission(r, directory())) fields.insert(v.field);
+  EXPECT_EQ(fields, (std::set<std::string>{"reporter.email", "reporter.phone",
+                                           "reporter.device_id", "category"}));
+}
+
+}  // namespace
+}  // namespace lapor::intake
