@@ -169,6 +169,17 @@ grpc::Status IntakeHandler::produce(const std::vector<v1::EventEnvelope>& envs) 
   return grpc::Status::OK;
 }
 
+std::optional<std::string> IntakeHandler::claimFollowUp(const v1::ComplaintView& view) {
+  // One follow-up per answer: keyed by the latest event of the complaint, so a double click or
+  // two instances racing cannot reopen (or close) the same resolution twice.
+  const auto last = view.timeline_size() > 0 ? view.timeline(view.timeline_size() - 1).event_id()
+                                             : std::string("none");
+  auto key = redis_.key("intake:followup:" + view.complaint_id() + ":" + last);
+  auto r = redis_.command({"SET", key, "1", "NX", "EX", std::to_string(90 * 86400)});
+  if (r.isNil()) return std::nullopt;
+  return key;
+}
+
 grpc::Status IntakeHandler::AddFeedback(grpc::ServerContext* ctx,
                                         const v1::AddFeedbackRequest* req,
                                         v1::AddFeedbackResponse* resp) {
@@ -184,6 +195,10 @@ grpc::Status IntakeHandler::AddFeedback(grpc::ServerContext* ctx,
     if (view.status() != v1::COMPLAINT_STATUS_RESOLVED)
       return grpc::Status(grpc::StatusCode::FAILED_PRECONDITION,
                           "feedback is taken once the complaint is resolved");
+    auto claim = claimFollowUp(view);
+    if (!claim)
+      return grpc::Status(grpc::StatusCode::FAILED_PRECONDITION,
+                          "this answer already has the reporter's feedback");
     const auto now = clock_.nowMs();
     const auto trace = metadata(ctx, "x-trace-id").value_or("");
     std::vector<v1::EventEnvelope> envs;
@@ -203,6 +218,7 @@ grpc::Status IntakeHandler::AddFeedback(grpc::ServerContext* ctx,
     }
     envs.push_back(next);
     auto st = produce(envs);
+    if (!st.ok()) redis_.command({"DEL", *claim});  // nothing recorded: a retry may go ahead
     if (st.ok())
       log_.info("feedback recorded", {{"complaint_id", f.complaint_id},
                                       {"rating", req->rating()},
@@ -227,12 +243,19 @@ grpc::Status IntakeHandler::ReopenComplaint(grpc::ServerContext* ctx,
         view.status() != v1::COMPLAINT_STATUS_CLOSED)
       return grpc::Status(grpc::StatusCode::FAILED_PRECONDITION,
                           "only a resolved or closed complaint can be reopened");
+    auto claim = claimFollowUp(view);
+    if (!claim)
+      return grpc::Status(grpc::StatusCode::FAILED_PRECONDITION,
+                          "this answer was already followed up by the reporter");
     auto env = events::makeEnvelope(kProducer, f.complaint_id,
                                     metadata(ctx, "x-trace-id").value_or(""), clock_.nowMs());
     env.mutable_reopened()->set_reason(req->reason());
     env.mutable_reopened()->set_by("reporter");
     auto st = produce({env});
-    if (!st.ok()) return st;
+    if (!st.ok()) {
+      redis_.command({"DEL", *claim});
+      return st;
+    }
     resp->set_status(v1::COMPLAINT_STATUS_REOPENED);
     log_.info("complaint reopened", {{"complaint_id", f.complaint_id}});
     return grpc::Status::OK;

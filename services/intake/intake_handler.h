@@ -47,6 +47,9 @@ class IntakeHandler final : public v1::IntakeService::Service {
     std::string tracking_id;
   };
   Found find(const std::string& tracking_id);
+  // Reserves the reporter's one follow-up (feedback or reopen) of the current answer; returns
+  // the reservation's key, or nullopt when one was already made.
+  std::optional<std::string> claimFollowUp(const v1::ComplaintView& view);
   // Produces the reporter's follow-up events and waits for Kafka, all or nothing to the caller.
   grpc::Status produce(const std::vector<v1::EventEnvelope>& events);
 

@@ -200,6 +200,9 @@ TEST(IntakeViewTest, WatchStreamsTheTimelineAndFeedbackReopensOrCloses) {
   st = shared().a.stub()->AddFeedback(call().get(), fb, &fr);
   ASSERT_TRUE(st.ok()) << st.error_message();
   EXPECT_EQ(fr.status(), v1::COMPLAINT_STATUS_REOPENED);
+  // A second click on the same answer, on the other instance, reopens nothing more.
+  EXPECT_EQ(shared().b.stub()->AddFeedback(call().get(), fb, &fr).error_code(),
+            grpc::StatusCode::FAILED_PRECONDITION);
   ASSERT_TRUE(stream->Read(&entry));
   EXPECT_EQ(entry.what(), "feedback");
   ASSERT_TRUE(stream->Read(&entry));
