@@ -77,7 +77,7 @@ IntakeApp::IntakeApp(const config::Config& cfg, const app::ServiceSettings& s, l
     s.ensureTopics({kafka::kComplaintsTopic, kafka::kDeadLetterTopic});
   view_consumer_.start([this](const kafka::Message& m) { return view_.handle(m); });
   if (cfg.getBool("open311", "enabled", true))
-    open311_ = std::make_unique<Open311Server>(open311Options(cfg), submissions_, views_,
+    open311_ = std::make_unique<Open311Server>(open311Options(cfg), submissions_, views_, clock_,
                                                metrics_, logger);
   server_ = std::make_unique<grpcx::GrpcServer>(
       s.grpc, std::vector<grpcx::ServiceEntry>{{&handler_, v1::IntakeService::service_full_name()}},

@@ -15,16 +15,25 @@ namespace lapor::intake {
 namespace {
 using nlohmann::json;
 
-void errors(httplib::Response& res, int status, const std::vector<std::string>& descriptions) {
-  json arr = json::array();
-  for (const auto& d : descriptions) arr.push_back({{"code", status}, {"description", d}});
-  res.status = status;
-  res.set_content(arr.dump(), "application/json; charset=utf-8");
+bool wantsXml(const httplib::Request& req) {
+  return req.path.size() > 4 && req.path.compare(req.path.size() - 4, 4, ".xml") == 0;
 }
 
-void ok(httplib::Response& res, const json& body) {
-  res.status = 200;
-  res.set_content(body.dump(), "application/json; charset=utf-8");
+// Writes `body` as JSON, or as GeoReport XML under `root` when the path ends in .xml.
+void answer(const httplib::Request& req, httplib::Response& res, int status, const json& body,
+            const std::string& root) {
+  res.status = status;
+  if (wantsXml(req))
+    res.set_content(open311::toXml(body, root), "text/xml; charset=utf-8");
+  else
+    res.set_content(body.dump(), "application/json; charset=utf-8");
+}
+
+void errors(const httplib::Request& req, httplib::Response& res, int status,
+            const std::vector<std::string>& descriptions) {
+  json arr = json::array();
+  for (const auto& d : descriptions) arr.push_back({{"code", status}, {"description", d}});
+  answer(req, res, status, arr, "errors");
 }
 
 const std::string* param(const httplib::Request& req, const std::string& name) {
@@ -113,10 +122,12 @@ json requestJson(const v1::ComplaintView& v, const agencies::AgencyDirectory& di
 }  // namespace
 
 Open311Server::Open311Server(const Open311Options& options, SubmissionService& submissions,
-                             ComplaintViews& views, IntakeMetrics& metrics, log::Logger logger)
+                             ComplaintViews& views, const time::Clock& clock,
+                             IntakeMetrics& metrics, log::Logger logger)
     : opt_(options),
       submissions_(submissions),
       views_(views),
+      clock_(clock),
       metrics_(metrics),
       log_(std::move(logger)),
       server_(std::make_unique<httplib::Server>()) {
@@ -129,27 +140,27 @@ Open311Server::Open311Server(const Open311Options& options, SubmissionService& s
         (this->*fn)(req, res);
       } catch (const redis::RedisError& e) {
         log_.error("open311: complaint store unavailable", {{"error", e.what()}});
-        errors(res, 503, {"complaint store unavailable, retry later"});
+        errors(req, res, 503, {"complaint store unavailable, retry later"});
       }
       metrics_.open311_requests.Add({{"resource", resource}, {"code", std::to_string(res.status)}})
           .Increment();
     };
   };
-  s.Get("/services.json", route("services", &Open311Server::services));
-  s.Get(R"(/services/([^/]+)\.json)", route("service", &Open311Server::serviceDefinition));
-  s.Post("/requests.json", route("post-request", &Open311Server::postRequest));
-  s.Get("/requests.json", route("requests", &Open311Server::listRequests));
-  s.Get(R"(/requests/([^/]+)\.json)", route("request", &Open311Server::getRequest));
+  s.Get(R"(/services\.(json|xml))", route("services", &Open311Server::services));
+  s.Get(R"(/services/([^/]+)\.(json|xml))", route("service", &Open311Server::serviceDefinition));
+  s.Post(R"(/requests\.(json|xml))", route("post-request", &Open311Server::postRequest));
+  s.Get(R"(/requests\.(json|xml))", route("requests", &Open311Server::listRequests));
+  s.Get(R"(/requests/([^/]+)\.(json|xml))", route("request", &Open311Server::getRequest));
   s.set_error_handler(httplib::Server::HandlerWithResponse([](const httplib::Request& req,
                                                               httplib::Response& res) {
     if (!res.body.empty()) return httplib::Server::HandlerResponse::Unhandled;
     if (res.status == 404)
-      errors(res, 404, {"no such resource: " + req.method + " " + req.path +
-                            " (JSON only: /services.json, /requests.json, ...)"});
+      errors(req, res, 404, {"no such resource: " + req.method + " " + req.path +
+                            " (/services.json, /requests.json, ... or .xml)"});
     else if (res.status == 413)
-      errors(res, 413, {"request body too large"});
+      errors(req, res, 413, {"request body too large"});
     else
-      errors(res, res.status, {"request could not be handled"});
+      errors(req, res, res.status, {"request could not be handled"});
     return httplib::Server::HandlerResponse::Handled;
   }));
   if (opt_.port == 0)
@@ -172,7 +183,7 @@ void Open311Server::stop() {
   if (thread_.joinable()) thread_.join();
 }
 
-void Open311Server::services(const httplib::Request&, httplib::Response& res) {
+void Open311Server::services(const httplib::Request& req, httplib::Response& res) {
   json arr = json::array();
   for (const auto& c : submissions_.directory().categories())
     arr.push_back({{"service_code", c.code},
@@ -182,27 +193,27 @@ void Open311Server::services(const httplib::Request&, httplib::Response& res) {
                    {"type", c.emergency ? "realtime" : "batch"},
                    {"keywords", c.emergency ? "emergency" : ""},
                    {"group", c.emergency ? "emergency" : "public service"}});
-  ok(res, arr);
+  answer(req, res, 200, arr, "services");
 }
 
 void Open311Server::serviceDefinition(const httplib::Request& req, httplib::Response& res) {
   const auto code = req.matches[1].str();
   const auto* c = submissions_.directory().category(code);
-  if (!c) return errors(res, 404, {"service_code '" + code + "' not found"});
-  ok(res, attributes(*c));
+  if (!c) return errors(req, res, 404, {"service_code '" + code + "' not found"});
+  answer(req, res, 200, attributes(*c), "service_definition");
 }
 
 void Open311Server::postRequest(const httplib::Request& req, httplib::Response& res) {
   const auto* key = param(req, "api_key");
   if (!key || key->empty())
-    return errors(res, 403, {"api_key is required to submit a service request"});
+    return errors(req, res, 403, {"api_key is required to submit a service request"});
   const auto* code = param(req, "service_code");
   const auto* cat = code ? submissions_.directory().category(*code) : nullptr;
   auto form = open311::fromForm(req.params, cat && cat->emergency);
   if (!form.violations.empty()) {
     std::vector<std::string> d;
     for (const auto& v : form.violations) d.push_back(v.field + ": " + v.description);
-    return errors(res, 400, d);
+    return errors(req, res, 400, d);
   }
   if (auto idem = req.get_header_value("Idempotency-Key"); !idem.empty())
     form.request.set_idempotency_key(idem);
@@ -210,10 +221,12 @@ void Open311Server::postRequest(const httplib::Request& req, httplib::Response& 
   using K = SubmitOutcome::Kind;
   switch (out.kind) {
     case K::Accepted:
-      return ok(res, json::array({{{"service_request_id", out.response.tracking_id()},
+      return answer(req, res, 200,
+                    json::array({{{"service_request_id", out.response.tracking_id()},
                                    {"service_notice", "expected response " +
                                                           out.response.expected_response()},
-                                   {"account_id", nullptr}}}));
+                                   {"account_id", nullptr}}}),
+                    "service_requests");
     case K::Invalid: {
       std::vector<std::string> d;
       const bool own_title = param(req, "attribute[title]") != nullptr;
@@ -222,17 +235,17 @@ void Open311Server::postRequest(const httplib::Request& req, httplib::Response& 
         if (v.field == "title" && !own_title) continue;
         d.push_back(open311::parameterName(v.field) + ": " + v.description);
       }
-      return errors(res, 400, d);
+      return errors(req, res, 400, d);
     }
     case K::Unauthenticated:
-      return errors(res, 403, {out.message});
+      return errors(req, res, 403, {out.message});
     case K::RateLimited:
       res.set_header("Retry-After", std::to_string((out.retry_after.count() + 999) / 1000));
-      return errors(res, 429, {out.message});
+      return errors(req, res, 429, {out.message});
     case K::Unavailable:
       break;
   }
-  errors(res, 503, {out.message});
+  errors(req, res, 503, {out.message});
 }
 
 void Open311Server::listRequests(const httplib::Request& req, httplib::Response& res) {
@@ -249,7 +262,7 @@ void Open311Server::listRequests(const httplib::Request& req, httplib::Response&
       auto v = views_.read(*cid, *tid);
       if (!v.confidential()) arr.push_back(requestJson(v, dir, opt_.utc_offset_minutes));
     }
-    return ok(res, arr);
+    return answer(req, res, 200, arr, "service_requests");
   }
   std::vector<std::string> bad;
   ListFilter f;
@@ -266,6 +279,9 @@ void Open311Server::listRequests(const httplib::Request& req, httplib::Response&
     else
       bad.push_back("end_date: not a W3C date-time (e.g. 2026-11-29T17:00:00+08:00)");
   }
+  // GeoReport v2: without dates, the last 90 days.
+  if (!param(req, "start_date") && !param(req, "end_date"))
+    f.from_ms = clock_.nowMs() - int64_t{90} * 86'400'000;
   if (f.from_ms > 0 && f.to_ms > 0 && f.to_ms <= f.from_ms)
     bad.push_back("end_date: must be after start_date");
   std::string status;
@@ -273,9 +289,9 @@ void Open311Server::listRequests(const httplib::Request& req, httplib::Response&
     status = *s;
     if (status != "open" && status != "closed") bad.push_back("status: must be open or closed");
   }
-  if (!bad.empty()) return errors(res, 400, bad);
+  if (!bad.empty()) return errors(req, res, 400, bad);
   if (f.category.size() > 0 && !dir.category(f.category))
-    return errors(res, 404, {"service_code '" + f.category + "' not found"});
+    return errors(req, res, 404, {"service_code '" + f.category + "' not found"});
   // Open311's default window: the last 90 days, at most 1000 requests.
   constexpr size_t kLimit = 1000;
   std::string cursor;
@@ -288,7 +304,7 @@ void Open311Server::listRequests(const httplib::Request& req, httplib::Response&
     if (page.next_cursor.empty()) break;
     cursor = page.next_cursor;
   }
-  ok(res, arr);
+  answer(req, res, 200, arr, "service_requests");
 }
 
 void Open311Server::getRequest(const httplib::Request& req, httplib::Response& res) {
@@ -296,12 +312,14 @@ void Open311Server::getRequest(const httplib::Request& req, httplib::Response& r
   auto tid = TrackingId::normalize(id);
   std::optional<std::string> cid;
   if (tid) cid = views_.complaintIdOf(*tid);
-  if (!cid) return errors(res, 404, {"service_request_id '" + id + "' not found"});
+  if (!cid) return errors(req, res, 404, {"service_request_id '" + id + "' not found"});
   auto v = views_.read(*cid, *tid);
   // Confidential content is not public: to Open311 it does not exist.
   if (v.confidential() || v.submitted_at_ms() == 0)
-    return errors(res, 404, {"service_request_id '" + id + "' not found"});
-  ok(res, json::array({requestJson(v, submissions_.directory(), opt_.utc_offset_minutes)}));
+    return errors(req, res, 404, {"service_request_id '" + id + "' not found"});
+  answer(req, res, 200,
+         json::array({requestJson(v, submissions_.directory(), opt_.utc_offset_minutes)}),
+         "service_requests");
 }
 
 }  // namespace lapor::intake

@@ -7,6 +7,7 @@
 #include "intake_metrics.h"
 #include "log/logger.h"
 #include "submission.h"
+#include "time/clock.h"
 
 #include <memory>
 #include <string>
@@ -30,7 +31,8 @@ struct Open311Options {
 class Open311Server {
  public:
   Open311Server(const Open311Options& options, SubmissionService& submissions,
-                ComplaintViews& views, IntakeMetrics& metrics, log::Logger logger);
+                ComplaintViews& views, const time::Clock& clock, IntakeMetrics& metrics,
+                log::Logger logger);
   ~Open311Server();
   Open311Server(const Open311Server&) = delete;
   Open311Server& operator=(const Open311Server&) = delete;
@@ -47,6 +49,7 @@ class Open311Server {
   Open311Options opt_;
   SubmissionService& submissions_;
   ComplaintViews& views_;
+  const time::Clock& clock_;
   IntakeMetrics& metrics_;
   log::Logger log_;
   std::unique_ptr<httplib::Server> server_;

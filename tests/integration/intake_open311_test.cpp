@@ -202,6 +202,27 @@ TEST(IntakeOpen311Test, BadRequestsGet400) {
   expectErrors(curl("GET", "/requests.json?service_code=alien-invasion"), 404);
 }
 
+TEST(IntakeOpen311Test, XmlIsServedToo) {
+  auto services = curl("GET", "/services.xml");
+  ASSERT_EQ(services.status, 200) << services.body;
+  EXPECT_NE(services.headers.find("text/xml"), std::string::npos) << services.headers;
+  EXPECT_NE(services.body.find("<service><description>Kebakaran</description>"), std::string::npos)
+      << services.body;
+  auto post = curl("POST", "/requests.xml", goodForm(kPartnerKey));
+  ASSERT_EQ(post.status, 200) << post.body;
+  const auto start = post.body.find("<service_request_id>");
+  ASSERT_NE(start, std::string::npos) << post.body;
+  const auto id = post.body.substr(start + 20, 15);
+  waitForView(id);
+  auto get = curl("GET", "/requests/" + id + ".xml");
+  ASSERT_EQ(get.status, 200) << get.body;
+  EXPECT_NE(get.body.find("<status>open</status>"), std::string::npos) << get.body;
+  auto missing = curl("GET", "/requests/LPR-0000-0000-0.xml");
+  EXPECT_EQ(missing.status, 404);
+  EXPECT_NE(missing.body.find("<errors><error><code>404</code>"), std::string::npos)
+      << missing.body;
+}
+
 TEST(IntakeOpen311Test, KeysAreRequiredAndChecked) {
   expectErrors(curl("POST", "/requests.json", goodForm("")), 403, "api_key");
   expectErrors(curl("POST", "/requests.json", goodForm("stolen-key")), 403, "unknown API key");

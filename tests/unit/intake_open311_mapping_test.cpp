@@ -92,3 +92,30 @@ TEST(Open311MappingTest, W3CTimes) {
 
 }  // namespace
 }  // namespace lapor::intake::open311
+
+namespace lapor::intake::open311 {
+namespace {
+
+TEST(Open311MappingTest, XmlFollowsGeoReportNames) {
+  nlohmann::json services = nlohmann::json::array({{{"service_code", "fire"}, {"metadata", true}}});
+  EXPECT_EQ(toXml(services, "services"),
+            "<?xml version=\"1.0\" encoding=\"utf-8\"?><services><service><metadata>true</metadata>"
+            "<service_code>fire</service_code></service></services>");
+  nlohmann::json requests = nlohmann::json::array(
+      {{{"service_request_id", "LPR-1"}, {"lat", nullptr}, {"description", "a < b & \"c\""}}});
+  EXPECT_EQ(toXml(requests, "service_requests"),
+            "<?xml version=\"1.0\" encoding=\"utf-8\"?><service_requests><request>"
+            "<description>a &lt; b &amp; &quot;c&quot;</description><lat/>"
+            "<service_request_id>LPR-1</service_request_id></request></service_requests>");
+  nlohmann::json def = {{"service_code", "fire"},
+                        {"attributes", nlohmann::json::array({{{"code", "priority"},
+                                                               {"values", nlohmann::json::array(
+                                                                              {{{"key", "low"}}})}}})}};
+  EXPECT_EQ(toXml(def, "service_definition"),
+            "<?xml version=\"1.0\" encoding=\"utf-8\"?><service_definition><attributes><attribute>"
+            "<code>priority</code><values><value><key>low</key></value></values></attribute>"
+            "</attributes><service_code>fire</service_code></service_definition>");
+}
+
+}  // namespace
+}  // namespace lapor::intake::open311

@@ -203,4 +203,57 @@ std::string formatTime(int64_t ms, int utc_offset_minutes) {
   return buf;
 }
 
+namespace {
+std::string singular(const std::string& plural) {
+  if (plural == "service_requests") return "request";
+  if (!plural.empty() && plural.back() == 's') return plural.substr(0, plural.size() - 1);
+  return plural + "_item";
+}
+
+void escape(std::string& out, const std::string& text) {
+  for (char c : text) {
+    switch (c) {
+      case '<':
+        out += "&lt;";
+        break;
+      case '>':
+        out += "&gt;";
+        break;
+      case '&':
+        out += "&amp;";
+        break;
+      case '"':
+        out += "&quot;";
+        break;
+      default:
+        out += c;
+    }
+  }
+}
+
+void element(std::string& out, const std::string& name, const nlohmann::json& j) {
+  if (j.is_null()) {
+    out += "<" + name + "/>";
+    return;
+  }
+  out += "<" + name + ">";
+  if (j.is_array()) {
+    for (const auto& item : j) element(out, singular(name), item);
+  } else if (j.is_object()) {
+    for (const auto& [k, v] : j.items()) element(out, k, v);
+  } else if (j.is_string()) {
+    escape(out, j.get<std::string>());
+  } else {
+    out += j.dump();
+  }
+  out += "</" + name + ">";
+}
+}  // namespace
+
+std::string toXml(const nlohmann::json& j, const std::string& root) {
+  std::string out = "<?xml version=\"1.0\" encoding=\"utf-8\"?>";
+  element(out, root, j);
+  return out;
+}
+
 }  // namespace lapor::intake::open311

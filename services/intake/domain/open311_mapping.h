@@ -6,6 +6,8 @@
 #include "lapor/v1/complaint.pb.h"
 #include "lapor/v1/intake.pb.h"
 
+#include <nlohmann/json.hpp>
+
 #include <cstdint>
 #include <map>
 #include <optional>
@@ -38,5 +40,10 @@ std::string parameterName(const std::string& field);
 std::optional<int64_t> parseTime(const std::string& text);
 // 2026-11-29T18:15:00+08:00 in the given offset from UTC.
 std::string formatTime(int64_t ms, int utc_offset_minutes);
+
+// GeoReport v2's XML form of a JSON answer: `root` is the outer element (services,
+// service_requests, service_definition, errors); array items are named in the singular
+// (service, request, attribute, value, error); null becomes an empty element.
+std::string toXml(const nlohmann::json& j, const std::string& root);
 
 }  // namespace lapor::intake::open311
