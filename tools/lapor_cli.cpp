@@ -1,5 +1,6 @@
 // lapor-cli: a small gRPC client for operators and the local demo: submit a complaint, follow
-// it (get, list, watch, feedback, reopen), subscribe as an agency, acknowledge, read SLA clocks, check health.
+// it (get, list, watch, feedback, reopen), subscribe as an agency, acknowledge, read SLA clocks,
+// check health.
 #include "google/rpc/error_details.pb.h"
 #include "google/rpc/status.pb.h"
 #include "grpc/health/v1/health.grpc.pb.h"
@@ -13,9 +14,9 @@
 
 #include <atomic>
 #include <cctype>
-#include <cstdlib>
 #include <chrono>
 #include <condition_variable>
+#include <cstdlib>
 #include <iostream>
 #include <mutex>
 #include <optional>

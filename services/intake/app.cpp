@@ -30,8 +30,7 @@ namespace {
 SubmissionSettings submissionSettings(const config::Config& cfg, const app::ServiceSettings& s) {
   SubmissionSettings out;
   out.produce_timeout = s.produce_timeout + std::chrono::seconds(1);
-  out.idempotency_ttl =
-      cfg.getDuration("intake", "idempotency_ttl", std::chrono::hours(24 * 7));
+  out.idempotency_ttl = cfg.getDuration("intake", "idempotency_ttl", std::chrono::hours(24 * 7));
   out.limits.description_max =
       static_cast<size_t>(cfg.getInt("intake", "description_max", 4000, 1, 100'000));
   return out;
@@ -82,8 +81,8 @@ IntakeApp::IntakeApp(const config::Config& cfg, const app::ServiceSettings& s, l
   server_ = std::make_unique<grpcx::GrpcServer>(
       s.grpc, std::vector<grpcx::ServiceEntry>{{&handler_, v1::IntakeService::service_full_name()}},
       logger);
-  log_.info("intake ready", {{"grpc_port", server_->port()},
-                             {"open311_port", open311_ ? open311_->port() : 0}});
+  log_.info("intake ready",
+            {{"grpc_port", server_->port()}, {"open311_port", open311_ ? open311_->port() : 0}});
 }
 
 void IntakeApp::stop() {
@@ -107,8 +106,9 @@ int rebuildMain(int argc, char** argv) {
     IntakeMetrics metrics(registry);
     redis::RedisClient redis(s.redis, logger);
     ViewHandler handler(redis, logger, metrics);
-    auto stats = rebuildView(s.kafka_brokers, redis, handler, logger,
-                             cfg.getDuration("intake", "rebuild_timeout", std::chrono::minutes(10)));
+    auto stats =
+        rebuildView(s.kafka_brokers, redis, handler, logger,
+                    cfg.getDuration("intake", "rebuild_timeout", std::chrono::minutes(10)));
     logger.info("tracking view rebuilt", {{"events", stats.events},
                                           {"undecodable", stats.undecodable},
                                           {"keys_dropped", stats.keys_dropped}});

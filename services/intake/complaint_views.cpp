@@ -18,7 +18,9 @@ int64_t toInt(const std::string* s) {
   return v;
 }
 
-std::string str(const std::string* s) { return s ? *s : ""; }
+std::string str(const std::string* s) {
+  return s ? *s : "";
+}
 
 // How many index entries one list call may examine: a filter that matches little still
 // answers promptly, with a cursor to go on from.
@@ -106,8 +108,7 @@ ListPage ComplaintViews::list(const ListFilter& f, size_t page_size, const std::
     const auto slash = cursor.find('/');
     int64_t score = 0;
     if (slash == std::string::npos ||
-        std::from_chars(cursor.data(), cursor.data() + slash, score).ptr !=
-            cursor.data() + slash ||
+        std::from_chars(cursor.data(), cursor.data() + slash, score).ptr != cursor.data() + slash ||
         slash + 1 >= cursor.size())
       throw BadCursor("cursor: not a cursor this service handed out");
     max_score = std::min(max_score, score);

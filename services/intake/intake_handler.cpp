@@ -93,8 +93,8 @@ IntakeHandler::Found IntakeHandler::find(const std::string& text) {
             "", ""};
   auto cid = views_.complaintIdOf(*tid);
   if (!cid)
-    return {grpc::Status(grpc::StatusCode::NOT_FOUND, "no complaint with tracking id " + *tid),
-            "", ""};
+    return {grpc::Status(grpc::StatusCode::NOT_FOUND, "no complaint with tracking id " + *tid), "",
+            ""};
   return {grpc::Status::OK, *cid, *tid};
 }
 
@@ -163,8 +163,7 @@ grpc::Status IntakeHandler::produce(const std::vector<v1::EventEnvelope>& envs) 
     reports.push_back(events_.produce(events::toMessage(kafka::kComplaintsTopic, env)));
   for (auto& r : reports) {
     auto report = kafka::awaitReport(r, produce_timeout_);
-    if (!report.ok)
-      return unavailable("event log unavailable (" + report.error + "); retry later");
+    if (!report.ok) return unavailable("event log unavailable (" + report.error + "); retry later");
   }
   return grpc::Status::OK;
 }
@@ -180,8 +179,7 @@ std::optional<std::string> IntakeHandler::claimFollowUp(const v1::ComplaintView&
   return key;
 }
 
-grpc::Status IntakeHandler::AddFeedback(grpc::ServerContext* ctx,
-                                        const v1::AddFeedbackRequest* req,
+grpc::Status IntakeHandler::AddFeedback(grpc::ServerContext* ctx, const v1::AddFeedbackRequest* req,
                                         v1::AddFeedbackResponse* resp) {
   std::vector<FieldViolation> bad;
   if (req->rating() < 1 || req->rating() > 5) bad.push_back({"rating", "must be 1 to 5"});
@@ -220,9 +218,9 @@ grpc::Status IntakeHandler::AddFeedback(grpc::ServerContext* ctx,
     auto st = produce(envs);
     if (!st.ok()) redis_.command({"DEL", *claim});  // nothing recorded: a retry may go ahead
     if (st.ok())
-      log_.info("feedback recorded", {{"complaint_id", f.complaint_id},
-                                      {"rating", req->rating()},
-                                      {"solved", req->solved()}});
+      log_.info(
+          "feedback recorded",
+          {{"complaint_id", f.complaint_id}, {"rating", req->rating()}, {"solved", req->solved()}});
     return st;
   } catch (const redis::RedisError& e) {
     return unavailable("complaint store unavailable");

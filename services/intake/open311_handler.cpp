@@ -42,22 +42,21 @@ const std::string* param(const httplib::Request& req, const std::string& name) {
 }
 
 json attributes(const agencies::CategoryInfo& c) {
-  json priority = {{"variable", true},
-                   {"code", "priority"},
-                   {"datatype", "singlevaluelist"},
-                   {"required", false},
-                   {"datatype_description",
-                    std::string("default: ") + (c.emergency ? "emergency" : "normal")},
-                   {"order", 1},
-                   {"description", "How urgent it is"},
-                   {"values",
-                    json::array({{{"key", "emergency"}, {"name", "Emergency"}},
-                                 {{"key", "high"}, {"name", "High"}},
-                                 {{"key", "normal"}, {"name", "Normal"}},
-                                 {{"key", "low"}, {"name", "Low"}}})}};
+  json priority = {
+      {"variable", true},
+      {"code", "priority"},
+      {"datatype", "singlevaluelist"},
+      {"required", false},
+      {"datatype_description", std::string("default: ") + (c.emergency ? "emergency" : "normal")},
+      {"order", 1},
+      {"description", "How urgent it is"},
+      {"values", json::array({{{"key", "emergency"}, {"name", "Emergency"}},
+                              {{"key", "high"}, {"name", "High"}},
+                              {{"key", "normal"}, {"name", "Normal"}},
+                              {{"key", "low"}, {"name", "Low"}}})}};
   auto text = [](const std::string& code, int order, const std::string& what) {
-    return json{{"variable", true},      {"code", code},   {"datatype", "string"},
-                {"required", false},     {"order", order}, {"datatype_description", ""},
+    return json{{"variable", true},   {"code", code},   {"datatype", "string"},
+                {"required", false},  {"order", order}, {"datatype_description", ""},
                 {"description", what}};
   };
   auto flag = [](const std::string& code, int order, const std::string& what) {
@@ -71,14 +70,15 @@ json attributes(const agencies::CategoryInfo& c) {
                 {"values", json::array({{{"key", "true"}, {"name", "Yes"}},
                                         {{"key", "false"}, {"name", "No"}}})}};
   };
-  return json{{"service_code", c.code},
-              {"attributes",
-               json::array({priority, text("title", 2, "Short title (default: the description's start)"),
-                            text("kecamatan", 3, "Kecamatan (district)"),
-                            text("desa", 4, "Desa / kelurahan (village)"),
-                            flag("anonymous", 5, "Hide the reporter's identity from agencies"),
-                            flag("confidential", 6, "Keep the content out of public listings"),
-                            text("external_ref", 7, "The publishing system's own reference")})}};
+  return json{
+      {"service_code", c.code},
+      {"attributes",
+       json::array({priority, text("title", 2, "Short title (default: the description's start)"),
+                    text("kecamatan", 3, "Kecamatan (district)"),
+                    text("desa", 4, "Desa / kelurahan (village)"),
+                    flag("anonymous", 5, "Hide the reporter's identity from agencies"),
+                    flag("confidential", 6, "Keep the content out of public listings"),
+                    text("external_ref", 7, "The publishing system's own reference")})}};
 }
 
 std::string leadAgency(const v1::ComplaintView& v) {
@@ -133,8 +133,8 @@ Open311Server::Open311Server(const Open311Options& options, SubmissionService& s
       server_(std::make_unique<httplib::Server>()) {
   auto& s = *server_;
   s.set_payload_max_length(opt_.max_body_bytes);
-  auto route = [this](const char* resource, void (Open311Server::*fn)(const httplib::Request&,
-                                                                       httplib::Response&)) {
+  auto route = [this](const char* resource,
+                      void (Open311Server::*fn)(const httplib::Request&, httplib::Response&)) {
     return [this, resource, fn](const httplib::Request& req, httplib::Response& res) {
       try {
         (this->*fn)(req, res);
@@ -151,18 +151,19 @@ Open311Server::Open311Server(const Open311Options& options, SubmissionService& s
   s.Post(R"(/requests\.(json|xml))", route("post-request", &Open311Server::postRequest));
   s.Get(R"(/requests\.(json|xml))", route("requests", &Open311Server::listRequests));
   s.Get(R"(/requests/([^/]+)\.(json|xml))", route("request", &Open311Server::getRequest));
-  s.set_error_handler(httplib::Server::HandlerWithResponse([](const httplib::Request& req,
-                                                              httplib::Response& res) {
-    if (!res.body.empty()) return httplib::Server::HandlerResponse::Unhandled;
-    if (res.status == 404)
-      errors(req, res, 404, {"no such resource: " + req.method + " " + req.path +
-                            " (/services.json, /requests.json, ... or .xml)"});
-    else if (res.status == 413)
-      errors(req, res, 413, {"request body too large"});
-    else
-      errors(req, res, res.status, {"request could not be handled"});
-    return httplib::Server::HandlerResponse::Handled;
-  }));
+  s.set_error_handler(
+      httplib::Server::HandlerWithResponse([](const httplib::Request& req, httplib::Response& res) {
+        if (!res.body.empty()) return httplib::Server::HandlerResponse::Unhandled;
+        if (res.status == 404)
+          errors(req, res, 404,
+                 {"no such resource: " + req.method + " " + req.path +
+                  " (/services.json, /requests.json, ... or .xml)"});
+        else if (res.status == 413)
+          errors(req, res, 413, {"request body too large"});
+        else
+          errors(req, res, res.status, {"request could not be handled"});
+        return httplib::Server::HandlerResponse::Handled;
+      }));
   if (opt_.port == 0)
     port_ = s.bind_to_any_port(opt_.host);
   else if (s.bind_to_port(opt_.host, opt_.port))
@@ -176,7 +177,9 @@ Open311Server::Open311Server(const Open311Options& options, SubmissionService& s
   log_.info("open311 listening", {{"address", opt_.host + ":" + std::to_string(port_)}});
 }
 
-Open311Server::~Open311Server() { stop(); }
+Open311Server::~Open311Server() {
+  stop();
+}
 
 void Open311Server::stop() {
   if (server_) server_->stop();
@@ -221,12 +224,12 @@ void Open311Server::postRequest(const httplib::Request& req, httplib::Response& 
   using K = SubmitOutcome::Kind;
   switch (out.kind) {
     case K::Accepted:
-      return answer(req, res, 200,
-                    json::array({{{"service_request_id", out.response.tracking_id()},
-                                   {"service_notice", "expected response " +
-                                                          out.response.expected_response()},
-                                   {"account_id", nullptr}}}),
-                    "service_requests");
+      return answer(
+          req, res, 200,
+          json::array({{{"service_request_id", out.response.tracking_id()},
+                        {"service_notice", "expected response " + out.response.expected_response()},
+                        {"account_id", nullptr}}}),
+          "service_requests");
     case K::Invalid: {
       std::vector<std::string> d;
       const bool own_title = param(req, "attribute[title]") != nullptr;

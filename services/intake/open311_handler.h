@@ -23,7 +23,7 @@ namespace lapor::intake {
 
 struct Open311Options {
   std::string host = "127.0.0.1";
-  int port = 0;  // 0: any free port (see port())
+  int port = 0;                  // 0: any free port (see port())
   int utc_offset_minutes = 480;  // times are written in the regency's zone (WITA)
   size_t max_body_bytes = 64 * 1024;
 };

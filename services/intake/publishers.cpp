@@ -57,7 +57,8 @@ PublisherRegistry PublisherRegistry::fromConfig(const config::Config& cfg) {
       } catch (const YAML::Exception& e) {
         throw cfg.error("publishers", where, e.what());
       }
-      if (p.id.empty() || p.id == "public") throw cfg.error("publishers", where + ".id", "is required and must not be 'public'");
+      if (p.id.empty() || p.id == "public")
+        throw cfg.error("publishers", where + ".id", "is required and must not be 'public'");
       if (!isHex64(p.key_sha256))
         throw cfg.error("publishers", where + ".key_sha256",
                         "must be the SHA-256 of the key in hex (64 characters)");

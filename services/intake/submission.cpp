@@ -127,8 +127,8 @@ std::optional<SubmissionService::Reserved> SubmissionService::claimIdempotencyKe
   const auto pending = encode("pending", mine.complaint_id, mine.tracking_id, mine.submitted_ms);
   // The claim outlives our own wait for Kafka, so it cannot lapse while we still produce.
   const auto pending_ttl = settings_.produce_timeout + std::chrono::seconds(10);
-  const auto deadline = std::chrono::steady_clock::now() + settings_.produce_timeout +
-                        std::chrono::seconds(2);
+  const auto deadline =
+      std::chrono::steady_clock::now() + settings_.produce_timeout + std::chrono::seconds(2);
   while (true) {
     auto r = redis_.eval(kClaimScript, {key}, {pending, std::to_string(pending_ttl.count())});
     if (r.str.empty()) return std::nullopt;
@@ -151,7 +151,8 @@ void SubmissionService::release(const std::string& idem_key, const Reserved& min
       redis_.eval(kReleaseScript, {idem_key},
                   {encode("pending", mine.complaint_id, mine.tracking_id, mine.submitted_ms)});
     redis_.command({"DEL", redis_.key("intake:tracking:" + mine.tracking_id)});
-    if (!reporter_ref.empty()) redis_.command({"DEL", redis_.key("intake:reporter:" + reporter_ref)});
+    if (!reporter_ref.empty())
+      redis_.command({"DEL", redis_.key("intake:reporter:" + reporter_ref)});
   } catch (const redis::RedisError& e) {
     // A claim left behind lapses after its TTL; an unused tracking id is harmless.
     log_.warn("could not release a failed submission's reservations", {{"error", e.what()}});
@@ -218,11 +219,11 @@ SubmitOutcome SubmissionService::submit(const v1::SubmitComplaintRequest& req,
 
   std::string idem_key;
   if (!req.idempotency_key().empty())
-    idem_key = redis_.key("intake:idem:" + publisher.id + ":key:" +
-                          PublisherRegistry::sha256Hex(req.idempotency_key()));
+    idem_key = redis_.key("intake:idem:" + publisher.id +
+                          ":key:" + PublisherRegistry::sha256Hex(req.idempotency_key()));
   else if (!req.external_ref().empty())
-    idem_key = redis_.key("intake:idem:" + publisher.id + ":ref:" +
-                          PublisherRegistry::sha256Hex(req.external_ref()));
+    idem_key = redis_.key("intake:idem:" + publisher.id +
+                          ":ref:" + PublisherRegistry::sha256Hex(req.external_ref()));
 
   Reserved mine{events::newUuid(), "", now};
   std::string reporter_ref;
@@ -284,8 +285,8 @@ SubmitOutcome SubmissionService::submit(const v1::SubmitComplaintRequest& req,
   c->set_publisher(publisher.id);
   c->set_submitted_at_ms(now);
 
-  auto report =
-      events_.produceAndWait(events::toMessage(kafka::kComplaintsTopic, env), settings_.produce_timeout);
+  auto report = events_.produceAndWait(events::toMessage(kafka::kComplaintsTopic, env),
+                                       settings_.produce_timeout);
   auto logger = log_.with({{"complaint_id", mine.complaint_id}, {"trace_id", env.trace_id()}});
   if (!report.ok) {
     metrics_.rejected.Add({{"reason", "event-log-unavailable"}}).Increment();

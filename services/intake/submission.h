@@ -25,9 +25,9 @@ struct SubmitOutcome {
   enum class Kind { Accepted, Invalid, Unauthenticated, RateLimited, Unavailable };
   Kind kind = Kind::Unavailable;
   std::string message;
-  std::vector<FieldViolation> violations;   // Invalid
+  std::vector<FieldViolation> violations;    // Invalid
   std::chrono::milliseconds retry_after{0};  // RateLimited
-  v1::SubmitComplaintResponse response;     // Accepted (response.duplicate() for a retry)
+  v1::SubmitComplaintResponse response;      // Accepted (response.duplicate() for a retry)
 };
 
 struct SubmissionSettings {

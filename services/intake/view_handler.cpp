@@ -58,7 +58,9 @@ std::string stateName(v1::AssignmentState s) {
   }
 }
 
-std::string status(v1::ComplaintStatus s) { return std::to_string(static_cast<int>(s)); }
+std::string status(v1::ComplaintStatus s) {
+  return std::to_string(static_cast<int>(s));
+}
 }  // namespace
 
 ViewHandler::ViewHandler(redis::RedisClient& redis, log::Logger logger, IntakeMetrics& metrics)
@@ -83,21 +85,36 @@ kafka::HandleResult ViewHandler::handle(const kafka::Message& msg) {
       const auto& c = env.submitted().complaint();
       new_status = status(v1::COMPLAINT_STATUS_SUBMITTED);
       const auto& l = c.location();
-      fields = {"tracking_id",     c.tracking_id(),
-                "category",        c.category(),
-                "priority",        std::to_string(c.priority()),
-                "channel",         std::to_string(c.channel()),
-                "confidential",    c.confidential() ? "1" : "0",
-                "title",           c.title(),
-                "description",     c.description(),
-                "has_coordinates", l.has_coordinates() ? "1" : "0",
-                "lat",             std::to_string(l.lat()),
-                "lon",             std::to_string(l.lon()),
-                "kecamatan",       l.kecamatan(),
-                "desa",            l.desa(),
-                "address",         l.address(),
-                "media_url",       c.attachments_size() > 0 ? c.attachments(0).url() : "",
-                "submitted_at_ms", std::to_string(c.submitted_at_ms())};
+      fields = {"tracking_id",
+                c.tracking_id(),
+                "category",
+                c.category(),
+                "priority",
+                std::to_string(c.priority()),
+                "channel",
+                std::to_string(c.channel()),
+                "confidential",
+                c.confidential() ? "1" : "0",
+                "title",
+                c.title(),
+                "description",
+                c.description(),
+                "has_coordinates",
+                l.has_coordinates() ? "1" : "0",
+                "lat",
+                std::to_string(l.lat()),
+                "lon",
+                std::to_string(l.lon()),
+                "kecamatan",
+                l.kecamatan(),
+                "desa",
+                l.desa(),
+                "address",
+                l.address(),
+                "media_url",
+                c.attachments_size() > 0 ? c.attachments(0).url() : "",
+                "submitted_at_ms",
+                std::to_string(c.submitted_at_ms())};
       index_score = std::to_string(c.submitted_at_ms());
       // Rebuilding the view from the topic restores the tracking id too.
       redis_.command({"SET", redis_.key("intake:tracking:" + c.tracking_id()), env.complaint_id()});

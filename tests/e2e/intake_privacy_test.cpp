@@ -59,8 +59,8 @@ TEST(IntakePrivacyTest, AnonymousReporterContactIsOnNoTopic) {
   req.mutable_reporter()->set_email(pii[2]);
   req.mutable_reporter()->set_device_id(pii[3]);
   req.set_anonymous(true);
-  auto stub = v1::IntakeService::NewStub(grpc::CreateChannel(
-      stack.endpoint("intake").grpc(), grpc::InsecureChannelCredentials()));
+  auto stub = v1::IntakeService::NewStub(
+      grpc::CreateChannel(stack.endpoint("intake").grpc(), grpc::InsecureChannelCredentials()));
   grpc::ClientContext ctx;
   ctx.set_deadline(std::chrono::system_clock::now() + 20s);
   v1::SubmitComplaintResponse resp;

@@ -6,7 +6,6 @@
 #include "topic_reader.h"
 #include "wait.h"
 
-
 #include <fstream>
 #include <random>
 #include <stdexcept>
@@ -23,7 +22,9 @@ namespace lapor::integration {
 namespace {
 // The hash function the service uses itself (checked against a standard test vector in
 // tests/unit/intake_publishers_test.cpp).
-std::string sha256Hex(const std::string& s) { return intake::PublisherRegistry::sha256Hex(s); }
+std::string sha256Hex(const std::string& s) {
+  return intake::PublisherRegistry::sha256Hex(s);
+}
 
 const std::string& configPath() {
   static const std::string path = [] {
@@ -56,7 +57,9 @@ std::optional<T> detailOf(const grpc::Status& s) {
 }
 }  // namespace
 
-std::string brokers() { return testing::requiredEnv("LAPOR_KAFKA_BROKERS"); }
+std::string brokers() {
+  return testing::requiredEnv("LAPOR_KAFKA_BROKERS");
+}
 
 std::string freshPrefix() {
   return "it-intake-" + std::to_string(std::random_device{}()) + ":";

@@ -54,8 +54,8 @@ std::string freshPrefix();
 std::string brokers();
 
 // A call context with a deadline, and the API key when one is given.
-std::unique_ptr<grpc::ClientContext> call(const std::string& api_key = "",
-                                          std::chrono::milliseconds timeout = std::chrono::seconds(20));
+std::unique_ptr<grpc::ClientContext> call(
+    const std::string& api_key = "", std::chrono::milliseconds timeout = std::chrono::seconds(20));
 
 std::optional<google::rpc::BadRequest> badRequestOf(const grpc::Status& s);
 std::optional<google::rpc::RetryInfo> retryInfoOf(const grpc::Status& s);

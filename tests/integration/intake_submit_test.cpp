@@ -61,16 +61,18 @@ TEST(IntakeSubmitTest, RetryWithTheSameIdempotencyKeyGivesOneComplaint) {
 TEST(IntakeSubmitTest, SamePublisherAndExternalReferenceGivesOneComplaint) {
   const auto ref = uniqueName("extref");
   v1::SubmitComplaintResponse first, second, other_publisher;
-  ASSERT_TRUE(
-      shared().a.stub()->SubmitComplaint(call(kPartnerKey).get(), validComplaint(ref), &first).ok());
+  ASSERT_TRUE(shared()
+                  .a.stub()
+                  ->SubmitComplaint(call(kPartnerKey).get(), validComplaint(ref), &first)
+                  .ok());
   ASSERT_TRUE(shared()
                   .b.stub()
                   ->SubmitComplaint(call(kPartnerKey).get(), validComplaint(ref), &second)
                   .ok());
   EXPECT_EQ(second.tracking_id(), first.tracking_id());
   // The same reference from another publisher is another publisher's complaint.
-  ASSERT_TRUE(shared().a.stub()->SubmitComplaint(call().get(), validComplaint(ref), &other_publisher)
-                  .ok());
+  ASSERT_TRUE(
+      shared().a.stub()->SubmitComplaint(call().get(), validComplaint(ref), &other_publisher).ok());
   EXPECT_NE(other_publisher.tracking_id(), first.tracking_id());
   EXPECT_EQ(submittedWithRef(ref).size(), 2u);
 }
@@ -138,7 +140,7 @@ TEST(IntakeSubmitTest, RateLimitIsSharedByTwoInstances) {
     auto& instance = i % 2 == 0 ? shared().a : shared().b;
     v1::SubmitComplaintResponse r;
     auto st = instance.stub()->SubmitComplaint(call(kLimitedKey).get(),
-                                              validComplaint(uniqueName("limited")), &r);
+                                               validComplaint(uniqueName("limited")), &r);
     ASSERT_TRUE(st.ok()) << i << ": " << st.error_message();
     ++accepted;
   }
@@ -164,7 +166,7 @@ TEST(IntakeSubmitTest, RateLimitIsSharedByTwoInstances) {
 TEST(IntakeSubmitTest, UnknownApiKeyIsUnauthenticated) {
   v1::SubmitComplaintResponse r;
   auto st = shared().a.stub()->SubmitComplaint(call("not-a-key").get(),
-                                              validComplaint(uniqueName("nokey")), &r);
+                                               validComplaint(uniqueName("nokey")), &r);
   EXPECT_EQ(st.error_code(), grpc::StatusCode::UNAUTHENTICATED);
 }
 
@@ -188,15 +190,14 @@ TEST(IntakeSubmitTest, EachBadInputGetsItsFieldViolationAndProducesNoEvent) {
       {"no description", [](auto& r) { r.clear_description(); }, "description"},
       {"description over 4000 characters",
        [](auto& r) { r.set_description(std::string(4001, 'x')); }, "description"},
-      {"latitude out of range", [](auto& r) { r.mutable_location()->set_lat(91); },
-       "location.lat"},
+      {"latitude out of range", [](auto& r) { r.mutable_location()->set_lat(91); }, "location.lat"},
       {"longitude out of range", [](auto& r) { r.mutable_location()->set_lon(-181); },
        "location.lon"},
       {"no location at all", [](auto& r) { r.clear_location(); }, "location"},
       {"invalid UTF-8 in the description", [&](auto& r) { r.set_description(bad_utf8); },
        "description"},
-      {"invalid UTF-8 in the address", [&](auto& r) { r.mutable_location()->set_address(bad_utf8); },
-       "location.address"},
+      {"invalid UTF-8 in the address",
+       [&](auto& r) { r.mutable_location()->set_address(bad_utf8); }, "location.address"},
       {"invalid UTF-8 in the reporter's name",
        [&](auto& r) { r.mutable_reporter()->set_name(bad_utf8); }, "reporter.name"},
       {"e-mail without @", [](auto& r) { r.mutable_reporter()->set_email("siti.example.org"); },
@@ -211,8 +212,8 @@ TEST(IntakeSubmitTest, EachBadInputGetsItsFieldViolationAndProducesNoEvent) {
                               86'400'000);
        },
        "observed_at_ms"},
-      {"attachment without url", [](auto& r) { r.add_attachments()->set_content_type("image/png"); },
-       "attachments[0].url"},
+      {"attachment without url",
+       [](auto& r) { r.add_attachments()->set_content_type("image/png"); }, "attachments[0].url"},
   };
   auto stub = shared().a.stub();
   const auto ref = uniqueName("bad");

@@ -134,23 +134,23 @@ TEST(IntakeViewTest, LifecycleEventsBuildTheViewOnceEachAndARebuildGivesItBack) 
   redis.command({"DEL", redis.key("view:" + cid), redis.key("view:" + cid + ":timeline"),
                  redis.key("view:" + cid + ":assignments")});
   ASSERT_EQ(get(s.tracking_id())->timeline_size(), 0);
-  testing::ChildProcess rebuild(
-      "intake-rebuild",
-      {LAPOR_BUILD_DIR "/services/intake/lapor-intake", "--rebuild-view", "--config",
-       testing::runDir() + "/intake-integration.yaml"},
-      {{"LAPOR_KAFKA_BROKERS", brokers()},
-       {"LAPOR_REDIS_HOST", ro.host},
-       {"LAPOR_REDIS_PORT", std::to_string(ro.port)},
-       {"LAPOR_REDIS_PREFIX", ro.prefix}},
-      testing::runDir() + "/logs/it-intake-rebuild.log");
+  testing::ChildProcess rebuild("intake-rebuild",
+                                {LAPOR_BUILD_DIR "/services/intake/lapor-intake", "--rebuild-view",
+                                 "--config", testing::runDir() + "/intake-integration.yaml"},
+                                {{"LAPOR_KAFKA_BROKERS", brokers()},
+                                 {"LAPOR_REDIS_HOST", ro.host},
+                                 {"LAPOR_REDIS_PORT", std::to_string(ro.port)},
+                                 {"LAPOR_REDIS_PREFIX", ro.prefix}},
+                                testing::runDir() + "/logs/it-intake-rebuild.log");
   ASSERT_TRUE(waitFor([&] { return !rebuild.running(); }, 120s)) << rebuild.logTail();
   auto status = rebuild.signalAndWait(0, 1s);
   ASSERT_TRUE(status.has_value());
   EXPECT_TRUE(WIFEXITED(*status) && WEXITSTATUS(*status) == 0) << rebuild.logTail();
   auto rebuilt = get(s.tracking_id());
   ASSERT_TRUE(rebuilt.has_value());
-  EXPECT_EQ(rebuilt->SerializeAsString(), v.SerializeAsString())
-      << "before:\n" << v.DebugString() << "after:\n" << rebuilt->DebugString();
+  EXPECT_EQ(rebuilt->SerializeAsString(), v.SerializeAsString()) << "before:\n"
+                                                                 << v.DebugString() << "after:\n"
+                                                                 << rebuilt->DebugString();
 }
 
 TEST(IntakeViewTest, WatchStreamsTheTimelineAndFeedbackReopensOrCloses) {

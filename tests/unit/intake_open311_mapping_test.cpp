@@ -107,10 +107,11 @@ TEST(Open311MappingTest, XmlFollowsGeoReportNames) {
             "<?xml version=\"1.0\" encoding=\"utf-8\"?><service_requests><request>"
             "<description>a &lt; b &amp; &quot;c&quot;</description><lat/>"
             "<service_request_id>LPR-1</service_request_id></request></service_requests>");
-  nlohmann::json def = {{"service_code", "fire"},
-                        {"attributes", nlohmann::json::array({{{"code", "priority"},
-                                                               {"values", nlohmann::json::array(
-                                                                              {{{"key", "low"}}})}}})}};
+  nlohmann::json def = {
+      {"service_code", "fire"},
+      {"attributes",
+       nlohmann::json::array(
+           {{{"code", "priority"}, {"values", nlohmann::json::array({{{"key", "low"}}})}}})}};
   EXPECT_EQ(toXml(def, "service_definition"),
             "<?xml version=\"1.0\" encoding=\"utf-8\"?><service_definition><attributes><attribute>"
             "<code>priority</code><values><value><key>low</key></value></values></attribute>"

@@ -17,10 +17,12 @@ TEST(PublishersTest, Sha256IsTheStandardOne) {
 }
 
 TEST(PublishersTest, KeysAuthenticateTheirPublisher) {
-  auto r = PublisherRegistry::fromConfig(cfg(
-      "publishers:\n"
-      "  - {id: hub, key_sha256: " + PublisherRegistry::sha256Hex("hub-key") + ", rate_limit: 7}\n"
-      "auth: {allow_keyless: false, rate_window: 30s}\n"));
+  auto r =
+      PublisherRegistry::fromConfig(cfg("publishers:\n"
+                                        "  - {id: hub, key_sha256: " +
+                                        PublisherRegistry::sha256Hex("hub-key") +
+                                        ", rate_limit: 7}\n"
+                                        "auth: {allow_keyless: false, rate_window: 30s}\n"));
   auto ok = r.authenticate(std::string("hub-key"));
   ASSERT_NE(ok.publisher, nullptr);
   EXPECT_EQ(ok.publisher->id, "hub");
@@ -42,8 +44,7 @@ TEST(PublishersTest, KeylessCallersArePublicWhenAllowed) {
 }
 
 TEST(PublishersTest, ConfigMistakesAreNamed) {
-  for (const char* bad : {"publishers: {id: x}\n",
-                          "publishers:\n  - {id: x, key_sha256: abc}\n",
+  for (const char* bad : {"publishers: {id: x}\n", "publishers:\n  - {id: x, key_sha256: abc}\n",
                           "publishers:\n  - {key_sha256: "
                           "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad}\n",
                           "publishers:\n"

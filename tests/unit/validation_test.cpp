@@ -248,12 +248,12 @@ TEST(ValidationTest, ObservedAtMustBeSane) {
     r.set_observed_at_ms(ms);
     return validateSubmission(r, directory(), {}, kNow);
   };
-  EXPECT_TRUE(at(0).empty());                        // not given
-  EXPECT_TRUE(at(kNow - 3'600'000).empty());         // an hour ago
-  EXPECT_TRUE(at(kNow + 60'000).empty());            // a minute of clock skew
-  ASSERT_EQ(at(kNow + 3'600'000).size(), 1u);        // an hour ahead
+  EXPECT_TRUE(at(0).empty());                  // not given
+  EXPECT_TRUE(at(kNow - 3'600'000).empty());   // an hour ago
+  EXPECT_TRUE(at(kNow + 60'000).empty());      // a minute of clock skew
+  ASSERT_EQ(at(kNow + 3'600'000).size(), 1u);  // an hour ahead
   EXPECT_EQ(at(kNow + 3'600'000)[0].field, "observed_at_ms");
-  ASSERT_EQ(at(1'795'947'300).size(), 1u);           // seconds, not milliseconds
+  ASSERT_EQ(at(1'795'947'300).size(), 1u);  // seconds, not milliseconds
   EXPECT_EQ(at(1'795'947'300)[0].field, "observed_at_ms");
 }
 
@@ -265,8 +265,8 @@ TEST(ValidationTest, ReporterContactAndCategoryAreChecked) {
   r.set_category("road-\xc3");
   std::set<std::string> fields;
   for (const auto& v : validateSubmission(r, directory())) fields.insert(v.field);
-  EXPECT_EQ(fields, (std::set<std::string>{"reporter.email", "reporter.phone",
-                                           "reporter.device_id", "category"}));
+  EXPECT_EQ(fields, (std::set<std::string>{"reporter.email", "reporter.phone", "reporter.device_id",
+                                           "category"}));
 }
 
 }  // namespace

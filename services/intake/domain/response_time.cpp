@@ -21,8 +21,7 @@ std::string inWords(const ResponseTarget& t) {
 }
 }  // namespace
 
-ResponseTimes::ResponseTimes(std::map<v1::Priority, ResponseTarget> targets,
-                             int utc_offset_minutes)
+ResponseTimes::ResponseTimes(std::map<v1::Priority, ResponseTarget> targets, int utc_offset_minutes)
     : targets_(std::move(targets)), utc_offset_minutes_(utc_offset_minutes) {}
 
 ExpectedResponse ResponseTimes::expected(v1::Priority priority, int64_t submitted_ms) const {
