@@ -123,7 +123,7 @@ std::string SubmissionService::reserveTrackingId(const std::string& complaint_id
 }
 
 std::optional<SubmissionService::Reserved> SubmissionService::claimIdempotencyKey(
-    const std::string& key, const Reserved& mine, v1::Priority) {
+    const std::string& key, const Reserved& mine) {
   const auto pending = encode("pending", mine.complaint_id, mine.tracking_id, mine.submitted_ms);
   // The claim outlives our own wait for Kafka, so it cannot lapse while we still produce.
   const auto pending_ttl = settings_.produce_timeout + std::chrono::seconds(10);
@@ -230,7 +230,7 @@ SubmitOutcome SubmissionService::submit(const v1::SubmitComplaintRequest& req,
   try {
     mine.tracking_id = reserveTrackingId(mine.complaint_id);
     if (!idem_key.empty()) {
-      if (auto earlier = claimIdempotencyKey(idem_key, mine, req.priority())) {
+      if (auto earlier = claimIdempotencyKey(idem_key, mine)) {
         redis_.command({"DEL", redis_.key("intake:tracking:" + mine.tracking_id)});
         metrics_.duplicates.Add({}).Increment();
         log_.info("duplicate submission answered with the earlier tracking id",

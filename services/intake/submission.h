@@ -56,8 +56,7 @@ class SubmissionService {
   };
   std::string reserveTrackingId(const std::string& complaint_id);
   // The answer of an earlier submission with the same key, or nullopt once `mine` owns the key.
-  std::optional<Reserved> claimIdempotencyKey(const std::string& key, const Reserved& mine,
-                                              v1::Priority priority);
+  std::optional<Reserved> claimIdempotencyKey(const std::string& key, const Reserved& mine);
   void release(const std::string& idem_key, const Reserved& mine, const std::string& reporter_ref);
   SubmitOutcome accepted(const Reserved& r, v1::Priority priority, bool duplicate) const;
 
