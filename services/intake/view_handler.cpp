@@ -167,12 +167,18 @@ kafka::HandleResult ViewHandler::handle(const kafka::Message& msg) {
       setState(env.rejected().agency_id(), "rejected");
       note = env.rejected().reason_code();
       break;
-    case v1::EventEnvelope::kResolved:
+    case v1::EventEnvelope::kResolved: {
       setState(env.resolved().agency_id(), "resolved");
       note = env.resolved().resolution();
       fields = {"status_note", note};
-      new_status = status(v1::COMPLAINT_STATUS_RESOLVED);
+      // The lead's resolution resolves the complaint; a supporting agency finishing its part
+      // does not. An agency the view has no role for (routed not seen) counts as the lead.
+      const auto role = redis_.command({"HGET", redis_.key("view:" + env.complaint_id() + ":roles"),
+                                        env.resolved().agency_id()});
+      new_status = status(role.str == "support" ? v1::COMPLAINT_STATUS_IN_PROGRESS
+                                                : v1::COMPLAINT_STATUS_RESOLVED);
       break;
+    }
     case v1::EventEnvelope::kWithdrawn:
       setState(env.withdrawn().agency_id(), "withdrawn");
       note = env.withdrawn().reason();

@@ -90,7 +90,8 @@ TEST(IntakeViewTest, LifecycleEventsBuildTheViewOnceEachAndARebuildGivesItBack) 
 
   auto routed = event(cid, "routing");
   for (auto [agency, role] : {std::pair{"disdamkar", v1::ASSIGNMENT_ROLE_LEAD},
-                              std::pair{"rsud-kudungga", v1::ASSIGNMENT_ROLE_SUPPORT}}) {
+                              std::pair{"rsud-kudungga", v1::ASSIGNMENT_ROLE_SUPPORT},
+                              std::pair{"polres-kutim", v1::ASSIGNMENT_ROLE_SUPPORT}}) {
     auto* a = routed.mutable_routed()->add_assignments();
     a->set_agency_id(agency);
     a->set_role(role);
@@ -109,13 +110,24 @@ TEST(IntakeViewTest, LifecycleEventsBuildTheViewOnceEachAndARebuildGivesItBack) 
   rejected.mutable_rejected()->set_reason_code("not-our-authority");
   publish(rejected);
   publish(ack);  // the same event again, as a replaying producer would send it
+  // A supporting agency finishing its part does not resolve the complaint.
+  auto support_done = event(cid, "notification");
+  support_done.mutable_resolved()->set_agency_id("polres-kutim");
+  support_done.mutable_resolved()->set_resolution("Lalu lintas diatur");
+  publish(support_done);
+  auto partial = waitView(s.tracking_id(), [](const auto& v) { return v.timeline_size() == 6; });
+  ASSERT_EQ(partial.timeline_size(), 6) << partial.DebugString();
+  EXPECT_EQ(partial.status(), v1::COMPLAINT_STATUS_IN_PROGRESS);
   resolve(cid, "Api padam, satu korban dibawa ke RSUD");
 
   auto v = waitView(s.tracking_id(),
                     [](const auto& v) { return v.status() == v1::COMPLAINT_STATUS_RESOLVED; });
   ASSERT_EQ(v.status(), v1::COMPLAINT_STATUS_RESOLVED) << v.DebugString();
-  EXPECT_EQ(kinds(v), (std::vector<std::string>{"submitted", "routed", "acknowledged",
-                                                "status_updated", "rejected", "resolved"}));
+  EXPECT_EQ(kinds(v),
+            (std::vector<std::string>{"submitted", "routed", "acknowledged", "status_updated",
+                                      "rejected", "resolved", "resolved"}));
+  ASSERT_NE(assignment(v, "polres-kutim"), nullptr);
+  EXPECT_EQ(assignment(v, "polres-kutim")->state(), "resolved");
   ASSERT_NE(assignment(v, "disdamkar"), nullptr);
   EXPECT_EQ(assignment(v, "disdamkar")->role(), "lead");
   EXPECT_EQ(assignment(v, "disdamkar")->state(), "resolved");
