@@ -1,5 +1,5 @@
 // Intake as a real process (or two) against the run's Kafka and Redis, for the intake
-// integration tests: a test config with known publisher keys, client helpers that send a key,
+// integration tests: a test config with known publisher keys, client calls that send a key,
 // and decoders for the google.rpc error details.
 #pragma once
 
