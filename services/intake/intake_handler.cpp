@@ -169,11 +169,13 @@ grpc::Status IntakeHandler::produce(const std::vector<v1::EventEnvelope>& envs) 
 }
 
 std::optional<std::string> IntakeHandler::claimFollowUp(const v1::ComplaintView& view) {
-  // One follow-up per answer: keyed by the latest event of the complaint, so a double click or
-  // two instances racing cannot reopen (or close) the same resolution twice.
-  const auto last = view.timeline_size() > 0 ? view.timeline(view.timeline_size() - 1).event_id()
-                                             : std::string("none");
-  auto key = redis_.key("intake:followup:" + view.complaint_id() + ":" + last);
+  // One follow-up per answer: keyed by the answer (the latest resolved or closed event), so a
+  // double click or two instances racing cannot reopen or close the same resolution twice, even
+  // while the view has seen the first follow-up's feedback event but not yet its reopen.
+  std::string answer = "none";
+  for (const auto& t : view.timeline())
+    if (t.what() == "resolved" || t.what() == "closed") answer = t.event_id();
+  auto key = redis_.key("intake:followup:" + view.complaint_id() + ":" + answer);
   auto r = redis_.command({"SET", key, "1", "NX", "EX", std::to_string(90 * 86400)});
   if (r.isNil()) return std::nullopt;
   return key;
