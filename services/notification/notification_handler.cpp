@@ -157,8 +157,12 @@ void AgencyServiceImpl::watchdog() {
     const auto now = steadyMs();
     for (auto* s : slots_) {
       const auto since = s->writing_since_ms.load();
-      if (since != 0 && now - since > settings_.stall_timeout.count() && !s->stalled.exchange(true))
+      if (since != 0 && now - since > settings_.stall_timeout.count() &&
+          !s->stalled.exchange(true)) {
+        log_.warn("client stopped reading its stream, ending it",
+                  {{"blocked_ms", now - since}});
         s->ctx->TryCancel();  // unblocks the write; the client resumes from its last cursor
+      }
     }
   }
 }

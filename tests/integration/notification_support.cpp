@@ -60,8 +60,9 @@ void NotificationProcess::rewriteConfig(const NotificationOptions& options) {
 }
 
 void NotificationProcess::start() {
-  grpc_port_ = testing::freePort();
-  metrics_port_ = testing::freePort();
+  // The same ports on a restart, so clients reconnect to the new process.
+  if (grpc_port_ == 0) grpc_port_ = testing::freePort();
+  if (metrics_port_ == 0) metrics_port_ = testing::freePort();
   std::map<std::string, std::string> env{
       {"LAPOR_KAFKA_BROKERS", testing::requiredEnv("LAPOR_KAFKA_BROKERS")},
       {"LAPOR_REDIS_HOST", testing::requiredEnv("LAPOR_REDIS_HOST")},
