@@ -280,16 +280,20 @@ double metricValue(int port, const std::string& series) {
   return at == std::string::npos ? 0 : std::stod(res->body.substr(at + series.size() + 1));
 }
 
-TEST(NotificationStream, AStalledClientDoesNotStallAnotherAndLosesNothing) {
+TEST(NotificationStream, AStalledClientDoesNotStallAnotherAndIsEndedToResume) {
   auto o = twoAgencies();
-  o.extra_yaml = "stream:\n  buffer: 4\n";
+  o.extra_yaml = "stream:\n  buffer: 4\n  stall_timeout: 1s\n";
   NotificationProcess n(o);
   auto stub = n.stub();
   const auto complaint = uniqueName("stall");
   // A client whose socket is not read: the server's writes to it block.
   StallableRelay relay(std::stoi(n.target().substr(n.target().rfind(':') + 1)));
-  auto stalled_stub = v1::AgencyService::NewStub(grpc::CreateChannel(
-      "127.0.0.1:" + std::to_string(relay.port()), grpc::InsecureChannelCredentials()));
+  // Fixed small flow-control windows, as a client on a slow link would announce.
+  grpc::ChannelArguments args;
+  args.SetInt(GRPC_ARG_HTTP2_BDP_PROBE, 0);
+  args.SetInt(GRPC_ARG_HTTP2_STREAM_LOOKAHEAD_BYTES, 65535);
+  auto stalled_stub = v1::AgencyService::NewStub(grpc::CreateCustomChannel(
+      "127.0.0.1:" + std::to_string(relay.port()), grpc::InsecureChannelCredentials(), args));
   auto stalled_ctx = agencyContext(kTokA, 120s);
   v1::SubscribeRequest req;
   req.set_agency_id("disdamkar");
@@ -312,14 +316,29 @@ TEST(NotificationStream, AStalledClientDoesNotStallAnotherAndLosesNothing) {
     return titlesOf(items, complaint).size() == sent.size();
   }, 60s);
   EXPECT_EQ(titlesOf(other.items, complaint), sent);
-  // Once it reads again it gets everything, in order, from where it was.
+  // The server ends the stalled stream and counts it.
+  EXPECT_TRUE(waitFor([&] {
+    return metricValue(n.metricsPort(),
+                       "lapor_notification_slow_streams_ended_total{agency=\"disdamkar\"}") == 1;
+  }, 30s)) << n.logTail();
+  // Reading again, the client gets what was in flight, then the end of the stream...
   relay.stall(false);
   std::vector<v1::AgencyFeedItem> got;
   v1::AgencyFeedItem item;
-  while (titlesOf(got, complaint).size() < sent.size() && stalled->Read(&item)) got.push_back(item);
-  stalled_ctx->TryCancel();
-  stalled->Finish();
-  EXPECT_EQ(titlesOf(got, complaint), sent);
+  while (stalled->Read(&item)) got.push_back(item);
+  EXPECT_FALSE(stalled->Finish().ok());
+  EXPECT_LT(titlesOf(got, complaint).size(), sent.size());
+  // ... and resuming from its last cursor gives the rest, with no gap.
+  auto rest = readStream(*stub, "disdamkar", kTokA, got.empty() ? "" : got.back().cursor(),
+                         [&](const auto& items) {
+                           return titlesOf(got, complaint).size() +
+                                      titlesOf(items, complaint).size() ==
+                                  sent.size();
+                         },
+                         60s);
+  auto all = titlesOf(got, complaint);
+  for (const auto& t : titlesOf(rest.items, complaint)) all.push_back(t);
+  EXPECT_EQ(all, sent);
 }
 
 TEST(NotificationStream, DeliveredOnlyOnceTheClientConfirmsAndOncePerAssignment) {
