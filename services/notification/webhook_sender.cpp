@@ -10,6 +10,7 @@
 #include <openssl/hmac.h>
 
 #include <cstdio>
+#include <cstdlib>
 #include <random>
 #include <regex>
 
@@ -137,7 +138,8 @@ void WebhookSender::attempt(const std::string& job_id) {
   }
   auto settings = access_.webhook(*agency);
   const auto now = clock_.nowMs();
-  const auto lease = settings ? settings->timeout * 2 : std::chrono::milliseconds(10'000);
+  // Longer than one request can take (connect, write and read timeouts).
+  const auto lease = settings ? settings->timeout * 4 : std::chrono::milliseconds(20'000);
   if (redis_.eval(kClaim, {due_key}, {job_id, std::to_string(now), std::to_string(now + lease.count())})
           .integer != 1)
     return;  // another instance has it
@@ -146,7 +148,8 @@ void WebhookSender::attempt(const std::string& job_id) {
   item.set_event_id(job_id);
   if (const auto* c = h.field("cursor")) item.set_cursor(*c);
   const auto* bytes = h.field("item");
-  const int attempts = 1 + static_cast<int>(std::stol(*h.field("attempts")));
+  const auto* done = h.field("attempts");
+  const int attempts = 1 + (done ? std::atoi(done->c_str()) : 0);
   std::string error;
   if (!bytes || !item.mutable_item()->ParseFromString(*bytes)) {
     error = "stored item unreadable";

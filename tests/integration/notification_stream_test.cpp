@@ -272,14 +272,6 @@ class StallableRelay {
   std::vector<std::thread> pumps_;
 };
 
-double metricValue(int port, const std::string& series) {
-  httplib::Client metrics("127.0.0.1", port);
-  auto res = metrics.Get("/metrics");
-  if (!res) return -1;
-  auto at = res->body.find(series + " ");
-  return at == std::string::npos ? 0 : std::stod(res->body.substr(at + series.size() + 1));
-}
-
 TEST(NotificationStream, AStalledClientDoesNotStallAnotherAndIsEndedToResume) {
   auto o = twoAgencies();
   o.extra_yaml = "stream:\n  buffer: 4\n  stall_timeout: 1s\n";

@@ -1,11 +1,12 @@
 // See notification_support.h.
 #include "notification_support.h"
 
+#include "agency_access.h"
 #include "events/envelope.h"
 #include "kafka/producer.h"
 
 #include <gtest/gtest.h>
-#include <openssl/sha.h>
+#include <httplib.h>
 
 #include <csignal>
 #include <cstdio>
@@ -20,19 +21,6 @@
 
 namespace lapor::integration {
 
-namespace {
-std::string sha256(const std::string& s) {
-  unsigned char md[SHA256_DIGEST_LENGTH];
-  SHA256(reinterpret_cast<const unsigned char*>(s.data()), s.size(), md);
-  std::string out;
-  char buf[3];
-  for (unsigned char c : md) {
-    std::snprintf(buf, sizeof buf, "%02x", c);
-    out += buf;
-  }
-  return out;
-}
-}  // namespace
 
 NotificationProcess::NotificationProcess(NotificationOptions options)
     : prefix_(uniqueName("notif-it") + ":"), group_(uniqueName("notif-it")) {
@@ -53,7 +41,7 @@ void NotificationProcess::rewriteConfig(const NotificationOptions& options) {
       << "webhook:\n  poll_interval: 50ms\n"
       << options.extra_yaml << "\naccess:\n";
   for (const auto& [agency, token] : options.tokens)
-    out << "  " << agency << ":\n    tokens: [" << sha256(token) << "]\n";
+    out << "  " << agency << ":\n    tokens: [" << notification::sha256Hex(token) << "]\n";
   out << options.extra_access_yaml;
   out.close();
   std::rename((config_path_ + ".tmp").c_str(), config_path_.c_str());
@@ -163,6 +151,14 @@ void produceDispatch(const v1::EventEnvelope& env) {
                         env),
       std::chrono::seconds(15));
   ASSERT_TRUE(rep.ok) << rep.error;
+}
+
+double metricValue(int port, const std::string& series) {
+  httplib::Client metrics("127.0.0.1", port);
+  auto res = metrics.Get("/metrics");
+  if (!res) return -1;
+  auto at = res->body.find(series + " ");
+  return at == std::string::npos ? 0 : std::stod(res->body.substr(at + series.size() + 1));
 }
 
 std::vector<v1::EventEnvelope> lifecycleOf(TopicReader& reader, const std::string& complaint_id) {

@@ -70,6 +70,10 @@ v1::EventEnvelope dispatchEnvelope(const std::string& agency, const std::string&
 // Produces it on lapor.dispatch.<agency>.v1 and waits for the broker's acknowledgement.
 void produceDispatch(const v1::EventEnvelope& env);
 
+// The value of one series (`name{labels}`) on the service's /metrics; 0 when absent, -1 when
+// /metrics does not answer.
+double metricValue(int port, const std::string& series);
+
 // Lifecycle events on lapor.complaints.v1 of one complaint, decoded.
 std::vector<v1::EventEnvelope> lifecycleOf(TopicReader& reader, const std::string& complaint_id);
 

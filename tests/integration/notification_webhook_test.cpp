@@ -168,12 +168,8 @@ TEST(NotificationWebhook, AfterMaxAttemptsTheDeliveryIsDeadLetteredAndRecordedUn
   // Counted (older items of the shared topic replayed by this instance may count too).
   EXPECT_TRUE(waitFor(
       [&] {
-        httplib::Client metrics("127.0.0.1", n.metricsPort());
-        auto res = metrics.Get("/metrics");
-        const std::string series = "lapor_notification_webhook_undeliverable_total{agency=\"dishub\"} ";
-        if (!res) return false;
-        auto at = res->body.find(series);
-        return at != std::string::npos && std::stod(res->body.substr(at + series.size())) >= 1;
+        return metricValue(n.metricsPort(),
+                           "lapor_notification_webhook_undeliverable_total{agency=\"dishub\"}") >= 1;
       },
       10s));
 }
