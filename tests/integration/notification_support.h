@@ -1,5 +1,5 @@
 // One lapor-notification process for integration tests, with its own config file (agency
-// tokens, optional webhooks, TLS), Redis prefix and consumer group; and the helpers the
+// tokens, optional webhooks, TLS), Redis prefix and consumer group; and the functions the
 // notification tests share: producing dispatch items, agency stubs with a token.
 #pragma once
 
