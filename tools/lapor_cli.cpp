@@ -15,6 +15,7 @@
 #include <atomic>
 #include <cctype>
 #include <chrono>
+#include <cstdlib>
 #include <condition_variable>
 #include <cstdlib>
 #include <iostream>
@@ -34,6 +35,21 @@ std::shared_ptr<grpc::Channel> channel(const std::string& target) {
 std::unique_ptr<grpc::ClientContext> context(std::chrono::milliseconds timeout = 10s) {
   auto ctx = std::make_unique<grpc::ClientContext>();
   ctx->set_deadline(std::chrono::system_clock::now() + timeout);
+  return ctx;
+}
+
+// AgencyService calls carry the agency's token. Without --token or LAPOR_AGENCY_TOKEN the
+// local demo token of deploy/config/notification.yaml ("lapor-demo-<agency>") is used.
+std::string agencyToken(const std::string& given, const std::string& agency) {
+  if (!given.empty()) return given;
+  if (const char* env = std::getenv("LAPOR_AGENCY_TOKEN"); env && *env) return env;
+  return "lapor-demo-" + agency;
+}
+
+std::unique_ptr<grpc::ClientContext> agencyContext(const std::string& token,
+                                                   std::chrono::milliseconds timeout = 10s) {
+  auto ctx = context(timeout);
+  ctx->AddMetadata("authorization", "Bearer " + token);
   return ctx;
 }
 
@@ -120,7 +136,7 @@ grpc::Status submit(v1::IntakeService::Stub& stub, const SubmitArgs& a,
 
 // The walk of one complaint, printed step by step: what `make run` shows.
 int demo(const std::string& intake, const std::string& notification, const std::string& sla,
-         const std::string& agency, const SubmitArgs& args) {
+         const std::string& agency, const std::string& token, const SubmitArgs& args) {
   auto intake_stub = v1::IntakeService::NewStub(channel(intake));
   auto agency_stub = v1::AgencyService::NewStub(channel(notification));
   auto sla_stub = v1::SlaService::NewStub(channel(sla));
@@ -133,6 +149,7 @@ int demo(const std::string& intake, const std::string& notification, const std::
   // Read the agency's feed until this complaint arrives.
   grpc::ClientContext sub_ctx;
   sub_ctx.set_deadline(std::chrono::system_clock::now() + 60s);
+  sub_ctx.AddMetadata("authorization", "Bearer " + token);
   v1::SubscribeRequest sreq;
   sreq.set_agency_id(agency);
   auto reader = agency_stub->Subscribe(&sub_ctx, sreq);
@@ -150,6 +167,13 @@ int demo(const std::string& intake, const std::string& notification, const std::
     std::cerr << "the complaint did not reach agency " << agency << " within 60 s\n";
     return 1;
   }
+  v1::ConfirmDeliveryRequest confirm;
+  confirm.set_agency_id(agency);
+  confirm.set_cursor(mine->cursor());
+  v1::ConfirmDeliveryResponse confirmed;
+  if (auto s = agency_stub->ConfirmDelivery(agencyContext(token).get(), confirm, &confirmed);
+      !s.ok())
+    return fail("confirm delivery", s);
   std::cout << "2. delivered  agency=" << agency
             << " assignment_id=" << mine->item().assignment().assignment_id()
             << " role=" << v1::AssignmentRole_Name(mine->item().assignment().role())
@@ -160,7 +184,7 @@ int demo(const std::string& intake, const std::string& notification, const std::
   ack.set_assignment_id(mine->item().assignment().assignment_id());
   ack.set_operator_("demo-operator");
   v1::AcknowledgeResponse ack_resp;
-  if (auto s = agency_stub->Acknowledge(context().get(), ack, &ack_resp); !s.ok())
+  if (auto s = agency_stub->Acknowledge(agencyContext(token).get(), ack, &ack_resp); !s.ok())
     return fail("acknowledge", s);
   std::cout << "3. acknowledged by " << agency << "\n";
 
@@ -196,7 +220,7 @@ int main(int argc, char** argv) {
   CLI::App app{"Lapor command-line client (gRPC)", "lapor-cli"};
   app.require_subcommand(1);
   std::string intake = "127.0.0.1:50051", notification = "127.0.0.1:50053", sla = "127.0.0.1:50054",
-              target, agency = "disdamkar", cursor, tracking, assignment, complaint;
+              target, agency = "disdamkar", cursor, tracking, assignment, complaint, token;
   SubmitArgs sargs;
   int count = 0;
   int timeout_s = 30;
@@ -262,6 +286,7 @@ int main(int argc, char** argv) {
   auto* c_sub = app.add_subcommand("subscribe", "Print an agency's feed (one JSON line per item)");
   c_sub->add_option("--notification", notification, "notification gRPC address");
   c_sub->add_option("--agency", agency)->required();
+  c_sub->add_option("--token", token, "agency token (env LAPOR_AGENCY_TOKEN)");
   c_sub->add_option("--cursor", cursor, "resume after this cursor");
   c_sub->add_option("--count", count, "stop after this many items (0: run until timeout)");
   c_sub->add_option("--timeout", timeout_s, "seconds");
@@ -269,6 +294,7 @@ int main(int argc, char** argv) {
   auto* c_ack = app.add_subcommand("ack", "Acknowledge an assignment as an agency");
   c_ack->add_option("--notification", notification, "notification gRPC address");
   c_ack->add_option("--agency", agency)->required();
+  c_ack->add_option("--token", token, "agency token (env LAPOR_AGENCY_TOKEN)");
   c_ack->add_option("assignment_id", assignment)->required();
 
   auto* c_obl = app.add_subcommand("obligations", "Show the SLA clocks of a complaint");
@@ -283,6 +309,7 @@ int main(int argc, char** argv) {
   c_demo->add_option("--notification", notification);
   c_demo->add_option("--sla", sla);
   c_demo->add_option("--agency", agency, "agency that should receive it (lead of the rule)");
+  c_demo->add_option("--token", token, "agency token (env LAPOR_AGENCY_TOKEN)");
   c_demo->add_option("--category", sargs.category);
   c_demo->add_option("--priority", sargs.priority);
 
@@ -359,6 +386,7 @@ int main(int argc, char** argv) {
     auto stub = v1::AgencyService::NewStub(channel(notification));
     grpc::ClientContext ctx;
     ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(timeout_s));
+    ctx.AddMetadata("authorization", "Bearer " + agencyToken(token, agency));
     v1::SubscribeRequest req;
     req.set_agency_id(agency);
     req.set_resume_cursor(cursor);
@@ -382,7 +410,8 @@ int main(int argc, char** argv) {
     req.set_agency_id(agency);
     req.set_assignment_id(assignment);
     v1::AcknowledgeResponse resp;
-    if (auto s = stub->Acknowledge(context().get(), req, &resp); !s.ok()) return fail("ack", s);
+    auto actx = agencyContext(agencyToken(token, agency));
+    if (auto s = stub->Acknowledge(actx.get(), req, &resp); !s.ok()) return fail("ack", s);
     std::cout << json(resp) << "\n";
   } else if (*c_obl) {
     auto stub = v1::SlaService::NewStub(channel(sla));
@@ -400,7 +429,7 @@ int main(int argc, char** argv) {
     std::cout << grpc::health::v1::HealthCheckResponse::ServingStatus_Name(resp.status()) << "\n";
     return resp.status() == grpc::health::v1::HealthCheckResponse::SERVING ? 0 : 1;
   } else if (*c_demo) {
-    return demo(intake, notification, sla, agency, sargs);
+    return demo(intake, notification, sla, agency, agencyToken(token, agency), sargs);
   }
   return 0;
 }

@@ -33,6 +33,9 @@ ServiceSettings ServiceSettings::load(const config::Config& cfg, const std::stri
                    std::to_string(cfg.getInt("grpc", "port", 0, 0, 65535));
   s.grpc.max_message_bytes =
       static_cast<int>(cfg.getInt("grpc", "max_message_bytes", 1 << 20, 1024, 64 << 20));
+  for (auto [key, out] : {std::pair{"tls_cert_file", &s.grpc.tls_cert_file},
+                          std::pair{"tls_key_file", &s.grpc.tls_key_file}})
+    if (!cfg.getString("grpc", key, "").empty()) *out = cfg.getPath("grpc", key);
   s.metrics_address = cfg.getString("metrics", "host", "127.0.0.1") + ":" +
                       std::to_string(cfg.getInt("metrics", "port", 0, 0, 65535));
   return s;

@@ -15,7 +15,13 @@ namespace lapor::grpcx {
 struct GrpcServerOptions {
   std::string address = "127.0.0.1:0";  // port 0: pick a free one (see port())
   int max_message_bytes = 1 << 20;      // oversized requests fail with RESOURCE_EXHAUSTED
+  // PEM files; when both are set the port speaks TLS only, otherwise plaintext.
+  std::string tls_cert_file;
+  std::string tls_key_file;
 };
+
+// The token of `authorization: Bearer <token>` metadata, or "" when there is none.
+std::string bearerToken(const grpc::ServerContext& ctx);
 
 // A service with its full name (Generated::service_full_name()), for per-service health.
 struct ServiceEntry {

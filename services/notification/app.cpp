@@ -9,37 +9,119 @@ std::vector<std::string> dispatchTopics(const agencies::AgencyDirectory& d) {
   for (const auto& a : d.agencies()) out.push_back(kafka::dispatchTopic(a.id));
   return out;
 }
+
+kafka::ConsumerOptions consumerOptions(const config::Config& cfg, const app::ServiceSettings& s,
+                                       const agencies::AgencyDirectory& d) {
+  auto o = s.consumer(cfg.getString("kafka", "group", "lapor-notification"), dispatchTopics(d));
+  // Routing writes dispatch topics in transactions: never show an agency an aborted item.
+  o.read_committed = true;
+  return o;
+}
+
+StreamSettings streamSettings(const config::Config& cfg) {
+  StreamSettings s;
+  s.batch = static_cast<int>(cfg.getInt("stream", "buffer", 100, 1, 10'000));
+  s.stall_timeout = cfg.getDuration("stream", "stall_timeout", std::chrono::seconds(30));
+  return s;
+}
+
+std::filesystem::file_time_type mtime(const std::string& path) {
+  std::error_code ec;
+  auto t = std::filesystem::last_write_time(path, ec);
+  return ec ? std::filesystem::file_time_type{} : t;
+}
 }  // namespace
 
 NotificationApp::NotificationApp(const config::Config& cfg, const app::ServiceSettings& s,
-                                 log::Logger logger, const app::CommandLine&)
+                                 log::Logger logger, const app::CommandLine& cl)
     : log_(logger),
+      config_path_(cl.config_path),
+      config_mtime_(mtime(cl.config_path)),
       directory_(
           agencies::AgencyDirectory::loadFile(cfg.getPath("agencies", "file", "agencies.yaml"))),
+      access_(parseAccess(cfg, directory_)),
       exposer_(s.metrics_address),
       metrics_(exposer_.registry()),
+      webhook_metrics_(exposer_.registry()),
       redis_(s.redis, logger),
       consumer_redis_(s.redis, logger),
+      webhook_redis_(s.redis, logger),
+      maintenance_redis_(s.redis, logger),
       producer_(s.producer(), logger),
-      dispatch_(directory_, consumer_redis_, logger, metrics_),
-      agency_service_(directory_, redis_, producer_, clock_, logger, metrics_,
-                      s.produce_timeout + std::chrono::seconds(1)),
-      consumer_(s.consumer(cfg.getString("kafka", "group", "lapor-notification"),
-                           dispatchTopics(directory_)),
-                producer_, logger, &exposer_.registry()) {
+      produce_timeout_(s.produce_timeout + std::chrono::seconds(1)),
+      maintenance_interval_(
+          cfg.getDuration("agencies", "reload_interval", std::chrono::seconds(2))),
+      store_(redis_, producer_, clock_, logger, produce_timeout_),
+      consumer_store_(consumer_redis_, producer_, clock_, logger, produce_timeout_),
+      webhook_store_(webhook_redis_, producer_, clock_, logger, produce_timeout_),
+      maintenance_store_(maintenance_redis_, producer_, clock_, logger, produce_timeout_),
+      dispatch_(directory_, access_, consumer_store_, logger, metrics_),
+      agency_service_(directory_, access_, store_, s.redis, clock_, logger, metrics_,
+                      streamSettings(cfg)),
+      webhooks_(webhook_store_, access_, producer_, clock_, logger, webhook_metrics_,
+                produce_timeout_,
+                cfg.getDuration("webhook", "poll_interval", std::chrono::milliseconds(200))),
+      consumer_(consumerOptions(cfg, s, directory_), producer_, logger, &exposer_.registry()) {
   auto topics = dispatchTopics(directory_);
   topics.push_back(kafka::kComplaintsTopic);
   topics.push_back(kafka::kDeadLetterTopic);
   s.ensureTopics(topics);
   consumer_.start([this](const kafka::Message& m) { return dispatch_.handle(m); });
+  webhooks_.start();
+  maintenance_thread_ = std::thread([this] { maintenance(); });
   server_ = std::make_unique<grpcx::GrpcServer>(
       s.grpc,
       std::vector<grpcx::ServiceEntry>{{&agency_service_, v1::AgencyService::service_full_name()}},
       logger);
 }
 
+NotificationApp::~NotificationApp() {
+  stop();
+}
+
+void NotificationApp::reload() {
+  try {
+    auto cfg = config::Config::load(config_path_);
+    access_.replace(parseAccess(cfg, directory_));
+    log_.info("agency access reloaded", {{"config", cfg.source()}});
+  } catch (const std::exception& e) {
+    log_.error("agency access not reloaded, the previous one stays", {{"error", e.what()}});
+  }
+}
+
+// Publishes outbox events left behind (a crash or a broker outage between a state change and
+// its event) and picks up edits of the config file's access section.
+void NotificationApp::maintenance() {
+  std::unique_lock lk(mu_);
+  while (!cv_.wait_for(lk, maintenance_interval_, [this] { return stopping_; })) {
+    lk.unlock();
+    try {
+      maintenance_store_.flushOutbox(produce_timeout_ * 2);
+    } catch (const std::exception& e) {
+      log_.warn("outbox pass failed, retrying", {{"error", e.what()}});
+    }
+    if (!config_path_.empty()) {
+      auto t = mtime(config_path_);
+      if (t != config_mtime_) {
+        config_mtime_ = t;
+        reload();
+      }
+    }
+    lk.lock();
+  }
+}
+
 void NotificationApp::stop() {
-  server_->shutdown(std::chrono::seconds(3));
+  {
+    std::lock_guard lk(mu_);
+    if (stopping_) return;
+    stopping_ = true;
+  }
+  cv_.notify_all();
+  if (maintenance_thread_.joinable()) maintenance_thread_.join();
+  if (server_) server_->shutdown(std::chrono::seconds(3));
+  agency_service_.stop();
+  webhooks_.stop();
   consumer_.stop();
   producer_.flush(std::chrono::seconds(10));
 }

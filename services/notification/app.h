@@ -1,8 +1,11 @@
-// Notification wiring: dispatch-topic consumer, agency feeds in Redis, AgencyService server.
+// Notification wiring: dispatch-topic consumer, agency feeds in Redis, AgencyService server
+// (token-checked, TLS when configured), webhook sender and the event outbox.
 #pragma once
 
 #include "agencies/agency_directory.h"
+#include "agency_access.h"
 #include "app/service_settings.h"
+#include "assignment_store.h"
 #include "config/config.h"
 #include "grpc/grpc_server.h"
 #include "kafka/consumer.h"
@@ -11,8 +14,13 @@
 #include "notification_handler.h"
 #include "redis/redis_client.h"
 #include "time/clock.h"
+#include "webhook_sender.h"
 
+#include <condition_variable>
+#include <filesystem>
 #include <memory>
+#include <mutex>
+#include <thread>
 
 namespace lapor::notification {
 
@@ -20,21 +28,43 @@ class NotificationApp {
  public:
   NotificationApp(const config::Config& cfg, const app::ServiceSettings& settings,
                   log::Logger logger, const app::CommandLine& cl);
+  ~NotificationApp();
   void stop();
+  // SIGHUP: reads the `access` section (tokens, webhooks) again; a bad file keeps the old one.
+  void reload();
 
  private:
+  void maintenance();
+
   log::Logger log_;
+  std::string config_path_;
+  std::filesystem::file_time_type config_mtime_{};
   agencies::AgencyDirectory directory_;
+  AccessControl access_;
   metrics::MetricsExposer exposer_;
   NotificationMetrics metrics_;
+  WebhookMetrics webhook_metrics_;
   time::SystemClock clock_;
   redis::RedisClient redis_;
   redis::RedisClient consumer_redis_;
+  redis::RedisClient webhook_redis_;
+  redis::RedisClient maintenance_redis_;
   kafka::Producer producer_;
+  std::chrono::milliseconds produce_timeout_;
+  std::chrono::milliseconds maintenance_interval_;
+  AssignmentStore store_;
+  AssignmentStore consumer_store_;
+  AssignmentStore webhook_store_;
+  AssignmentStore maintenance_store_;
   DispatchHandler dispatch_;
   AgencyServiceImpl agency_service_;
+  WebhookSender webhooks_;
   kafka::Consumer consumer_;
   std::unique_ptr<grpcx::GrpcServer> server_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool stopping_ = false;
+  std::thread maintenance_thread_;
 };
 
 }  // namespace lapor::notification

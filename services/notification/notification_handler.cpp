@@ -1,8 +1,11 @@
 // Feeds are Redis streams, one per agency: the stream id is the resume cursor, so a client that
 // comes back gets everything after its last item, in order, from any notification instance.
+// Each Subscribe reads the feed at its own pace, holding at most one batch, so a slow client
+// never holds up another; one that stops reading altogether is ended after the stall timeout.
 #include "notification_handler.h"
 
 #include "events/envelope.h"
+#include "grpc/grpc_server.h"
 
 #include <regex>
 
@@ -10,21 +13,33 @@ namespace lapor::notification {
 
 namespace {
 constexpr const char* kProducer = "notification";
+constexpr int kMaxPageSize = 500;
 
-// Appends to the feed only the first time an event id is seen.
-constexpr const char* kAppendFeed = R"lua(
-if not redis.call('SET', KEYS[1], '1', 'NX', 'EX', 2592000) then return '' end
-local id = redis.call('XADD', KEYS[2], '*', 'event_id', ARGV[1], 'trace_id', ARGV[5], 'item', ARGV[2])
-redis.call('HSET', KEYS[3], 'agency', ARGV[3], 'complaint', ARGV[4], 'state', 'dispatched',
-           'cursor', id, 'trace_id', ARGV[5])
-return id
-)lua";
+const std::regex& cursorPattern() {
+  static const std::regex re("^[0-9]{1,20}-[0-9]{1,20}$");
+  return re;
+}
+
+int64_t steadyMs() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
+// Stream ids compare as (ms, seq) pairs.
+bool cursorAfter(const std::string& a, const std::string& b) {
+  auto split = [](const std::string& c) {
+    auto dash = c.find('-');
+    return std::pair{std::stoull(c.substr(0, dash)), std::stoull(c.substr(dash + 1))};
+  };
+  return split(a) > split(b);
+}
 }  // namespace
 
 NotificationMetrics::NotificationMetrics(prometheus::Registry& r)
     : received(prometheus::BuildCounter()
                    .Name("lapor_notification_assignments_received_total")
-                   .Help("New assignments taken from dispatch topics, by agency")
+                   .Help("Dispatch items taken from dispatch topics into feeds, by agency")
                    .Register(r)),
       duplicates(prometheus::BuildCounter()
                      .Name("lapor_notification_duplicates_dropped_total")
@@ -32,21 +47,43 @@ NotificationMetrics::NotificationMetrics(prometheus::Registry& r)
                      .Register(r)),
       delivered(prometheus::BuildCounter()
                     .Name("lapor_notification_deliveries_total")
-                    .Help("Assignments first delivered to their agency, by agency and channel")
+                    .Help("Assignments confirmed delivered to their agency, by agency and channel")
                     .Register(r)),
       acknowledged(prometheus::BuildCounter()
                        .Name("lapor_notification_acknowledgements_total")
                        .Help("Assignments acknowledged by their agency, by agency")
+                       .Register(r)),
+      actions(prometheus::BuildCounter()
+                  .Name("lapor_notification_agency_actions_total")
+                  .Help("Agency actions recorded, by agency and action")
+                  .Register(r)),
+      denied(prometheus::BuildCounter()
+                 .Name("lapor_notification_calls_denied_total")
+                 .Help("AgencyService calls refused for a missing, unknown or foreign token")
+                 .Register(r)),
+      slow_streams(prometheus::BuildCounter()
+                       .Name("lapor_notification_slow_streams_ended_total")
+                       .Help("Subscribe streams ended because the client stopped reading")
                        .Register(r)),
       streams(prometheus::BuildGauge()
                   .Name("lapor_notification_active_streams")
                   .Help("Open Subscribe streams, by agency")
                   .Register(r)) {}
 
+v1::DispatchItem forAgency(v1::DispatchItem item) {
+  auto* c = item.mutable_complaint();
+  if (c->anonymous()) c->clear_reporter_ref();
+  return item;
+}
+
 DispatchHandler::DispatchHandler(const agencies::AgencyDirectory& directory,
-                                 redis::RedisClient& redis, log::Logger logger,
-                                 NotificationMetrics& metrics)
-    : directory_(directory), redis_(redis), log_(std::move(logger)), metrics_(metrics) {}
+                                 const AccessControl& access, AssignmentStore& store,
+                                 log::Logger logger, NotificationMetrics& metrics)
+    : directory_(directory),
+      access_(access),
+      store_(store),
+      log_(std::move(logger)),
+      metrics_(metrics) {}
 
 kafka::HandleResult DispatchHandler::handle(const kafka::Message& msg) {
   auto decoded = events::decode(msg.value);
@@ -56,17 +93,21 @@ kafka::HandleResult DispatchHandler::handle(const kafka::Message& msg) {
     return kafka::HandleResult::deadLetter(
         "unexpected-event",
         "dispatch topics carry only AssignmentDispatched, got " + events::eventKind(env));
-  const auto& item = env.dispatched().item();
+  const auto item = forAgency(env.dispatched().item());
   const auto& agency = item.assignment().agency_id();
   if (!directory_.find(agency) || msg.topic != kafka::dispatchTopic(agency))
     return kafka::HandleResult::deadLetter(
         "invalid", "assignment for agency '" + agency + "' on " + msg.topic);
-  auto id = redis_.eval(
-      kAppendFeed,
-      {redis_.key("notif:seen:" + env.event_id()), redis_.key("notif:feed:" + agency),
-       redis_.key("notif:assignment:" + item.assignment().assignment_id())},
-      {env.event_id(), item.SerializeAsString(), agency, env.complaint_id(), env.trace_id()});
-  if (id.str.empty()) {
+  if (item.assignment().assignment_id().empty())
+    return kafka::HandleResult::deadLetter("invalid", "dispatch item without assignment_id");
+  std::string cursor;
+  try {
+    cursor = store_.appendDispatch(env.event_id(), env.trace_id(), env.complaint_id(), item,
+                                   access_.webhook(agency).has_value());
+  } catch (const redis::RedisError& e) {
+    return kafka::HandleResult::retry("redis", e.what());
+  }
+  if (cursor.empty()) {
     metrics_.duplicates.Add({{"agency", agency}}).Increment();
     return kafka::HandleResult::done();
   }
@@ -74,55 +115,125 @@ kafka::HandleResult DispatchHandler::handle(const kafka::Message& msg) {
   log_.info("assignment queued for agency", {{"complaint_id", env.complaint_id()},
                                              {"trace_id", env.trace_id()},
                                              {"agency", agency},
-                                             {"cursor", id.str}});
+                                             {"kind", v1::DispatchKind_Name(item.kind())},
+                                             {"cursor", cursor}});
   return kafka::HandleResult::done();
 }
 
 AgencyServiceImpl::AgencyServiceImpl(const agencies::AgencyDirectory& directory,
-                                     redis::RedisClient& redis, kafka::MessageSink& events,
-                                     const time::Clock& clock, log::Logger logger,
-                                     NotificationMetrics& metrics,
-                                     std::chrono::milliseconds produce_timeout)
+                                     const AccessControl& access, AssignmentStore& store,
+                                     redis::RedisOptions redis, const time::Clock& clock,
+                                     log::Logger logger, NotificationMetrics& metrics,
+                                     StreamSettings streams)
     : directory_(directory),
-      redis_(redis),
-      events_(events),
+      access_(access),
+      store_(store),
+      redis_options_(std::move(redis)),
       clock_(clock),
       log_(std::move(logger)),
       metrics_(metrics),
-      produce_timeout_(produce_timeout) {}
+      settings_(streams) {
+  watchdog_ = std::thread([this] { watchdog(); });
+}
+
+AgencyServiceImpl::~AgencyServiceImpl() {
+  stop();
+}
+
+void AgencyServiceImpl::stop() {
+  {
+    std::lock_guard lk(mu_);
+    stop_ = true;
+  }
+  cv_.notify_all();
+  if (watchdog_.joinable()) watchdog_.join();
+}
+
+void AgencyServiceImpl::watchdog() {
+  std::unique_lock lk(mu_);
+  const auto tick = std::max<std::chrono::milliseconds>(std::chrono::milliseconds(50),
+                                                        settings_.stall_timeout / 4);
+  while (!cv_.wait_for(lk, tick, [this] { return stop_; })) {
+    const auto now = steadyMs();
+    for (auto* s : slots_) {
+      const auto since = s->writing_since_ms.load();
+      if (since != 0 && now - since > settings_.stall_timeout.count() &&
+          !s->stalled.exchange(true)) {
+        log_.warn("client stopped reading its stream, ending it",
+                  {{"blocked_ms", now - since}});
+        s->ctx->TryCancel();  // unblocks the write; the client resumes from its last cursor
+      }
+    }
+  }
+}
+
+grpc::Status AgencyServiceImpl::authorize(const grpc::ServerContext& ctx,
+                                          const std::string& agency) {
+  if (!directory_.find(agency))
+    return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
+                        "agency_id: unknown agency '" + agency + "'");
+  const auto token = grpcx::bearerToken(ctx);
+  if (token.empty()) {
+    metrics_.denied.Add({{"reason", "missing"}}).Increment();
+    return grpc::Status(grpc::StatusCode::UNAUTHENTICATED,
+                        "missing `authorization: Bearer <token>` metadata");
+  }
+  const auto owner = access_.agencyOf(token);
+  if (owner.empty()) {
+    metrics_.denied.Add({{"reason", "unknown"}}).Increment();
+    return grpc::Status(grpc::StatusCode::UNAUTHENTICATED, "token not accepted");
+  }
+  if (owner != agency) {
+    metrics_.denied.Add({{"reason", "foreign"}}).Increment();
+    log_.warn("call for another agency refused", {{"agency", agency}, {"token_agency", owner}});
+    return grpc::Status(grpc::StatusCode::PERMISSION_DENIED,
+                        "this token does not speak for agency '" + agency + "'");
+  }
+  return grpc::Status::OK;
+}
 
 grpc::Status AgencyServiceImpl::Subscribe(grpc::ServerContext* ctx, const v1::SubscribeRequest* req,
                                           grpc::ServerWriter<v1::AgencyFeedItem>* writer) {
-  if (!directory_.find(req->agency_id()))
-    return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
-                        "agency_id: unknown agency '" + req->agency_id() + "'");
+  if (auto s = authorize(*ctx, req->agency_id()); !s.ok()) return s;
   std::string cursor = req->resume_cursor().empty() ? "0-0" : req->resume_cursor();
   // Checked before reading, so that a Redis failure is never mistaken for a bad cursor.
-  static const std::regex cursor_re("^[0-9]{1,20}-[0-9]{1,20}$");
-  if (!std::regex_match(cursor, cursor_re))
+  if (!std::regex_match(cursor, cursorPattern()))
     return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
                         "resume_cursor: '" + req->resume_cursor() + "' is not a feed cursor");
   // A blocking read needs a connection of its own.
   std::unique_ptr<redis::RedisClient> conn;
   try {
-    conn = std::make_unique<redis::RedisClient>(redis_.options(), log_);
+    conn = std::make_unique<redis::RedisClient>(redis_options_, log_);
+    // Coming back with a cursor confirms everything up to it.
+    if (!req->resume_cursor().empty()) confirmUpTo(req->agency_id(), cursor);
   } catch (const redis::RedisError& e) {
     return grpc::Status(grpc::StatusCode::UNAVAILABLE, "feed store unavailable");
   }
   auto& gauge = metrics_.streams.Add({{"agency", req->agency_id()}});
   gauge.Increment();
-  struct Dec {
+  StreamSlot slot{ctx};
+  {
+    std::lock_guard lk(mu_);
+    slots_.insert(&slot);
+  }
+  struct Leave {
+    AgencyServiceImpl& self;
+    StreamSlot* slot;
     prometheus::Gauge& g;
-    ~Dec() { g.Decrement(); }
-  } dec{gauge};
-  const auto feed = redis_.key("notif:feed:" + req->agency_id());
+    ~Leave() {
+      std::lock_guard lk(self.mu_);
+      self.slots_.erase(slot);
+      g.Decrement();
+    }
+  } leave{*this, &slot, gauge};
+  const auto feed = store_.feedKey(req->agency_id());
   log_.info("agency subscribed", {{"agency", req->agency_id()}, {"cursor", cursor}});
   while (!ctx->IsCancelled()) {
     redis::Reply r;
     try {
-      r = conn->commandWithTimeout(
-          {"XREAD", "COUNT", "100", "BLOCK", "1000", "STREAMS", feed, cursor},
-          std::chrono::milliseconds(3000));
+      r = conn->commandWithTimeout({"XREAD", "COUNT", std::to_string(settings_.batch), "BLOCK",
+                                    "1000", "STREAMS", feed, cursor},
+                                   std::chrono::milliseconds(3000));
     } catch (const redis::RedisError&) {
       return grpc::Status(grpc::StatusCode::UNAVAILABLE, "feed store unavailable; resume later");
     }
@@ -140,94 +251,218 @@ grpc::Status AgencyServiceImpl::Subscribe(grpc::ServerContext* ctx, const v1::Su
         cursor = id;
         continue;
       }
-      if (!writer->Write(out)) return grpc::Status::OK;  // client went away; it resumes by cursor
+      slot.writing_since_ms = steadyMs();
+      const bool written = writer->Write(out);
+      slot.writing_since_ms = 0;
+      if (!written) {
+        if (slot.stalled) {
+          metrics_.slow_streams.Add({{"agency", req->agency_id()}}).Increment();
+          log_.warn("stream ended: the client stopped reading",
+                    {{"agency", req->agency_id()}, {"cursor", cursor}});
+          return grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED,
+                              "client too slow; resume from cursor " + cursor);
+        }
+        return grpc::Status::OK;  // client went away; it resumes by cursor
+      }
       cursor = id;
-      const auto* trace = kv.field("trace_id");
-      recordDelivered(out.item(), trace ? *trace : "");
     }
   }
   return grpc::Status::OK;
 }
 
-void AgencyServiceImpl::recordDelivered(const v1::DispatchItem& item, const std::string& trace) {
-  const auto& a = item.assignment();
-  const auto key = redis_.key("notif:assignment:" + a.assignment_id());
-  try {
-    if (redis_.command({"HSETNX", key, "delivered_at_ms", std::to_string(clock_.nowMs())})
-            .integer != 1)
-      return;  // delivered before: the event exists already
-    auto env = events::makeEnvelope(kProducer, a.complaint_id(), trace, clock_.nowMs(),
-                                    events::nameUuid("delivered/" + a.assignment_id()));
-    auto* d = env.mutable_delivered();
-    d->set_assignment_id(a.assignment_id());
-    d->set_agency_id(a.agency_id());
-    d->set_channel("grpc-stream");
-    d->set_delivered_at_ms(env.occurred_at_ms());
-    if (!events_.produceAndWait(events::toMessage(kafka::kComplaintsTopic, env), produce_timeout_)
-             .ok) {
-      redis_.command({"HDEL", key, "delivered_at_ms"});  // the next delivery records it
-      log_.warn("delivery event not recorded, will retry on next delivery",
-                {{"complaint_id", a.complaint_id()}, {"agency", a.agency_id()}});
-      return;
+int AgencyServiceImpl::confirmUpTo(const std::string& agency, const std::string& cursor) {
+  auto& redis = store_.redis();
+  const auto mark = redis.key("notif:confirmed:" + agency);
+  auto last = redis.command({"GET", mark});
+  std::string from = last.isNil() ? "0-0" : last.str;
+  if (!cursorAfter(cursor, from)) return 0;
+  int confirmed = 0;
+  const auto feed = store_.feedKey(agency);
+  while (true) {
+    auto r = redis.command({"XRANGE", feed, "(" + from, cursor, "COUNT", "500"});
+    if (r.elements.empty()) break;
+    for (const auto& entry : r.elements) {
+      from = entry.elements[0].str;
+      const auto* assignment = entry.elements[1].field("assignment");
+      if (assignment && store_.recordDelivered(*assignment, agency, "grpc-stream")) {
+        metrics_.delivered.Add({{"agency", agency}, {"channel", "grpc-stream"}}).Increment();
+        ++confirmed;
+      }
     }
-    redis_.command({"HSET", key, "state", "delivered"});
-    metrics_.delivered.Add({{"agency", a.agency_id()}, {"channel", "grpc-stream"}}).Increment();
-  } catch (const redis::RedisError& e) {
-    log_.warn("delivery not recorded", {{"error", e.what()}});
+    redis.command({"SET", mark, from});
+  }
+  return confirmed;
+}
+
+grpc::Status AgencyServiceImpl::ConfirmDelivery(grpc::ServerContext* ctx,
+                                                const v1::ConfirmDeliveryRequest* req,
+                                                v1::ConfirmDeliveryResponse* resp) {
+  if (auto s = authorize(*ctx, req->agency_id()); !s.ok()) return s;
+  if (!std::regex_match(req->cursor(), cursorPattern()))
+    return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
+                        "cursor: '" + req->cursor() + "' is not a feed cursor");
+  try {
+    resp->set_confirmed(confirmUpTo(req->agency_id(), req->cursor()));
+    return grpc::Status::OK;
+  } catch (const redis::RedisError&) {
+    return grpc::Status(grpc::StatusCode::UNAVAILABLE, "feed store unavailable; retry");
   }
 }
 
-grpc::Status AgencyServiceImpl::Acknowledge(grpc::ServerContext*, const v1::AcknowledgeRequest* req,
-                                            v1::AcknowledgeResponse* resp) {
-  if (req->assignment_id().empty())
+grpc::Status AgencyServiceImpl::act(const grpc::ServerContext& ctx, const std::string& agency,
+                                    const std::string& assignment_id, domain::Action action,
+                                    v1::AssignmentState target, const std::string& text,
+                                    const std::string& reason_code,
+                                    const std::string& operator_name, v1::AssignmentState* out) {
+  if (auto s = authorize(ctx, agency); !s.ok()) return s;
+  if (assignment_id.empty())
     return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "assignment_id: is required");
-  if (!directory_.find(req->agency_id()))
-    return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
-                        "agency_id: unknown agency '" + req->agency_id() + "'");
-  const auto key = redis_.key("notif:assignment:" + req->assignment_id());
   try {
-    auto h = redis_.command({"HGETALL", key});
-    if (h.elements.empty())
-      return grpc::Status(grpc::StatusCode::NOT_FOUND, "no assignment " + req->assignment_id());
-    const auto* agency = h.field("agency");
-    if (!agency || *agency != req->agency_id())
-      return grpc::Status(grpc::StatusCode::PERMISSION_DENIED,
-                          "assignment belongs to another agency");
-    const auto* state = h.field("state");
-    if (state && *state == "acknowledged") {
-      resp->set_state(v1::ASSIGNMENT_STATE_ACKNOWLEDGED);
-      return grpc::Status::OK;  // acknowledging twice is harmless and changes nothing
-    }
-    if (state && *state != "dispatched" && *state != "delivered")
-      return grpc::Status(grpc::StatusCode::FAILED_PRECONDITION,
-                          "assignment is " + *state + ", it cannot be acknowledged");
-    const auto event_id = events::newUuid();
-    if (redis_.command({"HSETNX", key, "ack_event", event_id}).integer != 1) {
-      resp->set_state(v1::ASSIGNMENT_STATE_ACKNOWLEDGED);  // a concurrent call got there first
+    for (int round = 0; round < 5; ++round) {
+      auto rec = store_.get(assignment_id);
+      if (!rec) return grpc::Status(grpc::StatusCode::NOT_FOUND, "no assignment " + assignment_id);
+      if (rec->agency != agency)
+        return grpc::Status(grpc::StatusCode::PERMISSION_DENIED,
+                            "assignment belongs to another agency");
+      auto d = domain::decide(domain::parseState(rec->state), action, target, text, reason_code);
+      using K = domain::Decision::Kind;
+      if (d.kind == K::Invalid) return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, d.why);
+      if (d.kind == K::Refused) return grpc::Status(grpc::StatusCode::FAILED_PRECONDITION, d.why);
+      if (d.kind == K::Repeat) {
+        // Harmless; if the event of the first call is still pending, this call delivers it.
+        if (!store_.republishPending(*rec))
+          return grpc::Status(grpc::StatusCode::UNAVAILABLE,
+                              "recorded, but the event log has not confirmed it yet; retry");
+        *out = d.next;
+        return grpc::Status::OK;
+      }
+      auto env = events::makeEnvelope(kProducer, rec->complaint_id, rec->trace_id, clock_.nowMs(),
+                                      events::newUuid());
+      std::string action_name;
+      if (action == domain::Action::Acknowledge) {
+        auto* e = env.mutable_acknowledged();
+        e->set_assignment_id(assignment_id);
+        e->set_agency_id(agency);
+        e->set_operator_(operator_name);
+        action_name = "acknowledged";
+      } else if (action == domain::Action::Reject) {
+        auto* e = env.mutable_rejected();
+        e->set_assignment_id(assignment_id);
+        e->set_agency_id(agency);
+        e->set_reason_code(reason_code);
+        e->set_note(text);
+        action_name = "rejected";
+      } else if (d.next == v1::ASSIGNMENT_STATE_RESOLVED) {
+        auto* e = env.mutable_resolved();
+        e->set_assignment_id(assignment_id);
+        e->set_agency_id(agency);
+        e->set_resolution(text);
+        action_name = "resolved";
+      } else {
+        auto* e = env.mutable_status_updated();
+        e->set_assignment_id(assignment_id);
+        e->set_agency_id(agency);
+        e->set_state(d.next);
+        e->set_message(text);
+        e->set_operator_(operator_name);
+        action_name = "status-" + domain::stateName(d.next);
+      }
+      auto commit = store_.transition(*rec, domain::stateName(d.next), !domain::isOpen(d.next), env);
+      if (commit == AssignmentStore::Commit::Conflict) continue;  // changed meanwhile: decide again
+      metrics_.actions.Add({{"agency", agency}, {"action", action_name}}).Increment();
+      if (action == domain::Action::Acknowledge)
+        metrics_.acknowledged.Add({{"agency", agency}}).Increment();
+      log_.info("agency action recorded", {{"complaint_id", env.complaint_id()},
+                                           {"trace_id", env.trace_id()},
+                                           {"agency", agency},
+                                           {"action", action_name}});
+      if (commit == AssignmentStore::Commit::Pending)
+        return grpc::Status(grpc::StatusCode::UNAVAILABLE,
+                            "recorded, but the event log has not confirmed it yet; retry");
+      *out = d.next;
       return grpc::Status::OK;
     }
-    const auto* complaint = h.field("complaint");
-    const auto* trace = h.field("trace_id");
-    auto env = events::makeEnvelope(kProducer, complaint ? *complaint : "", trace ? *trace : "",
-                                    clock_.nowMs(), event_id);
-    auto* ack = env.mutable_acknowledged();
-    ack->set_assignment_id(req->assignment_id());
-    ack->set_agency_id(req->agency_id());
-    ack->set_operator_(req->operator_());
-    if (!events_.produceAndWait(events::toMessage(kafka::kComplaintsTopic, env), produce_timeout_)
-             .ok) {
-      redis_.command({"HDEL", key, "ack_event"});
-      return grpc::Status(grpc::StatusCode::UNAVAILABLE,
-                          "event log unavailable; the acknowledgement was not recorded, retry");
+    return grpc::Status(grpc::StatusCode::ABORTED, "assignment changed concurrently; retry");
+  } catch (const redis::RedisError&) {
+    return grpc::Status(grpc::StatusCode::UNAVAILABLE, "assignment store unavailable");
+  }
+}
+
+grpc::Status AgencyServiceImpl::Acknowledge(grpc::ServerContext* ctx,
+                                            const v1::AcknowledgeRequest* req,
+                                            v1::AcknowledgeResponse* resp) {
+  v1::AssignmentState out{};
+  auto s = act(*ctx, req->agency_id(), req->assignment_id(), domain::Action::Acknowledge, {}, "",
+               "", req->operator_(), &out);
+  resp->set_state(out);
+  return s;
+}
+
+grpc::Status AgencyServiceImpl::UpdateStatus(grpc::ServerContext* ctx,
+                                             const v1::UpdateStatusRequest* req,
+                                             v1::UpdateStatusResponse* resp) {
+  v1::AssignmentState out{};
+  auto s = act(*ctx, req->agency_id(), req->assignment_id(), domain::Action::UpdateStatus,
+               req->state(), req->message(), "", req->operator_(), &out);
+  resp->set_state(out);
+  return s;
+}
+
+grpc::Status AgencyServiceImpl::Resolve(grpc::ServerContext* ctx, const v1::ResolveRequest* req,
+                                        v1::UpdateStatusResponse* resp) {
+  v1::AssignmentState out{};
+  auto s = act(*ctx, req->agency_id(), req->assignment_id(), domain::Action::UpdateStatus,
+               v1::ASSIGNMENT_STATE_RESOLVED, req->resolution(), "", req->operator_(), &out);
+  resp->set_state(out);
+  return s;
+}
+
+grpc::Status AgencyServiceImpl::Reject(grpc::ServerContext* ctx, const v1::RejectRequest* req,
+                                       v1::RejectResponse* resp) {
+  v1::AssignmentState out{};
+  auto s = act(*ctx, req->agency_id(), req->assignment_id(), domain::Action::Reject, {},
+               req->note(), req->reason_code(), req->operator_(), &out);
+  resp->set_state(out);
+  return s;
+}
+
+grpc::Status AgencyServiceImpl::ListAssignments(grpc::ServerContext* ctx,
+                                                const v1::ListAssignmentsRequest* req,
+                                                v1::ListAssignmentsResponse* resp) {
+  if (auto s = authorize(*ctx, req->agency_id()); !s.ok()) return s;
+  const int size = req->page_size() == 0 ? 50 : req->page_size();
+  if (size < 1 || size > kMaxPageSize)
+    return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "page_size: must be 1..500");
+  int64_t offset = 0;
+  if (!req->page_token().empty()) {
+    static const std::regex digits("^[0-9]{1,12}$");
+    if (!std::regex_match(req->page_token(), digits))
+      return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "page_token: not from this service");
+    offset = std::stoll(req->page_token());
+  }
+  try {
+    auto ids = store_.openAssignments(req->agency_id(), offset, size + 1);
+    const bool more = static_cast<int>(ids.size()) > size;
+    if (more) ids.pop_back();
+    for (const auto& id : ids) {
+      auto rec = store_.get(id);
+      if (!rec) continue;
+      auto* l = resp->add_assignments();
+      auto* a = l->mutable_assignment();
+      a->set_assignment_id(id);
+      a->set_complaint_id(rec->complaint_id);
+      a->set_agency_id(rec->agency);
+      a->set_role(static_cast<v1::AssignmentRole>(rec->role));
+      a->set_state(domain::parseState(rec->state));
+      a->set_dispatched_at_ms(rec->dispatched_at_ms);
+      l->set_tracking_id(rec->tracking_id);
+      l->set_category(rec->category);
+      l->set_priority(static_cast<v1::Priority>(rec->priority));
+      l->set_title(rec->title);
     }
-    redis_.command({"HSET", key, "state", "acknowledged"});
-    metrics_.acknowledged.Add({{"agency", req->agency_id()}}).Increment();
-    log_.info("assignment acknowledged", {{"complaint_id", env.complaint_id()},
-                                          {"trace_id", env.trace_id()},
-                                          {"agency", req->agency_id()}});
-    resp->set_state(v1::ASSIGNMENT_STATE_ACKNOWLEDGED);
+    if (more) resp->set_next_page_token(std::to_string(offset + size));
     return grpc::Status::OK;
-  } catch (const redis::RedisError& e) {
+  } catch (const redis::RedisError&) {
     return grpc::Status(grpc::StatusCode::UNAVAILABLE, "assignment store unavailable");
   }
 }

@@ -1,19 +1,27 @@
 // Notification's edges: dispatch topics in -> the agency's feed in Redis (deduplicated by event
-// id) -> AgencyService streams out; Acknowledge in -> lifecycle event out.
+// id) and its webhook schedule; AgencyService calls in (each authorised by the agency's token)
+// -> assignment state change + lifecycle event out.
 #pragma once
 
 #include "agencies/agency_directory.h"
+#include "agency_access.h"
+#include "assignment_store.h"
+#include "domain/assignment_rules.h"
 #include "kafka/message.h"
 #include "lapor/v1/agency_service.grpc.pb.h"
 #include "log/logger.h"
-#include "redis/redis_client.h"
 #include "time/clock.h"
 
 #include <prometheus/counter.h>
 #include <prometheus/gauge.h>
 #include <prometheus/registry.h>
 
+#include <atomic>
 #include <chrono>
+#include <condition_variable>
+#include <mutex>
+#include <set>
+#include <thread>
 
 namespace lapor::notification {
 
@@ -23,45 +31,87 @@ struct NotificationMetrics {
   prometheus::Family<prometheus::Counter>& duplicates;
   prometheus::Family<prometheus::Counter>& delivered;
   prometheus::Family<prometheus::Counter>& acknowledged;
+  prometheus::Family<prometheus::Counter>& actions;
+  prometheus::Family<prometheus::Counter>& denied;
+  prometheus::Family<prometheus::Counter>& slow_streams;
   prometheus::Family<prometheus::Gauge>& streams;
 };
 
-// Consumes lapor.dispatch.<agency>.v1 and appends each new assignment to the agency's feed.
+// What an agency may see of a complaint: never who an anonymous reporter is.
+v1::DispatchItem forAgency(v1::DispatchItem item);
+
+// Consumes lapor.dispatch.<agency>.v1 and appends each new item to the agency's feed.
 class DispatchHandler {
  public:
-  DispatchHandler(const agencies::AgencyDirectory& directory, redis::RedisClient& redis,
-                  log::Logger logger, NotificationMetrics& metrics);
+  DispatchHandler(const agencies::AgencyDirectory& directory, const AccessControl& access,
+                  AssignmentStore& store, log::Logger logger, NotificationMetrics& metrics);
   kafka::HandleResult handle(const kafka::Message& msg);
 
  private:
   const agencies::AgencyDirectory& directory_;
-  redis::RedisClient& redis_;
+  const AccessControl& access_;
+  AssignmentStore& store_;
   log::Logger log_;
   NotificationMetrics& metrics_;
 };
 
+struct StreamSettings {
+  int batch = 100;  // feed entries read (and held) per stream at a time: the stream's buffer
+  std::chrono::milliseconds stall_timeout{30'000};  // a write blocked this long ends the stream
+};
+
 class AgencyServiceImpl final : public v1::AgencyService::Service {
  public:
-  AgencyServiceImpl(const agencies::AgencyDirectory& directory, redis::RedisClient& redis,
-                    kafka::MessageSink& events, const time::Clock& clock, log::Logger logger,
-                    NotificationMetrics& metrics, std::chrono::milliseconds produce_timeout);
+  AgencyServiceImpl(const agencies::AgencyDirectory& directory, const AccessControl& access,
+                    AssignmentStore& store, redis::RedisOptions redis, const time::Clock& clock,
+                    log::Logger logger, NotificationMetrics& metrics, StreamSettings streams);
+  ~AgencyServiceImpl() override;
+  // Ends the stall watchdog; call after the server stopped.
+  void stop();
 
   grpc::Status Subscribe(grpc::ServerContext* ctx, const v1::SubscribeRequest* req,
                          grpc::ServerWriter<v1::AgencyFeedItem>* writer) override;
+  grpc::Status ConfirmDelivery(grpc::ServerContext* ctx, const v1::ConfirmDeliveryRequest* req,
+                               v1::ConfirmDeliveryResponse* resp) override;
   grpc::Status Acknowledge(grpc::ServerContext* ctx, const v1::AcknowledgeRequest* req,
                            v1::AcknowledgeResponse* resp) override;
+  grpc::Status UpdateStatus(grpc::ServerContext* ctx, const v1::UpdateStatusRequest* req,
+                            v1::UpdateStatusResponse* resp) override;
+  grpc::Status Resolve(grpc::ServerContext* ctx, const v1::ResolveRequest* req,
+                       v1::UpdateStatusResponse* resp) override;
+  grpc::Status Reject(grpc::ServerContext* ctx, const v1::RejectRequest* req,
+                      v1::RejectResponse* resp) override;
+  grpc::Status ListAssignments(grpc::ServerContext* ctx, const v1::ListAssignmentsRequest* req,
+                               v1::ListAssignmentsResponse* resp) override;
 
  private:
-  // First successful write of an assignment to its agency: record AssignmentDelivered once.
-  void recordDelivered(const v1::DispatchItem& item, const std::string& trace_id);
+  struct StreamSlot {
+    grpc::ServerContext* ctx;
+    std::atomic<int64_t> writing_since_ms{0};  // steady-clock ms; 0 when not in a write
+    std::atomic<bool> stalled{false};
+  };
+  grpc::Status authorize(const grpc::ServerContext& ctx, const std::string& agency);
+  grpc::Status act(const grpc::ServerContext& ctx, const std::string& agency,
+                   const std::string& assignment_id, domain::Action action,
+                   v1::AssignmentState target, const std::string& text,
+                   const std::string& reason_code, const std::string& operator_name,
+                   v1::AssignmentState* out);
+  int confirmUpTo(const std::string& agency, const std::string& cursor);
+  void watchdog();
 
   const agencies::AgencyDirectory& directory_;
-  redis::RedisClient& redis_;
-  kafka::MessageSink& events_;
+  const AccessControl& access_;
+  AssignmentStore& store_;
+  redis::RedisOptions redis_options_;
   const time::Clock& clock_;
   log::Logger log_;
   NotificationMetrics& metrics_;
-  std::chrono::milliseconds produce_timeout_;
+  StreamSettings settings_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool stop_ = false;
+  std::set<StreamSlot*> slots_;
+  std::thread watchdog_;
 };
 
 }  // namespace lapor::notification

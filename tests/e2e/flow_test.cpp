@@ -49,6 +49,14 @@ std::unique_ptr<grpc::ClientContext> ctx(std::chrono::milliseconds timeout = 15s
   return c;
 }
 
+// AgencyService calls carry the agency's demo token of deploy/config/notification.yaml.
+std::unique_ptr<grpc::ClientContext> agencyCtx(const std::string& agency,
+                                               std::chrono::milliseconds timeout = 15s) {
+  auto c = ctx(timeout);
+  c->AddMetadata("authorization", "Bearer lapor-demo-" + agency);
+  return c;
+}
+
 template <class Service>
 std::unique_ptr<typename Service::Stub> stub(const std::string& service) {
   return Service::NewStub(
@@ -61,6 +69,7 @@ class FeedReader {
   explicit FeedReader(const std::string& agency) : stub_(stub<v1::AgencyService>("notification")) {
     v1::SubscribeRequest req;
     req.set_agency_id(agency);
+    ctx_.AddMetadata("authorization", "Bearer lapor-demo-" + agency);
     reader_ = stub_->Subscribe(&ctx_, req);
     thread_ = std::thread([this] {
       v1::AgencyFeedItem item;
@@ -171,11 +180,11 @@ TEST(EndToEnd, ComplaintReachesEveryAgencyAndAcknowledgementStopsTheClock) {
   ack.set_agency_id("polres-kutim");  // not the owner of this assignment
   ack.set_assignment_id(lead->item().assignment().assignment_id());
   v1::AcknowledgeResponse ack_resp;
-  EXPECT_EQ(agency->Acknowledge(ctx().get(), ack, &ack_resp).error_code(),
+  EXPECT_EQ(agency->Acknowledge(agencyCtx("polres-kutim").get(), ack, &ack_resp).error_code(),
             grpc::StatusCode::PERMISSION_DENIED);
 
   ack.set_agency_id("disdamkar");
-  auto s = agency->Acknowledge(ctx().get(), ack, &ack_resp);
+  auto s = agency->Acknowledge(agencyCtx("disdamkar").get(), ack, &ack_resp);
   ASSERT_TRUE(s.ok()) << s.error_message();
   EXPECT_EQ(ack_resp.state(), v1::ASSIGNMENT_STATE_ACKNOWLEDGED);
 
@@ -190,7 +199,7 @@ TEST(EndToEnd, ComplaintReachesEveryAgencyAndAcknowledgementStopsTheClock) {
   EXPECT_EQ(obligationOf(sub.complaint_id(), "polres-kutim")->state(), v1::OBLIGATION_STATE_OPEN);
 
   // A second acknowledgement is harmless.
-  ASSERT_TRUE(agency->Acknowledge(ctx().get(), ack, &ack_resp).ok());
+  ASSERT_TRUE(agency->Acknowledge(agencyCtx("disdamkar").get(), ack, &ack_resp).ok());
 
   // The tracking view follows the lifecycle topic.
   auto intake = stub<v1::IntakeService>("intake");
@@ -310,7 +319,7 @@ TEST(EndToEnd, SubscribeRefusesAnUnknownAgencyAndABadCursor) {
     v1::SubscribeRequest req;
     req.set_agency_id(id);
     req.set_resume_cursor(cursor);
-    auto c = ctx(5s);
+    auto c = agencyCtx(id, 5s);
     auto reader = agency->Subscribe(c.get(), req);
     v1::AgencyFeedItem item;
     while (reader->Read(&item)) {

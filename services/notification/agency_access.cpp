@@ -1,0 +1,133 @@
+// Tokens are compared by their SHA-256 so the configuration never holds a usable credential.
+#include "agency_access.h"
+
+#include <openssl/crypto.h>
+#include <openssl/sha.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+#include <regex>
+#include <sstream>
+
+namespace lapor::notification {
+
+namespace {
+std::string trim(std::string s) {
+  while (!s.empty() && (s.back() == '\n' || s.back() == '\r' || s.back() == ' ')) s.pop_back();
+  return s;
+}
+
+std::chrono::milliseconds duration(const YAML::Node& n, const std::string& key,
+                                   std::chrono::milliseconds def) {
+  if (!n[key]) return def;
+  return config::Config::parseDuration(n[key].as<std::string>());
+}
+}  // namespace
+
+std::string sha256Hex(const std::string& data) {
+  unsigned char md[SHA256_DIGEST_LENGTH];
+  SHA256(reinterpret_cast<const unsigned char*>(data.data()), data.size(), md);
+  char hex[SHA256_DIGEST_LENGTH * 2 + 1];
+  for (int i = 0; i < SHA256_DIGEST_LENGTH; ++i) std::snprintf(hex + i * 2, 3, "%02x", md[i]);
+  return std::string(hex, SHA256_DIGEST_LENGTH * 2);
+}
+
+AccessTable parseAccess(const config::Config& cfg, const agencies::AgencyDirectory& directory) {
+  AccessTable out;
+  const auto root = cfg.node("access");
+  if (!root) return out;
+  if (!root.IsMap()) throw cfg.error("access", "", "must map agency ids to their settings");
+  static const std::regex hex64("^[0-9a-f]{64}$");
+  for (const auto& kv : root) {
+    const auto agency = kv.first.as<std::string>();
+    const auto key = agency;
+    if (!directory.find(agency))
+      throw cfg.error("access", key, "'" + agency + "' is not an agency of " + directory.source());
+    const auto& n = kv.second;
+    AgencyAccess a;
+    try {
+      if (n["tokens"]) {
+        for (const auto& t : n["tokens"]) {
+          auto h = t.as<std::string>();
+          if (!std::regex_match(h, hex64))
+            throw cfg.error("access", key + ".tokens",
+                            "each token is the SHA-256 hex (64 lower-case characters) of the "
+                            "token, e.g. `printf %s TOKEN | sha256sum`");
+          a.token_hashes.insert(h);
+        }
+      }
+      if (const auto w = n["webhook"]) {
+        WebhookSettings ws;
+        ws.url = w["url"] ? w["url"].as<std::string>() : "";
+        if (ws.url.rfind("http://", 0) != 0 && ws.url.rfind("https://", 0) != 0)
+          throw cfg.error("access", key + ".webhook.url", "must start with http:// or https://");
+        if (w["secret_env"]) {
+          const char* v = std::getenv(w["secret_env"].as<std::string>().c_str());
+          if (!v || !*v)
+            throw cfg.error("access", key + ".webhook.secret_env",
+                            "environment variable " + w["secret_env"].as<std::string>() +
+                                " is not set");
+          ws.secret = v;
+        } else if (w["secret_file"]) {
+          auto path = w["secret_file"].as<std::string>();
+          std::ifstream in(path);
+          std::ostringstream s;
+          s << in.rdbuf();
+          ws.secret = trim(s.str());
+          if (!in || ws.secret.empty())
+            throw cfg.error("access", key + ".webhook.secret_file", "cannot read " + path);
+        } else {
+          throw cfg.error("access", key + ".webhook",
+                          "needs secret_env or secret_file (the HMAC key)");
+        }
+        ws.max_attempts = w["max_attempts"] ? w["max_attempts"].as<int>() : ws.max_attempts;
+        if (ws.max_attempts < 1 || ws.max_attempts > 100)
+          throw cfg.error("access", key + ".webhook.max_attempts", "must be 1..100");
+        ws.initial_backoff = duration(w, "initial_backoff", ws.initial_backoff);
+        ws.max_backoff = duration(w, "max_backoff", ws.max_backoff);
+        ws.timeout = duration(w, "timeout", ws.timeout);
+        if (ws.initial_backoff.count() <= 0 || ws.max_backoff < ws.initial_backoff)
+          throw cfg.error("access", key + ".webhook.initial_backoff",
+                          "must be positive and not above max_backoff");
+        a.webhook = ws;
+      }
+    } catch (const YAML::Exception& e) {
+      throw cfg.error("access", key, e.what());
+    } catch (const std::invalid_argument& e) {
+      throw cfg.error("access", key, e.what());
+    }
+    out[agency] = std::move(a);
+  }
+  return out;
+}
+
+std::shared_ptr<const AccessTable> AccessControl::snapshot() const {
+  std::lock_guard lk(mu_);
+  return table_;
+}
+
+std::string AccessControl::agencyOf(const std::string& token) const {
+  if (token.empty()) return "";
+  const auto h = sha256Hex(token);
+  auto t = snapshot();
+  for (const auto& [agency, a] : *t)
+    for (const auto& known : a.token_hashes)
+      if (CRYPTO_memcmp(known.data(), h.data(), h.size()) == 0) return agency;
+  return "";
+}
+
+std::optional<WebhookSettings> AccessControl::webhook(const std::string& agency) const {
+  auto t = snapshot();
+  auto it = t->find(agency);
+  if (it == t->end()) return std::nullopt;
+  return it->second.webhook;
+}
+
+void AccessControl::replace(AccessTable table) {
+  auto next = std::make_shared<const AccessTable>(std::move(table));
+  std::lock_guard lk(mu_);
+  table_ = std::move(next);
+}
+
+}  // namespace lapor::notification

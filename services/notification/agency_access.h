@@ -1,0 +1,54 @@
+// Who may speak for which agency (bearer tokens, stored as SHA-256 hex) and how each agency
+// wants its webhooks: the `access` section of notification.yaml, reloadable without restart.
+#pragma once
+
+#include "agencies/agency_directory.h"
+#include "config/config.h"
+
+#include <chrono>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <set>
+#include <string>
+
+namespace lapor::notification {
+
+struct WebhookSettings {
+  std::string url;     // http:// or https://
+  std::string secret;  // HMAC key, read from secret_env or secret_file
+  int max_attempts = 8;
+  std::chrono::milliseconds initial_backoff{1000};
+  std::chrono::milliseconds max_backoff{300'000};
+  std::chrono::milliseconds timeout{5000};
+};
+
+struct AgencyAccess {
+  std::set<std::string> token_hashes;  // lower-case SHA-256 hex of each accepted token
+  std::optional<WebhookSettings> webhook;
+};
+
+using AccessTable = std::map<std::string, AgencyAccess>;
+
+// Parses the `access` section; throws config::ConfigError naming the key.
+AccessTable parseAccess(const config::Config& cfg, const agencies::AgencyDirectory& directory);
+
+std::string sha256Hex(const std::string& data);
+
+class AccessControl {
+ public:
+  explicit AccessControl(AccessTable table) : table_(std::make_shared<AccessTable>(std::move(table))) {}
+
+  // The agency the token belongs to, or "" when no agency accepts it.
+  std::string agencyOf(const std::string& token) const;
+  std::optional<WebhookSettings> webhook(const std::string& agency) const;
+  void replace(AccessTable table);
+
+ private:
+  std::shared_ptr<const AccessTable> snapshot() const;
+  mutable std::mutex mu_;
+  std::shared_ptr<const AccessTable> table_;
+};
+
+}  // namespace lapor::notification

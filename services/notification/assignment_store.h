@@ -1,0 +1,80 @@
+// Assignment state, agency feeds, delivery markers and the event outbox, all in Redis.
+//
+// Every state change is written together with the event that records it (one Lua script: new
+// state + outbox entry), and the event is produced afterwards; an outbox entry that outlives a
+// crash or a broker outage is produced again (same event id, so consumers drop a repeat).
+#pragma once
+
+#include "kafka/message.h"
+#include "lapor/v1/events.pb.h"
+#include "log/logger.h"
+#include "redis/redis_client.h"
+#include "time/clock.h"
+
+#include <chrono>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace lapor::notification {
+
+struct AssignmentRecord {
+  std::string assignment_id;
+  std::string agency;
+  std::string complaint_id;
+  std::string trace_id;
+  std::string state;    // domain::stateName
+  std::string pending;  // event id still in the outbox, if any
+  std::string tracking_id, category, title;
+  int priority = 0;
+  int role = 0;
+  int64_t dispatched_at_ms = 0;
+};
+
+class AssignmentStore {
+ public:
+  AssignmentStore(redis::RedisClient& redis, kafka::MessageSink& events, const time::Clock& clock,
+                  log::Logger logger, std::chrono::milliseconds produce_timeout);
+
+  // Appends a dispatch item to the agency's feed once per event id and updates the assignment
+  // (created on NEW, closed on WITHDRAWN); schedules a webhook job when `webhook`. Returns the
+  // feed cursor, or "" for a repeat.
+  std::string appendDispatch(const std::string& event_id, const std::string& trace_id,
+                             const std::string& complaint_id, const v1::DispatchItem& item,
+                             bool webhook);
+
+  std::optional<AssignmentRecord> get(const std::string& assignment_id);
+
+  // Moves the assignment from `expected` to `next` and stores `env` in the outbox, atomically;
+  // false when the state changed meanwhile (decide again). Then produces it.
+  enum class Commit { Conflict, Published, Pending };
+  Commit transition(const AssignmentRecord& a, const std::string& next, bool close,
+                    const v1::EventEnvelope& env);
+  // Produces the event still pending for this assignment, if any; true when nothing is left.
+  bool republishPending(const AssignmentRecord& a);
+
+  // Records AssignmentDelivered once per assignment and agency; true when this call did.
+  bool recordDelivered(const std::string& assignment_id, const std::string& agency,
+                       const std::string& channel);
+
+  // Open work of an agency, oldest first: ids from `offset`.
+  std::vector<std::string> openAssignments(const std::string& agency, int64_t offset, int count);
+
+  // Produces outbox entries older than `age`; returns how many were published.
+  int flushOutbox(std::chrono::milliseconds age);
+
+  std::string feedKey(const std::string& agency) const { return redis_.key("notif:feed:" + agency); }
+  redis::RedisClient& redis() { return redis_; }
+
+ private:
+  bool publish(const std::string& event_id, const std::string& bytes,
+               const std::string& assignment_key);
+
+  redis::RedisClient& redis_;
+  kafka::MessageSink& events_;
+  const time::Clock& clock_;
+  log::Logger log_;
+  std::chrono::milliseconds produce_timeout_;
+};
+
+}  // namespace lapor::notification

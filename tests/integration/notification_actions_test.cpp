@@ -1,0 +1,274 @@
+// Agency actions against a real notification process: each checked against the assignment's
+// state and recorded on lapor.complaints.v1; open work listed in pages; anonymous reporters
+// stay anonymous; a state change whose event was not produced before a crash is published.
+#include "notification_support.h"
+
+#include "events/envelope.h"
+#include "redis/redis_client.h"
+
+#include <gtest/gtest.h>
+
+namespace lapor::integration {
+namespace {
+
+using namespace std::chrono_literals;
+
+constexpr const char* kTok = "token-pu-1";
+constexpr const char* kOther = "token-dlh-1";
+
+NotificationOptions options() {
+  NotificationOptions o;
+  o.tokens = {{"dinas-pu", kTok}, {"dlh", kOther}};
+  return o;
+}
+
+class NotificationActions : public ::testing::Test {
+ protected:
+  NotificationActions()
+      : n_(options()),
+        stub_(n_.stub()),
+        lifecycle_(testing::requiredEnv("LAPOR_KAFKA_BROKERS"), kafka::kComplaintsTopic,
+                   TopicReader::From::End) {}
+
+  // A NEW assignment for dinas-pu that notification has taken in.
+  std::string assignment(const std::string& complaint, const std::string& title = "t") {
+    auto env = dispatchEnvelope("dinas-pu", complaint, title);
+    produceDispatch(env);
+    const auto id = env.dispatched().item().assignment().assignment_id();
+    EXPECT_TRUE(waitFor([&] { return state(id) != "missing"; }, 20s)) << n_.logTail();
+    return id;
+  }
+  // "missing" until notification has taken the assignment in (an UpdateStatus to no state is
+  // refused either way and changes nothing).
+  std::string state(const std::string& id) {
+    v1::UpdateStatusRequest req;
+    req.set_agency_id("dinas-pu");
+    req.set_assignment_id(id);
+    req.set_state(v1::ASSIGNMENT_STATE_UNSPECIFIED);
+    v1::UpdateStatusResponse resp;
+    auto s = stub_->UpdateStatus(agencyContext(kTok).get(), req, &resp);
+    return s.error_code() == grpc::StatusCode::NOT_FOUND ? "missing" : "present";
+  }
+  grpc::Status update(const std::string& id, v1::AssignmentState st, const std::string& msg = "") {
+    v1::UpdateStatusRequest req;
+    req.set_agency_id("dinas-pu");
+    req.set_assignment_id(id);
+    req.set_state(st);
+    req.set_message(msg);
+    req.set_operator_("op-1");
+    v1::UpdateStatusResponse resp;
+    return stub_->UpdateStatus(agencyContext(kTok).get(), req, &resp);
+  }
+  grpc::Status ack(const std::string& id, const std::string& token = kTok) {
+    v1::AcknowledgeRequest req;
+    req.set_agency_id(token == kTok ? "dinas-pu" : "dlh");
+    req.set_assignment_id(id);
+    v1::AcknowledgeResponse resp;
+    return stub_->Acknowledge(agencyContext(token).get(), req, &resp);
+  }
+  grpc::Status reject(const std::string& id, const std::string& code, const std::string& note) {
+    v1::RejectRequest req;
+    req.set_agency_id("dinas-pu");
+    req.set_assignment_id(id);
+    req.set_reason_code(code);
+    req.set_note(note);
+    v1::RejectResponse resp;
+    return stub_->Reject(agencyContext(kTok).get(), req, &resp);
+  }
+  // Whether the agency's open work lists the assignment.
+  bool listed(const std::string& id) {
+    v1::ListAssignmentsRequest req;
+    req.set_agency_id("dinas-pu");
+    req.set_page_size(500);
+    do {
+      v1::ListAssignmentsResponse resp;
+      if (!stub_->ListAssignments(agencyContext(kTok).get(), req, &resp).ok()) return true;
+      for (const auto& a : resp.assignments())
+        if (a.assignment().assignment_id() == id) return true;
+      req.set_page_token(resp.next_page_token());
+    } while (!req.page_token().empty());
+    return false;
+  }
+  // Event kinds recorded for `complaint` so far, after waiting for `n` of them.
+  std::vector<v1::EventEnvelope> events(const std::string& complaint, size_t n,
+                                        std::chrono::milliseconds timeout = 20s) {
+    lifecycle_.readUntil(
+        [&](const kafka::Message&) { return lifecycleOf(lifecycle_, complaint).size() >= n; },
+        timeout);
+    return lifecycleOf(lifecycle_, complaint);
+  }
+
+  NotificationProcess n_;
+  std::unique_ptr<v1::AgencyService::Stub> stub_;
+  TopicReader lifecycle_;
+};
+
+TEST_F(NotificationActions, TheLifeOfAnAssignmentBecomesEventsInOrder) {
+  const auto complaint = uniqueName("life");
+  const auto id = assignment(complaint);
+  ASSERT_TRUE(ack(id).ok());
+  ASSERT_TRUE(update(id, v1::ASSIGNMENT_STATE_IN_PROGRESS).ok());
+  ASSERT_TRUE(update(id, v1::ASSIGNMENT_STATE_RESPONDED, "Tim sudah menambal jalan").ok());
+  v1::ResolveRequest res;
+  res.set_agency_id("dinas-pu");
+  res.set_assignment_id(id);
+  res.set_resolution("Jalan sudah diperbaiki");
+  v1::UpdateStatusResponse resp;
+  auto s = stub_->Resolve(agencyContext(kTok).get(), res, &resp);
+  ASSERT_TRUE(s.ok()) << s.error_message();
+  EXPECT_EQ(resp.state(), v1::ASSIGNMENT_STATE_RESOLVED);
+
+  auto ev = events(complaint, 4);
+  ASSERT_EQ(ev.size(), 4u);
+  EXPECT_EQ(ev[0].acknowledged().assignment_id(), id);
+  EXPECT_EQ(ev[1].status_updated().state(), v1::ASSIGNMENT_STATE_IN_PROGRESS);
+  EXPECT_EQ(ev[1].status_updated().operator_(), "op-1");
+  EXPECT_EQ(ev[2].status_updated().state(), v1::ASSIGNMENT_STATE_RESPONDED);
+  EXPECT_EQ(ev[2].status_updated().message(), "Tim sudah menambal jalan");
+  EXPECT_EQ(ev[3].resolved().resolution(), "Jalan sudah diperbaiki");
+  EXPECT_EQ(ev[3].resolved().agency_id(), "dinas-pu");
+  for (const auto& e : ev) EXPECT_EQ(e.producer(), "notification");
+
+  // Resolved is final: nothing more is accepted, and nothing more recorded.
+  EXPECT_EQ(update(id, v1::ASSIGNMENT_STATE_IN_PROGRESS).error_code(),
+            grpc::StatusCode::FAILED_PRECONDITION);
+  EXPECT_EQ(reject(id, "duplicate", "").error_code(), grpc::StatusCode::FAILED_PRECONDITION);
+}
+
+TEST_F(NotificationActions, InvalidTransitionsAreRefusedAndRecordNothing) {
+  const auto complaint = uniqueName("invalid");
+  const auto id = assignment(complaint);
+  // Never acknowledged: no progress, no resolution.
+  auto s = update(id, v1::ASSIGNMENT_STATE_RESOLVED, "selesai");
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
+  EXPECT_NE(s.error_message().find("acknowledge"), std::string::npos) << s.error_message();
+  EXPECT_EQ(update(id, v1::ASSIGNMENT_STATE_IN_PROGRESS).error_code(),
+            grpc::StatusCode::FAILED_PRECONDITION);
+  // Bad arguments.
+  EXPECT_EQ(update(id, v1::ASSIGNMENT_STATE_ACKNOWLEDGED).error_code(),
+            grpc::StatusCode::INVALID_ARGUMENT);
+  ASSERT_TRUE(ack(id).ok());
+  EXPECT_EQ(update(id, v1::ASSIGNMENT_STATE_RESPONDED, "").error_code(),
+            grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(reject(id, "because", "x").error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  // Another agency's token.
+  EXPECT_EQ(ack(id, kOther).error_code(), grpc::StatusCode::PERMISSION_DENIED);
+  // A second acknowledgement is harmless and records nothing new.
+  EXPECT_TRUE(ack(id).ok());
+
+  // Withdrawn by routing: nothing can be done on it any more.
+  const auto withdrawn = assignment(complaint, "w");
+  produceDispatch(dispatchEnvelope("dinas-pu", complaint, "w", v1::DISPATCH_KIND_WITHDRAWN, withdrawn));
+  ASSERT_TRUE(waitFor([&] { return !listed(withdrawn); }, 20s));
+  EXPECT_EQ(ack(withdrawn).error_code(), grpc::StatusCode::FAILED_PRECONDITION);
+
+  // Only the one acknowledgement was recorded (a second event would show within 2 s).
+  auto ev = events(complaint, 2, 2s);
+  ASSERT_EQ(ev.size(), 1u);
+  EXPECT_TRUE(ev[0].has_acknowledged());
+}
+
+TEST_F(NotificationActions, RejectRecordsTheReasonForRouting) {
+  const auto complaint = uniqueName("reject");
+  const auto id = assignment(complaint);
+  auto s = reject(id, "not-our-authority", "Jalan provinsi, bukan wewenang kabupaten");
+  ASSERT_TRUE(s.ok()) << s.error_message();
+  auto ev = events(complaint, 1);
+  ASSERT_EQ(ev.size(), 1u);
+  ASSERT_TRUE(ev[0].has_rejected());
+  EXPECT_EQ(ev[0].rejected().assignment_id(), id);
+  EXPECT_EQ(ev[0].rejected().agency_id(), "dinas-pu");
+  EXPECT_EQ(ev[0].rejected().reason_code(), "not-our-authority");
+  EXPECT_EQ(ev[0].rejected().note(), "Jalan provinsi, bukan wewenang kabupaten");
+  EXPECT_EQ(ev[0].complaint_id(), complaint);
+  EXPECT_EQ(ack(id).error_code(), grpc::StatusCode::FAILED_PRECONDITION);
+}
+
+TEST_F(NotificationActions, ListAssignmentsPagesThroughOpenWorkOnly) {
+  const auto complaint = uniqueName("list");
+  std::vector<std::string> ids;
+  for (int i = 0; i < 5; ++i) ids.push_back(assignment(complaint, "open-" + std::to_string(i)));
+  ASSERT_TRUE(reject(ids[1], "duplicate", "").ok());
+  std::vector<std::string> listed;
+  std::string token;
+  int pages = 0;
+  do {
+    v1::ListAssignmentsRequest req;
+    req.set_agency_id("dinas-pu");
+    req.set_page_size(2);
+    req.set_page_token(token);
+    v1::ListAssignmentsResponse resp;
+    auto s = stub_->ListAssignments(agencyContext(kTok).get(), req, &resp);
+    ASSERT_TRUE(s.ok()) << s.error_message();
+    EXPECT_LE(resp.assignments_size(), 2);
+    for (const auto& a : resp.assignments()) {
+      EXPECT_EQ(a.assignment().agency_id(), "dinas-pu");
+      if (a.assignment().complaint_id() == complaint) listed.push_back(a.assignment().assignment_id());
+    }
+    token = resp.next_page_token();
+    ++pages;
+  } while (!token.empty() && pages < 1000);
+  EXPECT_EQ(listed, (std::vector<std::string>{ids[0], ids[2], ids[3], ids[4]}));
+  v1::ListAssignmentsRequest bad;
+  bad.set_agency_id("dinas-pu");
+  bad.set_page_size(501);
+  v1::ListAssignmentsResponse resp;
+  EXPECT_EQ(stub_->ListAssignments(agencyContext(kTok).get(), bad, &resp).error_code(),
+            grpc::StatusCode::INVALID_ARGUMENT);
+}
+
+TEST_F(NotificationActions, AnAnonymousReporterIsNeverNamedToTheAgency) {
+  const auto complaint = uniqueName("anon");
+  auto env = dispatchEnvelope("dinas-pu", complaint, "anon");
+  env.mutable_dispatched()->mutable_item()->mutable_complaint()->set_anonymous(true);
+  env.mutable_dispatched()->mutable_item()->mutable_complaint()->set_reporter_ref("rep-123");
+  produceDispatch(env);
+  auto ctx = agencyContext(kTok, 20s);
+  v1::SubscribeRequest req;
+  req.set_agency_id("dinas-pu");
+  auto reader = stub_->Subscribe(ctx.get(), req);
+  v1::AgencyFeedItem item;
+  std::optional<v1::AgencyFeedItem> mine;
+  while (!mine && reader->Read(&item))
+    if (item.item().assignment().complaint_id() == complaint) mine = item;
+  ctx->TryCancel();
+  reader->Finish();
+  ASSERT_TRUE(mine);
+  EXPECT_TRUE(mine->item().complaint().anonymous());
+  EXPECT_EQ(mine->item().complaint().reporter_ref(), "");
+  EXPECT_EQ(mine->SerializeAsString().find("rep-123"), std::string::npos);
+}
+
+TEST_F(NotificationActions, AStateChangeWhoseEventWasNotProducedIsPublishedAfterARestart) {
+  const auto complaint = uniqueName("outbox");
+  const auto id = assignment(complaint);
+  n_.stop(SIGKILL);
+  // What a crash between the state change and its event leaves behind: the new state and the
+  // event in the outbox, nothing on Kafka.
+  redis::RedisOptions ro;
+  ro.host = testing::requiredEnv("LAPOR_REDIS_HOST");
+  ro.port = std::stoi(testing::requiredEnv("LAPOR_REDIS_PORT"));
+  ro.prefix = n_.redisPrefix();
+  redis::RedisClient r(ro, log::Logger("test"));
+  auto env = events::makeEnvelope("notification", complaint, "", 1, events::newUuid());
+  env.mutable_acknowledged()->set_assignment_id(id);
+  env.mutable_acknowledged()->set_agency_id("dinas-pu");
+  r.command({"HSET", r.key("notif:assignment:" + id), "state", "acknowledged", "pending",
+             env.event_id()});
+  r.command({"HSET", r.key("notif:outbox"), env.event_id(), env.SerializeAsString()});
+  r.command({"ZADD", r.key("notif:outbox:due"), "1", env.event_id()});
+  n_.start();
+  stub_ = n_.stub();  // the old connection died with the old process
+  auto ev = events(complaint, 1);
+  ASSERT_EQ(ev.size(), 1u) << n_.logTail();
+  EXPECT_EQ(ev[0].event_id(), env.event_id());
+  EXPECT_TRUE(waitFor([&] { return r.command({"HLEN", r.key("notif:outbox")}).integer == 0; }, 10s));
+  // The client's retry of the acknowledgement is answered without a second event.
+  auto s = ack(id);
+  EXPECT_TRUE(s.ok()) << s.error_code() << " " << s.error_message();
+  lifecycle_.readUntil([](const kafka::Message&) { return false; }, 1000ms);
+  EXPECT_EQ(lifecycleOf(lifecycle_, complaint).size(), 1u);
+}
+
+}  // namespace
+}  // namespace lapor::integration

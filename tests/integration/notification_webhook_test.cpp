@@ -1,0 +1,178 @@
+// Webhooks against a real local HTTP receiver that fails the first N requests: the delivery
+// arrives once it recovers, the signature verifies, the retry schedule survives a restart of
+// notification, and after the configured attempts the dead-letter path is taken.
+#include "notification_support.h"
+
+#include "topic_reader.h"
+
+#include <gtest/gtest.h>
+#include <httplib.h>
+#include <nlohmann/json.hpp>
+#include <openssl/crypto.h>
+#include <openssl/hmac.h>
+
+#include <atomic>
+#include <cstdio>
+#include <cstdlib>
+#include <mutex>
+#include <thread>
+
+namespace lapor::integration {
+namespace {
+
+using namespace std::chrono_literals;
+
+constexpr const char* kSecret = "webhook-secret-for-tests";
+
+// What docs/agencies.md tells a receiver to do: HMAC-SHA256 over "<t>.<body>", compare in
+// constant time, refuse timestamps older than 5 minutes.
+bool signatureValid(const std::string& header, const std::string& body) {
+  auto t_at = header.find("t="), v_at = header.find(",v1=");
+  if (t_at != 0 || v_at == std::string::npos) return false;
+  const auto t = header.substr(2, v_at - 2);
+  const auto sig = header.substr(v_at + 4);
+  if (std::llabs(std::time(nullptr) - std::stoll(t)) > 300) return false;
+  const auto text = t + "." + body;
+  unsigned char md[EVP_MAX_MD_SIZE];
+  unsigned int len = 0;
+  HMAC(EVP_sha256(), kSecret, static_cast<int>(std::strlen(kSecret)),
+       reinterpret_cast<const unsigned char*>(text.data()), text.size(), md, &len);
+  std::string hex;
+  char b[3];
+  for (unsigned i = 0; i < len; ++i) {
+    std::snprintf(b, sizeof b, "%02x", md[i]);
+    hex += b;
+  }
+  return hex.size() == sig.size() && CRYPTO_memcmp(hex.data(), sig.data(), sig.size()) == 0;
+}
+
+// An HTTP receiver that answers 503 to the first `fail_first` requests, then 200.
+class Receiver {
+ public:
+  explicit Receiver(int fail_first) : fail_first_(fail_first) {
+    server_.Post("/hook", [this](const httplib::Request& req, httplib::Response& res) {
+      std::lock_guard lk(mu_);
+      requests_.push_back(req);
+      res.status = static_cast<int>(requests_.size()) <= fail_first_ ? 503 : 200;
+    });
+    port_ = server_.bind_to_any_port("127.0.0.1");
+    thread_ = std::thread([this] { server_.listen_after_bind(); });
+  }
+  ~Receiver() {
+    server_.stop();
+    thread_.join();
+  }
+  std::string url() const { return "http://127.0.0.1:" + std::to_string(port_) + "/hook"; }
+  size_t count() {
+    std::lock_guard lk(mu_);
+    return requests_.size();
+  }
+  std::vector<httplib::Request> requests() {
+    std::lock_guard lk(mu_);
+    return requests_;
+  }
+
+ private:
+  int fail_first_;
+  httplib::Server server_;
+  int port_ = 0;
+  std::thread thread_;
+  std::mutex mu_;
+  std::vector<httplib::Request> requests_;
+};
+
+NotificationOptions withWebhook(const std::string& url, int max_attempts,
+                                const std::string& backoff) {
+  NotificationOptions o;
+  o.tokens = {{"bpbd", "token-bpbd"}};
+  o.extra_access_yaml = "  dishub:\n    webhook: {url: \"" + url +
+                        "\", secret_env: LAPOR_TEST_WEBHOOK_SECRET, max_attempts: " +
+                        std::to_string(max_attempts) + ", initial_backoff: " + backoff +
+                        ", max_backoff: 2s, timeout: 2s}\n";
+  o.env = {{"LAPOR_TEST_WEBHOOK_SECRET", kSecret}};
+  return o;
+}
+
+std::vector<httplib::Request> requestsFor(Receiver& r, const std::string& complaint) {
+  std::vector<httplib::Request> out;
+  for (const auto& q : r.requests())
+    if (q.body.find(complaint) != std::string::npos) out.push_back(q);
+  return out;
+}
+
+TEST(NotificationWebhook, RetriesUntilTheReceiverRecoversEvenAcrossARestart) {
+  Receiver receiver(3);
+  TopicReader lifecycle(testing::requiredEnv("LAPOR_KAFKA_BROKERS"), kafka::kComplaintsTopic,
+                        TopicReader::From::End);
+  NotificationProcess n(withWebhook(receiver.url(), 10, "500ms"));
+  const auto complaint = uniqueName("hook");
+  auto env = dispatchEnvelope("dishub", complaint, "Lampu lalu lintas mati");
+  produceDispatch(env);
+  // The first attempt fails; stop notification while the retry is scheduled.
+  ASSERT_TRUE(waitFor([&] { return requestsFor(receiver, complaint).size() >= 1; }, 30s))
+      << n.logTail();
+  n.stop();
+  const auto before = requestsFor(receiver, complaint).size();
+  ASSERT_LT(before, 4u);
+  n.start();
+  ASSERT_TRUE(waitFor([&] { return requestsFor(receiver, complaint).size() >= 4; }, 30s))
+      << n.logTail();
+  auto got = requestsFor(receiver, complaint);
+  const auto& ok = got[3];
+  EXPECT_TRUE(signatureValid(ok.get_header_value("X-Lapor-Signature"), ok.body));
+  EXPECT_FALSE(signatureValid(ok.get_header_value("X-Lapor-Signature"), ok.body + " "));
+  EXPECT_EQ(ok.get_header_value("X-Lapor-Event-Id"), env.event_id());
+  auto body = nlohmann::json::parse(ok.body);
+  EXPECT_EQ(body["eventId"], env.event_id());
+  EXPECT_EQ(body["item"]["assignment"]["agencyId"], "dishub");
+  EXPECT_EQ(body["item"]["complaint"]["title"], "Lampu lalu lintas mati");
+
+  // Delivered once, by the webhook, after the 2xx; no further requests once it succeeded.
+  lifecycle.readUntil(
+      [&](const kafka::Message&) {
+        for (const auto& e : lifecycleOf(lifecycle, complaint))
+          if (e.has_delivered()) return true;
+        return false;
+      },
+      20s);
+  auto ev = lifecycleOf(lifecycle, complaint);
+  ASSERT_EQ(ev.size(), 1u);
+  EXPECT_EQ(ev[0].delivered().channel(), "webhook");
+  EXPECT_EQ(ev[0].delivered().agency_id(), "dishub");
+  lifecycle.readUntil([](const kafka::Message&) { return false; }, 1500ms);
+  EXPECT_EQ(requestsFor(receiver, complaint).size(), 4u);
+}
+
+TEST(NotificationWebhook, AfterMaxAttemptsTheDeliveryIsDeadLetteredAndRecordedUndeliverable) {
+  Receiver receiver(1000);
+  TopicReader lifecycle(testing::requiredEnv("LAPOR_KAFKA_BROKERS"), kafka::kComplaintsTopic,
+                        TopicReader::From::End);
+  TopicReader deadletters(testing::requiredEnv("LAPOR_KAFKA_BROKERS"), kafka::kDeadLetterTopic,
+                          TopicReader::From::End);
+  NotificationProcess n(withWebhook(receiver.url(), 3, "100ms"));
+  const auto complaint = uniqueName("dead");
+  produceDispatch(dispatchEnvelope("dishub", complaint, "tidak terkirim"));
+  auto dl = deadletters.readUntil([&](const kafka::Message& m) { return m.key == complaint; }, 30s);
+  ASSERT_TRUE(dl) << n.logTail();
+  EXPECT_EQ(dl->header("lapor.dlq.reason"), "webhook-undeliverable");
+  EXPECT_EQ(dl->header("lapor.dlq.attempts"), "3");
+  EXPECT_EQ(requestsFor(receiver, complaint).size(), 3u);
+  lifecycle.readUntil(
+      [&](const kafka::Message&) { return !lifecycleOf(lifecycle, complaint).empty(); }, 20s);
+  auto ev = lifecycleOf(lifecycle, complaint);
+  ASSERT_EQ(ev.size(), 1u);
+  ASSERT_TRUE(ev[0].has_undeliverable());
+  EXPECT_EQ(ev[0].undeliverable().channel(), "webhook");
+  EXPECT_EQ(ev[0].undeliverable().attempts(), 3);
+  EXPECT_EQ(ev[0].undeliverable().last_error(), "HTTP 503");
+  // Counted (older items of the shared topic replayed by this instance may count too).
+  EXPECT_TRUE(waitFor(
+      [&] {
+        return metricValue(n.metricsPort(),
+                           "lapor_notification_webhook_undeliverable_total{agency=\"dishub\"}") >= 1;
+      },
+      10s));
+}
+
+}  // namespace
+}  // namespace lapor::integration

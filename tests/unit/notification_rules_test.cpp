@@ -1,0 +1,123 @@
+// Notification's pure parts: which agency action is allowed in which assignment state, the
+// webhook signature, privacy of anonymous reporters, and the access section of the config.
+#include "agency_access.h"
+#include "domain/assignment_rules.h"
+#include "notification_handler.h"
+#include "webhook_sender.h"
+
+#include <gtest/gtest.h>
+
+namespace lapor::notification {
+namespace {
+
+using domain::Action;
+using K = domain::Decision::Kind;
+
+domain::Decision check(v1::AssignmentState s, Action a, v1::AssignmentState target = {},
+                        const std::string& text = "", const std::string& reason = "") {
+  return domain::decide(s, a, target, text, reason);
+}
+
+TEST(AssignmentRules, AcknowledgeOnlyBeforeWorkStartsAndTwiceIsARepeat) {
+  EXPECT_EQ(check(v1::ASSIGNMENT_STATE_DISPATCHED, Action::Acknowledge).kind, K::Apply);
+  EXPECT_EQ(check(v1::ASSIGNMENT_STATE_DELIVERED, Action::Acknowledge).kind, K::Apply);
+  EXPECT_EQ(check(v1::ASSIGNMENT_STATE_ACKNOWLEDGED, Action::Acknowledge).kind, K::Repeat);
+  EXPECT_EQ(check(v1::ASSIGNMENT_STATE_RESOLVED, Action::Acknowledge).kind, K::Refused);
+  EXPECT_EQ(check(v1::ASSIGNMENT_STATE_WITHDRAWN, Action::Acknowledge).kind, K::Refused);
+}
+
+TEST(AssignmentRules, NoProgressOrResolutionWithoutAcknowledgement) {
+  auto d = check(v1::ASSIGNMENT_STATE_DELIVERED, Action::UpdateStatus,
+                  v1::ASSIGNMENT_STATE_RESOLVED, "done");
+  EXPECT_EQ(d.kind, K::Refused);
+  EXPECT_NE(d.why.find("acknowledge"), std::string::npos);
+  EXPECT_EQ(check(v1::ASSIGNMENT_STATE_ACKNOWLEDGED, Action::UpdateStatus,
+                   v1::ASSIGNMENT_STATE_IN_PROGRESS).next,
+            v1::ASSIGNMENT_STATE_IN_PROGRESS);
+  EXPECT_EQ(check(v1::ASSIGNMENT_STATE_IN_PROGRESS, Action::UpdateStatus,
+                   v1::ASSIGNMENT_STATE_ON_SCENE).kind,
+            K::Apply);
+  EXPECT_EQ(check(v1::ASSIGNMENT_STATE_ON_SCENE, Action::UpdateStatus,
+                   v1::ASSIGNMENT_STATE_RESOLVED, "padam").kind,
+            K::Apply);
+  EXPECT_EQ(check(v1::ASSIGNMENT_STATE_RESOLVED, Action::UpdateStatus,
+                   v1::ASSIGNMENT_STATE_IN_PROGRESS).kind,
+            K::Refused);
+}
+
+TEST(AssignmentRules, ArgumentsAreCheckedFirst) {
+  EXPECT_EQ(check(v1::ASSIGNMENT_STATE_ACKNOWLEDGED, Action::UpdateStatus,
+                   v1::ASSIGNMENT_STATE_ACKNOWLEDGED).kind,
+            K::Invalid);
+  EXPECT_EQ(check(v1::ASSIGNMENT_STATE_ACKNOWLEDGED, Action::UpdateStatus,
+                   v1::ASSIGNMENT_STATE_RESPONDED, "").kind,
+            K::Invalid);
+  EXPECT_EQ(check(v1::ASSIGNMENT_STATE_ACKNOWLEDGED, Action::UpdateStatus,
+                   v1::ASSIGNMENT_STATE_RESOLVED, "").kind,
+            K::Invalid);
+  EXPECT_EQ(check(v1::ASSIGNMENT_STATE_DISPATCHED, Action::Reject, {}, "", "whatever").kind,
+            K::Invalid);
+  EXPECT_EQ(check(v1::ASSIGNMENT_STATE_DISPATCHED, Action::Reject, {}, std::string(5000, 'x'),
+                   "duplicate")
+                .kind,
+            K::Invalid);
+}
+
+TEST(AssignmentRules, RejectUntilTheAnswerIsGiven) {
+  for (auto s : {v1::ASSIGNMENT_STATE_DISPATCHED, v1::ASSIGNMENT_STATE_DELIVERED,
+                 v1::ASSIGNMENT_STATE_ACKNOWLEDGED, v1::ASSIGNMENT_STATE_IN_PROGRESS})
+    EXPECT_EQ(check(s, Action::Reject, {}, "", "not-our-authority").next,
+              v1::ASSIGNMENT_STATE_REJECTED);
+  EXPECT_EQ(check(v1::ASSIGNMENT_STATE_REJECTED, Action::Reject, {}, "", "duplicate").kind,
+            K::Repeat);
+  EXPECT_EQ(check(v1::ASSIGNMENT_STATE_RESPONDED, Action::Reject, {}, "", "duplicate").kind,
+            K::Refused);
+  EXPECT_EQ(check(v1::ASSIGNMENT_STATE_WITHDRAWN, Action::Reject, {}, "", "duplicate").kind,
+            K::Refused);
+}
+
+TEST(AssignmentRules, StateNamesRoundTrip) {
+  for (auto s : {v1::ASSIGNMENT_STATE_DISPATCHED, v1::ASSIGNMENT_STATE_ON_SCENE,
+                 v1::ASSIGNMENT_STATE_WITHDRAWN})
+    EXPECT_EQ(domain::parseState(domain::stateName(s)), s);
+  EXPECT_FALSE(domain::isOpen(v1::ASSIGNMENT_STATE_RESOLVED));
+  EXPECT_TRUE(domain::isOpen(v1::ASSIGNMENT_STATE_RESPONDED));
+}
+
+TEST(WebhookSignature, IsHmacSha256OverTimestampDotBody) {
+  // HMAC-SHA256("key", "1700000000.{}") as computed by `openssl dgst -sha256 -hmac key`.
+  EXPECT_EQ(webhookSignature("key", 1700000000, "{}"),
+            "t=1700000000,v1=9d713ed406bb7076d4123f0dc2c39d2df5c654ed4b0cd56b52c8b4c940bd63ae");
+  EXPECT_NE(webhookSignature("key", 1700000000, "{}"), webhookSignature("key", 1700000001, "{}"));
+  EXPECT_NE(webhookSignature("key", 1700000000, "{}"), webhookSignature("kex", 1700000000, "{}"));
+}
+
+TEST(Privacy, AnAnonymousReporterReferenceNeverReachesAnAgency) {
+  v1::DispatchItem item;
+  item.mutable_complaint()->set_anonymous(true);
+  item.mutable_complaint()->set_reporter_ref("rep-1");
+  EXPECT_EQ(forAgency(item).complaint().reporter_ref(), "");
+  item.mutable_complaint()->set_anonymous(false);
+  EXPECT_EQ(forAgency(item).complaint().reporter_ref(), "rep-1");
+}
+
+TEST(AgencyAccess, TokensAreMatchedByHashAndUnknownAgenciesRejected) {
+  auto dir = agencies::AgencyDirectory::parse(
+      "version: t\nagencies:\n  - {id: triage, name: T, kind: operator}\n  - {id: a, name: A, kind: k}\n"
+      "categories: []\nrules: []\n");
+  auto cfg = config::Config::fromString("access:\n  a: {tokens: [" + sha256Hex("tok-a") + "]}\n",
+                                        [](const std::string&) { return std::nullopt; });
+  AccessControl ac(parseAccess(cfg, dir));
+  EXPECT_EQ(ac.agencyOf("tok-a"), "a");
+  EXPECT_EQ(ac.agencyOf("tok-b"), "");
+  EXPECT_EQ(ac.agencyOf(""), "");
+  auto bad = config::Config::fromString("access:\n  c: {tokens: []}\n",
+                                        [](const std::string&) { return std::nullopt; });
+  EXPECT_THROW(parseAccess(bad, dir), config::ConfigError);
+  auto plain = config::Config::fromString("access:\n  a: {tokens: [tok-a]}\n",
+                                          [](const std::string&) { return std::nullopt; });
+  EXPECT_THROW(parseAccess(plain, dir), config::ConfigError);
+}
+
+}  // namespace
+}  // namespace lapor::notification
