@@ -75,15 +75,27 @@ RoutingHandler::RoutingHandler(const RulesHolder& rules, RoutingStore& store,
       metrics_(metrics) {}
 
 kafka::TransformResult RoutingHandler::apply(
-    const std::string& cause_id, const std::string& complaint_id,
+    const kafka::Message& msg, const std::string& cause_id, const std::string& complaint_id,
     const std::function<Decision(const std::optional<v1::RoutingState>&)>& decide) {
-  if (auto stored = store_.outputs(cause_id)) return kafka::TransformResult::done(toMessages(*stored));
+  if (auto stored = store_.outputs(cause_id)) {
+    // Decided before. The same message again: its transaction did not commit, send the same
+    // outputs. The same cause in a later message (a producer's retry, a repeated Assign): the
+    // outputs are already out, send nothing.
+    const bool replay = stored->source_topic() == msg.topic &&
+                        stored->source_partition() == msg.partition &&
+                        stored->source_offset() == msg.offset;
+    return kafka::TransformResult::done(replay ? toMessages(*stored)
+                                               : std::vector<kafka::OutMessage>{});
+  }
   auto decision = decide(store_.state(complaint_id));
   if (decision.refusal)
     return kafka::TransformResult::deadLetter(decision.refusal->reason, decision.refusal->detail);
   if (!decision.effects) return kafka::TransformResult::done();
   const auto& fx = *decision.effects;
   v1::RoutingOutputs outputs;
+  outputs.set_source_topic(msg.topic);
+  outputs.set_source_partition(msg.partition);
+  outputs.set_source_offset(msg.offset);
   for (const auto& [topic, env] : fx.out) {
     auto* item = outputs.add_items();
     item->set_topic(topic);
@@ -118,7 +130,7 @@ kafka::TransformResult RoutingHandler::handle(const kafka::Message& msg) {
         cmd.request().complaint_id().empty())
       return kafka::TransformResult::deadLetter("undecodable", "not an AssignCommand");
     auto rules = rules_.get();
-    return apply(cmd.command_id(), cmd.request().complaint_id(), [&](const auto& state) {
+    return apply(msg, cmd.command_id(), cmd.request().complaint_id(), [&](const auto& state) {
       if (state && !state->triage())
         return Decision{std::nullopt, Refusal{"not-triaged", "complaint is not in triage"}};
       return router_.assign(*rules, state, cmd, now);
@@ -130,17 +142,17 @@ kafka::TransformResult RoutingHandler::handle(const kafka::Message& msg) {
   auto rules = rules_.get();
   switch (env.event_case()) {
     case v1::EventEnvelope::kSubmitted:
-      return apply(env.event_id(), env.complaint_id(), [&](const auto& state) {
+      return apply(msg, env.event_id(), env.complaint_id(), [&](const auto& state) {
         // Already routed under another event id (a resubmission): routing twice is the one
         // thing this service must never do.
         if (state) return Decision{};
         return router_.submitted(*rules, env, now);
       });
     case v1::EventEnvelope::kRejected:
-      return apply(env.event_id(), env.complaint_id(),
+      return apply(msg, env.event_id(), env.complaint_id(),
                    [&](const auto& state) { return router_.rejected(*rules, state, env, now); });
     case v1::EventEnvelope::kRedispatchRequested:
-      return apply(env.event_id(), env.complaint_id(),
+      return apply(msg, env.event_id(), env.complaint_id(),
                    [&](const auto& state) { return router_.redispatch(state, env, now); });
     default:
       return kafka::TransformResult::done();  // other services' events

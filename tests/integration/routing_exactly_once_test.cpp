@@ -83,9 +83,22 @@ class RoutingExactlyOnceTest : public ::testing::Test {
 
   void expectExactlyTheExpectedAssignments() {
     std::map<std::string, std::multiset<std::string>> seen;  // complaint -> assignment ids
+    std::map<std::string, size_t> per_agency;
+    for (const auto& env : burst)
+      for (const auto& t : rules.route(env.submitted().complaint()).targets)
+        ++per_agency[t.agency_id];
     for (const auto& a : directory.agencies()) {
       testing::TopicReader reader(brokers, kafka::dispatchTopic(a.id));
-      reader.readUntil([](const kafka::Message&) { return false; }, std::chrono::seconds(2));
+      // Each transaction holds a complaint's routed event and its dispatches, so once every
+      // routed event is visible so is every dispatch; read to the expected count, then a little
+      // longer for anything extra.
+      size_t mine = 0;
+      const size_t want = per_agency[a.id];
+      if (want > 0)
+        reader.readUntil(
+            [&](const kafka::Message& m) { return (mine += expected.count(m.key)) >= want; },
+            std::chrono::seconds(20));
+      reader.readUntil([](const kafka::Message&) { return false; }, std::chrono::milliseconds(300));
       for (const auto& m : reader.seen()) {
         if (!expected.count(m.key)) continue;
         auto d = events::decode(m.value);

@@ -105,6 +105,7 @@ TEST_F(RoutingRerouteTest, RejectRerouteCapTriageOperatorAssignAndRedispatch) {
   auto submitted = submittedEnvelope("road-damage", "Bengalon");
   const auto id = submitted.complaint_id();
   send(submitted);
+  send(submitted);  // a producer's retry: the same event again must not route twice
   auto first = await(pu, id, dispatched);
   ASSERT_TRUE(first) << routing.process().logTail();
   const auto a1 = first->dispatched().item().assignment();
