@@ -223,7 +223,20 @@ grpc::Status RoutingAdminService::Assign(grpc::ServerContext*, const v1::AssignR
                         "agency_id: '" + req->agency_id() + "' is not an agency (or is triage)");
   if (req->note().size() > 2000)
     return grpc::Status(StatusCode::INVALID_ARGUMENT, "note: at most 2000 bytes");
+  v1::AssignCommand cmd;
+  cmd.set_command_id(req->request_id().empty()
+                         ? events::newUuid()
+                         : events::nameUuid("assign-request/" + req->complaint_id() + "/" +
+                                           req->request_id()));
+  *cmd.mutable_request() = *req;
+  cmd.set_requested_at_ms(clock_.nowMs());
+  const auto assignment_id = ComplaintRouter::assignmentIdFor(cmd.command_id(), req->agency_id());
   try {
+    // A retried request whose command was already carried out gets the same answer.
+    if (!req->request_id().empty() && store_.outputs(cmd.command_id())) {
+      resp->set_assignment_id(assignment_id);
+      return grpc::Status::OK;
+    }
     auto state = store_.state(req->complaint_id());
     if (!state) return grpc::Status(StatusCode::NOT_FOUND, "complaint_id: not routed yet");
     if (!state->triage())
@@ -231,17 +244,11 @@ grpc::Status RoutingAdminService::Assign(grpc::ServerContext*, const v1::AssignR
   } catch (const std::exception& e) {
     return grpc::Status(StatusCode::UNAVAILABLE, std::string("routing state: ") + e.what());
   }
-  v1::AssignCommand cmd;
-  cmd.set_command_id(req->request_id().empty()
-                         ? events::newUuid()
-                         : events::nameUuid("assign-request/" + req->request_id()));
-  *cmd.mutable_request() = *req;
-  cmd.set_requested_at_ms(clock_.nowMs());
   auto rep = commands_.produceAndWait(
       kafka::OutMessage{kCommandsTopic, req->complaint_id(), cmd.SerializeAsString(), {}},
       produce_timeout_);
   if (!rep.ok) return grpc::Status(StatusCode::UNAVAILABLE, "kafka: " + rep.error);
-  resp->set_assignment_id(ComplaintRouter::assignmentIdFor(cmd.command_id(), req->agency_id()));
+  resp->set_assignment_id(assignment_id);
   return grpc::Status::OK;
 }
 

@@ -23,6 +23,7 @@ constexpr int kComplaints = 1000;
 
 const std::vector<std::pair<std::string, std::string>> kMix = {
     {"fire", "rumah terbakar, ada korban terjebak"},  // three agencies
+    {"fire", "kebakaran lahan gambut"},               // three others
     {"traffic-accident", ""},                          // three agencies
     {"flood", ""},                                     // two
     {"road-damage", ""},                               // one

@@ -160,12 +160,17 @@ TEST(RuleSetTest, ShippedRulesRouteFireToDamkarWithHospitalAndPolice) {
   auto house_fire = complaint("fire", v1::PRIORITY_EMERGENCY, "Sangatta Utara");
   house_fire.set_description("Rumah terbakar, dua orang terjebak di dalam");
   auto fire = rs.route(house_fire);
-  EXPECT_EQ(fire.rule_id, "fire-with-casualties");
+  EXPECT_EQ(fire.rule_id, "fire");
   EXPECT_FALSE(fire.triage);
   EXPECT_THAT(targets(fire),
               ::testing::ElementsAre(Target{"disdamkar", kLead}, Target{"rsud-kudungga", kSupport},
                                      Target{"polres-kutim", kSupport}));
-  EXPECT_EQ(rs.route(complaint("fire", v1::PRIORITY_EMERGENCY)).rule_id, "fire");
+  auto forest = complaint("fire", v1::PRIORITY_EMERGENCY, "Muara Wahau");
+  forest.set_title("Kebakaran LAHAN gambut dekat desa");
+  EXPECT_EQ(rs.route(forest).rule_id, "forest-fire");
+  EXPECT_THAT(targets(rs.route(forest)),
+              ::testing::ElementsAre(Target{"bpbd", kLead}, Target{"disdamkar", kSupport},
+                                     Target{"dlh", kSupport}));
 
   auto landslide = rs.route(complaint("landslide", v1::PRIORITY_HIGH, "Bengalon"));
   EXPECT_EQ(landslide.rule_id, "flood");
