@@ -105,7 +105,9 @@ TransactionalProcessor::~TransactionalProcessor() {
 }
 
 void TransactionalProcessor::makeProducer() {
-  producer_.reset();
+  // The new producer is built and initialised before the old one goes: init_transactions fences
+  // the old one anyway, and if it fails the loop keeps a handle whose next transaction fails
+  // and comes back here after the backoff.
   rd_kafka_conf_t* conf = rd_kafka_conf_new();
   detail::setOrThrow(conf, "bootstrap.servers", opt_.brokers);
   detail::setOrThrow(conf, "client.id", opt_.client_id);
@@ -120,13 +122,14 @@ void TransactionalProcessor::makeProducer() {
     rd_kafka_conf_destroy(conf);
     throw std::runtime_error(std::string("kafka transactional producer: ") + err);
   }
-  producer_.reset(rk);
+  std::unique_ptr<rd_kafka_s, Deleter> fresh(rk);
   // Fences any earlier producer with this transactional.id and aborts what it left open.
   auto e = wrap(rd_kafka_init_transactions(rk, static_cast<int>(opt_.operation_timeout.count())));
   if (e)
     throw std::runtime_error(std::string("kafka init_transactions (kafka.brokers, ") +
                              "transactional id " + opt_.transactional_id +
                              "): " + rd_kafka_error_string(e.get()));
+  producer_ = std::move(fresh);
 }
 
 void TransactionalProcessor::start(TransformHandler handler) {
@@ -199,7 +202,14 @@ void TransactionalProcessor::loop() {
   while (!stop_.load()) {
     auto batch = collect();
     if (batch.empty()) continue;
-    if (runTransaction(batch)) {
+    bool committed = false;
+    try {
+      committed = runTransaction(batch);
+    } catch (const std::exception& e) {
+      // Only a replacement producer that could not be initialised throws here.
+      log_.error("kafka transactional producer unavailable", {{"error", e.what()}});
+    }
+    if (committed) {
       backoff_ = std::chrono::milliseconds(100);
       continue;
     }
