@@ -213,6 +213,22 @@ TEST_F(RoutingRerouteTest, AssignRefusesWhatIsNotTriagedOrNotAnAgency) {
   EXPECT_EQ(call(submitted.complaint_id(), "dlh"), grpc::StatusCode::FAILED_PRECONDITION);
   EXPECT_EQ(call(submitted.complaint_id(), "pemadam"), grpc::StatusCode::INVALID_ARGUMENT);
   EXPECT_EQ(call("no-such-complaint", "dlh"), grpc::StatusCode::NOT_FOUND);
+
+  // ListAgencies and GetRules describe the file routing runs with.
+  grpc::ClientContext ctx;
+  ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(5));
+  v1::ListAgenciesResponse agencies;
+  ASSERT_TRUE(routing.admin().ListAgencies(&ctx, v1::ListAgenciesRequest{}, &agencies).ok());
+  std::vector<std::string> ids;
+  for (const auto& a : agencies.agencies()) ids.push_back(a.id());
+  EXPECT_THAT(ids, ::testing::ElementsAre("triage", "dinas-pu", "dishub", "bpbd", "dlh",
+                                          "disdamkar", "rsud-kudungga"));
+  grpc::ClientContext ctx2;
+  ctx2.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(5));
+  v1::GetRulesResponse rules;
+  ASSERT_TRUE(routing.admin().GetRules(&ctx2, v1::GetRulesRequest{}, &rules).ok());
+  EXPECT_EQ(rules.source(), file);
+  EXPECT_EQ(rules.rule_count(), 2);
 }
 
 TEST_F(RoutingRerouteTest, BadEventsAreDeadLetteredWithTheirSourceAndCounted) {
