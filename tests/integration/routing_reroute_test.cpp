@@ -311,5 +311,15 @@ TEST_F(RoutingRerouteTest, RulesReloadOnFileChangeAndSighupAndAnInvalidFileIsRef
   EXPECT_THAT(routing.metrics(), HasSubstr("lapor_routing_rule_reloads_total{outcome=\"refused\"}"));
 }
 
+TEST_F(RoutingRerouteTest, AnInvalidRuleFileStopsTheStartWithFileAndLine) {
+  writeFile(agenciesFile("broken", "pemadam"));  // unknown lead agency on line 11
+  try {
+    RoutingInstance routing(newRoutingRun(file), "r");
+    FAIL() << "routing started with an unknown agency in its rules";
+  } catch (const std::runtime_error& e) {
+    EXPECT_THAT(e.what(), HasSubstr(file + ":11: rule 'road': unknown agency 'pemadam'"));
+  }
+}
+
 }  // namespace
 }  // namespace lapor::integration
