@@ -21,7 +21,7 @@ struct AgencyInfo {
   std::string id;
   std::string name;
   std::string kind;
-  std::string supervisor;  // id of the next escalation level, or ""
+  std::string supervisor;          // id of the next escalation level, or ""
   std::vector<std::string> areas;  // kecamatan it serves; empty: the whole regency
   // How it receives assignments: stream (gRPC AgencyFeed), webhook or kafka (reads its own
   // dispatch topic). Webhook URLs and secrets are in the notification service's config.

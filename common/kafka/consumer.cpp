@@ -151,8 +151,7 @@ void Consumer::handle(const Message& msg) {
       return;
     }
     if (r.outcome == Outcome::DeadLetter) {
-      auto report =
-          deadletters_.produce(deadLetterOf(msg, opt_.service, r.reason, r.detail)).get();
+      auto report = deadletters_.produce(deadLetterOf(msg, opt_.service, r.reason, r.detail)).get();
       if (report.ok) {
         log_.warn("message dead-lettered", {{"topic", msg.topic},
                                             {"partition", msg.partition},

@@ -20,7 +20,6 @@ ErrorPtr wrap(rd_kafka_error_t* e) {
   return ErrorPtr(e, rd_kafka_error_destroy);
 }
 
-
 // Per partition, the first (for rewinding) and the next (for committing) offset of a batch.
 struct Span {
   int64_t first = -1;
@@ -171,8 +170,8 @@ std::vector<Message> TransactionalProcessor::collect() {
     rd_kafka_message_t* raw = rd_kafka_consumer_poll(consumer_.get(), timeout);
     if (!raw) break;
     timeout = 0;  // take what is already fetched, without waiting for more
-    std::unique_ptr<rd_kafka_message_t, void (*)(rd_kafka_message_t*)> m(
-        raw, rd_kafka_message_destroy);
+    std::unique_ptr<rd_kafka_message_t, void (*)(rd_kafka_message_t*)> m(raw,
+                                                                         rd_kafka_message_destroy);
     if (m->err) {
       if (m->err != RD_KAFKA_RESP_ERR__PARTITION_EOF)
         log_.warn("kafka consumer error", {{"error", rd_kafka_message_errstr(m.get())}});
@@ -279,12 +278,11 @@ bool TransactionalProcessor::runTransaction(const std::vector<Message>& batch) {
       for (const auto& [k, v] : o.headers)
         rd_kafka_header_add(hdrs, k.data(), static_cast<ssize_t>(k.size()), v.data(),
                             static_cast<ssize_t>(v.size()));
-      auto err = rd_kafka_producev(producer_.get(), RD_KAFKA_V_TOPIC(o.topic.c_str()),
-                                   RD_KAFKA_V_KEY(o.key.data(), o.key.size()),
-                                   RD_KAFKA_V_VALUE(const_cast<char*>(o.value.data()),
-                                                    o.value.size()),
-                                   RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
-                                   RD_KAFKA_V_HEADERS(hdrs), RD_KAFKA_V_END);
+      auto err = rd_kafka_producev(
+          producer_.get(), RD_KAFKA_V_TOPIC(o.topic.c_str()),
+          RD_KAFKA_V_KEY(o.key.data(), o.key.size()),
+          RD_KAFKA_V_VALUE(const_cast<char*>(o.value.data()), o.value.size()),
+          RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_HEADERS(hdrs), RD_KAFKA_V_END);
       if (err) {
         rd_kafka_headers_destroy(hdrs);
         return fail("produce " + o.topic, rd_kafka_error_new(err, "%s", rd_kafka_err2str(err)));

@@ -28,8 +28,7 @@ kafka::TransactionalOptions processorOptions(const config::Config& cfg,
   o.transactional_id = "lapor-routing-" + instance;
   o.group_instance_id = cfg.getBool("kafka", "static_membership", true) ? o.transactional_id : "";
   o.session_timeout = cfg.getDuration("kafka", "session_timeout", std::chrono::seconds(10));
-  o.transaction_timeout =
-      cfg.getDuration("kafka", "transaction_timeout", std::chrono::seconds(30));
+  o.transaction_timeout = cfg.getDuration("kafka", "transaction_timeout", std::chrono::seconds(30));
   o.max_batch = static_cast<size_t>(cfg.getInt("routing", "max_batch", 500, 1, 10'000));
   return o;
 }
@@ -53,8 +52,7 @@ RoutingApp::RoutingApp(const config::Config& cfg, const app::ServiceSettings& s,
       processor_(processorOptions(cfg, s), logger, &exposer_.registry()) {
   std::error_code ec;
   loaded_mtime_ = std::filesystem::last_write_time(rules_path_, ec);
-  std::vector<std::string> topics{kafka::kComplaintsTopic, kafka::kDeadLetterTopic,
-                                  kCommandsTopic};
+  std::vector<std::string> topics{kafka::kComplaintsTopic, kafka::kDeadLetterTopic, kCommandsTopic};
   for (const auto& a : directory_.agencies()) topics.push_back(kafka::dispatchTopic(a.id));
   s.ensureTopics(topics);
   log_.info("rules loaded", {{"source", rules_path_},

@@ -25,8 +25,8 @@ std::optional<v1::RoutingState> RoutingStore::state(const std::string& complaint
   auto r = redis_.command({"GET", redis_.key("routing:state:" + complaint_id)});
   if (r.isNil()) return std::nullopt;
   v1::RoutingState s;
-  if (!s.ParseFromString(r.str)) throw redis::RedisError("routing state of " + complaint_id +
-                                                         " does not parse");
+  if (!s.ParseFromString(r.str))
+    throw redis::RedisError("routing state of " + complaint_id + " does not parse");
   return s;
 }
 
@@ -34,8 +34,8 @@ std::optional<v1::RoutingOutputs> RoutingStore::outputs(const std::string& cause
   auto r = redis_.command({"GET", redis_.key("routing:out:" + cause_id)});
   if (r.isNil()) return std::nullopt;
   v1::RoutingOutputs o;
-  if (!o.ParseFromString(r.str)) throw redis::RedisError("routing outputs of " + cause_id +
-                                                         " do not parse");
+  if (!o.ParseFromString(r.str))
+    throw redis::RedisError("routing outputs of " + cause_id + " do not parse");
   return o;
 }
 
@@ -46,10 +46,9 @@ void RoutingStore::save(const std::string& complaint_id, const v1::RoutingState&
       "redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[3])\n"
       "redis.call('SET', KEYS[2], ARGV[2], 'PX', ARGV[3])\n"
       "return 1";
-  redis_.eval(kScript,
-              {redis_.key("routing:state:" + complaint_id), redis_.key("routing:out:" + cause_id)},
-              {state.SerializeAsString(), outputs.SerializeAsString(),
-               std::to_string(ttl_.count())});
+  redis_.eval(
+      kScript, {redis_.key("routing:state:" + complaint_id), redis_.key("routing:out:" + cause_id)},
+      {state.SerializeAsString(), outputs.SerializeAsString(), std::to_string(ttl_.count())});
 }
 
 namespace {
@@ -224,10 +223,10 @@ grpc::Status RoutingAdminService::Assign(grpc::ServerContext*, const v1::AssignR
   if (req->note().size() > 2000)
     return grpc::Status(StatusCode::INVALID_ARGUMENT, "note: at most 2000 bytes");
   v1::AssignCommand cmd;
-  cmd.set_command_id(req->request_id().empty()
-                         ? events::newUuid()
-                         : events::nameUuid("assign-request/" + req->complaint_id() + "/" +
-                                           req->request_id()));
+  cmd.set_command_id(
+      req->request_id().empty()
+          ? events::newUuid()
+          : events::nameUuid("assign-request/" + req->complaint_id() + "/" + req->request_id()));
   *cmd.mutable_request() = *req;
   cmd.set_requested_at_ms(clock_.nowMs());
   const auto assignment_id = ComplaintRouter::assignmentIdFor(cmd.command_id(), req->agency_id());

@@ -74,9 +74,9 @@ class RoutingHandler {
   kafka::TransformResult handle(const kafka::Message& msg);
 
  private:
-  kafka::TransformResult apply(const kafka::Message& msg, const std::string& cause_id, const std::string& complaint_id,
-                               const std::function<Decision(const std::optional<v1::RoutingState>&)>&
-                                   decide);
+  kafka::TransformResult apply(
+      const kafka::Message& msg, const std::string& cause_id, const std::string& complaint_id,
+      const std::function<Decision(const std::optional<v1::RoutingState>&)>& decide);
 
   const RulesHolder& rules_;
   RoutingStore& store_;

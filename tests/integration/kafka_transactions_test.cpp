@@ -74,7 +74,8 @@ TEST_F(TransactionalProcessorTest, RetryAbortsTheBatchAndEveryOutputAppearsOnce)
 }
 
 TEST_F(TransactionalProcessorTest, ARestartWithTheSameIdContinuesAfterTheCommittedOffsets) {
-  for (int i = 0; i < 10; ++i) ASSERT_TRUE(testing::produceRaw(brokers, in, "k", std::to_string(i)));
+  for (int i = 0; i < 10; ++i)
+    ASSERT_TRUE(testing::produceRaw(brokers, in, "k", std::to_string(i)));
   auto handler = [&](const kafka::Message& m) {
     return kafka::TransformResult::done({{out, m.key, "out-" + m.value, {}}});
   };
@@ -83,7 +84,8 @@ TEST_F(TransactionalProcessorTest, ARestartWithTheSameIdContinuesAfterTheCommitt
     p.start(handler);
     ASSERT_TRUE(waitFor([&] { return p.committed() >= 10; }, 60s));
   }
-  for (int i = 10; i < 15; ++i) ASSERT_TRUE(testing::produceRaw(brokers, in, "k", std::to_string(i)));
+  for (int i = 10; i < 15; ++i)
+    ASSERT_TRUE(testing::produceRaw(brokers, in, "k", std::to_string(i)));
   kafka::TransactionalProcessor again(options("a"), log::Logger("test"), nullptr);
   again.start(handler);
   ASSERT_TRUE(waitFor([&] { return again.committed() >= 5; }, 60s));

@@ -24,11 +24,11 @@ constexpr int kComplaints = 1000;
 const std::vector<std::pair<std::string, std::string>> kMix = {
     {"fire", "rumah terbakar, ada korban terjebak"},  // three agencies
     {"fire", "kebakaran lahan gambut"},               // three others
-    {"traffic-accident", ""},                          // three agencies
-    {"flood", ""},                                     // two
-    {"road-damage", ""},                               // one
-    {"water", ""},                                     // one (pdam)
-    {"other", ""},                                     // triage
+    {"traffic-accident", ""},                         // three agencies
+    {"flood", ""},                                    // two
+    {"road-damage", ""},                              // one
+    {"water", ""},                                    // one (pdam)
+    {"other", ""},                                    // triage
 };
 
 class RoutingExactlyOnceTest : public ::testing::Test {

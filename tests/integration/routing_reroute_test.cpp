@@ -34,8 +34,7 @@ std::string agenciesFile(const std::string& version, const std::string& road_lea
          "  - {id: rsud-kudungga}\n"
          "rules:\n"
          "  - {id: road, categories: [road-damage], lead: " +
-         road_lead +
-         ", alternatives: [" + (road_lead == "dishub" ? "dinas-pu" : "dishub") +
+         road_lead + ", alternatives: [" + (road_lead == "dishub" ? "dinas-pu" : "dishub") +
          ", bpbd]}\n"
          "  - {id: fire, categories: [fire], lead: disdamkar, support: [rsud-kudungga]}\n";
 }
@@ -52,13 +51,15 @@ class RoutingRerouteTest : public ::testing::Test {
     std::rename((file + ".tmp").c_str(), file.c_str());
   }
   void send(const v1::EventEnvelope& env) {
-    ASSERT_TRUE(producer.produceAndWait(events::toMessage(kafka::kComplaintsTopic, env),
-                                        std::chrono::seconds(10))
+    ASSERT_TRUE(producer
+                    .produceAndWait(events::toMessage(kafka::kComplaintsTopic, env),
+                                    std::chrono::seconds(10))
                     .ok);
   }
   // The next event of `complaint` on `reader`'s topic that satisfies `pred`.
-  std::optional<v1::EventEnvelope> await(testing::TopicReader& reader, const std::string& complaint,
-                                         const std::function<bool(const v1::EventEnvelope&)>& pred) {
+  std::optional<v1::EventEnvelope> await(
+      testing::TopicReader& reader, const std::string& complaint,
+      const std::function<bool(const v1::EventEnvelope&)>& pred) {
     auto m = reader.readUntil(
         [&](const kafka::Message& msg) {
           if (msg.key != complaint) return false;
@@ -308,7 +309,8 @@ TEST_F(RoutingRerouteTest, RulesReloadOnFileChangeAndSighupAndAnInvalidFileIsRef
   auto d2 = await(dishub, c2.complaint_id(), dispatched);
   ASSERT_TRUE(d2);
   EXPECT_EQ(d2->dispatched().item().rules_version(), v2);
-  EXPECT_THAT(routing.metrics(), HasSubstr("lapor_routing_rule_reloads_total{outcome=\"refused\"}"));
+  EXPECT_THAT(routing.metrics(),
+              HasSubstr("lapor_routing_rule_reloads_total{outcome=\"refused\"}"));
 }
 
 TEST_F(RoutingRerouteTest, AnInvalidRuleFileStopsTheStartWithFileAndLine) {

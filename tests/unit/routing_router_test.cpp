@@ -114,7 +114,8 @@ TEST_F(RouterTest, RejectReroutesToTheNextCandidateThenCapsToTriageWithHistory) 
   auto state = first.effects->state;
 
   // dinas-pu says "bukan wewenang": next candidate is the rule's alternative, dishub.
-  auto r1 = router.rejected(rules, state, rejection("rej-1", assignmentOf(state, "dinas-pu")), 6000);
+  auto r1 =
+      router.rejected(rules, state, rejection("rej-1", assignmentOf(state, "dinas-pu")), 6000);
   ASSERT_TRUE(r1.effects);
   EXPECT_THAT(dispatchTopics(*r1.effects), ElementsAre("lapor.dispatch.dishub.v1"));
   EXPECT_EQ(routedOf(*r1.effects).reason(), "rerouted");
@@ -152,8 +153,8 @@ TEST_F(RouterTest, NoCandidateLeftGoesToTriageBeforeTheCap) {
   ComplaintRouter generous{10};
   auto state = generous.submitted(rules, submittedEvent("fire"), 5000).effects->state;
   // disdamkar rejects; rsud (support) is already working on it, nobody else matches.
-  auto r = generous.rejected(rules, state, rejection("rej-1", assignmentOf(state, "disdamkar")),
-                             6000);
+  auto r =
+      generous.rejected(rules, state, rejection("rej-1", assignmentOf(state, "disdamkar")), 6000);
   ASSERT_TRUE(r.effects);
   EXPECT_THAT(dispatchTopics(*r.effects), ElementsAre("lapor.dispatch.triage.v1"));
   EXPECT_EQ(routedOf(*r.effects).reason(), "reroute-cap");

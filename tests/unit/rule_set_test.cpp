@@ -288,7 +288,6 @@ TEST(RuleSetTest, PriorityNames) {
   EXPECT_EQ(priorityFromName("Emergency"), v1::PRIORITY_UNSPECIFIED);
 }
 
-
 v1::Complaint at(const std::string& category, double lat, double lon) {
   auto c = complaint(category, v1::PRIORITY_NORMAL);
   c.mutable_location()->set_has_coordinates(true);
@@ -466,10 +465,10 @@ TEST(RuleMatchTest, UnknownAlternativeOrKecamatanNamesFileAndLine) {
     EXPECT_THAT(e.what(), HasSubstr("Atlantis"));
   }
   try {
-    RuleSet::fromDirectory(AgencyDirectory::parse(
-        "kecamatan: [Bengalon]\nagencies:\n  - id: triage\n  - id: pdam\n"
-        "rules:\n  - {id: r, kecamatan: [Bengalon, Narnia], lead: pdam}\n",
-        "kec.yaml"));
+    RuleSet::fromDirectory(
+        AgencyDirectory::parse("kecamatan: [Bengalon]\nagencies:\n  - id: triage\n  - id: pdam\n"
+                               "rules:\n  - {id: r, kecamatan: [Bengalon, Narnia], lead: pdam}\n",
+                               "kec.yaml"));
     ADD_FAILURE() << "unknown kecamatan in a rule accepted";
   } catch (const DirectoryError& e) {
     EXPECT_THAT(e.what(), StartsWith("kec.yaml:6: "));

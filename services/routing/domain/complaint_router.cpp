@@ -12,8 +12,8 @@ namespace {
 constexpr const char* kProducer = "routing";
 
 bool live(const v1::Assignment& a) {
-  return a.state() != v1::ASSIGNMENT_STATE_REJECTED && a.state() != v1::ASSIGNMENT_STATE_WITHDRAWN &&
-         a.state() != v1::ASSIGNMENT_STATE_RESOLVED;
+  return a.state() != v1::ASSIGNMENT_STATE_REJECTED &&
+         a.state() != v1::ASSIGNMENT_STATE_WITHDRAWN && a.state() != v1::ASSIGNMENT_STATE_RESOLVED;
 }
 
 Decision refuse(std::string reason, std::string detail) {
@@ -109,9 +109,8 @@ Decision ComplaintRouter::rejected(const RuleSet& rules,
   for (auto& a : *state.mutable_assignments())
     if (a.assignment_id() == rej.assignment_id()) found = &a;
   if (!found || found->agency_id() != rej.agency_id())
-    return refuse("unknown-assignment",
-                  "assignment " + rej.assignment_id() + " of agency " + rej.agency_id() +
-                      " is not one of this complaint's");
+    return refuse("unknown-assignment", "assignment " + rej.assignment_id() + " of agency " +
+                                            rej.agency_id() + " is not one of this complaint's");
   if (found->agency_id() == agencies::AgencyDirectory::kTriage)
     return refuse("invalid", "the triage queue cannot reject; an operator uses Assign");
   if (!live(*found)) return {};  // already rejected or finished: nothing changes
@@ -208,8 +207,11 @@ Decision ComplaintRouter::assign(const RuleSet& rules, const std::optional<v1::R
     if (a.agency_id() == agencies::AgencyDirectory::kTriage && live(a))
       a.set_state(v1::ASSIGNMENT_STATE_RESOLVED);
   state.set_triage(false);
-  NewRoute route{{{req.agency_id(), v1::ASSIGNMENT_ROLE_LEAD}}, "operator", req.operator_(),
-                 req.note(), v1::DISPATCH_KIND_NEW};
+  NewRoute route{{{req.agency_id(), v1::ASSIGNMENT_ROLE_LEAD}},
+                 "operator",
+                 req.operator_(),
+                 req.note(),
+                 v1::DISPATCH_KIND_NEW};
   Decision d;
   d.effects = emit(std::move(state), cmd.command_id(), cmd.command_id(), now, route);
   d.effects->outcome = "operator";

@@ -16,7 +16,7 @@
 namespace lapor::routing {
 
 struct Effects {
-  v1::RoutingState state;  // after the event
+  v1::RoutingState state;                                      // after the event
   std::vector<std::pair<std::string, v1::EventEnvelope>> out;  // topic, event
   std::string outcome;  // metric label: rule, triage, rerouted, reroute-cap, operator, ...
 };
@@ -27,7 +27,7 @@ struct Refusal {
 };
 
 struct Decision {
-  std::optional<Effects> effects;    // nothing to do when both are empty (a repeat, a no-op)
+  std::optional<Effects> effects;  // nothing to do when both are empty (a repeat, a no-op)
   std::optional<Refusal> refusal;
 };
 

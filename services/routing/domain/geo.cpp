@@ -40,9 +40,9 @@ double distanceMetres(GeoPoint a, GeoPoint b) {
   constexpr double kRad = M_PI / 180.0;
   const double dlat = (b.lat - a.lat) * kRad;
   const double dlon = (b.lon - a.lon) * kRad;
-  const double h = std::sin(dlat / 2) * std::sin(dlat / 2) +
-                   std::cos(a.lat * kRad) * std::cos(b.lat * kRad) * std::sin(dlon / 2) *
-                       std::sin(dlon / 2);
+  const double h =
+      std::sin(dlat / 2) * std::sin(dlat / 2) +
+      std::cos(a.lat * kRad) * std::cos(b.lat * kRad) * std::sin(dlon / 2) * std::sin(dlon / 2);
   return 2 * kEarthRadius * std::asin(std::min(1.0, std::sqrt(h)));
 }
 

@@ -91,9 +91,9 @@ RuleSet RuleSet::fromDirectory(const agencies::AgencyDirectory& d) {
       rule.id = r["id"].as<std::string>();
       if (!ids.insert(rule.id).second)
         throw DirectoryError(where(src, r["id"]) + "duplicate rule id '" + rule.id + "'");
-      static const std::set<std::string> known{
-          "id",       "categories", "priorities", "kecamatan", "desa",        "polygon",
-          "radius",   "keywords",   "lead",       "support",   "alternatives"};
+      static const std::set<std::string> known{"id",   "categories", "priorities",  "kecamatan",
+                                               "desa", "polygon",    "radius",      "keywords",
+                                               "lead", "support",    "alternatives"};
       for (const auto& kv : r)
         if (!known.count(kv.first.as<std::string>()))
           throw DirectoryError(where(src, kv.first) + "rule '" + rule.id + "': unknown key '" +
@@ -138,8 +138,7 @@ RuleSet RuleSet::fromDirectory(const agencies::AgencyDirectory& d) {
       }
       for (auto k : stringList(r["keywords"], src, "keywords")) {
         if (k.find_first_not_of(" \t") == std::string::npos)
-          throw DirectoryError(where(src, r["keywords"]) + "rule '" + rule.id +
-                               "': empty keyword");
+          throw DirectoryError(where(src, r["keywords"]) + "rule '" + rule.id + "': empty keyword");
         rule.keywords.push_back(lower(k));
       }
       if (!r["lead"]) throw DirectoryError(where(src, r) + "rule '" + rule.id + "' has no 'lead'");
