@@ -325,8 +325,20 @@ void TransactionalProcessor::rewind(const std::vector<Message>& batch) {
   for (const auto& [tp, s] : ranges)
     rd_kafka_topic_partition_list_add(list, tp.first.c_str(), tp.second)->offset = s.first;
   auto e = wrap(rd_kafka_seek_partitions(consumer_.get(), list, 5000));
+  bool failed = static_cast<bool>(e);
+  for (int i = 0; i < list->cnt; ++i) failed = failed || list->elems[i].err;
   rd_kafka_topic_partition_list_destroy(list);
-  if (e) log_.warn("kafka rewind after abort failed", {{"error", rd_kafka_error_string(e.get())}});
+  if (!failed) return;
+  // A partition left where it was would skip the aborted messages. Fall back to fetching every
+  // assigned partition again from its committed offset (RD_KAFKA_OFFSET_INVALID).
+  log_.error("kafka rewind after abort failed; restarting from the committed offsets",
+             {{"error", e ? rd_kafka_error_string(e.get()) : "a partition could not be sought"}});
+  rd_kafka_topic_partition_list_t* assigned = nullptr;
+  if (rd_kafka_assignment(consumer_.get(), &assigned) != RD_KAFKA_RESP_ERR_NO_ERROR || !assigned)
+    return;
+  for (int i = 0; i < assigned->cnt; ++i) assigned->elems[i].offset = RD_KAFKA_OFFSET_INVALID;
+  rd_kafka_assign(consumer_.get(), assigned);
+  rd_kafka_topic_partition_list_destroy(assigned);
 }
 
 }  // namespace lapor::kafka
