@@ -80,7 +80,11 @@ void RoutingApp::watchFile(std::chrono::milliseconds interval) {
   while (!watch_cv_.wait_for(lk, interval, [this] { return stopping_; })) {
     std::error_code ec;
     auto mtime = std::filesystem::last_write_time(rules_path_, ec);
-    if (ec || mtime == loaded_mtime_) continue;
+    if (ec) continue;
+    {
+      std::lock_guard rl(reload_mu_);
+      if (mtime == loaded_mtime_) continue;
+    }
     lk.unlock();
     reload();
     lk.lock();
