@@ -160,6 +160,18 @@ TEST_F(RouterTest, NoCandidateLeftGoesToTriageBeforeTheCap) {
   EXPECT_EQ(routedOf(*r.effects).reason(), "reroute-cap");
 }
 
+TEST_F(RouterTest, AnAgencyThatAlreadyHadTheComplaintIsNotOfferedItAgain) {
+  auto state = router.submitted(rules, submittedEvent("road-damage"), 5000).effects->state;
+  // Dishub, the next candidate, once had an assignment for it that was withdrawn.
+  auto* old = state.add_assignments();
+  old->set_assignment_id("earlier");
+  old->set_agency_id("dishub");
+  old->set_state(v1::ASSIGNMENT_STATE_WITHDRAWN);
+  auto r = router.rejected(rules, state, rejection("rej-1", assignmentOf(state, "dinas-pu")), 6000);
+  ASSERT_TRUE(r.effects);
+  EXPECT_THAT(dispatchTopics(*r.effects), ElementsAre("lapor.dispatch.bpbd.v1"));
+}
+
 TEST_F(RouterTest, RejectingTwiceOrAnUnknownAssignment) {
   auto state = router.submitted(rules, submittedEvent("road-damage"), 5000).effects->state;
   const auto pu = assignmentOf(state, "dinas-pu");

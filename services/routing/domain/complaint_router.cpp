@@ -1,5 +1,5 @@
 // See complaint_router.h. Candidates for a re-route are RuleSet::candidates() minus every
-// agency that rejected the complaint and every agency holding a live assignment for it.
+// agency that rejected the complaint and every agency that holds or held an assignment for it.
 #include "domain/complaint_router.h"
 
 #include "events/envelope.h"
@@ -125,8 +125,8 @@ Decision ComplaintRouter::rejected(const RuleSet& rules,
 
   std::vector<std::string> excluded;
   for (const auto& h : state.history()) excluded.push_back(h.agency_id());
-  for (const auto& a : state.assignments())
-    if (live(a)) excluded.push_back(a.agency_id());
+  // Everyone who has or had a part in it: a finished or withdrawn assignment is not an offer.
+  for (const auto& a : state.assignments()) excluded.push_back(a.agency_id());
   std::string next;
   for (const auto& cand : rules.candidates(state.complaint()))
     if (std::find(excluded.begin(), excluded.end(), cand) == excluded.end()) {
