@@ -6,6 +6,7 @@
 #include "grpc/health/v1/health.grpc.pb.h"
 #include "lapor/v1/agency_service.grpc.pb.h"
 #include "lapor/v1/intake.grpc.pb.h"
+#include "lapor/v1/routing_admin.grpc.pb.h"
 #include "lapor/v1/sla.grpc.pb.h"
 
 #include <google/protobuf/util/json_util.h>
@@ -304,6 +305,15 @@ int main(int argc, char** argv) {
   auto* c_health = app.add_subcommand("health", "grpc.health.v1 Check against an address");
   c_health->add_option("target", target)->required();
 
+  std::string routing = "127.0.0.1:50052", operator_name, note, request_id;
+  auto* c_assign = app.add_subcommand("assign", "Assign a triaged complaint to an agency");
+  c_assign->add_option("--routing", routing, "routing gRPC address");
+  c_assign->add_option("--agency", agency)->required();
+  c_assign->add_option("--operator", operator_name, "who decides")->required();
+  c_assign->add_option("--note", note);
+  c_assign->add_option("--request-id", request_id, "idempotency key: a retry assigns once");
+  c_assign->add_option("complaint_id", complaint)->required();
+
   auto* c_demo = app.add_subcommand("demo", "Submit a complaint and follow it to the agency");
   c_demo->add_option("--intake", intake);
   c_demo->add_option("--notification", notification);
@@ -428,6 +438,17 @@ int main(int argc, char** argv) {
     if (auto s = stub->Check(context(5s).get(), req, &resp); !s.ok()) return fail("health", s);
     std::cout << grpc::health::v1::HealthCheckResponse::ServingStatus_Name(resp.status()) << "\n";
     return resp.status() == grpc::health::v1::HealthCheckResponse::SERVING ? 0 : 1;
+  } else if (*c_assign) {
+    auto stub = v1::RoutingAdmin::NewStub(channel(routing));
+    v1::AssignRequest req;
+    req.set_complaint_id(complaint);
+    req.set_agency_id(agency);
+    req.set_operator_(operator_name);
+    req.set_note(note);
+    req.set_request_id(request_id);
+    v1::AssignResponse resp;
+    if (auto s = stub->Assign(context().get(), req, &resp); !s.ok()) return fail("assign", s);
+    std::cout << json(resp) << "\n";
   } else if (*c_demo) {
     return demo(intake, notification, sla, agency, agencyToken(token, agency), sargs);
   }

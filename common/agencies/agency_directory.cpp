@@ -1,6 +1,7 @@
 // Loads and validates the agency directory; ids must be topic-safe and unique.
 #include "agencies/agency_directory.h"
 
+#include <algorithm>
 #include <fstream>
 #include <regex>
 #include <sstream>
@@ -11,6 +12,11 @@ std::string where(const std::string& source, const YAML::Node& node) {
   auto mark = node.Mark();
   if (mark.line < 0) return source + ": ";
   return source + ":" + std::to_string(mark.line + 1) + ": ";
+}
+
+bool AgencyInfo::serves(const std::string& kecamatan) const {
+  return areas.empty() || kecamatan.empty() ||
+         std::find(areas.begin(), areas.end(), kecamatan) != areas.end();
 }
 
 AgencyDirectory AgencyDirectory::loadFile(const std::string& path) {
@@ -39,6 +45,10 @@ AgencyDirectory AgencyDirectory::parseChecked(const std::string& yaml, const std
   const auto agencies = d.root_["agencies"];
   if (!agencies || !agencies.IsSequence() || agencies.size() == 0)
     throw DirectoryError(source + ": 'agencies' must be a non-empty list");
+  if (const auto kec = d.root_["kecamatan"]) {
+    if (!kec.IsSequence()) throw DirectoryError(where(source, kec) + "'kecamatan' must be a list");
+    for (const auto& k : kec) d.kecamatan_.push_back(k.as<std::string>());
+  }
   static const std::regex id_re("^[a-z0-9][a-z0-9-]{0,62}$");
   for (const auto& a : agencies) {
     AgencyInfo info;
@@ -52,6 +62,30 @@ AgencyDirectory AgencyDirectory::parseChecked(const std::string& yaml, const std
     info.name = a["name"] ? a["name"].as<std::string>() : info.id;
     info.kind = a["kind"] ? a["kind"].as<std::string>() : "";
     info.supervisor = a["supervisor"] ? a["supervisor"].as<std::string>() : "";
+    if (const auto areas = a["areas"]) {
+      if (!areas.IsSequence())
+        throw DirectoryError(where(source, areas) + "agency '" + info.id +
+                             "': 'areas' must be a list of kecamatan");
+      for (const auto& k : areas) {
+        auto name = k.as<std::string>();
+        if (!d.kecamatan_.empty() &&
+            std::find(d.kecamatan_.begin(), d.kecamatan_.end(), name) == d.kecamatan_.end())
+          throw DirectoryError(where(source, k) + "agency '" + info.id + "': unknown kecamatan '" +
+                               name + "' in 'areas'");
+        info.areas.push_back(std::move(name));
+      }
+    }
+    if (const auto delivery = a["delivery"]) {
+      if (!delivery.IsMap() || !delivery["channel"])
+        throw DirectoryError(where(source, delivery) + "agency '" + info.id +
+                             "': 'delivery' must be a map with 'channel'");
+      info.delivery_channel = delivery["channel"].as<std::string>();
+      if (info.delivery_channel != "stream" && info.delivery_channel != "webhook" &&
+          info.delivery_channel != "kafka")
+        throw DirectoryError(where(source, delivery["channel"]) + "agency '" + info.id +
+                             "': delivery channel '" + info.delivery_channel +
+                             "' must be stream, webhook or kafka");
+    }
     d.index_[info.id] = d.agencies_.size();
     d.agencies_.push_back(std::move(info));
   }

@@ -21,7 +21,14 @@ struct AgencyInfo {
   std::string id;
   std::string name;
   std::string kind;
-  std::string supervisor;  // id of the next escalation level, or ""
+  std::string supervisor;          // id of the next escalation level, or ""
+  std::vector<std::string> areas;  // kecamatan it serves; empty: the whole regency
+  // How it receives assignments: stream (gRPC AgencyFeed), webhook or kafka (reads its own
+  // dispatch topic). Webhook URLs and secrets are in the notification service's config.
+  std::string delivery_channel = "stream";
+
+  // True when it serves `kecamatan` ("" = unknown place: every agency serves it).
+  bool serves(const std::string& kecamatan) const;
 };
 
 struct CategoryInfo {
@@ -38,6 +45,8 @@ class AgencyDirectory {
 
   const std::vector<AgencyInfo>& agencies() const { return agencies_; }
   const std::vector<CategoryInfo>& categories() const { return categories_; }
+  // The `kecamatan` list of the file (may be empty: then areas are not checked).
+  const std::vector<std::string>& kecamatan() const { return kecamatan_; }
   const AgencyInfo* find(const std::string& id) const;
   const CategoryInfo* category(const std::string& code) const;
   const std::string& version() const { return version_; }
@@ -52,6 +61,7 @@ class AgencyDirectory {
 
   std::vector<AgencyInfo> agencies_;
   std::vector<CategoryInfo> categories_;
+  std::vector<std::string> kecamatan_;
   std::map<std::string, size_t> index_;
   std::string version_;
   std::string source_;

@@ -3,6 +3,7 @@
 #include "kafka/consumer.h"
 
 #include "kafka/rdkafka_conf.h"
+#include "kafka/transactional_processor.h"
 
 #include <librdkafka/rdkafka.h>
 
@@ -23,26 +24,6 @@ void onRebalance(rd_kafka_t* rk, rd_kafka_resp_err_t err, rd_kafka_topic_partiti
   }
 }
 
-Message toMessage(const rd_kafka_message_t* m) {
-  Message out;
-  out.topic = rd_kafka_topic_name(m->rkt);
-  out.partition = m->partition;
-  out.offset = m->offset;
-  if (m->key) out.key.assign(static_cast<const char*>(m->key), m->key_len);
-  if (m->payload) out.value.assign(static_cast<const char*>(m->payload), m->len);
-  rd_kafka_timestamp_type_t tstype;
-  out.timestamp_ms = rd_kafka_message_timestamp(m, &tstype);
-  rd_kafka_headers_t* hdrs = nullptr;
-  if (rd_kafka_message_headers(m, &hdrs) == RD_KAFKA_RESP_ERR_NO_ERROR && hdrs) {
-    const char* name;
-    const void* val;
-    size_t size;
-    for (size_t i = 0;
-         rd_kafka_header_get_all(hdrs, i, &name, &val, &size) == RD_KAFKA_RESP_ERR_NO_ERROR; ++i)
-      out.headers.emplace_back(name, val ? std::string(static_cast<const char*>(val), size) : "");
-  }
-  return out;
-}
 }  // namespace
 
 std::string metricName(const std::string& service) {
@@ -142,7 +123,7 @@ void Consumer::loop() {
       std::unique_ptr<rd_kafka_message_t, void (*)(rd_kafka_message_t*)> m(
           raw, rd_kafka_message_destroy);
       if (m->err == RD_KAFKA_RESP_ERR_NO_ERROR) {
-        handle(toMessage(m.get()));
+        handle(detail::toMessage(m.get()));
       } else if (m->err != RD_KAFKA_RESP_ERR__PARTITION_EOF) {
         log_.warn("kafka consumer error", {{"error", rd_kafka_message_errstr(m.get())}});
       }
@@ -170,14 +151,7 @@ void Consumer::handle(const Message& msg) {
       return;
     }
     if (r.outcome == Outcome::DeadLetter) {
-      OutMessage dl{kDeadLetterTopic, msg.key, msg.value, msg.headers};
-      dl.headers.emplace_back("lapor.dlq.reason", r.reason);
-      dl.headers.emplace_back("lapor.dlq.detail", r.detail);
-      dl.headers.emplace_back("lapor.dlq.source.topic", msg.topic);
-      dl.headers.emplace_back("lapor.dlq.source.partition", std::to_string(msg.partition));
-      dl.headers.emplace_back("lapor.dlq.source.offset", std::to_string(msg.offset));
-      dl.headers.emplace_back("lapor.dlq.service", opt_.service);
-      auto report = deadletters_.produce(std::move(dl)).get();
+      auto report = deadletters_.produce(deadLetterOf(msg, opt_.service, r.reason, r.detail)).get();
       if (report.ok) {
         log_.warn("message dead-lettered", {{"topic", msg.topic},
                                             {"partition", msg.partition},

@@ -1,6 +1,7 @@
 // librdkafka configuration helpers shared by the producer, the consumer and topic creation.
 #pragma once
 
+#include "kafka/message.h"
 #include "log/logger.h"
 
 #include <librdkafka/rdkafka.h>
@@ -16,5 +17,8 @@ void setOrThrow(rd_kafka_conf_t* conf, const std::string& key, const std::string
 // Routes librdkafka's own log lines through `logger` (which must outlive the handle) instead
 // of raw stderr. Uses the handle's opaque pointer.
 void routeLogs(rd_kafka_conf_t* conf, const log::Logger* logger);
+
+// A consumed librdkafka message as our own Message (key, value, headers, timestamp).
+Message toMessage(const rd_kafka_message_t* m);
 
 }  // namespace lapor::kafka::detail

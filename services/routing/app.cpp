@@ -1,7 +1,38 @@
 // Builds routing's parts; topics for every agency exist before the first dispatch.
 #include "app.h"
 
+#include <unistd.h>
+
 namespace lapor::routing {
+
+namespace {
+std::string instanceId(const config::Config& cfg) {
+  auto id = cfg.getString("routing", "instance_id", "");
+  if (!id.empty()) return id;
+  char host[256] = {};
+  gethostname(host, sizeof host - 1);
+  return host;
+}
+
+kafka::TransactionalOptions processorOptions(const config::Config& cfg,
+                                             const app::ServiceSettings& s) {
+  auto c = s.consumer(cfg.getString("kafka", "group", "lapor-routing"),
+                      {kafka::kComplaintsTopic, kCommandsTopic});
+  kafka::TransactionalOptions o;
+  o.brokers = c.brokers;
+  o.group_id = c.group_id;
+  o.topics = c.topics;
+  o.client_id = c.client_id;
+  o.service = c.service;
+  const auto instance = instanceId(cfg);
+  o.transactional_id = "lapor-routing-" + instance;
+  o.group_instance_id = cfg.getBool("kafka", "static_membership", true) ? o.transactional_id : "";
+  o.session_timeout = cfg.getDuration("kafka", "session_timeout", std::chrono::seconds(10));
+  o.transaction_timeout = cfg.getDuration("kafka", "transaction_timeout", std::chrono::seconds(30));
+  o.max_batch = static_cast<size_t>(cfg.getInt("routing", "max_batch", 500, 1, 10'000));
+  return o;
+}
+}  // namespace
 
 RoutingApp::RoutingApp(const config::Config& cfg, const app::ServiceSettings& s, log::Logger logger,
                        const app::CommandLine&)
@@ -12,41 +43,87 @@ RoutingApp::RoutingApp(const config::Config& cfg, const app::ServiceSettings& s,
       exposer_(s.metrics_address),
       metrics_(exposer_.registry()),
       redis_(s.redis, logger),
-      producer_(s.producer(), logger),
-      handler_(rules_, redis_, producer_, clock_, logger, metrics_,
-               s.produce_timeout + std::chrono::seconds(1)),
-      admin_(rules_, directory_),
-      consumer_(
-          s.consumer(cfg.getString("kafka", "group", "lapor-routing"), {kafka::kComplaintsTopic}),
-          producer_, logger, &exposer_.registry()) {
-  std::vector<std::string> topics{kafka::kComplaintsTopic, kafka::kDeadLetterTopic};
+      store_(redis_, cfg.getDuration("routing", "state_ttl", std::chrono::hours(24 * 30))),
+      router_(static_cast<int>(cfg.getInt("routing", "max_reroutes", 2, 0, 20))),
+      commands_(s.producer(), logger),
+      handler_(rules_, store_, router_, clock_, logger, metrics_),
+      admin_(rules_, directory_, store_, commands_, clock_,
+             s.produce_timeout + std::chrono::seconds(1)),
+      processor_(processorOptions(cfg, s), logger, &exposer_.registry()) {
+  std::error_code ec;
+  loaded_mtime_ = std::filesystem::last_write_time(rules_path_, ec);
+  std::vector<std::string> topics{kafka::kComplaintsTopic, kafka::kDeadLetterTopic, kCommandsTopic};
   for (const auto& a : directory_.agencies()) topics.push_back(kafka::dispatchTopic(a.id));
   s.ensureTopics(topics);
   log_.info("rules loaded", {{"source", rules_path_},
-                             {"version", directory_.version()},
+                             {"version", rules_.get()->version()},
                              {"rules", rules_.get()->size()}});
-  consumer_.start([this](const kafka::Message& m) { return handler_.handle(m); });
+  processor_.start([this](const kafka::Message& m) { return handler_.handle(m); });
   server_ = std::make_unique<grpcx::GrpcServer>(
       s.grpc, std::vector<grpcx::ServiceEntry>{{&admin_, v1::RoutingAdmin::service_full_name()}},
       logger);
+  const auto interval = cfg.getDuration("routing", "reload_interval", std::chrono::seconds(2));
+  if (interval.count() > 0) watcher_ = std::thread([this, interval] { watchFile(interval); });
+}
+
+RoutingApp::~RoutingApp() {
+  {
+    std::lock_guard lk(watch_mu_);
+    stopping_ = true;
+  }
+  watch_cv_.notify_all();
+  if (watcher_.joinable()) watcher_.join();
+}
+
+void RoutingApp::watchFile(std::chrono::milliseconds interval) {
+  std::unique_lock lk(watch_mu_);
+  while (!watch_cv_.wait_for(lk, interval, [this] { return stopping_; })) {
+    std::error_code ec;
+    auto mtime = std::filesystem::last_write_time(rules_path_, ec);
+    if (ec) continue;
+    {
+      std::lock_guard rl(reload_mu_);
+      if (mtime == loaded_mtime_) continue;
+    }
+    lk.unlock();
+    reload();
+    lk.lock();
+  }
 }
 
 void RoutingApp::reload() {
+  std::lock_guard lk(reload_mu_);
+  std::error_code ec;
+  // Remember the file's time even when it is refused: the same bad file is reported once.
+  loaded_mtime_ = std::filesystem::last_write_time(rules_path_, ec);
   try {
     auto dir = agencies::AgencyDirectory::loadFile(rules_path_);
     auto rules = std::make_shared<const RuleSet>(RuleSet::fromDirectory(dir));
-    // New agencies need a restart (their topics and consumers); rules change in place.
+    for (const auto& a : dir.agencies())
+      if (!directory_.find(a.id))
+        throw agencies::DirectoryError(rules_path_ + ": new agency '" + a.id +
+                                       "' needs a restart (its dispatch topic)");
+    // Rules change between two messages: each decision uses one whole rule set, and its
+    // version is written into the event it produced.
     rules_.set(rules);
+    metrics_.reloads.Add({{"outcome", "applied"}}).Increment();
     log_.info("rules reloaded", {{"version", rules->version()}, {"rules", rules->size()}});
   } catch (const std::exception& e) {
+    metrics_.reloads.Add({{"outcome", "refused"}}).Increment();
     log_.error("rules reload refused, keeping the old rules", {{"error", e.what()}});
   }
 }
 
 void RoutingApp::stop() {
+  {
+    std::lock_guard lk(watch_mu_);
+    stopping_ = true;
+  }
+  watch_cv_.notify_all();
+  if (watcher_.joinable()) watcher_.join();
   server_->shutdown(std::chrono::seconds(5));
-  consumer_.stop();
-  producer_.flush(std::chrono::seconds(10));
+  processor_.stop();
+  commands_.flush(std::chrono::seconds(10));
 }
 
 }  // namespace lapor::routing

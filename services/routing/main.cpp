@@ -5,7 +5,9 @@
 int main(int argc, char** argv) {
   return lapor::app::runService<lapor::routing::RoutingApp>(
       argc, argv, "routing",
-      "Lapor routing: reads ComplaintSubmitted from lapor.complaints.v1, matches the rules of the "
-      "agencies file, emits ComplaintRouted and writes one assignment per agency to "
-      "lapor.dispatch.<agency>.v1. SIGHUP reloads the rules.");
+      "Lapor routing: reads lapor.complaints.v1 (submitted, rejected, redispatch_requested) and "
+      "RoutingAdmin.Assign commands, matches the rules of the agencies file, and writes "
+      "ComplaintRouted plus one assignment per agency to lapor.dispatch.<agency>.v1, each "
+      "decision in one Kafka transaction with its consumed offset. SIGHUP or a changed file "
+      "reloads the rules.");
 }

@@ -1,9 +1,12 @@
-// Routing's edges: ComplaintSubmitted in -> rule decision -> ComplaintRouted on the lifecycle
-// topic and one AssignmentDispatched per agency on its dispatch topic; and RoutingAdmin.
+// Routing's edges: lifecycle events (submitted, rejected, redispatch_requested) and operator
+// Assign commands in -> ComplaintRouter decision -> events out, inside the transaction of the
+// consumed message; and the RoutingAdmin gRPC service.
 #pragma once
 
+#include "domain/complaint_router.h"
 #include "domain/rule_set.h"
 #include "kafka/message.h"
+#include "kafka/transactional_processor.h"
 #include "lapor/v1/routing_admin.grpc.pb.h"
 #include "log/logger.h"
 #include "redis/redis_client.h"
@@ -18,10 +21,15 @@
 
 namespace lapor::routing {
 
+// Operator commands (Assign), keyed by complaint id like the lifecycle topic and created with
+// the same partition count, so one member owns both partitions of a complaint.
+inline constexpr const char* kCommandsTopic = "lapor.routing.commands.v1";
+
 struct RoutingMetrics {
   explicit RoutingMetrics(prometheus::Registry& r);
   prometheus::Family<prometheus::Counter>& routed;
   prometheus::Family<prometheus::Counter>& assignments;
+  prometheus::Family<prometheus::Counter>& reloads;
 };
 
 // The rules in force; replaced whole on reload so a routing decision never sees half a file.
@@ -42,36 +50,63 @@ class RulesHolder {
   std::shared_ptr<const RuleSet> rules_;
 };
 
-class RoutingHandler {
+// Per-complaint state and per-event outputs in Redis. Both are written together before the
+// transaction commits; an event found in the outputs store was decided before (the earlier
+// transaction aborted or the process died), and its stored outputs are sent again unchanged.
+class RoutingStore {
  public:
-  RoutingHandler(const RulesHolder& rules, redis::RedisClient& redis, kafka::MessageSink& out,
-                 const time::Clock& clock, log::Logger logger, RoutingMetrics& metrics,
-                 std::chrono::milliseconds produce_timeout);
-  kafka::HandleResult handle(const kafka::Message& msg);
+  RoutingStore(redis::RedisClient& redis, std::chrono::milliseconds ttl)
+      : redis_(redis), ttl_(ttl) {}
+  std::optional<v1::RoutingState> state(const std::string& complaint_id);
+  std::optional<v1::RoutingOutputs> outputs(const std::string& cause_id);
+  void save(const std::string& complaint_id, const v1::RoutingState& state,
+            const std::string& cause_id, const v1::RoutingOutputs& outputs);
 
  private:
-  const RulesHolder& rules_;
   redis::RedisClient& redis_;
-  kafka::MessageSink& out_;
+  std::chrono::milliseconds ttl_;
+};
+
+class RoutingHandler {
+ public:
+  RoutingHandler(const RulesHolder& rules, RoutingStore& store, const ComplaintRouter& router,
+                 const time::Clock& clock, log::Logger logger, RoutingMetrics& metrics);
+  kafka::TransformResult handle(const kafka::Message& msg);
+
+ private:
+  kafka::TransformResult apply(
+      const kafka::Message& msg, const std::string& cause_id, const std::string& complaint_id,
+      const std::function<Decision(const std::optional<v1::RoutingState>&)>& decide);
+
+  const RulesHolder& rules_;
+  RoutingStore& store_;
+  const ComplaintRouter& router_;
   const time::Clock& clock_;
   log::Logger log_;
   RoutingMetrics& metrics_;
-  std::chrono::milliseconds produce_timeout_;
 };
 
 class RoutingAdminService final : public v1::RoutingAdmin::Service {
  public:
-  RoutingAdminService(const RulesHolder& rules, const agencies::AgencyDirectory& directory);
+  RoutingAdminService(const RulesHolder& rules, const agencies::AgencyDirectory& directory,
+                      RoutingStore& store, kafka::MessageSink& commands, const time::Clock& clock,
+                      std::chrono::milliseconds produce_timeout);
   grpc::Status ExplainRoute(grpc::ServerContext*, const v1::ExplainRouteRequest* req,
                             v1::ExplainRouteResponse* resp) override;
   grpc::Status ListAgencies(grpc::ServerContext*, const v1::ListAgenciesRequest*,
                             v1::ListAgenciesResponse* resp) override;
   grpc::Status GetRules(grpc::ServerContext*, const v1::GetRulesRequest*,
                         v1::GetRulesResponse* resp) override;
+  grpc::Status Assign(grpc::ServerContext*, const v1::AssignRequest* req,
+                      v1::AssignResponse* resp) override;
 
  private:
   const RulesHolder& rules_;
   const agencies::AgencyDirectory& directory_;
+  RoutingStore& store_;
+  kafka::MessageSink& commands_;
+  const time::Clock& clock_;
+  std::chrono::milliseconds produce_timeout_;
 };
 
 }  // namespace lapor::routing

@@ -30,7 +30,7 @@ std::string parseError(const std::string& yaml) {
 TEST(AgencyDirectoryTest, ParsesShippedFile) {
   auto d = AgencyDirectory::loadFile(kShipped);
   EXPECT_EQ(d.source(), kShipped);
-  EXPECT_EQ(d.version(), "kutim-2026.11.1");
+  EXPECT_EQ(d.version(), "kutim-2026.11.2");
   EXPECT_EQ(d.agencies().size(), 15u);
   EXPECT_EQ(d.categories().size(), 12u);
 

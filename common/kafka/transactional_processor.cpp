@@ -1,0 +1,344 @@
+// Transactional loop: poll a batch, transform every message, produce the results and the
+// batch's offsets in one transaction; abort and rewind on any failure, recreate the producer
+// when it was fenced or failed fatally.
+#include "kafka/transactional_processor.h"
+
+#include "kafka/consumer.h"
+#include "kafka/rdkafka_conf.h"
+
+#include <librdkafka/rdkafka.h>
+
+#include <map>
+#include <stdexcept>
+
+namespace lapor::kafka {
+
+namespace {
+
+using ErrorPtr = std::unique_ptr<rd_kafka_error_t, void (*)(rd_kafka_error_t*)>;
+ErrorPtr wrap(rd_kafka_error_t* e) {
+  return ErrorPtr(e, rd_kafka_error_destroy);
+}
+
+// Per partition, the first (for rewinding) and the next (for committing) offset of a batch.
+struct Span {
+  int64_t first = -1;
+  int64_t next = -1;
+};
+std::map<std::pair<std::string, int32_t>, Span> spans(const std::vector<Message>& batch) {
+  std::map<std::pair<std::string, int32_t>, Span> out;
+  for (const auto& m : batch) {
+    auto& s = out[{m.topic, m.partition}];
+    if (s.first < 0) s.first = m.offset;
+    s.next = m.offset + 1;
+  }
+  return out;
+}
+
+}  // namespace
+
+OutMessage deadLetterOf(const Message& msg, const std::string& service, const std::string& reason,
+                        const std::string& detail) {
+  OutMessage dl{kDeadLetterTopic, msg.key, msg.value, msg.headers};
+  dl.headers.emplace_back("lapor.dlq.reason", reason);
+  dl.headers.emplace_back("lapor.dlq.detail", detail);
+  dl.headers.emplace_back("lapor.dlq.source.topic", msg.topic);
+  dl.headers.emplace_back("lapor.dlq.source.partition", std::to_string(msg.partition));
+  dl.headers.emplace_back("lapor.dlq.source.offset", std::to_string(msg.offset));
+  dl.headers.emplace_back("lapor.dlq.service", service);
+  return dl;
+}
+
+void TransactionalProcessor::Deleter::operator()(rd_kafka_s* rk) const {
+  rd_kafka_destroy(rk);
+}
+
+TransactionalProcessor::TransactionalProcessor(TransactionalOptions options, log::Logger logger,
+                                               prometheus::Registry* registry)
+    : opt_(std::move(options)), log_(std::move(logger)) {
+  if (opt_.brokers.empty()) throw std::invalid_argument("kafka.brokers is empty");
+  if (opt_.group_id.empty()) throw std::invalid_argument("kafka consumer group id is empty");
+  if (opt_.topics.empty()) throw std::invalid_argument("kafka consumer has no topics");
+  if (opt_.transactional_id.empty())
+    throw std::invalid_argument("kafka transactional id is empty (set the instance id)");
+  if (registry) {
+    const auto svc = metricName(opt_.service.empty() ? "lapor" : opt_.service);
+    messages_ = &prometheus::BuildCounter()
+                     .Name("lapor_" + svc + "_consumed_messages_total")
+                     .Help("Kafka messages handled, by topic and outcome")
+                     .Register(*registry);
+    deadlettered_ = &prometheus::BuildCounter()
+                         .Name("lapor_" + svc + "_deadletters_total")
+                         .Help("Messages sent to the dead-letter topic, by reason")
+                         .Register(*registry);
+    transactions_ = &prometheus::BuildCounter()
+                         .Name("lapor_" + svc + "_transactions_total")
+                         .Help("Kafka transactions, by outcome (committed, aborted)")
+                         .Register(*registry);
+  }
+  rd_kafka_conf_t* conf = rd_kafka_conf_new();
+  detail::setOrThrow(conf, "bootstrap.servers", opt_.brokers);
+  detail::setOrThrow(conf, "group.id", opt_.group_id);
+  detail::setOrThrow(conf, "client.id", opt_.client_id);
+  if (!opt_.group_instance_id.empty())
+    detail::setOrThrow(conf, "group.instance.id", opt_.group_instance_id);
+  detail::setOrThrow(conf, "session.timeout.ms", std::to_string(opt_.session_timeout.count()));
+  detail::setOrThrow(conf, "enable.auto.commit", "false");
+  detail::setOrThrow(conf, "enable.auto.offset.store", "false");
+  detail::setOrThrow(conf, "auto.offset.reset", "earliest");
+  detail::setOrThrow(conf, "isolation.level", "read_committed");
+  detail::setOrThrow(conf, "enable.partition.eof", "false");
+  detail::routeLogs(conf, &log_);
+  char err[512];
+  rd_kafka_t* rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, err, sizeof err);
+  if (!rk) {
+    rd_kafka_conf_destroy(conf);
+    throw std::runtime_error(std::string("kafka consumer: ") + err);
+  }
+  consumer_.reset(rk);
+  rd_kafka_poll_set_consumer(rk);
+}
+
+TransactionalProcessor::~TransactionalProcessor() {
+  stop();
+}
+
+void TransactionalProcessor::makeProducer() {
+  // The new producer is built and initialised before the old one goes: init_transactions fences
+  // the old one anyway, and if it fails the loop keeps a handle whose next transaction fails
+  // and comes back here after the backoff.
+  rd_kafka_conf_t* conf = rd_kafka_conf_new();
+  detail::setOrThrow(conf, "bootstrap.servers", opt_.brokers);
+  detail::setOrThrow(conf, "client.id", opt_.client_id);
+  detail::setOrThrow(conf, "transactional.id", opt_.transactional_id);
+  detail::setOrThrow(conf, "transaction.timeout.ms",
+                     std::to_string(opt_.transaction_timeout.count()));
+  detail::setOrThrow(conf, "linger.ms", "1");
+  detail::routeLogs(conf, &log_);
+  char err[512];
+  rd_kafka_t* rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, err, sizeof err);
+  if (!rk) {
+    rd_kafka_conf_destroy(conf);
+    throw std::runtime_error(std::string("kafka transactional producer: ") + err);
+  }
+  std::unique_ptr<rd_kafka_s, Deleter> fresh(rk);
+  // Fences any earlier producer with this transactional.id and aborts what it left open.
+  auto e = wrap(rd_kafka_init_transactions(rk, static_cast<int>(opt_.operation_timeout.count())));
+  if (e)
+    throw std::runtime_error(std::string("kafka init_transactions (kafka.brokers, ") +
+                             "transactional id " + opt_.transactional_id +
+                             "): " + rd_kafka_error_string(e.get()));
+  producer_ = std::move(fresh);
+}
+
+void TransactionalProcessor::start(TransformHandler handler) {
+  handler_ = std::move(handler);
+  makeProducer();
+  rd_kafka_topic_partition_list_t* list =
+      rd_kafka_topic_partition_list_new(static_cast<int>(opt_.topics.size()));
+  for (const auto& t : opt_.topics)
+    rd_kafka_topic_partition_list_add(list, t.c_str(), RD_KAFKA_PARTITION_UA);
+  rd_kafka_resp_err_t err = rd_kafka_subscribe(consumer_.get(), list);
+  rd_kafka_topic_partition_list_destroy(list);
+  if (err) throw std::runtime_error(std::string("kafka subscribe: ") + rd_kafka_err2str(err));
+  thread_ = std::thread([this] { loop(); });
+}
+
+void TransactionalProcessor::stop() {
+  {
+    std::lock_guard lk(mu_);
+    if (stop_.exchange(true) && !thread_.joinable()) return;
+  }
+  cv_.notify_all();
+  if (thread_.joinable()) thread_.join();
+  if (consumer_) {
+    rd_kafka_consumer_close(consumer_.get());
+    consumer_.reset();
+  }
+  producer_.reset();
+}
+
+bool TransactionalProcessor::waitOrStop(std::chrono::milliseconds d) {
+  std::unique_lock lk(mu_);
+  return cv_.wait_for(lk, d, [this] { return stop_.load(); });
+}
+
+std::vector<Message> TransactionalProcessor::collect() {
+  std::vector<Message> batch;
+  int timeout = 100;
+  while (batch.size() < opt_.max_batch && !stop_.load()) {
+    rd_kafka_message_t* raw = rd_kafka_consumer_poll(consumer_.get(), timeout);
+    if (!raw) break;
+    timeout = 0;  // take what is already fetched, without waiting for more
+    std::unique_ptr<rd_kafka_message_t, void (*)(rd_kafka_message_t*)> m(raw,
+                                                                         rd_kafka_message_destroy);
+    if (m->err) {
+      if (m->err != RD_KAFKA_RESP_ERR__PARTITION_EOF)
+        log_.warn("kafka consumer error", {{"error", rd_kafka_message_errstr(m.get())}});
+      continue;
+    }
+    auto msg = detail::toMessage(m.get());
+    // A rebalance inside this poll may have moved a partition back to its committed offset:
+    // drop what this batch holds from that offset on, so no message is in it twice.
+    std::erase_if(batch, [&](const Message& b) {
+      return b.topic == msg.topic && b.partition == msg.partition && b.offset >= msg.offset;
+    });
+    batch.push_back(std::move(msg));
+  }
+  if (batch.empty()) return batch;
+  // Keep only partitions still assigned to this member.
+  rd_kafka_topic_partition_list_t* assigned = nullptr;
+  if (rd_kafka_assignment(consumer_.get(), &assigned) == RD_KAFKA_RESP_ERR_NO_ERROR && assigned) {
+    std::erase_if(batch, [&](const Message& b) {
+      return !rd_kafka_topic_partition_list_find(assigned, b.topic.c_str(), b.partition);
+    });
+    rd_kafka_topic_partition_list_destroy(assigned);
+  }
+  return batch;
+}
+
+void TransactionalProcessor::loop() {
+  while (!stop_.load()) {
+    auto batch = collect();
+    if (batch.empty()) continue;
+    bool committed = false;
+    try {
+      committed = runTransaction(batch);
+    } catch (const std::exception& e) {
+      // Only a replacement producer that could not be initialised throws here.
+      log_.error("kafka transactional producer unavailable", {{"error", e.what()}});
+    }
+    if (committed) {
+      backoff_ = std::chrono::milliseconds(100);
+      continue;
+    }
+    rewind(batch);
+    if (waitOrStop(backoff_)) return;
+    backoff_ = std::min(backoff_ * 2, opt_.max_retry_backoff);
+  }
+}
+
+bool TransactionalProcessor::runTransaction(const std::vector<Message>& batch) {
+  const int op_ms = static_cast<int>(opt_.operation_timeout.count());
+  auto count = [this](const std::string& topic, const char* outcome) {
+    if (messages_) messages_->Add({{"topic", topic}, {"outcome", outcome}}).Increment();
+  };
+  auto fail = [&](const std::string& what, rd_kafka_error_t* raw) {
+    auto e = wrap(raw);
+    const bool fatal = e && rd_kafka_error_is_fatal(e.get());
+    log_.warn("kafka transaction aborted",
+              {{"step", what},
+               {"error", e ? rd_kafka_error_string(e.get()) : "handler asked for a retry"},
+               {"fatal", fatal},
+               {"messages", batch.size()}});
+    if (fatal) {
+      makeProducer();  // fenced or broken: a new producer with the same id starts clean
+    } else {
+      auto a = wrap(rd_kafka_abort_transaction(producer_.get(), op_ms));
+      if (a) {
+        log_.error("kafka abort failed; recreating the producer",
+                   {{"error", rd_kafka_error_string(a.get())}});
+        makeProducer();
+      }
+    }
+    aborted_.fetch_add(1);
+    if (transactions_) transactions_->Add({{"outcome", "aborted"}}).Increment();
+    return false;
+  };
+
+  if (auto e = rd_kafka_begin_transaction(producer_.get())) return fail("begin", e);
+  std::vector<std::pair<std::string, std::string>> deadletters;  // topic, reason
+  for (const auto& msg : batch) {
+    TransformResult r;
+    try {
+      r = handler_(msg);
+    } catch (const std::exception& e) {
+      r = TransformResult::retry("exception", e.what());
+    }
+    if (r.outcome == Outcome::Retry) {
+      log_.warn("message will be retried", {{"topic", msg.topic},
+                                            {"partition", msg.partition},
+                                            {"offset", msg.offset},
+                                            {"reason", r.reason},
+                                            {"detail", r.detail}});
+      count(msg.topic, "retry");
+      return fail("handler", nullptr);
+    }
+    if (r.outcome == Outcome::DeadLetter) {
+      r.out = {deadLetterOf(msg, opt_.service, r.reason, r.detail)};
+      deadletters.emplace_back(msg.topic, r.reason);
+      log_.warn("message dead-lettered", {{"topic", msg.topic},
+                                          {"partition", msg.partition},
+                                          {"offset", msg.offset},
+                                          {"reason", r.reason},
+                                          {"detail", r.detail}});
+    }
+    for (const auto& o : r.out) {
+      rd_kafka_headers_t* hdrs = rd_kafka_headers_new(o.headers.size());
+      for (const auto& [k, v] : o.headers)
+        rd_kafka_header_add(hdrs, k.data(), static_cast<ssize_t>(k.size()), v.data(),
+                            static_cast<ssize_t>(v.size()));
+      auto err = rd_kafka_producev(
+          producer_.get(), RD_KAFKA_V_TOPIC(o.topic.c_str()),
+          RD_KAFKA_V_KEY(o.key.data(), o.key.size()),
+          RD_KAFKA_V_VALUE(const_cast<char*>(o.value.data()), o.value.size()),
+          RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_HEADERS(hdrs), RD_KAFKA_V_END);
+      if (err) {
+        rd_kafka_headers_destroy(hdrs);
+        return fail("produce " + o.topic, rd_kafka_error_new(err, "%s", rd_kafka_err2str(err)));
+      }
+    }
+  }
+
+  auto ranges = spans(batch);
+  rd_kafka_topic_partition_list_t* offsets =
+      rd_kafka_topic_partition_list_new(static_cast<int>(ranges.size()));
+  for (const auto& [tp, s] : ranges)
+    rd_kafka_topic_partition_list_add(offsets, tp.first.c_str(), tp.second)->offset = s.next;
+  rd_kafka_consumer_group_metadata_t* meta = rd_kafka_consumer_group_metadata(consumer_.get());
+  rd_kafka_error_t* e = rd_kafka_send_offsets_to_transaction(producer_.get(), offsets, meta, op_ms);
+  rd_kafka_consumer_group_metadata_destroy(meta);
+  rd_kafka_topic_partition_list_destroy(offsets);
+  if (e) return fail("send_offsets", e);
+
+  while (true) {
+    auto c = wrap(rd_kafka_commit_transaction(producer_.get(), op_ms));
+    if (!c) break;
+    if (rd_kafka_error_is_retriable(c.get()) && !stop_.load()) continue;  // outcome unknown yet
+    return fail("commit", c.release());
+  }
+  committed_.fetch_add(batch.size());
+  if (transactions_) transactions_->Add({{"outcome", "committed"}}).Increment();
+  for (const auto& m : batch) count(m.topic, "done");
+  for (const auto& [topic, reason] : deadletters) {
+    count(topic, "deadletter");
+    if (deadlettered_) deadlettered_->Add({{"reason", reason}}).Increment();
+  }
+  return true;
+}
+
+void TransactionalProcessor::rewind(const std::vector<Message>& batch) {
+  // Back to the first message of the aborted batch: everything before it is committed.
+  auto ranges = spans(batch);
+  rd_kafka_topic_partition_list_t* list =
+      rd_kafka_topic_partition_list_new(static_cast<int>(ranges.size()));
+  for (const auto& [tp, s] : ranges)
+    rd_kafka_topic_partition_list_add(list, tp.first.c_str(), tp.second)->offset = s.first;
+  auto e = wrap(rd_kafka_seek_partitions(consumer_.get(), list, 5000));
+  bool failed = static_cast<bool>(e);
+  for (int i = 0; i < list->cnt; ++i) failed = failed || list->elems[i].err;
+  rd_kafka_topic_partition_list_destroy(list);
+  if (!failed) return;
+  // A partition left where it was would skip the aborted messages. Fall back to fetching every
+  // assigned partition again from its committed offset (RD_KAFKA_OFFSET_INVALID).
+  log_.error("kafka rewind after abort failed; restarting from the committed offsets",
+             {{"error", e ? rd_kafka_error_string(e.get()) : "a partition could not be sought"}});
+  rd_kafka_topic_partition_list_t* assigned = nullptr;
+  if (rd_kafka_assignment(consumer_.get(), &assigned) != RD_KAFKA_RESP_ERR_NO_ERROR || !assigned)
+    return;
+  for (int i = 0; i < assigned->cnt; ++i) assigned->elems[i].offset = RD_KAFKA_OFFSET_INVALID;
+  rd_kafka_assign(consumer_.get(), assigned);
+  rd_kafka_topic_partition_list_destroy(assigned);
+}
+
+}  // namespace lapor::kafka

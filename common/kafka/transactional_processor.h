@@ -1,0 +1,122 @@
+// Exactly-once consume -> transform -> produce: each batch of consumed messages, the messages a
+// handler derives from them (and any dead letters) and the consumed offsets are committed in
+// one Kafka transaction, after librdkafka's transactions example. A crash or an aborted
+// transaction rewinds to the last committed offsets, so read_committed readers see every
+// output exactly once.
+#pragma once
+
+#include "kafka/message.h"
+#include "log/logger.h"
+
+#include <prometheus/counter.h>
+#include <prometheus/registry.h>
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+struct rd_kafka_s;
+
+namespace lapor::kafka {
+
+struct TransactionalOptions {
+  std::string brokers;
+  std::string group_id;
+  std::vector<std::string> topics;
+  std::string client_id = "lapor";
+  std::string service;  // dead-letter header and metric names
+  // Stable per instance: a restarted instance with the same id fences its predecessor and
+  // aborts the transaction it left open, instead of waiting for the transaction timeout.
+  std::string transactional_id;
+  // Static group membership (group.instance.id); "" for dynamic membership. With it a restart
+  // takes its partitions back at once instead of after the session timeout.
+  std::string group_instance_id;
+  std::chrono::milliseconds session_timeout{10'000};
+  std::chrono::milliseconds transaction_timeout{30'000};
+  std::chrono::milliseconds operation_timeout{30'000};  // init/commit/abort calls
+  size_t max_batch = 500;
+  std::chrono::milliseconds max_retry_backoff{5000};
+};
+
+// What the handler derived from one message.
+struct TransformResult {
+  Outcome outcome = Outcome::Done;
+  std::string reason;  // bounded code: metric label and dead-letter header
+  std::string detail;
+  std::vector<OutMessage> out;  // produced in the transaction when Done
+
+  static TransformResult done(std::vector<OutMessage> out = {}) {
+    TransformResult r;
+    r.out = std::move(out);
+    return r;
+  }
+  static TransformResult deadLetter(std::string reason, std::string detail) {
+    return {Outcome::DeadLetter, std::move(reason), std::move(detail), {}};
+  }
+  static TransformResult retry(std::string reason, std::string detail) {
+    return {Outcome::Retry, std::move(reason), std::move(detail), {}};
+  }
+};
+
+using TransformHandler = std::function<TransformResult(const Message&)>;
+
+// The dead-letter copy of `msg` with the reason and the source in headers (lapor.dlq.*).
+OutMessage deadLetterOf(const Message& msg, const std::string& service, const std::string& reason,
+                        const std::string& detail);
+
+class TransactionalProcessor {
+ public:
+  // `registry` may be null (no metrics).
+  TransactionalProcessor(TransactionalOptions options, log::Logger logger,
+                         prometheus::Registry* registry);
+  ~TransactionalProcessor();  // stop()
+  TransactionalProcessor(const TransactionalProcessor&) = delete;
+  TransactionalProcessor& operator=(const TransactionalProcessor&) = delete;
+
+  // Initialises transactions (fencing an earlier instance with the same id), subscribes and
+  // starts the loop thread. Throws when the broker refuses.
+  void start(TransformHandler handler);
+  // Finishes or aborts the batch in hand and leaves the group.
+  void stop();
+
+  // Messages whose transaction committed since start; for tests and health.
+  uint64_t committed() const { return committed_.load(); }
+  uint64_t aborted() const { return aborted_.load(); }
+
+ private:
+  struct Deleter {
+    void operator()(rd_kafka_s* rk) const;
+  };
+  void makeProducer();
+  void loop();
+  std::vector<Message> collect();
+  // True when the batch committed; false when it was aborted (and the consumer rewound).
+  bool runTransaction(const std::vector<Message>& batch);
+  void rewind(const std::vector<Message>& batch);
+  bool waitOrStop(std::chrono::milliseconds d);
+
+  TransactionalOptions opt_;
+  log::Logger log_;
+  std::unique_ptr<rd_kafka_s, Deleter> consumer_;
+  std::unique_ptr<rd_kafka_s, Deleter> producer_;
+  TransformHandler handler_;
+  std::thread thread_;
+  std::atomic<bool> stop_{false};
+  std::atomic<uint64_t> committed_{0};
+  std::atomic<uint64_t> aborted_{0};
+  std::chrono::milliseconds backoff_{100};
+  std::mutex mu_;
+  std::condition_variable cv_;
+  prometheus::Family<prometheus::Counter>* messages_ = nullptr;
+  prometheus::Family<prometheus::Counter>* deadlettered_ = nullptr;
+  prometheus::Family<prometheus::Counter>* transactions_ = nullptr;
+};
+
+}  // namespace lapor::kafka

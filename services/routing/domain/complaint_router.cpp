@@ -1,0 +1,221 @@
+// See complaint_router.h. Candidates for a re-route are RuleSet::candidates() minus every
+// agency that rejected the complaint and every agency that holds or held an assignment for it.
+#include "domain/complaint_router.h"
+
+#include "events/envelope.h"
+
+#include <algorithm>
+
+namespace lapor::routing {
+
+namespace {
+constexpr const char* kProducer = "routing";
+
+bool live(const v1::Assignment& a) {
+  return a.state() != v1::ASSIGNMENT_STATE_REJECTED &&
+         a.state() != v1::ASSIGNMENT_STATE_WITHDRAWN && a.state() != v1::ASSIGNMENT_STATE_RESOLVED;
+}
+
+Decision refuse(std::string reason, std::string detail) {
+  Decision d;
+  d.refusal = Refusal{std::move(reason), std::move(detail)};
+  return d;
+}
+
+struct NewRoute {
+  std::vector<RouteTarget> targets;
+  std::string reason;
+  std::string op;
+  std::string note;
+  v1::DispatchKind kind = v1::DISPATCH_KIND_NEW;
+};
+
+// ComplaintRouted plus one DispatchItem per target; the state gets the new assignments.
+Effects emit(v1::RoutingState state, const std::string& cause_id, const std::string& trace_id,
+             int64_t now, const NewRoute& route) {
+  Effects fx;
+  const auto& c = state.complaint();
+  auto routed = events::makeEnvelope(kProducer, c.complaint_id(), trace_id, now,
+                                     events::nameUuid("routed/" + cause_id));
+  auto* r = routed.mutable_routed();
+  r->set_rule_id(state.rule_id());
+  r->set_rules_version(state.rules_version());
+  r->set_triage(state.triage());
+  r->set_priority(c.priority());
+  r->set_category(c.category());
+  *r->mutable_history() = state.history();
+  r->set_reroute_count(state.reroute_count());
+  r->set_reason(route.reason);
+  r->set_operator_(route.op);
+  for (const auto& t : route.targets) {
+    v1::Assignment a;
+    a.set_assignment_id(ComplaintRouter::assignmentIdFor(cause_id, t.agency_id));
+    a.set_complaint_id(c.complaint_id());
+    a.set_agency_id(t.agency_id);
+    a.set_role(t.role);
+    a.set_state(v1::ASSIGNMENT_STATE_DISPATCHED);
+    a.set_dispatched_at_ms(now);
+    *r->add_assignments() = a;
+    *state.add_assignments() = a;
+    auto dispatched = events::makeEnvelope(kProducer, c.complaint_id(), trace_id, now,
+                                           events::nameUuid("dispatched/" + a.assignment_id()));
+    auto* item = dispatched.mutable_dispatched()->mutable_item();
+    *item->mutable_assignment() = a;
+    *item->mutable_complaint() = c;
+    item->set_rules_version(state.rules_version());
+    item->set_kind(route.kind);
+    item->set_note(route.note);
+    *item->mutable_history() = state.history();
+    fx.out.emplace_back(kafka::dispatchTopic(t.agency_id), dispatched);
+    fx.out.emplace_back(kafka::kComplaintsTopic, std::move(dispatched));
+  }
+  fx.out.emplace_back(kafka::kComplaintsTopic, std::move(routed));
+  fx.state = std::move(state);
+  return fx;
+}
+}  // namespace
+
+std::string ComplaintRouter::assignmentIdFor(const std::string& cause_id,
+                                             const std::string& agency_id) {
+  return events::nameUuid("assignment/" + cause_id + "/" + agency_id);
+}
+
+Decision ComplaintRouter::submitted(const RuleSet& rules, const v1::EventEnvelope& env,
+                                    int64_t now) const {
+  const auto& c = env.submitted().complaint();
+  if (c.complaint_id() != env.complaint_id())
+    return refuse("invalid", "complaint id differs from envelope");
+  if (c.category().empty()) return refuse("invalid", "complaint.category is empty");
+  auto decision = rules.route(c);
+  v1::RoutingState state;
+  *state.mutable_complaint() = c;
+  state.set_rule_id(decision.rule_id);
+  state.set_rules_version(rules.version());
+  state.set_triage(decision.triage);
+  NewRoute route{decision.targets, "initial", "", "", v1::DISPATCH_KIND_NEW};
+  Decision d;
+  d.effects = emit(std::move(state), env.event_id(), env.trace_id(), now, route);
+  d.effects->outcome = decision.triage ? "triage" : "rule";
+  return d;
+}
+
+Decision ComplaintRouter::rejected(const RuleSet& rules,
+                                   const std::optional<v1::RoutingState>& prior,
+                                   const v1::EventEnvelope& env, int64_t now) const {
+  const auto& rej = env.rejected();
+  if (!prior) return refuse("unknown-complaint", "rejection for a complaint routing never routed");
+  auto state = *prior;
+  v1::Assignment* found = nullptr;
+  for (auto& a : *state.mutable_assignments())
+    if (a.assignment_id() == rej.assignment_id()) found = &a;
+  if (!found || found->agency_id() != rej.agency_id())
+    return refuse("unknown-assignment", "assignment " + rej.assignment_id() + " of agency " +
+                                            rej.agency_id() + " is not one of this complaint's");
+  if (found->agency_id() == agencies::AgencyDirectory::kTriage)
+    return refuse("invalid", "the triage queue cannot reject; an operator uses Assign");
+  if (!live(*found)) return {};  // already rejected or finished: nothing changes
+  found->set_state(v1::ASSIGNMENT_STATE_REJECTED);
+  const auto role = found->role();
+  auto* rec = state.add_history();
+  rec->set_assignment_id(rej.assignment_id());
+  rec->set_agency_id(rej.agency_id());
+  rec->set_reason_code(rej.reason_code());
+  rec->set_note(rej.note());
+  rec->set_at_ms(env.occurred_at_ms());
+
+  std::vector<std::string> excluded;
+  for (const auto& h : state.history()) excluded.push_back(h.agency_id());
+  // Everyone who has or had a part in it: a finished or withdrawn assignment is not an offer.
+  for (const auto& a : state.assignments()) excluded.push_back(a.agency_id());
+  std::string next;
+  for (const auto& cand : rules.candidates(state.complaint()))
+    if (std::find(excluded.begin(), excluded.end(), cand) == excluded.end()) {
+      next = cand;
+      break;
+    }
+  NewRoute route;
+  route.kind = v1::DISPATCH_KIND_NEW;
+  if (state.reroute_count() >= max_reroutes_ || next.empty()) {
+    route.reason = "reroute-cap";
+    route.note = next.empty() ? "no agency left that has not rejected this complaint"
+                              : "re-route limit of " + std::to_string(max_reroutes_) + " reached";
+    route.targets = {{agencies::AgencyDirectory::kTriage, v1::ASSIGNMENT_ROLE_LEAD}};
+    state.set_triage(true);
+  } else {
+    state.set_reroute_count(state.reroute_count() + 1);
+    route.reason = "rerouted";
+    route.note = "re-routed after " + rej.agency_id() + " rejected (" + rej.reason_code() + ")";
+    route.targets = {{next, role}};
+  }
+  Decision d;
+  d.effects = emit(std::move(state), env.event_id(), env.trace_id(), now, route);
+  d.effects->outcome = route.reason;
+  return d;
+}
+
+Decision ComplaintRouter::redispatch(const std::optional<v1::RoutingState>& prior,
+                                     const v1::EventEnvelope& env, int64_t now) const {
+  const auto& req = env.redispatch_requested();
+  if (!prior) return refuse("unknown-complaint", "redispatch for a complaint routing never routed");
+  const v1::Assignment* found = nullptr;
+  for (const auto& a : prior->assignments())
+    if (a.assignment_id() == req.assignment_id()) found = &a;
+  if (!found) return refuse("unknown-assignment", "assignment " + req.assignment_id() + " unknown");
+  if (!live(*found)) return {};  // rejected or withdrawn meanwhile: nobody to remind
+  Effects fx;
+  fx.state = *prior;
+  fx.outcome = "redispatch";
+  const auto& c = prior->complaint();
+  auto dispatched = events::makeEnvelope(kProducer, c.complaint_id(), env.trace_id(), now,
+                                         events::nameUuid("redispatched/" + env.event_id()));
+  auto* item = dispatched.mutable_dispatched()->mutable_item();
+  *item->mutable_assignment() = *found;
+  *item->mutable_complaint() = c;
+  item->set_rules_version(prior->rules_version());
+  item->set_kind(v1::DISPATCH_KIND_REDISPATCH);
+  item->set_note(req.reason());
+  *item->mutable_history() = prior->history();
+  auto routed = events::makeEnvelope(kProducer, c.complaint_id(), env.trace_id(), now,
+                                     events::nameUuid("routed/" + env.event_id()));
+  auto* r = routed.mutable_routed();
+  *r->add_assignments() = *found;
+  r->set_rule_id(prior->rule_id());
+  r->set_rules_version(prior->rules_version());
+  r->set_triage(prior->triage());
+  r->set_priority(c.priority());
+  r->set_category(c.category());
+  *r->mutable_history() = prior->history();
+  r->set_reroute_count(prior->reroute_count());
+  r->set_reason("redispatch");
+  fx.out.emplace_back(kafka::dispatchTopic(found->agency_id()), dispatched);
+  fx.out.emplace_back(kafka::kComplaintsTopic, std::move(dispatched));
+  fx.out.emplace_back(kafka::kComplaintsTopic, std::move(routed));
+  Decision d;
+  d.effects = std::move(fx);
+  return d;
+}
+
+Decision ComplaintRouter::assign(const RuleSet& rules, const std::optional<v1::RoutingState>& prior,
+                                 const v1::AssignCommand& cmd, int64_t now) const {
+  const auto& req = cmd.request();
+  if (!prior) return refuse("unknown-complaint", "assign for a complaint routing never routed");
+  if (!rules.knows(req.agency_id()) || req.agency_id() == agencies::AgencyDirectory::kTriage)
+    return refuse("invalid", "agency '" + req.agency_id() + "' is unknown or is triage");
+  auto state = *prior;
+  // The triage assignment is done once an operator decided.
+  for (auto& a : *state.mutable_assignments())
+    if (a.agency_id() == agencies::AgencyDirectory::kTriage && live(a))
+      a.set_state(v1::ASSIGNMENT_STATE_RESOLVED);
+  state.set_triage(false);
+  NewRoute route{{{req.agency_id(), v1::ASSIGNMENT_ROLE_LEAD}},
+                 "operator",
+                 req.operator_(),
+                 req.note(),
+                 v1::DISPATCH_KIND_NEW};
+  Decision d;
+  d.effects = emit(std::move(state), cmd.command_id(), cmd.command_id(), now, route);
+  d.effects->outcome = "operator";
+  return d;
+}
+
+}  // namespace lapor::routing

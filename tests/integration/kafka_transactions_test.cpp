@@ -1,0 +1,99 @@
+// TransactionalProcessor against the real broker: outputs and offsets commit together, a
+// handler's retry aborts the batch and it is done again without duplicates, dead letters go in
+// the same transaction, and a second processor with the same transactional id fences the first.
+#include "integration_support.h"
+#include "kafka/consumer.h"
+#include "kafka/transactional_processor.h"
+#include "log/logger.h"
+
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <map>
+
+namespace lapor::integration {
+namespace {
+
+using namespace std::chrono_literals;
+
+class TransactionalProcessorTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto b = serviceEnv("LAPOR_KAFKA_BROKERS");
+    ASSERT_TRUE(b) << missingEnvMessage("LAPOR_KAFKA_BROKERS");
+    brokers = *b;
+    ASSERT_EQ(kafka::ensureTopics(brokers, {in, out, kafka::kDeadLetterTopic}, 2, 15s), "");
+  }
+  kafka::TransactionalOptions options(const std::string& instance) {
+    kafka::TransactionalOptions o;
+    o.brokers = brokers;
+    o.group_id = group;
+    o.topics = {in};
+    o.service = "txn-test";
+    o.transactional_id = group + "-" + instance;
+    o.max_batch = 7;
+    o.max_retry_backoff = 200ms;
+    return o;
+  }
+  std::string brokers;
+  std::string in = uniqueName("lapor.test.txn-in");
+  std::string out = uniqueName("lapor.test.txn-out");
+  std::string group = uniqueName("lapor-test-txn");
+};
+
+TEST_F(TransactionalProcessorTest, RetryAbortsTheBatchAndEveryOutputAppearsOnce) {
+  constexpr int kMessages = 50;
+  for (int i = 0; i < kMessages; ++i)
+    ASSERT_TRUE(testing::produceRaw(brokers, in, "k" + std::to_string(i % 5), std::to_string(i)));
+  std::atomic<int> failures_left{3};
+  kafka::TransactionalProcessor p(options("a"), log::Logger("test"), nullptr);
+  p.start([&](const kafka::Message& m) {
+    // Message 20 fails three times: its batch (and what was produced for it) is aborted.
+    if (m.value == "20" && failures_left.fetch_sub(1) > 0)
+      return kafka::TransformResult::retry("test", "not yet");
+    if (m.value == "33") return kafka::TransformResult::deadLetter("test-reason", "bad one");
+    return kafka::TransformResult::done({{out, m.key, "out-" + m.value, {}}});
+  });
+  ASSERT_TRUE(waitFor([&] { return p.committed() >= kMessages; }, 60s));
+  EXPECT_GE(p.aborted(), 3u);
+
+  TopicReader reader(brokers, out);
+  reader.readUntil([](const kafka::Message&) { return false; }, 2s);
+  std::map<std::string, int> seen;
+  for (const auto& m : reader.seen()) ++seen[m.value];
+  EXPECT_EQ(seen.size(), static_cast<size_t>(kMessages - 1));
+  for (const auto& [v, n] : seen) EXPECT_EQ(n, 1) << v << " appeared " << n << " times";
+  EXPECT_EQ(seen.count("out-33"), 0u);
+
+  TopicReader dlq(brokers, kafka::kDeadLetterTopic);
+  auto dl = dlq.readUntil(
+      [&](const kafka::Message& m) { return m.header("lapor.dlq.source.topic") == in; }, 30s);
+  ASSERT_TRUE(dl);
+  EXPECT_EQ(dl->value, "33");
+  EXPECT_EQ(dl->header("lapor.dlq.reason"), "test-reason");
+}
+
+TEST_F(TransactionalProcessorTest, ARestartWithTheSameIdContinuesAfterTheCommittedOffsets) {
+  for (int i = 0; i < 10; ++i)
+    ASSERT_TRUE(testing::produceRaw(brokers, in, "k", std::to_string(i)));
+  auto handler = [&](const kafka::Message& m) {
+    return kafka::TransformResult::done({{out, m.key, "out-" + m.value, {}}});
+  };
+  {
+    kafka::TransactionalProcessor p(options("a"), log::Logger("test"), nullptr);
+    p.start(handler);
+    ASSERT_TRUE(waitFor([&] { return p.committed() >= 10; }, 60s));
+  }
+  for (int i = 10; i < 15; ++i)
+    ASSERT_TRUE(testing::produceRaw(brokers, in, "k", std::to_string(i)));
+  kafka::TransactionalProcessor again(options("a"), log::Logger("test"), nullptr);
+  again.start(handler);
+  ASSERT_TRUE(waitFor([&] { return again.committed() >= 5; }, 60s));
+  TopicReader reader(brokers, out);
+  reader.readUntil([](const kafka::Message&) { return false; }, 2s);
+  EXPECT_EQ(reader.seen().size(), 15u) << "the second run repeated committed input";
+  EXPECT_EQ(again.committed(), 5u);
+}
+
+}  // namespace
+}  // namespace lapor::integration
