@@ -1,0 +1,127 @@
+// The pipeline under load: complaints submitted to IntakeService on a schedule (open loop) or
+// as fast as they complete (a fixed window in flight), and one simulated client per agency
+// that reads its AgencyService stream and acknowledges what it gets. Every complaint is
+// followed from its scheduled send to its delivery to every agency the rules name.
+#pragma once
+
+#include "lapor/v1/agency_service.grpc.pb.h"
+#include "lapor/v1/intake.grpc.pb.h"
+#include "measure.h"
+#include "workload.h"
+
+#include <grpcpp/grpcpp.h>
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <unordered_map>
+#include <vector>
+
+namespace lapor::bench {
+
+using Clock = std::chrono::steady_clock;
+
+// Sent when set: `x-api-key` on intake calls, `authorization: Bearer` on agency calls.
+struct Credentials {
+  std::string api_key;
+  std::string agency_token;
+};
+
+struct StepOptions {
+  std::string name;
+  double rate = 0;  // complaints/s offered on a fixed schedule; 0: as fast as they complete
+  std::chrono::milliseconds duration{5000};
+  // Open loop: submissions awaiting an answer before the generator holds back (it then
+  // falls behind its schedule, and that lateness is counted in every latency).
+  size_t max_in_flight = 2000;
+  // Closed loop (rate 0): complaints submitted and not yet delivered to every agency.
+  size_t window = 200;
+  std::chrono::milliseconds drain_timeout{60000};
+};
+
+struct StepResult {
+  std::string name;
+  int instances = 1;        // of each consumer service (routing, notification, sla-monitor)
+  double offered_rate = 0;  // 0: max
+  double send_seconds = 0;
+  double achieved_rate = 0;  // submitted / send_seconds
+  uint64_t submitted = 0, accepted = 0, errors = 0, completed = 0;
+  uint64_t expected_assignments = 0, delivered_assignments = 0, lost = 0;
+  uint64_t duplicates = 0, unexpected = 0;
+  double completion_seconds = 0;  // first scheduled send -> last complaint delivered everywhere
+  double throughput = 0;          // completed / completion_seconds
+  LatencySummary submit;          // scheduled send -> accepted by intake
+  LatencySummary delivered;       // scheduled send -> on the stream of its last agency
+  std::map<std::string, std::string> error_samples;  // gRPC code -> one message
+  std::map<std::string, double> cpu_seconds;         // per process group, during the step
+};
+
+class Pipeline {
+ public:
+  Pipeline(std::string intake_target, Credentials credentials, Workload& workload);
+  ~Pipeline();
+  Pipeline(const Pipeline&) = delete;
+  Pipeline& operator=(const Pipeline&) = delete;
+
+  // (Re)subscribes every agency, spread over the given notification instances; a client
+  // already connected resumes from its last cursor, so nothing is missed in between.
+  void connectAgencies(const std::vector<std::string>& notification_targets);
+  StepResult run(const StepOptions& options);
+
+  uint64_t acknowledged() const { return acks_ok_.load(); }
+  uint64_t ackErrors() const { return ack_errors_.load(); }
+  uint64_t streamErrors() const { return stream_errors_.load(); }
+  // Deliveries of complaints this run never had accepted.
+  uint64_t orphanDeliveries();
+
+ private:
+  struct Record {
+    int step = -1;
+    bool accepted = false;
+    bool done = false;
+    Clock::time_point scheduled, accepted_at, completed_at;
+    std::vector<std::string> expected;
+    std::map<std::string, Clock::time_point> delivered;
+    uint32_t duplicates = 0;
+  };
+  struct StepState {
+    uint64_t submitted = 0, accepted = 0, errors = 0, completed = 0;
+    std::map<std::string, std::string> error_samples;
+  };
+  class AgencyClient;
+
+  void submit(int step, Clock::time_point scheduled);
+  void onDelivered(const std::string& complaint_id, const std::string& agency, Clock::time_point t);
+  void acknowledge(const std::string& target, const std::string& agency,
+                   const std::string& assignment_id);
+  // Marks the record done when nothing it expects is missing; call with mu_ held.
+  void settle(Record& r);
+  std::shared_ptr<grpc::Channel> channel(const std::string& target);
+  void addAgencyAuth(grpc::ClientContext& ctx) const;
+
+  Credentials credentials_;
+  Workload& workload_;
+  std::unique_ptr<v1::IntakeService::Stub> intake_;
+
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::unordered_map<std::string, Record> records_;  // by complaint id
+  std::vector<StepState> steps_;
+  size_t submits_in_flight_ = 0;
+  size_t open_ = 0;  // submitted in the current step and not yet done (or failed)
+  int current_step_ = -1;
+
+  std::mutex channels_mu_;
+  std::map<std::string, std::shared_ptr<grpc::Channel>> channels_;
+  std::map<std::string, std::unique_ptr<v1::AgencyService::Stub>> agency_stubs_;
+  std::vector<std::unique_ptr<AgencyClient>> agencies_;
+
+  std::atomic<uint64_t> acks_ok_{0}, ack_errors_{0}, stream_errors_{0}, acks_in_flight_{0};
+};
+
+}  // namespace lapor::bench
