@@ -3,6 +3,7 @@
 #include "pipeline.h"
 
 #include <algorithm>
+#include <cmath>
 #include <set>
 
 namespace lapor::bench {
@@ -13,6 +14,11 @@ double seconds(Clock::duration d) {
 }
 double millis(Clock::duration d) {
   return std::chrono::duration<double, std::milli>(d).count();
+}
+int64_t wallMs() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
 }
 }  // namespace
 
@@ -65,7 +71,7 @@ class Pipeline::AgencyClient {
         if (item.item().kind() != v1::DISPATCH_KIND_NEW &&
             item.item().kind() != v1::DISPATCH_KIND_UNSPECIFIED)
           continue;
-        owner_.onDelivered(a.complaint_id(), agency_, now);
+        owner_.onDelivered(a.complaint_id(), agency_, now, a.dispatched_at_ms());
         owner_.acknowledge(target, agency_, a.assignment_id());
       }
       const auto status = reader->Finish();
@@ -176,13 +182,15 @@ void Pipeline::settle(Record& r) {
 }
 
 void Pipeline::onDelivered(const std::string& complaint_id, const std::string& agency,
-                           Clock::time_point t) {
+                           Clock::time_point t, int64_t dispatched_at_ms) {
+  const int64_t wall = wallMs();
   std::lock_guard lk(mu_);
   auto& r = records_[complaint_id];  // may come before intake's answer has been handled
   if (!r.delivered.emplace(agency, t).second) {
     ++r.duplicates;
     return;
   }
+  r.dispatched_delivered_wall_ms.emplace_back(dispatched_at_ms, wall);
   settle(r);
 }
 
@@ -202,6 +210,7 @@ void Pipeline::submit(int step, Clock::time_point scheduled) {
   intake_->async()->SubmitComplaint(
       &call->ctx, &call->req, &call->resp, [this, call, step, scheduled](grpc::Status s) {
         const auto now = Clock::now();
+        const int64_t wall = wallMs();
         std::lock_guard lk(mu_);
         --submits_in_flight_;
         auto& st = steps_[step];
@@ -216,6 +225,7 @@ void Pipeline::submit(int step, Clock::time_point scheduled) {
           r.accepted = true;
           r.scheduled = scheduled;
           r.accepted_at = now;
+          r.accepted_wall_ms = wall;
           r.expected = std::move(call->agencies);
           settle(r);
         }
@@ -242,16 +252,23 @@ StepResult Pipeline::run(const StepOptions& o) {
     }
     submit(step, scheduled);
   };
+  uint64_t unsent = 0, scheduled_total = 0;
   if (o.rate > 0) {
     const auto interval = std::chrono::duration<double>(1.0 / o.rate);
-    for (uint64_t n = 0;; ++n) {
+    scheduled_total = static_cast<uint64_t>(
+        std::ceil(std::chrono::duration<double>(o.duration).count() * o.rate));
+    for (uint64_t n = 0; n < scheduled_total; ++n) {
       const auto scheduled =
           start + std::chrono::duration_cast<Clock::duration>(interval * static_cast<double>(n));
-      if (scheduled >= end) break;
       std::this_thread::sleep_until(scheduled);
       std::unique_lock lk(mu_);
-      cv_.wait(lk, [&] { return submits_in_flight_ < o.max_in_flight; });
-    lk.unlock();
+      if (!cv_.wait_until(lk, end, [&] {
+            return submits_in_flight_ < o.max_in_flight && open_ < o.max_open;
+          })) {
+        unsent = scheduled_total - n;
+        break;
+      }
+      lk.unlock();
       issue(scheduled);
     }
   } else {
@@ -275,7 +292,10 @@ StepResult Pipeline::run(const StepOptions& o) {
 
   StepResult res;
   res.name = o.name;
+  res.index = step;
   res.offered_rate = o.rate;
+  res.scheduled = scheduled_total;
+  res.unsent = unsent;
   res.send_seconds = seconds(sent - start);
   std::lock_guard lk(mu_);
   const auto& st = steps_[step];
@@ -285,7 +305,7 @@ StepResult Pipeline::run(const StepOptions& o) {
   res.completed = st.completed;
   res.error_samples = st.error_samples;
   res.achieved_rate = res.send_seconds > 0 ? static_cast<double>(st.submitted) / res.send_seconds : 0;
-  std::vector<double> submit_ms, delivered_ms;
+  std::vector<double> submit_ms, delivered_ms, to_dispatch_ms, to_stream_ms;
   Clock::time_point last = start;
   for (const auto& [id, r] : records_) {
     if (r.step != step || !r.accepted) continue;
@@ -296,6 +316,11 @@ StepResult Pipeline::run(const StepOptions& o) {
     for (const auto& [agency, t] : r.delivered) {
       if (expected.count(agency)) ++res.delivered_assignments;
       else ++res.unexpected;
+    }
+    for (const auto& [dispatched, on_stream] : r.dispatched_delivered_wall_ms) {
+      if (dispatched <= 0) continue;
+      to_dispatch_ms.push_back(static_cast<double>(dispatched - r.accepted_wall_ms));
+      to_stream_ms.push_back(static_cast<double>(on_stream - dispatched));
     }
     if (r.done) {
       delivered_ms.push_back(millis(r.completed_at - r.scheduled));
@@ -308,7 +333,26 @@ StepResult Pipeline::run(const StepOptions& o) {
       res.completion_seconds > 0 ? static_cast<double>(res.completed) / res.completion_seconds : 0;
   res.submit = summarize(std::move(submit_ms));
   res.delivered = summarize(std::move(delivered_ms));
+  res.to_dispatch = summarize(std::move(to_dispatch_ms));
+  res.to_stream = summarize(std::move(to_stream_ms));
   return res;
+}
+
+uint64_t Pipeline::undeliveredOf(int index) {
+  std::lock_guard lk(mu_);
+  uint64_t n = 0;
+  for (const auto& [id, r] : records_) {
+    if (r.step != index || !r.accepted) continue;
+    for (const auto& agency : r.expected) n += r.delivered.count(agency) ? 0 : 1;
+  }
+  return n;
+}
+
+uint64_t Pipeline::open() {
+  std::lock_guard lk(mu_);
+  uint64_t n = 0;
+  for (const auto& [id, r] : records_) n += r.accepted && !r.done;
+  return n;
 }
 
 uint64_t Pipeline::orphanDeliveries() {

@@ -39,6 +39,11 @@ struct StepOptions {
   // Open loop: submissions awaiting an answer before the generator holds back (it then
   // falls behind its schedule, and that lateness is counted in every latency).
   size_t max_in_flight = 2000;
+  // Open loop: complaints submitted and not yet delivered everywhere. Above the pipeline's
+  // capacity the backlog would otherwise grow for the whole step and take minutes to drain;
+  // sends scheduled while it is full are given up at the end of the step and reported as
+  // unsent (the ones sent late still count their lateness).
+  size_t max_open = 3000;
   // Closed loop (rate 0): complaints submitted and not yet delivered to every agency.
   size_t window = 200;
   std::chrono::milliseconds drain_timeout{60000};
@@ -46,17 +51,26 @@ struct StepOptions {
 
 struct StepResult {
   std::string name;
+  int index = -1;           // the pipeline's step number (warm-ups included)
   int instances = 1;        // of each consumer service (routing, notification, sla-monitor)
   double offered_rate = 0;  // 0: max
   double send_seconds = 0;
   double achieved_rate = 0;  // submitted / send_seconds
+  uint64_t scheduled = 0;  // sends the schedule called for (fixed-rate steps)
+  uint64_t unsent = 0;     // of those, given up because the backlog limit held them back
   uint64_t submitted = 0, accepted = 0, errors = 0, completed = 0;
+  // lost: never delivered by the end of the run; late: not within the step's drain time but
+  // afterwards (they are in neither latency figure).
+  uint64_t late = 0;
   uint64_t expected_assignments = 0, delivered_assignments = 0, lost = 0;
   uint64_t duplicates = 0, unexpected = 0;
   double completion_seconds = 0;  // first scheduled send -> last complaint delivered everywhere
   double throughput = 0;          // completed / completion_seconds
   LatencySummary submit;          // scheduled send -> accepted by intake
   LatencySummary delivered;       // scheduled send -> on the stream of its last agency
+  // Where the time goes, per assignment, by wall clock: accepted by intake -> dispatched by
+  // routing (Assignment.dispatched_at_ms), and dispatched -> read from the agency's stream.
+  LatencySummary to_dispatch, to_stream;
   std::map<std::string, std::string> error_samples;  // gRPC code -> one message
   std::map<std::string, double> cpu_seconds;         // per process group, during the step
 };
@@ -73,6 +87,11 @@ class Pipeline {
   void connectAgencies(const std::vector<std::string>& notification_targets);
   StepResult run(const StepOptions& options);
 
+  // Assignments of step `index` not delivered (yet).
+  uint64_t undeliveredOf(int index);
+  // Accepted complaints of any step still waiting for a delivery.
+  uint64_t open();
+
   uint64_t acknowledged() const { return acks_ok_.load(); }
   uint64_t ackErrors() const { return ack_errors_.load(); }
   uint64_t streamErrors() const { return stream_errors_.load(); }
@@ -87,6 +106,8 @@ class Pipeline {
     Clock::time_point scheduled, accepted_at, completed_at;
     std::vector<std::string> expected;
     std::map<std::string, Clock::time_point> delivered;
+    int64_t accepted_wall_ms = 0;
+    std::vector<std::pair<int64_t, int64_t>> dispatched_delivered_wall_ms;
     uint32_t duplicates = 0;
   };
   struct StepState {
@@ -96,7 +117,8 @@ class Pipeline {
   class AgencyClient;
 
   void submit(int step, Clock::time_point scheduled);
-  void onDelivered(const std::string& complaint_id, const std::string& agency, Clock::time_point t);
+  void onDelivered(const std::string& complaint_id, const std::string& agency, Clock::time_point t,
+                   int64_t dispatched_at_ms);
   void acknowledge(const std::string& target, const std::string& agency,
                    const std::string& assignment_id);
   // Marks the record done when nothing it expects is missing; call with mu_ held.

@@ -34,6 +34,8 @@ nlohmann::json stepJson(const StepResult& s, const RunReport& r) {
           {"offered_rate", s.offered_rate > 0 ? nlohmann::json(s.offered_rate) : "max"},
           {"send_seconds", s.send_seconds},
           {"achieved_rate", s.achieved_rate},
+          {"scheduled", s.scheduled},
+          {"unsent", s.unsent},
           {"submitted", s.submitted},
           {"accepted", s.accepted},
           {"errors", s.errors},
@@ -42,12 +44,16 @@ nlohmann::json stepJson(const StepResult& s, const RunReport& r) {
           {"expected_assignments", s.expected_assignments},
           {"delivered_assignments", s.delivered_assignments},
           {"lost_assignments", s.lost},
+          {"late_assignments", s.late},
           {"duplicate_deliveries", s.duplicates},
           {"unexpected_deliveries", s.unexpected},
           {"completion_seconds", s.completion_seconds},
           {"throughput_per_second", s.throughput},
           {"submit_latency", toJson(s.submit)},
           {"delivered_latency", toJson(s.delivered)},
+          {"stages",
+           {{"accepted_to_dispatched", toJson(s.to_dispatch)},
+            {"dispatched_to_agency_stream", toJson(s.to_stream)}}},
           {"ratios",
            {{"delivered_p50_over_kafka_p50",
              r.kafka.latency.p50 > 0 ? s.delivered.p50 / r.kafka.latency.p50 : 0},
@@ -132,16 +138,23 @@ std::string renderTable(const RunReport& r) {
                    g.throughput, g.threads));
   line("");
   line("Pipeline: SubmitComplaint -> on the stream of every agency the rules name (latency from the scheduled send, ms)");
-  line("step             inst  offered   sent/s   done/s  errors  lost | submit p50  p99 | delivered p50     p90     p99   p99.9     max | p50/kafka p99/kafka submit/rpc done/kafka");
+  line("step             inst  offered  unsent   sent/s   done/s  errors  lost | submit p50  p99 | delivered p50     p90     p99   p99.9     max | p50/kafka p99/kafka submit/rpc done/kafka");
   for (const auto& s : r.steps) {
     line(fmt::format(
-        "{:<16} {:>4} {:>8} {:>8.0f} {:>8.1f} {:>7} {:>5} | {:>10.2f} {:>5.1f} | {:>13.2f} {:>7.2f} {:>7.2f} {:>7.2f} {:>7.2f} | {:>9} {:>9} {:>10} {:>10}",
-        s.name, s.instances, rate(s.offered_rate), s.achieved_rate, s.throughput, s.errors,
+        "{:<16} {:>4} {:>8} {:>7} {:>8.0f} {:>8.1f} {:>7} {:>5} | {:>10.2f} {:>5.1f} | {:>13.2f} {:>7.2f} {:>7.2f} {:>7.2f} {:>7.2f} | {:>9} {:>9} {:>10} {:>10}",
+        s.name, s.instances, rate(s.offered_rate), s.unsent, s.achieved_rate, s.throughput, s.errors,
         s.lost, s.submit.p50, s.submit.p99, s.delivered.p50, s.delivered.p90, s.delivered.p99,
         s.delivered.p999, s.delivered.max, ratio(s.delivered.p50, k.latency.p50),
         ratio(s.delivered.p99, k.latency.p99), ratio(s.submit.p50, g.latency.p50),
         k.throughput > 0 ? fmt::format("{:.4f}", s.throughput / k.throughput) : "-"));
   }
+  line("");
+  line("Stages per assignment (wall clock, ms)  accepted -> dispatched by routing      dispatched -> read from the agency stream");
+  line("step                                      p50     p99     max                  p50     p99     max");
+  for (const auto& s : r.steps)
+    line(fmt::format("{:<38} {:>7.1f} {:>7.1f} {:>7.1f}              {:>7.1f} {:>7.1f} {:>7.1f}", s.name,
+                     s.to_dispatch.p50, s.to_dispatch.p99, s.to_dispatch.max, s.to_stream.p50,
+                     s.to_stream.p99, s.to_stream.max));
   line("");
   std::string head = fmt::format("{:<16} {:>9}", "CPU s / 1000", "complaints");
   for (const auto& c : cpuColumns()) head += fmt::format(" {:>12}", c);
@@ -157,10 +170,13 @@ std::string renderTable(const RunReport& r) {
     line(row);
   }
   line("");
-  uint64_t expected = 0;
-  for (const auto& s : r.steps) expected += s.expected_assignments;
-  line(fmt::format("lost: {} of {} expected assignments; acknowledged {} (errors {}); stream reconnects {}; orphan deliveries {}",
-                   r.totalLost(), expected, r.acknowledged, r.ack_errors, r.stream_errors,
+  uint64_t expected = 0, late = 0;
+  for (const auto& s : r.steps) {
+    expected += s.expected_assignments;
+    late += s.late;
+  }
+  line(fmt::format("lost: {} of {} expected assignments ({} late, after their step's drain time); acknowledged {} (errors {}); stream reconnects {}; orphan deliveries {}",
+                   r.totalLost(), expected, late, r.acknowledged, r.ack_errors, r.stream_errors,
                    r.orphan_deliveries));
   line(r.passed() ? "result: PASS (nothing lost, every step completed complaints)"
                   : "result: FAIL (a complaint was lost or a step completed nothing)");
