@@ -38,7 +38,8 @@ int64_t nowNs() {
       .count();
 }
 
-// Payload layout: 1 byte phase (0 latency, 1 burst, 2 warm-up), 8 bytes scheduled time, then the body.
+// Payload layout: 1 byte phase (0 latency, 1 burst, 2 warm-up), 8 bytes scheduled time, then the
+// body.
 constexpr size_t kHeader = 9;
 
 void onDelivery(rd_kafka_t*, const rd_kafka_message_t* m, void* opaque) {
@@ -160,9 +161,10 @@ KafkaBaselineResult kafkaBaseline(const KafkaBaselineOptions& o) {
         start + std::chrono::duration_cast<Clock::duration>(interval * static_cast<double>(n));
     if (scheduled >= start + o.duration) break;
     std::this_thread::sleep_until(scheduled);
-    produce(0, std::chrono::duration_cast<std::chrono::nanoseconds>(scheduled.time_since_epoch())
-                   .count(),
-            n);
+    produce(
+        0,
+        std::chrono::duration_cast<std::chrono::nanoseconds>(scheduled.time_since_epoch()).count(),
+        n);
     ++res.sent;
   }
   waitReceived(received_latency, res.sent, std::chrono::seconds(30));

@@ -15,10 +15,10 @@ struct KafkaBaselineOptions {
   std::string brokers;
   std::string topic = "lapor.bench.baseline.v1";
   int partitions = 3;
-  int linger_ms = 2;  // the services' kafka.linger_ms default
+  int linger_ms = 2;   // the services' kafka.linger_ms default
   double rate = 1000;  // messages/s for the latency phase
   std::chrono::milliseconds duration{3000};
-  size_t burst_messages = 20000;  // produced flat out for the throughput phase
+  size_t burst_messages = 20000;      // produced flat out for the throughput phase
   std::vector<std::string> payloads;  // cycled; sizes as the pipeline's events
 };
 

@@ -11,10 +11,10 @@
 #include "wait.h"
 #include "workload.h"
 
-#include <CLI/CLI.hpp>
 #include <fmt/format.h>
 #include <grpcpp/grpcpp.h>
 #include <unistd.h>
+#include <CLI/CLI.hpp>
 
 #include <cstdlib>
 #include <ctime>
@@ -182,12 +182,13 @@ int run(const Settings& s, const std::string& command) {
     o.drain_timeout = drain;
     const auto before = cpuOf(groups);
     auto res = pipeline.run(o);
-    for (const auto& [group, secs] : cpuOf(groups)) res.cpu_seconds[group] = secs - before.at(group);
+    for (const auto& [group, secs] : cpuOf(groups))
+      res.cpu_seconds[group] = secs - before.at(group);
     res.instances = instances;
-    std::cerr << fmt::format("  {} completed, {:.1f}/s, delivered p99 {:.1f} ms, unsent {}, "
-                             "undelivered {}\n",
-                             res.completed, res.throughput, res.delivered.p99, res.unsent,
-                             res.lost);
+    std::cerr << fmt::format(
+        "  {} completed, {:.1f}/s, delivered p99 {:.1f} ms, unsent {}, "
+        "undelivered {}\n",
+        res.completed, res.throughput, res.delivered.p99, res.unsent, res.lost);
     // A warm-up that loses a complaint is a failure too, so it counts in the report.
     if (reported || res.lost > 0) report.steps.push_back(std::move(res));
   };

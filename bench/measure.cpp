@@ -36,7 +36,7 @@ LatencySummary summarize(std::vector<double> samples_ms) {
 }
 
 nlohmann::json toJson(const LatencySummary& s) {
-  return {{"count", s.count}, {"mean_ms", s.mean}, {"p50_ms", s.p50},  {"p90_ms", s.p90},
+  return {{"count", s.count}, {"mean_ms", s.mean}, {"p50_ms", s.p50}, {"p90_ms", s.p90},
           {"p99_ms", s.p99},  {"p999_ms", s.p999}, {"max_ms", s.max}};
 }
 

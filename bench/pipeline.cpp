@@ -304,7 +304,8 @@ StepResult Pipeline::run(const StepOptions& o) {
   res.errors = st.errors;
   res.completed = st.completed;
   res.error_samples = st.error_samples;
-  res.achieved_rate = res.send_seconds > 0 ? static_cast<double>(st.submitted) / res.send_seconds : 0;
+  res.achieved_rate =
+      res.send_seconds > 0 ? static_cast<double>(st.submitted) / res.send_seconds : 0;
   std::vector<double> submit_ms, delivered_ms, to_dispatch_ms, to_stream_ms;
   Clock::time_point last = start;
   for (const auto& [id, r] : records_) {
@@ -314,8 +315,10 @@ StepResult Pipeline::run(const StepOptions& o) {
     res.duplicates += r.duplicates;
     const std::set<std::string> expected(r.expected.begin(), r.expected.end());
     for (const auto& [agency, t] : r.delivered) {
-      if (expected.count(agency)) ++res.delivered_assignments;
-      else ++res.unexpected;
+      if (expected.count(agency))
+        ++res.delivered_assignments;
+      else
+        ++res.unexpected;
     }
     for (const auto& [dispatched, on_stream] : r.dispatched_delivered_wall_ms) {
       if (dispatched <= 0) continue;

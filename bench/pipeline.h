@@ -56,8 +56,8 @@ struct StepResult {
   double offered_rate = 0;  // 0: max
   double send_seconds = 0;
   double achieved_rate = 0;  // submitted / send_seconds
-  uint64_t scheduled = 0;  // sends the schedule called for (fixed-rate steps)
-  uint64_t unsent = 0;     // of those, given up because the backlog limit held them back
+  uint64_t scheduled = 0;    // sends the schedule called for (fixed-rate steps)
+  uint64_t unsent = 0;       // of those, given up because the backlog limit held them back
   uint64_t submitted = 0, accepted = 0, errors = 0, completed = 0;
   // lost: never delivered by the end of the run; late: not within the step's drain time but
   // afterwards (they are in neither latency figure).

@@ -12,11 +12,18 @@ namespace {
 // Relative frequency by category code; a category added to the directory later gets the
 // default weight, so the mix always covers the whole file.
 double categoryWeight(const std::string& code) {
-  static const std::map<std::string, double> weights{
-      {"road-damage", 18},      {"garbage", 14},         {"water", 12},
-      {"population-documents", 12}, {"public-service", 10}, {"other", 6},
-      {"flood", 6},             {"traffic-accident", 6}, {"crime", 5},
-      {"medical-emergency", 5}, {"fire", 4},             {"landslide", 2}};
+  static const std::map<std::string, double> weights{{"road-damage", 18},
+                                                     {"garbage", 14},
+                                                     {"water", 12},
+                                                     {"population-documents", 12},
+                                                     {"public-service", 10},
+                                                     {"other", 6},
+                                                     {"flood", 6},
+                                                     {"traffic-accident", 6},
+                                                     {"crime", 5},
+                                                     {"medical-emergency", 5},
+                                                     {"fire", 4},
+                                                     {"landslide", 2}};
   auto it = weights.find(code);
   return it == weights.end() ? 3 : it->second;
 }
@@ -73,9 +80,9 @@ WorkItem Workload::next() {
     const double p = uniform(0, 1);
     req.set_priority(p < 0.15 ? v1::PRIORITY_HIGH
                               : (p < 0.85 ? v1::PRIORITY_NORMAL : v1::PRIORITY_LOW));
-    static constexpr std::array<v1::Channel, 5> channels{
-        v1::CHANNEL_WEB, v1::CHANNEL_APP, v1::CHANNEL_SMS, v1::CHANNEL_OPEN311,
-        v1::CHANNEL_EXTERNAL};
+    static constexpr std::array<v1::Channel, 5> channels{v1::CHANNEL_WEB, v1::CHANNEL_APP,
+                                                         v1::CHANNEL_SMS, v1::CHANNEL_OPEN311,
+                                                         v1::CHANNEL_EXTERNAL};
     static const std::array<double, 5> channel_weights{35, 40, 12, 8, 5};
     req.set_channel(channels[std::discrete_distribution<size_t>(channel_weights.begin(),
                                                                 channel_weights.end())(rng_)]);
@@ -91,15 +98,16 @@ WorkItem Workload::next() {
   req.set_description(prose().substr(0, length));
 
   auto* loc = req.mutable_location();
-  loc->set_kecamatan(kecamatan_[std::uniform_int_distribution<size_t>(
-      0, kecamatan_.size() - 1)(rng_)]);
+  loc->set_kecamatan(
+      kecamatan_[std::uniform_int_distribution<size_t>(0, kecamatan_.size() - 1)(rng_)]);
   if (chance(0.7)) {
     // Kutai Timur lies around 0.5 N, 117.5 E.
     loc->set_has_coordinates(true);
     loc->set_lat(uniform(0.2, 1.4));
     loc->set_lon(uniform(116.5, 118.9));
   }
-  if (chance(0.5)) loc->set_address("Jl. Poros Sangatta - Bengalon km " + std::to_string(sequence_ % 90));
+  if (chance(0.5))
+    loc->set_address("Jl. Poros Sangatta - Bengalon km " + std::to_string(sequence_ % 90));
 
   if (chance(0.2)) {
     req.set_anonymous(true);
