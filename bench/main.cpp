@@ -78,7 +78,7 @@ struct Settings {
   std::string rates = "100,1000,5000,max";
   std::string scale_rates = "max";
   double step_seconds = 4;
-  double warmup_seconds = 2;
+  double warmup_seconds = 3;
   double drain_seconds = 60;
   size_t window = 200;
   size_t max_in_flight = 2000;
@@ -160,6 +160,7 @@ int run(const Settings& s, const std::string& command) {
   const auto drain = std::chrono::milliseconds(static_cast<int64_t>(s.drain_seconds * 1000));
   auto runStep = [&](const std::string& name, double rate, std::chrono::milliseconds duration,
                      int instances, bool reported) {
+    workload.setRoundRobin(!reported);
     std::cerr << "step " << name << "...\n";
     StepOptions o;
     o.name = name;
@@ -183,7 +184,7 @@ int run(const Settings& s, const std::string& command) {
   };
   const auto warmup = std::chrono::milliseconds(static_cast<int64_t>(s.warmup_seconds * 1000));
   // Consumer groups join and connections open on the first complaints: not measured.
-  if (warmup.count() > 0) runStep("warm-up", 20, warmup, 1, false);
+  if (warmup.count() > 0) runStep("warm-up", 40, warmup, 1, false);
   for (double rate : parseRates(s.rates)) runStep(stepName(rate, 1), rate, step_duration, 1, true);
 
   const auto scale = parseRates(s.scale_rates);
@@ -227,7 +228,7 @@ int run(const Settings& s, const std::string& command) {
           "the second instances did not start, or their consumer groups did not settle\n" + logs);
     }
     pipeline.connectAgencies(notification);
-    if (warmup.count() > 0) runStep("warm-up x2", 20, warmup, 2, false);
+    if (warmup.count() > 0) runStep("warm-up x2", 40, warmup, 2, false);
     for (double rate : scale) runStep(stepName(rate, 2), rate, step_duration, 2, true);
   }
 
@@ -278,7 +279,8 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   app.add_option("--step-seconds", s.step_seconds, "how long each step sends")
       ->capture_default_str();
-  app.add_option("--warmup-seconds", s.warmup_seconds, "unreported warm-up at 20/s; 0 to skip")
+  app.add_option("--warmup-seconds", s.warmup_seconds,
+                 "unreported warm-up at 40/s, every category in turn; 0 to skip")
       ->capture_default_str();
   app.add_option("--drain-seconds", s.drain_seconds,
                  "how long a step waits for its last deliveries before counting them lost")

@@ -69,7 +69,8 @@ WorkItem Workload::next() {
   auto chance = [&](double p) { return uniform(0, 1) < p; };
   WorkItem item;
   auto& req = item.request;
-  const auto& category = categories_[category_pick_(rng_)];
+  const auto& category = round_robin_ ? categories_[sequence_ % categories_.size()]
+                                      : categories_[category_pick_(rng_)];
   const bool emergency = directory_.category(category)->emergency;
   req.set_category(category);
 

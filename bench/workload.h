@@ -25,6 +25,9 @@ class Workload {
   Workload(const agencies::AgencyDirectory& directory, uint64_t seed);
 
   WorkItem next();
+  // Categories in turn instead of by weight, so a warm-up reaches every rule and every
+  // agency's dispatch topic (a producer's first message to a topic waits for its metadata).
+  void setRoundRobin(bool on) { round_robin_ = on; }
   // Every agency of the directory: each gets one simulated client.
   std::vector<std::string> agencyIds() const;
 
@@ -36,6 +39,7 @@ class Workload {
   std::discrete_distribution<size_t> category_pick_;
   std::vector<std::string> kecamatan_;
   uint64_t sequence_ = 0;
+  bool round_robin_ = false;
 };
 
 }  // namespace lapor::bench
