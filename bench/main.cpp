@@ -53,7 +53,16 @@ std::vector<double> parseRates(const std::string& list) {
   std::stringstream in(list);
   for (std::string item; std::getline(in, item, ',');) {
     if (item.empty()) continue;
-    rates.push_back(item == "max" ? 0.0 : std::stod(item));
+    size_t used = 0;
+    double rate = 0;
+    try {
+      rate = item == "max" ? 0.0 : std::stod(item, &used);
+    } catch (const std::exception&) {
+      used = 0;
+    }
+    if (item != "max" && used != item.size())
+      throw CLI::ValidationError("rates", "'" + item + "' is neither a number nor 'max'");
+    rates.push_back(rate);
     if (rates.back() < 0) throw CLI::ValidationError("rates", "a rate is negative: " + item);
   }
   return rates;
@@ -97,6 +106,13 @@ struct Settings {
 };
 
 int run(const Settings& s, const std::string& command) {
+  const auto sweep = parseRates(s.rates);
+  const auto scale = parseRates(s.scale_rates);
+  for (const char* v : {"LAPOR_KAFKA_BROKERS", "LAPOR_REDIS_HOST", "LAPOR_REDIS_PORT"})
+    if (envOr(v, "").empty())
+      throw std::runtime_error(std::string(v) +
+                               " is not set: run the benchmark with `make bench` (bench/run.sh), "
+                               "which starts Kafka and Redis and sets it");
   RunReport report;
   report.started_at = utcNow();
   report.command = command;
@@ -185,9 +201,8 @@ int run(const Settings& s, const std::string& command) {
   const auto warmup = std::chrono::milliseconds(static_cast<int64_t>(s.warmup_seconds * 1000));
   // Consumer groups join and connections open on the first complaints: not measured.
   if (warmup.count() > 0) runStep("warm-up", 40, warmup, 1, false);
-  for (double rate : parseRates(s.rates)) runStep(stepName(rate, 1), rate, step_duration, 1, true);
+  for (double rate : sweep) runStep(stepName(rate, 1), rate, step_duration, 1, true);
 
-  const auto scale = parseRates(s.scale_rates);
   std::vector<std::unique_ptr<testing::ChildProcess>> extra;
   if (!scale.empty()) {
     std::cerr << "starting a second instance of routing, notification and sla-monitor...\n";
@@ -282,8 +297,10 @@ int main(int argc, char** argv) {
   app.add_option("--warmup-seconds", s.warmup_seconds,
                  "unreported warm-up at 40/s, every category in turn; 0 to skip")
       ->capture_default_str();
-  app.add_option("--drain-seconds", s.drain_seconds,
-                 "how long a step waits for its last deliveries before counting them lost")
+  app.add_option(
+         "--drain-seconds", s.drain_seconds,
+         "how long a step waits for its last deliveries before the next begins (later ones count "
+         "as late; what has not arrived after another wait this long at the end, as lost)")
       ->capture_default_str();
   app.add_option("--window", s.window, "'max' steps: complaints in flight end to end")
       ->capture_default_str();
