@@ -100,7 +100,7 @@ struct Settings {
   uint64_t seed = 20261129;
   std::string log_level = "info";
   std::vector<std::string> service_env;
-  std::string json_path, table_path;
+  std::string json_path, table_path, samples_path;
   std::string agencies_file = LAPOR_SOURCE_DIR "/deploy/config/agencies.yaml";
   Credentials credentials;
 };
@@ -266,6 +266,11 @@ int run(const Settings& s, const std::string& command) {
     std::ofstream(s.json_path) << toJson(report).dump(2) << "\n";
     std::cerr << "JSON result: " << s.json_path << "\n";
   }
+  if (!s.samples_path.empty()) {
+    std::ofstream out(s.samples_path);
+    pipeline.writeSamples(out);
+    std::cerr << "per-complaint samples: " << s.samples_path << "\n";
+  }
   if (!s.table_path.empty()) {
     std::ofstream(s.table_path) << table;
     std::cerr << "table: " << s.table_path << "\n";
@@ -333,6 +338,8 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   app.add_option("--json", s.json_path, "write the JSON result here");
   app.add_option("--table", s.table_path, "write the table here as well");
+  app.add_option("--samples", s.samples_path,
+                 "write one CSV line per complaint here (step number as in the JSON's index)");
   s.credentials.api_key = lapor::bench::envOr("LAPOR_BENCH_API_KEY", "");
   s.credentials.agency_token = lapor::bench::envOr("LAPOR_BENCH_AGENCY_TOKEN", "");
   app.add_option("--api-key", s.credentials.api_key,

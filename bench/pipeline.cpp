@@ -358,6 +358,19 @@ uint64_t Pipeline::open() {
   return n;
 }
 
+void Pipeline::writeSamples(std::ostream& out) {
+  std::lock_guard lk(mu_);
+  out << "step,complaint_id,submit_ms,delivered_ms,agencies_expected,agencies_delivered\n";
+  for (const auto& [id, r] : records_) {
+    if (!r.accepted) continue;
+    size_t delivered = 0;
+    for (const auto& agency : r.expected) delivered += r.delivered.count(agency);
+    out << r.step << ',' << id << ',' << millis(r.accepted_at - r.scheduled) << ',';
+    if (r.done) out << millis(r.completed_at - r.scheduled);
+    out << ',' << r.expected.size() << ',' << delivered << '\n';
+  }
+}
+
 uint64_t Pipeline::orphanDeliveries() {
   std::lock_guard lk(mu_);
   uint64_t n = 0;

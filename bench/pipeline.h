@@ -17,6 +17,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <ostream>
 #include <string>
 #include <thread>
 #include <unordered_map>
@@ -95,6 +96,10 @@ class Pipeline {
   uint64_t acknowledged() const { return acks_ok_.load(); }
   uint64_t ackErrors() const { return ack_errors_.load(); }
   uint64_t streamErrors() const { return stream_errors_.load(); }
+  // One CSV line per accepted complaint: step, complaint id, submit and delivered latency (ms
+  // from the scheduled send; delivered empty when not every agency got it), agencies expected
+  // and delivered.
+  void writeSamples(std::ostream& out);
   // Deliveries of complaints this run never had accepted.
   uint64_t orphanDeliveries();
 

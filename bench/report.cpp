@@ -30,6 +30,7 @@ nlohmann::json stepJson(const StepResult& s, const RunReport& r) {
                   s.completed ? secs * 1000.0 / static_cast<double>(s.completed) : 0.0}};
   }
   return {{"name", s.name},
+          {"index", s.index},
           {"instances_per_consumer_service", s.instances},
           {"offered_rate", s.offered_rate > 0 ? nlohmann::json(s.offered_rate) : "max"},
           {"send_seconds", s.send_seconds},

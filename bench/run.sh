@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The body of `make bench`: a private Kafka broker and Redis on free loopback ports (the same
 # deploy/local/lib.sh as `make test`), then lapor-bench, which starts the services itself.
-# Writes LAPOR_BENCH_OUT/bench-<UTC time>.{json,txt} (default: the build dir's bench-results/)
+# Writes LAPOR_BENCH_OUT/bench-<UTC time>.{json,txt,csv} (default: the build dir's bench-results/)
 # and prints the table. Arguments go to lapor-bench (`bench/run.sh --help` lists them); the
 # defaults are the short run, e.g. a longer one:
 #   bench/run.sh --step-seconds 30 --rates 50,100,200,400,800,max --scale-rates 200,max
@@ -53,7 +53,7 @@ export LAPOR_BENCH_KAFKA_PID LAPOR_BENCH_REDIS_PID
 
 status=0
 setpriv --pdeathsig SIGKILL -- "$bench_bin" --json "$out_dir/bench-$stamp.json" \
-  --table "$out_dir/bench-$stamp.txt" "$@" || status=$?
+  --table "$out_dir/bench-$stamp.txt" --samples "$out_dir/bench-$stamp.csv" "$@" || status=$?
 ln -sfn "bench-$stamp.json" "$out_dir/latest.json"
 ln -sfn "bench-$stamp.txt" "$out_dir/latest.txt"
 exit "$status"
