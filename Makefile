@@ -4,7 +4,7 @@ BUILD_DIR ?= build
 BUILD_TYPE ?= RelWithDebInfo
 JOBS ?= 2
 
-.PHONY: all deps configure build test test-unit run demo stop status format clean
+.PHONY: all deps configure build test test-unit run demo stop status format clean bench
 
 all: build
 
@@ -43,3 +43,10 @@ format:
 
 clean:
 	rm -rf $(BUILD_DIR)
+
+# End-to-end throughput and latency next to a raw Kafka hop and a gRPC call, on a private
+# Kafka and Redis (bench/run.sh; docs/performance.md). BENCH_ARGS go to lapor-bench, e.g.
+# BENCH_ARGS="--step-seconds 30 --rates 50,100,200,400,max" for a longer run.
+bench: configure
+	cmake --build $(BUILD_DIR) -j $(JOBS) --target lapor-bench
+	LAPOR_BUILD_DIR=$(abspath $(BUILD_DIR)) bash bench/run.sh $(BENCH_ARGS)

@@ -1,0 +1,95 @@
+// Measurements that read the kernel's own accounting: /proc/PID/stat, /proc/cpuinfo, ...
+#include "measure.h"
+
+#include <sys/utsname.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cmath>
+#include <fstream>
+#include <numeric>
+#include <sstream>
+#include <thread>
+
+namespace lapor::bench {
+
+namespace {
+double nearestRank(const std::vector<double>& sorted, double q) {
+  const auto rank = static_cast<size_t>(std::ceil(q * static_cast<double>(sorted.size())));
+  return sorted[std::clamp<size_t>(rank, 1, sorted.size()) - 1];
+}
+}  // namespace
+
+LatencySummary summarize(std::vector<double> samples_ms) {
+  LatencySummary s;
+  s.count = samples_ms.size();
+  if (samples_ms.empty()) return s;
+  std::sort(samples_ms.begin(), samples_ms.end());
+  s.mean = std::accumulate(samples_ms.begin(), samples_ms.end(), 0.0) /
+           static_cast<double>(samples_ms.size());
+  s.p50 = nearestRank(samples_ms, 0.50);
+  s.p90 = nearestRank(samples_ms, 0.90);
+  s.p99 = nearestRank(samples_ms, 0.99);
+  s.p999 = nearestRank(samples_ms, 0.999);
+  s.max = samples_ms.back();
+  return s;
+}
+
+nlohmann::json toJson(const LatencySummary& s) {
+  return {{"count", s.count}, {"mean_ms", s.mean}, {"p50_ms", s.p50}, {"p90_ms", s.p90},
+          {"p99_ms", s.p99},  {"p999_ms", s.p999}, {"max_ms", s.max}};
+}
+
+double cpuSeconds(pid_t pid) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
+  std::string stat;
+  if (!std::getline(in, stat)) return -1;
+  // comm (field 2) may hold spaces and parentheses: fields 3.. follow the last ") ".
+  const auto close = stat.rfind(") ");
+  if (close == std::string::npos) return -1;
+  std::istringstream rest(stat.substr(close + 2));
+  std::string field;
+  unsigned long long utime = 0, stime = 0;
+  for (int i = 3; i <= 15 && rest >> field; ++i) {
+    if (i == 14) utime = std::stoull(field);
+    if (i == 15) stime = std::stoull(field);
+  }
+  return static_cast<double>(utime + stime) / static_cast<double>(sysconf(_SC_CLK_TCK));
+}
+
+MachineInfo describeMachine() {
+  MachineInfo m;
+  m.nproc = std::thread::hardware_concurrency();
+  std::ifstream cpuinfo("/proc/cpuinfo");
+  for (std::string line; std::getline(cpuinfo, line);) {
+    if (line.rfind("model name", 0) == 0) {
+      m.cpu_model = line.substr(line.find(':') + 2);
+      break;
+    }
+  }
+  std::ifstream meminfo("/proc/meminfo");
+  for (std::string key; meminfo >> key;) {
+    if (key == "MemTotal:") {
+      double kib = 0;
+      meminfo >> kib;
+      m.mem_gib = kib / (1024.0 * 1024.0);
+      break;
+    }
+    meminfo.ignore(1 << 12, '\n');
+  }
+  std::ifstream loadavg("/proc/loadavg");
+  std::getline(loadavg, m.load_average);
+  utsname u{};
+  if (uname(&u) == 0) m.kernel = std::string(u.sysname) + " " + u.release;
+  return m;
+}
+
+nlohmann::json toJson(const MachineInfo& m) {
+  return {{"nproc", m.nproc},
+          {"cpu_model", m.cpu_model},
+          {"mem_gib", m.mem_gib},
+          {"load_average_at_start", m.load_average},
+          {"kernel", m.kernel}};
+}
+
+}  // namespace lapor::bench

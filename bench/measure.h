@@ -1,0 +1,37 @@
+// Latency percentiles, process CPU time from /proc and a description of the machine.
+#pragma once
+
+#include <nlohmann/json.hpp>
+
+#include <sys/types.h>
+
+#include <string>
+#include <vector>
+
+namespace lapor::bench {
+
+// Milliseconds. Percentiles are nearest-rank over all samples (no histogram buckets), so
+// p99.9 and max are the real values seen.
+struct LatencySummary {
+  size_t count = 0;
+  double mean = 0, p50 = 0, p90 = 0, p99 = 0, p999 = 0, max = 0;
+};
+
+LatencySummary summarize(std::vector<double> samples_ms);
+nlohmann::json toJson(const LatencySummary& s);
+
+// User + system CPU seconds of PID so far (fields 14 and 15 of /proc/PID/stat); -1 when the
+// process is gone.
+double cpuSeconds(pid_t pid);
+
+struct MachineInfo {
+  unsigned nproc = 0;
+  std::string cpu_model;
+  double mem_gib = 0;
+  std::string load_average;  // /proc/loadavg at the start: how busy the machine was
+  std::string kernel;
+};
+MachineInfo describeMachine();
+nlohmann::json toJson(const MachineInfo& m);
+
+}  // namespace lapor::bench

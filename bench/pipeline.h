@@ -1,0 +1,154 @@
+// The pipeline under load: complaints submitted to IntakeService on a schedule (open loop) or
+// as fast as they complete (a fixed window in flight), and one simulated client per agency
+// that reads its AgencyService stream and acknowledges what it gets. Every complaint is
+// followed from its scheduled send to its delivery to every agency the rules name.
+#pragma once
+
+#include "lapor/v1/agency_service.grpc.pb.h"
+#include "lapor/v1/intake.grpc.pb.h"
+#include "measure.h"
+#include "workload.h"
+
+#include <grpcpp/grpcpp.h>
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <ostream>
+#include <string>
+#include <thread>
+#include <unordered_map>
+#include <vector>
+
+namespace lapor::bench {
+
+using Clock = std::chrono::steady_clock;
+
+// Sent when set: `x-api-key` on intake calls, `authorization: Bearer` on agency calls.
+struct Credentials {
+  std::string api_key;
+  std::string agency_token;
+};
+
+struct StepOptions {
+  std::string name;
+  double rate = 0;  // complaints/s offered on a fixed schedule; 0: as fast as they complete
+  std::chrono::milliseconds duration{5000};
+  // Open loop: submissions awaiting an answer before the generator holds back (it then
+  // falls behind its schedule, and that lateness is counted in every latency).
+  size_t max_in_flight = 2000;
+  // Open loop: complaints submitted and not yet delivered everywhere. Above the pipeline's
+  // capacity the backlog would otherwise grow for the whole step and take minutes to drain;
+  // sends scheduled while it is full are given up at the end of the step and reported as
+  // unsent (the ones sent late still count their lateness).
+  size_t max_open = 3000;
+  // Closed loop (rate 0): complaints submitted and not yet delivered to every agency.
+  size_t window = 200;
+  std::chrono::milliseconds drain_timeout{60000};
+};
+
+struct StepResult {
+  std::string name;
+  int index = -1;           // the pipeline's step number (warm-ups included)
+  int instances = 1;        // of each consumer service (routing, notification, sla-monitor)
+  double offered_rate = 0;  // 0: max
+  double send_seconds = 0;
+  double achieved_rate = 0;  // submitted / send_seconds
+  uint64_t scheduled = 0;    // sends the schedule called for (fixed-rate steps)
+  uint64_t unsent = 0;       // of those, given up because the backlog limit held them back
+  uint64_t submitted = 0, accepted = 0, errors = 0, completed = 0;
+  // lost: never delivered by the end of the run; late: not within the step's drain time but
+  // afterwards (they are in neither latency figure).
+  uint64_t late = 0;
+  uint64_t expected_assignments = 0, delivered_assignments = 0, lost = 0;
+  uint64_t duplicates = 0, unexpected = 0;
+  double completion_seconds = 0;  // first scheduled send -> last complaint delivered everywhere
+  double throughput = 0;          // completed / completion_seconds
+  LatencySummary submit;          // scheduled send -> accepted by intake
+  LatencySummary delivered;       // scheduled send -> on the stream of its last agency
+  // Where the time goes, per assignment, by wall clock: accepted by intake -> dispatched by
+  // routing (Assignment.dispatched_at_ms), and dispatched -> read from the agency's stream.
+  LatencySummary to_dispatch, to_stream;
+  std::map<std::string, std::string> error_samples;  // gRPC code -> one message
+  std::map<std::string, double> cpu_seconds;         // per process group, during the step
+};
+
+class Pipeline {
+ public:
+  Pipeline(std::string intake_target, Credentials credentials, Workload& workload);
+  ~Pipeline();
+  Pipeline(const Pipeline&) = delete;
+  Pipeline& operator=(const Pipeline&) = delete;
+
+  // (Re)subscribes every agency, spread over the given notification instances; a client
+  // already connected resumes from its last cursor, so nothing is missed in between.
+  void connectAgencies(const std::vector<std::string>& notification_targets);
+  StepResult run(const StepOptions& options);
+
+  // Assignments of step `index` not delivered (yet).
+  uint64_t undeliveredOf(int index);
+  // Accepted complaints of any step still waiting for a delivery.
+  uint64_t open();
+
+  uint64_t acknowledged() const { return acks_ok_.load(); }
+  uint64_t ackErrors() const { return ack_errors_.load(); }
+  uint64_t streamErrors() const { return stream_errors_.load(); }
+  // One CSV line per accepted complaint: step, complaint id, submit and delivered latency (ms
+  // from the scheduled send; delivered empty when not every agency got it), agencies expected
+  // and delivered.
+  void writeSamples(std::ostream& out);
+  // Deliveries of complaints this run never had accepted.
+  uint64_t orphanDeliveries();
+
+ private:
+  struct Record {
+    int step = -1;
+    bool accepted = false;
+    bool done = false;
+    Clock::time_point scheduled, accepted_at, completed_at;
+    std::vector<std::string> expected;
+    std::map<std::string, Clock::time_point> delivered;
+    int64_t accepted_wall_ms = 0;
+    std::vector<std::pair<int64_t, int64_t>> dispatched_delivered_wall_ms;
+    uint32_t duplicates = 0;
+  };
+  struct StepState {
+    uint64_t submitted = 0, accepted = 0, errors = 0, completed = 0;
+    std::map<std::string, std::string> error_samples;
+  };
+  class AgencyClient;
+
+  void submit(int step, Clock::time_point scheduled);
+  void onDelivered(const std::string& complaint_id, const std::string& agency, Clock::time_point t,
+                   int64_t dispatched_at_ms);
+  void acknowledge(const std::string& target, const std::string& agency,
+                   const std::string& assignment_id);
+  // Marks the record done when nothing it expects is missing; call with mu_ held.
+  void settle(Record& r);
+  std::shared_ptr<grpc::Channel> channel(const std::string& target);
+  void addAgencyAuth(grpc::ClientContext& ctx) const;
+
+  Credentials credentials_;
+  Workload& workload_;
+  std::unique_ptr<v1::IntakeService::Stub> intake_;
+
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::unordered_map<std::string, Record> records_;  // by complaint id
+  std::vector<StepState> steps_;
+  size_t submits_in_flight_ = 0;
+  size_t open_ = 0;  // submitted in the current step and not yet done (or failed)
+  int current_step_ = -1;
+
+  std::mutex channels_mu_;
+  std::map<std::string, std::shared_ptr<grpc::Channel>> channels_;
+  std::map<std::string, std::unique_ptr<v1::AgencyService::Stub>> agency_stubs_;
+  std::vector<std::unique_ptr<AgencyClient>> agencies_;
+
+  std::atomic<uint64_t> acks_ok_{0}, ack_errors_{0}, stream_errors_{0}, acks_in_flight_{0};
+};
+
+}  // namespace lapor::bench

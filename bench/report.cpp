@@ -1,0 +1,204 @@
+// Ratios divide the pipeline's figure by the baseline's: "12x kafka" means twelve Kafka hops'
+// worth of latency for the whole submit -> route -> deliver walk.
+#include "report.h"
+
+#include <fmt/format.h>
+
+namespace lapor::bench {
+
+namespace {
+
+const std::vector<std::string>& cpuColumns() {
+  static const std::vector<std::string> cols{"intake", "routing", "notification", "sla-monitor",
+                                             "kafka",  "redis",   "bench"};
+  return cols;
+}
+
+std::string rate(double r) {
+  return r > 0 ? fmt::format("{:.0f}/s", r) : "max";
+}
+
+std::string ratio(double a, double b) {
+  return b > 0 ? fmt::format("{:.1f}x", a / b) : "-";
+}
+
+nlohmann::json stepJson(const StepResult& s, const RunReport& r) {
+  nlohmann::json cpu = nlohmann::json::object();
+  for (const auto& [name, secs] : s.cpu_seconds) {
+    cpu[name] = {{"seconds", secs},
+                 {"per_1000_complaints",
+                  s.completed ? secs * 1000.0 / static_cast<double>(s.completed) : 0.0}};
+  }
+  return {{"name", s.name},
+          {"index", s.index},
+          {"instances_per_consumer_service", s.instances},
+          {"offered_rate", s.offered_rate > 0 ? nlohmann::json(s.offered_rate) : "max"},
+          {"send_seconds", s.send_seconds},
+          {"achieved_rate", s.achieved_rate},
+          {"scheduled", s.scheduled},
+          {"unsent", s.unsent},
+          {"submitted", s.submitted},
+          {"accepted", s.accepted},
+          {"errors", s.errors},
+          {"error_samples", s.error_samples},
+          {"completed", s.completed},
+          {"expected_assignments", s.expected_assignments},
+          {"delivered_assignments", s.delivered_assignments},
+          {"lost_assignments", s.lost},
+          {"late_assignments", s.late},
+          {"duplicate_deliveries", s.duplicates},
+          {"unexpected_deliveries", s.unexpected},
+          {"completion_seconds", s.completion_seconds},
+          {"throughput_per_second", s.throughput},
+          {"submit_latency", toJson(s.submit)},
+          {"delivered_latency", toJson(s.delivered)},
+          {"stages",
+           {{"accepted_to_dispatched", toJson(s.to_dispatch)},
+            {"dispatched_to_agency_stream", toJson(s.to_stream)}}},
+          {"ratios",
+           {{"delivered_p50_over_kafka_p50",
+             r.kafka.latency.p50 > 0 ? s.delivered.p50 / r.kafka.latency.p50 : 0},
+            {"delivered_p99_over_kafka_p99",
+             r.kafka.latency.p99 > 0 ? s.delivered.p99 / r.kafka.latency.p99 : 0},
+            {"submit_p50_over_grpc_p50",
+             r.grpc.latency.p50 > 0 ? s.submit.p50 / r.grpc.latency.p50 : 0},
+            {"throughput_over_kafka_throughput",
+             r.kafka.throughput > 0 ? s.throughput / r.kafka.throughput : 0}}},
+          {"cpu", cpu}};
+}
+
+}  // namespace
+
+uint64_t RunReport::totalLost() const {
+  uint64_t n = 0;
+  for (const auto& s : steps) n += s.lost;
+  return n;
+}
+
+bool RunReport::passed() const {
+  for (const auto& s : steps)
+    if (s.completed == 0 || s.lost != 0) return false;
+  return !steps.empty();
+}
+
+nlohmann::json toJson(const RunReport& r) {
+  nlohmann::json steps = nlohmann::json::array();
+  for (const auto& s : r.steps) steps.push_back(stepJson(s, r));
+  return {{"started_at", r.started_at},
+          {"command", r.command},
+          {"machine", toJson(r.machine)},
+          {"settings", r.settings},
+          {"baselines",
+           {{"kafka",
+             {{"what", "raw librdkafka produce -> consume, idempotent, acks=all, read_committed"},
+              {"rate", r.kafka.rate},
+              {"sent", r.kafka.sent},
+              {"received", r.kafka.received},
+              {"errors", r.kafka.errors},
+              {"payload_mean_bytes", r.kafka.payload_mean_bytes},
+              {"latency", toJson(r.kafka.latency)},
+              {"burst_messages", r.kafka.burst_messages},
+              {"burst_seconds", r.kafka.burst_seconds},
+              {"throughput_per_second", r.kafka.throughput}}},
+            {"grpc",
+             {{"what", "grpc.health.v1.Health/Check (unary) on lapor-intake"},
+              {"target", r.grpc.target},
+              {"latency", toJson(r.grpc.latency)},
+              {"threads", r.grpc.threads},
+              {"calls", r.grpc.calls},
+              {"errors", r.grpc.errors},
+              {"throughput_per_second", r.grpc.throughput}}}}},
+          {"steps", steps},
+          {"agencies",
+           {{"acknowledged", r.acknowledged},
+            {"ack_errors", r.ack_errors},
+            {"stream_reconnects", r.stream_errors},
+            {"orphan_deliveries", r.orphan_deliveries}}},
+          {"lost_assignments", r.totalLost()},
+          {"passed", r.passed()}};
+}
+
+std::string renderTable(const RunReport& r) {
+  std::string out;
+  auto line = [&](const std::string& s) { out += s + "\n"; };
+  const auto& m = r.machine;
+  line(fmt::format("Lapor benchmark, {}", r.started_at));
+  line(fmt::format("machine: nproc {}, {}, {:.1f} GiB, {}; load average at start: {}", m.nproc,
+                   m.cpu_model, m.mem_gib, m.kernel, m.load_average));
+  line("command: " + r.command);
+  line("");
+  line(
+      "Baselines (same broker, same run)                          p50     p90     p99   p99.9     "
+      "max ms   throughput");
+  const auto& k = r.kafka;
+  line(
+      fmt::format("  kafka hop  produce->consume, {:>5.0f} B at {:>6}  {:>7.2f} {:>7.2f} {:>7.2f} "
+                  "{:>7.2f} {:>8.2f}   {:>8.0f} msg/s",
+                  k.payload_mean_bytes, rate(k.rate), k.latency.p50, k.latency.p90, k.latency.p99,
+                  k.latency.p999, k.latency.max, k.throughput));
+  const auto& g = r.grpc;
+  line(
+      fmt::format("  grpc call  health Check, one caller              {:>7.2f} {:>7.2f} {:>7.2f} "
+                  "{:>7.2f} {:>8.2f}   {:>8.0f} calls/s ({} callers)",
+                  g.latency.p50, g.latency.p90, g.latency.p99, g.latency.p999, g.latency.max,
+                  g.throughput, g.threads));
+  line("");
+  line(
+      "Pipeline: SubmitComplaint -> on the stream of every agency the rules name (latency from the "
+      "scheduled send, ms)");
+  line(
+      "step             inst  offered  unsent   sent/s   done/s  errors  lost | submit p50  p99 | "
+      "delivered p50     p90     p99   p99.9     max | p50/kafka p99/kafka submit/rpc done/kafka");
+  for (const auto& s : r.steps) {
+    line(fmt::format(
+        "{:<16} {:>4} {:>8} {:>7} {:>8.0f} {:>8.1f} {:>7} {:>5} | {:>10.2f} {:>5.1f} | {:>13.2f} "
+        "{:>7.2f} {:>7.2f} {:>7.2f} {:>7.2f} | {:>9} {:>9} {:>10} {:>10}",
+        s.name, s.instances, rate(s.offered_rate), s.unsent, s.achieved_rate, s.throughput,
+        s.errors, s.lost, s.submit.p50, s.submit.p99, s.delivered.p50, s.delivered.p90,
+        s.delivered.p99, s.delivered.p999, s.delivered.max, ratio(s.delivered.p50, k.latency.p50),
+        ratio(s.delivered.p99, k.latency.p99), ratio(s.submit.p50, g.latency.p50),
+        k.throughput > 0 ? fmt::format("{:.4f}", s.throughput / k.throughput) : "-"));
+  }
+  line("");
+  line(
+      "Stages per assignment (wall clock, ms)  accepted -> dispatched by routing      dispatched "
+      "-> read from the agency stream");
+  line(
+      "step                                      p50     p99     max                  p50     p99  "
+      "   max");
+  for (const auto& s : r.steps)
+    line(fmt::format("{:<38} {:>7.1f} {:>7.1f} {:>7.1f}              {:>7.1f} {:>7.1f} {:>7.1f}",
+                     s.name, s.to_dispatch.p50, s.to_dispatch.p99, s.to_dispatch.max,
+                     s.to_stream.p50, s.to_stream.p99, s.to_stream.max));
+  line("");
+  std::string head = fmt::format("{:<16} {:>9}", "CPU s / 1000", "complaints");
+  for (const auto& c : cpuColumns()) head += fmt::format(" {:>12}", c);
+  line(head);
+  for (const auto& s : r.steps) {
+    std::string row = fmt::format("{:<16} {:>9}", s.name, s.completed);
+    for (const auto& c : cpuColumns()) {
+      auto it = s.cpu_seconds.find(c);
+      row +=
+          it == s.cpu_seconds.end() || s.completed == 0
+              ? fmt::format(" {:>12}", "-")
+              : fmt::format(" {:>12.3f}", it->second * 1000.0 / static_cast<double>(s.completed));
+    }
+    line(row);
+  }
+  line("");
+  uint64_t expected = 0, late = 0;
+  for (const auto& s : r.steps) {
+    expected += s.expected_assignments;
+    late += s.late;
+  }
+  line(
+      fmt::format("lost: {} of {} expected assignments ({} late, after their step's drain time); "
+                  "acknowledged {} (errors {}); stream reconnects {}; orphan deliveries {}",
+                  r.totalLost(), expected, late, r.acknowledged, r.ack_errors, r.stream_errors,
+                  r.orphan_deliveries));
+  line(r.passed() ? "result: PASS (nothing lost, every step completed complaints)"
+                  : "result: FAIL (a complaint was lost or a step completed nothing)");
+  return out;
+}
+
+}  // namespace lapor::bench

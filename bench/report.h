@@ -1,0 +1,34 @@
+// The result of one run: a JSON document with every figure and a table for people, with the
+// pipeline's figures next to the baselines' and as ratios of them.
+#pragma once
+
+#include "baselines.h"
+#include "measure.h"
+#include "pipeline.h"
+
+#include <nlohmann/json.hpp>
+
+#include <string>
+#include <vector>
+
+namespace lapor::bench {
+
+struct RunReport {
+  std::string started_at;  // UTC, ISO 8601
+  std::string command;
+  MachineInfo machine;
+  nlohmann::json settings;
+  KafkaBaselineResult kafka;
+  GrpcBaselineResult grpc;
+  std::vector<StepResult> steps;
+  uint64_t acknowledged = 0, ack_errors = 0, stream_errors = 0, orphan_deliveries = 0;
+
+  uint64_t totalLost() const;
+  // Every step completed something and nothing accepted was lost.
+  bool passed() const;
+};
+
+nlohmann::json toJson(const RunReport& r);
+std::string renderTable(const RunReport& r);
+
+}  // namespace lapor::bench

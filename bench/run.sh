@@ -1,0 +1,59 @@
+#!/usr/bin/env bash
+# The body of `make bench`: a private Kafka broker and Redis on free loopback ports (the same
+# deploy/local/lib.sh as `make test`), then lapor-bench, which starts the services itself.
+# Writes LAPOR_BENCH_OUT/bench-<UTC time>.{json,txt,csv} (default: the build dir's bench-results/)
+# and prints the table. Arguments go to lapor-bench (`bench/run.sh --help` lists them); the
+# defaults are the short run, e.g. a longer one:
+#   bench/run.sh --step-seconds 30 --rates 50,100,200,400,800,max --scale-rates 200,max
+set -euo pipefail
+
+repo_root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+# shellcheck source=deploy/local/lib.sh
+source "$repo_root/deploy/local/lib.sh"
+
+build_dir=${LAPOR_BUILD_DIR:-$repo_root/build}
+bench_bin=$build_dir/bench/lapor-bench
+[[ -x $bench_bin ]] || {
+  echo "no $bench_bin; build it first (make bench builds it)" >&2
+  exit 1
+}
+for arg in "$@"; do
+  [[ $arg == -h || $arg == --help ]] && exec "$bench_bin" --help
+done
+
+out_dir=${LAPOR_BENCH_OUT:-$build_dir/bench-results}
+mkdir -p "$out_dir"
+stamp=$(date -u +%Y%m%dT%H%M%SZ)
+# Kafka, Redis and the services die with this script (see deploy/local/lib.sh).
+export LAPOR_PDEATHSIG=1
+run_dir=$(mktemp -d /tmp/lapor-bench.XXXXXX)
+export LAPOR_TEST_RUN_DIR=$run_dir
+
+# shellcheck disable=SC2317 # called by the EXIT trap
+on_exit() {
+  local status=$?
+  trap - EXIT
+  lapor_stop_all "$run_dir" || true
+  if ((status == 0)); then
+    rm -rf "$run_dir"
+  else
+    echo "benchmark failed (exit $status); logs kept in $run_dir/logs" >&2
+  fi
+  exit "$status"
+}
+trap on_exit EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+lapor_start_kafka "$run_dir"
+lapor_start_redis "$run_dir"
+read -r LAPOR_BENCH_KAFKA_PID <"$run_dir/pids/kafka.pid"
+read -r LAPOR_BENCH_REDIS_PID <"$run_dir/pids/redis.pid"
+export LAPOR_BENCH_KAFKA_PID LAPOR_BENCH_REDIS_PID
+
+status=0
+setpriv --pdeathsig SIGKILL -- "$bench_bin" --json "$out_dir/bench-$stamp.json" \
+  --table "$out_dir/bench-$stamp.txt" --samples "$out_dir/bench-$stamp.csv" "$@" || status=$?
+ln -sfn "bench-$stamp.json" "$out_dir/latest.json"
+ln -sfn "bench-$stamp.txt" "$out_dir/latest.txt"
+exit "$status"
