@@ -341,12 +341,13 @@ int main(int argc, char** argv) {
   app.add_option("--samples", s.samples_path,
                  "write one CSV line per complaint here (step number as in the JSON's index)");
   s.credentials.api_key = lapor::bench::envOr("LAPOR_BENCH_API_KEY", "");
-  s.credentials.agency_token = lapor::bench::envOr("LAPOR_BENCH_AGENCY_TOKEN", "");
+  s.credentials.agency_token = lapor::bench::envOr("LAPOR_BENCH_AGENCY_TOKEN", "lapor-demo-{agency}");
   app.add_option("--api-key", s.credentials.api_key,
                  "sent as x-api-key on intake calls when set (env LAPOR_BENCH_API_KEY)");
   app.add_option("--agency-token", s.credentials.agency_token,
-                 "sent as 'authorization: Bearer <token>' on AgencyService calls when set (env "
-                 "LAPOR_BENCH_AGENCY_TOKEN)");
+                 "sent as 'authorization: Bearer <token>' on AgencyService calls, '{agency}' "
+                 "replaced by the agency id; empty: none (env LAPOR_BENCH_AGENCY_TOKEN; default: "
+                 "the local demo tokens)");
   CLI11_PARSE(app, argc, argv);
 
   std::string command;

@@ -50,7 +50,7 @@ class Pipeline::AgencyClient {
     std::string cursor;
     while (true) {
       grpc::ClientContext ctx;
-      owner_.addAgencyAuth(ctx);
+      owner_.addAgencyAuth(ctx, agency_);
       std::string target;
       {
         std::lock_guard lk(mu_);
@@ -122,9 +122,14 @@ std::shared_ptr<grpc::Channel> Pipeline::channel(const std::string& target) {
   return ch;
 }
 
-void Pipeline::addAgencyAuth(grpc::ClientContext& ctx) const {
-  if (!credentials_.agency_token.empty())
-    ctx.AddMetadata("authorization", "Bearer " + credentials_.agency_token);
+void Pipeline::addAgencyAuth(grpc::ClientContext& ctx, const std::string& agency) const {
+  if (credentials_.agency_token.empty()) return;
+  std::string token = credentials_.agency_token;
+  static constexpr std::string_view kPlaceholder = "{agency}";
+  for (auto at = token.find(kPlaceholder); at != std::string::npos;
+       at = token.find(kPlaceholder, at + agency.size()))
+    token.replace(at, kPlaceholder.size(), agency);
+  ctx.AddMetadata("authorization", "Bearer " + token);
 }
 
 void Pipeline::connectAgencies(const std::vector<std::string>& targets) {
@@ -147,7 +152,7 @@ void Pipeline::acknowledge(const std::string& target, const std::string& agency,
   };
   auto call = std::make_shared<Call>();
   call->ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
-  addAgencyAuth(call->ctx);
+  addAgencyAuth(call->ctx, agency);
   call->req.set_agency_id(agency);
   call->req.set_assignment_id(assignment_id);
   call->req.set_operator_("lapor-bench");

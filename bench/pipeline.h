@@ -129,7 +129,8 @@ class Pipeline {
   // Marks the record done when nothing it expects is missing; call with mu_ held.
   void settle(Record& r);
   std::shared_ptr<grpc::Channel> channel(const std::string& target);
-  void addAgencyAuth(grpc::ClientContext& ctx) const;
+  // `{agency}` in the configured token is replaced by the agency's id.
+  void addAgencyAuth(grpc::ClientContext& ctx, const std::string& agency) const;
 
   Credentials credentials_;
   Workload& workload_;

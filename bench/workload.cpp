@@ -129,7 +129,8 @@ WorkItem Workload::next() {
   v1::Complaint as_routed;
   as_routed.set_category(req.category());
   as_routed.set_priority(req.priority());
-  *as_routed.mutable_location() = req.location();
+  // The request's free-text fields are bytes (intake checks their UTF-8); same field numbers.
+  as_routed.mutable_location()->ParseFromString(req.location().SerializeAsString());
   for (const auto& target : rules_.route(as_routed).targets)
     item.agencies.push_back(target.agency_id);
   return item;
