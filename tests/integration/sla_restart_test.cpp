@@ -3,6 +3,7 @@
 // them. Events go straight onto lapor.complaints.v1, the monitor's input contract.
 #include "events/envelope.h"
 #include "integration_support.h"
+#include "lifecycle_events.h"
 #include "log/logger.h"
 #include "process.h"
 #include "redis/redis_client.h"
@@ -60,22 +61,9 @@ class SlaRestartTest : public ::testing::Test {
     std::set<std::string> ids;
     for (int i = 0; i < n; ++i) {
       const auto cid = run_ + "-" + std::to_string(i);
-      auto env = events::makeEnvelope("routing", cid, "trace-" + cid,
-                                      std::chrono::duration_cast<std::chrono::milliseconds>(
-                                          std::chrono::system_clock::now().time_since_epoch())
-                                          .count());
-      auto* r = env.mutable_routed();
-      r->set_priority(v1::PRIORITY_NORMAL);
-      r->set_category("road-damage");
-      r->set_reason("initial");
-      auto* a = r->add_assignments();
-      a->set_assignment_id("assignment-" + cid);
-      a->set_complaint_id(cid);
-      a->set_agency_id("dinas-pu");
-      a->set_role(v1::ASSIGNMENT_ROLE_LEAD);
-      std::string bytes;
-      env.SerializeToString(&bytes);
-      EXPECT_TRUE(lapor::testing::produceRaw(brokers_, kafka::kComplaintsTopic, cid, bytes));
+      EXPECT_TRUE(lapor::testing::produceEvent(
+          brokers_, lapor::testing::routedEvent(cid, v1::PRIORITY_NORMAL, "road-damage",
+                                                {"dinas-pu"}, lapor::testing::nowMs())));
       ids.insert(cid);
     }
     return ids;
