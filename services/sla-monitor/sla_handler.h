@@ -94,6 +94,7 @@ class TimerScheduler {
   log::Logger log_;
   SlaMetrics& metrics_;
   SchedulerOptions opt_;
+  int64_t compliance_at_ms_ = 0;  // last compliance refresh (it reads every decided obligation)
   std::thread thread_;
   std::mutex mu_;
   std::condition_variable cv_;

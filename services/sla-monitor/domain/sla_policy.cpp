@@ -58,7 +58,14 @@ Deadline Deadline::parse(const std::string& text) {
     if (n <= 0) throw std::invalid_argument("'" + text + "' must be positive");
     return workingDays(n);
   }
-  auto d = config::Config::parseDuration(text);
+  std::chrono::milliseconds d;
+  try {
+    d = config::Config::parseDuration(text);
+  } catch (const std::exception&) {
+    throw std::invalid_argument("'" + text +
+                                "' is not a deadline: a duration (60s, 15m, 60d), working days "
+                                "(3wd) or off");
+  }
   if (d.count() <= 0) throw std::invalid_argument("'" + text + "' must be positive");
   return wall(d);
 }
