@@ -27,6 +27,7 @@ class StackEnvironment : public ::testing::Environment {
   void SetUp() override {
     g_stack = new Stack({{"LAPOR_SLA_ACKNOWLEDGE_NORMAL", "3s"},
                          {"LAPOR_SLA_ACKNOWLEDGE_EMERGENCY", "3s"},
+                         {"LAPOR_SLA_AUTO_CLOSE_NORMAL", "2s"},
                          {"LAPOR_SLA_TICK", "100ms"}});
   }
   void TearDown() override {
@@ -98,7 +99,7 @@ TEST(SlaEndToEnd, ComplaintWalksThroughWarningBreachAndTwoEscalationLevels) {
                d.envelope->escalated().level() == 2;
       },
       40s);
-  ASSERT_TRUE(top) << g_stack->logs();
+  ASSERT_TRUE(top) << lifecycle.seen().size() << " messages read\n" << g_stack->logs();
 
   std::vector<std::string> kinds;
   std::optional<v1::EventEnvelope> warning, breach, level1, level2;
@@ -227,6 +228,78 @@ TEST(SlaEndToEnd, UnacknowledgedEmergencyGoesTo112AtOnceAndIsRedispatched) {
         return o && o->state() == v1::OBLIGATION_STATE_MET;
       },
       15s));
+}
+
+TEST(SlaEndToEnd, AnsweredComplaintWithoutReplyIsClosedAndAReplyKeepsItOpen) {
+  const auto quiet = uniqueComplaint("quiet"), replied = uniqueComplaint("replied");
+  TopicReader lifecycle(g_stack->brokers(), kafka::kComplaintsTopic);
+  for (const auto& cid : {quiet, replied}) {
+    ASSERT_TRUE(produceEvent(g_stack->brokers(),
+                             routedEvent(cid, v1::PRIORITY_NORMAL, "road-damage", {"dinas-pu"},
+                                         nowMs())));
+    auto resolved = events::makeEnvelope("notification", cid, "trace-" + cid, nowMs());
+    resolved.mutable_resolved()->set_assignment_id(assignmentIdFor(cid, "dinas-pu"));
+    resolved.mutable_resolved()->set_agency_id("dinas-pu");
+    resolved.mutable_resolved()->set_resolution("Jalan sudah diperbaiki");
+    ASSERT_TRUE(produceEvent(g_stack->brokers(), resolved));
+  }
+  auto feedback = events::makeEnvelope("intake", replied, "trace-" + replied, nowMs());
+  feedback.mutable_feedback()->set_rating(4);
+  feedback.mutable_feedback()->set_solved(true);
+  ASSERT_TRUE(produceEvent(g_stack->brokers(), feedback));
+
+  auto closed = lifecycle.readUntil(
+      [&](const kafka::Message& m) {
+        auto d = events::decode(m.value);
+        return d.envelope && d.envelope->complaint_id() == quiet && d.envelope->has_closed();
+      },
+      20s);
+  ASSERT_TRUE(closed) << "no auto-close for an answered complaint without reply";
+  EXPECT_EQ(events::decode(closed->value).envelope->closed().reason(), "auto-close");
+  EXPECT_TRUE(waitFor(
+      [&] {
+        auto o = obligation(quiet, "dinas-pu", v1::SLA_STAGE_AUTO_CLOSE);
+        return o && o->state() == v1::OBLIGATION_STATE_CLOSED;
+      },
+      10s));
+  auto kept = obligation(replied, "dinas-pu", v1::SLA_STAGE_AUTO_CLOSE);
+  ASSERT_TRUE(kept);
+  EXPECT_EQ(kept->state(), v1::OBLIGATION_STATE_CANCELLED) << "the reporter replied";
+  for (const auto& e : eventsOf(lifecycle.seen(), replied)) EXPECT_FALSE(e.has_closed());
+}
+
+TEST(SlaEndToEnd, DueSoonListsOpenDeadlinesAndBadQueriesAreRefused) {
+  const auto cid = uniqueComplaint("due");
+  ASSERT_TRUE(produceEvent(g_stack->brokers(),
+                           routedEvent(cid, v1::PRIORITY_HIGH, "road-damage", {"dlh"}, nowMs())));
+  ASSERT_TRUE(waitFor([&] { return obligation(cid, "dlh", v1::SLA_STAGE_ACKNOWLEDGE).has_value(); },
+                      15s));
+  auto listed = [&](int64_t within_ms) {
+    v1::ListDueSoonRequest req;
+    req.set_agency_id("dlh");
+    req.set_within_ms(within_ms);
+    v1::ListDueSoonResponse resp;
+    EXPECT_TRUE(sla()->ListDueSoon(ctx().get(), req, &resp).ok());
+    for (const auto& o : resp.obligations())
+      if (o.complaint_id() == cid) return true;
+    return false;
+  };
+  EXPECT_TRUE(listed(2 * 86'400'000)) << "high priority: acknowledge within 1 day";
+  EXPECT_FALSE(listed(3'600'000)) << "not due within the hour";
+
+  v1::ListDueSoonRequest bad_due;
+  v1::ListDueSoonResponse due_resp;
+  EXPECT_EQ(sla()->ListDueSoon(ctx().get(), bad_due, &due_resp).error_code(),
+            grpc::StatusCode::INVALID_ARGUMENT);
+  v1::GetComplianceRequest bad_window;
+  v1::GetComplianceResponse compliance;
+  EXPECT_EQ(sla()->GetCompliance(ctx().get(), bad_window, &compliance).error_code(),
+            grpc::StatusCode::INVALID_ARGUMENT);
+  v1::ListBreachesRequest bad_since;
+  bad_since.set_since_ms(-1);
+  v1::ListBreachesResponse breaches;
+  EXPECT_EQ(sla()->ListBreaches(ctx().get(), bad_since, &breaches).error_code(),
+            grpc::StatusCode::INVALID_ARGUMENT);
 }
 
 }  // namespace
