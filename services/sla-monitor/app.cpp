@@ -23,6 +23,15 @@ SchedulerOptions schedulerOptions(const config::Config& cfg, const app::ServiceS
   return o;
 }
 
+// The directory, with the agencies and categories the deadline overrides name checked, before
+// anything connects anywhere.
+agencies::AgencyDirectory directoryFor(const config::Config& cfg, const SlaPolicy& policy) {
+  auto dir = agencies::AgencyDirectory::loadFile(cfg.getPath("agencies", "file", "agencies.yaml"));
+  if (auto why = checkOverrideNames(policy.overrides, dir); !why.empty())
+    throw cfg.error("sla", "overrides", why);
+  return dir;
+}
+
 std::chrono::seconds retention(const config::Config& cfg) {
   auto r = cfg.getDuration("sla", "retention", std::chrono::hours(24 * 120));
   if (r < std::chrono::hours(1)) throw cfg.error("sla", "retention", "must be at least 1h");
@@ -58,8 +67,7 @@ SlaMonitorApp::SlaMonitorApp(const config::Config& cfg, const app::ServiceSettin
     : log_(logger),
       policy_(SlaPolicy::fromConfig(cfg)),
       calendar_(calendarFromConfig(cfg)),
-      directory_(agencies::AgencyDirectory::loadFile(
-          cfg.getPath("agencies", "file", "agencies.yaml"))),
+      directory_(directoryFor(cfg, policy_)),
       exposer_(s.metrics_address),
       metrics_(exposer_.registry()),
       redis_(s.redis, logger),

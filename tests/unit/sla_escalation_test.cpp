@@ -33,6 +33,17 @@ TEST(EscalationTest, UnacknowledgedEmergencyGoesToThe112DeskFirst) {
   EXPECT_FALSE(isUnacknowledgedEmergency(v1::SLA_STAGE_ACKNOWLEDGE, v1::PRIORITY_HIGH));
 }
 
+TEST(EscalationTest, OverridesMustNameKnownAgenciesAndCategories) {
+  std::vector<DeadlineOverride> ok{{v1::SLA_STAGE_FOLLOW_UP, "disdukcapil", "", {}, {}}};
+  EXPECT_EQ(checkOverrideNames(ok, shipped()), "");
+  std::vector<DeadlineOverride> bad_agency{ok[0], {v1::SLA_STAGE_FOLLOW_UP, "dinas-x", "", {}, {}}};
+  EXPECT_NE(checkOverrideNames(bad_agency, shipped()).find("overrides[1].agency: 'dinas-x'"),
+            std::string::npos);
+  std::vector<DeadlineOverride> bad_category{{v1::SLA_STAGE_ON_SCENE, "", "volcano", {}, {}}};
+  EXPECT_NE(checkOverrideNames(bad_category, shipped()).find("overrides[0].category"),
+            std::string::npos);
+}
+
 TEST(EscalationTest, LoopsAndUnknownAgenciesStop) {
   auto dir = agencies::AgencyDirectory::parse(R"(
 agencies:

@@ -22,6 +22,19 @@ EscalationTarget escalationTarget(const agencies::AgencyDirectory& dir, const st
   return {current, level};
 }
 
+std::string checkOverrideNames(const std::vector<DeadlineOverride>& overrides,
+                               const agencies::AgencyDirectory& dir) {
+  for (size_t i = 0; i < overrides.size(); ++i) {
+    const auto& o = overrides[i];
+    const auto at = "overrides[" + std::to_string(i) + "]";
+    if (!o.agency.empty() && !dir.find(o.agency))
+      return at + ".agency: '" + o.agency + "' is not an agency of " + dir.source();
+    if (!o.category.empty() && !dir.category(o.category))
+      return at + ".category: '" + o.category + "' is not a category of " + dir.source();
+  }
+  return "";
+}
+
 bool isUnacknowledgedEmergency(v1::SlaStage stage, v1::Priority priority) {
   return stage == v1::SLA_STAGE_ACKNOWLEDGE && priority == v1::PRIORITY_EMERGENCY;
 }

@@ -2,6 +2,7 @@
 #pragma once
 
 #include "agencies/agency_directory.h"
+#include "domain/sla_policy.h"
 #include "lapor/v1/complaint.pb.h"
 #include "lapor/v1/events.pb.h"
 
@@ -21,6 +22,11 @@ struct EscalationTarget {
 EscalationTarget escalationTarget(const agencies::AgencyDirectory& dir, const std::string& agency,
                                   int level, bool emergency_unacknowledged,
                                   const std::string& emergency_desk);
+
+// "" when every agency and category named in `overrides` exists in the directory; else what
+// is wrong, naming the entry (overrides[i].agency / .category).
+std::string checkOverrideNames(const std::vector<DeadlineOverride>& overrides,
+                               const agencies::AgencyDirectory& dir);
 
 // Whether a breach of this stage at this priority goes to the 112 desk and asks for a
 // re-dispatch: an emergency assignment nobody acknowledged.
