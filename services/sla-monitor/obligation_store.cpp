@@ -63,6 +63,8 @@ for _, id in ipairs(redis.call('SMEMBERS', KEYS[1])) do
     end
   end
 end
+-- Closing the complaint ends all of it: its index expires with the obligations' records.
+if ARGV[2] == '0' and ARGV[3] == '' then redis.call('EXPIRE', KEYS[1], ARGV[6]) end
 return out
 )lua";
 

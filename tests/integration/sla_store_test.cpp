@@ -161,6 +161,11 @@ TEST_F(SlaStoreTest, CancelledObligationsFireNothingAndAreNotCompliance) {
   EXPECT_TRUE(store.claimDue(kNow + 1000, 5s, 10).empty());
   EXPECT_TRUE(store.decidedSince(0).empty());
   for (const auto& c : store.openCounts()) EXPECT_EQ(c.count, 0) << c.agency << c.stage;
+  EXPECT_EQ(a_->command({"TTL", a_->key("sla:complaint:c-gone")}).integer, -1)
+      << "an assignment's cancellation keeps the complaint's index";
+  store.end("c-gone", {v1::SLA_STAGE_UNSPECIFIED, "", EndOutcome::Cancelled}, kNow);
+  EXPECT_GT(a_->command({"TTL", a_->key("sla:complaint:c-gone")}).integer, 0)
+      << "closing the complaint lets its index expire";
 }
 
 }  // namespace
