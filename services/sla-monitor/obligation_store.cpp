@@ -9,7 +9,7 @@ namespace lapor::sla {
 
 namespace {
 
-// Shared Lua helpers: the counter field of an obligation and the hash of it.
+// Lua functions every script starts with: the key of an obligation and its counter field.
 constexpr const char* kLuaHelpers = R"lua(
 local function okey(id) return ARGV[1] .. 'sla:ob:' .. id end
 local function field(k, overdue)
