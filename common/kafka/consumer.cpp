@@ -53,6 +53,10 @@ Consumer::Consumer(ConsumerOptions options, MessageSink& deadletters, log::Logge
                          .Name("lapor_" + svc + "_deadletters_total")
                          .Help("Messages sent to the dead-letter topic, by reason")
                          .Register(*registry);
+    lag_ = &prometheus::BuildGauge()
+                .Name("lapor_" + svc + "_consumer_lag_messages")
+                .Help("Messages behind the partition's end after the last one handled")
+                .Register(*registry);
   }
   rd_kafka_conf_t* conf = rd_kafka_conf_new();
   detail::setOrThrow(conf, "bootstrap.servers", opt_.brokers);
@@ -124,6 +128,12 @@ void Consumer::loop() {
           raw, rd_kafka_message_destroy);
       if (m->err == RD_KAFKA_RESP_ERR_NO_ERROR) {
         handle(detail::toMessage(m.get()));
+        int64_t low = 0, high = 0;  // cached watermarks: no broker round trip
+        if (lag_ && rd_kafka_get_watermark_offsets(rk_.get(), rd_kafka_topic_name(m->rkt),
+                                                   m->partition, &low, &high) == 0)
+          lag_->Add({{"topic", rd_kafka_topic_name(m->rkt)},
+                     {"partition", std::to_string(m->partition)}})
+              .Set(static_cast<double>(std::max<int64_t>(0, high - m->offset - 1)));
       } else if (m->err != RD_KAFKA_RESP_ERR__PARTITION_EOF) {
         log_.warn("kafka consumer error", {{"error", rd_kafka_message_errstr(m.get())}});
       }

@@ -6,6 +6,7 @@
 #include "log/logger.h"
 
 #include <prometheus/counter.h>
+#include <prometheus/gauge.h>
 #include <prometheus/registry.h>
 
 #include <atomic>
@@ -75,6 +76,7 @@ class Consumer {
   bool dirty_ = false;  // offsets stored since the last commit
   prometheus::Family<prometheus::Counter>* messages_ = nullptr;
   prometheus::Family<prometheus::Counter>* deadlettered_ = nullptr;
+  prometheus::Family<prometheus::Gauge>* lag_ = nullptr;
 };
 
 // Creates the topics that do not exist yet; returns an error text or "" on success.

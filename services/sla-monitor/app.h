@@ -1,12 +1,15 @@
 // SLA monitor wiring: lifecycle consumer, timer scheduler, SlaService server.
 #pragma once
 
+#include "agencies/agency_directory.h"
 #include "app/service_settings.h"
 #include "config/config.h"
+#include "domain/work_calendar.h"
 #include "grpc/grpc_server.h"
 #include "kafka/consumer.h"
 #include "kafka/producer.h"
 #include "metrics/metrics_exposer.h"
+#include "obligation_store.h"
 #include "redis/redis_client.h"
 #include "sla_handler.h"
 #include "time/clock.h"
@@ -14,6 +17,9 @@
 #include <memory>
 
 namespace lapor::sla {
+
+// `calendar.zone` and `calendar.holidays_file` (relative to the config file).
+WorkCalendar calendarFromConfig(const config::Config& cfg);
 
 class SlaMonitorApp {
  public:
@@ -24,6 +30,8 @@ class SlaMonitorApp {
  private:
   log::Logger log_;
   SlaPolicy policy_;
+  WorkCalendar calendar_;
+  agencies::AgencyDirectory directory_;
   metrics::MetricsExposer exposer_;
   SlaMetrics metrics_;
   time::SystemClock clock_;

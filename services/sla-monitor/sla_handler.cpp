@@ -1,206 +1,178 @@
 // Timers: sorted set `sla:timers` by due time; a claim moves a member to `sla:inflight` with a
-// lease, so a monitor that dies after claiming gives the timer back when the lease ends.
-// Fired events have ids derived from the obligation, so a re-fire after such a crash is a
-// repeat that consumers drop.
+// lease, so a monitor that dies after claiming gives the timer back when the lease ends. The
+// claim changes the obligation's state in the same Lua step (open -> breached), so an
+// obligation met at the same moment is either met (no breach) or breached (completed late),
+// never both. Fired events have ids derived from the obligation and level, so a re-fire after
+// a crash is a repeat that consumers drop.
 #include "sla_handler.h"
 
 #include "events/envelope.h"
+
+#include <algorithm>
+#include <map>
+#include <set>
 
 namespace lapor::sla {
 
 namespace {
 constexpr const char* kProducer = "sla-monitor";
 
-constexpr const char* kStart = R"lua(
-if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
-redis.call('HSET', KEYS[1], 'complaint', ARGV[2], 'assignment', ARGV[3], 'agency', ARGV[4],
-           'stage', ARGV[5], 'started', ARGV[6], 'due', ARGV[7], 'state', 'open', 'trace', ARGV[9])
-redis.call('SADD', KEYS[2], ARGV[1])
-redis.call('ZADD', KEYS[3], ARGV[8], ARGV[1] .. '|warn')
-redis.call('ZADD', KEYS[3], ARGV[7], ARGV[1] .. '|breach')
-return 1
-)lua";
-
-constexpr const char* kEnd = R"lua(
-if redis.call('HGET', KEYS[1], 'state') ~= 'open' then return 0 end
-redis.call('HSET', KEYS[1], 'state', 'met', 'ended', ARGV[2])
-redis.call('ZREM', KEYS[2], ARGV[1] .. '|warn', ARGV[1] .. '|breach')
-redis.call('ZREM', KEYS[3], ARGV[1] .. '|warn', ARGV[1] .. '|breach')
-return 1
-)lua";
-
-constexpr const char* kClaim = R"lua(
-local out = {}
-local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, ARGV[3])
-for _, m in ipairs(due) do
-  redis.call('ZREM', KEYS[1], m)
-  redis.call('ZADD', KEYS[2], ARGV[2], m)
-  table.insert(out, m)
-end
-local stale = redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', ARGV[1], 'LIMIT', 0, ARGV[3])
-for _, m in ipairs(stale) do
-  redis.call('ZADD', KEYS[2], ARGV[2], m)
-  table.insert(out, m)
-end
-return out
-)lua";
-
-constexpr const char* kComplete = R"lua(
-redis.call('ZREM', KEYS[1], ARGV[1])
-if ARGV[2] == 'breach' and redis.call('HGET', KEYS[2], 'state') == 'open' then
-  redis.call('HSET', KEYS[2], 'state', 'breached', 'ended', ARGV[3])
-elseif ARGV[2] == 'warn' then
-  redis.call('HSETNX', KEYS[2], 'warned', ARGV[3])
-end
-return 1
-)lua";
-
-std::pair<std::string, std::string> splitMember(const std::string& m) {
-  auto bar = m.rfind('|');
-  if (bar == std::string::npos) return {m, ""};
-  return {m.substr(0, bar), m.substr(bar + 1)};
-}
-
-int64_t toInt(const std::string& s) {
-  try {
-    return std::stoll(s);
-  } catch (const std::exception&) {
-    return 0;
-  }
+std::map<std::string, std::string> agencyStageLabels(const v1::Obligation& ob) {
+  return {{"agency", ob.agency_id()},
+          {"stage", stageName(ob.stage())},
+          {"priority", priorityName(ob.priority())}};
 }
 }  // namespace
 
+prometheus::Histogram::BucketBoundaries SlaMetrics::durationBuckets() {
+  constexpr double m = 60, h = 3600, d = 86400;
+  return {1,     5,     15,    30,    60,     2 * m,  5 * m,  15 * m, 30 * m, h,
+          4 * h, 12 * h, d,    2 * d, 3 * d,  5 * d,  7 * d,  14 * d, 30 * d, 60 * d, 90 * d};
+}
+
 SlaMetrics::SlaMetrics(prometheus::Registry& r)
-    : started(prometheus::BuildCounter()
+    : events(prometheus::BuildCounter()
+                 .Name("lapor_sla_monitor_events_total")
+                 .Help("Lifecycle events read, by event kind")
+                 .Register(r)),
+      started(prometheus::BuildCounter()
                   .Name("lapor_sla_monitor_obligations_started_total")
-                  .Help("Obligations whose clock started, by stage")
+                  .Help("Obligations whose clock started, by stage and priority")
                   .Register(r)),
       met(prometheus::BuildCounter()
               .Name("lapor_sla_monitor_obligations_met_total")
-              .Help("Obligations fulfilled before their deadline, by stage")
+              .Help("Obligations fulfilled before their deadline, by stage and agency")
               .Register(r)),
+      cancelled(prometheus::BuildCounter()
+                    .Name("lapor_sla_monitor_obligations_cancelled_total")
+                    .Help("Obligations whose work went away (rejected, withdrawn, closed)")
+                    .Register(r)),
+      completed_late(prometheus::BuildCounter()
+                         .Name("lapor_sla_monitor_obligations_completed_late_total")
+                         .Help("Obligations fulfilled after their breach, by stage and agency")
+                         .Register(r)),
       warnings(prometheus::BuildCounter()
                    .Name("lapor_sla_monitor_warnings_total")
                    .Help("SlaWarning events emitted, by stage")
                    .Register(r)),
       breaches(prometheus::BuildCounter()
                    .Name("lapor_sla_monitor_breaches_total")
-                   .Help("SlaBreached events emitted, by stage and agency")
-                   .Register(r)) {}
-
-bool ObligationStore::start(const ObligationStart& o, const std::string& trace_id) {
-  auto r = redis_.eval(kStart,
-                       {redis_.key("sla:ob:" + o.obligation_id),
-                        redis_.key("sla:complaint:" + o.complaint_id), redis_.key("sla:timers")},
-                       {o.obligation_id, o.complaint_id, o.assignment_id, o.agency_id,
-                        std::to_string(o.stage), std::to_string(o.started_at_ms),
-                        std::to_string(o.due_at_ms), std::to_string(o.warn_at_ms), trace_id});
-  return r.integer == 1;
-}
-
-bool ObligationStore::end(const std::string& id, int64_t now_ms) {
-  auto r = redis_.eval(
-      kEnd, {redis_.key("sla:ob:" + id), redis_.key("sla:timers"), redis_.key("sla:inflight")},
-      {id, std::to_string(now_ms)});
-  return r.integer == 1;
-}
-
-std::vector<std::string> ObligationStore::claimDue(int64_t now_ms, std::chrono::milliseconds lease,
-                                                   int limit) {
-  auto r = redis_.eval(
-      kClaim, {redis_.key("sla:timers"), redis_.key("sla:inflight")},
-      {std::to_string(now_ms), std::to_string(now_ms + lease.count()), std::to_string(limit)});
-  std::vector<std::string> out;
-  for (const auto& e : r.elements) out.push_back(e.str);
-  return out;
-}
-
-void ObligationStore::complete(const std::string& member, int64_t now_ms) {
-  auto [id, kind] = splitMember(member);
-  redis_.eval(kComplete, {redis_.key("sla:inflight"), redis_.key("sla:ob:" + id)},
-              {member, kind, std::to_string(now_ms)});
-}
-
-std::optional<v1::Obligation> ObligationStore::get(const std::string& id, std::string* trace) {
-  auto h = redis_.command({"HGETALL", redis_.key("sla:ob:" + id)});
-  if (h.elements.empty()) return std::nullopt;
-  v1::Obligation o;
-  o.set_obligation_id(id);
-  for (size_t i = 0; i + 1 < h.elements.size(); i += 2) {
-    const auto& k = h.elements[i].str;
-    const auto& v = h.elements[i + 1].str;
-    if (k == "complaint")
-      o.set_complaint_id(v);
-    else if (k == "assignment")
-      o.set_assignment_id(v);
-    else if (k == "agency")
-      o.set_agency_id(v);
-    else if (k == "stage")
-      o.set_stage(static_cast<v1::SlaStage>(toInt(v)));
-    else if (k == "started")
-      o.set_started_at_ms(toInt(v));
-    else if (k == "due")
-      o.set_due_at_ms(toInt(v));
-    else if (k == "ended")
-      o.set_ended_at_ms(toInt(v));
-    else if (k == "trace" && trace)
-      *trace = v;
-    else if (k == "state")
-      o.set_state(v == "open"  ? v1::OBLIGATION_STATE_OPEN
-                  : v == "met" ? v1::OBLIGATION_STATE_MET
-                               : v1::OBLIGATION_STATE_BREACHED);
-  }
-  return o;
-}
-
-std::vector<v1::Obligation> ObligationStore::forComplaint(const std::string& complaint_id) {
-  std::vector<v1::Obligation> out;
-  for (const auto& id :
-       redis_.command({"SMEMBERS", redis_.key("sla:complaint:" + complaint_id)}).elements)
-    if (auto o = get(id.str, nullptr)) out.push_back(std::move(*o));
-  return out;
-}
+                   .Help("SlaBreached events emitted, by stage, agency and priority")
+                   .Register(r)),
+      escalations(prometheus::BuildCounter()
+                      .Name("lapor_sla_monitor_escalations_total")
+                      .Help("Escalated events emitted, by level and supervisor agency")
+                      .Register(r)),
+      redispatches(prometheus::BuildCounter()
+                       .Name("lapor_sla_monitor_redispatch_requests_total")
+                       .Help("RedispatchRequested events for unacknowledged emergencies")
+                       .Register(r)),
+      auto_closed(prometheus::BuildCounter()
+                      .Name("lapor_sla_monitor_auto_closed_total")
+                      .Help("Complaints closed after an answer with no reply from the reporter")
+                      .Register(r)),
+      open(prometheus::BuildGauge()
+               .Name("lapor_sla_monitor_open_obligations")
+               .Help("Obligations not yet fulfilled, by agency, stage, priority and overdue")
+               .Register(r)),
+      oldest_emergency(prometheus::BuildGauge()
+                           .Name("lapor_sla_monitor_emergency_oldest_open_seconds")
+                           .Help("Age of the oldest unfulfilled emergency obligation, by stage")
+                           .Register(r)),
+      compliance(prometheus::BuildGauge()
+                     .Name("lapor_sla_monitor_compliance_ratio")
+                     .Help("Obligations met on time / fallen due in the compliance window")
+                     .Register(r)),
+      time_to_acknowledge(prometheus::BuildHistogram()
+                              .Name("lapor_sla_monitor_time_to_acknowledge_seconds")
+                              .Help("Assignment start to acknowledgement, by agency, priority")
+                              .Register(r)),
+      time_to_resolve(prometheus::BuildHistogram()
+                          .Name("lapor_sla_monitor_time_to_resolve_seconds")
+                          .Help("Submission to resolution, by lead agency and priority")
+                          .Register(r)) {}
 
 LifecycleHandler::LifecycleHandler(ObligationStore& store, const SlaPolicy& policy,
-                                   const time::Clock& clock, log::Logger logger,
+                                   const WorkCalendar& calendar, log::Logger logger,
                                    SlaMetrics& metrics)
-    : store_(store), policy_(policy), clock_(clock), log_(std::move(logger)), metrics_(metrics) {}
+    : store_(store),
+      policy_(policy),
+      calendar_(calendar),
+      log_(std::move(logger)),
+      metrics_(metrics) {}
 
 kafka::HandleResult LifecycleHandler::handle(const kafka::Message& msg) {
   auto decoded = events::decode(msg.value);
   if (!decoded.envelope) return kafka::HandleResult::deadLetter("undecodable", decoded.error);
   const auto& env = *decoded.envelope;
-  for (const auto& o : obligationsStartedBy(env, policy_)) {
-    if (store_.start(o, env.trace_id())) {
-      metrics_.started.Add({{"stage", stageName(o.stage)}}).Increment();
-      log_.info("clock started", {{"complaint_id", o.complaint_id},
-                                  {"trace_id", env.trace_id()},
-                                  {"agency", o.agency_id},
-                                  {"stage", stageName(o.stage)},
-                                  {"due_at_ms", o.due_at_ms}});
+  metrics_.events.Add({{"kind", events::eventKind(env)}}).Increment();
+  try {
+    ComplaintFacts known;
+    if (!env.has_submitted()) known = store_.facts(env.complaint_id());
+    auto decision = decide(env, known, policy_, calendar_);
+    if (decision.facts) store_.saveFacts(env.complaint_id(), *decision.facts);
+    const auto at = env.occurred_at_ms();
+    for (const auto& e : decision.ends) {
+      for (const auto& ended : store_.end(env.complaint_id(), e, at)) {
+        const std::map<std::string, std::string> labels{{"stage", ended.stage},
+                                                        {"agency", ended.agency}};
+        if (ended.result == "met")
+          metrics_.met.Add(labels).Increment();
+        else if (ended.result == "late")
+          metrics_.completed_late.Add(labels).Increment();
+        else
+          metrics_.cancelled.Add({{"stage", ended.stage}}).Increment();
+        const double took = static_cast<double>(at - ended.started_at_ms) / 1000.0;
+        if (ended.result != "cancelled" && ended.stage == "acknowledge")
+          metrics_.time_to_acknowledge
+              .Add({{"agency", ended.agency}, {"priority", ended.priority}},
+                   SlaMetrics::durationBuckets())
+              .Observe(took);
+        if (ended.result != "cancelled" && ended.stage == "resolution")
+          metrics_.time_to_resolve
+              .Add({{"agency", ended.agency}, {"priority", ended.priority}},
+                   SlaMetrics::durationBuckets())
+              .Observe(took);
+        log_.info("clock stopped", {{"complaint_id", env.complaint_id()},
+                                    {"trace_id", env.trace_id()},
+                                    {"agency", ended.agency},
+                                    {"stage", ended.stage},
+                                    {"result", ended.result}});
+      }
     }
-  }
-  if (auto id = obligationEndedBy(env); !id.empty()) {
-    if (store_.end(id, env.occurred_at_ms())) {
-      metrics_.met.Add({{"stage", "acknowledge"}}).Increment();
-      log_.info("clock stopped: obligation met",
-                {{"complaint_id", env.complaint_id()}, {"trace_id", env.trace_id()}});
+    if (!decision.lead_agency.empty())
+      store_.setLeadAgency(env.complaint_id(), decision.lead_agency);
+    for (const auto& o : decision.starts) {
+      if (store_.start(o, env.trace_id())) {
+        metrics_.started
+            .Add({{"stage", stageName(o.stage)}, {"priority", priorityName(o.priority)}})
+            .Increment();
+        log_.info("clock started", {{"complaint_id", o.complaint_id},
+                                    {"trace_id", env.trace_id()},
+                                    {"agency", o.agency_id},
+                                    {"stage", stageName(o.stage)},
+                                    {"due_at_ms", o.due_at_ms}});
+      }
     }
+  } catch (const redis::RedisError& e) {
+    return kafka::HandleResult::retry("redis", e.what());
   }
   return kafka::HandleResult::done();
 }
 
 TimerScheduler::TimerScheduler(ObligationStore& store, kafka::MessageSink& events,
-                               const time::Clock& clock, log::Logger logger, SlaMetrics& metrics,
-                               std::chrono::milliseconds tick,
-                               std::chrono::milliseconds produce_timeout)
+                               const time::Clock& clock,
+                               const agencies::AgencyDirectory& directory,
+                               const WorkCalendar& calendar, log::Logger logger,
+                               SlaMetrics& metrics, SchedulerOptions options)
     : store_(store),
       events_(events),
       clock_(clock),
+      directory_(directory),
+      calendar_(calendar),
       log_(std::move(logger)),
       metrics_(metrics),
-      tick_(tick),
-      produce_timeout_(produce_timeout) {}
+      opt_(std::move(options)) {}
 
 TimerScheduler::~TimerScheduler() {
   stop();
@@ -209,15 +181,20 @@ TimerScheduler::~TimerScheduler() {
 void TimerScheduler::start() {
   thread_ = std::thread([this] {
     std::unique_lock lk(mu_);
+    auto last_gauges = std::chrono::steady_clock::time_point{};
     while (!stop_) {
       lk.unlock();
       try {
         fireDue();
+        if (std::chrono::steady_clock::now() - last_gauges > std::chrono::seconds(1)) {
+          refreshGauges();
+          last_gauges = std::chrono::steady_clock::now();
+        }
       } catch (const std::exception& e) {
         log_.warn("timer pass failed, retrying next tick", {{"error", e.what()}});
       }
       lk.lock();
-      cv_.wait_for(lk, tick_, [this] { return stop_; });
+      cv_.wait_for(lk, opt_.tick, [this] { return stop_; });
     }
   });
 }
@@ -233,61 +210,235 @@ void TimerScheduler::stop() {
 
 int TimerScheduler::fireDue() {
   const auto now = clock_.nowMs();
-  // The lease is longer than a produce can take, so a live claimer always finishes first.
-  auto claimed = store_.claimDue(now, produce_timeout_ * 3, 100);
+  // The lease is longer than the produces of one timer can take, so a live claimer finishes.
+  auto claimed = store_.claimDue(now, opt_.produce_timeout * 6, 100);
   int fired = 0;
-  for (const auto& member : claimed) {
-    const auto [id, kind] = splitMember(member);
-    std::string trace;
-    auto ob = store_.get(id, &trace);
-    if (!ob || ob->state() != v1::OBLIGATION_STATE_OPEN) {
-      store_.complete(member, now);  // met in the meantime: nothing to say
-      continue;
-    }
-    auto env = events::makeEnvelope(kProducer, ob->complaint_id(), trace, now,
-                                    events::nameUuid(kind + "/" + id));
-    if (kind == "warn") {
-      auto* w = env.mutable_sla_warning();
-      w->set_obligation_id(id);
-      w->set_stage(ob->stage());
-      w->set_agency_id(ob->agency_id());
-      w->set_assignment_id(ob->assignment_id());
-      w->set_due_at_ms(ob->due_at_ms());
-    } else {
-      auto* b = env.mutable_sla_breached();
-      b->set_obligation_id(id);
-      b->set_stage(ob->stage());
-      b->set_agency_id(ob->agency_id());
-      b->set_assignment_id(ob->assignment_id());
-      b->set_due_at_ms(ob->due_at_ms());
-      b->set_breached_at_ms(now);
-    }
-    if (!events_.produceAndWait(events::toMessage(kafka::kComplaintsTopic, env), produce_timeout_)
-             .ok) {
-      // Left in flight: the lease runs out and the timer is claimed again.
-      log_.warn("timer event not produced, will fire again",
-                {{"complaint_id", ob->complaint_id()}});
-      continue;
-    }
-    store_.complete(member, now);
-    ++fired;
-    const auto stage = stageName(ob->stage());
-    if (kind == "warn") {
+  for (const auto& member : claimed)
+    if (fire(member, now)) ++fired;
+  return fired;
+}
+
+bool TimerScheduler::fire(const std::string& member, int64_t now) {
+  const auto t = TimerMember::parse(member);
+  std::string trace, deadline_text;
+  auto ob = store_.get(t.obligation_id, &trace, &deadline_text);
+  if (!ob) {
+    store_.complete(member, 0, "", 0);  // expired record: nothing left to say
+    return false;
+  }
+  const auto stage = stageName(ob->stage());
+  auto produce = [&](const v1::EventEnvelope& env, const std::string& topic) {
+    return events_.produceAndWait(events::toMessage(topic, env), opt_.produce_timeout).ok;
+  };
+  auto envelope = [&](const std::string& what) {
+    return events::makeEnvelope(kProducer, ob->complaint_id(), trace, now,
+                                events::nameUuid(what + "/" + t.obligation_id));
+  };
+  bool ok = true;
+  std::string next_member;
+  int64_t next_due = 0;
+  if (t.kind == "warn") {
+    auto env = envelope("warn");
+    auto* w = env.mutable_sla_warning();
+    w->set_obligation_id(t.obligation_id);
+    w->set_stage(ob->stage());
+    w->set_agency_id(ob->agency_id());
+    w->set_assignment_id(ob->assignment_id());
+    w->set_due_at_ms(ob->due_at_ms());
+    ok = produce(env, kafka::kComplaintsTopic);
+    if (ok) {
       metrics_.warnings.Add({{"stage", stage}}).Increment();
       log_.warn("deadline approaching", {{"complaint_id", ob->complaint_id()},
                                          {"trace_id", trace},
                                          {"agency", ob->agency_id()},
                                          {"stage", stage}});
-    } else {
-      metrics_.breaches.Add({{"stage", stage}, {"agency", ob->agency_id()}}).Increment();
-      log_.warn("deadline breached", {{"complaint_id", ob->complaint_id()},
-                                      {"trace_id", trace},
-                                      {"agency", ob->agency_id()},
-                                      {"stage", stage}});
+    }
+  } else if (t.kind == "close") {
+    auto env = envelope("close");
+    env.mutable_closed()->set_reason("auto-close");
+    ok = produce(env, kafka::kComplaintsTopic);
+    if (ok) {
+      metrics_.auto_closed.Add({}).Increment();
+      log_.info("complaint closed: no reply to the answer",
+                {{"complaint_id", ob->complaint_id()}, {"trace_id", trace}});
+    }
+  } else if (t.kind == "breach" || t.kind == "esc") {
+    const bool emergency = isUnacknowledgedEmergency(ob->stage(), ob->priority());
+    if (t.kind == "breach") {
+      auto env = envelope("breach");
+      auto* b = env.mutable_sla_breached();
+      b->set_obligation_id(t.obligation_id);
+      b->set_stage(ob->stage());
+      b->set_agency_id(ob->agency_id());
+      b->set_assignment_id(ob->assignment_id());
+      b->set_due_at_ms(ob->due_at_ms());
+      b->set_breached_at_ms(ob->breached_at_ms() > 0 ? ob->breached_at_ms() : now);
+      ok = produce(env, kafka::kComplaintsTopic);
+      if (ok && emergency && !ob->assignment_id().empty()) {
+        auto r = envelope("redispatch");
+        auto* rr = r.mutable_redispatch_requested();
+        rr->set_assignment_id(ob->assignment_id());
+        rr->set_agency_id(ob->agency_id());
+        rr->set_reason("emergency not acknowledged within its deadline");
+        ok = produce(r, kafka::kComplaintsTopic);
+      }
+    }
+    ok = ok && escalate(*ob, trace, t.level, now, emergency);
+    if (ok) {
+      if (t.kind == "breach") {
+        metrics_.breaches.Add(agencyStageLabels(*ob)).Increment();
+        if (emergency) metrics_.redispatches.Add({}).Increment();
+        log_.warn("deadline breached", {{"complaint_id", ob->complaint_id()},
+                                        {"trace_id", trace},
+                                        {"agency", ob->agency_id()},
+                                        {"stage", stage}});
+      }
+      // Another full deadline without fulfilment escalates one level higher.
+      if (!escalationTarget(directory_, ob->agency_id(), t.level + 1, emergency,
+                            opt_.emergency_desk)
+               .agency_id.empty()) {
+        next_member = t.obligation_id + "|esc|" + std::to_string(t.level + 1);
+        Deadline d;
+        try {
+          d = Deadline::parse(deadline_text);
+        } catch (const std::exception&) {
+          d = Deadline::wall(std::chrono::milliseconds(ob->due_at_ms() - ob->started_at_ms()));
+        }
+        next_due = d.dueFrom(now, calendar_);
+      }
     }
   }
-  return fired;
+  if (!ok) {
+    // Left in flight: the lease runs out and the timer is claimed again.
+    log_.warn("timer event not produced, will fire again",
+              {{"complaint_id", ob->complaint_id()}, {"timer", t.kind}});
+    return false;
+  }
+  store_.complete(member, t.kind == "breach" || t.kind == "esc" ? t.level : 0, next_member,
+                  next_due);
+  return true;
 }
+
+bool TimerScheduler::escalate(const v1::Obligation& ob, const std::string& trace, int level,
+                              int64_t now, bool emergency) {
+  const auto target =
+      escalationTarget(directory_, ob.agency_id(), level, emergency, opt_.emergency_desk);
+  if (target.agency_id.empty()) {
+    log_.warn("no supervisor to escalate to", {{"complaint_id", ob.complaint_id()},
+                                               {"agency", ob.agency_id()},
+                                               {"level", level}});
+    return true;
+  }
+  const auto id = "/" + ob.obligation_id() + "/" + std::to_string(level);
+  const auto reason = stageName(ob.stage()) + " deadline breached by " + ob.agency_id() +
+                      (emergency && level == 1 ? " (emergency not acknowledged)" : "");
+  auto env = events::makeEnvelope(kProducer, ob.complaint_id(), trace, now,
+                                  events::nameUuid("escalated" + id));
+  auto* e = env.mutable_escalated();
+  e->set_obligation_id(ob.obligation_id());
+  e->set_from_agency_id(ob.agency_id());
+  e->set_to_agency_id(target.agency_id);
+  e->set_level(level);
+  e->set_reason(reason);
+  if (!events_.produceAndWait(events::toMessage(kafka::kComplaintsTopic, env),
+                              opt_.produce_timeout)
+           .ok)
+    return false;
+  auto item_env = events::makeEnvelope(kProducer, ob.complaint_id(), trace, now,
+                                       events::nameUuid("escalation-item" + id));
+  auto* item = item_env.mutable_dispatched()->mutable_item();
+  item->set_kind(v1::DISPATCH_KIND_ESCALATION);
+  item->set_escalation_level(level);
+  item->set_note(reason);
+  auto* a = item->mutable_assignment();
+  a->set_assignment_id(ob.assignment_id());
+  a->set_complaint_id(ob.complaint_id());
+  a->set_agency_id(target.agency_id);
+  a->set_dispatched_at_ms(now);
+  auto* c = item->mutable_complaint();
+  c->set_complaint_id(ob.complaint_id());
+  c->set_category(ob.category());
+  c->set_priority(ob.priority());
+  if (!events_.produceAndWait(events::toMessage(kafka::dispatchTopic(target.agency_id), item_env),
+                              opt_.produce_timeout)
+           .ok)
+    return false;
+  metrics_.escalations.Add({{"level", std::to_string(level)}, {"to_agency", target.agency_id}})
+      .Increment();
+  log_.warn("escalated", {{"complaint_id", ob.complaint_id()},
+                          {"trace_id", trace},
+                          {"from_agency", ob.agency_id()},
+                          {"to_agency", target.agency_id},
+                          {"level", level}});
+  return true;
+}
+
+void TimerScheduler::refreshGauges() {
+  const auto now = clock_.nowMs();
+  for (const auto& c : store_.openCounts())
+    metrics_.open
+        .Add({{"agency", c.agency},
+              {"stage", c.stage},
+              {"priority", c.priority},
+              {"overdue", c.overdue ? "true" : "false"}})
+        .Set(static_cast<double>(c.count));
+  for (auto s : {v1::SLA_STAGE_ACKNOWLEDGE, v1::SLA_STAGE_ON_SCENE, v1::SLA_STAGE_DISPOSE}) {
+    auto oldest = store_.oldestOpenEmergency(stageName(s));
+    metrics_.oldest_emergency.Add({{"stage", stageName(s)}})
+        .Set(oldest ? static_cast<double>(now - *oldest) / 1000.0 : 0.0);
+  }
+  // Compliance reads every obligation decided in the window: every 15 s is plenty for a ratio
+  // over days.
+  if (now - compliance_at_ms_ < 15'000) return;
+  compliance_at_ms_ = now;
+  store_.trim(now);
+  const auto decided = store_.decidedSince(now - opt_.compliance_window.count());
+  std::set<std::string> agencies;
+  for (const auto& o : decided) agencies.insert(o.agency_id());
+  for (const auto& agency : agencies) {
+    const auto report = compliance(decided, agency);
+    for (const auto& s : report.stages())
+      metrics_.compliance.Add({{"agency", agency}, {"stage", stageName(s.stage())}})
+          .Set(s.ratio());
+  }
+}
+
+v1::GetComplianceResponse compliance(const std::vector<v1::Obligation>& decided,
+                                     const std::string& agency) {
+  std::map<v1::SlaStage, std::pair<int64_t, int64_t>> per;  // met on time, due
+  for (const auto& o : decided) {
+    if (!agency.empty() && o.agency_id() != agency) continue;
+    auto& [met, due] = per[o.stage()];
+    if (o.state() == v1::OBLIGATION_STATE_MET) ++met, ++due;
+    if (o.state() == v1::OBLIGATION_STATE_BREACHED) ++due;
+  }
+  v1::GetComplianceResponse r;
+  int64_t met_all = 0, due_all = 0;
+  for (const auto& [stage, counts] : per) {
+    auto* s = r.add_stages();
+    s->set_stage(stage);
+    s->set_met_on_time(counts.first);
+    s->set_due(counts.second);
+    s->set_ratio(counts.second ? static_cast<double>(counts.first) /
+                                     static_cast<double>(counts.second)
+                               : 1.0);
+    met_all += counts.first;
+    due_all += counts.second;
+  }
+  r.set_met_on_time(met_all);
+  r.set_due(due_all);
+  r.set_ratio(due_all ? static_cast<double>(met_all) / static_cast<double>(due_all) : 1.0);
+  return r;
+}
+
+namespace {
+grpc::Status unavailable() {
+  return grpc::Status(grpc::StatusCode::UNAVAILABLE, "obligation store unavailable");
+}
+int limitOf(int32_t requested) {
+  return requested <= 0 ? 100 : std::min(requested, 1000);
+}
+}  // namespace
 
 grpc::Status SlaServiceImpl::GetObligations(grpc::ServerContext*,
                                             const v1::GetObligationsRequest* req,
@@ -297,7 +448,52 @@ grpc::Status SlaServiceImpl::GetObligations(grpc::ServerContext*,
   try {
     for (auto& o : store_.forComplaint(req->complaint_id())) *resp->add_obligations() = o;
   } catch (const redis::RedisError&) {
-    return grpc::Status(grpc::StatusCode::UNAVAILABLE, "obligation store unavailable");
+    return unavailable();
+  }
+  return grpc::Status::OK;
+}
+
+grpc::Status SlaServiceImpl::GetCompliance(grpc::ServerContext*,
+                                           const v1::GetComplianceRequest* req,
+                                           v1::GetComplianceResponse* resp) {
+  if (req->window_ms() <= 0)
+    return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "window_ms: must be positive");
+  try {
+    *resp = compliance(store_.decidedSince(clock_.nowMs() - req->window_ms()), req->agency_id());
+  } catch (const redis::RedisError&) {
+    return unavailable();
+  }
+  return grpc::Status::OK;
+}
+
+grpc::Status SlaServiceImpl::ListBreaches(grpc::ServerContext*,
+                                          const v1::ListBreachesRequest* req,
+                                          v1::ListBreachesResponse* resp) {
+  if (req->since_ms() < 0 || req->limit() < 0)
+    return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
+                        "since_ms, limit: must not be negative");
+  try {
+    for (auto& o : store_.breachesSince(req->since_ms(), req->agency_id(), limitOf(req->limit())))
+      *resp->add_obligations() = std::move(o);
+  } catch (const redis::RedisError&) {
+    return unavailable();
+  }
+  return grpc::Status::OK;
+}
+
+grpc::Status SlaServiceImpl::ListDueSoon(grpc::ServerContext*, const v1::ListDueSoonRequest* req,
+                                         v1::ListDueSoonResponse* resp) {
+  if (req->within_ms() <= 0)
+    return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "within_ms: must be positive");
+  if (req->limit() < 0)
+    return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "limit: must not be negative");
+  try {
+    const auto now = clock_.nowMs();
+    for (auto& o :
+         store_.dueBetween(now, now + req->within_ms(), req->agency_id(), limitOf(req->limit())))
+      *resp->add_obligations() = std::move(o);
+  } catch (const redis::RedisError&) {
+    return unavailable();
   }
   return grpc::Status::OK;
 }

@@ -1,15 +1,21 @@
 // SLA monitor edges: lifecycle events in -> obligations and timers in Redis; a scheduler that
-// fires due timers exactly once (SlaWarning / SlaBreached out); SlaService queries.
+// fires due timers exactly once in effect (SlaWarning, SlaBreached, Escalated with a dispatch
+// item for the supervisor, RedispatchRequested, auto-close); SlaService queries.
 #pragma once
 
+#include "agencies/agency_directory.h"
+#include "domain/escalation.h"
 #include "domain/sla_policy.h"
+#include "domain/work_calendar.h"
 #include "kafka/message.h"
 #include "lapor/v1/sla.grpc.pb.h"
 #include "log/logger.h"
-#include "redis/redis_client.h"
+#include "obligation_store.h"
 #include "time/clock.h"
 
 #include <prometheus/counter.h>
+#include <prometheus/gauge.h>
+#include <prometheus/histogram.h>
 #include <prometheus/registry.h>
 
 #include <atomic>
@@ -22,76 +28,99 @@ namespace lapor::sla {
 
 struct SlaMetrics {
   explicit SlaMetrics(prometheus::Registry& r);
+  // Buckets from a second to 90 days: emergencies are judged in seconds, complaints in days.
+  static prometheus::Histogram::BucketBoundaries durationBuckets();
+  prometheus::Family<prometheus::Counter>& events;
   prometheus::Family<prometheus::Counter>& started;
   prometheus::Family<prometheus::Counter>& met;
+  prometheus::Family<prometheus::Counter>& cancelled;
+  prometheus::Family<prometheus::Counter>& completed_late;
   prometheus::Family<prometheus::Counter>& warnings;
   prometheus::Family<prometheus::Counter>& breaches;
-};
-
-// Obligations and their timers in Redis. Every change is one Lua script, so two monitors and a
-// restart in the middle never leave an obligation half-written.
-class ObligationStore {
- public:
-  explicit ObligationStore(redis::RedisClient& redis) : redis_(redis) {}
-  bool start(const ObligationStart& o, const std::string& trace_id);  // false: existed already
-  bool end(const std::string& obligation_id, int64_t now_ms);         // false: was not open
-  // Claims due timers (and ones whose claimer died) for `lease`; members are "<id>|warn|breach".
-  std::vector<std::string> claimDue(int64_t now_ms, std::chrono::milliseconds lease, int limit);
-  void complete(const std::string& member, int64_t now_ms);
-  std::vector<v1::Obligation> forComplaint(const std::string& complaint_id);
-  std::optional<v1::Obligation> get(const std::string& obligation_id, std::string* trace_id);
-
- private:
-  redis::RedisClient& redis_;
+  prometheus::Family<prometheus::Counter>& escalations;
+  prometheus::Family<prometheus::Counter>& redispatches;
+  prometheus::Family<prometheus::Counter>& auto_closed;
+  prometheus::Family<prometheus::Gauge>& open;
+  prometheus::Family<prometheus::Gauge>& oldest_emergency;
+  prometheus::Family<prometheus::Gauge>& compliance;
+  prometheus::Family<prometheus::Histogram>& time_to_acknowledge;
+  prometheus::Family<prometheus::Histogram>& time_to_resolve;
 };
 
 class LifecycleHandler {
  public:
-  LifecycleHandler(ObligationStore& store, const SlaPolicy& policy, const time::Clock& clock,
+  LifecycleHandler(ObligationStore& store, const SlaPolicy& policy, const WorkCalendar& calendar,
                    log::Logger logger, SlaMetrics& metrics);
   kafka::HandleResult handle(const kafka::Message& msg);
 
  private:
   ObligationStore& store_;
   const SlaPolicy& policy_;
-  const time::Clock& clock_;
+  const WorkCalendar& calendar_;
   log::Logger log_;
   SlaMetrics& metrics_;
+};
+
+struct SchedulerOptions {
+  std::chrono::milliseconds tick{250};
+  std::chrono::milliseconds produce_timeout{10000};
+  std::string emergency_desk = "ncc-112";  // where an unacknowledged emergency goes at once
+  std::chrono::milliseconds compliance_window{std::chrono::hours(24 * 30)};
 };
 
 class TimerScheduler {
  public:
   TimerScheduler(ObligationStore& store, kafka::MessageSink& events, const time::Clock& clock,
-                 log::Logger logger, SlaMetrics& metrics, std::chrono::milliseconds tick,
-                 std::chrono::milliseconds produce_timeout);
+                 const agencies::AgencyDirectory& directory, const WorkCalendar& calendar,
+                 log::Logger logger, SlaMetrics& metrics, SchedulerOptions options);
   ~TimerScheduler();
   void start();
   void stop();
-  // One pass: claim what is due and fire it. Returns how many events were emitted.
+  // One pass: claim what is due and fire it. Returns how many timers were fired.
   int fireDue();
+  // Refreshes the gauges from Redis (shared by every monitor instance).
+  void refreshGauges();
 
  private:
+  bool fire(const std::string& member, int64_t now);
+  bool escalate(const v1::Obligation& ob, const std::string& trace, int level, int64_t now,
+                bool emergency_desk);
+
   ObligationStore& store_;
   kafka::MessageSink& events_;
   const time::Clock& clock_;
+  const agencies::AgencyDirectory& directory_;
+  const WorkCalendar& calendar_;
   log::Logger log_;
   SlaMetrics& metrics_;
-  std::chrono::milliseconds tick_;
-  std::chrono::milliseconds produce_timeout_;
+  SchedulerOptions opt_;
+  int64_t compliance_at_ms_ = 0;  // last compliance refresh (it reads every decided obligation)
   std::thread thread_;
   std::mutex mu_;
   std::condition_variable cv_;
   bool stop_ = false;
 };
 
+// Compliance per stage over a set of decided obligations: met on time / due.
+v1::GetComplianceResponse compliance(const std::vector<v1::Obligation>& decided,
+                                     const std::string& agency);
+
 class SlaServiceImpl final : public v1::SlaService::Service {
  public:
-  explicit SlaServiceImpl(ObligationStore& store) : store_(store) {}
+  SlaServiceImpl(ObligationStore& store, const time::Clock& clock)
+      : store_(store), clock_(clock) {}
   grpc::Status GetObligations(grpc::ServerContext*, const v1::GetObligationsRequest* req,
                               v1::GetObligationsResponse* resp) override;
+  grpc::Status GetCompliance(grpc::ServerContext*, const v1::GetComplianceRequest* req,
+                             v1::GetComplianceResponse* resp) override;
+  grpc::Status ListBreaches(grpc::ServerContext*, const v1::ListBreachesRequest* req,
+                            v1::ListBreachesResponse* resp) override;
+  grpc::Status ListDueSoon(grpc::ServerContext*, const v1::ListDueSoonRequest* req,
+                           v1::ListDueSoonResponse* resp) override;
 
  private:
   ObligationStore& store_;
+  const time::Clock& clock_;
 };
 
 }  // namespace lapor::sla

@@ -23,6 +23,10 @@ TopicReader::TopicReader(const std::string& brokers, const std::string& topic, F
   rd_kafka_conf_set(conf, "enable.auto.commit", "false", err, sizeof err);
   rd_kafka_conf_set(conf, "isolation.level", "read_committed", err, sizeof err);
   rd_kafka_conf_set(conf, "enable.partition.eof", "true", err, sizeof err);
+  // A reader from the beginning must not jump to the end when its first fetch hits an offset
+  // error on a broker that is still starting (the default reset is "latest").
+  if (from == From::Beginning)
+    rd_kafka_conf_set(conf, "auto.offset.reset", "earliest", err, sizeof err);
   rd_kafka_t* rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, err, sizeof err);
   if (!rk) throw std::runtime_error(err);
   rk_.reset(rk);

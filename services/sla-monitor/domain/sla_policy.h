@@ -1,48 +1,105 @@
-// Which obligations an event starts or ends, and when each falls due. Pure: times come in.
+// Which obligations an event starts or ends, and when each falls due. Pure: times come in,
+// decisions go out; the handler carries them out against the obligation store.
 #pragma once
 
 #include "config/config.h"
+#include "domain/work_calendar.h"
 #include "lapor/v1/events.pb.h"
 
 #include <chrono>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
 namespace lapor::sla {
 
+// A deadline: wall-clock time ("60s", "15m", "60d"), working days ("3wd") or "off" (the stage
+// does not apply).
+struct Deadline {
+  enum class Unit { Off, Wall, WorkingDays };
+  Unit unit = Unit::Off;
+  int64_t wall_ms = 0;
+  int working_days = 0;
+
+  static Deadline wall(std::chrono::milliseconds d) { return {Unit::Wall, d.count(), 0}; }
+  static Deadline workingDays(int n) { return {Unit::WorkingDays, 0, n}; }
+  static Deadline off() { return {}; }
+  // Throws std::invalid_argument with the reason.
+  static Deadline parse(const std::string& text);
+  std::string text() const;
+  bool enabled() const { return unit != Unit::Off; }
+  int64_t dueFrom(int64_t start_ms, const WorkCalendar& cal) const;
+  bool operator==(const Deadline&) const = default;
+};
+
+// A deadline for one stage that applies to an agency and/or category (and optionally one
+// priority); the most specific matching override wins over the per-priority default.
+struct DeadlineOverride {
+  v1::SlaStage stage = v1::SLA_STAGE_UNSPECIFIED;
+  std::string agency;    // "" = any
+  std::string category;  // "" = any
+  v1::Priority priority = v1::PRIORITY_UNSPECIFIED;  // unspecified = any
+  Deadline deadline;
+};
+
 struct SlaPolicy {
-  // How long an agency has to acknowledge an assignment, per priority.
-  std::map<v1::Priority, std::chrono::milliseconds> acknowledge;
+  std::map<std::pair<v1::SlaStage, v1::Priority>, Deadline> deadlines;
+  std::vector<DeadlineOverride> overrides;
   double warn_fraction = 0.8;  // share of the time after which a warning goes out
 
   static SlaPolicy defaults();
-  // Section `sla`: acknowledge_<priority> durations and warn_percent (1-99).
+  // Section `sla`: <stage>_<priority> deadlines, warn_percent (1-99) and `overrides` (a list).
   static SlaPolicy fromConfig(const config::Config& cfg);
+
+  Deadline deadlineFor(v1::SlaStage stage, v1::Priority priority, const std::string& category,
+                       const std::string& agency) const;
+};
+
+// What the monitor knows of a complaint from earlier events (priority and category are on
+// the submitted and routed events only; a delivery needs them too).
+struct ComplaintFacts {
+  v1::Priority priority = v1::PRIORITY_UNSPECIFIED;
+  std::string category;
 };
 
 struct ObligationStart {
   std::string obligation_id;
   std::string complaint_id;
-  std::string assignment_id;
+  std::string assignment_id;  // "" for complaint-level stages (dispose, resolution, auto-close)
   std::string agency_id;
   v1::SlaStage stage = v1::SLA_STAGE_UNSPECIFIED;
+  v1::Priority priority = v1::PRIORITY_UNSPECIFIED;
+  std::string category;
+  std::string deadline;  // Deadline::text(), kept to re-arm escalations
   int64_t started_at_ms = 0;
-  int64_t warn_at_ms = 0;
+  int64_t warn_at_ms = 0;  // 0: no warning (auto-close)
   int64_t due_at_ms = 0;
 };
 
-// The obligation id is derived from the assignment and stage, so a replayed event finds the
-// obligation it started before instead of starting a second one.
-std::string obligationId(const std::string& assignment_id, v1::SlaStage stage);
+// How an open obligation ends: met by the event that satisfies it, or cancelled because the
+// work went away (assignment rejected or withdrawn, reporter replied, complaint closed).
+enum class EndOutcome { Met, Cancelled };
 
-// ComplaintRouted starts an acknowledge clock for every assignment.
-std::vector<ObligationStart> obligationsStartedBy(const v1::EventEnvelope& env,
-                                                  const SlaPolicy& policy);
+struct ObligationEnd {
+  v1::SlaStage stage = v1::SLA_STAGE_UNSPECIFIED;  // unspecified: every stage
+  std::string assignment_id;                       // "": any assignment (or complaint-level)
+  EndOutcome outcome = EndOutcome::Met;
+};
 
-// AssignmentAcknowledged ends the acknowledge clock of its assignment; "" for other events.
-std::string obligationEndedBy(const v1::EventEnvelope& env);
+struct Decision {
+  std::vector<ObligationEnd> ends;  // applied before starts
+  std::vector<ObligationStart> starts;
+  std::optional<ComplaintFacts> facts;  // to remember for later events
+  std::string lead_agency;  // the resolution clock now belongs to this agency ("" = unchanged)
+};
+
+// `facts` is what the store remembered for the complaint (empty for a new one).
+Decision decide(const v1::EventEnvelope& env, const ComplaintFacts& facts,
+                const SlaPolicy& policy, const WorkCalendar& cal);
 
 std::string stageName(v1::SlaStage stage);
+std::string priorityName(v1::Priority priority);
+bool isAssignmentStage(v1::SlaStage stage);
 
 }  // namespace lapor::sla

@@ -1,0 +1,312 @@
+// The SLA monitor in the running stack, with deadlines of seconds: a complaint nobody
+// acknowledges gets a warning, a breach and two escalation levels up the supervisor chain
+// (dinas-pu -> sekda -> inspektorat); an emergency nobody acknowledges goes to the 112 desk at
+// once and is re-dispatched. Lifecycle events are written straight onto lapor.complaints.v1.
+#include "events/envelope.h"
+#include "lapor/v1/sla.grpc.pb.h"
+#include "lifecycle_events.h"
+#include "stack.h"
+#include "topic_reader.h"
+#include "wait.h"
+
+#include <grpcpp/grpcpp.h>
+#include <gtest/gtest.h>
+
+#include <random>
+
+namespace lapor::testing {
+namespace {
+
+using namespace std::chrono_literals;
+
+Stack* g_stack = nullptr;
+constexpr int64_t kDeadlineMs = 3000;
+
+class StackEnvironment : public ::testing::Environment {
+ public:
+  void SetUp() override {
+    g_stack = new Stack({{"LAPOR_SLA_ACKNOWLEDGE_NORMAL", "3s"},
+                         {"LAPOR_SLA_ACKNOWLEDGE_EMERGENCY", "3s"},
+                         {"LAPOR_SLA_AUTO_CLOSE_NORMAL", "2s"},
+                         {"LAPOR_SLA_TICK", "100ms"}});
+  }
+  void TearDown() override {
+    EXPECT_EQ(g_stack->stopAll(), "");
+    delete g_stack;
+    g_stack = nullptr;
+  }
+};
+
+std::string uniqueComplaint(const std::string& what) {
+  return "sla-e2e-" + what + "-" + std::to_string(std::random_device{}());
+}
+
+std::unique_ptr<v1::SlaService::Stub> sla() {
+  return v1::SlaService::NewStub(grpc::CreateChannel(g_stack->endpoint("sla-monitor").grpc(),
+                                                     grpc::InsecureChannelCredentials()));
+}
+
+std::unique_ptr<grpc::ClientContext> ctx() {
+  auto c = std::make_unique<grpc::ClientContext>();
+  c->set_deadline(std::chrono::system_clock::now() + 5s);
+  return c;
+}
+
+std::vector<v1::Obligation> obligations(const std::string& complaint_id) {
+  v1::GetObligationsRequest req;
+  req.set_complaint_id(complaint_id);
+  v1::GetObligationsResponse resp;
+  EXPECT_TRUE(sla()->GetObligations(ctx().get(), req, &resp).ok());
+  return {resp.obligations().begin(), resp.obligations().end()};
+}
+
+std::optional<v1::Obligation> obligation(const std::string& complaint_id,
+                                         const std::string& agency, v1::SlaStage stage) {
+  for (auto& o : obligations(complaint_id))
+    if (o.agency_id() == agency && o.stage() == stage) return o;
+  return std::nullopt;
+}
+
+// The escalation item a supervisor received on its dispatch topic for the complaint.
+std::optional<v1::DispatchItem> escalationItem(TopicReader& feed, const std::string& complaint_id,
+                                               int level) {
+  auto m = feed.readUntil(
+      [&](const kafka::Message& msg) {
+        auto d = events::decode(msg.value);
+        return d.envelope && d.envelope->complaint_id() == complaint_id &&
+               d.envelope->dispatched().item().kind() == v1::DISPATCH_KIND_ESCALATION &&
+               d.envelope->dispatched().item().escalation_level() == level;
+      },
+      30s);
+  if (!m) return std::nullopt;
+  return events::decode(m->value).envelope->dispatched().item();
+}
+
+TEST(SlaEndToEnd, ComplaintWalksThroughWarningBreachAndTwoEscalationLevels) {
+  const auto cid = uniqueComplaint("road");
+  TopicReader lifecycle(g_stack->brokers(), kafka::kComplaintsTopic);
+  TopicReader sekda(g_stack->brokers(), kafka::dispatchTopic("sekda"));
+  TopicReader inspektorat(g_stack->brokers(), kafka::dispatchTopic("inspektorat"));
+  const auto routed_at = nowMs();
+  ASSERT_TRUE(produceEvent(g_stack->brokers(),
+                           routedEvent(cid, v1::PRIORITY_NORMAL, "road-damage", {"dinas-pu"},
+                                       routed_at)));
+
+  auto top = lifecycle.readUntil(
+      [&](const kafka::Message& m) {
+        auto d = events::decode(m.value);
+        return d.envelope && d.envelope->complaint_id() == cid &&
+               d.envelope->escalated().level() == 2;
+      },
+      40s);
+  ASSERT_TRUE(top) << lifecycle.seen().size() << " messages read\n" << g_stack->logs();
+
+  std::vector<std::string> kinds;
+  std::optional<v1::EventEnvelope> warning, breach, level1, level2;
+  for (const auto& e : eventsOf(lifecycle.seen(), cid)) {
+    if (e.producer() != "sla-monitor") continue;
+    kinds.push_back(events::eventKind(e) +
+                    (e.has_escalated() ? std::to_string(e.escalated().level()) : ""));
+    if (e.has_sla_warning()) warning = e;
+    if (e.has_sla_breached()) breach = e;
+    if (e.has_escalated() && e.escalated().level() == 1) level1 = e;
+    if (e.has_escalated() && e.escalated().level() == 2) level2 = e;
+  }
+  EXPECT_EQ(kinds, (std::vector<std::string>{"sla_warning", "sla_breached", "escalated1",
+                                             "escalated2"}));
+  ASSERT_TRUE(warning && breach && level1 && level2);
+  EXPECT_EQ(warning->sla_warning().stage(), v1::SLA_STAGE_ACKNOWLEDGE);
+  EXPECT_EQ(warning->sla_warning().due_at_ms(), routed_at + kDeadlineMs);
+  EXPECT_GE(warning->occurred_at_ms(), routed_at + kDeadlineMs * 8 / 10);  // 80%
+  EXPECT_EQ(breach->sla_breached().agency_id(), "dinas-pu");
+  EXPECT_GE(breach->sla_breached().breached_at_ms(), routed_at + kDeadlineMs);
+  EXPECT_EQ(level1->escalated().from_agency_id(), "dinas-pu");
+  EXPECT_EQ(level1->escalated().to_agency_id(), "sekda");
+  EXPECT_EQ(level2->escalated().to_agency_id(), "inspektorat");
+  // The next level waits one more full deadline.
+  EXPECT_GE(level2->occurred_at_ms() - level1->occurred_at_ms(), kDeadlineMs);
+
+  auto item1 = escalationItem(sekda, cid, 1);
+  ASSERT_TRUE(item1) << "sekda got no escalation item";
+  EXPECT_EQ(item1->assignment().agency_id(), "sekda");
+  EXPECT_EQ(item1->assignment().assignment_id(), assignmentIdFor(cid, "dinas-pu"));
+  EXPECT_NE(item1->note().find("acknowledge"), std::string::npos) << item1->note();
+  auto item2 = escalationItem(inspektorat, cid, 2);
+  ASSERT_TRUE(item2) << "inspektorat got no escalation item";
+
+  auto ob = obligation(cid, "dinas-pu", v1::SLA_STAGE_ACKNOWLEDGE);
+  ASSERT_TRUE(ob);
+  EXPECT_EQ(ob->state(), v1::OBLIGATION_STATE_BREACHED);
+  EXPECT_EQ(ob->escalation_level(), 2);
+
+  // The numbers behind the dashboards: a breach for dinas-pu, its compliance below 100%.
+  v1::ListBreachesRequest breq;
+  breq.set_agency_id("dinas-pu");
+  v1::ListBreachesResponse bresp;
+  ASSERT_TRUE(sla()->ListBreaches(ctx().get(), breq, &bresp).ok());
+  bool listed = false;
+  for (const auto& b : bresp.obligations()) listed |= b.complaint_id() == cid;
+  EXPECT_TRUE(listed);
+  v1::GetComplianceRequest creq;
+  creq.set_agency_id("dinas-pu");
+  creq.set_window_ms(3'600'000);
+  v1::GetComplianceResponse cresp;
+  ASSERT_TRUE(sla()->GetCompliance(ctx().get(), creq, &cresp).ok());
+  EXPECT_GE(cresp.due(), 1);
+  EXPECT_LT(cresp.ratio(), 1.0);
+
+  // A late acknowledgement ends the clock; the breach stays on record.
+  auto ack = events::makeEnvelope("notification", cid, "trace-" + cid, nowMs());
+  ack.mutable_acknowledged()->set_assignment_id(assignmentIdFor(cid, "dinas-pu"));
+  ack.mutable_acknowledged()->set_agency_id("dinas-pu");
+  ASSERT_TRUE(produceEvent(g_stack->brokers(), ack));
+  EXPECT_TRUE(waitFor(
+      [&] {
+        auto o = obligation(cid, "dinas-pu", v1::SLA_STAGE_ACKNOWLEDGE);
+        return o && o->ended_at_ms() > 0;
+      },
+      15s));
+  EXPECT_EQ(obligation(cid, "dinas-pu", v1::SLA_STAGE_ACKNOWLEDGE)->state(),
+            v1::OBLIGATION_STATE_BREACHED);
+}
+
+TEST(SlaEndToEnd, UnacknowledgedEmergencyGoesTo112AtOnceAndIsRedispatched) {
+  const auto cid = uniqueComplaint("fire");
+  TopicReader lifecycle(g_stack->brokers(), kafka::kComplaintsTopic);
+  TopicReader desk(g_stack->brokers(), kafka::dispatchTopic("ncc-112"));
+  ASSERT_TRUE(produceEvent(g_stack->brokers(),
+                           routedEvent(cid, v1::PRIORITY_EMERGENCY, "fire",
+                                       {"disdamkar", "rsud-kudungga"}, nowMs())));
+  // The hospital acknowledges at once; the fire department stays silent.
+  auto ack = events::makeEnvelope("notification", cid, "trace-" + cid, nowMs());
+  ack.mutable_acknowledged()->set_assignment_id(assignmentIdFor(cid, "rsud-kudungga"));
+  ack.mutable_acknowledged()->set_agency_id("rsud-kudungga");
+  ASSERT_TRUE(produceEvent(g_stack->brokers(), ack));
+
+  std::optional<v1::EventEnvelope> breach, redispatch, escalated;
+  auto done = lifecycle.readUntil(
+      [&](const kafka::Message& m) {
+        auto d = events::decode(m.value);
+        if (!d.envelope || d.envelope->complaint_id() != cid) return false;
+        if (d.envelope->has_sla_breached()) breach = d.envelope;
+        if (d.envelope->has_redispatch_requested()) redispatch = d.envelope;
+        if (d.envelope->has_escalated()) escalated = d.envelope;
+        return breach && redispatch && escalated;
+      },
+      30s);
+  ASSERT_TRUE(done) << g_stack->logs();
+  EXPECT_EQ(breach->sla_breached().agency_id(), "disdamkar");
+  EXPECT_EQ(breach->sla_breached().stage(), v1::SLA_STAGE_ACKNOWLEDGE);
+  EXPECT_EQ(redispatch->redispatch_requested().assignment_id(), assignmentIdFor(cid, "disdamkar"));
+  EXPECT_EQ(escalated->escalated().level(), 1);
+  EXPECT_EQ(escalated->escalated().to_agency_id(), "ncc-112") << "straight to the 112 desk";
+  // Escalated in the same pass as the breach, not one deadline later.
+  EXPECT_LT(escalated->occurred_at_ms() - breach->occurred_at_ms(), kDeadlineMs);
+  auto item = escalationItem(desk, cid, 1);
+  ASSERT_TRUE(item) << "the 112 desk got no escalation item";
+  EXPECT_EQ(item->complaint().priority(), v1::PRIORITY_EMERGENCY);
+
+  // Nothing breached for the hospital, which acknowledged in time.
+  for (const auto& e : eventsOf(lifecycle.seen(), cid)) {
+    if (e.has_sla_breached()) {
+      EXPECT_NE(e.sla_breached().agency_id(), "rsud-kudungga");
+    }
+  }
+  auto hospital = obligation(cid, "rsud-kudungga", v1::SLA_STAGE_ACKNOWLEDGE);
+  ASSERT_TRUE(hospital);
+  EXPECT_EQ(hospital->state(), v1::OBLIGATION_STATE_MET);
+
+  // Units on scene end the 15-minute clock of the lead agency.
+  auto scene = events::makeEnvelope("notification", cid, "trace-" + cid, nowMs());
+  scene.mutable_status_updated()->set_assignment_id(assignmentIdFor(cid, "disdamkar"));
+  scene.mutable_status_updated()->set_agency_id("disdamkar");
+  scene.mutable_status_updated()->set_state(v1::ASSIGNMENT_STATE_ON_SCENE);
+  ASSERT_TRUE(produceEvent(g_stack->brokers(), scene));
+  EXPECT_TRUE(waitFor(
+      [&] {
+        auto o = obligation(cid, "disdamkar", v1::SLA_STAGE_ON_SCENE);
+        return o && o->state() == v1::OBLIGATION_STATE_MET;
+      },
+      15s));
+}
+
+TEST(SlaEndToEnd, AnsweredComplaintWithoutReplyIsClosedAndAReplyKeepsItOpen) {
+  const auto quiet = uniqueComplaint("quiet"), replied = uniqueComplaint("replied");
+  TopicReader lifecycle(g_stack->brokers(), kafka::kComplaintsTopic);
+  for (const auto& cid : {quiet, replied}) {
+    ASSERT_TRUE(produceEvent(g_stack->brokers(),
+                             routedEvent(cid, v1::PRIORITY_NORMAL, "road-damage", {"dinas-pu"},
+                                         nowMs())));
+    auto resolved = events::makeEnvelope("notification", cid, "trace-" + cid, nowMs());
+    resolved.mutable_resolved()->set_assignment_id(assignmentIdFor(cid, "dinas-pu"));
+    resolved.mutable_resolved()->set_agency_id("dinas-pu");
+    resolved.mutable_resolved()->set_resolution("Jalan sudah diperbaiki");
+    ASSERT_TRUE(produceEvent(g_stack->brokers(), resolved));
+  }
+  auto feedback = events::makeEnvelope("intake", replied, "trace-" + replied, nowMs());
+  feedback.mutable_feedback()->set_rating(4);
+  feedback.mutable_feedback()->set_solved(true);
+  ASSERT_TRUE(produceEvent(g_stack->brokers(), feedback));
+
+  auto closed = lifecycle.readUntil(
+      [&](const kafka::Message& m) {
+        auto d = events::decode(m.value);
+        return d.envelope && d.envelope->complaint_id() == quiet && d.envelope->has_closed();
+      },
+      20s);
+  ASSERT_TRUE(closed) << "no auto-close for an answered complaint without reply";
+  EXPECT_EQ(events::decode(closed->value).envelope->closed().reason(), "auto-close");
+  EXPECT_TRUE(waitFor(
+      [&] {
+        auto o = obligation(quiet, "dinas-pu", v1::SLA_STAGE_AUTO_CLOSE);
+        return o && o->state() == v1::OBLIGATION_STATE_CLOSED;
+      },
+      10s));
+  auto kept = obligation(replied, "dinas-pu", v1::SLA_STAGE_AUTO_CLOSE);
+  ASSERT_TRUE(kept);
+  EXPECT_EQ(kept->state(), v1::OBLIGATION_STATE_CANCELLED) << "the reporter replied";
+  for (const auto& e : eventsOf(lifecycle.seen(), replied)) EXPECT_FALSE(e.has_closed());
+}
+
+TEST(SlaEndToEnd, DueSoonListsOpenDeadlinesAndBadQueriesAreRefused) {
+  const auto cid = uniqueComplaint("due");
+  ASSERT_TRUE(produceEvent(g_stack->brokers(),
+                           routedEvent(cid, v1::PRIORITY_HIGH, "road-damage", {"dlh"}, nowMs())));
+  ASSERT_TRUE(waitFor([&] { return obligation(cid, "dlh", v1::SLA_STAGE_ACKNOWLEDGE).has_value(); },
+                      15s));
+  auto listed = [&](int64_t within_ms) {
+    v1::ListDueSoonRequest req;
+    req.set_agency_id("dlh");
+    req.set_within_ms(within_ms);
+    v1::ListDueSoonResponse resp;
+    EXPECT_TRUE(sla()->ListDueSoon(ctx().get(), req, &resp).ok());
+    for (const auto& o : resp.obligations())
+      if (o.complaint_id() == cid) return true;
+    return false;
+  };
+  EXPECT_TRUE(listed(2 * 86'400'000)) << "high priority: acknowledge within 1 day";
+  EXPECT_FALSE(listed(3'600'000)) << "not due within the hour";
+
+  v1::ListDueSoonRequest bad_due;
+  v1::ListDueSoonResponse due_resp;
+  EXPECT_EQ(sla()->ListDueSoon(ctx().get(), bad_due, &due_resp).error_code(),
+            grpc::StatusCode::INVALID_ARGUMENT);
+  v1::GetComplianceRequest bad_window;
+  v1::GetComplianceResponse compliance;
+  EXPECT_EQ(sla()->GetCompliance(ctx().get(), bad_window, &compliance).error_code(),
+            grpc::StatusCode::INVALID_ARGUMENT);
+  v1::ListBreachesRequest bad_since;
+  bad_since.set_since_ms(-1);
+  v1::ListBreachesResponse breaches;
+  EXPECT_EQ(sla()->ListBreaches(ctx().get(), bad_since, &breaches).error_code(),
+            grpc::StatusCode::INVALID_ARGUMENT);
+}
+
+}  // namespace
+}  // namespace lapor::testing
+
+int main(int argc, char** argv) {
+  ::testing::InitGoogleTest(&argc, argv);
+  ::testing::AddGlobalTestEnvironment(new lapor::testing::StackEnvironment);
+  return RUN_ALL_TESTS();
+}

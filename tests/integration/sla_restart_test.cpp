@@ -1,0 +1,162 @@
+// The monitor as a process: killed with SIGKILL while timers are pending and started again,
+// every timer fires once; two instances on one Redis fire every timer exactly once between
+// them. Events go straight onto lapor.complaints.v1, the monitor's input contract.
+#include "events/envelope.h"
+#include "integration_support.h"
+#include "lifecycle_events.h"
+#include "log/logger.h"
+#include "process.h"
+#include "redis/redis_client.h"
+
+#include <gtest/gtest.h>
+#include <signal.h>
+
+#include <map>
+#include <set>
+
+#ifndef LAPOR_BUILD_DIR
+#error "LAPOR_BUILD_DIR must be defined"
+#endif
+
+namespace lapor::integration {
+namespace {
+
+using namespace std::chrono_literals;
+using lapor::testing::ChildProcess;
+
+class SlaRestartTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    brokers_ = lapor::testing::requiredEnv("LAPOR_KAFKA_BROKERS");
+    redis_opt_.host = lapor::testing::requiredEnv("LAPOR_REDIS_HOST");
+    redis_opt_.port = std::stoi(lapor::testing::requiredEnv("LAPOR_REDIS_PORT"));
+    redis_opt_.prefix = uniqueName("lapor-sla-restart") + ":";
+    group_ = uniqueName("lapor-sla-restart");
+    run_ = uniqueName("restart");
+    redis_ = std::make_unique<redis::RedisClient>(redis_opt_,
+                                                  log::Logger("sla-it", log::Level::Error));
+  }
+
+  std::unique_ptr<ChildProcess> monitor(const std::string& name) {
+    std::map<std::string, std::string> env{
+        {"LAPOR_KAFKA_BROKERS", brokers_},
+        {"LAPOR_KAFKA_GROUP", group_},
+        {"LAPOR_REDIS_HOST", redis_opt_.host},
+        {"LAPOR_REDIS_PORT", std::to_string(redis_opt_.port)},
+        {"LAPOR_REDIS_PREFIX", redis_opt_.prefix},
+        {"LAPOR_GRPC_PORT", std::to_string(lapor::testing::freePort())},
+        {"LAPOR_METRICS_PORT", std::to_string(lapor::testing::freePort())},
+        {"LAPOR_SLA_ACKNOWLEDGE_NORMAL", "8s"},
+        {"LAPOR_SLA_TICK", "100ms"},
+    };
+    return std::make_unique<ChildProcess>(
+        name,
+        std::vector<std::string>{LAPOR_BUILD_DIR "/services/sla-monitor/lapor-sla-monitor",
+                                 "--config", LAPOR_SOURCE_DIR "/deploy/config/sla-monitor.yaml"},
+        env, lapor::testing::runDir() + "/logs/" + run_ + "-" + name + ".log");
+  }
+
+  // Routes `n` normal complaints to dinas-pu, one assignment each; returns the complaint ids.
+  std::set<std::string> routeComplaints(int n) {
+    std::set<std::string> ids;
+    for (int i = 0; i < n; ++i) {
+      const auto cid = run_ + "-" + std::to_string(i);
+      EXPECT_TRUE(lapor::testing::produceEvent(
+          brokers_, lapor::testing::routedEvent(cid, v1::PRIORITY_NORMAL, "road-damage",
+                                                {"dinas-pu"}, lapor::testing::nowMs())));
+      ids.insert(cid);
+    }
+    return ids;
+  }
+
+  int64_t zcard(const std::string& key) {
+    return redis_->command({"ZCARD", redis_->key(key)}).integer;
+  }
+
+  // Reads the lifecycle topic until every complaint has a breach and a level-1 escalation;
+  // returns, per kind and complaint, the event ids seen (repeats included).
+  std::map<std::string, std::map<std::string, std::vector<std::string>>> readOutcomes(
+      const std::set<std::string>& complaints, std::chrono::milliseconds timeout) {
+    std::map<std::string, std::map<std::string, std::vector<std::string>>> seen;
+    TopicReader reader(brokers_, kafka::kComplaintsTopic);
+    reader.readUntil(
+        [&](const kafka::Message& m) {
+          auto d = events::decode(m.value);
+          if (!d.envelope || !complaints.count(d.envelope->complaint_id())) return false;
+          const auto kind = events::eventKind(*d.envelope);
+          if (kind == "escalated" && d.envelope->escalated().level() != 1) return false;
+          seen[kind][d.envelope->complaint_id()].push_back(d.envelope->event_id());
+          return seen["sla_breached"].size() == complaints.size() &&
+                 seen["escalated"].size() == complaints.size() &&
+                 seen["sla_warning"].size() == complaints.size();
+        },
+        timeout);
+    return seen;
+  }
+
+  std::string brokers_, group_, run_;
+  redis::RedisOptions redis_opt_;
+  std::unique_ptr<redis::RedisClient> redis_;
+};
+
+std::set<std::string> distinct(const std::vector<std::string>& v) {
+  return {v.begin(), v.end()};
+}
+
+TEST_F(SlaRestartTest, KilledWhileTimersArePendingFiresEachOnceAfterRestart) {
+  constexpr int kCount = 12;
+  auto first = monitor("first");
+  const auto complaints = routeComplaints(kCount);
+  // Every obligation and its timers are in Redis, none due yet (8 s deadlines).
+  ASSERT_TRUE(waitFor(
+      [&] {
+        for (const auto& cid : complaints)
+          if (redis_->command({"SCARD", redis_->key("sla:complaint:" + cid)}).integer != 1)
+            return false;
+        return true;
+      },
+      30s))
+      << first->logTail();
+  ASSERT_TRUE(first->signalAndWait(SIGKILL, 10s));
+  auto second = monitor("second");
+  auto seen = readOutcomes(complaints, 60s);
+  for (const char* kind : {"sla_warning", "sla_breached", "escalated"}) {
+    ASSERT_EQ(seen[kind].size(), static_cast<size_t>(kCount)) << kind << "\n"
+                                                               << second->logTail();
+    // One event per timer; a copy could only repeat the same event id, which consumers drop.
+    for (const auto& [cid, ids] : seen[kind]) EXPECT_EQ(distinct(ids).size(), 1u) << kind << cid;
+  }
+  EXPECT_TRUE(waitFor([&] { return zcard("sla:inflight") == 0; }, 10s));
+}
+
+TEST_F(SlaRestartTest, TwoInstancesFireEveryTimerExactlyOnce) {
+  constexpr int kCount = 20;
+  auto a = monitor("a");
+  auto b = monitor("b");
+  const auto complaints = routeComplaints(kCount);
+  auto seen = readOutcomes(complaints, 60s);
+  for (const char* kind : {"sla_warning", "sla_breached", "escalated"}) {
+    ASSERT_EQ(seen[kind].size(), static_cast<size_t>(kCount)) << kind << "\n"
+                                                               << a->logTail() << b->logTail();
+    for (const auto& [cid, ids] : seen[kind]) EXPECT_EQ(ids.size(), 1u) << kind << " " << cid;
+  }
+  // The escalation level is recorded once the events are acknowledged by the broker.
+  EXPECT_TRUE(waitFor(
+      [&] {
+        for (const auto& cid : complaints) {
+          auto ids = redis_->command({"SMEMBERS", redis_->key("sla:complaint:" + cid)});
+          if (ids.elements.size() != 1) return false;
+          auto level =
+              redis_->command({"HGET", redis_->key("sla:ob:" + ids.elements[0].str), "level"});
+          if (level.str != "1" && level.str != "2") return false;
+        }
+        return true;
+      },
+      10s));
+  // Both processes are still up: neither died to leave the work to the other.
+  EXPECT_TRUE(a->running());
+  EXPECT_TRUE(b->running());
+}
+
+}  // namespace
+}  // namespace lapor::integration

@@ -1,0 +1,172 @@
+// The obligation store against a real Redis: a timer's claim and an obligation's completion
+// are atomic, so a breach is never claimed for an obligation met at the same moment; claims
+// by two monitors never overlap; a dead claimer's timers come back after the lease.
+#include "integration_support.h"
+#include "log/logger.h"
+#include "obligation_store.h"
+
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <set>
+#include <thread>
+
+namespace lapor::integration {
+namespace {
+
+using namespace std::chrono_literals;
+using sla::EndOutcome;
+using sla::ObligationEnd;
+using sla::ObligationStart;
+using sla::ObligationStore;
+
+class SlaStoreTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto host = serviceEnv("LAPOR_REDIS_HOST");
+    ASSERT_TRUE(host) << missingEnvMessage("LAPOR_REDIS_HOST");
+    auto port = serviceEnv("LAPOR_REDIS_PORT");
+    ASSERT_TRUE(port) << missingEnvMessage("LAPOR_REDIS_PORT");
+    opt_.host = *host;
+    opt_.port = std::stoi(*port);
+    opt_.prefix = uniqueName("lapor-sla-it") + ":";
+    a_ = std::make_unique<redis::RedisClient>(opt_, log::Logger("sla-it", log::Level::Error));
+    b_ = std::make_unique<redis::RedisClient>(opt_, log::Logger("sla-it", log::Level::Error));
+  }
+
+  ObligationStart obligation(const std::string& n, int64_t due, int64_t warn = 0) {
+    ObligationStart o;
+    o.obligation_id = "ob-" + n;
+    o.complaint_id = "c-" + n;
+    o.assignment_id = "a-" + n;
+    o.agency_id = "dinas-pu";
+    o.stage = v1::SLA_STAGE_ACKNOWLEDGE;
+    o.priority = v1::PRIORITY_NORMAL;
+    o.deadline = "1000ms";
+    o.started_at_ms = due - 1000;
+    o.due_at_ms = due;
+    o.warn_at_ms = warn;
+    return o;
+  }
+
+  redis::RedisOptions opt_;
+  std::unique_ptr<redis::RedisClient> a_, b_;
+};
+
+constexpr int64_t kNow = 1'795'917'600'000;
+
+TEST_F(SlaStoreTest, MetAndBreachedNeverBothWhenTheyRace) {
+  ObligationStore store_a(*a_, 1h), store_b(*b_, 1h);
+  constexpr int kCount = 300;
+  for (int i = 0; i < kCount; ++i)
+    ASSERT_TRUE(store_a.start(obligation(std::to_string(i), kNow), ""));
+  std::set<std::string> breached;
+  std::set<std::string> met;
+  std::atomic<bool> go{false};
+  std::thread claimer([&] {
+    while (!go) std::this_thread::yield();
+    for (int pass = 0; pass < 50; ++pass)
+      for (const auto& m : store_b.claimDue(kNow, 60s, 7))
+        breached.insert(sla::TimerMember::parse(m).obligation_id);
+  });
+  go = true;
+  for (int i = 0; i < kCount; ++i)
+    for (const auto& e : store_a.end("c-" + std::to_string(i),
+                                     {v1::SLA_STAGE_ACKNOWLEDGE, "", EndOutcome::Met}, kNow))
+      if (e.result == "met") met.insert(e.obligation_id);
+  claimer.join();
+  for (const auto& m : store_b.claimDue(kNow, 60s, kCount))
+    breached.insert(sla::TimerMember::parse(m).obligation_id);
+  for (int i = 0; i < kCount; ++i) {
+    const auto id = "ob-" + std::to_string(i);
+    EXPECT_NE(met.count(id) == 1, breached.count(id) == 1) << id << ": met xor breached";
+    auto ob = store_a.get(id, nullptr);
+    ASSERT_TRUE(ob);
+    EXPECT_EQ(ob->state(), met.count(id) ? v1::OBLIGATION_STATE_MET
+                                         : v1::OBLIGATION_STATE_BREACHED);
+  }
+  // Both sides did some of the work, so the race was real.
+  EXPECT_GT(met.size(), 0u);
+  EXPECT_GT(breached.size(), 0u);
+}
+
+TEST_F(SlaStoreTest, CompletionAfterTheBreachIsLateAndStopsEscalation) {
+  ObligationStore store(*a_, 1h);
+  ASSERT_TRUE(store.start(obligation("late", kNow), ""));
+  auto claimed = store.claimDue(kNow, 60s, 10);
+  ASSERT_EQ(claimed, std::vector<std::string>{"ob-late|breach"});
+  ASSERT_TRUE(store.complete(claimed[0], 1, "ob-late|esc|2", kNow + 1000));
+  EXPECT_FALSE(store.complete(claimed[0], 1, "ob-late|esc|2", kNow + 1000)) << "done once";
+  auto ended = store.end("c-late", {v1::SLA_STAGE_ACKNOWLEDGE, "", EndOutcome::Met}, kNow + 10);
+  ASSERT_EQ(ended.size(), 1u);
+  EXPECT_EQ(ended[0].result, "late");
+  EXPECT_TRUE(store.claimDue(kNow + 5000, 60s, 10).empty()) << "no level 2 after completion";
+  auto ob = store.get("ob-late", nullptr);
+  EXPECT_EQ(ob->state(), v1::OBLIGATION_STATE_BREACHED);
+  EXPECT_EQ(ob->escalation_level(), 1);
+  EXPECT_EQ(ob->ended_at_ms(), kNow + 10);
+}
+
+TEST_F(SlaStoreTest, EscalationLevelsAreArmedOneAfterAnother) {
+  ObligationStore store(*a_, 1h);
+  ASSERT_TRUE(store.start(obligation("esc", kNow, kNow - 200), ""));
+  auto first = store.claimDue(kNow, 60s, 10);
+  EXPECT_EQ(first, (std::vector<std::string>{"ob-esc|warn", "ob-esc|breach"}));
+  for (const auto& m : first)
+    store.complete(m, m.ends_with("breach") ? 1 : 0,
+                   m.ends_with("breach") ? "ob-esc|esc|2" : "", kNow + 1000);
+  EXPECT_TRUE(store.claimDue(kNow + 999, 60s, 10).empty());
+  EXPECT_EQ(store.claimDue(kNow + 1000, 60s, 10), std::vector<std::string>{"ob-esc|esc|2"});
+}
+
+TEST_F(SlaStoreTest, TwoMonitorsNeverClaimTheSameTimer) {
+  ObligationStore store_a(*a_, 1h), store_b(*b_, 1h);
+  constexpr int kCount = 200;
+  for (int i = 0; i < kCount; ++i)
+    ASSERT_TRUE(store_a.start(obligation("two-" + std::to_string(i), kNow, kNow - 10), ""));
+  std::vector<std::string> got_a, got_b;
+  std::thread ta([&] {
+    for (int pass = 0; pass < 40; ++pass)
+      for (auto& m : store_a.claimDue(kNow, 60s, 5)) got_a.push_back(m);
+  });
+  std::thread tb([&] {
+    for (int pass = 0; pass < 40; ++pass)
+      for (auto& m : store_b.claimDue(kNow, 60s, 5)) got_b.push_back(m);
+  });
+  ta.join();
+  tb.join();
+  for (auto& m : store_a.claimDue(kNow, 60s, 2 * kCount)) got_a.push_back(m);
+  std::multiset<std::string> all(got_a.begin(), got_a.end());
+  all.insert(got_b.begin(), got_b.end());
+  EXPECT_EQ(all.size(), 2u * kCount) << "every warning and breach exactly once";
+  for (const auto& m : all) EXPECT_EQ(all.count(m), 1u) << m;
+}
+
+TEST_F(SlaStoreTest, ADeadClaimersTimersComeBackAfterTheLease) {
+  ObligationStore store(*a_, 1h);
+  ASSERT_TRUE(store.start(obligation("lease", kNow), ""));
+  ASSERT_EQ(store.claimDue(kNow, 5s, 10).size(), 1u);  // claimed, never completed
+  EXPECT_TRUE(store.claimDue(kNow + 4000, 5s, 10).empty()) << "lease still running";
+  EXPECT_EQ(store.claimDue(kNow + 5001, 5s, 10), std::vector<std::string>{"ob-lease|breach"});
+}
+
+TEST_F(SlaStoreTest, CancelledObligationsFireNothingAndAreNotCompliance) {
+  ObligationStore store(*a_, 1h);
+  ASSERT_TRUE(store.start(obligation("gone", kNow + 100, kNow + 50), ""));
+  EXPECT_FALSE(store.start(obligation("gone", kNow + 100, kNow + 50), "")) << "replay";
+  auto ended = store.end("c-gone", {v1::SLA_STAGE_UNSPECIFIED, "a-gone", EndOutcome::Cancelled},
+                         kNow);
+  ASSERT_EQ(ended.size(), 1u);
+  EXPECT_EQ(ended[0].result, "cancelled");
+  EXPECT_TRUE(store.claimDue(kNow + 1000, 5s, 10).empty());
+  EXPECT_TRUE(store.decidedSince(0).empty());
+  for (const auto& c : store.openCounts()) EXPECT_EQ(c.count, 0) << c.agency << c.stage;
+  EXPECT_EQ(a_->command({"TTL", a_->key("sla:complaint:c-gone")}).integer, -1)
+      << "an assignment's cancellation keeps the complaint's index";
+  store.end("c-gone", {v1::SLA_STAGE_UNSPECIFIED, "", EndOutcome::Cancelled}, kNow);
+  EXPECT_GT(a_->command({"TTL", a_->key("sla:complaint:c-gone")}).integer, 0)
+      << "closing the complaint lets its index expire";
+}
+
+}  // namespace
+}  // namespace lapor::integration

@@ -1,0 +1,55 @@
+#include "lifecycle_events.h"
+
+#include "events/envelope.h"
+#include "topic_reader.h"
+
+#include <chrono>
+
+namespace lapor::testing {
+
+int64_t nowMs() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+std::string assignmentIdFor(const std::string& complaint_id, const std::string& agency) {
+  return "assignment-" + complaint_id + "-" + agency;
+}
+
+v1::EventEnvelope routedEvent(const std::string& complaint_id, v1::Priority priority,
+                              const std::string& category,
+                              const std::vector<std::string>& agencies, int64_t at_ms) {
+  auto env = events::makeEnvelope("routing", complaint_id, "trace-" + complaint_id, at_ms);
+  auto* r = env.mutable_routed();
+  r->set_priority(priority);
+  r->set_category(category);
+  r->set_reason("initial");
+  for (size_t i = 0; i < agencies.size(); ++i) {
+    auto* a = r->add_assignments();
+    a->set_assignment_id(assignmentIdFor(complaint_id, agencies[i]));
+    a->set_complaint_id(complaint_id);
+    a->set_agency_id(agencies[i]);
+    a->set_role(i == 0 ? v1::ASSIGNMENT_ROLE_LEAD : v1::ASSIGNMENT_ROLE_SUPPORT);
+    a->set_dispatched_at_ms(at_ms);
+  }
+  return env;
+}
+
+bool produceEvent(const std::string& brokers, const v1::EventEnvelope& env) {
+  std::string bytes;
+  env.SerializeToString(&bytes);
+  return produceRaw(brokers, kafka::kComplaintsTopic, env.complaint_id(), bytes);
+}
+
+std::vector<v1::EventEnvelope> eventsOf(const std::vector<kafka::Message>& messages,
+                                        const std::string& complaint_id) {
+  std::vector<v1::EventEnvelope> out;
+  for (const auto& m : messages) {
+    auto d = events::decode(m.value);
+    if (d.envelope && d.envelope->complaint_id() == complaint_id) out.push_back(*d.envelope);
+  }
+  return out;
+}
+
+}  // namespace lapor::testing
