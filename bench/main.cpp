@@ -215,6 +215,9 @@ int run(const Settings& s, const std::string& command) {
       const int grpc_port = testing::freePort();
       svc_env["LAPOR_GRPC_PORT"] = std::to_string(grpc_port);
       svc_env["LAPOR_METRICS_PORT"] = std::to_string(testing::freePort());
+      // Its own transactional id and static group member id: the same one as the first
+      // instance (the host name) would fence it.
+      if (name == "routing") svc_env["LAPOR_ROUTING_INSTANCE_ID"] = "bench-routing-2";
       const std::string target = "127.0.0.1:" + std::to_string(grpc_port);
       extra.push_back(std::make_unique<testing::ChildProcess>(
           name + "-2",
