@@ -220,6 +220,53 @@ TEST(EndToEnd, ComplaintReachesEveryAgencyAndAcknowledgementStopsTheClock) {
   EXPECT_EQ(fire.countFor(sub.complaint_id()), 1u);
 }
 
+TEST(EndToEnd, AnAgencyRejectsAndTheNextOneReceivesIt) {
+  // population-documents: Disdukcapil leads; Ortala is the rule's alternative (agencies.yaml).
+  FeedReader first("disdukcapil"), next("ortala");
+  auto sub = submit(complaint("population-documents", v1::PRIORITY_NORMAL));
+  auto original = first.waitFor(sub.complaint_id());
+  ASSERT_TRUE(original) << g_stack->logs();
+  EXPECT_EQ(next.countFor(sub.complaint_id()), 0u);
+
+  auto agency = stub<v1::AgencyService>("notification");
+  v1::RejectRequest reject;
+  reject.set_agency_id("disdukcapil");
+  reject.set_assignment_id(original->item().assignment().assignment_id());
+  reject.set_reason_code("not-our-authority");
+  reject.set_note("Bukan wewenang: pengaduan layanan, bukan dokumen");
+  reject.set_operator_("petugas-disdukcapil");
+  v1::RejectResponse rejected;
+  auto s = agency->Reject(agencyCtx("disdukcapil").get(), reject, &rejected);
+  ASSERT_TRUE(s.ok()) << s.error_message();
+  EXPECT_EQ(rejected.state(), v1::ASSIGNMENT_STATE_REJECTED);
+
+  // Routing reads the rejection from the lifecycle topic and dispatches to the next candidate,
+  // whose stream carries it with the rejection in its history.
+  auto rerouted = next.waitFor(sub.complaint_id());
+  ASSERT_TRUE(rerouted) << g_stack->logs();
+  const auto& item = rerouted->item();
+  EXPECT_EQ(item.assignment().agency_id(), "ortala");
+  EXPECT_NE(item.assignment().assignment_id(), original->item().assignment().assignment_id());
+  EXPECT_EQ(item.complaint().tracking_id(), sub.tracking_id());
+  ASSERT_EQ(item.history_size(), 1);
+  EXPECT_EQ(item.history(0).agency_id(), "disdukcapil");
+  EXPECT_EQ(item.history(0).reason_code(), "not-our-authority");
+  EXPECT_EQ(item.history(0).note(), reject.note());
+
+  // The new agency can act on it; the one that rejected cannot any more.
+  v1::AcknowledgeRequest ack;
+  ack.set_agency_id("ortala");
+  ack.set_assignment_id(item.assignment().assignment_id());
+  v1::AcknowledgeResponse ack_resp;
+  s = agency->Acknowledge(agencyCtx("ortala").get(), ack, &ack_resp);
+  ASSERT_TRUE(s.ok()) << s.error_message();
+  ack.set_agency_id("disdukcapil");
+  ack.set_assignment_id(original->item().assignment().assignment_id());
+  EXPECT_EQ(agency->Acknowledge(agencyCtx("disdukcapil").get(), ack, &ack_resp).error_code(),
+            grpc::StatusCode::FAILED_PRECONDITION);
+  EXPECT_EQ(next.countFor(sub.complaint_id()), 1u);
+}
+
 TEST(EndToEnd, UnacknowledgedAssignmentWarnsThenBreaches) {
   auto sub = submit(complaint("garbage", v1::PRIORITY_NORMAL));  // dlh, 4 s to acknowledge
   TopicReader lifecycle(g_stack->brokers(), kafka::kComplaintsTopic);
