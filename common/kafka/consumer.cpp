@@ -39,25 +39,13 @@ void Consumer::Deleter::operator()(rd_kafka_s* rk) const {
 
 Consumer::Consumer(ConsumerOptions options, MessageSink& deadletters, log::Logger logger,
                    prometheus::Registry* registry)
-    : opt_(std::move(options)), deadletters_(deadletters), log_(std::move(logger)) {
+    : opt_(std::move(options)),
+      deadletters_(deadletters),
+      log_(std::move(logger)),
+      metrics_(registry, opt_.service) {
   if (opt_.brokers.empty()) throw std::invalid_argument("kafka.brokers is empty");
   if (opt_.group_id.empty()) throw std::invalid_argument("kafka consumer group id is empty");
   if (opt_.topics.empty()) throw std::invalid_argument("kafka consumer has no topics");
-  if (registry) {
-    const auto svc = metricName(opt_.service.empty() ? "lapor" : opt_.service);
-    messages_ = &prometheus::BuildCounter()
-                     .Name("lapor_" + svc + "_consumed_messages_total")
-                     .Help("Kafka messages handled, by topic and outcome")
-                     .Register(*registry);
-    deadlettered_ = &prometheus::BuildCounter()
-                         .Name("lapor_" + svc + "_deadletters_total")
-                         .Help("Messages sent to the dead-letter topic, by reason")
-                         .Register(*registry);
-    lag_ = &prometheus::BuildGauge()
-                .Name("lapor_" + svc + "_consumer_lag_messages")
-                .Help("Messages behind the partition's end after the last one handled")
-                .Register(*registry);
-  }
   rd_kafka_conf_t* conf = rd_kafka_conf_new();
   detail::setOrThrow(conf, "bootstrap.servers", opt_.brokers);
   detail::setOrThrow(conf, "group.id", opt_.group_id);
@@ -115,10 +103,6 @@ bool Consumer::waitOrStop(std::chrono::milliseconds d) {
   return cv_.wait_for(lk, d, [this] { return stop_.load(); });
 }
 
-void Consumer::count(const std::string& topic, const char* outcome) {
-  if (messages_) messages_->Add({{"topic", topic}, {"outcome", outcome}}).Increment();
-}
-
 void Consumer::loop() {
   auto last_commit = std::chrono::steady_clock::now();
   while (!stop_.load()) {
@@ -128,12 +112,7 @@ void Consumer::loop() {
           raw, rd_kafka_message_destroy);
       if (m->err == RD_KAFKA_RESP_ERR_NO_ERROR) {
         handle(detail::toMessage(m.get()));
-        int64_t low = 0, high = 0;  // cached watermarks: no broker round trip
-        if (lag_ && rd_kafka_get_watermark_offsets(rk_.get(), rd_kafka_topic_name(m->rkt),
-                                                   m->partition, &low, &high) == 0)
-          lag_->Add({{"topic", rd_kafka_topic_name(m->rkt)},
-                     {"partition", std::to_string(m->partition)}})
-              .Set(static_cast<double>(std::max<int64_t>(0, high - m->offset - 1)));
+        metrics_.lag(rk_.get(), rd_kafka_topic_name(m->rkt), m->partition, m->offset);
       } else if (m->err != RD_KAFKA_RESP_ERR__PARTITION_EOF) {
         log_.warn("kafka consumer error", {{"error", rd_kafka_message_errstr(m.get())}});
       }
@@ -156,7 +135,7 @@ void Consumer::handle(const Message& msg) {
       r = HandleResult::retry("exception", e.what());
     }
     if (r.outcome == Outcome::Done) {
-      count(msg.topic, "done");
+      metrics_.count(msg.topic, "done");
       storeOffset(msg);
       return;
     }
@@ -168,15 +147,15 @@ void Consumer::handle(const Message& msg) {
                                             {"offset", msg.offset},
                                             {"reason", r.reason},
                                             {"detail", r.detail}});
-        count(msg.topic, "deadletter");
-        if (deadlettered_) deadlettered_->Add({{"reason", r.reason}}).Increment();
+        metrics_.count(msg.topic, "deadletter");
+        metrics_.deadLettered(r.reason);
         storeOffset(msg);
         return;
       }
       // The dead-letter topic did not take it: keep the message rather than lose it.
       r = HandleResult::retry("deadletter-failed", report.error);
     }
-    count(msg.topic, "retry");
+    metrics_.count(msg.topic, "retry");
     log_.warn("message will be retried", {{"topic", msg.topic},
                                           {"partition", msg.partition},
                                           {"offset", msg.offset},

@@ -3,6 +3,7 @@
 #pragma once
 
 #include "kafka/message.h"
+#include "kafka/rdkafka_conf.h"
 #include "log/logger.h"
 
 #include <prometheus/counter.h>
@@ -61,7 +62,6 @@ class Consumer {
   void storeOffset(const Message& msg);
   void commit(bool sync);
   bool waitOrStop(std::chrono::milliseconds d);
-  void count(const std::string& topic, const char* outcome);
 
   ConsumerOptions opt_;
   MessageSink& deadletters_;
@@ -74,9 +74,7 @@ class Consumer {
   std::mutex mu_;
   std::condition_variable cv_;
   bool dirty_ = false;  // offsets stored since the last commit
-  prometheus::Family<prometheus::Counter>* messages_ = nullptr;
-  prometheus::Family<prometheus::Counter>* deadlettered_ = nullptr;
-  prometheus::Family<prometheus::Gauge>* lag_ = nullptr;
+  detail::ConsumerMetrics metrics_;
 };
 
 // Creates the topics that do not exist yet; returns an error text or "" on success.

@@ -1,6 +1,10 @@
 // See rdkafka_conf.h.
 #include "kafka/rdkafka_conf.h"
 
+#include "kafka/consumer.h"
+
+#include <algorithm>
+
 #include <stdexcept>
 
 namespace lapor::kafka::detail {
@@ -53,6 +57,40 @@ Message toMessage(const rd_kafka_message_t* m) {
       out.headers.emplace_back(name, val ? std::string(static_cast<const char*>(val), size) : "");
   }
   return out;
+}
+
+ConsumerMetrics::ConsumerMetrics(prometheus::Registry* registry, const std::string& service) {
+  if (!registry) return;
+  const auto svc = metricName(service.empty() ? "lapor" : service);
+  messages_ = &prometheus::BuildCounter()
+                   .Name("lapor_" + svc + "_consumed_messages_total")
+                   .Help("Kafka messages handled, by topic and outcome")
+                   .Register(*registry);
+  deadlettered_ = &prometheus::BuildCounter()
+                       .Name("lapor_" + svc + "_deadletters_total")
+                       .Help("Messages sent to the dead-letter topic, by reason")
+                       .Register(*registry);
+  lag_ = &prometheus::BuildGauge()
+              .Name("lapor_" + svc + "_consumer_lag_messages")
+              .Help("Messages behind the partition's end after the last one handled")
+              .Register(*registry);
+}
+
+void ConsumerMetrics::count(const std::string& topic, const char* outcome) {
+  if (messages_) messages_->Add({{"topic", topic}, {"outcome", outcome}}).Increment();
+}
+
+void ConsumerMetrics::deadLettered(const std::string& reason) {
+  if (deadlettered_) deadlettered_->Add({{"reason", reason}}).Increment();
+}
+
+void ConsumerMetrics::lag(rd_kafka_t* rk, const std::string& topic, int32_t partition,
+                          int64_t offset) {
+  int64_t low = 0, high = 0;
+  if (!lag_ || rd_kafka_get_watermark_offsets(rk, topic.c_str(), partition, &low, &high) != 0)
+    return;
+  lag_->Add({{"topic", topic}, {"partition", std::to_string(partition)}})
+      .Set(static_cast<double>(std::max<int64_t>(0, high - offset - 1)));
 }
 
 }  // namespace lapor::kafka::detail

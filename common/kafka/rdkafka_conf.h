@@ -5,6 +5,9 @@
 #include "log/logger.h"
 
 #include <librdkafka/rdkafka.h>
+#include <prometheus/counter.h>
+#include <prometheus/gauge.h>
+#include <prometheus/registry.h>
 
 #include <string>
 
@@ -20,5 +23,23 @@ void routeLogs(rd_kafka_conf_t* conf, const log::Logger* logger);
 
 // A consumed librdkafka message as our own Message (key, value, headers, timestamp).
 Message toMessage(const rd_kafka_message_t* m);
+
+// What every consumer of a service reports: messages by topic and outcome, dead letters by
+// reason, and the lag behind each partition's end. Without a registry it records nothing.
+class ConsumerMetrics {
+ public:
+  ConsumerMetrics() = default;
+  ConsumerMetrics(prometheus::Registry* registry, const std::string& service);
+  void count(const std::string& topic, const char* outcome);
+  void deadLettered(const std::string& reason);
+  // Messages after `offset` up to the partition's end, from the handle's cached watermarks
+  // (no broker round trip).
+  void lag(rd_kafka_t* rk, const std::string& topic, int32_t partition, int64_t offset);
+
+ private:
+  prometheus::Family<prometheus::Counter>* messages_ = nullptr;
+  prometheus::Family<prometheus::Counter>* deadlettered_ = nullptr;
+  prometheus::Family<prometheus::Gauge>* lag_ = nullptr;
+};
 
 }  // namespace lapor::kafka::detail

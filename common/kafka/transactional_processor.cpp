@@ -55,7 +55,7 @@ void TransactionalProcessor::Deleter::operator()(rd_kafka_s* rk) const {
 
 TransactionalProcessor::TransactionalProcessor(TransactionalOptions options, log::Logger logger,
                                                prometheus::Registry* registry)
-    : opt_(std::move(options)), log_(std::move(logger)) {
+    : opt_(std::move(options)), log_(std::move(logger)), metrics_(registry, opt_.service) {
   if (opt_.brokers.empty()) throw std::invalid_argument("kafka.brokers is empty");
   if (opt_.group_id.empty()) throw std::invalid_argument("kafka consumer group id is empty");
   if (opt_.topics.empty()) throw std::invalid_argument("kafka consumer has no topics");
@@ -63,14 +63,6 @@ TransactionalProcessor::TransactionalProcessor(TransactionalOptions options, log
     throw std::invalid_argument("kafka transactional id is empty (set the instance id)");
   if (registry) {
     const auto svc = metricName(opt_.service.empty() ? "lapor" : opt_.service);
-    messages_ = &prometheus::BuildCounter()
-                     .Name("lapor_" + svc + "_consumed_messages_total")
-                     .Help("Kafka messages handled, by topic and outcome")
-                     .Register(*registry);
-    deadlettered_ = &prometheus::BuildCounter()
-                         .Name("lapor_" + svc + "_deadletters_total")
-                         .Help("Messages sent to the dead-letter topic, by reason")
-                         .Register(*registry);
     transactions_ = &prometheus::BuildCounter()
                          .Name("lapor_" + svc + "_transactions_total")
                          .Help("Kafka transactions, by outcome (committed, aborted)")
@@ -221,7 +213,7 @@ void TransactionalProcessor::loop() {
 bool TransactionalProcessor::runTransaction(const std::vector<Message>& batch) {
   const int op_ms = static_cast<int>(opt_.operation_timeout.count());
   auto count = [this](const std::string& topic, const char* outcome) {
-    if (messages_) messages_->Add({{"topic", topic}, {"outcome", outcome}}).Increment();
+    metrics_.count(topic, outcome);
   };
   auto fail = [&](const std::string& what, rd_kafka_error_t* raw) {
     auto e = wrap(raw);
@@ -309,10 +301,13 @@ bool TransactionalProcessor::runTransaction(const std::vector<Message>& batch) {
   }
   committed_.fetch_add(batch.size());
   if (transactions_) transactions_->Add({{"outcome", "committed"}}).Increment();
-  for (const auto& m : batch) count(m.topic, "done");
+  for (const auto& m : batch) {
+    count(m.topic, "done");
+    metrics_.lag(consumer_.get(), m.topic, m.partition, m.offset);
+  }
   for (const auto& [topic, reason] : deadletters) {
     count(topic, "deadletter");
-    if (deadlettered_) deadlettered_->Add({{"reason", reason}}).Increment();
+    metrics_.deadLettered(reason);
   }
   return true;
 }

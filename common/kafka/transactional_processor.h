@@ -6,6 +6,7 @@
 #pragma once
 
 #include "kafka/message.h"
+#include "kafka/rdkafka_conf.h"
 #include "log/logger.h"
 
 #include <prometheus/counter.h>
@@ -114,8 +115,7 @@ class TransactionalProcessor {
   std::chrono::milliseconds backoff_{100};
   std::mutex mu_;
   std::condition_variable cv_;
-  prometheus::Family<prometheus::Counter>* messages_ = nullptr;
-  prometheus::Family<prometheus::Counter>* deadlettered_ = nullptr;
+  detail::ConsumerMetrics metrics_;
   prometheus::Family<prometheus::Counter>* transactions_ = nullptr;
 };
 

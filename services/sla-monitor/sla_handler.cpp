@@ -351,7 +351,10 @@ bool TimerScheduler::escalate(const v1::Obligation& ob, const std::string& trace
   item->set_escalation_level(level);
   item->set_note(reason);
   auto* a = item->mutable_assignment();
-  a->set_assignment_id(ob.assignment_id());
+  // Complaint-level stages (dispose, resolution) have no assignment: the escalation item gets
+  // its own deterministic id, so the supervisor's feed can carry and act on it.
+  a->set_assignment_id(ob.assignment_id().empty() ? events::nameUuid("escalation-assignment" + id)
+                                                  : ob.assignment_id());
   a->set_complaint_id(ob.complaint_id());
   a->set_agency_id(target.agency_id);
   a->set_dispatched_at_ms(now);
