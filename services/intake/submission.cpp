@@ -165,7 +165,6 @@ SubmissionService::Claim SubmissionService::claimIdempotencyKey(const std::strin
     }
     if (mark == 'R') {
       claim.kind = Claim::Kind::Resume;
-      claim.pending = value;
       if (nl != std::string::npos) claim.event = value.substr(nl + 1);
       return claim;
     }

@@ -61,7 +61,6 @@ class SubmissionService {
     enum class Kind { Mine, Done, Resume };
     Kind kind = Kind::Mine;
     Reserved earlier;     // Done, Resume: the ids the key was first given
-    std::string pending;  // Resume: the claim as stored
     std::string event;    // Resume: the serialized ComplaintSubmitted envelope to produce again
   };
   std::string reserveTrackingId(const std::string& complaint_id);
