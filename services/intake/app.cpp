@@ -33,6 +33,7 @@ SubmissionSettings submissionSettings(const config::Config& cfg, const app::Serv
   out.idempotency_ttl = cfg.getDuration("intake", "idempotency_ttl", std::chrono::hours(24 * 7));
   out.limits.description_max =
       static_cast<size_t>(cfg.getInt("intake", "description_max", 4000, 1, 100'000));
+  out.fault_exit_after_ack = cfg.getBool("intake", "fault_exit_after_ack", false);
   return out;
 }
 

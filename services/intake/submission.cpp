@@ -1,12 +1,19 @@
-// Idempotency across instances: the key is claimed in Redis (SET if absent, atomically) with
-// "pending <ids>" before anything is produced, turned into "done <ids>" after Kafka's
-// acknowledgement, and released when Kafka refuses, so a retry then starts afresh. A second
-// instance that finds "pending" waits for the first one's outcome instead of producing again.
+// Idempotency across instances: the key is claimed in Redis (SET if absent, atomically) before
+// anything is produced. The claim holds "pending <ids>" and the exact ComplaintSubmitted event
+// (with its event id) about to be produced, for the whole idempotency TTL; a separate lease key,
+// set with it, expires after the owner's wait for Kafka. After Kafka's acknowledgement the claim
+// becomes "done <ids>"; when Kafka refuses, the owner releases both, so a retry starts afresh.
+// A second instance that finds "pending" with a live lease waits for the owner's outcome; once
+// the lease has lapsed (the owner crashed between the acknowledgement and "done", or before
+// producing), the retry takes the lease and produces the SAME event again, with the same event
+// id, complaint id and tracking id. Consumers drop a repeated event id, so a crash can never turn
+// one idempotency key into two complaints.
 #include "submission.h"
 
 #include "domain/tracking_id.h"
 #include "events/envelope.h"
 
+#include <cstdlib>
 #include <sstream>
 #include <thread>
 
@@ -15,16 +22,26 @@ namespace lapor::intake {
 namespace {
 constexpr const char* kProducer = "intake";
 
-// Returns the current value when the key is taken, else sets it and returns "".
+// KEYS: the claim, its lease. ARGV: the pending claim, the lease TTL, the claim TTL.
+// "" when the caller now owns the key; the value when it is done; "R" + value when the lease
+// had lapsed and the caller took it over; "W" + value when the owner still holds the lease.
 constexpr const char* kClaimScript = R"lua(
 local v = redis.call('GET', KEYS[1])
-if v then return v end
-redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
-return ''
+if not v then
+  redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[3])
+  redis.call('SET', KEYS[2], '1', 'PX', ARGV[2])
+  return ''
+end
+if string.sub(v, 1, 5) == 'done ' then return v end
+if redis.call('SET', KEYS[2], '1', 'NX', 'PX', ARGV[2]) then return 'R' .. v end
+return 'W' .. v
 )lua";
 
 constexpr const char* kReleaseScript = R"lua(
-if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+  redis.call('DEL', KEYS[2])
+  return redis.call('DEL', KEYS[1])
+end
 return 0
 )lua";
 
@@ -122,41 +139,102 @@ std::string SubmissionService::reserveTrackingId(const std::string& complaint_id
   throw redis::RedisError("could not reserve a unique tracking id");
 }
 
-std::optional<SubmissionService::Reserved> SubmissionService::claimIdempotencyKey(
-    const std::string& key, const Reserved& mine) {
-  const auto pending = encode("pending", mine.complaint_id, mine.tracking_id, mine.submitted_ms);
-  // The claim outlives our own wait for Kafka, so it cannot lapse while we still produce.
-  const auto pending_ttl = settings_.produce_timeout + std::chrono::seconds(10);
-  const auto deadline =
-      std::chrono::steady_clock::now() + settings_.produce_timeout + std::chrono::seconds(2);
+SubmissionService::Claim SubmissionService::claimIdempotencyKey(const std::string& key,
+                                                                const std::string& pending) {
+  // The lease outlives our own wait for Kafka, so it cannot lapse while we still produce.
+  const auto lease_ttl = settings_.produce_timeout + std::chrono::seconds(10);
+  // A lapsed lease is taken over by the next attempt, so waiting a little past it is enough.
+  const auto deadline = std::chrono::steady_clock::now() + lease_ttl + std::chrono::seconds(2);
   while (true) {
-    auto r = redis_.eval(kClaimScript, {key}, {pending, std::to_string(pending_ttl.count())});
-    if (r.str.empty()) return std::nullopt;
-    std::istringstream in(r.str);
+    auto r = redis_.eval(kClaimScript, {key, key + ":lease"},
+                         {pending, std::to_string(lease_ttl.count()),
+                          std::to_string(settings_.idempotency_ttl.count())});
+    Claim claim;
+    if (r.str.empty()) return claim;
+    std::string value = r.str;
+    const char mark = value[0];
+    if (mark == 'R' || mark == 'W') value.erase(0, 1);
+    const auto nl = value.find('\n');
+    std::istringstream in(value.substr(0, nl));
     std::string state;
-    Reserved earlier;
-    in >> state >> earlier.complaint_id >> earlier.tracking_id >> earlier.submitted_ms;
-    if (state == "done") return earlier;
-    // Another instance holds it and is waiting for Kafka: its outcome decides ours.
+    in >> state >> claim.earlier.complaint_id >> claim.earlier.tracking_id >>
+        claim.earlier.submitted_ms;
+    if (state == "done") {
+      claim.kind = Claim::Kind::Done;
+      return claim;
+    }
+    if (mark == 'R') {
+      claim.kind = Claim::Kind::Resume;
+      if (nl != std::string::npos) claim.event = value.substr(nl + 1);
+      return claim;
+    }
+    // Another instance holds the lease and is waiting for Kafka: its outcome decides ours.
     if (std::chrono::steady_clock::now() > deadline)
       throw redis::RedisError("an earlier submission with this key is still in progress");
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
 }
 
-void SubmissionService::release(const std::string& idem_key, const Reserved& mine,
-                                const std::string& reporter_ref) {
+void SubmissionService::release(const std::string& idem_key, const std::string& pending,
+                                const Reserved& mine, const std::string& reporter_ref) {
   try {
-    if (!idem_key.empty())
-      redis_.eval(kReleaseScript, {idem_key},
-                  {encode("pending", mine.complaint_id, mine.tracking_id, mine.submitted_ms)});
+    if (!idem_key.empty()) redis_.eval(kReleaseScript, {idem_key, idem_key + ":lease"}, {pending});
     redis_.command({"DEL", redis_.key("intake:tracking:" + mine.tracking_id)});
     if (!reporter_ref.empty())
       redis_.command({"DEL", redis_.key("intake:reporter:" + reporter_ref)});
   } catch (const redis::RedisError& e) {
-    // A claim left behind lapses after its TTL; an unused tracking id is harmless.
+    // A claim left behind is resumed by a retry once its lease lapses; an unused tracking id is
+    // harmless.
     log_.warn("could not release a failed submission's reservations", {{"error", e.what()}});
   }
+}
+
+void SubmissionService::markDone(const std::string& idem_key, const Reserved& r,
+                                 const log::Logger& logger) {
+  if (idem_key.empty()) return;
+  try {
+    redis_.command({"SET", idem_key, encode("done", r.complaint_id, r.tracking_id, r.submitted_ms),
+                    "PX", std::to_string(settings_.idempotency_ttl.count())});
+    redis_.command({"DEL", idem_key + ":lease"});
+  } catch (const redis::RedisError& e) {
+    // Accepted all the same: Kafka has it, and the pending claim still holds the event, so a
+    // retry produces that same event again (same event id) rather than a second complaint.
+    logger.warn("could not mark the idempotency key done", {{"error", e.what()}});
+  }
+}
+
+SubmitOutcome SubmissionService::resume(const std::string& idem_key, const Claim& claim,
+                                        v1::Priority priority) {
+  SubmitOutcome out;
+  auto logger = log_.with({{"complaint_id", claim.earlier.complaint_id}});
+  v1::EventEnvelope env;
+  if (!env.ParseFromString(claim.event) || !env.has_submitted() ||
+      env.submitted().complaint().complaint_id() != claim.earlier.complaint_id) {
+    logger.error("an interrupted submission's claim holds no usable event");
+    out.message = "an earlier submission with this key cannot be completed; retry later";
+    return out;
+  }
+  // The owner of this claim stopped before marking it done (it may or may not have reached
+  // Kafka): produce its very event again; a repeated event id is dropped by every consumer.
+  auto report = events_.produceAndWait(events::toMessage(kafka::kComplaintsTopic, env),
+                                       settings_.produce_timeout);
+  if (!report.ok) {
+    try {
+      redis_.command({"DEL", idem_key + ":lease"});  // the next retry may try again at once
+    } catch (const redis::RedisError&) {
+      // The lease lapses by itself.
+    }
+    metrics_.rejected.Add({{"reason", "event-log-unavailable"}}).Increment();
+    logger.error("interrupted submission not completed: event log did not acknowledge",
+                 {{"error", report.error}});
+    out.message = "event log unavailable (" + report.error + "); retry later";
+    return out;
+  }
+  markDone(idem_key, claim.earlier, logger);
+  metrics_.duplicates.Add({}).Increment();
+  logger.info("interrupted submission completed with its original event",
+              {{"event_id", env.event_id()}, {"tracking_id", claim.earlier.tracking_id}});
+  return accepted(claim.earlier, priority, true);
 }
 
 SubmitOutcome SubmissionService::accepted(const Reserved& r, v1::Priority priority,
@@ -229,15 +307,6 @@ SubmitOutcome SubmissionService::submit(const v1::SubmitComplaintRequest& req,
   std::string reporter_ref;
   try {
     mine.tracking_id = reserveTrackingId(mine.complaint_id);
-    if (!idem_key.empty()) {
-      if (auto earlier = claimIdempotencyKey(idem_key, mine)) {
-        redis_.command({"DEL", redis_.key("intake:tracking:" + mine.tracking_id)});
-        metrics_.duplicates.Add({}).Increment();
-        log_.info("duplicate submission answered with the earlier tracking id",
-                  {{"complaint_id", earlier->complaint_id}, {"publisher", publisher.id}});
-        return accepted(*earlier, req.priority(), true);
-      }
-    }
     const auto& rep = req.reporter();
     if (!rep.name().empty() || !rep.phone().empty() || !rep.email().empty() ||
         !rep.device_id().empty()) {
@@ -248,7 +317,7 @@ SubmitOutcome SubmissionService::submit(const v1::SubmitComplaintRequest& req,
                       "complaint_id", mine.complaint_id});
     }
   } catch (const redis::RedisError& e) {
-    if (!mine.tracking_id.empty()) release(idem_key, mine, reporter_ref);
+    if (!mine.tracking_id.empty()) release("", "", mine, reporter_ref);
     metrics_.rejected.Add({{"reason", "store-unavailable"}}).Increment();
     log_.error("intake store unavailable", {{"error", e.what()}});
     out.message = std::string("complaint store unavailable (") + e.what() +
@@ -285,6 +354,34 @@ SubmitOutcome SubmissionService::submit(const v1::SubmitComplaintRequest& req,
   c->set_publisher(publisher.id);
   c->set_submitted_at_ms(now);
 
+  // The claim carries the exact event, so whoever resumes it produces the same event id.
+  const std::string pending =
+      idem_key.empty() ? std::string()
+                       : encode("pending", mine.complaint_id, mine.tracking_id, now) + "\n" +
+                             env.SerializeAsString();
+  if (!idem_key.empty()) {
+    Claim claim;
+    try {
+      claim = claimIdempotencyKey(idem_key, pending);
+    } catch (const redis::RedisError& e) {
+      release("", "", mine, reporter_ref);
+      metrics_.rejected.Add({{"reason", "store-unavailable"}}).Increment();
+      log_.error("intake store unavailable", {{"error", e.what()}});
+      out.message = std::string("complaint store unavailable (") + e.what() +
+                    "); nothing was recorded, retry later";
+      return out;
+    }
+    if (claim.kind != Claim::Kind::Mine) {
+      // The earlier submission's ids answer this retry; ours were never used.
+      release("", "", mine, reporter_ref);
+      if (claim.kind == Claim::Kind::Resume) return resume(idem_key, claim, req.priority());
+      metrics_.duplicates.Add({}).Increment();
+      log_.info("duplicate submission answered with the earlier tracking id",
+                {{"complaint_id", claim.earlier.complaint_id}, {"publisher", publisher.id}});
+      return accepted(claim.earlier, req.priority(), true);
+    }
+  }
+
   auto report = events_.produceAndWait(events::toMessage(kafka::kComplaintsTopic, env),
                                        settings_.produce_timeout);
   auto logger = log_.with({{"complaint_id", mine.complaint_id}, {"trace_id", env.trace_id()}});
@@ -292,20 +389,16 @@ SubmitOutcome SubmissionService::submit(const v1::SubmitComplaintRequest& req,
     metrics_.rejected.Add({{"reason", "event-log-unavailable"}}).Increment();
     logger.error("complaint not accepted: event log did not acknowledge",
                  {{"error", report.error}});
-    release(idem_key, mine, reporter_ref);
+    release(idem_key, pending, mine, reporter_ref);
     out.message = "event log unavailable (" + report.error + "); nothing was recorded, retry later";
     return out;
   }
-  if (!idem_key.empty()) {
-    try {
-      redis_.command({"SET", idem_key,
-                      encode("done", mine.complaint_id, mine.tracking_id, mine.submitted_ms), "PX",
-                      std::to_string(settings_.idempotency_ttl.count())});
-    } catch (const redis::RedisError& e) {
-      // Accepted all the same: Kafka has it. Only a retry after the claim lapses could repeat it.
-      logger.warn("could not mark the idempotency key done", {{"error", e.what()}});
-    }
+  if (settings_.fault_exit_after_ack) {
+    // Fault injection for tests: die exactly where a crash would leave a pending claim behind.
+    logger.error("fault injection: exiting after the Kafka acknowledgement");
+    std::_Exit(70);
   }
+  markDone(idem_key, mine, logger);
   metrics_.submitted
       .Add({{"channel", channelName(req.channel())}, {"priority", priorityName(req.priority())}})
       .Increment();

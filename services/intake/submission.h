@@ -34,6 +34,9 @@ struct SubmissionSettings {
   std::chrono::milliseconds produce_timeout{11'000};  // how long to wait for Kafka's ack
   std::chrono::milliseconds idempotency_ttl{std::chrono::hours(24 * 7)};
   ValidationLimits limits;
+  // Fault injection for tests only: exit right after Kafka acknowledges a new complaint, before
+  // the idempotency key is marked done (what a crash at that moment leaves behind).
+  bool fault_exit_after_ack = false;
 };
 
 class SubmissionService {
@@ -54,10 +57,21 @@ class SubmissionService {
     std::string tracking_id;
     int64_t submitted_ms = 0;
   };
+  struct Claim {
+    enum class Kind { Mine, Done, Resume };
+    Kind kind = Kind::Mine;
+    Reserved earlier;     // Done, Resume: the ids the key was first given
+    std::string event;    // Resume: the serialized ComplaintSubmitted envelope to produce again
+  };
   std::string reserveTrackingId(const std::string& complaint_id);
-  // The answer of an earlier submission with the same key, or nullopt once `mine` owns the key.
-  std::optional<Reserved> claimIdempotencyKey(const std::string& key, const Reserved& mine);
-  void release(const std::string& idem_key, const Reserved& mine, const std::string& reporter_ref);
+  // Claims the key with `pending` (state, ids and the event), or reports the earlier claim.
+  Claim claimIdempotencyKey(const std::string& key, const std::string& pending);
+  // Drops the claim (when it is still `pending`) and the unused tracking id / reporter record.
+  void release(const std::string& idem_key, const std::string& pending, const Reserved& mine,
+               const std::string& reporter_ref);
+  void markDone(const std::string& idem_key, const Reserved& r, const log::Logger& logger);
+  // Completes a claim whose owner stopped before marking it done, with the claim's own event.
+  SubmitOutcome resume(const std::string& idem_key, const Claim& claim, v1::Priority priority);
   SubmitOutcome accepted(const Reserved& r, v1::Priority priority, bool duplicate) const;
 
   const agencies::AgencyDirectory& directory_;

@@ -133,6 +133,69 @@ TEST(IntakeSubmitTest, BrokerDownIsUnavailableAndALaterRetrySucceedsOnce) {
   EXPECT_EQ(events[0].submitted().complaint().tracking_id(), ok.tracking_id());
 }
 
+TEST(IntakeSubmitTest, CrashAfterTheKafkaAckThenConcurrentRetriesGiveOneComplaint) {
+  // This instance exits right after Kafka acknowledges, before it marks the key done: what a
+  // crash at that moment leaves behind is a pending claim whose lease then lapses.
+  IntakeProcess crashing("crash-after-ack", shared().prefix,
+                         {{"LAPOR_INTAKE_FAULT_EXIT_AFTER_ACK", "true"}});
+  const auto ref = uniqueName("crash");
+  auto req = validComplaint(ref);
+  req.set_idempotency_key(uniqueName("crash-key"));
+  v1::SubmitComplaintResponse lost;
+  EXPECT_FALSE(crashing.stub()->SubmitComplaint(call(kPartnerKey).get(), req, &lost).ok());
+  ASSERT_TRUE(testing::waitFor([&] { return !crashing.process().running(); }, 20s));
+  auto before = submittedWithRef(ref);
+  ASSERT_EQ(before.size(), 1u);  // Kafka has the complaint; the caller never heard of it
+  const auto& original = before[0].submitted().complaint();
+
+  // Retries on both instances at once: they wait out the lease, one of them produces the
+  // claim's event again, all answer with the original ids.
+  constexpr int kCopies = 4;
+  std::vector<v1::SubmitComplaintResponse> answers(kCopies);
+  std::vector<grpc::Status> statuses(kCopies);
+  {
+    std::vector<std::jthread> threads;
+    for (int i = 0; i < kCopies; ++i)
+      threads.emplace_back([&, i] {
+        auto stub = i % 2 == 0 ? shared().a.stub() : shared().b.stub();
+        statuses[i] = stub->SubmitComplaint(call(kPartnerKey, 60s).get(), req, &answers[i]);
+      });
+  }
+  for (int i = 0; i < kCopies; ++i) {
+    ASSERT_TRUE(statuses[i].ok()) << statuses[i].error_message();
+    EXPECT_EQ(answers[i].tracking_id(), original.tracking_id());
+    EXPECT_EQ(answers[i].complaint_id(), original.complaint_id());
+    EXPECT_TRUE(answers[i].duplicate());
+  }
+  auto after = submittedWithRef(ref);
+  std::set<std::string> complaint_ids, event_ids;
+  for (const auto& e : after) {
+    complaint_ids.insert(e.submitted().complaint().complaint_id());
+    event_ids.insert(e.event_id());
+  }
+  EXPECT_EQ(after.size(), 2u);  // the original and one re-production of the very same event
+  EXPECT_EQ(complaint_ids.size(), 1u);
+  EXPECT_EQ(event_ids, std::set<std::string>{before[0].event_id()});
+
+  // The tracking view drops the repeated event id: one complaint, submitted once.
+  v1::GetComplaintRequest get;
+  get.set_tracking_id(original.tracking_id());
+  v1::ComplaintView view;
+  ASSERT_TRUE(testing::waitFor(
+      [&] { return shared().a.stub()->GetComplaint(call().get(), get, &view).ok(); }, 20s));
+  EXPECT_EQ(view.complaint_id(), original.complaint_id());
+  int submitted_entries = 0;
+  for (const auto& t : view.timeline())
+    if (t.what() == "submitted") ++submitted_entries;
+  EXPECT_EQ(submitted_entries, 1);
+
+  // Later retries are plain duplicates of the now completed key.
+  v1::SubmitComplaintResponse later;
+  ASSERT_TRUE(shared().a.stub()->SubmitComplaint(call(kPartnerKey).get(), req, &later).ok());
+  EXPECT_EQ(later.tracking_id(), original.tracking_id());
+  EXPECT_EQ(submittedWithRef(ref).size(), 2u);
+}
+
 TEST(IntakeSubmitTest, RateLimitIsSharedByTwoInstances) {
   // kLimitedRate submissions per window for publisher "limited", counted in Redis.
   int accepted = 0;
