@@ -2,7 +2,8 @@
 // anything is produced. The claim holds "pending <ids>" and the exact ComplaintSubmitted event
 // (with its event id) about to be produced, for the whole idempotency TTL; a separate lease key,
 // set with it, expires after the owner's wait for Kafka. After Kafka's acknowledgement the claim
-// becomes "done <ids>"; when Kafka refuses, the owner releases both, so a retry starts afresh.
+// becomes "done <ids>"; when Kafka fails or times out, the owner drops only the lease (the
+// event may have been written after all), so the next retry completes the same submission.
 // A second instance that finds "pending" with a live lease waits for the owner's outcome; once
 // the lease has lapsed (the owner crashed between the acknowledgement and "done", or before
 // producing), the retry takes the lease and produces the SAME event again, with the same event
@@ -389,8 +390,23 @@ SubmitOutcome SubmissionService::submit(const v1::SubmitComplaintRequest& req,
     metrics_.rejected.Add({{"reason", "event-log-unavailable"}}).Increment();
     logger.error("complaint not accepted: event log did not acknowledge",
                  {{"error", report.error}});
-    release(idem_key, pending, mine, reporter_ref);
-    out.message = "event log unavailable (" + report.error + "); nothing was recorded, retry later";
+    if (idem_key.empty()) {
+      release("", "", mine, reporter_ref);
+      out.message =
+          "event log unavailable (" + report.error + "); nothing was recorded, retry later";
+      return out;
+    }
+    // A timeout while the event was in flight may still have written it. Keep the claim with
+    // its event (and the tracking id and reporter record it names) and drop only the lease: a
+    // retry with the same key then completes this very complaint, same ids, instead of making
+    // a second one.
+    try {
+      redis_.command({"DEL", idem_key + ":lease"});
+    } catch (const redis::RedisError&) {
+      // The lease lapses by itself.
+    }
+    out.message = "event log unavailable (" + report.error +
+                  "); retry later with the same idempotency key to complete this submission";
     return out;
   }
   if (settings_.fault_exit_after_ack) {
