@@ -238,8 +238,15 @@ grpc::Status RoutingAdminService::Assign(grpc::ServerContext*, const v1::AssignR
     }
     auto state = store_.state(req->complaint_id());
     if (!state) return grpc::Status(StatusCode::NOT_FOUND, "complaint_id: not routed yet");
-    if (!state->triage())
+    if (!state->triage()) {
+      // The first copy of this request may have been carried out between the two reads (state
+      // and outputs are saved together): then it is the same answer, not a refusal.
+      if (!req->request_id().empty() && store_.outputs(cmd.command_id())) {
+        resp->set_assignment_id(assignment_id);
+        return grpc::Status::OK;
+      }
       return grpc::Status(StatusCode::FAILED_PRECONDITION, "complaint is not in triage");
+    }
   } catch (const std::exception& e) {
     return grpc::Status(StatusCode::UNAVAILABLE, std::string("routing state: ") + e.what());
   }

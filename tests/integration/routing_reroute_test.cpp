@@ -159,7 +159,8 @@ TEST_F(RoutingRerouteTest, RejectRerouteCapTriageOperatorAssignAndRedispatch) {
   {
     grpc::ClientContext ctx;
     ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
-    ASSERT_TRUE(routing.admin().Assign(&ctx, req, &again).ok());
+    const auto st = routing.admin().Assign(&ctx, req, &again);
+    ASSERT_TRUE(st.ok()) << st.error_code() << " " << st.error_message();
   }
   EXPECT_EQ(resp.assignment_id(), again.assignment_id());
   auto assigned = await(dlh, id, dispatched);
