@@ -74,13 +74,7 @@ Consumer::~Consumer() {
 
 void Consumer::start(Handler handler) {
   handler_ = std::move(handler);
-  rd_kafka_topic_partition_list_t* list =
-      rd_kafka_topic_partition_list_new(static_cast<int>(opt_.topics.size()));
-  for (const auto& t : opt_.topics)
-    rd_kafka_topic_partition_list_add(list, t.c_str(), RD_KAFKA_PARTITION_UA);
-  rd_kafka_resp_err_t err = rd_kafka_subscribe(rk_.get(), list);
-  rd_kafka_topic_partition_list_destroy(list);
-  if (err) throw std::runtime_error(std::string("kafka subscribe: ") + rd_kafka_err2str(err));
+  detail::subscribe(rk_.get(), opt_.topics);
   thread_ = std::thread([this] { loop(); });
 }
 

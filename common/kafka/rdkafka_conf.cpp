@@ -59,6 +59,16 @@ Message toMessage(const rd_kafka_message_t* m) {
   return out;
 }
 
+void subscribe(rd_kafka_t* rk, const std::vector<std::string>& topics) {
+  rd_kafka_topic_partition_list_t* list =
+      rd_kafka_topic_partition_list_new(static_cast<int>(topics.size()));
+  for (const auto& t : topics)
+    rd_kafka_topic_partition_list_add(list, t.c_str(), RD_KAFKA_PARTITION_UA);
+  const rd_kafka_resp_err_t err = rd_kafka_subscribe(rk, list);
+  rd_kafka_topic_partition_list_destroy(list);
+  if (err) throw std::runtime_error(std::string("kafka subscribe: ") + rd_kafka_err2str(err));
+}
+
 ConsumerMetrics::ConsumerMetrics(prometheus::Registry* registry, const std::string& service) {
   if (!registry) return;
   const auto svc = metricName(service.empty() ? "lapor" : service);

@@ -10,6 +10,7 @@
 #include <prometheus/registry.h>
 
 #include <string>
+#include <vector>
 
 namespace lapor::kafka::detail {
 
@@ -23,6 +24,9 @@ void routeLogs(rd_kafka_conf_t* conf, const log::Logger* logger);
 
 // A consumed librdkafka message as our own Message (key, value, headers, timestamp).
 Message toMessage(const rd_kafka_message_t* m);
+
+// Subscribes a consumer handle to `topics` (group-managed partitions); throws on failure.
+void subscribe(rd_kafka_t* rk, const std::vector<std::string>& topics);
 
 // What every consumer of a service reports: messages by topic and outcome, dead letters by
 // reason, and the lag behind each partition's end. Without a registry it records nothing.
