@@ -263,6 +263,7 @@ int run(const Settings& s, const std::string& command) {
   }
   report.acknowledged = pipeline.acknowledged();
   report.ack_errors = pipeline.ackErrors();
+  report.ack_errors_by_code = pipeline.ackErrorsByCode();
   report.stream_errors = pipeline.streamErrors();
   report.orphan_deliveries = pipeline.orphanDeliveries();
 

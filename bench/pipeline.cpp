@@ -2,6 +2,8 @@
 // next scheduled send; answers and deliveries are matched by complaint id under one mutex.
 #include "pipeline.h"
 
+#include <absl/status/status.h>
+
 #include <algorithm>
 #include <cmath>
 #include <set>
@@ -166,8 +168,18 @@ void Pipeline::acknowledge(const std::string& target, const std::string& agency,
   acks_in_flight_.fetch_add(1);
   stub->async()->Acknowledge(&call->ctx, &call->req, &call->resp, [this, call](grpc::Status s) {
     (s.ok() ? acks_ok_ : ack_errors_).fetch_add(1);
+    if (!s.ok()) {
+      std::lock_guard lk(ack_errors_mu_);
+      auto& [count, sample] = ack_errors_by_code_[absl::StatusCodeToString(static_cast<absl::StatusCode>(s.error_code()))];
+      if (count++ == 0) sample = s.error_message();
+    }
     acks_in_flight_.fetch_sub(1);
   });
+}
+
+std::map<std::string, std::pair<uint64_t, std::string>> Pipeline::ackErrorsByCode() {
+  std::lock_guard lk(ack_errors_mu_);
+  return ack_errors_by_code_;
 }
 
 void Pipeline::settle(Record& r) {

@@ -95,6 +95,8 @@ class Pipeline {
 
   uint64_t acknowledged() const { return acks_ok_.load(); }
   uint64_t ackErrors() const { return ack_errors_.load(); }
+  // Failed acknowledgements by gRPC status code name, with one message each.
+  std::map<std::string, std::pair<uint64_t, std::string>> ackErrorsByCode();
   uint64_t streamErrors() const { return stream_errors_.load(); }
   // One CSV line per accepted complaint: step, complaint id, submit and delivered latency (ms
   // from the scheduled send; delivered empty when not every agency got it), agencies expected
@@ -150,6 +152,8 @@ class Pipeline {
   std::vector<std::unique_ptr<AgencyClient>> agencies_;
 
   std::atomic<uint64_t> acks_ok_{0}, ack_errors_{0}, stream_errors_{0}, acks_in_flight_{0};
+  std::mutex ack_errors_mu_;
+  std::map<std::string, std::pair<uint64_t, std::string>> ack_errors_by_code_;
 };
 
 }  // namespace lapor::bench

@@ -81,6 +81,15 @@ bool RunReport::passed() const {
   return !steps.empty();
 }
 
+namespace {
+nlohmann::json ackErrorsJson(const RunReport& r) {
+  auto out = nlohmann::json::object();
+  for (const auto& [code, e] : r.ack_errors_by_code)
+    out[code] = {{"count", e.first}, {"example", e.second}};
+  return out;
+}
+}  // namespace
+
 nlohmann::json toJson(const RunReport& r) {
   nlohmann::json steps = nlohmann::json::array();
   for (const auto& s : r.steps) steps.push_back(stepJson(s, r));
@@ -112,6 +121,7 @@ nlohmann::json toJson(const RunReport& r) {
           {"agencies",
            {{"acknowledged", r.acknowledged},
             {"ack_errors", r.ack_errors},
+            {"ack_errors_by_code", ackErrorsJson(r)},
             {"stream_reconnects", r.stream_errors},
             {"orphan_deliveries", r.orphan_deliveries}}},
           {"lost_assignments", r.totalLost()},
@@ -196,6 +206,8 @@ std::string renderTable(const RunReport& r) {
                   "acknowledged {} (errors {}); stream reconnects {}; orphan deliveries {}",
                   r.totalLost(), expected, late, r.acknowledged, r.ack_errors, r.stream_errors,
                   r.orphan_deliveries));
+  for (const auto& [code, e] : r.ack_errors_by_code)
+    line(fmt::format("  acknowledge {}: {} (e.g. \"{}\")", code, e.first, e.second));
   line(r.passed() ? "result: PASS (nothing lost, every step completed complaints)"
                   : "result: FAIL (a complaint was lost or a step completed nothing)");
   return out;
