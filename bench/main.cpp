@@ -261,10 +261,12 @@ int run(const Settings& s, const std::string& command) {
     step.late = step.lost - now_missing;
     step.lost = now_missing;
   }
+  pipeline.finishAcknowledgements(report.steps, std::chrono::seconds(15));
   report.acknowledged = pipeline.acknowledged();
   report.ack_errors = pipeline.ackErrors();
   report.ack_errors_by_code = pipeline.ackErrorsByCode();
   report.stream_errors = pipeline.streamErrors();
+  report.confirm_errors = pipeline.confirmErrors();
   report.orphan_deliveries = pipeline.orphanDeliveries();
 
   const std::string table = renderTable(report);

@@ -69,12 +69,13 @@ class Pipeline::AgencyClient {
       while (reader->Read(&item)) {
         const auto now = Clock::now();
         cursor = item.cursor();
+        owner_.confirm(target, agency_, item);
         const auto& a = item.item().assignment();
         if (item.item().kind() != v1::DISPATCH_KIND_NEW &&
             item.item().kind() != v1::DISPATCH_KIND_UNSPECIFIED)
           continue;
-        owner_.onDelivered(a.complaint_id(), agency_, now, a.dispatched_at_ms());
-        owner_.acknowledge(target, agency_, a.assignment_id());
+        const int step = owner_.onDelivered(a.complaint_id(), agency_, now, a.dispatched_at_ms());
+        owner_.acknowledge(target, agency_, a.assignment_id(), step);
       }
       const auto status = reader->Finish();
       bool moved = false;
@@ -111,10 +112,11 @@ Pipeline::~Pipeline() {
   agencies_.clear();
   std::unique_lock lk(mu_);
   cv_.wait_for(lk, std::chrono::seconds(30), [this] { return submits_in_flight_ == 0; });
-  lk.unlock();
-  // Acknowledgements still in flight hold the stubs; let them finish (each has a deadline).
-  for (int i = 0; i < 300 && acks_in_flight_.load() > 0; ++i)
-    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  // Acknowledgements and confirmations still in flight hold the stubs; let them finish (each
+  // has a deadline).
+  cv_.wait_for(lk, std::chrono::seconds(30), [this] {
+    return acks_in_flight_.load() == 0 && confirms_in_flight_.load() == 0;
+  });
 }
 
 std::shared_ptr<grpc::Channel> Pipeline::channel(const std::string& target) {
@@ -146,11 +148,12 @@ void Pipeline::connectAgencies(const std::vector<std::string>& targets) {
 }
 
 void Pipeline::acknowledge(const std::string& target, const std::string& agency,
-                           const std::string& assignment_id) {
+                           const std::string& assignment_id, int step) {
   struct Call {
     grpc::ClientContext ctx;
     v1::AcknowledgeRequest req;
     v1::AcknowledgeResponse resp;
+    Clock::time_point started = Clock::now();
   };
   auto call = std::make_shared<Call>();
   call->ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
@@ -158,23 +161,84 @@ void Pipeline::acknowledge(const std::string& target, const std::string& agency,
   call->req.set_agency_id(agency);
   call->req.set_assignment_id(assignment_id);
   call->req.set_operator_("lapor-bench");
-  v1::AgencyService::Stub* stub;
-  {
-    std::lock_guard lk(channels_mu_);
-    auto& s = agency_stubs_[target];
-    if (!s) s = v1::AgencyService::NewStub(channels_.at(target));
-    stub = s.get();
-  }
+  auto* stub = &agencyStub(target);
   acks_in_flight_.fetch_add(1);
-  stub->async()->Acknowledge(&call->ctx, &call->req, &call->resp, [this, call](grpc::Status s) {
+  stub->async()->Acknowledge(&call->ctx, &call->req, &call->resp, [this, call,
+                                                                     step](grpc::Status s) {
+    const double ms =
+        std::chrono::duration<double, std::milli>(Clock::now() - call->started).count();
+    if (step >= 0) {
+      std::lock_guard lk(mu_);
+      auto& st = steps_[static_cast<size_t>(step)];
+      if (s.ok())
+        st.ack_ms.push_back(ms);
+      else
+        ++st.ack_errors;
+    }
     (s.ok() ? acks_ok_ : ack_errors_).fetch_add(1);
     if (!s.ok()) {
       std::lock_guard lk(ack_errors_mu_);
       auto& [count, sample] = ack_errors_by_code_[absl::StatusCodeToString(static_cast<absl::StatusCode>(s.error_code()))];
       if (count++ == 0) sample = s.error_message();
     }
-    acks_in_flight_.fetch_sub(1);
+    if (acks_in_flight_.fetch_sub(1) == 1) {
+      std::lock_guard lk(mu_);
+      cv_.notify_all();
+    }
   });
+}
+
+v1::AgencyService::Stub& Pipeline::agencyStub(const std::string& target) {
+  std::lock_guard lk(channels_mu_);
+  auto& s = agency_stubs_[target];
+  if (!s) s = v1::AgencyService::NewStub(channels_.at(target));
+  return *s;
+}
+
+void Pipeline::confirm(const std::string& target, const std::string& agency,
+                       const v1::AgencyFeedItem& item) {
+  {
+    std::lock_guard lk(confirm_mu_);
+    auto& st = confirms_[agency];
+    if (st.in_flight) {
+      st.next = item;
+      return;
+    }
+    st.in_flight = true;
+  }
+  sendConfirm(target, agency, item);
+}
+
+void Pipeline::sendConfirm(const std::string& target, const std::string& agency,
+                           const v1::AgencyFeedItem& item) {
+  struct Call {
+    grpc::ClientContext ctx;
+    v1::ConfirmDeliveryRequest req;
+    v1::ConfirmDeliveryResponse resp;
+  };
+  auto call = std::make_shared<Call>();
+  call->ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
+  addAgencyAuth(call->ctx, agency);
+  call->req.set_agency_id(agency);
+  call->req.set_cursor(item.cursor());
+  call->req.set_stream_id(item.stream_id());
+  confirms_in_flight_.fetch_add(1);
+  agencyStub(target).async()->ConfirmDelivery(
+      &call->ctx, &call->req, &call->resp, [this, call, target, agency](grpc::Status s) {
+        if (!s.ok()) confirm_errors_.fetch_add(1);
+        std::optional<v1::AgencyFeedItem> next;
+        {
+          std::lock_guard lk(confirm_mu_);
+          auto& st = confirms_[agency];
+          next.swap(st.next);
+          st.in_flight = next.has_value();
+        }
+        if (next) sendConfirm(target, agency, *next);
+        if (confirms_in_flight_.fetch_sub(1) == 1) {
+          std::lock_guard lk(mu_);
+          cv_.notify_all();
+        }
+      });
 }
 
 std::map<std::string, std::pair<uint64_t, std::string>> Pipeline::ackErrorsByCode() {
@@ -198,17 +262,29 @@ void Pipeline::settle(Record& r) {
   cv_.notify_all();
 }
 
-void Pipeline::onDelivered(const std::string& complaint_id, const std::string& agency,
-                           Clock::time_point t, int64_t dispatched_at_ms) {
+int Pipeline::onDelivered(const std::string& complaint_id, const std::string& agency,
+                          Clock::time_point t, int64_t dispatched_at_ms) {
   const int64_t wall = wallMs();
   std::lock_guard lk(mu_);
   auto& r = records_[complaint_id];  // may come before intake's answer has been handled
   if (!r.delivered.emplace(agency, t).second) {
     ++r.duplicates;
-    return;
+    return r.step;
   }
   r.dispatched_delivered_wall_ms.emplace_back(dispatched_at_ms, wall);
   settle(r);
+  return r.step;
+}
+
+void Pipeline::finishAcknowledgements(std::vector<StepResult>& steps, std::chrono::seconds limit) {
+  std::unique_lock lk(mu_);
+  cv_.wait_for(lk, limit, [this] { return acks_in_flight_.load() == 0; });
+  for (auto& step : steps) {
+    if (step.index < 0 || static_cast<size_t>(step.index) >= steps_.size()) continue;
+    const auto& st = steps_[static_cast<size_t>(step.index)];
+    step.acknowledge = summarize(st.ack_ms);
+    step.ack_errors = st.ack_errors;
+  }
 }
 
 void Pipeline::submit(int step, Clock::time_point scheduled) {

@@ -16,6 +16,7 @@
 #include <condition_variable>
 #include <map>
 #include <memory>
+#include <optional>
 #include <mutex>
 #include <ostream>
 #include <string>
@@ -72,6 +73,9 @@ struct StepResult {
   // Where the time goes, per assignment, by wall clock: accepted by intake -> dispatched by
   // routing (Assignment.dispatched_at_ms), and dispatched -> read from the agency's stream.
   LatencySummary to_dispatch, to_stream;
+  // The agencies' Acknowledge calls for this step's assignments: call -> answer, and failures.
+  LatencySummary acknowledge;
+  uint64_t ack_errors = 0;
   std::map<std::string, std::string> error_samples;  // gRPC code -> one message
   std::map<std::string, double> cpu_seconds;         // per process group, during the step
 };
@@ -93,11 +97,15 @@ class Pipeline {
   // Accepted complaints of any step still waiting for a delivery.
   uint64_t open();
 
+  // Waits (up to `limit`) for acknowledgements still in flight, then fills in `acknowledge` and
+  // `ack_errors` of each step.
+  void finishAcknowledgements(std::vector<StepResult>& steps, std::chrono::seconds limit);
   uint64_t acknowledged() const { return acks_ok_.load(); }
   uint64_t ackErrors() const { return ack_errors_.load(); }
   // Failed acknowledgements by gRPC status code name, with one message each.
   std::map<std::string, std::pair<uint64_t, std::string>> ackErrorsByCode();
   uint64_t streamErrors() const { return stream_errors_.load(); }
+  uint64_t confirmErrors() const { return confirm_errors_.load(); }
   // One CSV line per accepted complaint: step, complaint id, submit and delivered latency (ms
   // from the scheduled send; delivered empty when not every agency got it), agencies expected
   // and delivered.
@@ -120,14 +128,24 @@ class Pipeline {
   struct StepState {
     uint64_t submitted = 0, accepted = 0, errors = 0, completed = 0;
     std::map<std::string, std::string> error_samples;
+    std::vector<double> ack_ms;
+    uint64_t ack_errors = 0;
   };
   class AgencyClient;
 
   void submit(int step, Clock::time_point scheduled);
-  void onDelivered(const std::string& complaint_id, const std::string& agency, Clock::time_point t,
-                   int64_t dispatched_at_ms);
+  // Returns the step of the complaint (-1 when it is not one of this run's).
+  int onDelivered(const std::string& complaint_id, const std::string& agency, Clock::time_point t,
+                  int64_t dispatched_at_ms);
   void acknowledge(const std::string& target, const std::string& agency,
-                   const std::string& assignment_id);
+                   const std::string& assignment_id, int step);
+  // Confirms the agency's items up to `item` (as a client does once it stored them), which
+  // opens the stream's window; at most one call per agency in flight, later cursors coalesce.
+  void confirm(const std::string& target, const std::string& agency,
+               const v1::AgencyFeedItem& item);
+  void sendConfirm(const std::string& target, const std::string& agency,
+                   const v1::AgencyFeedItem& item);
+  v1::AgencyService::Stub& agencyStub(const std::string& target);
   // Marks the record done when nothing it expects is missing; call with mu_ held.
   void settle(Record& r);
   std::shared_ptr<grpc::Channel> channel(const std::string& target);
@@ -152,6 +170,13 @@ class Pipeline {
   std::vector<std::unique_ptr<AgencyClient>> agencies_;
 
   std::atomic<uint64_t> acks_ok_{0}, ack_errors_{0}, stream_errors_{0}, acks_in_flight_{0};
+  struct ConfirmState {
+    bool in_flight = false;
+    std::optional<v1::AgencyFeedItem> next;  // newest item read while a call was in flight
+  };
+  std::mutex confirm_mu_;
+  std::map<std::string, ConfirmState> confirms_;  // by agency
+  std::atomic<uint64_t> confirms_in_flight_{0}, confirm_errors_{0};
   std::mutex ack_errors_mu_;
   std::map<std::string, std::pair<uint64_t, std::string>> ack_errors_by_code_;
 };

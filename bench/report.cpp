@@ -55,6 +55,8 @@ nlohmann::json stepJson(const StepResult& s, const RunReport& r) {
           {"stages",
            {{"accepted_to_dispatched", toJson(s.to_dispatch)},
             {"dispatched_to_agency_stream", toJson(s.to_stream)}}},
+          {"acknowledge_latency", toJson(s.acknowledge)},
+          {"acknowledge_errors", s.ack_errors},
           {"ratios",
            {{"delivered_p50_over_kafka_p50",
              r.kafka.latency.p50 > 0 ? s.delivered.p50 / r.kafka.latency.p50 : 0},
@@ -123,6 +125,7 @@ nlohmann::json toJson(const RunReport& r) {
             {"ack_errors", r.ack_errors},
             {"ack_errors_by_code", ackErrorsJson(r)},
             {"stream_reconnects", r.stream_errors},
+            {"confirm_errors", r.confirm_errors},
             {"orphan_deliveries", r.orphan_deliveries}}},
           {"lost_assignments", r.totalLost()},
           {"passed", r.passed()}};
@@ -181,6 +184,11 @@ std::string renderTable(const RunReport& r) {
                      s.name, s.to_dispatch.p50, s.to_dispatch.p99, s.to_dispatch.max,
                      s.to_stream.p50, s.to_stream.p99, s.to_stream.max));
   line("");
+  line("Acknowledge (agency call -> answer, ms)      p50     p90     p99     max   errors");
+  for (const auto& s : r.steps)
+    line(fmt::format("{:<38} {:>7.1f} {:>7.1f} {:>7.1f} {:>7.1f} {:>8}", s.name, s.acknowledge.p50,
+                     s.acknowledge.p90, s.acknowledge.p99, s.acknowledge.max, s.ack_errors));
+  line("");
   std::string head = fmt::format("{:<16} {:>9}", "CPU s / 1000", "complaints");
   for (const auto& c : cpuColumns()) head += fmt::format(" {:>12}", c);
   line(head);
@@ -203,9 +211,10 @@ std::string renderTable(const RunReport& r) {
   }
   line(
       fmt::format("lost: {} of {} expected assignments ({} late, after their step's drain time); "
-                  "acknowledged {} (errors {}); stream reconnects {}; orphan deliveries {}",
+                  "acknowledged {} (errors {}); stream reconnects {}; failed confirmations {}; "
+                  "orphan deliveries {}",
                   r.totalLost(), expected, late, r.acknowledged, r.ack_errors, r.stream_errors,
-                  r.orphan_deliveries));
+                  r.confirm_errors, r.orphan_deliveries));
   for (const auto& [code, e] : r.ack_errors_by_code)
     line(fmt::format("  acknowledge {}: {} (e.g. \"{}\")", code, e.first, e.second));
   line(r.passed() ? "result: PASS (nothing lost, every step completed complaints)"

@@ -22,6 +22,7 @@ struct RunReport {
   GrpcBaselineResult grpc;
   std::vector<StepResult> steps;
   uint64_t acknowledged = 0, ack_errors = 0, stream_errors = 0, orphan_deliveries = 0;
+  uint64_t confirm_errors = 0;  // ConfirmDelivery calls that failed
   std::map<std::string, std::pair<uint64_t, std::string>> ack_errors_by_code;  // count, a message
 
   uint64_t totalLost() const;

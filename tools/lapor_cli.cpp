@@ -54,6 +54,17 @@ std::unique_ptr<grpc::ClientContext> agencyContext(const std::string& token,
   return ctx;
 }
 
+// Confirms every item up to `item` as stored; it also opens the stream's window.
+grpc::Status confirmStored(v1::AgencyService::Stub& stub, const std::string& agency,
+                           const std::string& token, const v1::AgencyFeedItem& item) {
+  v1::ConfirmDeliveryRequest req;
+  req.set_agency_id(agency);
+  req.set_cursor(item.cursor());
+  req.set_stream_id(item.stream_id());
+  v1::ConfirmDeliveryResponse resp;
+  return stub.ConfirmDelivery(agencyContext(token).get(), req, &resp);
+}
+
 std::string json(const google::protobuf::Message& m) {
   std::string out;
   google::protobuf::util::JsonPrintOptions o;
@@ -157,6 +168,9 @@ int demo(const std::string& intake, const std::string& notification, const std::
   v1::AgencyFeedItem item;
   std::optional<v1::AgencyFeedItem> mine;
   while (reader->Read(&item)) {
+    // Every item read is confirmed as it goes, so the stream never waits on its window.
+    if (auto s = confirmStored(*agency_stub, agency, token, item); !s.ok())
+      return fail("confirm delivery", s);
     if (item.item().assignment().complaint_id() == submitted.complaint_id()) {
       mine = item;
       break;
@@ -168,13 +182,6 @@ int demo(const std::string& intake, const std::string& notification, const std::
     std::cerr << "the complaint did not reach agency " << agency << " within 60 s\n";
     return 1;
   }
-  v1::ConfirmDeliveryRequest confirm;
-  confirm.set_agency_id(agency);
-  confirm.set_cursor(mine->cursor());
-  v1::ConfirmDeliveryResponse confirmed;
-  if (auto s = agency_stub->ConfirmDelivery(agencyContext(token).get(), confirm, &confirmed);
-      !s.ok())
-    return fail("confirm delivery", s);
   std::cout << "2. delivered  agency=" << agency
             << " assignment_id=" << mine->item().assignment().assignment_id()
             << " role=" << v1::AssignmentRole_Name(mine->item().assignment().role())
@@ -291,6 +298,10 @@ int main(int argc, char** argv) {
   c_sub->add_option("--cursor", cursor, "resume after this cursor");
   c_sub->add_option("--count", count, "stop after this many items (0: run until timeout)");
   c_sub->add_option("--timeout", timeout_s, "seconds");
+  bool no_confirm = false;
+  c_sub->add_flag("--no-confirm", no_confirm,
+                  "do not confirm printed items as delivered (the server then sends at most its "
+                  "window of items, stream.window)");
 
   auto* c_ack = app.add_subcommand("ack", "Acknowledge an assignment as an agency");
   c_ack->add_option("--notification", notification, "notification gRPC address");
@@ -405,6 +416,9 @@ int main(int argc, char** argv) {
     int n = 0;
     while (reader->Read(&item)) {
       std::cout << json(item) << std::endl;
+      if (!no_confirm)
+        if (auto s = confirmStored(*stub, agency, agencyToken(token, agency), item); !s.ok())
+          return fail("confirm", s);
       if (count > 0 && ++n >= count) {
         ctx.TryCancel();
         break;

@@ -20,7 +20,9 @@ kafka::ConsumerOptions consumerOptions(const config::Config& cfg, const app::Ser
 
 StreamSettings streamSettings(const config::Config& cfg) {
   StreamSettings s;
-  s.batch = static_cast<int>(cfg.getInt("stream", "buffer", 100, 1, 10'000));
+  s.window = static_cast<int>(cfg.getInt("stream", "window", 100, 1, 10'000));
+  s.window_bytes =
+      static_cast<size_t>(cfg.getInt("stream", "window_bytes", 48 * 1024, 1024, 64 * 1024 * 1024));
   s.stall_timeout = cfg.getDuration("stream", "stall_timeout", std::chrono::seconds(30));
   return s;
 }

@@ -1,6 +1,8 @@
 // Redis layout (all under the configured prefix):
 //   notif:seen:<event id>          dispatch events already taken (dedupe, 30 days)
 //   notif:feed:<agency>            stream: the agency's feed; the entry id is the cursor
+//   notif:feed:<agency>:confirmations  stream: ConfirmDelivery calls (stream id, cursor), read
+//                                  by the agency's open Subscribe streams (their windows)
 //   notif:assignment:<id>          hash: owner agency, state, summary, pending event id
 //   notif:open:<agency>            sorted set of open assignment ids by dispatch time
 //   notif:delivered:<id>           hash agency -> time: AssignmentDelivered recorded

@@ -1,12 +1,14 @@
 // Feeds are Redis streams, one per agency: the stream id is the resume cursor, so a client that
 // comes back gets everything after its last item, in order, from any notification instance.
-// Each Subscribe reads the feed at its own pace, holding at most one batch, so a slow client
-// never holds up another; one that stops reading altogether is ended after the stall timeout.
+// Each Subscribe reads the feed at its own pace and sends at most a window of items beyond what
+// its client confirmed, so a slow client never holds up another; one whose window stays full is
+// ended and told the cursor to resume after.
 #include "notification_handler.h"
 
 #include "events/envelope.h"
 #include "grpc/grpc_server.h"
 
+#include <deque>
 #include <regex>
 
 namespace lapor::notification {
@@ -63,7 +65,8 @@ NotificationMetrics::NotificationMetrics(prometheus::Registry& r)
                  .Register(r)),
       slow_streams(prometheus::BuildCounter()
                        .Name("lapor_notification_slow_streams_ended_total")
-                       .Help("Subscribe streams ended because the client stopped reading")
+                       .Help("Subscribe streams ended because the client stopped taking items, "
+                             "by agency and reason (window-full, write-blocked)")
                        .Register(r)),
       streams(prometheus::BuildGauge()
                   .Name("lapor_notification_active_streams")
@@ -195,21 +198,28 @@ grpc::Status AgencyServiceImpl::authorize(const grpc::ServerContext& ctx,
 grpc::Status AgencyServiceImpl::Subscribe(grpc::ServerContext* ctx, const v1::SubscribeRequest* req,
                                           grpc::ServerWriter<v1::AgencyFeedItem>* writer) {
   if (auto s = authorize(*ctx, req->agency_id()); !s.ok()) return s;
+  const auto& agency = req->agency_id();
   std::string cursor = req->resume_cursor().empty() ? "0-0" : req->resume_cursor();
   // Checked before reading, so that a Redis failure is never mistaken for a bad cursor.
   if (!std::regex_match(cursor, cursorPattern()))
     return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
                         "resume_cursor: '" + req->resume_cursor() + "' is not a feed cursor");
+  const auto stream_id = events::newUuid();
+  const auto confirmations = confirmationsKey(agency);
   // A blocking read needs a connection of its own.
   std::unique_ptr<redis::RedisClient> conn;
+  std::string confirmations_pos = "0-0";
   try {
     conn = std::make_unique<redis::RedisClient>(redis_options_, log_);
     // Coming back with a cursor confirms everything up to it.
-    if (!req->resume_cursor().empty()) confirmUpTo(req->agency_id(), cursor);
+    if (!req->resume_cursor().empty()) confirmUpTo(agency, cursor);
+    // Confirmations from now on: the stream id is new, so none before can be for it.
+    auto last = conn->command({"XREVRANGE", confirmations, "+", "-", "COUNT", "1"});
+    if (!last.elements.empty()) confirmations_pos = last.elements[0].elements[0].str;
   } catch (const redis::RedisError& e) {
     return grpc::Status(grpc::StatusCode::UNAVAILABLE, "feed store unavailable");
   }
-  auto& gauge = metrics_.streams.Add({{"agency", req->agency_id()}});
+  auto& gauge = metrics_.streams.Add({{"agency", agency}});
   gauge.Increment();
   StreamSlot slot{ctx};
   {
@@ -226,48 +236,117 @@ grpc::Status AgencyServiceImpl::Subscribe(grpc::ServerContext* ctx, const v1::Su
       g.Decrement();
     }
   } leave{*this, &slot, gauge};
-  const auto feed = store_.feedKey(req->agency_id());
-  log_.info("agency subscribed", {{"agency", req->agency_id()}, {"cursor", cursor}});
-  while (!ctx->IsCancelled()) {
-    redis::Reply r;
-    try {
-      r = conn->commandWithTimeout({"XREAD", "COUNT", std::to_string(settings_.batch), "BLOCK",
-                                    "1000", "STREAMS", feed, cursor},
-                                   std::chrono::milliseconds(3000));
-    } catch (const redis::RedisError&) {
-      return grpc::Status(grpc::StatusCode::UNAVAILABLE, "feed store unavailable; resume later");
+  const auto feed = store_.feedKey(agency);
+  log_.info("agency subscribed", {{"agency", agency}, {"cursor", cursor}, {"stream_id", stream_id}});
+
+  std::string confirmed = cursor;            // the stream's last confirmation: where to resume
+  std::deque<v1::AgencyFeedItem> pending;    // read from the feed, waiting for the window
+  std::deque<std::pair<std::string, size_t>> unconfirmed;  // sent: cursor and size
+  size_t unconfirmed_bytes = 0;
+  int64_t full_since_ms = 0;
+  const auto window = static_cast<size_t>(settings_.window);
+  auto admits = [&](size_t bytes) {
+    return unconfirmed.empty() ||
+           (unconfirmed.size() < window && unconfirmed_bytes + bytes <= settings_.window_bytes);
+  };
+  auto confirm = [&](const std::string& c) {
+    if (cursorAfter(c, confirmed)) confirmed = c;
+    while (!unconfirmed.empty() && !cursorAfter(unconfirmed.front().first, c)) {
+      unconfirmed_bytes -= unconfirmed.front().second;
+      unconfirmed.pop_front();
     }
-    if (r.isNil() || r.elements.empty()) continue;
-    for (const auto& entry : r.elements[0].elements[1].elements) {
-      const auto& id = entry.elements[0].str;
-      const auto& kv = entry.elements[1];
-      v1::AgencyFeedItem out;
-      out.set_cursor(id);
-      if (const auto* e = kv.field("event_id")) out.set_event_id(*e);
-      const auto* bytes = kv.field("item");
-      if (!bytes || !out.mutable_item()->ParseFromString(*bytes)) {
-        log_.error("feed entry unreadable, skipped",
-                   {{"agency", req->agency_id()}, {"cursor", id}});
-        cursor = id;
-        continue;
-      }
+  };
+
+  while (!ctx->IsCancelled()) {
+    while (!pending.empty() && admits(pending.front().ByteSizeLong())) {
+      const auto& out = pending.front();
+      const size_t bytes = out.ByteSizeLong();
       slot.writing_since_ms = steadyMs();
       const bool written = writer->Write(out);
       slot.writing_since_ms = 0;
       if (!written) {
         if (slot.stalled) {
-          metrics_.slow_streams.Add({{"agency", req->agency_id()}}).Increment();
+          metrics_.slow_streams.Add({{"agency", agency}, {"reason", "write-blocked"}}).Increment();
           log_.warn("stream ended: the client stopped reading",
-                    {{"agency", req->agency_id()}, {"cursor", cursor}});
+                    {{"agency", agency}, {"stream_id", stream_id}, {"confirmed", confirmed}});
           return grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED,
-                              "client too slow; resume from cursor " + cursor);
+                              "client too slow; resume after cursor " + confirmed);
         }
         return grpc::Status::OK;  // client went away; it resumes by cursor
       }
-      cursor = id;
+      unconfirmed.emplace_back(out.cursor(), bytes);
+      unconfirmed_bytes += bytes;
+      pending.pop_front();
+    }
+    const bool full = !pending.empty() || unconfirmed.size() >= window;
+    if (!full) {
+      full_since_ms = 0;
+    } else if (full_since_ms == 0) {
+      full_since_ms = steadyMs();
+    } else if (steadyMs() - full_since_ms > settings_.stall_timeout.count()) {
+      metrics_.slow_streams.Add({{"agency", agency}, {"reason", "window-full"}}).Increment();
+      log_.warn("stream ended: the client confirmed nothing while its window was full",
+                {{"agency", agency},
+                 {"stream_id", stream_id},
+                 {"unconfirmed", static_cast<int64_t>(unconfirmed.size())},
+                 {"confirmed", confirmed}});
+      ctx->AddTrailingMetadata("lapor-resume-cursor", confirmed);
+      return grpc::Status(
+          grpc::StatusCode::RESOURCE_EXHAUSTED,
+          std::to_string(unconfirmed.size()) + " items unconfirmed for " +
+              std::to_string(settings_.stall_timeout.count()) +
+              " ms; confirm stored items with ConfirmDelivery(stream_id) and resume after cursor " +
+              confirmed);
+    }
+    // Wait for new feed items while the window has room, and for confirmations.
+    std::vector<std::string> cmd{"XREAD", "COUNT",
+                                 std::to_string(full ? 100 : window - unconfirmed.size()), "BLOCK",
+                                 "1000", "STREAMS"};
+    if (full) {
+      cmd.insert(cmd.end(), {confirmations, confirmations_pos});
+    } else {
+      cmd.insert(cmd.end(), {feed, confirmations, cursor, confirmations_pos});
+    }
+    redis::Reply r;
+    try {
+      r = conn->commandWithTimeout(cmd, std::chrono::milliseconds(3000));
+    } catch (const redis::RedisError&) {
+      return grpc::Status(grpc::StatusCode::UNAVAILABLE, "feed store unavailable; resume later");
+    }
+    if (r.isNil()) continue;
+    for (const auto& per_key : r.elements) {
+      const bool is_feed = per_key.elements[0].str == feed;
+      for (const auto& entry : per_key.elements[1].elements) {
+        const auto& id = entry.elements[0].str;
+        const auto& kv = entry.elements[1];
+        if (!is_feed) {
+          confirmations_pos = id;
+          const auto* stream = kv.field("stream");
+          const auto* c = kv.field("cursor");
+          if (c && std::regex_match(*c, cursorPattern()) &&
+              (!stream || stream->empty() || *stream == stream_id))
+            confirm(*c);
+          continue;
+        }
+        cursor = id;
+        v1::AgencyFeedItem out;
+        out.set_cursor(id);
+        out.set_stream_id(stream_id);
+        if (const auto* e = kv.field("event_id")) out.set_event_id(*e);
+        const auto* bytes = kv.field("item");
+        if (!bytes || !out.mutable_item()->ParseFromString(*bytes)) {
+          log_.error("feed entry unreadable, skipped", {{"agency", agency}, {"cursor", id}});
+          continue;
+        }
+        pending.push_back(std::move(out));
+      }
     }
   }
   return grpc::Status::OK;
+}
+
+std::string AgencyServiceImpl::confirmationsKey(const std::string& agency) const {
+  return store_.feedKey(agency) + ":confirmations";
 }
 
 int AgencyServiceImpl::confirmUpTo(const std::string& agency, const std::string& cursor) {
@@ -301,8 +380,19 @@ grpc::Status AgencyServiceImpl::ConfirmDelivery(grpc::ServerContext* ctx,
   if (!std::regex_match(req->cursor(), cursorPattern()))
     return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
                         "cursor: '" + req->cursor() + "' is not a feed cursor");
+  static const std::regex stream_id("^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$");
+  if (!req->stream_id().empty() && !std::regex_match(req->stream_id(), stream_id))
+    return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
+                        "stream_id: '" + req->stream_id() + "' is not a stream id");
   try {
     resp->set_confirmed(confirmUpTo(req->agency_id(), req->cursor()));
+    // Opens the window of the stream (of every stream of the agency without a stream id), on
+    // whichever instance serves it.
+    auto& redis = store_.redis();
+    const auto key = confirmationsKey(req->agency_id());
+    redis.command({"XADD", key, "MAXLEN", "~", "1000", "*", "stream", req->stream_id(), "cursor",
+                   req->cursor()});
+    redis.command({"PEXPIRE", key, "86400000"});
     return grpc::Status::OK;
   } catch (const redis::RedisError&) {
     return grpc::Status(grpc::StatusCode::UNAVAILABLE, "feed store unavailable; retry");

@@ -55,9 +55,16 @@ class DispatchHandler {
   NotificationMetrics& metrics_;
 };
 
+// Flow control per Subscribe stream: at most `window` items, and at most `window_bytes` of them
+// (always one), sent beyond the stream's last confirmation. The byte bound stays under the
+// 64 KiB every HTTP/2 peer starts its stream window with, so the status that ends a stalled
+// stream is never stuck behind unread data.
 struct StreamSettings {
-  int batch = 100;  // feed entries read (and held) per stream at a time: the stream's buffer
-  std::chrono::milliseconds stall_timeout{30'000};  // a write blocked this long ends the stream
+  int window = 100;
+  size_t window_bytes = 48 * 1024;
+  // A window full this long ends the stream (RESOURCE_EXHAUSTED, with the cursor to resume
+  // after); a write blocked this long (a client that stopped reading its socket) is cancelled.
+  std::chrono::milliseconds stall_timeout{30'000};
 };
 
 class AgencyServiceImpl final : public v1::AgencyService::Service {
@@ -97,6 +104,7 @@ class AgencyServiceImpl final : public v1::AgencyService::Service {
                    const std::string& reason_code, const std::string& operator_name,
                    v1::AssignmentState* out);
   int confirmUpTo(const std::string& agency, const std::string& cursor);
+  std::string confirmationsKey(const std::string& agency) const;
   void watchdog();
 
   const agencies::AgencyDirectory& directory_;

@@ -71,11 +71,23 @@ class FeedReader {
     req.set_agency_id(agency);
     ctx_.AddMetadata("authorization", "Bearer lapor-demo-" + agency);
     reader_ = stub_->Subscribe(&ctx_, req);
-    thread_ = std::thread([this] {
+    thread_ = std::thread([this, agency] {
       v1::AgencyFeedItem item;
       while (reader_->Read(&item)) {
-        std::lock_guard lk(mu_);
-        items_.push_back(item);
+        {
+          std::lock_guard lk(mu_);
+          items_.push_back(item);
+        }
+        // Stored: confirm it, which also lets the stream send past its window.
+        grpc::ClientContext c;
+        c.set_deadline(std::chrono::system_clock::now() + 10s);
+        c.AddMetadata("authorization", "Bearer lapor-demo-" + agency);
+        v1::ConfirmDeliveryRequest req;
+        req.set_agency_id(agency);
+        req.set_cursor(item.cursor());
+        req.set_stream_id(item.stream_id());
+        v1::ConfirmDeliveryResponse resp;
+        stub_->ConfirmDelivery(&c, req, &resp);
       }
     });
   }

@@ -1,6 +1,7 @@
 // AgencyService streams against a real notification process, Kafka and Redis: resume after a
 // disconnect in the middle of a burst, isolation between agencies, tokens (missing, wrong,
-// foreign, rotated without restart), TLS, a stalled client, delivery confirmed by the client.
+// foreign, rotated without restart), TLS, flow control (a client that stops confirming, one that
+// stops reading), delivery confirmed by the client.
 #include "notification_support.h"
 
 #include "topic_reader.h"
@@ -36,7 +37,17 @@ NotificationOptions twoAgencies() {
   return o;
 }
 
-// Reads a Subscribe stream until `stop` says so or the stream ends.
+v1::ConfirmDeliveryRequest confirmation(const std::string& agency, const std::string& cursor,
+                                        const std::string& stream_id) {
+  v1::ConfirmDeliveryRequest c;
+  c.set_agency_id(agency);
+  c.set_cursor(cursor);
+  c.set_stream_id(stream_id);
+  return c;
+}
+
+// Reads a Subscribe stream until `stop` says so or the stream ends; unless `confirm` is false,
+// confirms each item as a client does once it stored it (which opens the stream's window).
 struct StreamRead {
   std::vector<v1::AgencyFeedItem> items;
   grpc::Status status;
@@ -44,7 +55,7 @@ struct StreamRead {
 StreamRead readStream(v1::AgencyService::Stub& stub, const std::string& agency,
                       const std::string& token, const std::string& cursor,
                       const std::function<bool(const std::vector<v1::AgencyFeedItem>&)>& stop,
-                      std::chrono::milliseconds timeout = 30s) {
+                      std::chrono::milliseconds timeout = 30s, bool confirm = true) {
   auto ctx = agencyContext(token, timeout);
   v1::SubscribeRequest req;
   req.set_agency_id(agency);
@@ -54,6 +65,12 @@ StreamRead readStream(v1::AgencyService::Stub& stub, const std::string& agency,
   v1::AgencyFeedItem item;
   while (reader->Read(&item)) {
     out.items.push_back(item);
+    if (confirm) {
+      v1::ConfirmDeliveryResponse resp;
+      auto s = stub.ConfirmDelivery(agencyContext(token).get(),
+                                    confirmation(agency, item.cursor(), item.stream_id()), &resp);
+      EXPECT_TRUE(s.ok()) << s.error_message();
+    }
     if (stop(out.items)) {
       ctx->TryCancel();
       break;
@@ -200,6 +217,36 @@ TEST(NotificationStream, ServesTlsWithAConfiguredCertificate) {
   EXPECT_EQ(s.error_code(), grpc::StatusCode::UNAVAILABLE);
 }
 
+// The cursor after which disdamkar's feed holds only what a test produces next. A fresh
+// notification process takes the topic's history from every partition in parallel, so a marker
+// goes to each partition (three, kafka.topic_partitions) and the feed is read past all of them.
+std::string feedEnd(v1::AgencyService::Stub& stub) {
+  std::set<int32_t> partitions;
+  std::set<std::string> markers;
+  for (int i = 0; i < 100 && partitions.size() < 3; ++i) {
+    const auto marker = uniqueName("marker");
+    markers.insert(marker);
+    partitions.insert(produceDispatch(dispatchEnvelope("disdamkar", marker, "marker")));
+  }
+  EXPECT_EQ(partitions.size(), 3u);
+  auto start = readStream(stub, "disdamkar", kTokA, "", [&](const auto& items) {
+    size_t seen = 0;
+    for (const auto& i : items) seen += markers.count(i.item().assignment().complaint_id());
+    return seen == markers.size();
+  });
+  EXPECT_FALSE(start.items.empty()) << start.status.error_message();
+  return start.items.empty() ? "" : start.items.back().cursor();
+}
+
+std::vector<std::string> producedFor(const std::string& complaint, int n) {
+  std::vector<std::string> sent;
+  for (int i = 0; i < n; ++i) {
+    sent.push_back("w-" + std::to_string(i));
+    produceDispatch(dispatchEnvelope("disdamkar", complaint, sent.back()));
+  }
+  return sent;
+}
+
 // A TCP relay between one client and the server that can stop passing the server's bytes on,
 // as a client that has stopped reading its socket does.
 class StallableRelay {
@@ -272,12 +319,15 @@ class StallableRelay {
   std::vector<std::thread> pumps_;
 };
 
-TEST(NotificationStream, AStalledClientDoesNotStallAnotherAndIsEndedToResume) {
+// The item is bigger than the byte window (one is always sent) and the client's socket is not
+// read: the write itself blocks, and the stream is cancelled.
+TEST(NotificationStream, AClientThatStopsReadingItsSocketDoesNotStallAnotherAndIsEnded) {
   auto o = twoAgencies();
-  o.extra_yaml = "stream:\n  buffer: 4\n  stall_timeout: 1s\n";
+  o.extra_yaml = "stream:\n  window: 4\n  stall_timeout: 1s\n";
   NotificationProcess n(o);
   auto stub = n.stub();
   const auto complaint = uniqueName("stall");
+  const auto from = feedEnd(*stub);
   // A client whose socket is not read: the server's writes to it block.
   StallableRelay relay(std::stoi(n.target().substr(n.target().rfind(':') + 1)));
   // Fixed small flow-control windows, as a client on a slow link would announce.
@@ -289,6 +339,7 @@ TEST(NotificationStream, AStalledClientDoesNotStallAnotherAndIsEndedToResume) {
   auto stalled_ctx = agencyContext(kTokA, 120s);
   v1::SubscribeRequest req;
   req.set_agency_id("disdamkar");
+  req.set_resume_cursor(from);
   auto stalled = stalled_stub->Subscribe(stalled_ctx.get(), req);
   ASSERT_TRUE(waitFor([&] {
     return metricValue(n.metricsPort(), "lapor_notification_active_streams{agency=\"disdamkar\"}") == 1;
@@ -304,14 +355,14 @@ TEST(NotificationStream, AStalledClientDoesNotStallAnotherAndIsEndedToResume) {
     produceDispatch(env);
   }
   // Another client of the same agency gets all of it meanwhile.
-  auto other = readStream(*stub, "disdamkar", kTokA, "", [&](const auto& items) {
+  auto other = readStream(*stub, "disdamkar", kTokA, from, [&](const auto& items) {
     return titlesOf(items, complaint).size() == sent.size();
   }, 60s);
   EXPECT_EQ(titlesOf(other.items, complaint), sent);
   // The server ends the stalled stream and counts it.
   EXPECT_TRUE(waitFor([&] {
-    return metricValue(n.metricsPort(),
-                       "lapor_notification_slow_streams_ended_total{agency=\"disdamkar\"}") == 1;
+    return metricValue(n.metricsPort(), "lapor_notification_slow_streams_ended_total{agency="
+                                         "\"disdamkar\",reason=\"write-blocked\"}") == 1;
   }, 30s)) << n.logTail();
   // Reading again, the client gets what was in flight, then the end of the stream...
   relay.stall(false);
@@ -321,7 +372,7 @@ TEST(NotificationStream, AStalledClientDoesNotStallAnotherAndIsEndedToResume) {
   EXPECT_FALSE(stalled->Finish().ok());
   EXPECT_LT(titlesOf(got, complaint).size(), sent.size());
   // ... and resuming from its last cursor gives the rest, with no gap.
-  auto rest = readStream(*stub, "disdamkar", kTokA, got.empty() ? "" : got.back().cursor(),
+  auto rest = readStream(*stub, "disdamkar", kTokA, got.empty() ? from : got.back().cursor(),
                          [&](const auto& items) {
                            return titlesOf(got, complaint).size() +
                                       titlesOf(items, complaint).size() ==
@@ -333,8 +384,99 @@ TEST(NotificationStream, AStalledClientDoesNotStallAnotherAndIsEndedToResume) {
   EXPECT_EQ(all, sent);
 }
 
+TEST(NotificationStream, AClientThatStopsConfirmingIsToldToResumeAfterItsLastConfirmation) {
+  auto o = twoAgencies();
+  o.extra_yaml = "stream:\n  window: 5\n  stall_timeout: 2s\n";
+  NotificationProcess n(o);
+  auto stub = n.stub();
+  const auto complaint = uniqueName("window");
+  const auto from = feedEnd(*stub);
+  auto slow_ctx = agencyContext(kTokA, 60s);
+  v1::SubscribeRequest req;
+  req.set_agency_id("disdamkar");
+  req.set_resume_cursor(from);
+  auto slow = stub->Subscribe(slow_ctx.get(), req);
+  const auto sent = producedFor(complaint, 20);
+  // The server sends a window of five; confirming the first two lets two more come.
+  std::vector<v1::AgencyFeedItem> got;
+  v1::AgencyFeedItem item;
+  for (int i = 0; i < 5; ++i) {
+    ASSERT_TRUE(slow->Read(&item)) << slow->Finish().error_message();
+    got.push_back(item);
+  }
+  v1::ConfirmDeliveryResponse cr;
+  ASSERT_TRUE(stub->ConfirmDelivery(agencyContext(kTokA).get(),
+                                    confirmation("disdamkar", got[1].cursor(), got[1].stream_id()),
+                                    &cr)
+                  .ok());
+  // Another client of the same agency gets everything meanwhile.
+  auto other = readStream(*stub, "disdamkar", kTokA, from, [&](const auto& items) {
+    return titlesOf(items, complaint).size() == sent.size();
+  });
+  EXPECT_EQ(titlesOf(other.items, complaint), sent);
+  // The slow stream: the two, then the end, naming the cursor of its last confirmation.
+  while (slow->Read(&item)) got.push_back(item);
+  const auto status = slow->Finish();
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED) << status.error_message();
+  EXPECT_EQ(titlesOf(got, complaint), std::vector<std::string>(sent.begin(), sent.begin() + 7));
+  const auto& trailers = slow_ctx->GetServerTrailingMetadata();
+  auto told = trailers.find("lapor-resume-cursor");
+  ASSERT_NE(told, trailers.end());
+  const std::string resume(told->second.data(), told->second.size());
+  EXPECT_EQ(resume, got[1].cursor());
+  EXPECT_NE(status.error_message().find(got[1].cursor()), std::string::npos)
+      << status.error_message();
+  EXPECT_EQ(metricValue(n.metricsPort(), "lapor_notification_slow_streams_ended_total{agency="
+                                         "\"disdamkar\",reason=\"window-full\"}"),
+            1);
+  // Resuming after that cursor gives the rest, in order.
+  auto rest = readStream(*stub, "disdamkar", kTokA, resume, [&](const auto& items) {
+    return titlesOf(items, complaint).size() == sent.size() - 2;
+  });
+  EXPECT_EQ(titlesOf(rest.items, complaint), std::vector<std::string>(sent.begin() + 2, sent.end()));
+}
+
+TEST(NotificationStream, AConfirmationWithoutAStreamIdOpensTheWindowOfTheAgencysStreams) {
+  auto o = twoAgencies();
+  o.extra_yaml = "stream:\n  window: 3\n";
+  NotificationProcess n(o);
+  auto stub = n.stub();
+  const auto complaint = uniqueName("agencywide");
+  const auto from = feedEnd(*stub);
+  auto ctx = agencyContext(kTokA, 30s);
+  v1::SubscribeRequest req;
+  req.set_agency_id("disdamkar");
+  req.set_resume_cursor(from);
+  auto stream = stub->Subscribe(ctx.get(), req);
+  const auto sent = producedFor(complaint, 6);
+  std::vector<v1::AgencyFeedItem> got;
+  v1::AgencyFeedItem item;
+  for (int i = 0; i < 3; ++i) {
+    ASSERT_TRUE(stream->Read(&item));
+    got.push_back(item);
+  }
+  v1::ConfirmDeliveryResponse cr;
+  EXPECT_EQ(stub->ConfirmDelivery(agencyContext(kTokA).get(),
+                                  confirmation("disdamkar", got[2].cursor(), "not-a-stream"), &cr)
+                .error_code(),
+            grpc::StatusCode::INVALID_ARGUMENT);
+  ASSERT_TRUE(stub->ConfirmDelivery(agencyContext(kTokA).get(),
+                                    confirmation("disdamkar", got[2].cursor(), ""), &cr)
+                  .ok());
+  for (int i = 0; i < 3; ++i) {
+    ASSERT_TRUE(stream->Read(&item));
+    got.push_back(item);
+  }
+  EXPECT_EQ(titlesOf(got, complaint), sent);
+  ctx->TryCancel();
+  stream->Finish();
+}
+
 TEST(NotificationStream, DeliveredOnlyOnceTheClientConfirmsAndOncePerAssignment) {
-  NotificationProcess n(twoAgencies());
+  // This client reads the agency's whole feed without confirming: a window that allows it.
+  auto o = twoAgencies();
+  o.extra_yaml = "stream:\n  window: 10000\n  window_bytes: 67108864\n";
+  NotificationProcess n(o);
   auto stub = n.stub();
   TopicReader lifecycle(testing::requiredEnv("LAPOR_KAFKA_BROKERS"), kafka::kComplaintsTopic,
                         TopicReader::From::End);
@@ -342,8 +484,9 @@ TEST(NotificationStream, DeliveredOnlyOnceTheClientConfirmsAndOncePerAssignment)
   for (int i = 0; i < 3; ++i)
     produceDispatch(dispatchEnvelope("disdamkar", complaint, "d-" + std::to_string(i)));
   produceDispatch(dispatchEnvelope("rsud-kudungga", complaint, "r-0"));
-  auto a = readStream(*stub, "disdamkar", kTokA, "",
-                      [&](const auto& items) { return titlesOf(items, complaint).size() == 3; });
+  auto a = readStream(
+      *stub, "disdamkar", kTokA, "",
+      [&](const auto& items) { return titlesOf(items, complaint).size() == 3; }, 30s, false);
   ASSERT_EQ(titlesOf(a.items, complaint).size(), 3u);
   auto delivered = [&] {
     std::vector<v1::EventEnvelope> out;
@@ -371,7 +514,8 @@ TEST(NotificationStream, DeliveredOnlyOnceTheClientConfirmsAndOncePerAssignment)
   c.set_cursor(mine[1].cursor());
   ASSERT_TRUE(stub->ConfirmDelivery(agencyContext(kTokA).get(), c, &cr).ok());
   EXPECT_EQ(cr.confirmed(), 2);
-  readStream(*stub, "disdamkar", kTokA, mine[2].cursor(), [](const auto&) { return true; }, 2s);
+  readStream(*stub, "disdamkar", kTokA, mine[2].cursor(), [](const auto&) { return true; }, 2s,
+             false);
   ASSERT_TRUE(stub->ConfirmDelivery(agencyContext(kTokA).get(), c, &cr).ok());
   EXPECT_EQ(cr.confirmed(), 0);  // nothing new
   lifecycle.readUntil([&](const kafka::Message&) { return delivered().size() >= 3; }, 15s);

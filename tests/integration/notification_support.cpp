@@ -137,7 +137,7 @@ v1::EventEnvelope dispatchEnvelope(const std::string& agency, const std::string&
   return env;
 }
 
-void produceDispatch(const v1::EventEnvelope& env) {
+int32_t produceDispatch(const v1::EventEnvelope& env) {
   static kafka::Producer producer(
       [] {
         kafka::ProducerOptions o;
@@ -150,7 +150,8 @@ void produceDispatch(const v1::EventEnvelope& env) {
       events::toMessage(kafka::dispatchTopic(env.dispatched().item().assignment().agency_id()),
                         env),
       std::chrono::seconds(15));
-  ASSERT_TRUE(rep.ok) << rep.error;
+  EXPECT_TRUE(rep.ok) << rep.error;
+  return rep.partition;
 }
 
 double metricValue(int port, const std::string& series) {

@@ -67,8 +67,9 @@ v1::EventEnvelope dispatchEnvelope(const std::string& agency, const std::string&
                                    const std::string& title,
                                    v1::DispatchKind kind = v1::DISPATCH_KIND_NEW,
                                    const std::string& assignment_id = "");
-// Produces it on lapor.dispatch.<agency>.v1 and waits for the broker's acknowledgement.
-void produceDispatch(const v1::EventEnvelope& env);
+// Produces it on lapor.dispatch.<agency>.v1 and waits for the broker's acknowledgement;
+// returns the partition it went to (-1 when it failed, which is a test failure).
+int32_t produceDispatch(const v1::EventEnvelope& env);
 
 // The value of one series (`name{labels}`) on the service's /metrics; 0 when absent, -1 when
 // /metrics does not answer.
