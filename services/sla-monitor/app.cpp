@@ -1,6 +1,8 @@
 // Builds the monitor's parts; timers live in Redis, so a restart picks up where it left off.
 #include "app.h"
 
+#include <prometheus/gauge.h>
+
 #include <fstream>
 #include <sstream>
 
@@ -86,6 +88,19 @@ SlaMonitorApp::SlaMonitorApp(const config::Config& cfg, const app::ServiceSettin
   s.ensureTopics(topics);
   log_.info("calendar", {{"zone", calendar_.zoneName()},
                          {"holidays", static_cast<int64_t>(calendar_.holidayCount())}});
+  // Past the last year of the holiday list only weekends are skipped: say so ahead of time
+  // (and the alert LaporHolidayListEndsSoon watches this gauge).
+  const auto known_until = calendar_.holidaysKnownUntilMs();
+  prometheus::BuildGauge()
+      .Name("lapor_sla_monitor_holidays_known_until_timestamp_seconds")
+      .Help("End of the last year calendar.holidays_file names a holiday in (0: no list)")
+      .Register(exposer_.registry())
+      .Add({})
+      .Set(static_cast<double>(known_until) / 1000.0);
+  if (known_until - clock_.nowMs() < int64_t{30} * 24 * 3600 * 1000)
+    log_.warn("the holiday list ends within 30 days; add next year's national holidays and "
+              "cuti bersama to calendar.holidays_file",
+              {{"known_until_ms", known_until}});
   consumer_.start([this](const kafka::Message& m) { return handler_.handle(m); });
   scheduler_.start();
   server_ = std::make_unique<grpcx::GrpcServer>(

@@ -111,6 +111,14 @@ TEST(WorkCalendarTest, UnknownZoneAndBadHolidayAreErrors) {
   EXPECT_THROW(WorkCalendar("Asia/Makassar", {"17 Aug"}), CalendarError);
 }
 
+TEST(WorkCalendarTest, HolidaysAreKnownUntilTheEndOfTheLastListedYear) {
+  EXPECT_EQ(plain().holidaysKnownUntilMs(), 0);
+  const WorkCalendar one("Asia/Makassar", {"2026-08-17", "2026-01-01"});
+  EXPECT_EQ(one.holidaysKnownUntilMs(), midnight(2027, 1, 1));
+  const WorkCalendar two("Asia/Makassar", {"2026-12-25", "2027-01-01"});
+  EXPECT_EQ(two.holidaysKnownUntilMs(), midnight(2028, 1, 1));
+}
+
 TEST(HolidayListTest, PlainLinesAndYamlListsBothWork) {
   EXPECT_EQ(parseHolidayList("# comment\n2026-08-17\n\n 2026-12-25  # Natal\n"),
             (std::vector<std::string>{"2026-08-17", "2026-12-25"}));

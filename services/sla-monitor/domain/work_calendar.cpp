@@ -35,6 +35,11 @@ int64_t WorkCalendar::startOfDay(absl::CivilDay day) const {
   return absl::ToUnixMillis(zone_.At(absl::CivilSecond(day)).pre);
 }
 
+int64_t WorkCalendar::holidaysKnownUntilMs() const {
+  if (holidays_.empty()) return 0;
+  return startOfDay(absl::CivilDay(absl::CivilYear(holidays_.rbegin()->year() + 1)));
+}
+
 int64_t WorkCalendar::addWorkingDays(int64_t from_ms, int n) const {
   if (n <= 0) return from_ms;
   auto day = localDay(from_ms);

@@ -38,6 +38,10 @@ class WorkCalendar {
 
   const std::string& zoneName() const { return zone_name_; }
   size_t holidayCount() const { return holidays_.size(); }
+  // The end of the last year the holiday list names a date in (local midnight starting
+  // 1 January of the year after), as epoch milliseconds; 0 without holidays. Past it, only
+  // weekends are skipped: next year's decree must be added before then.
+  int64_t holidaysKnownUntilMs() const;
 
   // Parses "YYYY-MM-DD"; throws CalendarError naming the text.
   static absl::CivilDay parseDay(const std::string& text);
