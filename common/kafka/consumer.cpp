@@ -46,26 +46,11 @@ Consumer::Consumer(ConsumerOptions options, MessageSink& deadletters, log::Logge
   if (opt_.brokers.empty()) throw std::invalid_argument("kafka.brokers is empty");
   if (opt_.group_id.empty()) throw std::invalid_argument("kafka consumer group id is empty");
   if (opt_.topics.empty()) throw std::invalid_argument("kafka consumer has no topics");
-  rd_kafka_conf_t* conf = rd_kafka_conf_new();
-  detail::setOrThrow(conf, "bootstrap.servers", opt_.brokers);
-  detail::setOrThrow(conf, "group.id", opt_.group_id);
-  detail::setOrThrow(conf, "client.id", opt_.client_id);
-  detail::setOrThrow(conf, "enable.auto.commit", "false");
-  detail::setOrThrow(conf, "enable.auto.offset.store", "false");
-  detail::setOrThrow(conf, "auto.offset.reset", "earliest");
-  detail::setOrThrow(conf, "isolation.level",
-                     opt_.read_committed ? "read_committed" : "read_uncommitted");
-  detail::setOrThrow(conf, "enable.partition.eof", "false");
+  rd_kafka_conf_t* conf =
+      detail::consumerConf(opt_.brokers, opt_.group_id, opt_.client_id, opt_.read_committed);
   rd_kafka_conf_set_rebalance_cb(conf, onRebalance);
   detail::routeLogs(conf, &log_);
-  char err[512];
-  rd_kafka_t* rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, err, sizeof err);
-  if (!rk) {
-    rd_kafka_conf_destroy(conf);
-    throw std::runtime_error(std::string("kafka consumer: ") + err);
-  }
-  rk_.reset(rk);
-  rd_kafka_poll_set_consumer(rk);
+  rk_.reset(detail::newConsumer(conf));
 }
 
 Consumer::~Consumer() {

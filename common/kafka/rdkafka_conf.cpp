@@ -33,6 +33,31 @@ void setOrThrow(rd_kafka_conf_t* conf, const std::string& key, const std::string
   }
 }
 
+rd_kafka_conf_t* consumerConf(const std::string& brokers, const std::string& group_id,
+                              const std::string& client_id, bool read_committed) {
+  rd_kafka_conf_t* conf = rd_kafka_conf_new();
+  setOrThrow(conf, "bootstrap.servers", brokers);
+  setOrThrow(conf, "group.id", group_id);
+  setOrThrow(conf, "client.id", client_id);
+  setOrThrow(conf, "enable.auto.commit", "false");
+  setOrThrow(conf, "enable.auto.offset.store", "false");
+  setOrThrow(conf, "auto.offset.reset", "earliest");
+  setOrThrow(conf, "isolation.level", read_committed ? "read_committed" : "read_uncommitted");
+  setOrThrow(conf, "enable.partition.eof", "false");
+  return conf;
+}
+
+rd_kafka_t* newConsumer(rd_kafka_conf_t* conf) {
+  char err[512];
+  rd_kafka_t* rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, err, sizeof err);
+  if (!rk) {
+    rd_kafka_conf_destroy(conf);
+    throw std::runtime_error(std::string("kafka consumer: ") + err);
+  }
+  rd_kafka_poll_set_consumer(rk);
+  return rk;
+}
+
 void routeLogs(rd_kafka_conf_t* conf, const log::Logger* logger) {
   rd_kafka_conf_set_log_cb(conf, onLog);
   rd_kafka_conf_set_opaque(conf, const_cast<log::Logger*>(logger));

@@ -18,6 +18,16 @@ namespace lapor::kafka::detail {
 // naming the property.
 void setOrThrow(rd_kafka_conf_t* conf, const std::string& key, const std::string& value);
 
+// A new consumer configuration with what every consumer here sets: brokers, group, client id,
+// offsets committed and stored by hand, `earliest` for a new group, the isolation level, and
+// no partition-EOF events. Callers add their own properties, then call newConsumer.
+rd_kafka_conf_t* consumerConf(const std::string& brokers, const std::string& group_id,
+                              const std::string& client_id, bool read_committed);
+
+// The consumer handle for `conf` (taken over; destroyed on failure), its main queue redirected
+// to the consumer queue; throws std::runtime_error with librdkafka's reason.
+rd_kafka_t* newConsumer(rd_kafka_conf_t* conf);
+
 // Routes librdkafka's own log lines through `logger` (which must outlive the handle) instead
 // of raw stderr. Uses the handle's opaque pointer.
 void routeLogs(rd_kafka_conf_t* conf, const log::Logger* logger);

@@ -68,27 +68,12 @@ TransactionalProcessor::TransactionalProcessor(TransactionalOptions options, log
                          .Help("Kafka transactions, by outcome (committed, aborted)")
                          .Register(*registry);
   }
-  rd_kafka_conf_t* conf = rd_kafka_conf_new();
-  detail::setOrThrow(conf, "bootstrap.servers", opt_.brokers);
-  detail::setOrThrow(conf, "group.id", opt_.group_id);
-  detail::setOrThrow(conf, "client.id", opt_.client_id);
+  rd_kafka_conf_t* conf = detail::consumerConf(opt_.brokers, opt_.group_id, opt_.client_id, true);
   if (!opt_.group_instance_id.empty())
     detail::setOrThrow(conf, "group.instance.id", opt_.group_instance_id);
   detail::setOrThrow(conf, "session.timeout.ms", std::to_string(opt_.session_timeout.count()));
-  detail::setOrThrow(conf, "enable.auto.commit", "false");
-  detail::setOrThrow(conf, "enable.auto.offset.store", "false");
-  detail::setOrThrow(conf, "auto.offset.reset", "earliest");
-  detail::setOrThrow(conf, "isolation.level", "read_committed");
-  detail::setOrThrow(conf, "enable.partition.eof", "false");
   detail::routeLogs(conf, &log_);
-  char err[512];
-  rd_kafka_t* rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, err, sizeof err);
-  if (!rk) {
-    rd_kafka_conf_destroy(conf);
-    throw std::runtime_error(std::string("kafka consumer: ") + err);
-  }
-  consumer_.reset(rk);
-  rd_kafka_poll_set_consumer(rk);
+  consumer_.reset(detail::newConsumer(conf));
 }
 
 TransactionalProcessor::~TransactionalProcessor() {
