@@ -384,6 +384,30 @@ TEST(NotificationStream, AClientThatStopsReadingItsSocketDoesNotStallAnotherAndI
   EXPECT_EQ(all, sent);
 }
 
+// A Subscribe stream of disdamkar after `from`, read item by item and never confirmed.
+struct HandReadStream {
+  HandReadStream(v1::AgencyService::Stub& stub, const std::string& from,
+                 std::chrono::milliseconds timeout)
+      : ctx(agencyContext(kTokA, timeout)) {
+    v1::SubscribeRequest req;
+    req.set_agency_id("disdamkar");
+    req.set_resume_cursor(from);
+    reader = stub.Subscribe(ctx.get(), req);
+  }
+  // Reads `n` more items into `got`; false when the stream ended before.
+  bool take(int n) {
+    v1::AgencyFeedItem item;
+    for (int i = 0; i < n; ++i) {
+      if (!reader->Read(&item)) return false;
+      got.push_back(item);
+    }
+    return true;
+  }
+  std::unique_ptr<grpc::ClientContext> ctx;
+  std::unique_ptr<grpc::ClientReader<v1::AgencyFeedItem>> reader;
+  std::vector<v1::AgencyFeedItem> got;
+};
+
 TEST(NotificationStream, AClientThatStopsConfirmingIsToldToResumeAfterItsLastConfirmation) {
   auto o = twoAgencies();
   o.extra_yaml = "stream:\n  window: 5\n  stall_timeout: 2s\n";
@@ -391,19 +415,11 @@ TEST(NotificationStream, AClientThatStopsConfirmingIsToldToResumeAfterItsLastCon
   auto stub = n.stub();
   const auto complaint = uniqueName("window");
   const auto from = feedEnd(*stub);
-  auto slow_ctx = agencyContext(kTokA, 60s);
-  v1::SubscribeRequest req;
-  req.set_agency_id("disdamkar");
-  req.set_resume_cursor(from);
-  auto slow = stub->Subscribe(slow_ctx.get(), req);
+  HandReadStream slow(*stub, from, 60s);
   const auto sent = producedFor(complaint, 20);
   // The server sends a window of five; confirming the first two lets two more come.
-  std::vector<v1::AgencyFeedItem> got;
-  v1::AgencyFeedItem item;
-  for (int i = 0; i < 5; ++i) {
-    ASSERT_TRUE(slow->Read(&item)) << slow->Finish().error_message();
-    got.push_back(item);
-  }
+  ASSERT_TRUE(slow.take(5)) << slow.reader->Finish().error_message();
+  const auto& got = slow.got;
   v1::ConfirmDeliveryResponse cr;
   ASSERT_TRUE(stub->ConfirmDelivery(agencyContext(kTokA).get(),
                                     confirmation("disdamkar", got[1].cursor(), got[1].stream_id()),
@@ -415,11 +431,12 @@ TEST(NotificationStream, AClientThatStopsConfirmingIsToldToResumeAfterItsLastCon
   });
   EXPECT_EQ(titlesOf(other.items, complaint), sent);
   // The slow stream: the two, then the end, naming the cursor of its last confirmation.
-  while (slow->Read(&item)) got.push_back(item);
-  const auto status = slow->Finish();
+  while (slow.take(1)) {
+  }
+  const auto status = slow.reader->Finish();
   EXPECT_EQ(status.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED) << status.error_message();
   EXPECT_EQ(titlesOf(got, complaint), std::vector<std::string>(sent.begin(), sent.begin() + 7));
-  const auto& trailers = slow_ctx->GetServerTrailingMetadata();
+  const auto& trailers = slow.ctx->GetServerTrailingMetadata();
   auto told = trailers.find("lapor-resume-cursor");
   ASSERT_NE(told, trailers.end());
   const std::string resume(told->second.data(), told->second.size());
@@ -443,18 +460,10 @@ TEST(NotificationStream, AConfirmationWithoutAStreamIdOpensTheWindowOfTheAgencys
   auto stub = n.stub();
   const auto complaint = uniqueName("agencywide");
   const auto from = feedEnd(*stub);
-  auto ctx = agencyContext(kTokA, 30s);
-  v1::SubscribeRequest req;
-  req.set_agency_id("disdamkar");
-  req.set_resume_cursor(from);
-  auto stream = stub->Subscribe(ctx.get(), req);
+  HandReadStream stream(*stub, from, 30s);
   const auto sent = producedFor(complaint, 6);
-  std::vector<v1::AgencyFeedItem> got;
-  v1::AgencyFeedItem item;
-  for (int i = 0; i < 3; ++i) {
-    ASSERT_TRUE(stream->Read(&item));
-    got.push_back(item);
-  }
+  ASSERT_TRUE(stream.take(3));
+  const auto& got = stream.got;
   v1::ConfirmDeliveryResponse cr;
   EXPECT_EQ(stub->ConfirmDelivery(agencyContext(kTokA).get(),
                                   confirmation("disdamkar", got[2].cursor(), "not-a-stream"), &cr)
@@ -463,13 +472,10 @@ TEST(NotificationStream, AConfirmationWithoutAStreamIdOpensTheWindowOfTheAgencys
   ASSERT_TRUE(stub->ConfirmDelivery(agencyContext(kTokA).get(),
                                     confirmation("disdamkar", got[2].cursor(), ""), &cr)
                   .ok());
-  for (int i = 0; i < 3; ++i) {
-    ASSERT_TRUE(stream->Read(&item));
-    got.push_back(item);
-  }
+  ASSERT_TRUE(stream.take(3));
   EXPECT_EQ(titlesOf(got, complaint), sent);
-  ctx->TryCancel();
-  stream->Finish();
+  stream.ctx->TryCancel();
+  stream.reader->Finish();
 }
 
 TEST(NotificationStream, DeliveredOnlyOnceTheClientConfirmsAndOncePerAssignment) {
