@@ -150,9 +150,7 @@ bool AssignmentStore::publish(const std::string& event_id, const std::string& by
   v1::EventEnvelope env;
   if (!env.ParseFromString(bytes)) {
     log_.error("outbox entry unreadable, dropped", {{"event_id", event_id}});
-    redis_.eval(kPublished,
-                {redis_.key("notif:outbox"), redis_.key("notif:outbox:due"), assignment_key},
-                {event_id});
+    markPublished(event_id, assignment_key);
     return true;
   }
   auto rep = events_.produceAndWait(events::toMessage(kafka::kComplaintsTopic, env),
@@ -162,10 +160,15 @@ bool AssignmentStore::publish(const std::string& event_id, const std::string& by
               {{"complaint_id", env.complaint_id()}, {"event_id", event_id}, {"error", rep.error}});
     return false;
   }
+  markPublished(event_id, assignment_key);
+  return true;
+}
+
+void AssignmentStore::markPublished(const std::string& event_id,
+                                    const std::string& assignment_key) {
   redis_.eval(kPublished,
               {redis_.key("notif:outbox"), redis_.key("notif:outbox:due"), assignment_key},
               {event_id});
-  return true;
 }
 
 AssignmentStore::Commit AssignmentStore::transition(const AssignmentRecord& a,
@@ -196,29 +199,51 @@ bool AssignmentStore::republishPending(const AssignmentRecord& a) {
 
 bool AssignmentStore::recordDelivered(const std::string& assignment_id, const std::string& agency,
                                       const std::string& channel) {
-  auto a = get(assignment_id);
-  const auto now = clock_.nowMs();
-  auto env = events::makeEnvelope(kProducer, a ? a->complaint_id : "", a ? a->trace_id : "", now,
-                                  events::nameUuid("delivered/" + assignment_id + "/" + agency));
-  if (env.complaint_id().empty()) return false;  // not an assignment we know
-  auto* d = env.mutable_delivered();
-  d->set_assignment_id(assignment_id);
-  d->set_agency_id(agency);
-  d->set_channel(channel);
-  d->set_delivered_at_ms(now);
-  const auto bytes = env.SerializeAsString();
-  auto r = redis_.eval(kDelivered,
-                       {redis_.key("notif:delivered:" + assignment_id),
-                        redis_.key("notif:assignment:" + assignment_id),
-                        redis_.key("notif:outbox"), redis_.key("notif:outbox:due")},
-                       {agency, std::to_string(now), env.event_id(), bytes});
-  if (r.integer != 1) return false;
-  publish(env.event_id(), bytes, "");
-  log_.info("assignment delivered", {{"complaint_id", env.complaint_id()},
-                                     {"trace_id", env.trace_id()},
-                                     {"agency", agency},
-                                     {"channel", channel}});
-  return true;
+  return recordDelivered(std::vector<std::string>{assignment_id}, agency, channel) == 1;
+}
+
+int AssignmentStore::recordDelivered(const std::vector<std::string>& assignment_ids,
+                                     const std::string& agency, const std::string& channel) {
+  struct Produced {
+    std::string event_id;
+    std::future<kafka::DeliveryReport> report;
+  };
+  std::vector<Produced> produced;
+  for (const auto& assignment_id : assignment_ids) {
+    auto a = get(assignment_id);
+    if (!a) continue;  // not an assignment we know
+    const auto now = clock_.nowMs();
+    auto env = events::makeEnvelope(kProducer, a->complaint_id, a->trace_id, now,
+                                    events::nameUuid("delivered/" + assignment_id + "/" + agency));
+    auto* d = env.mutable_delivered();
+    d->set_assignment_id(assignment_id);
+    d->set_agency_id(agency);
+    d->set_channel(channel);
+    d->set_delivered_at_ms(now);
+    const auto bytes = env.SerializeAsString();
+    // Recorded with its event in the outbox: a failed or lost produce is repeated from there.
+    auto r = redis_.eval(kDelivered,
+                         {redis_.key("notif:delivered:" + assignment_id),
+                          redis_.key("notif:assignment:" + assignment_id),
+                          redis_.key("notif:outbox"), redis_.key("notif:outbox:due")},
+                         {agency, std::to_string(now), env.event_id(), bytes});
+    if (r.integer != 1) continue;
+    produced.push_back(
+        {env.event_id(), events_.produce(events::toMessage(kafka::kComplaintsTopic, env))});
+    log_.info("assignment delivered", {{"complaint_id", env.complaint_id()},
+                                       {"trace_id", env.trace_id()},
+                                       {"agency", agency},
+                                       {"channel", channel}});
+  }
+  for (auto& p : produced) {
+    const auto rep = kafka::awaitReport(p.report, produce_timeout_);
+    if (rep.ok)
+      markPublished(p.event_id, "");
+    else
+      log_.warn("event not produced yet, kept in the outbox",
+                {{"event_id", p.event_id}, {"error", rep.error}});
+  }
+  return static_cast<int>(produced.size());
 }
 
 std::vector<std::string> AssignmentStore::openAssignments(const std::string& agency,

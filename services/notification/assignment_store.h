@@ -56,6 +56,10 @@ class AssignmentStore {
   // Records AssignmentDelivered once per assignment and agency; true when this call did.
   bool recordDelivered(const std::string& assignment_id, const std::string& agency,
                        const std::string& channel);
+  // The same for several assignments, their events produced together (one wait for all of
+  // them, not one each); returns how many this call recorded.
+  int recordDelivered(const std::vector<std::string>& assignment_ids, const std::string& agency,
+                      const std::string& channel);
 
   // Open work of an agency, oldest first: ids from `offset`.
   std::vector<std::string> openAssignments(const std::string& agency, int64_t offset, int count);
@@ -69,6 +73,8 @@ class AssignmentStore {
  private:
   bool publish(const std::string& event_id, const std::string& bytes,
                const std::string& assignment_key);
+  // Takes a produced event out of the outbox (and off the assignment's pending mark).
+  void markPublished(const std::string& event_id, const std::string& assignment_key);
 
   redis::RedisClient& redis_;
   kafka::MessageSink& events_;

@@ -360,14 +360,16 @@ int AgencyServiceImpl::confirmUpTo(const std::string& agency, const std::string&
   while (true) {
     auto r = redis.command({"XRANGE", feed, "(" + from, cursor, "COUNT", "500"});
     if (r.elements.empty()) break;
+    std::vector<std::string> assignments;
     for (const auto& entry : r.elements) {
       from = entry.elements[0].str;
-      const auto* assignment = entry.elements[1].field("assignment");
-      if (assignment && store_.recordDelivered(*assignment, agency, "grpc-stream")) {
-        metrics_.delivered.Add({{"agency", agency}, {"channel", "grpc-stream"}}).Increment();
-        ++confirmed;
-      }
+      if (const auto* assignment = entry.elements[1].field("assignment"))
+        assignments.push_back(*assignment);
     }
+    const int n = store_.recordDelivered(assignments, agency, "grpc-stream");
+    metrics_.delivered.Add({{"agency", agency}, {"channel", "grpc-stream"}})
+        .Increment(static_cast<double>(n));
+    confirmed += n;
     redis.command({"SET", mark, from});
   }
   return confirmed;
