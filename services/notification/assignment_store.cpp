@@ -74,6 +74,20 @@ if redis.call('HGET', KEYS[3], 'pending') == ARGV[1] then redis.call('HDEL', KEY
 return 1
 )lua";
 
+// KEYS: open set. ARGV: score and id of the last entry of the previous page ('' for the first
+// page), count. Members are ordered by score, ties by id (byte order), which Lua's string
+// comparison follows; what was removed before the position cannot shift the page.
+constexpr const char* kOpenPage = R"lua(
+local start = 0
+if ARGV[1] ~= '' then
+  start = redis.call('ZCOUNT', KEYS[1], '-inf', '(' .. ARGV[1])
+  for _, m in ipairs(redis.call('ZRANGE', KEYS[1], ARGV[1], ARGV[1], 'BYSCORE')) do
+    if m <= ARGV[2] then start = start + 1 end
+  end
+end
+return redis.call('ZRANGE', KEYS[1], start, start + tonumber(ARGV[3]) - 1, 'WITHSCORES')
+)lua";
+
 std::string kindName(v1::DispatchKind k) {
   switch (k) {
     case v1::DISPATCH_KIND_REDISPATCH: return "redispatch";
@@ -246,12 +260,14 @@ int AssignmentStore::recordDelivered(const std::vector<std::string>& assignment_
   return static_cast<int>(produced.size());
 }
 
-std::vector<std::string> AssignmentStore::openAssignments(const std::string& agency,
-                                                          int64_t offset, int count) {
-  auto r = redis_.command({"ZRANGE", redis_.key("notif:open:" + agency), std::to_string(offset),
-                           std::to_string(offset + count - 1)});
-  std::vector<std::string> out;
-  for (const auto& e : r.elements) out.push_back(e.str);
+std::vector<AssignmentStore::OpenPosition> AssignmentStore::openAssignments(
+    const std::string& agency, const std::optional<OpenPosition>& after, int count) {
+  auto r = redis_.eval(kOpenPage, {redis_.key("notif:open:" + agency)},
+                       {after ? after->score : "", after ? after->assignment_id : "",
+                        std::to_string(count)});
+  std::vector<OpenPosition> out;
+  for (size_t i = 0; i + 1 < r.elements.size(); i += 2)
+    out.push_back({r.elements[i].str, r.elements[i + 1].str});
   return out;
 }
 

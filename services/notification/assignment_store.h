@@ -61,8 +61,15 @@ class AssignmentStore {
   int recordDelivered(const std::vector<std::string>& assignment_ids, const std::string& agency,
                       const std::string& channel);
 
-  // Open work of an agency, oldest first: ids from `offset`.
-  std::vector<std::string> openAssignments(const std::string& agency, int64_t offset, int count);
+  // Open work of an agency, oldest first (by dispatch time, then id): up to `count` entries
+  // after the position `after` of an earlier page (empty: from the start). Work closed in the
+  // meantime does not shift what comes next.
+  struct OpenPosition {
+    std::string assignment_id;
+    std::string score;  // dispatch time in ms, as Redis wrote it
+  };
+  std::vector<OpenPosition> openAssignments(const std::string& agency,
+                                            const std::optional<OpenPosition>& after, int count);
 
   // Produces outbox entries older than `age`; returns how many were published.
   int flushOutbox(std::chrono::milliseconds age);

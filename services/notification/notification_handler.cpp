@@ -525,18 +525,20 @@ grpc::Status AgencyServiceImpl::ListAssignments(grpc::ServerContext* ctx,
   const int size = req->page_size() == 0 ? 50 : req->page_size();
   if (size < 1 || size > kMaxPageSize)
     return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "page_size: must be 1..500");
-  int64_t offset = 0;
+  // The token is the position of the page's last entry: "<dispatch ms>:<assignment id>".
+  std::optional<AssignmentStore::OpenPosition> after;
   if (!req->page_token().empty()) {
-    static const std::regex digits("^[0-9]{1,12}$");
-    if (!std::regex_match(req->page_token(), digits))
+    static const std::regex position("^([0-9]{1,16}):([A-Za-z0-9._-]{1,100})$");
+    std::smatch m;
+    if (!std::regex_match(req->page_token(), m, position))
       return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "page_token: not from this service");
-    offset = std::stoll(req->page_token());
+    after = AssignmentStore::OpenPosition{m[2].str(), m[1].str()};
   }
   try {
-    auto ids = store_.openAssignments(req->agency_id(), offset, size + 1);
-    const bool more = static_cast<int>(ids.size()) > size;
-    if (more) ids.pop_back();
-    for (const auto& id : ids) {
+    auto page = store_.openAssignments(req->agency_id(), after, size + 1);
+    const bool more = static_cast<int>(page.size()) > size;
+    if (more) page.pop_back();
+    for (const auto& [id, score] : page) {
       auto rec = store_.get(id);
       if (!rec) continue;
       auto* l = resp->add_assignments();
@@ -552,7 +554,7 @@ grpc::Status AgencyServiceImpl::ListAssignments(grpc::ServerContext* ctx,
       l->set_priority(static_cast<v1::Priority>(rec->priority));
       l->set_title(rec->title);
     }
-    if (more) resp->set_next_page_token(std::to_string(offset + size));
+    if (more) resp->set_next_page_token(page.back().score + ":" + page.back().assignment_id);
     return grpc::Status::OK;
   } catch (const redis::RedisError&) {
     return grpc::Status(grpc::StatusCode::UNAVAILABLE, "assignment store unavailable");

@@ -192,6 +192,7 @@ TEST_F(NotificationActions, ListAssignmentsPagesThroughOpenWorkOnly) {
   std::vector<std::string> listed;
   std::string token;
   int pages = 0;
+  bool closed_meanwhile = false;
   do {
     v1::ListAssignmentsRequest req;
     req.set_agency_id("dinas-pu");
@@ -205,6 +206,11 @@ TEST_F(NotificationActions, ListAssignmentsPagesThroughOpenWorkOnly) {
       EXPECT_EQ(a.assignment().agency_id(), "dinas-pu");
       if (a.assignment().complaint_id() == complaint) listed.push_back(a.assignment().assignment_id());
     }
+    // Work listed on an earlier page closes meanwhile: the next page must not skip anything.
+    if (listed.size() == 1 && !closed_meanwhile) {
+      ASSERT_TRUE(reject(listed[0], "duplicate", "").ok());
+      closed_meanwhile = true;
+    }
     token = resp.next_page_token();
     ++pages;
   } while (!token.empty() && pages < 1000);
@@ -213,6 +219,10 @@ TEST_F(NotificationActions, ListAssignmentsPagesThroughOpenWorkOnly) {
   bad.set_agency_id("dinas-pu");
   bad.set_page_size(501);
   v1::ListAssignmentsResponse resp;
+  EXPECT_EQ(stub_->ListAssignments(agencyContext(kTok).get(), bad, &resp).error_code(),
+            grpc::StatusCode::INVALID_ARGUMENT);
+  bad.set_page_size(2);
+  bad.set_page_token("4");
   EXPECT_EQ(stub_->ListAssignments(agencyContext(kTok).get(), bad, &resp).error_code(),
             grpc::StatusCode::INVALID_ARGUMENT);
 }
@@ -229,8 +239,16 @@ TEST_F(NotificationActions, AnAnonymousReporterIsNeverNamedToTheAgency) {
   auto reader = stub_->Subscribe(ctx.get(), req);
   v1::AgencyFeedItem item;
   std::optional<v1::AgencyFeedItem> mine;
-  while (!mine && reader->Read(&item))
+  while (!mine && reader->Read(&item)) {
     if (item.item().assignment().complaint_id() == complaint) mine = item;
+    // Confirmed as read, so that a long feed never waits on the stream's window.
+    v1::ConfirmDeliveryRequest c;
+    c.set_agency_id("dinas-pu");
+    c.set_cursor(item.cursor());
+    c.set_stream_id(item.stream_id());
+    v1::ConfirmDeliveryResponse cr;
+    ASSERT_TRUE(stub_->ConfirmDelivery(agencyContext(kTok).get(), c, &cr).ok());
+  }
   ctx->TryCancel();
   reader->Finish();
   ASSERT_TRUE(mine);

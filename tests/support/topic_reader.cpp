@@ -39,9 +39,18 @@ TopicReader::TopicReader(const std::string& brokers, const std::string& topic, F
   for (int i = 0; i < md->topics[0].partition_cnt; ++i) {
     const int32_t p = md->topics[0].partitions[i].id;
     int64_t low = 0, high = 0;
-    if (from == From::End &&
-        rd_kafka_query_watermark_offsets(rk, topic.c_str(), p, &low, &high, 10000) != 0)
-      throw std::runtime_error("no watermarks for " + topic);
+    if (from == From::End) {
+      // A topic created a moment ago may not have its partition leaders yet: ask again, with
+      // each query's own timeout as the wait, until the deadline.
+      const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+      rd_kafka_resp_err_t err = RD_KAFKA_RESP_ERR_NO_ERROR;
+      do {
+        err = rd_kafka_query_watermark_offsets(rk, topic.c_str(), p, &low, &high, 2000);
+        if (err != RD_KAFKA_RESP_ERR_NO_ERROR) rd_kafka_poll(rk, 100);  // metadata refresh
+      } while (err != RD_KAFKA_RESP_ERR_NO_ERROR && std::chrono::steady_clock::now() < deadline);
+      if (err != RD_KAFKA_RESP_ERR_NO_ERROR)
+        throw std::runtime_error("no watermarks for " + topic + ": " + rd_kafka_err2str(err));
+    }
     rd_kafka_topic_partition_list_add(parts, topic.c_str(), p)->offset =
         from == From::End ? high : RD_KAFKA_OFFSET_BEGINNING;
   }
