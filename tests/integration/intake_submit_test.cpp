@@ -4,6 +4,9 @@
 #include "intake_fixture.h"
 #include "integration_support.h"
 
+#include "events/envelope.h"
+#include "kafka/producer.h"
+
 #include <gtest/gtest.h>
 
 #include <set>
@@ -179,12 +182,38 @@ TEST(IntakeSubmitTest, CrashAfterTheKafkaAckThenConcurrentRetriesGiveOneComplain
   EXPECT_EQ(complaint_ids.size(), 1u);
   EXPECT_EQ(event_ids, std::set<std::string>{before[0].event_id()});
 
-  // The tracking view drops the repeated event id: one complaint, submitted once.
+  // The tracking view drops the repeated event id: one complaint, submitted once. A marker
+  // event of the same complaint (same key, same partition) produced after the repeat shows
+  // when the view has read past it.
+  static kafka::Producer marker_producer(
+      [] {
+        kafka::ProducerOptions o;
+        o.brokers = testing::requiredEnv("LAPOR_KAFKA_BROKERS");
+        o.client_id = "intake-it-marker";
+        return o;
+      }(),
+      log::Logger("test"));
+  auto marker = events::makeEnvelope(
+      "test", original.complaint_id(), "",
+      std::chrono::duration_cast<std::chrono::milliseconds>(
+          std::chrono::system_clock::now().time_since_epoch())
+          .count(),
+      "");
+  marker.mutable_feedback()->set_rating(5);
+  ASSERT_TRUE(marker_producer
+                  .produceAndWait(events::toMessage(kafka::kComplaintsTopic, marker), 15s)
+                  .ok);
   v1::GetComplaintRequest get;
   get.set_tracking_id(original.tracking_id());
   v1::ComplaintView view;
   ASSERT_TRUE(testing::waitFor(
-      [&] { return shared().a.stub()->GetComplaint(call().get(), get, &view).ok(); }, 20s));
+      [&] {
+        if (!shared().a.stub()->GetComplaint(call().get(), get, &view).ok()) return false;
+        for (const auto& t : view.timeline())
+          if (t.what() == "feedback") return true;
+        return false;
+      },
+      20s));
   EXPECT_EQ(view.complaint_id(), original.complaint_id());
   int submitted_entries = 0;
   for (const auto& t : view.timeline())
