@@ -84,6 +84,8 @@ std::string eventKind(const v1::EventEnvelope& env) {
       return "reopened";
     case E::kClosed:
       return "closed";
+    case E::kEscalationUpdated:
+      return "escalation_updated";
     case E::EVENT_NOT_SET:
       return "";
   }

@@ -3,6 +3,7 @@
 // simply the one the latest status-changing event implies.
 #include "view_handler.h"
 
+#include "domain/escalation_note.h"
 #include "events/envelope.h"
 
 #include <nlohmann/json.hpp>
@@ -205,6 +206,12 @@ kafka::HandleResult ViewHandler::handle(const kafka::Message& msg) {
     case v1::EventEnvelope::kEscalated:
       agency = env.escalated().to_agency_id();
       note = env.escalated().reason();
+      break;
+    case v1::EventEnvelope::kEscalationUpdated:
+      // The supervisor's own work on an escalation: a timeline entry like `escalated`, no
+      // change to the complaint's status or to the agencies' assignments.
+      agency = env.escalation_updated().agency_id();
+      note = escalationTimelineNote(env.escalation_updated());
       break;
     case v1::EventEnvelope::kRedispatchRequested:
       agency = env.redispatch_requested().agency_id();

@@ -3,13 +3,16 @@
 //   notif:feed:<agency>            stream: the agency's feed; the entry id is the cursor
 //   notif:feed:<agency>:confirmations  stream: ConfirmDelivery calls (stream id, cursor), read
 //                                  by the agency's open Subscribe streams (their windows)
-//   notif:assignment:<id>          hash: owner agency, state, summary, pending event id
+//   notif:assignment:<id>          hash: owner agency, state, summary, pending event id; kind
+//                                  (assignment, escalation) and, for an escalation, what it is
+//                                  about (escalated assignment and agency, level)
 //   notif:open:<agency>            sorted set of open assignment ids by dispatch time
 //   notif:delivered:<id>           hash agency -> time: AssignmentDelivered recorded
 //   notif:outbox / notif:outbox:due  events written with their state change, not yet produced
 //   notif:webhook:due / notif:webhook:job:<id>  webhook deliveries and their retry time
 #include "assignment_store.h"
 
+#include "domain/assignment_rules.h"
 #include "events/envelope.h"
 
 namespace lapor::notification {
@@ -19,7 +22,8 @@ constexpr const char* kProducer = "notification";
 
 // KEYS: seen, feed, assignment, open, webhook due, webhook job
 // ARGV: event id, item bytes, agency, complaint, trace, kind, now, webhook flag,
-//       tracking, category, priority, title, role, assignment id
+//       tracking, category, priority, title, role, assignment id, work kind,
+//       escalated assignment, escalated agency, escalation level
 constexpr const char* kAppendDispatch = R"lua(
 if not redis.call('SET', KEYS[1], '1', 'NX', 'EX', 2592000) then return '' end
 local id = redis.call('XADD', KEYS[2], '*', 'event_id', ARGV[1], 'trace_id', ARGV[5],
@@ -29,7 +33,12 @@ local kind = ARGV[6]
 if not exists and kind ~= 'withdrawn' then
   redis.call('HSET', KEYS[3], 'agency', ARGV[3], 'complaint', ARGV[4], 'state', 'dispatched',
              'cursor', id, 'trace_id', ARGV[5], 'tracking', ARGV[9], 'category', ARGV[10],
-             'priority', ARGV[11], 'title', ARGV[12], 'role', ARGV[13], 'dispatched_at_ms', ARGV[7])
+             'priority', ARGV[11], 'title', ARGV[12], 'role', ARGV[13], 'dispatched_at_ms', ARGV[7],
+             'kind', ARGV[15])
+  if ARGV[15] == 'escalation' then
+    redis.call('HSET', KEYS[3], 'escalated_assignment', ARGV[16], 'escalated_agency', ARGV[17],
+               'level', ARGV[18])
+  end
   redis.call('ZADD', KEYS[4], ARGV[7], ARGV[14])
 elseif exists and kind == 'withdrawn' and redis.call('HGET', KEYS[3], 'agency') == ARGV[3] then
   redis.call('HSET', KEYS[3], 'state', 'withdrawn')
@@ -123,16 +132,20 @@ std::string AssignmentStore::appendDispatch(const std::string& event_id,
                                             const v1::DispatchItem& item, bool webhook) {
   const auto& a = item.assignment();
   const auto& c = item.complaint();
-  auto r = redis_.eval(
-      kAppendDispatch,
-      {redis_.key("notif:seen:" + event_id), feedKey(a.agency_id()),
-       redis_.key("notif:assignment:" + a.assignment_id()),
-       redis_.key("notif:open:" + a.agency_id()), redis_.key("notif:webhook:due"),
-       redis_.key("notif:webhook:job:" + event_id)},
-      {event_id, item.SerializeAsString(), a.agency_id(), complaint_id, trace_id,
-       kindName(item.kind()), std::to_string(clock_.nowMs()), webhook ? "1" : "0",
-       c.tracking_id(), c.category(), std::to_string(c.priority()), c.title(),
-       std::to_string(a.role()), a.assignment_id()});
+  auto r = redis_.eval(kAppendDispatch,
+                       {redis_.key("notif:seen:" + event_id), feedKey(a.agency_id()),
+                        redis_.key("notif:assignment:" + a.assignment_id()),
+                        redis_.key("notif:open:" + a.agency_id()), redis_.key("notif:webhook:due"),
+                        redis_.key("notif:webhook:job:" + event_id)},
+                       {event_id, item.SerializeAsString(), a.agency_id(), complaint_id, trace_id,
+                        kindName(item.kind()), std::to_string(clock_.nowMs()), webhook ? "1" : "0",
+                        c.tracking_id(), c.category(), std::to_string(c.priority()), c.title(),
+                        std::to_string(a.role()), a.assignment_id(),
+                        domain::workKindName(item.kind() == v1::DISPATCH_KIND_ESCALATION
+                                                 ? domain::WorkKind::Escalation
+                                                 : domain::WorkKind::Assignment),
+                        item.escalated_assignment_id(), item.escalated_agency_id(),
+                        std::to_string(item.escalation_level())});
   return r.str;
 }
 
@@ -156,6 +169,10 @@ std::optional<AssignmentRecord> AssignmentStore::get(const std::string& assignme
   r.priority = static_cast<int>(toInt(h.field("priority")));
   r.role = static_cast<int>(toInt(h.field("role")));
   r.dispatched_at_ms = toInt(h.field("dispatched_at_ms"));
+  r.kind = domain::workKindName(domain::parseWorkKind(f("kind")));
+  r.escalated_assignment_id = f("escalated_assignment");
+  r.escalated_agency = f("escalated_agency");
+  r.level = static_cast<int>(toInt(h.field("level")));
   return r;
 }
 
@@ -229,11 +246,23 @@ int AssignmentStore::recordDelivered(const std::vector<std::string>& assignment_
     const auto now = clock_.nowMs();
     auto env = events::makeEnvelope(kProducer, a->complaint_id, a->trace_id, now,
                                     events::nameUuid("delivered/" + assignment_id + "/" + agency));
-    auto* d = env.mutable_delivered();
-    d->set_assignment_id(assignment_id);
-    d->set_agency_id(agency);
-    d->set_channel(channel);
-    d->set_delivered_at_ms(now);
+    if (domain::parseWorkKind(a->kind) == domain::WorkKind::Escalation && a->agency == agency) {
+      // Not an assignment of the complaint: an AssignmentDelivered would start a follow-up
+      // clock the supervisor's actions never meet, and list the supervisor among its agencies.
+      auto* u = env.mutable_escalation_updated();
+      u->set_escalation_id(assignment_id);
+      u->set_agency_id(agency);
+      u->set_escalated_assignment_id(a->escalated_assignment_id);
+      u->set_escalated_agency_id(a->escalated_agency);
+      u->set_level(a->level);
+      u->set_state(v1::ASSIGNMENT_STATE_DELIVERED);
+    } else {
+      auto* d = env.mutable_delivered();
+      d->set_assignment_id(assignment_id);
+      d->set_agency_id(agency);
+      d->set_channel(channel);
+      d->set_delivered_at_ms(now);
+    }
     const auto bytes = env.SerializeAsString();
     // Recorded with its event in the outbox: a failed or lost produce is repeated from there.
     auto r = redis_.eval(kDelivered,
@@ -290,6 +319,9 @@ int AssignmentStore::flushOutbox(std::chrono::milliseconds age) {
         case v1::EventEnvelope::kStatusUpdated: id = env.status_updated().assignment_id(); break;
         case v1::EventEnvelope::kResolved: id = env.resolved().assignment_id(); break;
         case v1::EventEnvelope::kRejected: id = env.rejected().assignment_id(); break;
+        case v1::EventEnvelope::kEscalationUpdated:
+          id = env.escalation_updated().escalation_id();
+          break;
         default: break;
       }
       if (!id.empty()) akey = redis_.key("notif:assignment:" + id);

@@ -29,6 +29,10 @@ struct AssignmentRecord {
   int priority = 0;
   int role = 0;
   int64_t dispatched_at_ms = 0;
+  // An escalation (domain::WorkKind) is a supervisor's own item about another agency's breach.
+  std::string kind;  // domain::workKindName: "assignment" or "escalation"
+  std::string escalated_assignment_id, escalated_agency;  // escalations only
+  int level = 0;                                          // escalations only
 };
 
 class AssignmentStore {
@@ -37,8 +41,9 @@ class AssignmentStore {
                   log::Logger logger, std::chrono::milliseconds produce_timeout);
 
   // Appends a dispatch item to the agency's feed once per event id and updates the assignment
-  // (created on NEW, closed on WITHDRAWN); schedules a webhook job when `webhook`. Returns the
-  // feed cursor, or "" for a repeat.
+  // (created on NEW, closed on WITHDRAWN; an ESCALATION creates the supervisor's escalation
+  // record); schedules a webhook job when `webhook`. Returns the feed cursor, or "" for a
+  // repeat.
   std::string appendDispatch(const std::string& event_id, const std::string& trace_id,
                              const std::string& complaint_id, const v1::DispatchItem& item,
                              bool webhook);
@@ -53,7 +58,8 @@ class AssignmentStore {
   // Produces the event still pending for this assignment, if any; true when nothing is left.
   bool republishPending(const AssignmentRecord& a);
 
-  // Records AssignmentDelivered once per assignment and agency; true when this call did.
+  // Records AssignmentDelivered once per assignment and agency (for an escalation an
+  // EscalationUpdated, state DELIVERED); true when this call did.
   bool recordDelivered(const std::string& assignment_id, const std::string& agency,
                        const std::string& channel);
   // The same for several assignments, their events produced together (one wait for all of

@@ -416,7 +416,9 @@ grpc::Status AgencyServiceImpl::act(const grpc::ServerContext& ctx, const std::s
       if (rec->agency != agency)
         return grpc::Status(grpc::StatusCode::PERMISSION_DENIED,
                             "assignment belongs to another agency");
-      auto d = domain::decide(domain::parseState(rec->state), action, target, text, reason_code);
+      const auto work = domain::parseWorkKind(rec->kind);
+      auto d =
+          domain::decide(work, domain::parseState(rec->state), action, target, text, reason_code);
       using K = domain::Decision::Kind;
       if (d.kind == K::Invalid) return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, d.why);
       if (d.kind == K::Refused) return grpc::Status(grpc::StatusCode::FAILED_PRECONDITION, d.why);
@@ -431,7 +433,20 @@ grpc::Status AgencyServiceImpl::act(const grpc::ServerContext& ctx, const std::s
       auto env = events::makeEnvelope(kProducer, rec->complaint_id, rec->trace_id, clock_.nowMs(),
                                       events::newUuid());
       std::string action_name;
-      if (action == domain::Action::Acknowledge) {
+      if (work == domain::WorkKind::Escalation) {
+        // The supervisor's own work: never an assignment event, which routing, the SLA clocks
+        // and the tracking view would read as the breaching agency's (or the complaint's).
+        auto* e = env.mutable_escalation_updated();
+        e->set_escalation_id(assignment_id);
+        e->set_agency_id(agency);
+        e->set_escalated_assignment_id(rec->escalated_assignment_id);
+        e->set_escalated_agency_id(rec->escalated_agency);
+        e->set_level(rec->level);
+        e->set_state(d.next);
+        e->set_message(text);
+        e->set_operator_(operator_name);
+        action_name = "escalation-" + domain::stateName(d.next);
+      } else if (action == domain::Action::Acknowledge) {
         auto* e = env.mutable_acknowledged();
         e->set_assignment_id(assignment_id);
         e->set_agency_id(agency);
@@ -462,7 +477,7 @@ grpc::Status AgencyServiceImpl::act(const grpc::ServerContext& ctx, const std::s
       auto commit = store_.transition(*rec, domain::stateName(d.next), !domain::isOpen(d.next), env);
       if (commit == AssignmentStore::Commit::Conflict) continue;  // changed meanwhile: decide again
       metrics_.actions.Add({{"agency", agency}, {"action", action_name}}).Increment();
-      if (action == domain::Action::Acknowledge)
+      if (action == domain::Action::Acknowledge && work == domain::WorkKind::Assignment)
         metrics_.acknowledged.Add({{"agency", agency}}).Increment();
       log_.info("agency action recorded", {{"complaint_id", env.complaint_id()},
                                            {"trace_id", env.trace_id()},

@@ -330,8 +330,7 @@ bool TimerScheduler::escalate(const v1::Obligation& ob, const std::string& trace
     return true;
   }
   const auto id = "/" + ob.obligation_id() + "/" + std::to_string(level);
-  const auto reason = stageName(ob.stage()) + " deadline breached by " + ob.agency_id() +
-                      (emergency && level == 1 ? " (emergency not acknowledged)" : "");
+  const auto reason = escalationReason(ob, level, emergency);
   auto env = events::makeEnvelope(kProducer, ob.complaint_id(), trace, now,
                                   events::nameUuid("escalated" + id));
   auto* e = env.mutable_escalated();
@@ -346,22 +345,8 @@ bool TimerScheduler::escalate(const v1::Obligation& ob, const std::string& trace
     return false;
   auto item_env = events::makeEnvelope(kProducer, ob.complaint_id(), trace, now,
                                        events::nameUuid("escalation-item" + id));
-  auto* item = item_env.mutable_dispatched()->mutable_item();
-  item->set_kind(v1::DISPATCH_KIND_ESCALATION);
-  item->set_escalation_level(level);
-  item->set_note(reason);
-  auto* a = item->mutable_assignment();
-  // Complaint-level stages (dispose, resolution) have no assignment: the escalation item gets
-  // its own deterministic id, so the supervisor's feed can carry and act on it.
-  a->set_assignment_id(ob.assignment_id().empty() ? events::nameUuid("escalation-assignment" + id)
-                                                  : ob.assignment_id());
-  a->set_complaint_id(ob.complaint_id());
-  a->set_agency_id(target.agency_id);
-  a->set_dispatched_at_ms(now);
-  auto* c = item->mutable_complaint();
-  c->set_complaint_id(ob.complaint_id());
-  c->set_category(ob.category());
-  c->set_priority(ob.priority());
+  *item_env.mutable_dispatched()->mutable_item() =
+      escalationItem(ob, target.agency_id, level, reason, now);
   if (!events_.produceAndWait(events::toMessage(kafka::dispatchTopic(target.agency_id), item_env),
                               opt_.produce_timeout)
            .ok)

@@ -2,7 +2,11 @@
 // acknowledges gets a warning, a breach and two escalation levels up the supervisor chain
 // (dinas-pu -> sekda -> inspektorat); an emergency nobody acknowledges goes to the 112 desk at
 // once and is re-dispatched. Lifecycle events are written straight onto lapor.complaints.v1.
+// Complaints submitted through intake show the supervisor's side: the escalation arrives on
+// its stream as its own work, and what it does leaves the complaint's status alone.
 #include "events/envelope.h"
+#include "lapor/v1/agency_service.grpc.pb.h"
+#include "lapor/v1/intake.grpc.pb.h"
 #include "lapor/v1/sla.grpc.pb.h"
 #include "lifecycle_events.h"
 #include "stack.h"
@@ -12,7 +16,9 @@
 #include <grpcpp/grpcpp.h>
 #include <gtest/gtest.h>
 
+#include <mutex>
 #include <random>
+#include <thread>
 
 namespace lapor::testing {
 namespace {
@@ -27,6 +33,7 @@ class StackEnvironment : public ::testing::Environment {
   void SetUp() override {
     g_stack = new Stack({{"LAPOR_SLA_ACKNOWLEDGE_NORMAL", "3s"},
                          {"LAPOR_SLA_ACKNOWLEDGE_EMERGENCY", "3s"},
+                         {"LAPOR_SLA_DISPOSE_NORMAL", "3s"},
                          {"LAPOR_SLA_AUTO_CLOSE_NORMAL", "2s"},
                          {"LAPOR_SLA_TICK", "100ms"}});
   }
@@ -64,6 +71,109 @@ std::optional<v1::Obligation> obligation(const std::string& complaint_id,
                                          const std::string& agency, v1::SlaStage stage) {
   for (auto& o : obligations(complaint_id))
     if (o.agency_id() == agency && o.stage() == stage) return o;
+  return std::nullopt;
+}
+
+template <class Service>
+std::unique_ptr<typename Service::Stub> stub(const std::string& service) {
+  return Service::NewStub(
+      grpc::CreateChannel(g_stack->endpoint(service).grpc(), grpc::InsecureChannelCredentials()));
+}
+
+// AgencyService calls carry the agency's demo token of deploy/config/notification.yaml.
+std::unique_ptr<grpc::ClientContext> agencyCtx(const std::string& agency) {
+  auto c = ctx();
+  c->AddMetadata("authorization", "Bearer lapor-demo-" + agency);
+  return c;
+}
+
+// An agency client reading its Subscribe stream in the background.
+class FeedReader {
+ public:
+  explicit FeedReader(const std::string& agency) : stub_(stub<v1::AgencyService>("notification")) {
+    v1::SubscribeRequest req;
+    req.set_agency_id(agency);
+    ctx_.AddMetadata("authorization", "Bearer lapor-demo-" + agency);
+    reader_ = stub_->Subscribe(&ctx_, req);
+    thread_ = std::thread([this] {
+      v1::AgencyFeedItem item;
+      while (reader_->Read(&item)) {
+        std::lock_guard lk(mu_);
+        items_.push_back(item.item());
+      }
+    });
+  }
+  ~FeedReader() {
+    ctx_.TryCancel();
+    thread_.join();
+    reader_->Finish();
+  }
+  std::optional<v1::DispatchItem> waitFor(const std::function<bool(const v1::DispatchItem&)>& pred,
+                                          std::chrono::milliseconds timeout) {
+    std::optional<v1::DispatchItem> found;
+    lapor::testing::waitFor(
+        [&] {
+          std::lock_guard lk(mu_);
+          for (const auto& i : items_)
+            if (pred(i)) found = i;
+          return found.has_value();
+        },
+        timeout);
+    return found;
+  }
+
+ private:
+  std::unique_ptr<v1::AgencyService::Stub> stub_;
+  grpc::ClientContext ctx_;
+  std::unique_ptr<grpc::ClientReader<v1::AgencyFeedItem>> reader_;
+  std::mutex mu_;
+  std::vector<v1::DispatchItem> items_;
+  std::thread thread_;
+};
+
+v1::SubmitComplaintResponse submit(const std::string& category) {
+  v1::SubmitComplaintRequest req;
+  req.set_channel(v1::CHANNEL_WEB);
+  req.set_category(category);
+  req.set_priority(v1::PRIORITY_NORMAL);
+  req.set_title("Laporan uji eskalasi " + category);
+  req.set_description("Deskripsi laporan uji eskalasi untuk kategori " + category);
+  auto* loc = req.mutable_location();
+  loc->set_has_coordinates(true);
+  loc->set_lat(0.5108);
+  loc->set_lon(117.6422);
+  loc->set_kecamatan("Sangatta Utara");
+  v1::SubmitComplaintResponse resp;
+  auto s = stub<v1::IntakeService>("intake")->SubmitComplaint(ctx().get(), req, &resp);
+  EXPECT_TRUE(s.ok()) << s.error_message();
+  return resp;
+}
+
+// Intake's tracking view once `pred` holds for it (or the last one read after 20 s).
+v1::ComplaintView viewWhen(const std::string& tracking_id,
+                           const std::function<bool(const v1::ComplaintView&)>& pred) {
+  v1::GetComplaintRequest req;
+  req.set_tracking_id(tracking_id);
+  v1::ComplaintView view;
+  waitFor(
+      [&] {
+        view.Clear();
+        return stub<v1::IntakeService>("intake")->GetComplaint(ctx().get(), req, &view).ok() &&
+               pred(view);
+      },
+      20s);
+  return view;
+}
+
+bool hasEntry(const v1::ComplaintView& v, const std::string& what, const std::string& note_part) {
+  for (const auto& t : v.timeline())
+    if (t.what() == what && t.note().find(note_part) != std::string::npos) return true;
+  return false;
+}
+
+std::optional<v1::Obligation> ofStage(const std::string& complaint_id, v1::SlaStage stage) {
+  for (auto& o : obligations(complaint_id))
+    if (o.stage() == stage) return o;
   return std::nullopt;
 }
 
@@ -128,11 +238,20 @@ TEST(SlaEndToEnd, ComplaintWalksThroughWarningBreachAndTwoEscalationLevels) {
 
   auto item1 = escalationItem(sekda, cid, 1);
   ASSERT_TRUE(item1) << "sekda got no escalation item";
+  // The supervisor's own piece of work, naming the agency's assignment it is about.
   EXPECT_EQ(item1->assignment().agency_id(), "sekda");
-  EXPECT_EQ(item1->assignment().assignment_id(), assignmentIdFor(cid, "dinas-pu"));
+  EXPECT_EQ(item1->assignment().role(), v1::ASSIGNMENT_ROLE_SUPERVISOR);
+  EXPECT_FALSE(item1->assignment().assignment_id().empty());
+  EXPECT_NE(item1->assignment().assignment_id(), assignmentIdFor(cid, "dinas-pu"));
+  EXPECT_EQ(item1->escalated_assignment_id(), assignmentIdFor(cid, "dinas-pu"));
+  EXPECT_EQ(item1->escalated_agency_id(), "dinas-pu");
+  EXPECT_EQ(item1->escalated_stage(), "acknowledge");
   EXPECT_NE(item1->note().find("acknowledge"), std::string::npos) << item1->note();
   auto item2 = escalationItem(inspektorat, cid, 2);
   ASSERT_TRUE(item2) << "inspektorat got no escalation item";
+  EXPECT_EQ(item2->assignment().agency_id(), "inspektorat");
+  EXPECT_NE(item2->assignment().assignment_id(), item1->assignment().assignment_id());
+  EXPECT_EQ(item2->escalated_assignment_id(), assignmentIdFor(cid, "dinas-pu"));
 
   auto ob = obligation(cid, "dinas-pu", v1::SLA_STAGE_ACKNOWLEDGE);
   ASSERT_TRUE(ob);
@@ -300,6 +419,119 @@ TEST(SlaEndToEnd, DueSoonListsOpenDeadlinesAndBadQueriesAreRefused) {
   v1::ListBreachesResponse breaches;
   EXPECT_EQ(sla()->ListBreaches(ctx().get(), bad_since, &breaches).error_code(),
             grpc::StatusCode::INVALID_ARGUMENT);
+}
+
+TEST(SlaEndToEnd, ASupervisorTakesUpAnEscalationAndTheComplaintStaysAsItWas) {
+  FeedReader roads("dinas-pu"), sekda("sekda");
+  const auto sub = submit("road-damage");  // Dinas PU leads; nobody acknowledges within 3 s
+  ASSERT_FALSE(sub.tracking_id().empty());
+  const auto cid = sub.complaint_id();
+  auto own = roads.waitFor(
+      [&](const auto& i) {
+        return i.assignment().complaint_id() == cid && i.kind() == v1::DISPATCH_KIND_NEW;
+      },
+      30s);
+  ASSERT_TRUE(own) << g_stack->logs();
+  auto esc = sekda.waitFor(
+      [&](const auto& i) {
+        return i.assignment().complaint_id() == cid && i.kind() == v1::DISPATCH_KIND_ESCALATION &&
+               i.escalated_agency_id() == "dinas-pu";
+      },
+      30s);
+  ASSERT_TRUE(esc) << "sekda's stream carried no escalation\n" << g_stack->logs();
+  const auto escalation_id = esc->assignment().assignment_id();
+  EXPECT_EQ(esc->assignment().agency_id(), "sekda");
+  EXPECT_EQ(esc->assignment().role(), v1::ASSIGNMENT_ROLE_SUPERVISOR);
+  EXPECT_EQ(esc->escalated_assignment_id(), own->assignment().assignment_id());
+  EXPECT_EQ(esc->escalated_stage(), "acknowledge");
+  EXPECT_EQ(esc->escalation_level(), 1);
+  EXPECT_NE(escalation_id, own->assignment().assignment_id());
+
+  auto agency = stub<v1::AgencyService>("notification");
+  v1::AcknowledgeRequest ack;
+  ack.set_agency_id("dinas-pu");  // the breaching agency cannot act on the supervisor's item
+  ack.set_assignment_id(escalation_id);
+  v1::AcknowledgeResponse ack_resp;
+  EXPECT_EQ(agency->Acknowledge(agencyCtx("dinas-pu").get(), ack, &ack_resp).error_code(),
+            grpc::StatusCode::PERMISSION_DENIED);
+  ack.set_agency_id("sekda");
+  ack.set_operator_("sekretaris-daerah");
+  auto s = agency->Acknowledge(agencyCtx("sekda").get(), ack, &ack_resp);
+  ASSERT_TRUE(s.ok()) << s.error_message();
+  EXPECT_EQ(ack_resp.state(), v1::ASSIGNMENT_STATE_ACKNOWLEDGED);
+
+  // The tracking view records the supervisor's action; the complaint is still routed to Dinas
+  // PU, which is still the only agency on it, with its assignment not acknowledged.
+  auto view = viewWhen(sub.tracking_id(), [](const auto& v) {
+    return hasEntry(v, "escalation_updated", "escalation acknowledged by sekda");
+  });
+  ASSERT_TRUE(hasEntry(view, "escalation_updated", "escalation acknowledged by sekda"))
+      << view.DebugString();
+  EXPECT_TRUE(hasEntry(view, "escalated", "acknowledge deadline breached by dinas-pu"));
+  EXPECT_EQ(view.status(), v1::COMPLAINT_STATUS_ROUTED);
+  EXPECT_EQ(std::vector<std::string>(view.agencies().begin(), view.agencies().end()),
+            std::vector<std::string>{"dinas-pu"});
+  ASSERT_EQ(view.assignments_size(), 1);
+  EXPECT_EQ(view.assignments(0).state(), "dispatched");
+  for (const auto& t : view.timeline()) EXPECT_NE(t.what(), "acknowledged");
+
+  // Dinas PU's clock was not met by the supervisor's acknowledgement.
+  auto ob = obligation(cid, "dinas-pu", v1::SLA_STAGE_ACKNOWLEDGE);
+  ASSERT_TRUE(ob);
+  EXPECT_EQ(ob->state(), v1::OBLIGATION_STATE_BREACHED);
+  EXPECT_EQ(ob->ended_at_ms(), 0);
+}
+
+TEST(SlaEndToEnd, AComplaintLevelEscalationReachesTheSupervisorAndNotTheDeadLetterTopic) {
+  FeedReader sekda("sekda");
+  TopicReader dlq(g_stack->brokers(), kafka::kDeadLetterTopic);
+  const auto sub = submit("other");  // no rule matches: triage, disposal due within 3 s
+  ASSERT_FALSE(sub.tracking_id().empty());
+  const auto cid = sub.complaint_id();
+  auto esc = sekda.waitFor(
+      [&](const auto& i) {
+        return i.assignment().complaint_id() == cid && i.kind() == v1::DISPATCH_KIND_ESCALATION;
+      },
+      30s);
+  ASSERT_TRUE(esc) << "sekda's stream carried no escalation\n" << g_stack->logs();
+  EXPECT_EQ(esc->escalated_stage(), "dispose");
+  EXPECT_EQ(esc->escalated_agency_id(), "triage");
+  EXPECT_EQ(esc->escalated_assignment_id(), "");
+  EXPECT_EQ(esc->assignment().role(), v1::ASSIGNMENT_ROLE_SUPERVISOR);
+  EXPECT_FALSE(esc->assignment().assignment_id().empty());
+
+  // The supervisor deals with it; that neither resolves the complaint nor stops its clocks.
+  auto agency = stub<v1::AgencyService>("notification");
+  v1::AcknowledgeRequest ack;
+  ack.set_agency_id("sekda");
+  ack.set_assignment_id(esc->assignment().assignment_id());
+  v1::AcknowledgeResponse ack_resp;
+  auto s = agency->Acknowledge(agencyCtx("sekda").get(), ack, &ack_resp);
+  ASSERT_TRUE(s.ok()) << s.error_message();
+  v1::ResolveRequest res;
+  res.set_agency_id("sekda");
+  res.set_assignment_id(esc->assignment().assignment_id());
+  res.set_resolution("Operator triase diminta memproses hari ini");
+  v1::UpdateStatusResponse res_resp;
+  s = agency->Resolve(agencyCtx("sekda").get(), res, &res_resp);
+  ASSERT_TRUE(s.ok()) << s.error_message();
+  auto view = viewWhen(sub.tracking_id(), [](const auto& v) {
+    return hasEntry(v, "escalation_updated", "escalation resolved by sekda");
+  });
+  ASSERT_TRUE(hasEntry(view, "escalation_updated", "escalation resolved by sekda"))
+      << view.DebugString();
+  EXPECT_EQ(view.status(), v1::COMPLAINT_STATUS_TRIAGE);
+  EXPECT_EQ(view.status_note(), "");
+  auto resolution = ofStage(cid, v1::SLA_STAGE_RESOLUTION);
+  ASSERT_TRUE(resolution);
+  EXPECT_EQ(resolution->state(), v1::OBLIGATION_STATE_OPEN);
+  EXPECT_FALSE(ofStage(cid, v1::SLA_STAGE_AUTO_CLOSE).has_value()) << "nothing was answered";
+
+  // Nothing of this complaint was dead-lettered by any service.
+  ASSERT_TRUE(dlq.readToEnd(15s));
+  for (const auto& m : dlq.seen())
+    EXPECT_NE(m.key, cid) << m.header("lapor.dlq.reason").value_or("") << ": "
+                          << m.header("lapor.dlq.detail").value_or("");
 }
 
 }  // namespace

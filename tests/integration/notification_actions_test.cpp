@@ -1,8 +1,11 @@
 // Agency actions against a real notification process: each checked against the assignment's
 // state and recorded on lapor.complaints.v1; open work listed in pages; anonymous reporters
-// stay anonymous; a state change whose event was not produced before a crash is published.
+// stay anonymous; a state change whose event was not produced before a crash is published; a
+// supervisor works and resolves an escalation as the SLA monitor sends it, recorded as
+// escalation_updated and never as the agency's own assignment events.
 #include "notification_support.h"
 
+#include "domain/escalation.h"
 #include "events/envelope.h"
 #include "redis/redis_client.h"
 
@@ -15,11 +18,31 @@ using namespace std::chrono_literals;
 
 constexpr const char* kTok = "token-pu-1";
 constexpr const char* kOther = "token-dlh-1";
+constexpr const char* kSekda = "token-sekda-1";
 
 NotificationOptions options() {
   NotificationOptions o;
-  o.tokens = {{"dinas-pu", kTok}, {"dlh", kOther}};
+  o.tokens = {{"dinas-pu", kTok}, {"dlh", kOther}, {"sekda", kSekda}};
   return o;
+}
+
+// The escalation of dinas-pu's unacknowledged assignment to sekda, built by the SLA monitor's
+// own code, on lapor.dispatch.sekda.v1.
+v1::EventEnvelope escalationEnvelope(const std::string& complaint,
+                                     const std::string& assignment_id) {
+  v1::Obligation ob;
+  ob.set_obligation_id("ob-" + complaint);
+  ob.set_complaint_id(complaint);
+  ob.set_assignment_id(assignment_id);
+  ob.set_agency_id("dinas-pu");
+  ob.set_stage(v1::SLA_STAGE_ACKNOWLEDGE);
+  ob.set_priority(v1::PRIORITY_NORMAL);
+  ob.set_category("road-damage");
+  auto env = events::makeEnvelope("sla-monitor", complaint, "trace-" + complaint, 1,
+                                  events::nameUuid("escalation-item/ob-" + complaint + "/1"));
+  *env.mutable_dispatched()->mutable_item() =
+      sla::escalationItem(ob, "sekda", 1, sla::escalationReason(ob, 1, false), 1);
+  return env;
 }
 
 class NotificationActions : public ::testing::Test {
@@ -286,6 +309,159 @@ TEST_F(NotificationActions, AStateChangeWhoseEventWasNotProducedIsPublishedAfter
   EXPECT_TRUE(s.ok()) << s.error_code() << " " << s.error_message();
   lifecycle_.readUntil([](const kafka::Message&) { return false; }, 1000ms);
   EXPECT_EQ(lifecycleOf(lifecycle_, complaint).size(), 1u);
+}
+
+TEST_F(NotificationActions, ASupervisorWorksAnEscalationAsItsOwnAndRecordsNoAssignmentEvent) {
+  const auto complaint = uniqueName("escalation");
+  const auto original = assignment(complaint);
+  const auto env = escalationEnvelope(complaint, original);
+  const auto escalation = env.dispatched().item().assignment().assignment_id();
+  ASSERT_NE(escalation, original);
+  produceDispatch(env);
+
+  auto supervisorList = [&] {
+    std::vector<v1::ListedAssignment> out;
+    v1::ListAssignmentsRequest req;
+    req.set_agency_id("sekda");
+    req.set_page_size(500);
+    v1::ListAssignmentsResponse resp;
+    if (stub_->ListAssignments(agencyContext(kSekda).get(), req, &resp).ok())
+      for (const auto& a : resp.assignments())
+        if (a.assignment().complaint_id() == complaint) out.push_back(a);
+    return out;
+  };
+  ASSERT_TRUE(waitFor([&] { return !supervisorList().empty(); }, 20s)) << n_.logTail();
+  auto open = supervisorList();
+  ASSERT_EQ(open.size(), 1u);
+  EXPECT_EQ(open[0].assignment().assignment_id(), escalation);
+  EXPECT_EQ(open[0].assignment().agency_id(), "sekda");
+  EXPECT_EQ(open[0].assignment().role(), v1::ASSIGNMENT_ROLE_SUPERVISOR);
+
+  auto acknowledge = [&](const std::string& agency, const std::string& token,
+                         const std::string& id) {
+    v1::AcknowledgeRequest req;
+    req.set_agency_id(agency);
+    req.set_assignment_id(id);
+    req.set_operator_("op-" + agency);
+    v1::AcknowledgeResponse resp;
+    return stub_->Acknowledge(agencyContext(token).get(), req, &resp);
+  };
+  auto supervisorUpdate = [&](v1::AssignmentState st, const std::string& msg) {
+    v1::UpdateStatusRequest req;
+    req.set_agency_id("sekda");
+    req.set_assignment_id(escalation);
+    req.set_state(st);
+    req.set_message(msg);
+    req.set_operator_("op-sekda");
+    v1::UpdateStatusResponse resp;
+    return stub_->UpdateStatus(agencyContext(kSekda).get(), req, &resp);
+  };
+
+  // Each side keeps to its own item.
+  EXPECT_EQ(acknowledge("dinas-pu", kTok, escalation).error_code(),
+            grpc::StatusCode::PERMISSION_DENIED);
+  EXPECT_EQ(acknowledge("sekda", kTok, escalation).error_code(),
+            grpc::StatusCode::PERMISSION_DENIED);
+  EXPECT_EQ(acknowledge("sekda", kSekda, original).error_code(),
+            grpc::StatusCode::PERMISSION_DENIED);
+
+  // An escalation is never handed back to routing, and has no scene.
+  v1::RejectRequest rej;
+  rej.set_agency_id("sekda");
+  rej.set_assignment_id(escalation);
+  rej.set_reason_code("not-our-authority");
+  rej.set_note("bukan urusan sekda");
+  v1::RejectResponse rej_resp;
+  auto s = stub_->Reject(agencyContext(kSekda).get(), rej, &rej_resp);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
+  EXPECT_NE(s.error_message().find("Resolve"), std::string::npos) << s.error_message();
+
+  s = acknowledge("sekda", kSekda, escalation);
+  ASSERT_TRUE(s.ok()) << s.error_message();
+  EXPECT_EQ(supervisorUpdate(v1::ASSIGNMENT_STATE_ON_SCENE, "").error_code(),
+            grpc::StatusCode::FAILED_PRECONDITION);
+  s = supervisorUpdate(v1::ASSIGNMENT_STATE_RESPONDED, "Kadis PU: tambal dalam dua hari");
+  ASSERT_TRUE(s.ok()) << s.error_message();
+  v1::ResolveRequest res;
+  res.set_agency_id("sekda");
+  res.set_assignment_id(escalation);
+  res.set_resolution("Dinas PU sudah menjadwalkan perbaikan");
+  res.set_operator_("op-sekda");
+  v1::UpdateStatusResponse res_resp;
+  s = stub_->Resolve(agencyContext(kSekda).get(), res, &res_resp);
+  ASSERT_TRUE(s.ok()) << s.error_message();
+  EXPECT_EQ(res_resp.state(), v1::ASSIGNMENT_STATE_RESOLVED);
+  EXPECT_TRUE(waitFor([&] { return supervisorList().empty(); }, 5s)) << "resolved: not open";
+  // Rejecting after all is still refused, and records nothing.
+  EXPECT_EQ(stub_->Reject(agencyContext(kSekda).get(), rej, &rej_resp).error_code(),
+            grpc::StatusCode::FAILED_PRECONDITION);
+
+  // Three escalation_updated events and nothing else (a fourth would show within 2 s).
+  auto ev = events(complaint, 4, 2s);
+  ASSERT_EQ(ev.size(), 3u);
+  const v1::AssignmentState states[] = {v1::ASSIGNMENT_STATE_ACKNOWLEDGED,
+                                        v1::ASSIGNMENT_STATE_RESPONDED,
+                                        v1::ASSIGNMENT_STATE_RESOLVED};
+  for (size_t i = 0; i < ev.size(); ++i) {
+    ASSERT_TRUE(ev[i].has_escalation_updated()) << events::eventKind(ev[i]);
+    const auto& u = ev[i].escalation_updated();
+    EXPECT_EQ(u.escalation_id(), escalation);
+    EXPECT_EQ(u.agency_id(), "sekda");
+    EXPECT_EQ(u.escalated_assignment_id(), original);
+    EXPECT_EQ(u.escalated_agency_id(), "dinas-pu");
+    EXPECT_EQ(u.level(), 1);
+    EXPECT_EQ(u.state(), states[i]);
+    EXPECT_EQ(u.operator_(), "op-sekda");
+    EXPECT_EQ(ev[i].producer(), "notification");
+    EXPECT_EQ(ev[i].trace_id(), "trace-" + complaint);
+  }
+  EXPECT_EQ(ev[1].escalation_updated().message(), "Kadis PU: tambal dalam dua hari");
+  EXPECT_EQ(ev[2].escalation_updated().message(), "Dinas PU sudah menjadwalkan perbaikan");
+
+  // The agency's own assignment is untouched by all this: still open, still its to take up.
+  EXPECT_TRUE(listed(original));
+  s = acknowledge("dinas-pu", kTok, original);
+  ASSERT_TRUE(s.ok()) << s.error_message();
+  ev = events(complaint, 4);
+  ASSERT_EQ(ev.size(), 4u);
+  EXPECT_EQ(ev[3].acknowledged().assignment_id(), original);
+  EXPECT_EQ(ev[3].acknowledged().agency_id(), "dinas-pu");
+}
+
+TEST_F(NotificationActions, TheDeliveryOfAnEscalationIsNoAssignmentDelivery) {
+  const auto complaint = uniqueName("escalation-delivery");
+  const auto env = escalationEnvelope(complaint, "a-" + complaint);
+  const auto escalation = env.dispatched().item().assignment().assignment_id();
+  produceDispatch(env);
+  auto ctx = agencyContext(kSekda, 20s);
+  v1::SubscribeRequest sub;
+  sub.set_agency_id("sekda");
+  auto reader = stub_->Subscribe(ctx.get(), sub);
+  v1::AgencyFeedItem item;
+  std::optional<v1::AgencyFeedItem> mine;
+  while (!mine && reader->Read(&item))
+    if (item.item().assignment().complaint_id() == complaint) mine = item;
+  ctx->TryCancel();
+  reader->Finish();
+  ASSERT_TRUE(mine) << n_.logTail();
+  EXPECT_EQ(mine->item().kind(), v1::DISPATCH_KIND_ESCALATION);
+  EXPECT_EQ(mine->item().assignment().role(), v1::ASSIGNMENT_ROLE_SUPERVISOR);
+  EXPECT_EQ(mine->item().escalated_assignment_id(), "a-" + complaint);
+  EXPECT_EQ(mine->item().escalated_agency_id(), "dinas-pu");
+  EXPECT_EQ(mine->item().escalated_stage(), "acknowledge");
+
+  v1::ConfirmDeliveryRequest confirm;
+  confirm.set_agency_id("sekda");
+  confirm.set_cursor(mine->cursor());
+  v1::ConfirmDeliveryResponse confirmed;
+  auto s = stub_->ConfirmDelivery(agencyContext(kSekda).get(), confirm, &confirmed);
+  ASSERT_TRUE(s.ok()) << s.error_message();
+  auto ev = events(complaint, 2, 3s);
+  ASSERT_EQ(ev.size(), 1u) << "one event, and no AssignmentDelivered";
+  ASSERT_TRUE(ev[0].has_escalation_updated()) << events::eventKind(ev[0]);
+  EXPECT_EQ(ev[0].escalation_updated().escalation_id(), escalation);
+  EXPECT_EQ(ev[0].escalation_updated().state(), v1::ASSIGNMENT_STATE_DELIVERED);
+  EXPECT_EQ(ev[0].escalation_updated().agency_id(), "sekda");
 }
 
 }  // namespace

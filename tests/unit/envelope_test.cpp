@@ -110,6 +110,8 @@ TEST(EnvelopeTest, EventKindNamesTheOneof) {
   EXPECT_EQ(eventKind(env), "reopened");
   env.mutable_closed();
   EXPECT_EQ(eventKind(env), "closed");
+  env.mutable_escalation_updated();
+  EXPECT_EQ(eventKind(env), "escalation_updated");
 }
 
 TEST(EnvelopeTest, DecodeRoundTrip) {

@@ -1,5 +1,6 @@
-// Notification's pure parts: which agency action is allowed in which assignment state, the
-// webhook signature, privacy of anonymous reporters, and the access section of the config.
+// Notification's pure parts: which agency action is allowed in which assignment state (and on
+// a supervisor's escalation), the webhook signature, privacy of anonymous reporters, and the
+// access section of the config.
 #include "agency_access.h"
 #include "domain/assignment_rules.h"
 #include "notification_handler.h"
@@ -11,11 +12,17 @@ namespace lapor::notification {
 namespace {
 
 using domain::Action;
+using domain::WorkKind;
 using K = domain::Decision::Kind;
 
 domain::Decision check(v1::AssignmentState s, Action a, v1::AssignmentState target = {},
                         const std::string& text = "", const std::string& reason = "") {
-  return domain::decide(s, a, target, text, reason);
+  return domain::decide(WorkKind::Assignment, s, a, target, text, reason);
+}
+
+domain::Decision escalation(v1::AssignmentState s, Action a, v1::AssignmentState target = {},
+                            const std::string& text = "", const std::string& reason = "") {
+  return domain::decide(WorkKind::Escalation, s, a, target, text, reason);
 }
 
 TEST(AssignmentRules, AcknowledgeOnlyBeforeWorkStartsAndTwiceIsARepeat) {
@@ -74,6 +81,82 @@ TEST(AssignmentRules, RejectUntilTheAnswerIsGiven) {
             K::Refused);
   EXPECT_EQ(check(v1::ASSIGNMENT_STATE_WITHDRAWN, Action::Reject, {}, "", "duplicate").kind,
             K::Refused);
+}
+
+TEST(EscalationRules, TheSupervisorTakesItUpWorksItAndResolvesIt) {
+  EXPECT_EQ(escalation(v1::ASSIGNMENT_STATE_DISPATCHED, Action::Acknowledge).next,
+            v1::ASSIGNMENT_STATE_ACKNOWLEDGED);
+  EXPECT_EQ(escalation(v1::ASSIGNMENT_STATE_DELIVERED, Action::Acknowledge).kind, K::Apply);
+  EXPECT_EQ(escalation(v1::ASSIGNMENT_STATE_ACKNOWLEDGED, Action::Acknowledge).kind, K::Repeat);
+  EXPECT_EQ(escalation(v1::ASSIGNMENT_STATE_ACKNOWLEDGED, Action::UpdateStatus,
+                       v1::ASSIGNMENT_STATE_IN_PROGRESS, "Kadis PU dipanggil besok pagi")
+                .next,
+            v1::ASSIGNMENT_STATE_IN_PROGRESS);
+  EXPECT_EQ(escalation(v1::ASSIGNMENT_STATE_IN_PROGRESS, Action::UpdateStatus,
+                       v1::ASSIGNMENT_STATE_RESPONDED, "Perintah: tambal dalam 2 hari")
+                .next,
+            v1::ASSIGNMENT_STATE_RESPONDED);
+  EXPECT_EQ(escalation(v1::ASSIGNMENT_STATE_ACKNOWLEDGED, Action::UpdateStatus,
+                       v1::ASSIGNMENT_STATE_RESOLVED, "Dinas PU sudah menindaklanjuti")
+                .next,
+            v1::ASSIGNMENT_STATE_RESOLVED);
+  EXPECT_EQ(escalation(v1::ASSIGNMENT_STATE_RESOLVED, Action::UpdateStatus,
+                       v1::ASSIGNMENT_STATE_RESOLVED, "lagi")
+                .kind,
+            K::Repeat);
+  EXPECT_EQ(escalation(v1::ASSIGNMENT_STATE_RESOLVED, Action::UpdateStatus,
+                       v1::ASSIGNMENT_STATE_IN_PROGRESS)
+                .kind,
+            K::Refused);
+}
+
+TEST(EscalationRules, StateChecksAreThoseOfAnAssignment) {
+  auto d = escalation(v1::ASSIGNMENT_STATE_DELIVERED, Action::UpdateStatus,
+                      v1::ASSIGNMENT_STATE_RESOLVED, "selesai");
+  EXPECT_EQ(d.kind, K::Refused);
+  EXPECT_NE(d.why.find("acknowledge it first"), std::string::npos) << d.why;
+  EXPECT_NE(d.why.find("escalation"), std::string::npos) << d.why;
+  EXPECT_EQ(escalation(v1::ASSIGNMENT_STATE_RESOLVED, Action::Acknowledge).kind, K::Refused);
+  EXPECT_EQ(escalation(v1::ASSIGNMENT_STATE_ACKNOWLEDGED, Action::UpdateStatus,
+                       v1::ASSIGNMENT_STATE_RESOLVED, "")
+                .kind,
+            K::Invalid);
+  d = escalation(v1::ASSIGNMENT_STATE_ACKNOWLEDGED, Action::UpdateStatus,
+                 v1::ASSIGNMENT_STATE_RESPONDED, "");
+  EXPECT_EQ(d.kind, K::Invalid);
+  EXPECT_NE(d.why.find("message"), std::string::npos) << d.why;
+}
+
+TEST(EscalationRules, AnEscalationIsNeverRejectedAndHasNoScene) {
+  for (auto s : {v1::ASSIGNMENT_STATE_DISPATCHED, v1::ASSIGNMENT_STATE_DELIVERED,
+                 v1::ASSIGNMENT_STATE_ACKNOWLEDGED, v1::ASSIGNMENT_STATE_IN_PROGRESS}) {
+    auto d = escalation(s, Action::Reject, {}, "bukan urusan kami", "not-our-authority");
+    EXPECT_EQ(d.kind, K::Refused) << domain::stateName(s);
+    EXPECT_NE(d.why.find("Resolve"), std::string::npos) << d.why;
+  }
+  // Refused for what it is, whatever the reason code says.
+  EXPECT_EQ(escalation(v1::ASSIGNMENT_STATE_DISPATCHED, Action::Reject, {}, "", "whatever").kind,
+            K::Refused);
+  EXPECT_EQ(escalation(v1::ASSIGNMENT_STATE_ACKNOWLEDGED, Action::UpdateStatus,
+                       v1::ASSIGNMENT_STATE_ON_SCENE)
+                .kind,
+            K::Refused);
+  // The same calls on an ordinary assignment are fine.
+  EXPECT_EQ(
+      check(v1::ASSIGNMENT_STATE_DISPATCHED, Action::Reject, {}, "", "not-our-authority").kind,
+      K::Apply);
+  EXPECT_EQ(
+      check(v1::ASSIGNMENT_STATE_ACKNOWLEDGED, Action::UpdateStatus, v1::ASSIGNMENT_STATE_ON_SCENE)
+          .kind,
+      K::Apply);
+}
+
+TEST(EscalationRules, TheKindIsStoredByName) {
+  EXPECT_EQ(domain::parseWorkKind(domain::workKindName(WorkKind::Escalation)),
+            WorkKind::Escalation);
+  EXPECT_EQ(domain::parseWorkKind(domain::workKindName(WorkKind::Assignment)),
+            WorkKind::Assignment);
+  EXPECT_EQ(domain::parseWorkKind(""), WorkKind::Assignment) << "records from before kinds";
 }
 
 TEST(AssignmentRules, StateNamesRoundTrip) {

@@ -345,5 +345,27 @@ TEST(SlaPolicyTest, OtherEventsStartAndEndNothing) {
   }
 }
 
+// A supervisor's work on an escalation is not the breaching agency's: its acknowledgement
+// meets no acknowledge clock, its resolution neither the complaint's resolution clock nor
+// starts the auto-close; nor does the delivery of the escalation start a follow-up clock.
+TEST(SlaPolicyTest, ASupervisorsWorkOnAnEscalationStartsAndEndsNothing) {
+  for (auto state : {v1::ASSIGNMENT_STATE_DELIVERED, v1::ASSIGNMENT_STATE_ACKNOWLEDGED,
+                     v1::ASSIGNMENT_STATE_IN_PROGRESS, v1::ASSIGNMENT_STATE_RESPONDED,
+                     v1::ASSIGNMENT_STATE_RESOLVED}) {
+    auto env = event();
+    auto* u = env.mutable_escalation_updated();
+    u->set_escalation_id("esc-1");
+    u->set_agency_id("sekda");
+    u->set_escalated_assignment_id("a-dinas-pu");
+    u->set_escalated_agency_id("dinas-pu");
+    u->set_level(1);
+    u->set_state(state);
+    u->set_message("Segera ditindaklanjuti");
+    auto d = decide(env, {v1::PRIORITY_NORMAL, "road-damage"}, SlaPolicy::defaults(), cal());
+    EXPECT_TRUE(d.starts.empty() && d.ends.empty()) << v1::AssignmentState_Name(state);
+    EXPECT_EQ(d.lead_agency, "");
+  }
+}
+
 }  // namespace
 }  // namespace lapor::sla

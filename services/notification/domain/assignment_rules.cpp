@@ -1,5 +1,6 @@
 // The assignment life cycle seen from the agency: dispatched/delivered -> acknowledged ->
-// in progress / on scene / responded -> resolved; rejected or withdrawn end it early.
+// in progress / on scene / responded -> resolved; rejected or withdrawn end it early. An
+// escalation follows the same states, without rejection and without on scene.
 #include "domain/assignment_rules.h"
 
 #include <array>
@@ -54,10 +55,24 @@ bool validReasonCode(const std::string& code) {
          code == "insufficient-information" || code == "other";
 }
 
-Decision decide(S current, Action action, S target, const std::string& text,
+std::string workKindName(WorkKind k) {
+  return k == WorkKind::Escalation ? "escalation" : "assignment";
+}
+
+WorkKind parseWorkKind(const std::string& name) {
+  return name == "escalation" ? WorkKind::Escalation : WorkKind::Assignment;
+}
+
+Decision decide(WorkKind work, S current, Action action, S target, const std::string& text,
                 const std::string& reason_code) {
+  const bool escalation = work == WorkKind::Escalation;
+  const std::string it = escalation ? "the escalation" : "the assignment";
   if (text.size() > kMaxText)
     return Decision::invalid("text longer than " + std::to_string(kMaxText) + " bytes");
+  if (escalation && action == Action::Reject)
+    return Decision::refused(
+        "an escalation cannot be rejected: there is no other agency to route it to; close it "
+        "with Resolve");
   if (current == v1::ASSIGNMENT_STATE_WITHDRAWN)
     return Decision::refused("the assignment was withdrawn; nothing can be done on it");
   switch (action) {
@@ -65,24 +80,25 @@ Decision decide(S current, Action action, S target, const std::string& text,
       if (current == v1::ASSIGNMENT_STATE_ACKNOWLEDGED)
         return Decision::repeat(v1::ASSIGNMENT_STATE_ACKNOWLEDGED);
       if (notYetAcknowledged(current)) return Decision::apply(v1::ASSIGNMENT_STATE_ACKNOWLEDGED);
-      return Decision::refused("the assignment is " + stateName(current) +
-                               ", it cannot be acknowledged");
+      return Decision::refused(it + " is " + stateName(current) + ", it cannot be acknowledged");
     case Action::UpdateStatus: {
       if (target != v1::ASSIGNMENT_STATE_IN_PROGRESS && target != v1::ASSIGNMENT_STATE_ON_SCENE &&
           target != v1::ASSIGNMENT_STATE_RESPONDED && target != v1::ASSIGNMENT_STATE_RESOLVED)
         return Decision::invalid("state: must be IN_PROGRESS, ON_SCENE, RESPONDED or RESOLVED");
-      if ((target == v1::ASSIGNMENT_STATE_RESPONDED || target == v1::ASSIGNMENT_STATE_RESOLVED) &&
-          text.empty())
-        return Decision::invalid(target == v1::ASSIGNMENT_STATE_RESPONDED
-                                     ? "message: the answer to the citizen is required"
-                                     : "resolution: is required");
+      if (escalation && target == v1::ASSIGNMENT_STATE_ON_SCENE)
+        return Decision::refused(
+            "an escalation has no scene to reach: report IN_PROGRESS, RESPONDED or RESOLVED");
+      if (target == v1::ASSIGNMENT_STATE_RESOLVED && text.empty())
+        return Decision::invalid("resolution: is required");
+      if (target == v1::ASSIGNMENT_STATE_RESPONDED && text.empty())
+        return Decision::invalid(escalation ? "message: the supervisor's note is required"
+                                            : "message: the answer to the citizen is required");
       if (current == target && target != v1::ASSIGNMENT_STATE_RESPONDED)
         return Decision::repeat(target);
       if (notYetAcknowledged(current))
-        return Decision::refused("the assignment was never acknowledged; acknowledge it first");
+        return Decision::refused(it + " was never acknowledged; acknowledge it first");
       if (!working(current))
-        return Decision::refused("the assignment is " + stateName(current) +
-                                 ", its status cannot change");
+        return Decision::refused(it + " is " + stateName(current) + ", its status cannot change");
       return Decision::apply(target);
     }
     case Action::Reject:

@@ -9,6 +9,12 @@ namespace lapor::notification::domain {
 
 enum class Action { Acknowledge, UpdateStatus, Reject };
 
+// What the record is: an agency's assignment of the complaint, or an escalation (a
+// supervisor's own item about another agency's breach), which is taken up, worked and
+// resolved like an assignment but is never rejected (there is nothing to route elsewhere) and
+// has no scene to reach.
+enum class WorkKind { Assignment, Escalation };
+
 struct Decision {
   enum class Kind { Apply, Repeat, Invalid, Refused };
   Kind kind = Kind::Refused;
@@ -23,8 +29,13 @@ struct Decision {
 
 // `target` is the requested state for UpdateStatus (IN_PROGRESS, ON_SCENE, RESPONDED, RESOLVED);
 // `text` is the message / resolution / note; `reason_code` only for Reject.
-Decision decide(v1::AssignmentState current, Action action, v1::AssignmentState target,
-                const std::string& text, const std::string& reason_code);
+Decision decide(WorkKind work, v1::AssignmentState current, Action action,
+                v1::AssignmentState target, const std::string& text,
+                const std::string& reason_code);
+
+// Stored with the record in Redis: "assignment", "escalation" (absent = assignment).
+std::string workKindName(WorkKind k);
+WorkKind parseWorkKind(const std::string& name);
 
 // Open work: not resolved, rejected or withdrawn.
 bool isOpen(v1::AssignmentState s);

@@ -1,5 +1,7 @@
 #include "domain/escalation.h"
 
+#include "events/envelope.h"
+
 #include <set>
 
 namespace lapor::sla {
@@ -37,6 +39,39 @@ std::string checkOverrideNames(const std::vector<DeadlineOverride>& overrides,
 
 bool isUnacknowledgedEmergency(v1::SlaStage stage, v1::Priority priority) {
   return stage == v1::SLA_STAGE_ACKNOWLEDGE && priority == v1::PRIORITY_EMERGENCY;
+}
+
+std::string escalationReason(const v1::Obligation& ob, int level, bool emergency_unacknowledged) {
+  return stageName(ob.stage()) + " deadline breached by " + ob.agency_id() +
+         (emergency_unacknowledged && level == 1 ? " (emergency not acknowledged)" : "");
+}
+
+std::string escalationAssignmentId(const std::string& obligation_id, int level) {
+  // The name has been the same since complaint-level escalations got ids of their own.
+  return events::nameUuid("escalation-assignment/" + obligation_id + "/" + std::to_string(level));
+}
+
+v1::DispatchItem escalationItem(const v1::Obligation& ob, const std::string& supervisor, int level,
+                                const std::string& reason, int64_t now_ms) {
+  v1::DispatchItem item;
+  item.set_kind(v1::DISPATCH_KIND_ESCALATION);
+  item.set_escalation_level(level);
+  item.set_note(reason);
+  item.set_escalated_assignment_id(ob.assignment_id());
+  item.set_escalated_agency_id(ob.agency_id());
+  item.set_escalated_stage(stageName(ob.stage()));
+  auto* a = item.mutable_assignment();
+  a->set_assignment_id(escalationAssignmentId(ob.obligation_id(), level));
+  a->set_complaint_id(ob.complaint_id());
+  a->set_agency_id(supervisor);
+  a->set_role(v1::ASSIGNMENT_ROLE_SUPERVISOR);
+  a->set_state(v1::ASSIGNMENT_STATE_DISPATCHED);
+  a->set_dispatched_at_ms(now_ms);
+  auto* c = item.mutable_complaint();
+  c->set_complaint_id(ob.complaint_id());
+  c->set_category(ob.category());
+  c->set_priority(ob.priority());
+  return item;
 }
 
 }  // namespace lapor::sla

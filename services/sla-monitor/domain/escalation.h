@@ -1,10 +1,12 @@
-// Who hears of a breach: the supervisor chain of deploy/config/agencies.yaml. Pure.
+// Who hears of a breach (the supervisor chain of deploy/config/agencies.yaml) and what the
+// supervisor receives. Pure.
 #pragma once
 
 #include "agencies/agency_directory.h"
 #include "domain/sla_policy.h"
 #include "lapor/v1/complaint.pb.h"
 #include "lapor/v1/events.pb.h"
+#include "lapor/v1/sla.pb.h"
 
 #include <string>
 
@@ -31,5 +33,20 @@ std::string checkOverrideNames(const std::vector<DeadlineOverride>& overrides,
 // Whether a breach of this stage at this priority goes to the 112 desk and asks for a
 // re-dispatch: an emergency assignment nobody acknowledged.
 bool isUnacknowledgedEmergency(v1::SlaStage stage, v1::Priority priority);
+
+// Why an obligation escalates: "<stage> deadline breached by <agency>", plus a word when the
+// 112 desk has it because an emergency went unacknowledged.
+std::string escalationReason(const v1::Obligation& ob, int level, bool emergency_unacknowledged);
+
+// The supervisor's own assignment id for one escalation level of an obligation. Derived from
+// both, so a re-fire after a crash makes the same id and notification takes it in once.
+std::string escalationAssignmentId(const std::string& obligation_id, int level);
+
+// What goes on the supervisor's dispatch topic: an ESCALATION item that is the supervisor's
+// own piece of work (its own assignment, agency = the supervisor, role SUPERVISOR), naming
+// the breached assignment ("" for complaint-level stages), the breaching agency and stage.
+// Never the breaching agency's assignment itself: that one stays the agency's.
+v1::DispatchItem escalationItem(const v1::Obligation& ob, const std::string& supervisor, int level,
+                                const std::string& reason, int64_t now_ms);
 
 }  // namespace lapor::sla
