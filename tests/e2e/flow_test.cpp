@@ -8,6 +8,7 @@
 #include "lapor/v1/intake.grpc.pb.h"
 #include "lapor/v1/routing_admin.grpc.pb.h"
 #include "lapor/v1/sla.grpc.pb.h"
+#include "agency_client.h"
 #include "stack.h"
 #include "topic_reader.h"
 #include "wait.h"
@@ -49,12 +50,8 @@ std::unique_ptr<grpc::ClientContext> ctx(std::chrono::milliseconds timeout = 15s
   return c;
 }
 
-// AgencyService calls carry the agency's demo token of deploy/config/notification.yaml.
-std::unique_ptr<grpc::ClientContext> agencyCtx(const std::string& agency,
-                                               std::chrono::milliseconds timeout = 15s) {
-  auto c = ctx(timeout);
-  c->AddMetadata("authorization", "Bearer lapor-demo-" + agency);
-  return c;
+std::string notificationTarget() {
+  return g_stack->endpoint("notification").grpc();
 }
 
 template <class Service>
@@ -63,67 +60,6 @@ std::unique_ptr<typename Service::Stub> stub(const std::string& service) {
       grpc::CreateChannel(g_stack->endpoint(service).grpc(), grpc::InsecureChannelCredentials()));
 }
 
-// An agency client reading its Subscribe stream in the background.
-class FeedReader {
- public:
-  explicit FeedReader(const std::string& agency) : stub_(stub<v1::AgencyService>("notification")) {
-    v1::SubscribeRequest req;
-    req.set_agency_id(agency);
-    ctx_.AddMetadata("authorization", "Bearer lapor-demo-" + agency);
-    reader_ = stub_->Subscribe(&ctx_, req);
-    thread_ = std::thread([this, agency] {
-      v1::AgencyFeedItem item;
-      while (reader_->Read(&item)) {
-        {
-          std::lock_guard lk(mu_);
-          items_.push_back(item);
-        }
-        // Stored: confirm it, which also lets the stream send past its window.
-        grpc::ClientContext c;
-        c.set_deadline(std::chrono::system_clock::now() + 10s);
-        c.AddMetadata("authorization", "Bearer lapor-demo-" + agency);
-        v1::ConfirmDeliveryRequest req;
-        req.set_agency_id(agency);
-        req.set_cursor(item.cursor());
-        req.set_stream_id(item.stream_id());
-        v1::ConfirmDeliveryResponse resp;
-        stub_->ConfirmDelivery(&c, req, &resp);
-      }
-    });
-  }
-  ~FeedReader() {
-    ctx_.TryCancel();
-    thread_.join();
-    reader_->Finish();
-  }
-  std::optional<v1::AgencyFeedItem> waitFor(const std::string& complaint_id,
-                                            std::chrono::milliseconds timeout = 30s) {
-    std::optional<v1::AgencyFeedItem> found;
-    lapor::testing::waitFor(
-        [&] {
-          std::lock_guard lk(mu_);
-          for (const auto& i : items_)
-            if (i.item().assignment().complaint_id() == complaint_id) found = i;
-          return found.has_value();
-        },
-        timeout);
-    return found;
-  }
-  size_t countFor(const std::string& complaint_id) {
-    std::lock_guard lk(mu_);
-    size_t n = 0;
-    for (const auto& i : items_) n += i.item().assignment().complaint_id() == complaint_id;
-    return n;
-  }
-
- private:
-  std::unique_ptr<v1::AgencyService::Stub> stub_;
-  grpc::ClientContext ctx_;
-  std::unique_ptr<grpc::ClientReader<v1::AgencyFeedItem>> reader_;
-  std::mutex mu_;
-  std::vector<v1::AgencyFeedItem> items_;
-  std::thread thread_;
-};
 
 v1::SubmitComplaintRequest complaint(const std::string& category, v1::Priority priority) {
   v1::SubmitComplaintRequest req;
@@ -167,7 +103,9 @@ std::optional<v1::Obligation> obligationOf(const std::string& complaint_id,
 }
 
 TEST(EndToEnd, ComplaintReachesEveryAgencyAndAcknowledgementStopsTheClock) {
-  FeedReader fire("disdamkar"), hospital("rsud-kudungga"), police("polres-kutim");
+  FeedReader fire(notificationTarget(), "disdamkar");
+  FeedReader hospital(notificationTarget(), "rsud-kudungga");
+  FeedReader police(notificationTarget(), "polres-kutim");
   auto sub = submit(complaint("fire", v1::PRIORITY_EMERGENCY));
   ASSERT_FALSE(sub.tracking_id().empty());
 
@@ -195,11 +133,11 @@ TEST(EndToEnd, ComplaintReachesEveryAgencyAndAcknowledgementStopsTheClock) {
   ack.set_agency_id("polres-kutim");  // not the owner of this assignment
   ack.set_assignment_id(lead->item().assignment().assignment_id());
   v1::AcknowledgeResponse ack_resp;
-  EXPECT_EQ(agency->Acknowledge(agencyCtx("polres-kutim").get(), ack, &ack_resp).error_code(),
+  EXPECT_EQ(agency->Acknowledge(agencyContext("polres-kutim").get(), ack, &ack_resp).error_code(),
             grpc::StatusCode::PERMISSION_DENIED);
 
   ack.set_agency_id("disdamkar");
-  auto s = agency->Acknowledge(agencyCtx("disdamkar").get(), ack, &ack_resp);
+  auto s = agency->Acknowledge(agencyContext("disdamkar").get(), ack, &ack_resp);
   ASSERT_TRUE(s.ok()) << s.error_message();
   EXPECT_EQ(ack_resp.state(), v1::ASSIGNMENT_STATE_ACKNOWLEDGED);
 
@@ -214,7 +152,7 @@ TEST(EndToEnd, ComplaintReachesEveryAgencyAndAcknowledgementStopsTheClock) {
   EXPECT_EQ(obligationOf(sub.complaint_id(), "polres-kutim")->state(), v1::OBLIGATION_STATE_OPEN);
 
   // A second acknowledgement is harmless.
-  ASSERT_TRUE(agency->Acknowledge(agencyCtx("disdamkar").get(), ack, &ack_resp).ok());
+  ASSERT_TRUE(agency->Acknowledge(agencyContext("disdamkar").get(), ack, &ack_resp).ok());
 
   // The tracking view follows the lifecycle topic.
   auto intake = stub<v1::IntakeService>("intake");
@@ -234,7 +172,8 @@ TEST(EndToEnd, ComplaintReachesEveryAgencyAndAcknowledgementStopsTheClock) {
 
 TEST(EndToEnd, AnAgencyRejectsAndTheNextOneReceivesIt) {
   // population-documents: Disdukcapil leads; Ortala is the rule's alternative (agencies.yaml).
-  FeedReader first("disdukcapil"), next("ortala");
+  FeedReader first(notificationTarget(), "disdukcapil");
+  FeedReader next(notificationTarget(), "ortala");
   auto sub = submit(complaint("population-documents", v1::PRIORITY_NORMAL));
   auto original = first.waitFor(sub.complaint_id());
   ASSERT_TRUE(original) << g_stack->logs();
@@ -248,7 +187,7 @@ TEST(EndToEnd, AnAgencyRejectsAndTheNextOneReceivesIt) {
   reject.set_note("Bukan wewenang: pengaduan layanan, bukan dokumen");
   reject.set_operator_("petugas-disdukcapil");
   v1::RejectResponse rejected;
-  auto s = agency->Reject(agencyCtx("disdukcapil").get(), reject, &rejected);
+  auto s = agency->Reject(agencyContext("disdukcapil").get(), reject, &rejected);
   ASSERT_TRUE(s.ok()) << s.error_message();
   EXPECT_EQ(rejected.state(), v1::ASSIGNMENT_STATE_REJECTED);
 
@@ -270,11 +209,11 @@ TEST(EndToEnd, AnAgencyRejectsAndTheNextOneReceivesIt) {
   ack.set_agency_id("ortala");
   ack.set_assignment_id(item.assignment().assignment_id());
   v1::AcknowledgeResponse ack_resp;
-  s = agency->Acknowledge(agencyCtx("ortala").get(), ack, &ack_resp);
+  s = agency->Acknowledge(agencyContext("ortala").get(), ack, &ack_resp);
   ASSERT_TRUE(s.ok()) << s.error_message();
   ack.set_agency_id("disdukcapil");
   ack.set_assignment_id(original->item().assignment().assignment_id());
-  EXPECT_EQ(agency->Acknowledge(agencyCtx("disdukcapil").get(), ack, &ack_resp).error_code(),
+  EXPECT_EQ(agency->Acknowledge(agencyContext("disdukcapil").get(), ack, &ack_resp).error_code(),
             grpc::StatusCode::FAILED_PRECONDITION);
   EXPECT_EQ(next.countFor(sub.complaint_id()), 1u);
 }
@@ -318,7 +257,7 @@ TEST(EndToEnd, UnacknowledgedAssignmentWarnsThenBreaches) {
 }
 
 TEST(EndToEnd, MalformedEventIsDeadLetteredAndTheNextOneIsProcessed) {
-  FeedReader roads("dinas-pu");
+  FeedReader roads(notificationTarget(), "dinas-pu");
   const auto key = events::newUuid();
   ASSERT_TRUE(produceRaw(g_stack->brokers(), kafka::kComplaintsTopic, key, "\xff\x01not-protobuf"));
   // The next message on the same partition (same key): a valid submission.
@@ -382,7 +321,7 @@ TEST(EndToEnd, SubscribeRefusesAnUnknownAgencyAndABadCursor) {
     v1::SubscribeRequest req;
     req.set_agency_id(id);
     req.set_resume_cursor(cursor);
-    auto c = agencyCtx(id, 5s);
+    auto c = agencyContext(id, 5s);
     auto reader = agency->Subscribe(c.get(), req);
     v1::AgencyFeedItem item;
     while (reader->Read(&item)) {
