@@ -5,7 +5,7 @@
 #include "integration_support.h"
 
 #include "events/envelope.h"
-#include "kafka/producer.h"
+#include "lifecycle_events.h"
 
 #include <gtest/gtest.h>
 
@@ -185,24 +185,9 @@ TEST(IntakeSubmitTest, CrashAfterTheKafkaAckThenConcurrentRetriesGiveOneComplain
   // The tracking view drops the repeated event id: one complaint, submitted once. A marker
   // event of the same complaint (same key, same partition) produced after the repeat shows
   // when the view has read past it.
-  static kafka::Producer marker_producer(
-      [] {
-        kafka::ProducerOptions o;
-        o.brokers = testing::requiredEnv("LAPOR_KAFKA_BROKERS");
-        o.client_id = "intake-it-marker";
-        return o;
-      }(),
-      log::Logger("test"));
-  auto marker = events::makeEnvelope(
-      "test", original.complaint_id(), "",
-      std::chrono::duration_cast<std::chrono::milliseconds>(
-          std::chrono::system_clock::now().time_since_epoch())
-          .count(),
-      "");
+  auto marker = events::makeEnvelope("test", original.complaint_id(), "", testing::nowMs(), "");
   marker.mutable_feedback()->set_rating(5);
-  ASSERT_TRUE(marker_producer
-                  .produceAndWait(events::toMessage(kafka::kComplaintsTopic, marker), 15s)
-                  .ok);
+  ASSERT_TRUE(testing::produceEvent(testing::requiredEnv("LAPOR_KAFKA_BROKERS"), marker));
   v1::GetComplaintRequest get;
   get.set_tracking_id(original.tracking_id());
   v1::ComplaintView view;

@@ -53,6 +53,31 @@ class NotificationActions : public ::testing::Test {
         lifecycle_(testing::requiredEnv("LAPOR_KAFKA_BROKERS"), kafka::kComplaintsTopic,
                    TopicReader::From::End) {}
 
+  // Reads the agency's stream from the start up to the first item of `complaint`, confirming
+  // each item as it is read when `confirm`.
+  std::optional<v1::AgencyFeedItem> readUntil(const std::string& agency, const std::string& token,
+                                              const std::string& complaint, bool confirm) {
+    auto ctx = agencyContext(token, 20s);
+    v1::SubscribeRequest req;
+    req.set_agency_id(agency);
+    auto reader = stub_->Subscribe(ctx.get(), req);
+    v1::AgencyFeedItem item;
+    std::optional<v1::AgencyFeedItem> mine;
+    while (!mine && reader->Read(&item)) {
+      if (item.item().assignment().complaint_id() == complaint) mine = item;
+      if (!confirm) continue;
+      v1::ConfirmDeliveryRequest c;
+      c.set_agency_id(agency);
+      c.set_cursor(item.cursor());
+      c.set_stream_id(item.stream_id());
+      v1::ConfirmDeliveryResponse cr;
+      EXPECT_TRUE(stub_->ConfirmDelivery(agencyContext(token).get(), c, &cr).ok());
+    }
+    ctx->TryCancel();
+    reader->Finish();
+    return mine;
+  }
+
   // A NEW assignment for dinas-pu that notification has taken in.
   std::string assignment(const std::string& complaint, const std::string& title = "t") {
     auto env = dispatchEnvelope("dinas-pu", complaint, title);
@@ -256,24 +281,8 @@ TEST_F(NotificationActions, AnAnonymousReporterIsNeverNamedToTheAgency) {
   env.mutable_dispatched()->mutable_item()->mutable_complaint()->set_anonymous(true);
   env.mutable_dispatched()->mutable_item()->mutable_complaint()->set_reporter_ref("rep-123");
   produceDispatch(env);
-  auto ctx = agencyContext(kTok, 20s);
-  v1::SubscribeRequest req;
-  req.set_agency_id("dinas-pu");
-  auto reader = stub_->Subscribe(ctx.get(), req);
-  v1::AgencyFeedItem item;
-  std::optional<v1::AgencyFeedItem> mine;
-  while (!mine && reader->Read(&item)) {
-    if (item.item().assignment().complaint_id() == complaint) mine = item;
-    // Confirmed as read, so that a long feed never waits on the stream's window.
-    v1::ConfirmDeliveryRequest c;
-    c.set_agency_id("dinas-pu");
-    c.set_cursor(item.cursor());
-    c.set_stream_id(item.stream_id());
-    v1::ConfirmDeliveryResponse cr;
-    ASSERT_TRUE(stub_->ConfirmDelivery(agencyContext(kTok).get(), c, &cr).ok());
-  }
-  ctx->TryCancel();
-  reader->Finish();
+  // Confirmed as read, so that a long feed never waits on the stream's window.
+  auto mine = readUntil("dinas-pu", kTok, complaint, true);
   ASSERT_TRUE(mine);
   EXPECT_TRUE(mine->item().complaint().anonymous());
   EXPECT_EQ(mine->item().complaint().reporter_ref(), "");
@@ -433,16 +442,7 @@ TEST_F(NotificationActions, TheDeliveryOfAnEscalationIsNoAssignmentDelivery) {
   const auto env = escalationEnvelope(complaint, "a-" + complaint);
   const auto escalation = env.dispatched().item().assignment().assignment_id();
   produceDispatch(env);
-  auto ctx = agencyContext(kSekda, 20s);
-  v1::SubscribeRequest sub;
-  sub.set_agency_id("sekda");
-  auto reader = stub_->Subscribe(ctx.get(), sub);
-  v1::AgencyFeedItem item;
-  std::optional<v1::AgencyFeedItem> mine;
-  while (!mine && reader->Read(&item))
-    if (item.item().assignment().complaint_id() == complaint) mine = item;
-  ctx->TryCancel();
-  reader->Finish();
+  auto mine = readUntil("sekda", kSekda, complaint, false);
   ASSERT_TRUE(mine) << n_.logTail();
   EXPECT_EQ(mine->item().kind(), v1::DISPATCH_KIND_ESCALATION);
   EXPECT_EQ(mine->item().assignment().role(), v1::ASSIGNMENT_ROLE_SUPERVISOR);
