@@ -169,7 +169,7 @@ std::optional<AssignmentRecord> AssignmentStore::get(const std::string& assignme
   r.priority = static_cast<int>(toInt(h.field("priority")));
   r.role = static_cast<int>(toInt(h.field("role")));
   r.dispatched_at_ms = toInt(h.field("dispatched_at_ms"));
-  r.kind = domain::workKindName(domain::parseWorkKind(f("kind")));
+  r.kind = domain::parseWorkKind(f("kind"));
   r.escalated_assignment_id = f("escalated_assignment");
   r.escalated_agency = f("escalated_agency");
   r.level = static_cast<int>(toInt(h.field("level")));
@@ -246,7 +246,7 @@ int AssignmentStore::recordDelivered(const std::vector<std::string>& assignment_
     const auto now = clock_.nowMs();
     auto env = events::makeEnvelope(kProducer, a->complaint_id, a->trace_id, now,
                                     events::nameUuid("delivered/" + assignment_id + "/" + agency));
-    if (domain::parseWorkKind(a->kind) == domain::WorkKind::Escalation && a->agency == agency) {
+    if (a->kind == domain::WorkKind::Escalation && a->agency == agency) {
       // Not an assignment of the complaint: an AssignmentDelivered would start a follow-up
       // clock the supervisor's actions never meet, and list the supervisor among its agencies.
       auto* u = env.mutable_escalation_updated();

@@ -5,6 +5,7 @@
 // crash or a broker outage is produced again (same event id, so consumers drop a repeat).
 #pragma once
 
+#include "domain/assignment_rules.h"
 #include "kafka/message.h"
 #include "lapor/v1/events.pb.h"
 #include "log/logger.h"
@@ -29,8 +30,8 @@ struct AssignmentRecord {
   int priority = 0;
   int role = 0;
   int64_t dispatched_at_ms = 0;
-  // An escalation (domain::WorkKind) is a supervisor's own item about another agency's breach.
-  std::string kind;  // domain::workKindName: "assignment" or "escalation"
+  // An escalation is a supervisor's own item about another agency's breach.
+  domain::WorkKind kind = domain::WorkKind::Assignment;
   std::string escalated_assignment_id, escalated_agency;  // escalations only
   int level = 0;                                          // escalations only
 };

@@ -416,7 +416,7 @@ grpc::Status AgencyServiceImpl::act(const grpc::ServerContext& ctx, const std::s
       if (rec->agency != agency)
         return grpc::Status(grpc::StatusCode::PERMISSION_DENIED,
                             "assignment belongs to another agency");
-      const auto work = domain::parseWorkKind(rec->kind);
+      const auto work = rec->kind;
       auto d =
           domain::decide(work, domain::parseState(rec->state), action, target, text, reason_code);
       using K = domain::Decision::Kind;
