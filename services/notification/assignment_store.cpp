@@ -117,6 +117,18 @@ int64_t toInt(const std::string* s) {
 }
 }  // namespace
 
+v1::EscalationUpdated escalationUpdate(const AssignmentRecord& escalation,
+                                       v1::AssignmentState state) {
+  v1::EscalationUpdated u;
+  u.set_escalation_id(escalation.assignment_id);
+  u.set_agency_id(escalation.agency);
+  u.set_escalated_assignment_id(escalation.escalated_assignment_id);
+  u.set_escalated_agency_id(escalation.escalated_agency);
+  u.set_level(escalation.level);
+  u.set_state(state);
+  return u;
+}
+
 AssignmentStore::AssignmentStore(redis::RedisClient& redis, kafka::MessageSink& events,
                                  const time::Clock& clock, log::Logger logger,
                                  std::chrono::milliseconds produce_timeout)
@@ -249,13 +261,7 @@ int AssignmentStore::recordDelivered(const std::vector<std::string>& assignment_
     if (a->kind == domain::WorkKind::Escalation && a->agency == agency) {
       // Not an assignment of the complaint: an AssignmentDelivered would start a follow-up
       // clock the supervisor's actions never meet, and list the supervisor among its agencies.
-      auto* u = env.mutable_escalation_updated();
-      u->set_escalation_id(assignment_id);
-      u->set_agency_id(agency);
-      u->set_escalated_assignment_id(a->escalated_assignment_id);
-      u->set_escalated_agency_id(a->escalated_agency);
-      u->set_level(a->level);
-      u->set_state(v1::ASSIGNMENT_STATE_DELIVERED);
+      *env.mutable_escalation_updated() = escalationUpdate(*a, v1::ASSIGNMENT_STATE_DELIVERED);
     } else {
       auto* d = env.mutable_delivered();
       d->set_assignment_id(assignment_id);

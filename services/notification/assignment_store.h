@@ -36,6 +36,11 @@ struct AssignmentRecord {
   int level = 0;                                          // escalations only
 };
 
+// What an escalation record's move to `state` is recorded as: an EscalationUpdated naming the
+// escalation, its supervisor and what it escalates (message and operator left for the caller).
+v1::EscalationUpdated escalationUpdate(const AssignmentRecord& escalation,
+                                       v1::AssignmentState state);
+
 class AssignmentStore {
  public:
   AssignmentStore(redis::RedisClient& redis, kafka::MessageSink& events, const time::Clock& clock,

@@ -437,12 +437,7 @@ grpc::Status AgencyServiceImpl::act(const grpc::ServerContext& ctx, const std::s
         // The supervisor's own work: never an assignment event, which routing, the SLA clocks
         // and the tracking view would read as the breaching agency's (or the complaint's).
         auto* e = env.mutable_escalation_updated();
-        e->set_escalation_id(assignment_id);
-        e->set_agency_id(agency);
-        e->set_escalated_assignment_id(rec->escalated_assignment_id);
-        e->set_escalated_agency_id(rec->escalated_agency);
-        e->set_level(rec->level);
-        e->set_state(d.next);
+        *e = escalationUpdate(*rec, d.next);  // rec->agency is `agency`, checked above
         e->set_message(text);
         e->set_operator_(operator_name);
         action_name = "escalation-" + domain::stateName(d.next);
