@@ -258,9 +258,10 @@ grpc::Status AgencyServiceImpl::Subscribe(grpc::ServerContext* ctx, const v1::Su
   };
 
   while (!ctx->IsCancelled()) {
-    while (!pending.empty() && admits(pending.front().ByteSizeLong())) {
+    while (!pending.empty()) {
       const auto& out = pending.front();
       const size_t bytes = out.ByteSizeLong();
+      if (!admits(bytes)) break;
       slot.writing_since_ms = steadyMs();
       const bool written = writer->Write(out);
       slot.writing_since_ms = 0;
