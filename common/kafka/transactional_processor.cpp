@@ -191,9 +191,6 @@ void TransactionalProcessor::loop() {
 
 bool TransactionalProcessor::runTransaction(const std::vector<Message>& batch) {
   const int op_ms = static_cast<int>(opt_.operation_timeout.count());
-  auto count = [this](const std::string& topic, const char* outcome) {
-    metrics_.count(topic, outcome);
-  };
   auto fail = [&](const std::string& what, rd_kafka_error_t* raw) {
     auto e = wrap(raw);
     const bool fatal = e && rd_kafka_error_is_fatal(e.get());
@@ -232,7 +229,7 @@ bool TransactionalProcessor::runTransaction(const std::vector<Message>& batch) {
                                             {"offset", msg.offset},
                                             {"reason", r.reason},
                                             {"detail", r.detail}});
-      count(msg.topic, "retry");
+      metrics_.count(msg.topic, "retry");
       return fail("handler", nullptr);
     }
     if (r.outcome == Outcome::DeadLetter) {
@@ -281,11 +278,11 @@ bool TransactionalProcessor::runTransaction(const std::vector<Message>& batch) {
   committed_.fetch_add(batch.size());
   if (transactions_) transactions_->Add({{"outcome", "committed"}}).Increment();
   for (const auto& m : batch) {
-    count(m.topic, "done");
+    metrics_.count(m.topic, "done");
     metrics_.lag(consumer_.get(), m.topic, m.partition, m.offset);
   }
   for (const auto& [topic, reason] : deadletters) {
-    count(topic, "deadletter");
+    metrics_.count(topic, "deadletter");
     metrics_.deadLettered(reason);
   }
   return true;
