@@ -167,24 +167,18 @@ void Pipeline::acknowledge(const std::string& target, const std::string& agency,
                                                                      step](grpc::Status s) {
     const double ms =
         std::chrono::duration<double, std::milli>(Clock::now() - call->started).count();
-    if (step >= 0) {
-      std::lock_guard lk(mu_);
-      auto& st = steps_[static_cast<size_t>(step)];
-      if (s.ok())
-        st.ack_ms.push_back(ms);
-      else
-        ++st.ack_errors;
-    }
-    (s.ok() ? acks_ok_ : ack_errors_).fetch_add(1);
-    if (!s.ok()) {
-      std::lock_guard lk(ack_errors_mu_);
-      auto& [count, sample] = ack_errors_by_code_[absl::StatusCodeToString(static_cast<absl::StatusCode>(s.error_code()))];
+    std::lock_guard lk(mu_);
+    auto* st = step >= 0 ? &steps_[static_cast<size_t>(step)] : nullptr;
+    if (s.ok()) {
+      acks_ok_.fetch_add(1);
+      if (st) st->ack_ms.push_back(ms);
+    } else {
+      const auto code = absl::StatusCodeToString(static_cast<absl::StatusCode>(s.error_code()));
+      auto& [count, sample] = ack_errors_by_code_[code];
       if (count++ == 0) sample = s.error_message();
+      if (st) ++st->ack_errors;
     }
-    if (acks_in_flight_.fetch_sub(1) == 1) {
-      std::lock_guard lk(mu_);
-      cv_.notify_all();
-    }
+    if (acks_in_flight_.fetch_sub(1) == 1) cv_.notify_all();
   });
 }
 
@@ -242,8 +236,15 @@ void Pipeline::sendConfirm(const std::string& target, const std::string& agency,
 }
 
 std::map<std::string, std::pair<uint64_t, std::string>> Pipeline::ackErrorsByCode() {
-  std::lock_guard lk(ack_errors_mu_);
+  std::lock_guard lk(mu_);
   return ack_errors_by_code_;
+}
+
+uint64_t Pipeline::ackErrors() {
+  std::lock_guard lk(mu_);
+  uint64_t n = 0;
+  for (const auto& [code, e] : ack_errors_by_code_) n += e.first;
+  return n;
 }
 
 void Pipeline::settle(Record& r) {

@@ -101,7 +101,7 @@ class Pipeline {
   // `ack_errors` of each step.
   void finishAcknowledgements(std::vector<StepResult>& steps, std::chrono::seconds limit);
   uint64_t acknowledged() const { return acks_ok_.load(); }
-  uint64_t ackErrors() const { return ack_errors_.load(); }
+  uint64_t ackErrors();
   // Failed acknowledgements by gRPC status code name, with one message each.
   std::map<std::string, std::pair<uint64_t, std::string>> ackErrorsByCode();
   uint64_t streamErrors() const { return stream_errors_.load(); }
@@ -169,7 +169,7 @@ class Pipeline {
   std::map<std::string, std::unique_ptr<v1::AgencyService::Stub>> agency_stubs_;
   std::vector<std::unique_ptr<AgencyClient>> agencies_;
 
-  std::atomic<uint64_t> acks_ok_{0}, ack_errors_{0}, stream_errors_{0}, acks_in_flight_{0};
+  std::atomic<uint64_t> acks_ok_{0}, stream_errors_{0}, acks_in_flight_{0};
   struct ConfirmState {
     bool in_flight = false;
     std::optional<v1::AgencyFeedItem> next;  // newest item read while a call was in flight
@@ -177,8 +177,7 @@ class Pipeline {
   std::mutex confirm_mu_;
   std::map<std::string, ConfirmState> confirms_;  // by agency
   std::atomic<uint64_t> confirms_in_flight_{0}, confirm_errors_{0};
-  std::mutex ack_errors_mu_;
-  std::map<std::string, std::pair<uint64_t, std::string>> ack_errors_by_code_;
+  std::map<std::string, std::pair<uint64_t, std::string>> ack_errors_by_code_;  // under mu_
 };
 
 }  // namespace lapor::bench
