@@ -66,12 +66,11 @@ class NotificationActions : public ::testing::Test {
     while (!mine && reader->Read(&item)) {
       if (item.item().assignment().complaint_id() == complaint) mine = item;
       if (!confirm) continue;
-      v1::ConfirmDeliveryRequest c;
-      c.set_agency_id(agency);
-      c.set_cursor(item.cursor());
-      c.set_stream_id(item.stream_id());
       v1::ConfirmDeliveryResponse cr;
-      EXPECT_TRUE(stub_->ConfirmDelivery(agencyContext(token).get(), c, &cr).ok());
+      EXPECT_TRUE(stub_
+                      ->ConfirmDelivery(agencyContext(token).get(),
+                                        confirmation(agency, item.cursor(), item.stream_id()), &cr)
+                      .ok());
     }
     ctx->TryCancel();
     reader->Finish();
@@ -450,11 +449,9 @@ TEST_F(NotificationActions, TheDeliveryOfAnEscalationIsNoAssignmentDelivery) {
   EXPECT_EQ(mine->item().escalated_agency_id(), "dinas-pu");
   EXPECT_EQ(mine->item().escalated_stage(), "acknowledge");
 
-  v1::ConfirmDeliveryRequest confirm;
-  confirm.set_agency_id("sekda");
-  confirm.set_cursor(mine->cursor());
   v1::ConfirmDeliveryResponse confirmed;
-  auto s = stub_->ConfirmDelivery(agencyContext(kSekda).get(), confirm, &confirmed);
+  auto s = stub_->ConfirmDelivery(agencyContext(kSekda).get(),
+                                  confirmation("sekda", mine->cursor()), &confirmed);
   ASSERT_TRUE(s.ok()) << s.error_message();
   auto ev = events(complaint, 2, 3s);
   ASSERT_EQ(ev.size(), 1u) << "one event, and no AssignmentDelivered";

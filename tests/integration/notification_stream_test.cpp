@@ -37,15 +37,6 @@ NotificationOptions twoAgencies() {
   return o;
 }
 
-v1::ConfirmDeliveryRequest confirmation(const std::string& agency, const std::string& cursor,
-                                        const std::string& stream_id) {
-  v1::ConfirmDeliveryRequest c;
-  c.set_agency_id(agency);
-  c.set_cursor(cursor);
-  c.set_stream_id(stream_id);
-  return c;
-}
-
 // Reads a Subscribe stream until `stop` says so or the stream ends; unless `confirm` is false,
 // confirms each item as a client does once it stored it (which opens the stream's window).
 struct StreamRead {

@@ -137,6 +137,15 @@ v1::EventEnvelope dispatchEnvelope(const std::string& agency, const std::string&
   return env;
 }
 
+v1::ConfirmDeliveryRequest confirmation(const std::string& agency, const std::string& cursor,
+                                        const std::string& stream_id) {
+  v1::ConfirmDeliveryRequest c;
+  c.set_agency_id(agency);
+  c.set_cursor(cursor);
+  c.set_stream_id(stream_id);
+  return c;
+}
+
 int32_t produceDispatch(const v1::EventEnvelope& env) {
   static kafka::Producer producer(
       [] {

@@ -62,6 +62,10 @@ std::unique_ptr<grpc::ClientContext> agencyContext(const std::string& token,
                                                    std::chrono::milliseconds timeout =
                                                        std::chrono::seconds(15));
 
+// ConfirmDelivery of everything up to `cursor`; `stream_id` "" confirms for every stream.
+v1::ConfirmDeliveryRequest confirmation(const std::string& agency, const std::string& cursor,
+                                        const std::string& stream_id = "");
+
 // A NEW dispatch item for `agency` of a fresh complaint; `complaint_id` and `title` as given.
 v1::EventEnvelope dispatchEnvelope(const std::string& agency, const std::string& complaint_id,
                                    const std::string& title,
