@@ -124,10 +124,10 @@ kafka::TransformResult RoutingHandler::apply(
 kafka::TransformResult RoutingHandler::handle(const kafka::Message& msg) {
   const auto now = clock_.nowMs();
   if (msg.topic == kCommandsTopic) {
-    v1::AssignCommand cmd;
+    v1::RoutingCommand cmd;
     if (!cmd.ParseFromString(msg.value) || cmd.command_id().empty() ||
         cmd.request().complaint_id().empty())
-      return kafka::TransformResult::deadLetter("undecodable", "not an AssignCommand");
+      return kafka::TransformResult::deadLetter("undecodable", "not a RoutingCommand");
     auto rules = rules_.get();
     return apply(msg, cmd.command_id(), cmd.request().complaint_id(), [&](const auto& state) {
       if (state && !state->triage())
@@ -222,7 +222,7 @@ grpc::Status RoutingAdminService::Assign(grpc::ServerContext*, const v1::AssignR
                         "agency_id: '" + req->agency_id() + "' is not an agency (or is triage)");
   if (req->note().size() > 2000)
     return grpc::Status(StatusCode::INVALID_ARGUMENT, "note: at most 2000 bytes");
-  v1::AssignCommand cmd;
+  v1::RoutingCommand cmd;
   cmd.set_command_id(
       req->request_id().empty()
           ? events::newUuid()

@@ -214,7 +214,7 @@ TEST_F(RouterTest, RedispatchSendsTheSameAssignmentAgain) {
 TEST_F(RouterTest, OperatorAssignsATriagedComplaint) {
   auto state = router.submitted(rules, submittedEvent("other"), 5000).effects->state;
   ASSERT_TRUE(state.triage());
-  v1::AssignCommand cmd;
+  v1::RoutingCommand cmd;
   cmd.set_command_id("cmd-1");
   cmd.mutable_request()->set_complaint_id("c-1");
   cmd.mutable_request()->set_agency_id("dlh");

@@ -196,7 +196,7 @@ Decision ComplaintRouter::redispatch(const std::optional<v1::RoutingState>& prio
 }
 
 Decision ComplaintRouter::assign(const RuleSet& rules, const std::optional<v1::RoutingState>& prior,
-                                 const v1::AssignCommand& cmd, int64_t now) const {
+                                 const v1::RoutingCommand& cmd, int64_t now) const {
   const auto& req = cmd.request();
   if (!prior) return refuse("unknown-complaint", "assign for a complaint routing never routed");
   if (!rules.knows(req.agency_id()) || req.agency_id() == agencies::AgencyDirectory::kTriage)

@@ -42,7 +42,7 @@ class ComplaintRouter {
   Decision redispatch(const std::optional<v1::RoutingState>& state, const v1::EventEnvelope& env,
                       int64_t now_ms) const;
   Decision assign(const RuleSet& rules, const std::optional<v1::RoutingState>& state,
-                  const v1::AssignCommand& cmd, int64_t now_ms) const;
+                  const v1::RoutingCommand& cmd, int64_t now_ms) const;
 
   // The assignment id an Assign command produces (the RPC answers with it before routing runs).
   static std::string assignmentIdFor(const std::string& cause_id, const std::string& agency_id);
