@@ -317,10 +317,14 @@ TEST(SlaEndToEnd, AnsweredComplaintWithoutReplyIsClosedAndAReplyKeepsItOpen) {
     resolved.mutable_resolved()->set_resolution("Jalan sudah diperbaiki");
     ASSERT_TRUE(produceEvent(g_stack->brokers(), resolved));
   }
+  // The reporter's reply, as intake writes it: the feedback and the close it decides.
   auto feedback = events::makeEnvelope("intake", replied, "trace-" + replied, nowMs());
   feedback.mutable_feedback()->set_rating(4);
   feedback.mutable_feedback()->set_solved(true);
   ASSERT_TRUE(produceEvent(g_stack->brokers(), feedback));
+  auto by_reporter = events::makeEnvelope("intake", replied, "trace-" + replied, nowMs());
+  by_reporter.mutable_closed()->set_reason("feedback");
+  ASSERT_TRUE(produceEvent(g_stack->brokers(), by_reporter));
 
   auto closed = lifecycle.readUntil(
       [&](const kafka::Message& m) {
@@ -339,7 +343,11 @@ TEST(SlaEndToEnd, AnsweredComplaintWithoutReplyIsClosedAndAReplyKeepsItOpen) {
   auto kept = obligation(replied, "dinas-pu", v1::SLA_STAGE_AUTO_CLOSE);
   ASSERT_TRUE(kept);
   EXPECT_EQ(kept->state(), v1::OBLIGATION_STATE_CANCELLED) << "the reporter replied";
-  for (const auto& e : eventsOf(lifecycle.seen(), replied)) EXPECT_FALSE(e.has_closed());
+  for (const auto& e : eventsOf(lifecycle.seen(), replied)) {
+    if (e.has_closed()) {
+      EXPECT_EQ(e.closed().reason(), "feedback") << "never auto-closed";
+    }
+  }
 }
 
 TEST(SlaEndToEnd, DueSoonListsOpenDeadlinesAndBadQueriesAreRefused) {
