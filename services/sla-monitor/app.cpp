@@ -83,7 +83,8 @@ SlaMonitorApp::SlaMonitorApp(const config::Config& cfg, const app::ServiceSettin
       handler_(store_, policy_, calendar_, logger, metrics_),
       scheduler_(store_, producer_, clock_, directory_, calendar_, logger, metrics_,
                  schedulerOptions(cfg, s, directory_)),
-      service_(store_, clock_),
+      operators_(auth::operatorAccessFrom(cfg, logger)),
+      service_(store_, clock_, *operators_),
       consumer_(s.consumer(cfg.getString("kafka", "group", "lapor-sla-monitor"),
                            {kafka::kComplaintsTopic}),
                 producer_, logger, &exposer_.registry()) {

@@ -442,9 +442,10 @@ int limitOf(int32_t requested) {
 }
 }  // namespace
 
-grpc::Status SlaServiceImpl::GetObligations(grpc::ServerContext*,
+grpc::Status SlaServiceImpl::GetObligations(grpc::ServerContext* ctx,
                                             const v1::GetObligationsRequest* req,
                                             v1::GetObligationsResponse* resp) {
+  if (auto s = operators_.authorize(*ctx, auth::Role::Auditor, "GetObligations"); !s.ok()) return s;
   if (req->complaint_id().empty())
     return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "complaint_id: is required");
   try {
@@ -455,9 +456,10 @@ grpc::Status SlaServiceImpl::GetObligations(grpc::ServerContext*,
   return grpc::Status::OK;
 }
 
-grpc::Status SlaServiceImpl::GetCompliance(grpc::ServerContext*,
+grpc::Status SlaServiceImpl::GetCompliance(grpc::ServerContext* ctx,
                                            const v1::GetComplianceRequest* req,
                                            v1::GetComplianceResponse* resp) {
+  if (auto s = operators_.authorize(*ctx, auth::Role::Auditor, "GetCompliance"); !s.ok()) return s;
   if (req->window_ms() <= 0)
     return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "window_ms: must be positive");
   try {
@@ -468,9 +470,10 @@ grpc::Status SlaServiceImpl::GetCompliance(grpc::ServerContext*,
   return grpc::Status::OK;
 }
 
-grpc::Status SlaServiceImpl::ListBreaches(grpc::ServerContext*,
+grpc::Status SlaServiceImpl::ListBreaches(grpc::ServerContext* ctx,
                                           const v1::ListBreachesRequest* req,
                                           v1::ListBreachesResponse* resp) {
+  if (auto s = operators_.authorize(*ctx, auth::Role::Auditor, "ListBreaches"); !s.ok()) return s;
   if (req->since_ms() < 0 || req->limit() < 0)
     return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
                         "since_ms, limit: must not be negative");
@@ -483,8 +486,9 @@ grpc::Status SlaServiceImpl::ListBreaches(grpc::ServerContext*,
   return grpc::Status::OK;
 }
 
-grpc::Status SlaServiceImpl::ListDueSoon(grpc::ServerContext*, const v1::ListDueSoonRequest* req,
+grpc::Status SlaServiceImpl::ListDueSoon(grpc::ServerContext* ctx, const v1::ListDueSoonRequest* req,
                                          v1::ListDueSoonResponse* resp) {
+  if (auto s = operators_.authorize(*ctx, auth::Role::Auditor, "ListDueSoon"); !s.ok()) return s;
   if (req->within_ms() <= 0)
     return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "within_ms: must be positive");
   if (req->limit() < 0)

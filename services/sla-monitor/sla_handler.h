@@ -4,6 +4,7 @@
 #pragma once
 
 #include "agencies/agency_directory.h"
+#include "auth/operator_access.h"
 #include "domain/escalation.h"
 #include "domain/sla_policy.h"
 #include "domain/work_calendar.h"
@@ -115,8 +116,9 @@ v1::GetComplianceResponse compliance(const std::vector<v1::Obligation>& decided,
 
 class SlaServiceImpl final : public v1::SlaService::Service {
  public:
-  SlaServiceImpl(ObligationStore& store, const time::Clock& clock)
-      : store_(store), clock_(clock) {}
+  SlaServiceImpl(ObligationStore& store, const time::Clock& clock,
+                 const auth::OperatorAccess& operators)
+      : store_(store), clock_(clock), operators_(operators) {}
   grpc::Status GetObligations(grpc::ServerContext*, const v1::GetObligationsRequest* req,
                               v1::GetObligationsResponse* resp) override;
   grpc::Status GetCompliance(grpc::ServerContext*, const v1::GetComplianceRequest* req,
@@ -129,6 +131,7 @@ class SlaServiceImpl final : public v1::SlaService::Service {
  private:
   ObligationStore& store_;
   const time::Clock& clock_;
+  const auth::OperatorAccess& operators_;
 };
 
 }  // namespace lapor::sla
