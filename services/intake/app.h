@@ -31,6 +31,8 @@ class IntakeApp {
   IntakeApp(const config::Config& cfg, const app::ServiceSettings& settings, log::Logger logger,
             const app::CommandLine& cl);
   void stop();
+  // SIGHUP: read the operator credentials again.
+  void reload() { operators_->reload(); }
   int grpcPort() const { return server_->port(); }
 
  private:
@@ -47,6 +49,7 @@ class IntakeApp {
   kafka::Producer producer_;
   SubmissionService submissions_;
   ComplaintViews views_;
+  std::unique_ptr<auth::OperatorAccess> operators_;
   IntakeHandler handler_;
   ViewHandler view_;
   kafka::Consumer view_consumer_;
