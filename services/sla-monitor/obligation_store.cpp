@@ -157,6 +157,8 @@ for _, m in ipairs(redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[2], 'LIMIT'
       redis.call('HINCRBY', KEYS[3], field(k, '0'), -1)
       redis.call('ZREM', ARGV[1] .. 'sla:emopen:' .. f[3], id)
       redis.call('EXPIRE', k, ARGV[5])
+      -- The monitor closes the complaint now (its `closed` event follows): off the audit's list.
+      redis.call('SREM', ARGV[1] .. 'sla:complaints:open', redis.call('HGET', k, 'complaint'))
       won = true
     end
   elseif kind == 'redispatch' then
