@@ -643,6 +643,79 @@ TEST(FollowUpModel, AnEmergencyLeftAloneProducesABoundedNumberOfEvents) {
     }
 }
 
+// A reopened complaint reaches the agency that answered it: a REOPENED item on its feed with
+// the reporter's reason, a fresh clock, and the agency can act on it (earlier versions sent it
+// to nobody: the agency's only assignment was resolved, and Assign refused it).
+TEST(FollowUpModel, AReopenedComplaintGoesBackToTheAgencyThatAnswered) {
+  World world(2);
+  auto intake = stub<v1::IntakeService>("intake");
+  auto agency = stub<v1::AgencyService>("notification");
+  v1::SubmitComplaintRequest req;
+  req.set_channel(v1::CHANNEL_WEB);
+  req.set_category("road-damage");
+  req.set_priority(v1::PRIORITY_NORMAL);
+  req.set_title("Jalan berlubang di depan sekolah");
+  req.set_description("Lubang dalam di jalan depan SD 001");
+  req.mutable_location()->set_kecamatan("Bengalon");
+  v1::SubmitComplaintResponse submitted;
+  ASSERT_TRUE(intake->SubmitComplaint(plain().get(), req, &submitted).ok());
+  FeedReader feed(g_stack->endpoint("notification").grpc(), "dinas-pu");
+  auto first = feed.waitForItem(
+      [&](const v1::DispatchItem& i) {
+        return i.complaint().complaint_id() == submitted.complaint_id();
+      },
+      30s);
+  ASSERT_TRUE(first) << g_stack->logs();
+  const auto assignment = first->assignment().assignment_id();
+  v1::AcknowledgeRequest ack;
+  ack.set_agency_id("dinas-pu");
+  ack.set_assignment_id(assignment);
+  v1::AcknowledgeResponse ack_resp;
+  ASSERT_TRUE(agency->Acknowledge(agencyContext("dinas-pu").get(), ack, &ack_resp).ok());
+  v1::ResolveRequest resolve;
+  resolve.set_agency_id("dinas-pu");
+  resolve.set_assignment_id(assignment);
+  resolve.set_resolution("Lubang sudah ditambal");
+  v1::UpdateStatusResponse resolved;
+  ASSERT_TRUE(agency->Resolve(agencyContext("dinas-pu").get(), resolve, &resolved).ok());
+  Tracked t;
+  t.tracking_id = submitted.tracking_id();
+  t.complaint_id = submitted.complaint_id();
+  ASSERT_TRUE(waitFor(
+      [&] { return world.view(t).status() == v1::COMPLAINT_STATUS_RESOLVED; }, 20s));
+
+  v1::ReopenComplaintRequest reopen;
+  reopen.set_tracking_id(submitted.tracking_id());
+  reopen.set_reason("Lubangnya muncul lagi setelah hujan");
+  reopen.set_reporter_secret(submitted.reporter_secret());
+  v1::ReopenComplaintResponse reopened;
+  ASSERT_TRUE(intake->ReopenComplaint(plain().get(), reopen, &reopened).ok());
+  auto item = feed.waitForItem(
+      [&](const v1::DispatchItem& i) {
+        return i.complaint().complaint_id() == submitted.complaint_id() &&
+               i.kind() == v1::DISPATCH_KIND_REOPENED;
+      },
+      30s);
+  ASSERT_TRUE(item) << "dinas-pu got no REOPENED item\n" << g_stack->logs();
+  EXPECT_NE(item->note().find("Lubangnya muncul lagi"), std::string::npos) << item->note();
+  EXPECT_NE(item->assignment().assignment_id(), assignment) << "a new piece of work";
+  EXPECT_EQ(world.view(t).status(), v1::COMPLAINT_STATUS_REOPENED) << "until someone acts";
+  // A fresh acknowledge clock for the new assignment, owed by dinas-pu.
+  ASSERT_TRUE(waitFor(
+      [&] {
+        for (const auto& o : world.obligations(submitted.complaint_id()))
+          if (o.assignment_id() == item->assignment().assignment_id() &&
+              o.stage() == v1::SLA_STAGE_ACKNOWLEDGE && o.state() == v1::OBLIGATION_STATE_OPEN)
+            return true;
+        return false;
+      },
+      20s));
+  ack.set_assignment_id(item->assignment().assignment_id());
+  ASSERT_TRUE(agency->Acknowledge(agencyContext("dinas-pu").get(), ack, &ack_resp).ok());
+  EXPECT_TRUE(waitFor(
+      [&] { return world.view(t).status() == v1::COMPLAINT_STATUS_IN_PROGRESS; }, 20s));
+}
+
 // The audit reads the obligations themselves: one deleted by hand leaves its complaint
 // without an owner, and the gauge says so.
 TEST(FollowUpModel, TheAuditFindsAComplaintWhoseObligationsWereDeleted) {
