@@ -28,7 +28,7 @@ std::optional<v1::RoutingState> RoutingStore::state(const std::string& complaint
   if (r.isNil()) return std::nullopt;
   v1::RoutingState s;
   if (!s.ParseFromString(r.str))
-    throw redis::RedisError("routing state of " + complaint_id + " does not parse");
+    throw CorruptRecord("routing state of " + complaint_id + " does not parse");
   return s;
 }
 
@@ -37,7 +37,7 @@ std::optional<v1::RoutingOutputs> RoutingStore::outputs(const std::string& cause
   if (r.isNil()) return std::nullopt;
   v1::RoutingOutputs o;
   if (!o.ParseFromString(r.str))
-    throw redis::RedisError("routing outputs of " + cause_id + " do not parse");
+    throw CorruptRecord("routing outputs of " + cause_id + " do not parse");
   return o;
 }
 
@@ -135,6 +135,16 @@ kafka::TransformResult RoutingHandler::apply(
 }
 
 kafka::TransformResult RoutingHandler::handle(const kafka::Message& msg) {
+  try {
+    return decide(msg);
+  } catch (const CorruptRecord& e) {
+    log_.error("stored routing record unreadable, message dead-lettered",
+               {{"topic", msg.topic}, {"offset", msg.offset}, {"error", e.what()}});
+    return kafka::TransformResult::deadLetter("corrupt-state", e.what());
+  }
+}
+
+kafka::TransformResult RoutingHandler::decide(const kafka::Message& msg) {
   const auto now = clock_.nowMs();
   if (msg.topic == kCommandsTopic) {
     v1::RoutingCommand cmd;

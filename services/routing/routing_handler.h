@@ -52,6 +52,13 @@ class RulesHolder {
   std::shared_ptr<const RuleSet> rules_;
 };
 
+// A stored record that does not parse: not retryable (reading it again gives the same bytes),
+// so the message that needs it goes to the dead-letter topic instead of stalling its partition.
+class CorruptRecord : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
 // Per-complaint state and per-event outputs in Redis. Both are written together before the
 // transaction commits; an event found in the outputs store was decided before (the earlier
 // transaction aborted or the process died), and its stored outputs are sent again unchanged.
@@ -77,6 +84,7 @@ class RoutingHandler {
   kafka::TransformResult handle(const kafka::Message& msg);
 
  private:
+  kafka::TransformResult decide(const kafka::Message& msg);
   kafka::TransformResult apply(
       const kafka::Message& msg, const std::string& cause_id, const std::string& complaint_id,
       const std::function<Decision(const std::optional<v1::RoutingState>&)>& decide);

@@ -7,6 +7,7 @@
 #include "events/envelope.h"
 #include "integration_support.h"
 #include "kafka/producer.h"
+#include "redis/redis_client.h"
 #include "routing_support.h"
 
 #include <gmock/gmock.h>
@@ -240,7 +241,8 @@ TEST_F(RoutingRerouteTest, AssignRefusesWhatIsNotTriagedOrNotAnAgency) {
 
 TEST_F(RoutingRerouteTest, BadEventsAreDeadLetteredWithTheirSourceAndCounted) {
   writeFile(agenciesFile("dlq-1", "dinas-pu"));
-  RoutingInstance routing(newRoutingRun(file), "r");
+  const auto run = newRoutingRun(file);
+  RoutingInstance routing(run, "r");
   testing::TopicReader dlq(brokers, kafka::kDeadLetterTopic, testing::TopicReader::From::End);
   const auto key = uniqueName("garbage");
   ASSERT_TRUE(testing::produceRaw(brokers, kafka::kComplaintsTopic, key, "\x0a\xff not proto"));
@@ -264,6 +266,25 @@ TEST_F(RoutingRerouteTest, BadEventsAreDeadLetteredWithTheirSourceAndCounted) {
   ASSERT_TRUE(u);
   EXPECT_EQ(u->header("lapor.dlq.reason"), "unknown-complaint");
 
+  // A stored state that does not parse cannot get better by retrying: dead-lettered, the
+  // partition goes on (earlier versions retried it forever).
+  redis::RedisOptions ro;
+  ro.host = testing::requiredEnv("LAPOR_REDIS_HOST");
+  ro.port = std::stoi(testing::requiredEnv("LAPOR_REDIS_PORT"));
+  ro.prefix = run.redis_prefix;
+  redis::RedisClient redis(ro, log::Logger("test", log::Level::Error));
+  const auto broken = uniqueName("broken");
+  redis.command({"SET", redis.key("routing:state:" + broken), "\x0a\xff not a state"});
+  v1::Assignment stale;
+  stale.set_assignment_id("stale");
+  stale.set_agency_id("dinas-pu");
+  stale.set_complaint_id(broken);
+  send(rejection(stale, "?"));
+  auto c = dlq.readUntil([&](const kafka::Message& msg) { return msg.key == broken; },
+                         std::chrono::seconds(30));
+  ASSERT_TRUE(c) << routing.process().logTail();
+  EXPECT_EQ(c->header("lapor.dlq.reason"), "corrupt-state");
+
   // And routing goes on: a good complaint after the bad ones is routed.
   testing::TopicReader pu(brokers, kafka::dispatchTopic("dinas-pu"));
   auto ok = submittedEnvelope("road-damage", "Bengalon");
@@ -273,6 +294,7 @@ TEST_F(RoutingRerouteTest, BadEventsAreDeadLetteredWithTheirSourceAndCounted) {
   EXPECT_THAT(metrics, HasSubstr("lapor_routing_deadletters_total{reason=\"undecodable\"} 1"));
   EXPECT_THAT(metrics,
               HasSubstr("lapor_routing_deadletters_total{reason=\"unknown-complaint\"} 1"));
+  EXPECT_THAT(metrics, HasSubstr("lapor_routing_deadletters_total{reason=\"corrupt-state\"} 1"));
 }
 
 TEST_F(RoutingRerouteTest, RulesReloadOnFileChangeAndSighupAndAnInvalidFileIsRefused) {
