@@ -22,8 +22,9 @@ deploy_test_init() {
   echo "$1: run directory $run_dir"
 }
 
+# The EXIT trap; a test with its own cleanup calls it with the exit status.
 _deploy_test_finish() {
-  local status=$?
+  local status=${1:-$?}
   trap - EXIT INT TERM
   lapor_stop_all "$run_dir" >/dev/null 2>&1 || true
   if ((status == 0)); then
@@ -36,14 +37,15 @@ _deploy_test_finish() {
 }
 
 # deploy_python: prints the Python of a virtual environment in .cache with the packages of
-# deploy/kafka/requirements.txt and deploy/kubernetes/requirements.txt (from PyPI).
+# deploy/kafka/requirements.txt and deploy/compose/requirements.txt (from PyPI); its bin/
+# also has podman-compose.
 deploy_python() {
   local venv=$repo_root/.cache/deploy-venv stamp
-  stamp=$(cat "$repo_root/deploy/kafka/requirements.txt" "$repo_root/deploy/kubernetes/requirements.txt" | sha256sum | cut -c1-16)
+  local -a reqs=("$repo_root/deploy/kafka/requirements.txt" "$repo_root/deploy/compose/requirements.txt")
+  stamp=$(cat "${reqs[@]}" | sha256sum | cut -c1-16)
   if [[ ! -f $venv/.stamp-$stamp ]]; then
     python3 -m venv "$venv" >&2 || return 1
-    "$venv/bin/pip" install -q -r "$repo_root/deploy/kafka/requirements.txt" \
-      -r "$repo_root/deploy/kubernetes/requirements.txt" >&2 || return 1
+    "$venv/bin/pip" install -q -r "${reqs[0]}" -r "${reqs[1]}" >&2 || return 1
     touch "$venv/.stamp-$stamp"
   fi
   printf '%s\n' "$venv/bin/python"
