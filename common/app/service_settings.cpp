@@ -140,8 +140,11 @@ void ServiceSettings::ensureTopics(const std::vector<std::string>& topics) const
   auto r = kafka::ensureTopics(kafka_brokers, kafka_security, topics, this->topics,
                                std::chrono::seconds(15));
   if (!r.error.empty())
-    throw std::runtime_error("kafka topics (kafka.brokers=" + kafka_brokers + "): " + r.error);
+    throw std::runtime_error("kafka topics (kafka.brokers=" + kafka_brokers + "): " + r.error +
+                             (kafka_security.warning().empty() ? "" : "; " + kafka_security.warning()));
   log::Logger logger(service, log_level);
+  if (auto w = kafka_security.warning(); !w.empty())
+    logger.warn("kafka security", {{"detail", w}});
   for (const auto& t : r.created)
     logger.info("kafka topic created",
                 {{"topic", t}, {"config", this->topics.configFor(t)},

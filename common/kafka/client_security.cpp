@@ -15,6 +15,14 @@ bool ClientSecurity::usesTls() const {
   return protocol == "ssl" || protocol == "sasl_ssl";
 }
 
+std::string ClientSecurity::warning() const {
+  if (!usesSasl() || sasl_mechanism.rfind("SCRAM", 0) != 0 || rd_kafka_version() >= 0x020601ff)
+    return "";
+  return std::string("librdkafka ") + rd_kafka_version_str() +
+         " cannot log in with SCRAM to Kafka 4 brokers (fixed in librdkafka 2.6.1); use "
+         "kafka.security_protocol=ssl with a client certificate against such brokers";
+}
+
 std::string ClientSecurity::validate() const {
   if (protocol != "plaintext" && protocol != "ssl" && protocol != "sasl_plaintext" &&
       protocol != "sasl_ssl")

@@ -22,6 +22,9 @@ struct ClientSecurity {
   // Checks the combination; returns "" or what is wrong, naming the config key (kafka.*).
   std::string validate() const;
   bool usesSasl() const;
+  // What cannot work with the librdkafka this process runs on ("" when nothing): before 2.6.1
+  // a SCRAM login to a Kafka 4 broker always fails ("invalid credentials").
+  std::string warning() const;
   bool usesTls() const;
   // The librdkafka properties for these settings (nothing for plaintext).
   std::map<std::string, std::string> properties() const;

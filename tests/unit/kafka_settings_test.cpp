@@ -3,6 +3,8 @@
 // secrets that come from the environment or a file but never from the config file itself.
 #include "app/service_settings.h"
 
+#include <librdkafka/rdkafka.h>
+
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
@@ -113,6 +115,29 @@ TEST(Secrets, ComeFromAFileOrTheEnvironmentNeverFromTheConfigFile) {
   EXPECT_THAT(configError([] { load("redis:\n  username: lapor-intake\n"); }),
               HasSubstr("redis.username"));
   std::filesystem::remove_all(dir);
+}
+
+}  // namespace
+}  // namespace lapor::app
+
+namespace lapor::app {
+namespace {
+
+using ::testing::HasSubstr;
+
+// Debian 12's librdkafka (2.0) cannot complete a SCRAM login with Kafka 4: the service says so
+// instead of leaving an operator with "invalid credentials" for a correct password.
+TEST(KafkaSecurity, WarnsWhenThisLibrdkafkaCannotDoScramWithKafka4) {
+  kafka::ClientSecurity s;
+  s.protocol = "sasl_ssl";
+  s.sasl_username = "lapor-intake";
+  s.sasl_password = "x";
+  if (rd_kafka_version() < 0x020601ff)
+    EXPECT_THAT(s.warning(), HasSubstr("kafka.security_protocol=ssl"));
+  else
+    EXPECT_EQ(s.warning(), "");
+  s.protocol = "ssl";
+  EXPECT_EQ(s.warning(), "");
 }
 
 }  // namespace
