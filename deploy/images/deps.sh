@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
-# Installs what building and running the OCI images needs, from Debian's packages: podman,
-# buildah and runc for images and containers, podman-compose for deploy/compose. Idempotent
-# and quick when everything is present; `make images` and the deploy tests run it.
+# Installs what building and running the OCI images and the deploy tests need, from Debian's
+# packages: podman, buildah and runc for images and containers, binutils (strip), dash, CA
+# certificates and tzdata for the images' contents, openssl and python3-venv for the tests.
+# podman-compose comes from PyPI (deploy/compose/requirements.txt): Debian 12's is too old.
+# Idempotent and quick when everything is present; `make images` and the deploy tests run it.
 set -euo pipefail
 
-packages=(podman buildah runc podman-compose binutils dash ca-certificates tzdata)
+packages=(podman buildah runc binutils dash ca-certificates tzdata openssl python3-venv)
 missing=()
 for pkg in "${packages[@]}"; do
   status=$(dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null || true)

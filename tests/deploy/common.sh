@@ -20,6 +20,7 @@ deploy_test_init() {
   trap 'exit 130' INT
   trap 'exit 143' TERM
   echo "$1: run directory $run_dir"
+  bash "$repo_root/deploy/images/deps.sh"
 }
 
 # The EXIT trap; a test with its own cleanup calls it with the exit status.
