@@ -31,14 +31,14 @@ all_on=(--set metrics.serviceMonitor.enabled=true --set services.intake.hpa.enab
   --set secrets.redis.intake=r --set grpcTls.secretName=lapor-grpc-tls
   --set services.notification.webhookSecret=lapor-webhooks --set image.registry=registry.example/lapor
   --set env.LAPOR_SERVICE_LOG_LEVEL=debug)
-mtls=(--set kafka.securityProtocol=ssl)
+scram=(--set kafka.securityProtocol=sasl_ssl)
 plain=(--set kafka.securityProtocol=plaintext --set kafka.caSecret=)
 status=0
-for variant in defaults all_on mtls plain; do
+for variant in defaults all_on scram plain; do
   case $variant in
     defaults) extra=() ;;
     all_on) extra=("${all_on[@]}") ;;
-    mtls) extra=("${mtls[@]}") ;;
+    scram) extra=("${scram[@]}") ;;
     plain) extra=("${plain[@]}") ;;
   esac
   for k in $KUBERNETES_VERSIONS; do
