@@ -16,13 +16,13 @@ for kv in "$@"; do
   esac
   case $kv in log.dirs=*) logdir=${kv#log.dirs=} ;; esac
 done
-grep_free_has() { # no grep in the image: read the file with the shell
+has_key() { # the image has no grep: read the file with the shell
   while IFS= read -r line; do
     case $line in "$1"=*) return 0 ;; esac
   done <"$props"
   return 1
 }
-grep_free_has log.dirs || printf 'log.dirs=%s\n' "$logdir" >>"$props"
+has_key log.dirs || printf 'log.dirs=%s\n' "$logdir" >>"$props"
 java="$JAVA_HOME/bin/java"
 log4j="-Dlog4j2.configurationFile=/opt/kafka/log4j2.yaml"
 if [ ! -f "$logdir/meta.properties" ]; then
