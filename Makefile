@@ -4,7 +4,7 @@ BUILD_DIR ?= build
 BUILD_TYPE ?= RelWithDebInfo
 JOBS ?= 2
 
-.PHONY: all deps configure build test test-unit run demo stop status format clean bench
+.PHONY: all deps configure build test test-unit test-deploy images run demo stop status format clean bench
 
 all: build
 
@@ -17,9 +17,20 @@ configure: deps
 build: configure
 	cmake --build $(BUILD_DIR) -j $(JOBS)
 
-# Starts its own Kafka and Redis on free loopback ports, runs ctest, stops everything.
+# Starts its own Kafka and Redis on free loopback ports, runs ctest, stops everything. The
+# heavy deployment tests (label deploy) are left to test-deploy.
 test: build
-	LAPOR_BUILD_DIR=$(abspath $(BUILD_DIR)) bash tests/run.sh
+	LAPOR_BUILD_DIR=$(abspath $(BUILD_DIR)) bash tests/run.sh -LE deploy
+
+# Deployment tests (tests/deploy): the Kafka ACL test, the 3-broker broker-loss test and the
+# images + compose end-to-end test with podman. Each starts its own brokers and containers.
+test-deploy: build
+	ctest --test-dir $(BUILD_DIR) -L deploy --output-on-failure
+
+# OCI images of the services, lapor-cli, Kafka, Redis and Prometheus, from this build
+# (deploy/images/build.sh; IMAGES="intake cli" builds some).
+images: build
+	LAPOR_BUILD_DIR=$(abspath $(BUILD_DIR)) bash deploy/images/build.sh $(IMAGES)
 
 # Unit tests only: no broker, no Redis.
 test-unit: build

@@ -17,7 +17,8 @@ struct ServiceSettings {
   std::string service;
   log::Level log_level = log::Level::Info;
   std::string kafka_brokers;
-  int topic_partitions = 3;
+  kafka::ClientSecurity kafka_security;
+  kafka::TopicSettings topics;  // kafka.topic_partitions, replication_factor, retention, ...
   std::chrono::milliseconds produce_timeout{10'000};
   int linger_ms = 2;
   redis::RedisOptions redis;
@@ -31,10 +32,16 @@ struct ServiceSettings {
   // produce_timeout does, so a timed-out answer never hides a late success.
   kafka::ProducerOptions producer() const;
   kafka::ConsumerOptions consumer(const std::string& group, std::vector<std::string> topics) const;
-  // Creates the topics the service uses (with kafka.topic_partitions); throws when the broker
-  // refuses or cannot be reached.
+  // Creates the topics the service uses with the configured topic settings and brings the
+  // retention and min ISR of existing ones in line (logged); throws when the broker refuses or
+  // cannot be reached.
   void ensureTopics(const std::vector<std::string>& topics) const;
 };
+
+// A secret named by `section.key`: the environment variable LAPOR_<SECTION>_<KEY>, or the
+// contents of the file `section.<key>_file` (one trailing newline dropped); "" when neither is
+// set. Written into the config file itself it is refused: secrets stay out of repositories.
+std::string secret(const config::Config& cfg, const std::string& section, const std::string& key);
 
 struct CommandLine {
   std::string config_path;

@@ -47,7 +47,7 @@ Consumer::Consumer(ConsumerOptions options, MessageSink& deadletters, log::Logge
   if (opt_.group_id.empty()) throw std::invalid_argument("kafka consumer group id is empty");
   if (opt_.topics.empty()) throw std::invalid_argument("kafka consumer has no topics");
   rd_kafka_conf_t* conf =
-      detail::consumerConf(opt_.brokers, opt_.group_id, opt_.client_id, opt_.read_committed);
+      detail::consumerConf(opt_.brokers, opt_.security, opt_.group_id, opt_.client_id, opt_.read_committed);
   rd_kafka_conf_set_rebalance_cb(conf, onRebalance);
   detail::routeLogs(conf, &log_);
   rk_.reset(detail::newConsumer(conf));
@@ -163,59 +163,6 @@ void Consumer::commit(bool sync) {
   if (err && err != RD_KAFKA_RESP_ERR__NO_OFFSET)
     log_.warn("offset commit failed", {{"error", rd_kafka_err2str(err)}});
   dirty_ = false;
-}
-
-std::string ensureTopics(const std::string& brokers, const std::vector<std::string>& topics,
-                         int partitions, std::chrono::milliseconds timeout) {
-  char err[512];
-  rd_kafka_conf_t* conf = rd_kafka_conf_new();
-  if (rd_kafka_conf_set(conf, "bootstrap.servers", brokers.c_str(), err, sizeof err) !=
-      RD_KAFKA_CONF_OK) {
-    rd_kafka_conf_destroy(conf);
-    return err;
-  }
-  rd_kafka_t* rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, err, sizeof err);
-  if (!rk) {
-    rd_kafka_conf_destroy(conf);
-    return err;
-  }
-  std::unique_ptr<rd_kafka_t, void (*)(rd_kafka_t*)> guard(rk, rd_kafka_destroy);
-  std::vector<rd_kafka_NewTopic_t*> news;
-  for (const auto& t : topics) {
-    rd_kafka_NewTopic_t* nt = rd_kafka_NewTopic_new(t.c_str(), partitions, 1, err, sizeof err);
-    if (!nt) {
-      for (auto* n : news) rd_kafka_NewTopic_destroy(n);
-      return "topic " + t + ": " + err;
-    }
-    news.push_back(nt);
-  }
-  rd_kafka_queue_t* q = rd_kafka_queue_new(rk);
-  rd_kafka_AdminOptions_t* opts = rd_kafka_AdminOptions_new(rk, RD_KAFKA_ADMIN_OP_CREATETOPICS);
-  rd_kafka_AdminOptions_set_operation_timeout(opts, static_cast<int>(timeout.count()), err,
-                                              sizeof err);
-  rd_kafka_CreateTopics(rk, news.data(), news.size(), opts, q);
-  std::string result;
-  rd_kafka_event_t* ev = rd_kafka_queue_poll(q, static_cast<int>(timeout.count()) + 1000);
-  if (!ev) {
-    result = "timed out creating topics (is kafka.brokers=" + brokers + " reachable?)";
-  } else if (rd_kafka_event_error(ev)) {
-    result = rd_kafka_event_error_string(ev);
-  } else {
-    const rd_kafka_CreateTopics_result_t* res = rd_kafka_event_CreateTopics_result(ev);
-    size_t n = 0;
-    const rd_kafka_topic_result_t** rs = rd_kafka_CreateTopics_result_topics(res, &n);
-    for (size_t i = 0; i < n; ++i) {
-      auto e = rd_kafka_topic_result_error(rs[i]);
-      if (e && e != RD_KAFKA_RESP_ERR_TOPIC_ALREADY_EXISTS)
-        result += std::string(rd_kafka_topic_result_name(rs[i])) + ": " +
-                  rd_kafka_topic_result_error_string(rs[i]) + "; ";
-    }
-  }
-  if (ev) rd_kafka_event_destroy(ev);
-  rd_kafka_AdminOptions_destroy(opts);
-  rd_kafka_queue_destroy(q);
-  for (auto* n : news) rd_kafka_NewTopic_destroy(n);
-  return result;
 }
 
 }  // namespace lapor::kafka

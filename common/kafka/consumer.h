@@ -3,7 +3,9 @@
 #pragma once
 
 #include "kafka/message.h"
+#include "kafka/client_security.h"
 #include "kafka/rdkafka_conf.h"
+#include "kafka/topic_admin.h"
 #include "log/logger.h"
 
 #include <prometheus/counter.h>
@@ -28,6 +30,7 @@ struct ConsumerOptions {
   std::string brokers;
   std::string group_id;
   std::vector<std::string> topics;
+  ClientSecurity security;
   std::string client_id = "lapor";
   std::string service;  // for the dead-letter header and metric names
   std::chrono::milliseconds commit_interval{500};
@@ -76,10 +79,6 @@ class Consumer {
   bool dirty_ = false;  // offsets stored since the last commit
   detail::ConsumerMetrics metrics_;
 };
-
-// Creates the topics that do not exist yet; returns an error text or "" on success.
-std::string ensureTopics(const std::string& brokers, const std::vector<std::string>& topics,
-                         int partitions, std::chrono::milliseconds timeout);
 
 // The service-name part of metric names: "sla-monitor" -> "sla_monitor".
 std::string metricName(const std::string& service);

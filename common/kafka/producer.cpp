@@ -30,8 +30,7 @@ void Producer::Deleter::operator()(rd_kafka_s* rk) const {
 
 Producer::Producer(const ProducerOptions& o, log::Logger logger) : log_(std::move(logger)) {
   if (o.brokers.empty()) throw std::invalid_argument("kafka.brokers is empty");
-  rd_kafka_conf_t* conf = rd_kafka_conf_new();
-  detail::setOrThrow(conf, "bootstrap.servers", o.brokers);
+  rd_kafka_conf_t* conf = detail::clientConf(o.brokers, o.security);
   detail::setOrThrow(conf, "client.id", o.client_id);
   // The promise of the system: nothing is acknowledged before every in-sync replica has it,
   // and retries never duplicate or reorder a complaint's events.

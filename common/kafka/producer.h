@@ -1,6 +1,7 @@
 // Idempotent Kafka producer (acks=all) whose delivery reports come back as futures.
 #pragma once
 
+#include "kafka/client_security.h"
 #include "kafka/message.h"
 #include "log/logger.h"
 
@@ -17,6 +18,7 @@ namespace lapor::kafka {
 
 struct ProducerOptions {
   std::string brokers;
+  ClientSecurity security;
   std::string client_id = "lapor";
   int linger_ms = 5;
   int message_timeout_ms = 30'000;  // how long librdkafka keeps retrying before failing a message

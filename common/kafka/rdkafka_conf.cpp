@@ -33,10 +33,10 @@ void setOrThrow(rd_kafka_conf_t* conf, const std::string& key, const std::string
   }
 }
 
-rd_kafka_conf_t* consumerConf(const std::string& brokers, const std::string& group_id,
-                              const std::string& client_id, bool read_committed) {
-  rd_kafka_conf_t* conf = rd_kafka_conf_new();
-  setOrThrow(conf, "bootstrap.servers", brokers);
+rd_kafka_conf_t* consumerConf(const std::string& brokers, const ClientSecurity& security,
+                              const std::string& group_id, const std::string& client_id,
+                              bool read_committed) {
+  rd_kafka_conf_t* conf = clientConf(brokers, security);
   setOrThrow(conf, "group.id", group_id);
   setOrThrow(conf, "client.id", client_id);
   setOrThrow(conf, "enable.auto.commit", "false");

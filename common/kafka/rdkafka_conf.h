@@ -1,6 +1,7 @@
 // librdkafka configuration helpers shared by the producer, the consumer and topic creation.
 #pragma once
 
+#include "kafka/client_security.h"
 #include "kafka/message.h"
 #include "log/logger.h"
 
@@ -18,11 +19,13 @@ namespace lapor::kafka::detail {
 // naming the property.
 void setOrThrow(rd_kafka_conf_t* conf, const std::string& key, const std::string& value);
 
-// A new consumer configuration with what every consumer here sets: brokers, group, client id,
-// offsets committed and stored by hand, `earliest` for a new group, the isolation level, and
-// no partition-EOF events. Callers add their own properties, then call newConsumer.
-rd_kafka_conf_t* consumerConf(const std::string& brokers, const std::string& group_id,
-                              const std::string& client_id, bool read_committed);
+// A new consumer configuration with what every consumer here sets: brokers and security,
+// group, client id, offsets committed and stored by hand, `earliest` for a new group, the
+// isolation level, and no partition-EOF events. Callers add their own properties, then call
+// newConsumer.
+rd_kafka_conf_t* consumerConf(const std::string& brokers, const ClientSecurity& security,
+                              const std::string& group_id, const std::string& client_id,
+                              bool read_committed);
 
 // The consumer handle for `conf` (taken over; destroyed on failure), its main queue redirected
 // to the consumer queue; throws std::runtime_error with librdkafka's reason.

@@ -68,7 +68,8 @@ TransactionalProcessor::TransactionalProcessor(TransactionalOptions options, log
                          .Help("Kafka transactions, by outcome (committed, aborted)")
                          .Register(*registry);
   }
-  rd_kafka_conf_t* conf = detail::consumerConf(opt_.brokers, opt_.group_id, opt_.client_id, true);
+  rd_kafka_conf_t* conf = detail::consumerConf(opt_.brokers, opt_.security, opt_.group_id,
+                                                opt_.client_id, true);
   if (!opt_.group_instance_id.empty())
     detail::setOrThrow(conf, "group.instance.id", opt_.group_instance_id);
   detail::setOrThrow(conf, "session.timeout.ms", std::to_string(opt_.session_timeout.count()));
@@ -84,8 +85,7 @@ void TransactionalProcessor::makeProducer() {
   // The new producer is built and initialised before the old one goes: init_transactions fences
   // the old one anyway, and if it fails the loop keeps a handle whose next transaction fails
   // and comes back here after the backoff.
-  rd_kafka_conf_t* conf = rd_kafka_conf_new();
-  detail::setOrThrow(conf, "bootstrap.servers", opt_.brokers);
+  rd_kafka_conf_t* conf = detail::clientConf(opt_.brokers, opt_.security);
   detail::setOrThrow(conf, "client.id", opt_.client_id);
   detail::setOrThrow(conf, "transactional.id", opt_.transactional_id);
   detail::setOrThrow(conf, "transaction.timeout.ms",

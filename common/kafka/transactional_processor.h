@@ -31,6 +31,7 @@ struct TransactionalOptions {
   std::string brokers;
   std::string group_id;
   std::vector<std::string> topics;
+  ClientSecurity security;
   std::string client_id = "lapor";
   std::string service;  // dead-letter header and metric names
   // Stable per instance: a restarted instance with the same id fences its predecessor and

@@ -75,6 +75,24 @@ void RedisClient::connect() {
   if (c->err)
     throw RedisError("redis " + opt_.host + ":" + std::to_string(opt_.port) + ": " + c->errstr +
                      " (check redis.host / redis.port)");
+  if (!opt_.password.empty()) {
+    redisSetTimeout(c, toTimeval(opt_.command_timeout));
+    auto* raw = static_cast<redisReply*>(
+        opt_.username.empty()
+            ? redisCommand(c, "AUTH %b", opt_.password.data(), opt_.password.size())
+            : redisCommand(c, "AUTH %b %b", opt_.username.data(), opt_.username.size(),
+                           opt_.password.data(), opt_.password.size()));
+    if (!raw)
+      throw RedisError("redis " + opt_.host + ":" + std::to_string(opt_.port) +
+                       ": AUTH: " + c->errstr);
+    const Reply reply = convert(raw);
+    freeReplyObject(raw);
+    if (reply.type == Reply::Type::Error)
+      // A refused login is not retried: the next attempt would be refused the same way.
+      throw AuthError("redis " + opt_.host + ":" + std::to_string(opt_.port) + ": AUTH as " +
+                      (opt_.username.empty() ? std::string("default") : opt_.username) +
+                      " refused: " + reply.str + " (check redis.username / redis.password)");
+  }
   ctx_ = std::move(guard);
 }
 
@@ -102,6 +120,8 @@ Reply RedisClient::run(const std::vector<std::string>& argv, std::chrono::millis
       }
       last_error = ctx_->errstr;
       ctx_.reset();  // the connection is in an unknown state after an I/O error
+    } catch (const AuthError&) {
+      throw;
     } catch (const RedisError& e) {
       if (ctx_) throw;  // an error reply from a live connection: retrying will not help
       last_error = e.what();

@@ -21,6 +21,12 @@ class RedisError : public std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
+// Redis refused our credentials (AUTH / ACL user); retrying cannot help.
+class AuthError : public RedisError {
+ public:
+  using RedisError::RedisError;
+};
+
 struct RedisOptions {
   std::string host = "127.0.0.1";
   int port = 6379;
@@ -29,6 +35,8 @@ struct RedisOptions {
   int attempts = 3;                              // per command, reconnecting in between
   std::chrono::milliseconds retry_backoff{100};  // doubled each attempt
   std::string prefix = "lapor:";                 // every key we write starts with it
+  std::string username;  // Redis ACL user ("" = the default user)
+  std::string password;  // AUTH after every connect when not empty
 };
 
 // A decoded reply; arrays nest. Owns no hiredis memory.

@@ -221,6 +221,9 @@ while True:
   _lapor_wait_ready 90 "Kafka broker on 127.0.0.1:$port" "$pid" "$log" \
     kcat -b "127.0.0.1:$port" -L -m 2 || return 1
   export LAPOR_KAFKA_BROKERS=127.0.0.1:$port
+  # The local single-node overrides of the production topic settings (RF 3, min ISR 2), which
+  # one broker could never satisfy; every service started from here inherits them.
+  export LAPOR_KAFKA_REPLICATION_FACTOR=1 LAPOR_KAFKA_MIN_INSYNC_REPLICAS=1
 }
 
 _lapor_redis_ping() {

@@ -109,7 +109,7 @@ int rebuildMain(int argc, char** argv) {
     redis::RedisClient redis(s.redis, logger);
     ViewHandler handler(redis, logger, metrics);
     auto stats =
-        rebuildView(s.kafka_brokers, redis, handler, logger,
+        rebuildView(s.kafka_brokers, s.kafka_security, redis, handler, logger,
                     cfg.getDuration("intake", "rebuild_timeout", std::chrono::minutes(10)));
     logger.info("tracking view rebuilt", {{"events", stats.events},
                                           {"undecodable", stats.undecodable},

@@ -28,13 +28,13 @@ uint64_t dropView(redis::RedisClient& redis) {
 }
 }  // namespace
 
-RebuildStats rebuildView(const std::string& brokers, redis::RedisClient& redis,
+RebuildStats rebuildView(const std::string& brokers, const kafka::ClientSecurity& security,
+                         redis::RedisClient& redis,
                          ViewHandler& handler, const log::Logger& logger,
                          std::chrono::milliseconds timeout) {
   using kafka::detail::setOrThrow;
   const std::string topic = kafka::kComplaintsTopic;
-  rd_kafka_conf_t* conf = rd_kafka_conf_new();
-  setOrThrow(conf, "bootstrap.servers", brokers);
+  rd_kafka_conf_t* conf = kafka::detail::clientConf(brokers, security);
   setOrThrow(conf, "group.id", "lapor-intake-rebuild");  // required by the API; never joined
   setOrThrow(conf, "enable.auto.commit", "false");
   setOrThrow(conf, "enable.partition.eof", "true");

@@ -2,6 +2,7 @@
 // its beginning to its current end through the same ViewHandler, then returns.
 #pragma once
 
+#include "kafka/client_security.h"
 #include "log/logger.h"
 #include "redis/redis_client.h"
 #include "view_handler.h"
@@ -20,7 +21,8 @@ struct RebuildStats {
 
 // Throws std::runtime_error (Kafka) or redis::RedisError; the view is then partial and a rerun
 // completes it.
-RebuildStats rebuildView(const std::string& brokers, redis::RedisClient& redis,
+RebuildStats rebuildView(const std::string& brokers, const kafka::ClientSecurity& security,
+                         redis::RedisClient& redis,
                          ViewHandler& handler, const log::Logger& logger,
                          std::chrono::milliseconds timeout);
 

@@ -20,6 +20,7 @@ kafka::TransactionalOptions processorOptions(const config::Config& cfg,
                       {kafka::kComplaintsTopic, kCommandsTopic});
   kafka::TransactionalOptions o;
   o.brokers = c.brokers;
+  o.security = c.security;
   o.group_id = c.group_id;
   o.topics = c.topics;
   o.client_id = c.client_id;

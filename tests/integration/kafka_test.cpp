@@ -440,3 +440,46 @@ TEST_F(KafkaTest, TwoMembersOfAGroupShareTheWorkAndAHandOverLosesAndRepeatsNothi
 
 }  // namespace
 }  // namespace lapor::integration
+
+namespace lapor::integration {
+namespace {
+
+// Topic settings from configuration against the real broker: an existing topic's retention and
+// min ISR are brought to the configured values once (the second start finds nothing to do), a
+// replication factor the cluster cannot hold is refused with the key to change, and one that
+// differs on an existing topic is reported rather than silently accepted.
+TEST(KafkaTopicSettings, ExistingTopicsAreReconciledOnceAndDifferencesReported) {
+  const auto brokers = serviceEnv("LAPOR_KAFKA_BROKERS");
+  ASSERT_TRUE(brokers) << missingEnvMessage("LAPOR_KAFKA_BROKERS");
+  const auto topic = uniqueName("lapor.it.reconcile");
+  auto week = kafka::TopicSettings::singleReplica(1);
+  week.retention_ms = 7LL * 24 * 3600 * 1000;
+  auto r = kafka::ensureTopics(*brokers, {}, {topic}, week, 15s);
+  ASSERT_EQ(r.error, "");
+  EXPECT_EQ(r.created, std::vector<std::string>{topic});
+
+  auto month = kafka::TopicSettings::singleReplica(1);
+  r = kafka::ensureTopics(*brokers, {}, {topic}, month, 15s);
+  ASSERT_EQ(r.error, "");
+  ASSERT_EQ(r.reconciled.size(), 1u) << ::testing::PrintToString(r.warnings);
+  EXPECT_NE(r.reconciled[0].find("retention.ms 604800000 -> 2592000000"), std::string::npos)
+      << r.reconciled[0];
+  r = kafka::ensureTopics(*brokers, {}, {topic}, month, 15s);
+  EXPECT_TRUE(r.reconciled.empty()) << r.reconciled[0];
+  EXPECT_TRUE(r.warnings.empty()) << r.warnings[0];
+
+  auto replicated = month;
+  replicated.replication_factor = 3;
+  replicated.min_insync_replicas = 2;
+  r = kafka::ensureTopics(*brokers, {}, {topic}, replicated, 15s);
+  ASSERT_EQ(r.error, "");
+  ASSERT_FALSE(r.warnings.empty());
+  EXPECT_NE(r.warnings[0].find("replication factor 1, configured 3"), std::string::npos)
+      << r.warnings[0];
+
+  r = kafka::ensureTopics(*brokers, {}, {uniqueName("lapor.it.rf3")}, replicated, 15s);
+  EXPECT_NE(r.error.find("kafka.replication_factor=3"), std::string::npos) << r.error;
+}
+
+}  // namespace
+}  // namespace lapor::integration

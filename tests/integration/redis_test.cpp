@@ -201,3 +201,42 @@ TEST_F(RedisTest, LongerTimeoutForBlockingReads) {
 
 }  // namespace
 }  // namespace lapor::integration
+
+namespace lapor::integration {
+namespace {
+
+// A Redis ACL user per service: the client logs in after every connect, and a refused login
+// fails at once with the keys to check instead of being retried like a lost connection.
+TEST_F(RedisTest, LogsInAsItsAclUserAndReportsARefusedLogin) {
+  const auto user = uniqueName("lapor-it-user");
+  client_->command({"ACL", "SETUSER", user, "on", ">it-secret", "~*", "&*", "+@all", "-@dangerous"});
+  struct DropUser {
+    RedisClient& c;
+    std::string u;
+    ~DropUser() { c.command({"ACL", "DELUSER", u}); }
+  } drop{*client_, user};
+
+  auto opts = base_;
+  opts.username = user;
+  opts.password = "it-secret";
+  RedisClient as_user(opts, testLogger());
+  EXPECT_EQ(as_user.command({"ACL", "WHOAMI"}).str, user);
+  EXPECT_THROW(as_user.command({"FLUSHALL"}), RedisError);  // -@dangerous holds
+
+  opts.password = "wrong";
+  opts.attempts = 5;
+  opts.retry_backoff = 1s;  // five attempts would take 15 s: a refused login must not retry
+  const auto start = std::chrono::steady_clock::now();
+  try {
+    RedisClient refused(opts, testLogger());
+    ADD_FAILURE() << "a wrong password was accepted";
+  } catch (const redis::AuthError& e) {
+    EXPECT_NE(std::string(e.what()).find("redis.username / redis.password"), std::string::npos)
+        << e.what();
+    EXPECT_EQ(std::string(e.what()).find("wrong"), std::string::npos) << "password in the message";
+  }
+  EXPECT_LT(std::chrono::steady_clock::now() - start, 1s);
+}
+
+}  // namespace
+}  // namespace lapor::integration
