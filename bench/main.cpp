@@ -211,7 +211,8 @@ int run(const Settings& s, const std::string& command) {
     std::cerr << "starting a second instance of routing, notification and sla-monitor...\n";
     std::vector<std::string> notification{stack.endpoint("notification").grpc()};
     for (const std::string name : {"routing", "notification", "sla-monitor"}) {
-      auto svc_env = env;
+      // What the first instances got, webhook receiver and secret included.
+      auto svc_env = stack.serviceEnv();
       svc_env["LAPOR_KAFKA_BROKERS"] = brokers;
       svc_env["LAPOR_REDIS_HOST"] = testing::requiredEnv("LAPOR_REDIS_HOST");
       svc_env["LAPOR_REDIS_PORT"] = testing::requiredEnv("LAPOR_REDIS_PORT");

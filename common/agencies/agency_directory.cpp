@@ -14,6 +14,10 @@ std::string where(const std::string& source, const YAML::Node& node) {
   return source + ":" + std::to_string(mark.line + 1) + ": ";
 }
 
+std::string defaultDeliveryGroup(const std::string& agency_id) {
+  return "lapor-agency-" + agency_id;
+}
+
 bool AgencyInfo::serves(const std::string& kecamatan) const {
   return areas.empty() || kecamatan.empty() ||
          std::find(areas.begin(), areas.end(), kecamatan) != areas.end();
@@ -85,7 +89,27 @@ AgencyDirectory AgencyDirectory::parseChecked(const std::string& yaml, const std
         throw DirectoryError(where(source, delivery["channel"]) + "agency '" + info.id +
                              "': delivery channel '" + info.delivery_channel +
                              "' must be stream, webhook or kafka");
+      for (const auto& kv : delivery) {
+        const auto key = kv.first.as<std::string>();
+        if (key != "channel" && key != "group")
+          throw DirectoryError(where(source, kv.first) + "agency '" + info.id +
+                               "': unknown key 'delivery." + key + "' (channel, group)");
+      }
+      if (const auto group = delivery["group"]) {
+        if (info.delivery_channel != "kafka")
+          throw DirectoryError(where(source, group) + "agency '" + info.id +
+                               "': 'delivery.group' is the agency's Kafka consumer group and "
+                               "needs channel kafka, not " + info.delivery_channel);
+        static const std::regex group_re("^[A-Za-z0-9._-]{1,200}$");
+        info.delivery_group = group.as<std::string>();
+        if (!std::regex_match(info.delivery_group, group_re))
+          throw DirectoryError(where(source, group) + "agency '" + info.id +
+                               "': 'delivery.group' '" + info.delivery_group +
+                               "' must be 1..200 letters, digits, '.', '_' or '-'");
+      }
     }
+    if (info.delivery_channel == "kafka" && info.delivery_group.empty())
+      info.delivery_group = defaultDeliveryGroup(info.id);
     d.index_[info.id] = d.agencies_.size();
     d.agencies_.push_back(std::move(info));
   }

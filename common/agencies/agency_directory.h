@@ -26,6 +26,9 @@ struct AgencyInfo {
   // How it receives assignments: stream (gRPC AgencyFeed), webhook or kafka (reads its own
   // dispatch topic). Webhook URLs and secrets are in the notification service's config.
   std::string delivery_channel = "stream";
+  // The consumer group the agency reads its dispatch topic with (channel kafka only): its
+  // committed offsets tell notification what was delivered. Default kafkaGroup(id).
+  std::string delivery_group;
 
   // True when it serves `kecamatan` ("" = unknown place: every agency serves it).
   bool serves(const std::string& kecamatan) const;
@@ -67,6 +70,9 @@ class AgencyDirectory {
   std::string source_;
   YAML::Node root_;
 };
+
+// The default consumer group of a kafka-channel agency: "lapor-agency-<id>".
+std::string defaultDeliveryGroup(const std::string& agency_id);
 
 // "file:LINE: " prefix for errors about a YAML node.
 std::string where(const std::string& source, const YAML::Node& node);

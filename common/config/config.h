@@ -45,6 +45,9 @@ class Config {
   // A file path; a relative one is taken relative to the config file's folder.
   std::string getPath(const std::string& section, const std::string& key,
                       const std::optional<std::string>& def = std::nullopt) const;
+  // An environment variable through the same lookup as the overrides (for keys that name a
+  // variable, such as a secret's): nullopt when it is not set.
+  std::optional<std::string> env(const std::string& name) const { return env_(name); }
   // Raw YAML for structured sections (lists, maps); null node when absent.
   YAML::Node node(const std::string& section) const;
 

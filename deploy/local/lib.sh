@@ -1,6 +1,7 @@
 # shellcheck shell=bash
-# Start and stop the pieces of a local Lapor system (Kafka, Redis, the four services) inside
-# one run directory: RUN_DIR/{kafka,redis} for data, RUN_DIR/logs/NAME.log, RUN_DIR/pids/NAME.pid.
+# Start and stop the pieces of a local Lapor system (Kafka, Redis, the four services, the
+# agencies' webhook receiver) inside one run directory: RUN_DIR/{kafka,redis} for data,
+# RUN_DIR/logs/NAME.log, RUN_DIR/pids/NAME.pid.
 # Sourced by deploy/local/stack.sh (make run) and tests/run.sh (make test); it only defines
 # functions. Every port is a fresh free loopback port, so several runs can share a machine.
 #
@@ -296,6 +297,40 @@ lapor_start_service() {
   local var=${name^^}
   var=LAPOR_${var//-/_}
   export "${var}_GRPC_PORT=$grpc_port" "${var}_METRICS_PORT=$metrics_port"
+}
+
+# lapor_start_webhook_receiver RUN_DIR [AGENCIES]: lapor-webhook-receiver from LAPOR_BUILD_DIR on
+# a fresh port, accepting the comma-separated AGENCIES (empty: any) and verifying with the secret
+# in the (exported) LAPOR_DEMO_WEBHOOK_SECRET. Ready once /healthz answers. Exports
+# LAPOR_WEBHOOK_RECEIVER_PORT and LAPOR_WEBHOOK_BASE_URL (notification's webhook.base_url, which
+# the per-agency webhook paths of notification.yaml are relative to).
+lapor_start_webhook_receiver() {
+  local run_dir=$1 agencies=${2:-}
+  local root
+  root=$(_lapor_repo_root)
+  local bin=${LAPOR_BUILD_DIR:-$root/build}/tools/lapor-webhook-receiver
+  if [[ ! -x $bin ]]; then
+    echo "lapor: $bin is missing; build first (make build)" >&2
+    return 1
+  fi
+  if [[ -z ${LAPOR_DEMO_WEBHOOK_SECRET:-} ]]; then
+    echo "lapor: LAPOR_DEMO_WEBHOOK_SECRET is not set" >&2
+    return 1
+  fi
+  local port
+  port=$(lapor_free_port) || return 1
+  local log=$run_dir/logs/webhook-receiver.log
+  mkdir -p "$run_dir/logs" "$run_dir/pids"
+  : >"$log"
+  local args=(--port "$port" --secret-env LAPOR_DEMO_WEBHOOK_SECRET)
+  [[ -z $agencies ]] || args+=(--agency "$agencies")
+  _lapor_launch "$log" "$bin" "${args[@]}"
+  local pid=$_LAPOR_PID
+  _lapor_record_pid "$run_dir" webhook-receiver "$pid"
+  _lapor_wait_ready 30 "lapor-webhook-receiver on 127.0.0.1:$port" "$pid" "$log" \
+    curl -fsS --max-time 2 -o /dev/null "http://127.0.0.1:$port/healthz" || return 1
+  export LAPOR_WEBHOOK_RECEIVER_PORT=$port
+  export LAPOR_WEBHOOK_BASE_URL=http://127.0.0.1:$port
 }
 
 # Stops the processes recorded as NAMES in RUN_DIR/pids together: SIGTERM to all, then up to

@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # The local Lapor stack behind `make run`, `make stop`, `make status` and `make demo`: Kafka,
-# Redis and the four services on free loopback ports, kept in .run/ of the repository until
-# stopped. Endpoints are written to .run/stack.env for `source`.
+# Redis, the agencies' webhook receiver and the four services on free loopback ports, kept in
+# .run/ of the repository until stopped. Endpoints are written to .run/stack.env for `source`.
 #
 #   stack.sh start    start everything (says so and does nothing if a stack already runs)
 #   stack.sh stop     stop everything that runs (fine if nothing does)
 #   stack.sh status   which processes of the stack are alive
-#   stack.sh demo     walk one complaint through the running stack with lapor-cli
+#   stack.sh demo     walk one complaint through the running stack with lapor-cli, and show it
+#                     delivered on all three channels (stream, webhook, the agency's Kafka group)
 set -euo pipefail
 
 repo_root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
@@ -17,7 +18,11 @@ run_dir=$repo_root/.run
 stack_env=$run_dir/stack.env
 services=(intake routing notification sla-monitor)
 # Every process the stack can have, in start order.
-components=(kafka redis "${services[@]}")
+components=(kafka redis webhook-receiver "${services[@]}")
+# The demo's Kafka-channel agency and its consumer group (delivery in deploy/config/agencies.yaml).
+kafka_agency=polres-kutim
+kafka_agency_group=lapor-agency-polres-kutim
+webhook_agency=rsud-kudungga
 
 export LAPOR_BUILD_DIR=${LAPOR_BUILD_DIR:-$repo_root/build}
 export LAPOR_CONFIG_DIR=${LAPOR_CONFIG_DIR:-$repo_root/deploy/config}
@@ -58,6 +63,10 @@ start() {
       missing=1
     fi
   done
+  if [[ ! -x $LAPOR_BUILD_DIR/tools/lapor-webhook-receiver ]]; then
+    echo "missing $LAPOR_BUILD_DIR/tools/lapor-webhook-receiver; build first (make build)" >&2
+    missing=1
+  fi
   ((missing == 0)) || exit 1
 
   # Nothing runs, so whatever is in .run is from an earlier stack: start clean, so logs and
@@ -76,6 +85,17 @@ start() {
   lapor_start_kafka "$run_dir"
   echo "starting Redis..."
   lapor_start_redis "$run_dir"
+  # The HMAC secret notification signs the demo agencies' webhooks with and the receiver checks
+  # them with (secret_env in deploy/config/notification.yaml): fresh for every stack, given to
+  # both through the environment and never written to stack.env.
+  if [[ -z ${LAPOR_DEMO_WEBHOOK_SECRET:-} ]]; then
+    LAPOR_DEMO_WEBHOOK_SECRET=$(python3 -c 'import secrets; print(secrets.token_hex(32))')
+  fi
+  export LAPOR_DEMO_WEBHOOK_SECRET
+  echo "starting the agencies' webhook receiver..."
+  # Every agency with a webhook in notification.yaml posts to it (rsud-kudungga, disdukcapil,
+  # pdam); exports LAPOR_WEBHOOK_BASE_URL, which those webhooks' paths are relative to.
+  lapor_start_webhook_receiver "$run_dir"
   # Intake's Open311 HTTP port (the other services ignore it); kept in stack.env for clients.
   LAPOR_OPEN311_PORT=$(lapor_free_port 1)
   export LAPOR_OPEN311_PORT
@@ -99,13 +119,13 @@ on_start_exit() {
 
 # .run/stack.env: every exported LAPOR_* variable, quoted for `source`. Written whole to a
 # temporary file and renamed, so a reader never sees half of it. LAPOR_PDEATHSIG is left out:
-# it describes how this script started the stack, not the stack.
+# it describes how this script started the stack, not the stack; the webhook secret too.
 write_stack_env() {
   local tmp=$stack_env.tmp var
   {
     echo "# Endpoints of the local Lapor stack started $(date -Iseconds); source this file."
     while IFS= read -r var; do
-      [[ $var == LAPOR_PDEATHSIG ]] && continue
+      [[ $var == LAPOR_PDEATHSIG || $var == LAPOR_DEMO_WEBHOOK_SECRET ]] && continue
       printf 'export %s=%q\n' "$var" "${!var}"
     done < <(compgen -e | grep '^LAPOR_' | sort)
   } >"$tmp"
@@ -118,6 +138,7 @@ print_endpoints() {
   printf '%-14s %-22s %s\n' COMPONENT ENDPOINT METRICS
   printf '%-14s %-22s %s\n' kafka "$LAPOR_KAFKA_BROKERS" -
   printf '%-14s %-22s %s\n' redis "$LAPOR_REDIS_HOST:$LAPOR_REDIS_PORT" -
+  printf '%-14s %-22s %s\n' webhook-recv "$LAPOR_WEBHOOK_BASE_URL" "(log: ${run_dir#"$repo_root"/}/logs/webhook-receiver.log)"
   for name in "${services[@]}"; do
     var=${name^^}
     var=LAPOR_${var//-/_}
@@ -150,7 +171,7 @@ status() {
     [[ -f $run_dir/pids/$name.pid ]] || continue
     read -r pid <"$run_dir/pids/$name.pid" || true
     if _lapor_pid_alive "$run_dir" "$name"; then state=running; else state=dead; fi
-    printf '%-14s pid %-8s %s\n' "$name" "$pid" "$state"
+    printf '%-17s pid %-8s %s\n' "$name" "$pid" "$state"
   done
   [[ ! -f $stack_env ]] || echo "endpoints: ${stack_env#"$repo_root"/}"
 }
@@ -171,10 +192,67 @@ demo() {
   local build_dir=$LAPOR_BUILD_DIR
   # shellcheck source=/dev/null
   source "$stack_env"
+  local out=$run_dir/demo.out
   "$build_dir/tools/lapor-cli" demo \
     --intake "127.0.0.1:$LAPOR_INTAKE_GRPC_PORT" \
     --notification "127.0.0.1:$LAPOR_NOTIFICATION_GRPC_PORT" \
-    --sla "127.0.0.1:$LAPOR_SLA_MONITOR_GRPC_PORT"
+    --sla "127.0.0.1:$LAPOR_SLA_MONITOR_GRPC_PORT" | tee "$out"
+  demo_channels "$build_dir" "$out"
+}
+
+# The line the webhook receiver logged for COMPLAINT and AGENCY, if any.
+_demo_webhook_line() {
+  grep -F "\"complaint_id\":\"$1\"" "$run_dir/logs/webhook-receiver.log" 2>/dev/null |
+    grep -F "\"agency\":\"$2\"" | grep -F '"msg":"webhook received"' | head -n 1
+}
+
+# "agency channel" for each delivered entry of the complaint's tracking view, one a line.
+_demo_webhook_seen() {
+  [[ -n $(_demo_webhook_line "$1" "$2") ]]
+}
+
+_demo_deliveries() {
+  local build_dir=$1 tracking=$2
+  "$build_dir/tools/lapor-cli" get --intake "127.0.0.1:$LAPOR_INTAKE_GRPC_PORT" "$tracking" \
+    2>/dev/null | python3 -c '
+import json, sys
+for e in json.load(sys.stdin).get("timeline", []):
+    if e.get("what") == "delivered":
+        print(e.get("agencyId", ""), e.get("note", ""))'
+}
+
+_demo_all_delivered() {
+  local d
+  d=$(_demo_deliveries "$1" "$2")
+  grep -q "^$webhook_agency webhook$" <<<"$d" && grep -q "^$kafka_agency kafka$" <<<"$d"
+}
+
+# The demo fire goes to disdamkar (lead, the stream above), rsud-kudungga and polres-kutim
+# (support): the other two channels, shown from the agencies' side and in the tracking view.
+demo_channels() {
+  local build_dir=$1 out=$2 complaint tracking line
+  complaint=$(sed -n 's/^1\. submitted .*complaint_id=\([^ ]*\).*/\1/p' "$out")
+  tracking=$(sed -n 's/^1\. submitted .*tracking_id=\([^ ]*\).*/\1/p' "$out")
+  if [[ -z $complaint || -z $tracking ]]; then
+    echo "the demo printed no submitted complaint" >&2
+    exit 1
+  fi
+  lapor_wait_until 30 "the webhook to $webhook_agency" _demo_webhook_seen "$complaint" "$webhook_agency" || exit 1
+  line=$(_demo_webhook_line "$complaint" "$webhook_agency")
+  echo "6. webhook    agency=$webhook_agency kind=$(sed -n 's/.*"kind":"\([^"]*\)".*/\1/p' <<<"$line") signature verified and answered 200 by the receiver (${run_dir#"$repo_root"/}/logs/webhook-receiver.log)"
+
+  # The agency's own Kafka consumer: one read of its topic in its group, committed on exit.
+  local keys
+  keys=$(kcat -C -b "$LAPOR_KAFKA_BROKERS" -G "$kafka_agency_group" -X isolation.level=read_committed \
+    -X auto.offset.reset=earliest -e -q -f '%k\n' "lapor.dispatch.$kafka_agency.v1")
+  if ! grep -qxF "$complaint" <<<"$keys"; then
+    echo "$kafka_agency's consumer did not find the complaint on lapor.dispatch.$kafka_agency.v1" >&2
+    exit 1
+  fi
+  echo "7. kafka      agency=$kafka_agency read lapor.dispatch.$kafka_agency.v1 in consumer group $kafka_agency_group ($(grep -c . <<<"$keys") new item(s)) and committed"
+
+  lapor_wait_until 30 "delivery on every channel in the tracking view" _demo_all_delivered "$build_dir" "$tracking" || exit 1
+  echo "8. delivered on every channel, per the tracking view: $(_demo_deliveries "$build_dir" "$tracking" | sed 's/ /=/' | paste -sd' ')"
 }
 
 (($# == 1)) || usage

@@ -33,10 +33,53 @@ std::string sha256Hex(const std::string& data) {
   return std::string(hex, SHA256_DIGEST_LENGTH * 2);
 }
 
+namespace {
+// An absolute http(s) URL as given, or a path ("/hooks/x") appended to webhook.base_url.
+std::string webhookUrl(const config::Config& cfg, const std::string& key, const std::string& url) {
+  if (url.rfind("http://", 0) == 0 || url.rfind("https://", 0) == 0) return url;
+  if (url.empty() || url.front() != '/')
+    throw cfg.error("access", key + ".webhook.url",
+                    "must be an http:// or https:// URL, or a path starting with '/' relative "
+                    "to webhook.base_url");
+  auto base = cfg.getString("webhook", "base_url", "");
+  if (base.empty())
+    throw cfg.error("access", key + ".webhook.url",
+                    "'" + url + "' is a path relative to webhook.base_url (env " +
+                        config::Config::envName("webhook", "base_url") + "), which is not set");
+  if (base.rfind("http://", 0) != 0 && base.rfind("https://", 0) != 0)
+    throw cfg.error("webhook", "base_url", "'" + base + "' must start with http:// or https://");
+  while (!base.empty() && base.back() == '/') base.pop_back();
+  return base + url;
+}
+
+// A webhook goes out for exactly the agencies whose delivery.channel is webhook.
+void checkChannels(const config::Config& cfg, const agencies::AgencyDirectory& directory,
+                   const AccessTable& table) {
+  for (const auto& a : directory.agencies()) {
+    const auto it = table.find(a.id);
+    const bool has_webhook = it != table.end() && it->second.webhook;
+    if (a.delivery_channel == "webhook" && !has_webhook)
+      throw cfg.error("access", a.id + ".webhook",
+                      "agency '" + a.id + "' has delivery.channel webhook in " +
+                          directory.source() + " but no webhook here (url and secret_env or "
+                          "secret_file)");
+    if (a.delivery_channel != "webhook" && has_webhook)
+      throw cfg.error("access", a.id + ".webhook",
+                      "agency '" + a.id + "' has delivery.channel " + a.delivery_channel + " in " +
+                          directory.source() +
+                          ", so its webhook would never be used: set its channel to webhook "
+                          "there, or remove the webhook");
+  }
+}
+}  // namespace
+
 AccessTable parseAccess(const config::Config& cfg, const agencies::AgencyDirectory& directory) {
   AccessTable out;
   const auto root = cfg.node("access");
-  if (!root) return out;
+  if (!root) {
+    checkChannels(cfg, directory, out);
+    return out;
+  }
   if (!root.IsMap()) throw cfg.error("access", "", "must map agency ids to their settings");
   static const std::regex hex64("^[0-9a-f]{64}$");
   for (const auto& kv : root) {
@@ -59,16 +102,14 @@ AccessTable parseAccess(const config::Config& cfg, const agencies::AgencyDirecto
       }
       if (const auto w = n["webhook"]) {
         WebhookSettings ws;
-        ws.url = w["url"] ? w["url"].as<std::string>() : "";
-        if (ws.url.rfind("http://", 0) != 0 && ws.url.rfind("https://", 0) != 0)
-          throw cfg.error("access", key + ".webhook.url", "must start with http:// or https://");
+        ws.url = webhookUrl(cfg, key, w["url"] ? w["url"].as<std::string>() : "");
         if (w["secret_env"]) {
-          const char* v = std::getenv(w["secret_env"].as<std::string>().c_str());
-          if (!v || !*v)
+          const auto v = cfg.env(w["secret_env"].as<std::string>());
+          if (!v || v->empty())
             throw cfg.error("access", key + ".webhook.secret_env",
                             "environment variable " + w["secret_env"].as<std::string>() +
                                 " is not set");
-          ws.secret = v;
+          ws.secret = *v;
         } else if (w["secret_file"]) {
           auto path = w["secret_file"].as<std::string>();
           std::ifstream in(path);
@@ -99,6 +140,7 @@ AccessTable parseAccess(const config::Config& cfg, const agencies::AgencyDirecto
     }
     out[agency] = std::move(a);
   }
+  checkChannels(cfg, directory, out);
   return out;
 }
 

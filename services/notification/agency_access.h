@@ -16,7 +16,7 @@
 namespace lapor::notification {
 
 struct WebhookSettings {
-  std::string url;     // http:// or https://
+  std::string url;     // http:// or https:// (a relative one already joined to webhook.base_url)
   std::string secret;  // HMAC key, read from secret_env or secret_file
   int max_attempts = 8;
   std::chrono::milliseconds initial_backoff{1000};
@@ -31,7 +31,9 @@ struct AgencyAccess {
 
 using AccessTable = std::map<std::string, AgencyAccess>;
 
-// Parses the `access` section; throws config::ConfigError naming the key.
+// Parses the `access` section; throws config::ConfigError naming the key. A webhook url may
+// be a path relative to `webhook.base_url`. Every agency whose delivery.channel is webhook
+// must have a webhook, and no other agency may have one.
 AccessTable parseAccess(const config::Config& cfg, const agencies::AgencyDirectory& directory);
 
 std::string sha256Hex(const std::string& data);

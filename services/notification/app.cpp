@@ -27,6 +27,25 @@ StreamSettings streamSettings(const config::Config& cfg) {
   return s;
 }
 
+KafkaDeliverySettings kafkaDeliverySettings(const config::Config& cfg) {
+  KafkaDeliverySettings k;
+  k.poll_interval = cfg.getDuration("delivery", "kafka_poll_interval", std::chrono::seconds(2));
+  if (k.poll_interval < std::chrono::milliseconds(100) || k.poll_interval > std::chrono::hours(1))
+    throw cfg.error("delivery", "kafka_poll_interval", "must be between 100ms and 1h");
+  k.max_per_pass =
+      static_cast<int>(cfg.getInt("delivery", "kafka_max_per_pass", 500, 1, 100'000));
+  return k;
+}
+
+kafka::GroupOffsetsOptions groupOffsetsOptions(const app::ServiceSettings& s) {
+  const auto p = s.producer();
+  kafka::GroupOffsetsOptions o;
+  o.brokers = p.brokers;
+  o.client_id = p.client_id + "-group-offsets";
+  o.extra = p.extra;  // whatever else the service's clients need (security settings)
+  return o;
+}
+
 std::filesystem::file_time_type mtime(const std::string& path) {
   std::error_code ec;
   auto t = std::filesystem::last_write_time(path, ec);
@@ -42,6 +61,7 @@ NotificationApp::NotificationApp(const config::Config& cfg, const app::ServiceSe
       directory_(
           agencies::AgencyDirectory::loadFile(cfg.getPath("agencies", "file", "agencies.yaml"))),
       access_(parseAccess(cfg, directory_)),
+      kafka_delivery_settings_(kafkaDeliverySettings(cfg)),
       exposer_(s.metrics_address),
       metrics_(exposer_.registry()),
       webhook_metrics_(exposer_.registry()),
@@ -49,6 +69,7 @@ NotificationApp::NotificationApp(const config::Config& cfg, const app::ServiceSe
       consumer_redis_(s.redis, logger),
       webhook_redis_(s.redis, logger),
       maintenance_redis_(s.redis, logger),
+      kafka_delivery_redis_(s.redis, logger),
       producer_(s.producer(), logger),
       produce_timeout_(s.produce_timeout + std::chrono::seconds(1)),
       maintenance_interval_(
@@ -57,12 +78,17 @@ NotificationApp::NotificationApp(const config::Config& cfg, const app::ServiceSe
       consumer_store_(consumer_redis_, producer_, clock_, logger, produce_timeout_),
       webhook_store_(webhook_redis_, producer_, clock_, logger, produce_timeout_),
       maintenance_store_(maintenance_redis_, producer_, clock_, logger, produce_timeout_),
+      kafka_delivery_store_(kafka_delivery_redis_, producer_, clock_, logger, produce_timeout_),
       dispatch_(directory_, access_, consumer_store_, logger, metrics_),
       agency_service_(directory_, access_, store_, s.redis, clock_, logger, metrics_,
                       streamSettings(cfg)),
       webhooks_(webhook_store_, access_, producer_, clock_, logger, webhook_metrics_,
-                produce_timeout_,
+                metrics_.delivered, produce_timeout_,
                 cfg.getDuration("webhook", "poll_interval", std::chrono::milliseconds(200))),
+      kafka_delivery_metrics_(exposer_.registry()),
+      group_offsets_(groupOffsetsOptions(s), logger),
+      kafka_delivery_(directory_, kafka_delivery_store_, group_offsets_, logger, metrics_,
+                      kafka_delivery_metrics_, kafka_delivery_settings_),
       consumer_(consumerOptions(cfg, s, directory_), producer_, logger, &exposer_.registry()) {
   auto topics = dispatchTopics(directory_);
   topics.push_back(kafka::kComplaintsTopic);
@@ -70,6 +96,7 @@ NotificationApp::NotificationApp(const config::Config& cfg, const app::ServiceSe
   s.ensureTopics(topics);
   consumer_.start([this](const kafka::Message& m) { return dispatch_.handle(m); });
   webhooks_.start();
+  kafka_delivery_.start();
   maintenance_thread_ = std::thread([this] { maintenance(); });
   server_ = std::make_unique<grpcx::GrpcServer>(
       s.grpc,
@@ -124,6 +151,7 @@ void NotificationApp::stop() {
   if (server_) server_->shutdown(std::chrono::seconds(3));
   agency_service_.stop();
   webhooks_.stop();
+  kafka_delivery_.stop();
   consumer_.stop();
   producer_.flush(std::chrono::seconds(10));
 }

@@ -1,5 +1,6 @@
 // Notification wiring: dispatch-topic consumer, agency feeds in Redis, AgencyService server
-// (token-checked, TLS when configured), webhook sender and the event outbox.
+// (token-checked, TLS when configured), webhook sender, the tracker of kafka-channel agencies'
+// consumer groups, and the event outbox.
 #pragma once
 
 #include "agencies/agency_directory.h"
@@ -9,6 +10,8 @@
 #include "config/config.h"
 #include "grpc/grpc_server.h"
 #include "kafka/consumer.h"
+#include "kafka/group_offsets.h"
+#include "kafka_delivery_tracker.h"
 #include "kafka/producer.h"
 #include "metrics/metrics_exposer.h"
 #include "notification_handler.h"
@@ -41,6 +44,7 @@ class NotificationApp {
   std::filesystem::file_time_type config_mtime_{};
   agencies::AgencyDirectory directory_;
   AccessControl access_;
+  KafkaDeliverySettings kafka_delivery_settings_;  // read early: a bad value stops the start
   metrics::MetricsExposer exposer_;
   NotificationMetrics metrics_;
   WebhookMetrics webhook_metrics_;
@@ -49,6 +53,7 @@ class NotificationApp {
   redis::RedisClient consumer_redis_;
   redis::RedisClient webhook_redis_;
   redis::RedisClient maintenance_redis_;
+  redis::RedisClient kafka_delivery_redis_;
   kafka::Producer producer_;
   std::chrono::milliseconds produce_timeout_;
   std::chrono::milliseconds maintenance_interval_;
@@ -56,9 +61,13 @@ class NotificationApp {
   AssignmentStore consumer_store_;
   AssignmentStore webhook_store_;
   AssignmentStore maintenance_store_;
+  AssignmentStore kafka_delivery_store_;
   DispatchHandler dispatch_;
   AgencyServiceImpl agency_service_;
   WebhookSender webhooks_;
+  KafkaDeliveryMetrics kafka_delivery_metrics_;
+  kafka::AdminGroupOffsets group_offsets_;
+  KafkaDeliveryTracker kafka_delivery_;
   kafka::Consumer consumer_;
   std::unique_ptr<grpcx::GrpcServer> server_;
   std::mutex mu_;

@@ -10,6 +10,9 @@
 //   notif:delivered:<id>           hash agency -> time: AssignmentDelivered recorded
 //   notif:outbox / notif:outbox:due  events written with their state change, not yet produced
 //   notif:webhook:due / notif:webhook:job:<id>  webhook deliveries and their retry time
+//   notif:kafka:<agency>:<partition>  sorted set, kafka-channel agencies only: assignment id
+//                                  by the offset of its first item on the dispatch topic, until
+//                                  the agency's consumer group committed past it (delivered)
 #include "assignment_store.h"
 
 #include "domain/assignment_rules.h"
@@ -20,10 +23,11 @@ namespace lapor::notification {
 namespace {
 constexpr const char* kProducer = "notification";
 
-// KEYS: seen, feed, assignment, open, webhook due, webhook job
+// KEYS: seen, feed, assignment, open, webhook due, webhook job, kafka positions
 // ARGV: event id, item bytes, agency, complaint, trace, kind, now, webhook flag,
 //       tracking, category, priority, title, role, assignment id, work kind,
-//       escalated assignment, escalated agency, escalation level
+//       escalated assignment, escalated agency, escalation level, dispatch-topic offset ('' for
+//       an agency that does not read its topic itself)
 constexpr const char* kAppendDispatch = R"lua(
 if not redis.call('SET', KEYS[1], '1', 'NX', 'EX', 2592000) then return '' end
 local id = redis.call('XADD', KEYS[2], '*', 'event_id', ARGV[1], 'trace_id', ARGV[5],
@@ -48,6 +52,10 @@ if ARGV[8] == '1' then
   redis.call('HSET', KEYS[6], 'agency', ARGV[3], 'event_id', ARGV[1], 'cursor', id,
              'item', ARGV[2], 'attempts', '0', 'assignment', ARGV[14])
   redis.call('ZADD', KEYS[5], ARGV[7], ARGV[1])
+end
+if ARGV[19] ~= '' then
+  -- NX: the first item of an assignment is the one whose consumption delivers it.
+  redis.call('ZADD', KEYS[7], 'NX', ARGV[19], ARGV[14])
 end
 return id
 )lua";
@@ -142,14 +150,16 @@ AssignmentStore::AssignmentStore(redis::RedisClient& redis, kafka::MessageSink& 
 std::string AssignmentStore::appendDispatch(const std::string& event_id,
                                             const std::string& trace_id,
                                             const std::string& complaint_id,
-                                            const v1::DispatchItem& item, bool webhook) {
+                                            const v1::DispatchItem& item, bool webhook,
+                                            const std::optional<TopicPosition>& kafka) {
   const auto& a = item.assignment();
   const auto& c = item.complaint();
   auto r = redis_.eval(kAppendDispatch,
                        {redis_.key("notif:seen:" + event_id), feedKey(a.agency_id()),
                         redis_.key("notif:assignment:" + a.assignment_id()),
                         redis_.key("notif:open:" + a.agency_id()), redis_.key("notif:webhook:due"),
-                        redis_.key("notif:webhook:job:" + event_id)},
+                        redis_.key("notif:webhook:job:" + event_id),
+                        kafkaKey(a.agency_id(), kafka ? kafka->partition : 0)},
                        {event_id, item.SerializeAsString(), a.agency_id(), complaint_id, trace_id,
                         kindName(item.kind()), std::to_string(clock_.nowMs()), webhook ? "1" : "0",
                         c.tracking_id(), c.category(), std::to_string(c.priority()), c.title(),
@@ -158,8 +168,32 @@ std::string AssignmentStore::appendDispatch(const std::string& event_id,
                                                  ? domain::WorkKind::Escalation
                                                  : domain::WorkKind::Assignment),
                         item.escalated_assignment_id(), item.escalated_agency_id(),
-                        std::to_string(item.escalation_level())});
+                        std::to_string(item.escalation_level()),
+                        kafka ? std::to_string(kafka->offset) : std::string()});
   return r.str;
+}
+
+std::string AssignmentStore::kafkaKey(const std::string& agency, int32_t partition) const {
+  return redis_.key("notif:kafka:" + agency + ":" + std::to_string(partition));
+}
+
+std::vector<std::string> AssignmentStore::consumedBelow(const std::string& agency,
+                                                        int32_t partition, int64_t next_offset,
+                                                        int limit) {
+  auto r = redis_.command({"ZRANGEBYSCORE", kafkaKey(agency, partition), "-inf",
+                           "(" + std::to_string(next_offset), "LIMIT", "0",
+                           std::to_string(limit)});
+  std::vector<std::string> out;
+  for (const auto& e : r.elements) out.push_back(e.str);
+  return out;
+}
+
+void AssignmentStore::forgetConsumed(const std::string& agency, int32_t partition,
+                                     const std::vector<std::string>& assignment_ids) {
+  if (assignment_ids.empty()) return;
+  std::vector<std::string> cmd{"ZREM", kafkaKey(agency, partition)};
+  cmd.insert(cmd.end(), assignment_ids.begin(), assignment_ids.end());
+  redis_.command(cmd);
 }
 
 std::optional<AssignmentRecord> AssignmentStore::get(const std::string& assignment_id) {

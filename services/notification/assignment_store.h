@@ -41,6 +41,12 @@ struct AssignmentRecord {
 v1::EscalationUpdated escalationUpdate(const AssignmentRecord& escalation,
                                        v1::AssignmentState state);
 
+// Where a dispatch item is on its agency's dispatch topic.
+struct TopicPosition {
+  int32_t partition = 0;
+  int64_t offset = 0;
+};
+
 class AssignmentStore {
  public:
   AssignmentStore(redis::RedisClient& redis, kafka::MessageSink& events, const time::Clock& clock,
@@ -48,11 +54,20 @@ class AssignmentStore {
 
   // Appends a dispatch item to the agency's feed once per event id and updates the assignment
   // (created on NEW, closed on WITHDRAWN; an ESCALATION creates the supervisor's escalation
-  // record); schedules a webhook job when `webhook`. Returns the feed cursor, or "" for a
-  // repeat.
+  // record); schedules a webhook job when `webhook`; remembers the item's place on the dispatch
+  // topic when given `kafka` (an agency that reads the topic with its own consumer group).
+  // Returns the feed cursor, or "" for a repeat.
   std::string appendDispatch(const std::string& event_id, const std::string& trace_id,
                              const std::string& complaint_id, const v1::DispatchItem& item,
-                             bool webhook);
+                             bool webhook, const std::optional<TopicPosition>& kafka = {});
+
+  // Kafka-channel agencies: up to `limit` assignments whose first item lies below
+  // `next_offset` on `partition` of the agency's dispatch topic (consumed by its group), and
+  // forgetting them once recorded delivered.
+  std::vector<std::string> consumedBelow(const std::string& agency, int32_t partition,
+                                         int64_t next_offset, int limit);
+  void forgetConsumed(const std::string& agency, int32_t partition,
+                      const std::vector<std::string>& assignment_ids);
 
   std::optional<AssignmentRecord> get(const std::string& assignment_id);
 
@@ -90,6 +105,7 @@ class AssignmentStore {
   redis::RedisClient& redis() { return redis_; }
 
  private:
+  std::string kafkaKey(const std::string& agency, int32_t partition) const;
   bool publish(const std::string& event_id, const std::string& bytes,
                const std::string& assignment_key);
   // Takes a produced event out of the outbox (and off the assignment's pending mark).

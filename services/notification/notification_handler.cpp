@@ -5,6 +5,7 @@
 // ended and told the cursor to resume after.
 #include "notification_handler.h"
 
+#include "domain/feed_cursor.h"
 #include "events/envelope.h"
 #include "grpc/grpc_server.h"
 
@@ -17,25 +18,13 @@ namespace {
 constexpr const char* kProducer = "notification";
 constexpr int kMaxPageSize = 500;
 
-const std::regex& cursorPattern() {
-  static const std::regex re("^[0-9]{1,20}-[0-9]{1,20}$");
-  return re;
-}
-
 int64_t steadyMs() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(
              std::chrono::steady_clock::now().time_since_epoch())
       .count();
 }
 
-// Stream ids compare as (ms, seq) pairs.
-bool cursorAfter(const std::string& a, const std::string& b) {
-  auto split = [](const std::string& c) {
-    auto dash = c.find('-');
-    return std::pair{std::stoull(c.substr(0, dash)), std::stoull(c.substr(dash + 1))};
-  };
-  return split(a) > split(b);
-}
+using domain::cursorAfter;
 }  // namespace
 
 NotificationMetrics::NotificationMetrics(prometheus::Registry& r)
@@ -98,15 +87,21 @@ kafka::HandleResult DispatchHandler::handle(const kafka::Message& msg) {
         "dispatch topics carry only AssignmentDispatched, got " + events::eventKind(env));
   const auto item = forAgency(env.dispatched().item());
   const auto& agency = item.assignment().agency_id();
-  if (!directory_.find(agency) || msg.topic != kafka::dispatchTopic(agency))
+  const auto* info = directory_.find(agency);
+  if (!info || msg.topic != kafka::dispatchTopic(agency))
     return kafka::HandleResult::deadLetter(
         "invalid", "assignment for agency '" + agency + "' on " + msg.topic);
   if (item.assignment().assignment_id().empty())
     return kafka::HandleResult::deadLetter("invalid", "dispatch item without assignment_id");
+  // The agency's channel says how "delivered" is learnt: a webhook answered 2xx, or its own
+  // consumer group committing past this message; every agency also has its feed (streams).
+  const bool webhook = info->delivery_channel == "webhook" && access_.webhook(agency).has_value();
+  std::optional<TopicPosition> position;
+  if (info->delivery_channel == "kafka") position = TopicPosition{msg.partition, msg.offset};
   std::string cursor;
   try {
     cursor = store_.appendDispatch(env.event_id(), env.trace_id(), env.complaint_id(), item,
-                                   access_.webhook(agency).has_value());
+                                   webhook, position);
   } catch (const redis::RedisError& e) {
     return kafka::HandleResult::retry("redis", e.what());
   }
@@ -201,7 +196,7 @@ grpc::Status AgencyServiceImpl::Subscribe(grpc::ServerContext* ctx, const v1::Su
   const auto& agency = req->agency_id();
   std::string cursor = req->resume_cursor().empty() ? "0-0" : req->resume_cursor();
   // Checked before reading, so that a Redis failure is never mistaken for a bad cursor.
-  if (!std::regex_match(cursor, cursorPattern()))
+  if (!domain::parseCursor(cursor))
     return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
                         "resume_cursor: '" + req->resume_cursor() + "' is not a feed cursor");
   const auto stream_id = events::newUuid();
@@ -210,6 +205,13 @@ grpc::Status AgencyServiceImpl::Subscribe(grpc::ServerContext* ctx, const v1::Su
   std::unique_ptr<redis::RedisClient> conn;
   std::string confirmations_pos = "0-0";
   try {
+    // A cursor from after the feed's end was never given out: resuming there would confirm
+    // items that do not exist yet, and the stream would skip them once they do.
+    if (!req->resume_cursor().empty()) {
+      if (auto why = domain::cursorBeyondFeed("resume_cursor", cursor, lastCursor(agency));
+          !why.empty())
+        return grpc::Status(grpc::StatusCode::OUT_OF_RANGE, why);
+    }
     conn = std::make_unique<redis::RedisClient>(redis_options_, log_);
     // Coming back with a cursor confirms everything up to it.
     if (!req->resume_cursor().empty()) confirmUpTo(agency, cursor);
@@ -324,7 +326,7 @@ grpc::Status AgencyServiceImpl::Subscribe(grpc::ServerContext* ctx, const v1::Su
           confirmations_pos = id;
           const auto* stream = kv.field("stream");
           const auto* c = kv.field("cursor");
-          if (c && std::regex_match(*c, cursorPattern()) &&
+          if (c && domain::parseCursor(*c) &&
               (!stream || stream->empty() || *stream == stream_id))
             confirm(*c);
           continue;
@@ -344,6 +346,11 @@ grpc::Status AgencyServiceImpl::Subscribe(grpc::ServerContext* ctx, const v1::Su
     }
   }
   return grpc::Status::OK;
+}
+
+std::string AgencyServiceImpl::lastCursor(const std::string& agency) {
+  auto r = store_.redis().command({"XREVRANGE", store_.feedKey(agency), "+", "-", "COUNT", "1"});
+  return r.elements.empty() ? "0-0" : r.elements[0].elements[0].str;
 }
 
 std::string AgencyServiceImpl::confirmationsKey(const std::string& agency) const {
@@ -380,7 +387,7 @@ grpc::Status AgencyServiceImpl::ConfirmDelivery(grpc::ServerContext* ctx,
                                                 const v1::ConfirmDeliveryRequest* req,
                                                 v1::ConfirmDeliveryResponse* resp) {
   if (auto s = authorize(*ctx, req->agency_id()); !s.ok()) return s;
-  if (!std::regex_match(req->cursor(), cursorPattern()))
+  if (!domain::parseCursor(req->cursor()))
     return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
                         "cursor: '" + req->cursor() + "' is not a feed cursor");
   static const std::regex stream_id("^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$");
@@ -388,6 +395,9 @@ grpc::Status AgencyServiceImpl::ConfirmDelivery(grpc::ServerContext* ctx,
     return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
                         "stream_id: '" + req->stream_id() + "' is not a stream id");
   try {
+    if (auto why = domain::cursorBeyondFeed("cursor", req->cursor(), lastCursor(req->agency_id()));
+        !why.empty())
+      return grpc::Status(grpc::StatusCode::OUT_OF_RANGE, why);
     resp->set_confirmed(confirmUpTo(req->agency_id(), req->cursor()));
     // Opens the window of the stream (of every stream of the agency without a stream id), on
     // whichever instance serves it.

@@ -105,6 +105,8 @@ class AgencyServiceImpl final : public v1::AgencyService::Service {
                    v1::AssignmentState* out);
   int confirmUpTo(const std::string& agency, const std::string& cursor);
   std::string confirmationsKey(const std::string& agency) const;
+  // The cursor of the feed's last entry, "0-0" when the feed is empty.
+  std::string lastCursor(const std::string& agency);
   void watchdog();
 
   const agencies::AgencyDirectory& directory_;

@@ -4,12 +4,11 @@
 
 #include "events/envelope.h"
 #include "lapor/v1/agency_service.pb.h"
+#include "webhook/webhook_signature.h"
 
 #include <google/protobuf/util/json_util.h>
 #include <httplib.h>
-#include <openssl/hmac.h>
 
-#include <cstdio>
 #include <cstdlib>
 #include <random>
 #include <regex>
@@ -27,12 +26,6 @@ redis.call('ZADD', KEYS[1], ARGV[3], ARGV[1])
 return 1
 )lua";
 
-std::string hex(const unsigned char* p, size_t n) {
-  std::string out(n * 2, '0');
-  for (size_t i = 0; i < n; ++i) std::snprintf(&out[i * 2], 3, "%02x", p[i]);
-  return out;
-}
-
 struct Url {
   std::string base;  // scheme://host:port
   std::string path;
@@ -44,17 +37,6 @@ std::optional<Url> splitUrl(const std::string& url) {
   return Url{m[1].str(), m[2].matched ? m[2].str() : "/"};
 }
 }  // namespace
-
-std::string webhookSignature(const std::string& secret, int64_t unix_seconds,
-                             const std::string& body) {
-  const auto ts = std::to_string(unix_seconds);
-  const auto signed_text = ts + "." + body;
-  unsigned char md[EVP_MAX_MD_SIZE];
-  unsigned int len = 0;
-  HMAC(EVP_sha256(), secret.data(), static_cast<int>(secret.size()),
-       reinterpret_cast<const unsigned char*>(signed_text.data()), signed_text.size(), md, &len);
-  return "t=" + ts + ",v1=" + hex(md, len);
-}
 
 WebhookMetrics::WebhookMetrics(prometheus::Registry& r)
     : attempts(prometheus::BuildCounter()
@@ -69,6 +51,7 @@ WebhookMetrics::WebhookMetrics(prometheus::Registry& r)
 WebhookSender::WebhookSender(AssignmentStore& store, const AccessControl& access,
                              kafka::MessageSink& sink, const time::Clock& clock,
                              log::Logger logger, WebhookMetrics& metrics,
+                             prometheus::Family<prometheus::Counter>& delivered,
                              std::chrono::milliseconds produce_timeout,
                              std::chrono::milliseconds poll)
     : store_(store),
@@ -78,6 +61,7 @@ WebhookSender::WebhookSender(AssignmentStore& store, const AccessControl& access
       clock_(clock),
       log_(std::move(logger)),
       metrics_(metrics),
+      delivered_(delivered),
       produce_timeout_(produce_timeout),
       poll_(poll) {}
 
@@ -167,14 +151,16 @@ void WebhookSender::attempt(const std::string& job_id) {
     cli.set_connection_timeout(std::max<time_t>(1, secs), 0);
     cli.set_read_timeout(std::max<time_t>(1, secs), 0);
     cli.set_write_timeout(std::max<time_t>(1, secs), 0);
-    httplib::Headers headers{{"X-Lapor-Signature", webhookSignature(settings->secret, now / 1000, body)},
+    httplib::Headers headers{{webhook::kSignatureHeader,
+                              webhook::signatureHeader(settings->secret, now / 1000, body)},
                              {"X-Lapor-Event-Id", job_id},
                              {"X-Lapor-Agency", *agency}};
     auto res = cli.Post(url->path, headers, body, "application/json");
     if (res && res->status >= 200 && res->status < 300) {
       metrics_.attempts.Add({{"agency", *agency}, {"outcome", "delivered"}}).Increment();
       const auto* assignment = h.field("assignment");
-      if (assignment) store_.recordDelivered(*assignment, *agency, "webhook");
+      if (assignment && store_.recordDelivered(*assignment, *agency, "webhook"))
+        delivered_.Add({{"agency", *agency}, {"channel", "webhook"}}).Increment();
       redis_.command({"DEL", job_key});
       redis_.command({"ZREM", due_key, job_id});
       return;

@@ -20,10 +20,6 @@
 
 namespace lapor::notification {
 
-// "t=<unix seconds>,v1=<hex HMAC-SHA256(secret, "<unix seconds>.<body>")>"
-std::string webhookSignature(const std::string& secret, int64_t unix_seconds,
-                             const std::string& body);
-
 struct WebhookMetrics {
   explicit WebhookMetrics(prometheus::Registry& r);
   prometheus::Family<prometheus::Counter>& attempts;       // by agency, outcome
@@ -32,8 +28,10 @@ struct WebhookMetrics {
 
 class WebhookSender {
  public:
+  // `delivered` counts first deliveries by agency and channel (notification's own counter).
   WebhookSender(AssignmentStore& store, const AccessControl& access, kafka::MessageSink& sink,
                 const time::Clock& clock, log::Logger logger, WebhookMetrics& metrics,
+                prometheus::Family<prometheus::Counter>& delivered,
                 std::chrono::milliseconds produce_timeout, std::chrono::milliseconds poll);
   ~WebhookSender();
   void start();
@@ -52,6 +50,7 @@ class WebhookSender {
   const time::Clock& clock_;
   log::Logger log_;
   WebhookMetrics& metrics_;
+  prometheus::Family<prometheus::Counter>& delivered_;
   std::chrono::milliseconds produce_timeout_;
   std::chrono::milliseconds poll_;
   std::mutex mu_;

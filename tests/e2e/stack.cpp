@@ -7,6 +7,8 @@
 #include <grpcpp/grpcpp.h>
 #include <sys/wait.h>
 
+#include <csignal>
+#include <fstream>
 #include <random>
 #include <stdexcept>
 
@@ -42,8 +44,33 @@ Stack::Stack(std::map<std::string, std::string> extra_env) {
       {"LAPOR_REDIS_PREFIX", "e2e-" + std::to_string(std::random_device{}()) + ":"},
       {"LAPOR_SERVICE_LOG_LEVEL", "info"},
   };
+  // The receiver the webhook agencies' items go to, with the secret notification signs with.
+  const int receiver_port = freePort();
+  env["LAPOR_DEMO_WEBHOOK_SECRET"] = "e2e-webhook-" + std::to_string(std::random_device{}());
+  env["LAPOR_WEBHOOK_BASE_URL"] = "http://127.0.0.1:" + std::to_string(receiver_port);
   for (const auto& [k, v] : extra_env) env[k] = v;
   redis_prefix_ = env["LAPOR_REDIS_PREFIX"];
+  env_ = env;
+  receiver_ = std::make_unique<ChildProcess>(
+      "webhook-receiver",
+      std::vector<std::string>{LAPOR_BUILD_DIR "/tools/lapor-webhook-receiver", "--port",
+                               std::to_string(receiver_port), "--secret-env",
+                               "LAPOR_DEMO_WEBHOOK_SECRET"},
+      std::map<std::string, std::string>{
+          {"LAPOR_DEMO_WEBHOOK_SECRET", env["LAPOR_DEMO_WEBHOOK_SECRET"]}},
+      runDir() + "/logs/e2e-webhook-receiver.log");
+  const bool listening = waitFor(
+      [&] {
+        if (!receiver_->running()) return true;
+        std::ifstream log(receiver_->logPath());
+        std::string line;
+        while (std::getline(log, line))
+          if (line.find("receiver listening") != std::string::npos) return true;
+        return false;
+      },
+      std::chrono::seconds(20));
+  if (!listening || !receiver_->running())
+    throw std::runtime_error("the webhook receiver did not start\n" + receiver_->logTail());
   const std::string bin = LAPOR_BUILD_DIR "/services/";
   const std::string cfg = LAPOR_SOURCE_DIR "/deploy/config/";
   for (const char* name : kServices) {
@@ -92,12 +119,19 @@ std::string Stack::stopAll() {
     }
     processes_.erase(found);
   }
+  if (receiver_) {
+    auto st = receiver_->signalAndWait(SIGTERM, std::chrono::seconds(10));
+    if (!st || !WIFEXITED(*st) || WEXITSTATUS(*st) != 0)
+      problems += "the webhook receiver did not stop cleanly\n" + receiver_->logTail();
+    receiver_.reset();
+  }
   return problems;
 }
 
 std::string Stack::logs() const {
   std::string out;
   for (const auto& [name, p] : processes_) out += p->logTail(30);
+  if (receiver_) out += receiver_->logTail(10);
   return out;
 }
 

@@ -1,5 +1,6 @@
 // The four services as separate processes against the run's Kafka and Redis, each with its own
-// ports; short SLA deadlines so breaches happen within a test.
+// ports, and the agencies' webhook receiver (lapor-webhook-receiver, as in the local stack) that
+// the shipped notification.yaml sends the webhook agencies' items to.
 #pragma once
 
 #include "process.h"
@@ -31,6 +32,10 @@ class Stack {
   const std::string& brokers() const { return brokers_; }
   // The Redis key prefix every service of this stack writes under.
   const std::string& redisPrefix() const { return redis_prefix_; }
+  // The LAPOR_* environment every service got (without its own ports): for another instance.
+  const std::map<std::string, std::string>& serviceEnv() const { return env_; }
+  // Where the webhook receiver logs one JSON line per item it received.
+  std::string webhookReceiverLog() const { return receiver_->logPath(); }
   // Stops every service with SIGTERM; returns a description of any that did not exit 0.
   std::string stopAll();
   std::string logs() const;
@@ -38,6 +43,8 @@ class Stack {
  private:
   std::string brokers_;
   std::string redis_prefix_;
+  std::map<std::string, std::string> env_;
+  std::unique_ptr<ChildProcess> receiver_;
   std::map<std::string, ServiceEndpoints> endpoints_;
   std::map<std::string, std::unique_ptr<ChildProcess>> processes_;
 };

@@ -7,10 +7,13 @@
 
 #include <gtest/gtest.h>
 #include <httplib.h>
+#include <yaml-cpp/yaml.h>
 
 #include <csignal>
 #include <cstdio>
 #include <fstream>
+#include <sstream>
+#include <sys/wait.h>
 
 #ifndef LAPOR_BUILD_DIR
 #error "LAPOR_BUILD_DIR must be defined"
@@ -22,21 +25,37 @@
 namespace lapor::integration {
 
 
-NotificationProcess::NotificationProcess(NotificationOptions options)
+NotificationProcess::NotificationProcess(NotificationOptions options, bool start_now)
     : prefix_(uniqueName("notif-it") + ":"), group_(uniqueName("notif-it")) {
   config_path_ = testing::runDir() + "/" + uniqueName("notification") + ".yaml";
   rewriteConfig(options);
-  start();
+  if (start_now) start();
 }
 
 NotificationProcess::~NotificationProcess() {
   if (process_) stop();
 }
 
+std::string agencyDirectoryFor(const NotificationOptions& options, const std::string& name) {
+  const std::string shipped = LAPOR_SOURCE_DIR "/deploy/config/agencies.yaml";
+  if (options.shipped_directory) return shipped;
+  auto root = YAML::LoadFile(shipped);
+  for (auto a : root["agencies"]) {
+    auto it = options.delivery.find(a["id"].as<std::string>());
+    a["delivery"] = YAML::Load(it == options.delivery.end() ? "{channel: stream}" : it->second);
+  }
+  YAML::Emitter e;
+  e << root;
+  const auto path = testing::runDir() + "/" + name + "-agencies.yaml";
+  std::ofstream(path) << e.c_str() << "\n";
+  return path;
+}
+
 void NotificationProcess::rewriteConfig(const NotificationOptions& options) {
   options_ = options;
+  const auto directory = agencyDirectoryFor(options, group_);
   std::ofstream out(config_path_ + ".tmp");
-  out << "agencies:\n  file: " << LAPOR_SOURCE_DIR << "/deploy/config/agencies.yaml\n"
+  out << "agencies:\n  file: " << directory << "\n"
       << "  reload_interval: 200ms\n"
       << "webhook:\n  poll_interval: 50ms\n"
       << options.extra_yaml << "\naccess:\n";
@@ -48,6 +67,43 @@ void NotificationProcess::rewriteConfig(const NotificationOptions& options) {
 }
 
 void NotificationProcess::start() {
+  launch();
+  // Up once the service says so: its gRPC server is listening by then.
+  const bool up = waitFor(
+      [&] {
+        if (!process_->running()) return true;
+        std::ifstream log(process_->logPath());
+        std::string line;
+        while (std::getline(log, line))
+          if (line.find("service started") != std::string::npos) return true;
+        return false;
+      },
+      std::chrono::seconds(60));
+  if (!up || !process_->running())
+    throw std::runtime_error("lapor-notification did not start\n" + process_->logTail());
+}
+
+std::optional<int> NotificationProcess::runExpectingExit(std::chrono::milliseconds timeout) {
+  launch();
+  const bool exited = waitFor([&] { return !process_->running(); }, timeout);
+  if (!exited) {
+    stop();
+    return std::nullopt;
+  }
+  auto st = process_->signalAndWait(0, std::chrono::seconds(1));
+  process_.reset();
+  if (!st || !WIFEXITED(*st)) return std::nullopt;
+  return WEXITSTATUS(*st);
+}
+
+std::string NotificationProcess::log() const {
+  std::ifstream in(last_log_);
+  std::stringstream buf;
+  buf << in.rdbuf();
+  return buf.str();
+}
+
+void NotificationProcess::launch() {
   // The same ports on a restart, so clients reconnect to the new process.
   if (grpc_port_ == 0) grpc_port_ = testing::freePort();
   if (metrics_port_ == 0) metrics_port_ = testing::freePort();
@@ -66,19 +122,7 @@ void NotificationProcess::start() {
       std::vector<std::string>{LAPOR_BUILD_DIR "/services/notification/lapor-notification",
                                "--config", config_path_},
       env, testing::runDir() + "/logs/" + group_ + "-" + std::to_string(++starts_) + ".log");
-  // Up once the service says so: its gRPC server is listening by then.
-  const bool up = waitFor(
-      [&] {
-        if (!process_->running()) return true;
-        std::ifstream log(process_->logPath());
-        std::string line;
-        while (std::getline(log, line))
-          if (line.find("service started") != std::string::npos) return true;
-        return false;
-      },
-      std::chrono::seconds(60));
-  if (!up || !process_->running())
-    throw std::runtime_error("lapor-notification did not start\n" + process_->logTail());
+  last_log_ = process_->logPath();
 }
 
 void NotificationProcess::stop(int sig) {

@@ -14,6 +14,7 @@
 
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 
 namespace lapor::integration {
@@ -23,15 +24,28 @@ struct NotificationOptions {
   std::string extra_access_yaml;              // more lines under `access:` (webhooks), indented
   std::string extra_yaml;                     // more top-level sections
   std::map<std::string, std::string> env;
+  // The agencies of deploy/config/agencies.yaml, each with `delivery: {channel: stream}`
+  // unless given here (agency -> the YAML of its `delivery`, e.g. "{channel: kafka, group: g}"),
+  // so a test configures webhooks only for the agencies it tests them with.
+  std::map<std::string, std::string> delivery;
+  // deploy/config/agencies.yaml exactly as shipped (its webhook agencies need webhooks).
+  bool shipped_directory = false;
 };
+
+// The agency directory for `options` in the run directory (or the shipped file); its path.
+std::string agencyDirectoryFor(const NotificationOptions& options, const std::string& name);
 
 class NotificationProcess {
  public:
-  explicit NotificationProcess(NotificationOptions options);
+  // Writes its config and, unless `start_now` is false, starts it.
+  explicit NotificationProcess(NotificationOptions options, bool start_now = true);
   ~NotificationProcess();
 
   // Starts (again) with the same config, Redis prefix and group; waits until it answers.
   void start();
+  // Starts it and waits for it to exit by itself (a configuration it refuses): the exit code,
+  // or nullopt when it still runs after `timeout` (it is then stopped). The log: logTail().
+  std::optional<int> runExpectingExit(std::chrono::milliseconds timeout);
   // SIGTERM (or `sig`) and wait for the exit.
   void stop(int sig = SIGTERM);
   // Writes the config again with `options` (for token rotation); the process is not told.
@@ -43,6 +57,7 @@ class NotificationProcess {
   const std::string& configPath() const { return config_path_; }
   const std::string& redisPrefix() const { return prefix_; }
   std::string logTail() const;
+  std::string log() const;  // the whole log of the last start
   // Credentials for the channel: insecure unless `root_pem` is given.
   std::unique_ptr<v1::AgencyService::Stub> stub(const std::string& root_pem = "") const;
 
@@ -55,6 +70,9 @@ class NotificationProcess {
   int metrics_port_ = 0;
   int starts_ = 0;
   std::unique_ptr<testing::ChildProcess> process_;
+  std::string last_log_;
+
+  void launch();
 };
 
 // A client context with a deadline and, unless `token` is empty, the bearer token.

@@ -1,9 +1,12 @@
 // Webhooks against a real local HTTP receiver that fails the first N requests: the delivery
 // arrives once it recovers, the signature verifies, the retry schedule survives a restart of
-// notification, and after the configured attempts the dead-letter path is taken.
+// notification, and after the configured attempts the dead-letter path is taken. And the local
+// stack's own receiver (lapor-webhook-receiver): it verifies, logs and answers each delivery,
+// and refuses what is not signed right.
 #include "notification_support.h"
 
 #include "topic_reader.h"
+#include "webhook/webhook_signature.h"
 
 #include <gtest/gtest.h>
 #include <httplib.h>
@@ -11,8 +14,14 @@
 #include <openssl/crypto.h>
 #include <openssl/hmac.h>
 
+#include <sys/wait.h>
+
 #include <atomic>
+#include <csignal>
 #include <cstdio>
+#include <ctime>
+#include <fstream>
+#include <sstream>
 #include <cstdlib>
 #include <mutex>
 #include <thread>
@@ -90,6 +99,7 @@ NotificationOptions withWebhook(const std::string& url, int max_attempts,
                         std::to_string(max_attempts) + ", initial_backoff: " + backoff +
                         ", max_backoff: 2s, timeout: 2s}\n";
   o.env = {{"LAPOR_TEST_WEBHOOK_SECRET", kSecret}};
+  o.delivery = {{"dishub", "{channel: webhook}"}};
   return o;
 }
 
@@ -172,6 +182,132 @@ TEST(NotificationWebhook, AfterMaxAttemptsTheDeliveryIsDeadLetteredAndRecordedUn
                            "lapor_notification_webhook_undeliverable_total{agency=\"dishub\"}") >= 1;
       },
       10s));
+}
+
+// The local stack's receiver, lapor-webhook-receiver, as a process on a free port.
+class ReceiverProcess {
+ public:
+  explicit ReceiverProcess(const std::string& agencies)
+      : port_(testing::freePort()),
+        process_("webhook-receiver",
+                 {LAPOR_BUILD_DIR "/tools/lapor-webhook-receiver", "--port", std::to_string(port_),
+                  "--agency", agencies, "--secret-env", "LAPOR_TEST_WEBHOOK_SECRET"},
+                 {{"LAPOR_TEST_WEBHOOK_SECRET", kSecret}},
+                 testing::runDir() + "/logs/" + uniqueName("webhook-receiver") + ".log") {
+    if (!waitFor([&] { return !process_.running() || log().find("receiver listening") !=
+                                                          std::string::npos; },
+                 20s) ||
+        !process_.running())
+      throw std::runtime_error("lapor-webhook-receiver did not start\n" + process_.logTail());
+  }
+  std::string baseUrl() const { return "http://127.0.0.1:" + std::to_string(port_); }
+  int port() const { return port_; }
+  std::string log() const {
+    std::ifstream in(process_.logPath());
+    std::stringstream buf;
+    buf << in.rdbuf();
+    return buf.str();
+  }
+  // The JSON lines it logged with `msg`.
+  std::vector<nlohmann::json> lines(const std::string& msg) const {
+    std::vector<nlohmann::json> out;
+    std::istringstream in(log());
+    std::string line;
+    while (std::getline(in, line)) {
+      auto j = nlohmann::json::parse(line, nullptr, false);
+      if (j.is_object() && j.value("msg", "") == msg) out.push_back(j);
+    }
+    return out;
+  }
+  testing::ChildProcess& process() { return process_; }
+
+ private:
+  int port_;
+  testing::ChildProcess process_;
+};
+
+TEST(NotificationWebhook, TheStacksReceiverVerifiesLogsAndAnswersSoTheItemIsDelivered) {
+  ReceiverProcess receiver("pdam,disdukcapil");
+  // As shipped: a url relative to webhook.base_url, which the environment points at the port.
+  NotificationOptions o;
+  o.tokens = {{"pdam", "token-pdam"}};
+  o.extra_access_yaml =
+      "  pdam:\n    webhook: {url: /hooks/pdam, secret_env: LAPOR_TEST_WEBHOOK_SECRET}\n";
+  o.env = {{"LAPOR_TEST_WEBHOOK_SECRET", kSecret}, {"LAPOR_WEBHOOK_BASE_URL", receiver.baseUrl()}};
+  o.delivery = {{"pdam", "{channel: webhook}"}};
+  NotificationProcess n(o);
+  TopicReader lifecycle(testing::requiredEnv("LAPOR_KAFKA_BROKERS"), kafka::kComplaintsTopic,
+                        TopicReader::From::End);
+  const auto complaint = uniqueName("air");
+  auto env = dispatchEnvelope("pdam", complaint, "Air PDAM mati tiga hari");
+  produceDispatch(env);
+  lifecycle.readUntil(
+      [&](const kafka::Message&) {
+        for (const auto& e : lifecycleOf(lifecycle, complaint))
+          if (e.has_delivered()) return true;
+        return false;
+      },
+      30s);
+  auto ev = lifecycleOf(lifecycle, complaint);
+  ASSERT_EQ(ev.size(), 1u) << n.logTail() << receiver.log();
+  EXPECT_EQ(ev[0].delivered().channel(), "webhook");
+  EXPECT_EQ(ev[0].delivered().agency_id(), "pdam");
+  std::vector<nlohmann::json> ours;
+  for (const auto& j : receiver.lines("webhook received"))
+    if (j.value("complaint_id", "") == complaint) ours.push_back(j);
+  ASSERT_EQ(ours.size(), 1u) << receiver.log();
+  EXPECT_EQ(ours[0]["agency"], "pdam");
+  EXPECT_EQ(ours[0]["tracking_id"], "LPR-TEST-0000-X");
+  EXPECT_EQ(ours[0]["kind"], "DISPATCH_KIND_NEW");
+  EXPECT_EQ(ours[0]["event_id"], env.event_id());
+  EXPECT_EQ(ours[0]["service"], "webhook-receiver");
+  // Counted once recorded (the count follows the event).
+  EXPECT_TRUE(waitFor(
+      [&] {
+        return metricValue(n.metricsPort(), "lapor_notification_deliveries_total{agency=\"pdam\","
+                                            "channel=\"webhook\"}") == 1;
+      },
+      10s));
+
+  // What it refuses, and answers so: a forged signature, a replayed old one, another agency's
+  // path, a body changed after signing. None of it is logged as received.
+  httplib::Client cli("127.0.0.1", receiver.port());
+  const std::string body = R"({"eventId":"e-1","item":{"assignment":{"agencyId":"pdam"}}})";
+  const auto now = std::time(nullptr);
+  auto post = [&](const std::string& path, const std::string& agency, const std::string& sig,
+                  const std::string& payload) {
+    auto res = cli.Post(path,
+                        httplib::Headers{{"X-Lapor-Signature", sig},
+                                         {"X-Lapor-Event-Id", "e-1"},
+                                         {"X-Lapor-Agency", agency}},
+                        payload, "application/json");
+    return res ? res->status : -1;
+  };
+  EXPECT_EQ(
+      post("/hooks/pdam", "pdam", webhook::signatureHeader("not-the-secret", now, body), body),
+      401);
+  EXPECT_EQ(post("/hooks/pdam", "pdam", webhook::signatureHeader(kSecret, now - 3600, body), body),
+            401);
+  EXPECT_EQ(post("/hooks/pdam", "pdam", webhook::signatureHeader(kSecret, now, body), body + " "),
+            401);
+  EXPECT_EQ(post("/hooks/dishub", "dishub", webhook::signatureHeader(kSecret, now, body), body),
+            404);
+  EXPECT_EQ(post("/hooks/disdukcapil", "disdukcapil", webhook::signatureHeader(kSecret, now, body),
+                 body),
+            400);  // signed, but the item is pdam's
+  EXPECT_EQ(post("/hooks/pdam", "pdam", webhook::signatureHeader(kSecret, now, body), body), 200);
+  // A repeat of an event id is answered 200 (the sender stops retrying) but not taken twice.
+  EXPECT_EQ(post("/hooks/pdam", "pdam", webhook::signatureHeader(kSecret, now, body), body), 200);
+  size_t e1 = 0;
+  for (const auto& j : receiver.lines("webhook received")) e1 += j.value("event_id", "") == "e-1";
+  EXPECT_EQ(e1, 1u) << receiver.log();
+  EXPECT_GE(receiver.lines("webhook refused").size(), 5u);
+  EXPECT_EQ(receiver.lines("webhook repeat dropped").size(), 1u);
+
+  // SIGTERM: a clean exit.
+  auto st = receiver.process().signalAndWait(SIGTERM, 10s);
+  ASSERT_TRUE(st);
+  EXPECT_TRUE(WIFEXITED(*st) && WEXITSTATUS(*st) == 0) << receiver.log();
 }
 
 }  // namespace

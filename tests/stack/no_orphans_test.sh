@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Kills a whole nested test run (its own broker, Redis and the four services, on ports of its
-# own) with SIGKILL in the middle of the end-to-end test, then checks that not one of its
-# processes is left. Registered in ctest; needs LAPOR_BUILD_DIR (set by tests/run.sh).
+# Kills a whole nested test run (its own broker, Redis, the four services and the webhook
+# receiver, on ports of its own) with SIGKILL in the middle of the end-to-end test, then checks
+# that not one of its processes is left. Registered in ctest; needs LAPOR_BUILD_DIR (set by
+# tests/run.sh).
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/../.." && pwd)
 : "${LAPOR_BUILD_DIR:?run through make test}"
@@ -30,10 +31,11 @@ has_all() {
   local names
   names=$(for p in $pids; do cat "/proc/$p/comm" 2>/dev/null || true; done | sort -u | tr '\n' ' ')
   [[ $names == *java* && $names == *redis-server* && $names == *lapor-intake* &&
-     $names == *lapor-routing* && $names == *lapor-notific* && $names == *lapor-sla-moni* ]]
+     $names == *lapor-routing* && $names == *lapor-notific* && $names == *lapor-sla-moni* &&
+     $names == *lapor-webhook-r* ]]
 }
 
-# Wait (deadline 180 s) until the broker, Redis and all four services of the nested run exist.
+# Wait (deadline 180 s) until the broker, Redis, all four services and the receiver exist.
 deadline=$((SECONDS + 180))
 pids=""
 until has_all "$pids"; do

@@ -1,12 +1,18 @@
 // Notification's pure parts: which agency action is allowed in which assignment state (and on
-// a supervisor's escalation), the webhook signature, privacy of anonymous reporters, and the
-// access section of the config.
+// a supervisor's escalation), feed cursors, the webhook signature and its check, privacy of
+// anonymous reporters, and the access section of the config (webhooks only for the agencies
+// whose channel is webhook).
 #include "agency_access.h"
 #include "domain/assignment_rules.h"
 #include "notification_handler.h"
-#include "webhook_sender.h"
+#include "domain/feed_cursor.h"
+#include "webhook/webhook_signature.h"
 
 #include <gtest/gtest.h>
+
+#include <fstream>
+#include <map>
+#include <sstream>
 
 namespace lapor::notification {
 namespace {
@@ -192,11 +198,46 @@ TEST(AssignmentRules, StateNamesRoundTrip) {
 }
 
 TEST(WebhookSignature, IsHmacSha256OverTimestampDotBody) {
+  using webhook::signatureHeader;
   // HMAC-SHA256("key", "1700000000.{}") as computed by `openssl dgst -sha256 -hmac key`.
-  EXPECT_EQ(webhookSignature("key", 1700000000, "{}"),
+  EXPECT_EQ(signatureHeader("key", 1700000000, "{}"),
             "t=1700000000,v1=9d713ed406bb7076d4123f0dc2c39d2df5c654ed4b0cd56b52c8b4c940bd63ae");
-  EXPECT_NE(webhookSignature("key", 1700000000, "{}"), webhookSignature("key", 1700000001, "{}"));
-  EXPECT_NE(webhookSignature("key", 1700000000, "{}"), webhookSignature("kex", 1700000000, "{}"));
+  EXPECT_NE(signatureHeader("key", 1700000000, "{}"), signatureHeader("key", 1700000001, "{}"));
+  EXPECT_NE(signatureHeader("key", 1700000000, "{}"), signatureHeader("kex", 1700000000, "{}"));
+}
+
+TEST(WebhookSignature, AReceiverAcceptsOnlyTheSecretsSignatureOverTheExactBodyWhileFresh) {
+  using webhook::SignatureCheck;
+  using webhook::verifySignature;
+  const auto h = webhook::signatureHeader("key", 1700000000, "{\"a\":1}");
+  EXPECT_EQ(verifySignature("key", h, "{\"a\":1}", 1700000000), SignatureCheck::Valid);
+  EXPECT_EQ(verifySignature("key", h, "{\"a\":1}", 1700000300), SignatureCheck::Valid);
+  EXPECT_EQ(verifySignature("key", h, "{\"a\":1}", 1700000301), SignatureCheck::Expired);
+  EXPECT_EQ(verifySignature("key", h, "{\"a\": 1}", 1700000000), SignatureCheck::Mismatch);
+  EXPECT_EQ(verifySignature("kex", h, "{\"a\":1}", 1700000000), SignatureCheck::Mismatch);
+  for (const std::string& bad : std::vector<std::string>{
+           "", "t=1700000000", "v1=00,t=1700000000", "t=x,v1=" + h.substr(16), h + "0",
+           "t=1700000000,v1=" + std::string(64, 'G')})
+    EXPECT_EQ(verifySignature("key", bad, "{\"a\":1}", 1700000000), SignatureCheck::Malformed)
+        << bad;
+}
+
+TEST(FeedCursor, OrdersByTimeThenSequenceAndRefusesACursorAfterTheFeed) {
+  using domain::cursorAfter;
+  using domain::cursorBeyondFeed;
+  EXPECT_TRUE(cursorAfter("10-0", "9-5"));
+  EXPECT_TRUE(cursorAfter("10-2", "10-1"));
+  EXPECT_FALSE(cursorAfter("10-1", "10-1"));
+  EXPECT_FALSE(domain::parseCursor("10"));
+  EXPECT_FALSE(domain::parseCursor("-1"));
+  EXPECT_FALSE(domain::parseCursor("1-2-3"));
+  EXPECT_FALSE(domain::parseCursor("99999999999999999999-0"));  // beyond 64 bits
+  EXPECT_EQ(cursorBeyondFeed("cursor", "1700000000000-0", "1700000000000-0"), "");
+  EXPECT_EQ(cursorBeyondFeed("cursor", "5-0", "1700000000000-0"), "");
+  const auto why = cursorBeyondFeed("resume_cursor", "9999999999999-0", "1700000000000-3");
+  EXPECT_NE(why.find("resume_cursor: '9999999999999-0'"), std::string::npos) << why;
+  EXPECT_NE(why.find("'1700000000000-3'"), std::string::npos) << why;
+  EXPECT_NE(cursorBeyondFeed("cursor", "1-0", "0-0"), "");  // an empty feed gave out nothing
 }
 
 TEST(Privacy, AnAnonymousReporterReferenceNeverReachesAnAgency) {
@@ -224,6 +265,99 @@ TEST(AgencyAccess, TokensAreMatchedByHashAndUnknownAgenciesRejected) {
   auto plain = config::Config::fromString("access:\n  a: {tokens: [tok-a]}\n",
                                           [](const std::string&) { return std::nullopt; });
   EXPECT_THROW(parseAccess(plain, dir), config::ConfigError);
+}
+
+config::Config configOf(const std::string& yaml,
+                        std::map<std::string, std::string> env = {{"HOOK_SECRET", "s3cret"}}) {
+  return config::Config::fromString(
+      yaml, [env](const std::string& n) -> std::optional<std::string> {
+        auto it = env.find(n);
+        if (it == env.end()) return std::nullopt;
+        return it->second;
+      });
+}
+
+std::string configErrorOf(const config::Config& cfg, const agencies::AgencyDirectory& dir) {
+  try {
+    parseAccess(cfg, dir);
+  } catch (const config::ConfigError& e) {
+    return e.what();
+  }
+  return "";
+}
+
+const char* const kChannels =
+    "agencies:\n  - {id: triage}\n  - {id: hook, delivery: {channel: webhook}}\n"
+    "  - {id: feed, delivery: {channel: stream}}\n  - {id: topic, delivery: {channel: kafka}}\n";
+
+TEST(AgencyAccess, AWebhookAgencyWithoutAWebhookIsAConfigurationErrorNamingIt) {
+  auto dir = agencies::AgencyDirectory::parse(kChannels, "agencies.yaml");
+  auto none = configErrorOf(configOf("access:\n  feed: {tokens: []}\n"), dir);
+  EXPECT_NE(none.find("access.hook.webhook"), std::string::npos) << none;
+  EXPECT_NE(none.find("agency 'hook'"), std::string::npos) << none;
+  EXPECT_NE(none.find("agencies.yaml"), std::string::npos) << none;
+  // No access section at all is the same error.
+  EXPECT_NE(configErrorOf(configOf(""), dir).find("access.hook.webhook"), std::string::npos);
+}
+
+TEST(AgencyAccess, AWebhookForAnAgencyOfAnotherChannelIsAConfigurationError) {
+  auto dir = agencies::AgencyDirectory::parse(kChannels, "agencies.yaml");
+  for (const char* agency : {"feed", "topic"}) {
+    auto e = configErrorOf(
+        configOf(std::string("access:\n  hook: {webhook: {url: 'http://h/x', secret_env: "
+                             "HOOK_SECRET}}\n  ") +
+                 agency + ": {webhook: {url: 'http://h/y', secret_env: HOOK_SECRET}}\n"),
+        dir);
+    EXPECT_NE(e.find(std::string("access.") + agency + ".webhook"), std::string::npos) << e;
+    EXPECT_NE(e.find("delivery.channel"), std::string::npos) << e;
+  }
+}
+
+TEST(AgencyAccess, ARelativeWebhookUrlIsJoinedToTheBaseUrlWhichTheEnvironmentMayGive) {
+  auto dir = agencies::AgencyDirectory::parse(kChannels, "agencies.yaml");
+  const std::string access =
+      "access:\n  hook: {webhook: {url: /hooks/hook, secret_env: HOOK_SECRET}}\n";
+  AccessControl file(
+      parseAccess(configOf("webhook: {base_url: 'http://127.0.0.1:8787/'}\n" + access), dir));
+  EXPECT_EQ(file.webhook("hook")->url, "http://127.0.0.1:8787/hooks/hook");
+  EXPECT_EQ(file.webhook("hook")->secret, "s3cret");
+  AccessControl env(parseAccess(
+      configOf("webhook: {base_url: 'http://127.0.0.1:8787'}\n" + access,
+               {{"HOOK_SECRET", "s3cret"}, {"LAPOR_WEBHOOK_BASE_URL", "http://127.0.0.1:40001"}}),
+      dir));
+  EXPECT_EQ(env.webhook("hook")->url, "http://127.0.0.1:40001/hooks/hook");
+  EXPECT_FALSE(env.webhook("feed"));
+  auto unset = configErrorOf(configOf(access), dir);
+  EXPECT_NE(unset.find("access.hook.webhook.url"), std::string::npos) << unset;
+  EXPECT_NE(unset.find("LAPOR_WEBHOOK_BASE_URL"), std::string::npos) << unset;
+  auto bad_base = configErrorOf(configOf("webhook: {base_url: 'ftp://x'}\n" + access), dir);
+  EXPECT_NE(bad_base.find("webhook.base_url"), std::string::npos) << bad_base;
+  auto bad_url = configErrorOf(
+      configOf("access:\n  hook: {webhook: {url: 'hooks/x', secret_env: HOOK_SECRET}}\n"), dir);
+  EXPECT_NE(bad_url.find("access.hook.webhook.url"), std::string::npos) << bad_url;
+}
+
+TEST(AgencyAccess, TheShippedConfigurationGivesEveryWebhookAgencyAWebhookOfTheLocalReceiver) {
+  auto dir = agencies::AgencyDirectory::loadFile(LAPOR_SOURCE_DIR "/deploy/config/agencies.yaml");
+  std::ifstream in(LAPOR_SOURCE_DIR "/deploy/config/notification.yaml");
+  std::stringstream yaml;
+  yaml << in.rdbuf();
+  AccessControl shipped(parseAccess(
+      configOf(yaml.str(), {{"LAPOR_DEMO_WEBHOOK_SECRET", "demo"},
+                            {"LAPOR_WEBHOOK_BASE_URL", "http://127.0.0.1:40002"}}),
+      dir));
+  std::vector<std::string> hooked;
+  for (const auto& a : dir.agencies()) {
+    if (a.delivery_channel != "webhook") {
+      EXPECT_FALSE(shipped.webhook(a.id)) << a.id;
+      continue;
+    }
+    hooked.push_back(a.id);
+    ASSERT_TRUE(shipped.webhook(a.id)) << a.id;
+    EXPECT_EQ(shipped.webhook(a.id)->url, "http://127.0.0.1:40002/hooks/" + a.id);
+    EXPECT_EQ(shipped.webhook(a.id)->secret, "demo");
+  }
+  EXPECT_EQ(hooked, (std::vector<std::string>{"rsud-kudungga", "disdukcapil", "pdam"}));
 }
 
 }  // namespace

@@ -491,5 +491,30 @@ TEST(RuleMatchTest, DeliveryChannelIsValidated) {
   }
 }
 
+TEST(RuleMatchTest, AKafkaAgencyHasAConsumerGroupOfItsOwn) {
+  auto d = AgencyDirectory::parse(
+      "agencies:\n  - id: triage\n  - {id: polres, delivery: {channel: kafka}}\n"
+      "  - {id: pdam, delivery: {channel: kafka, group: pdam-dispatch.reader}}\n",
+      "d.yaml");
+  EXPECT_EQ(d.find("polres")->delivery_group, "lapor-agency-polres");
+  EXPECT_EQ(d.find("pdam")->delivery_group, "pdam-dispatch.reader");
+  EXPECT_EQ(d.find("triage")->delivery_group, "");
+  for (const auto& [yaml, why] :
+       std::vector<std::pair<std::string, std::string>>{
+           {"{channel: webhook, group: g}", "needs channel kafka, not webhook"},
+           {"{channel: kafka, group: 'a b'}", "must be 1..200 letters"},
+           {"{channel: kafka, grup: g}", "unknown key 'delivery.grup'"}}) {
+    try {
+      AgencyDirectory::parse("agencies:\n  - id: triage\n  - {id: a, delivery: " + yaml + "}\n",
+                             "d.yaml");
+      ADD_FAILURE() << yaml << " accepted";
+    } catch (const DirectoryError& e) {
+      EXPECT_THAT(e.what(), StartsWith("d.yaml:3: ")) << yaml;
+      EXPECT_THAT(e.what(), HasSubstr(why)) << yaml;
+      EXPECT_THAT(e.what(), HasSubstr("agency 'a'")) << yaml;
+    }
+  }
+}
+
 }  // namespace
 }  // namespace lapor::routing

@@ -1,0 +1,317 @@
+// How "delivered" is learnt for each channel, against a real notification process, Kafka and
+// Redis: a cursor from after the feed's end is refused and records nothing; the channel of
+// agencies.yaml decides whether webhooks go out (a mismatch with the webhooks configured is a
+// configuration error, at start and on reload); a kafka-channel agency's item is delivered
+// once its own consumer group (kcat, a real Kafka client) committed past it, and not before;
+// a pass of the tracker records at most its configured number of items.
+#include "notification_support.h"
+
+#include "assignment_store.h"
+#include "domain/feed_cursor.h"
+#include "events/envelope.h"
+#include "kafka/group_offsets.h"
+#include "kafka/producer.h"
+#include "kafka_delivery_tracker.h"
+#include "redis/redis_client.h"
+#include "time/clock.h"
+#include "topic_reader.h"
+
+#include <gtest/gtest.h>
+#include <prometheus/registry.h>
+
+#include <sys/wait.h>
+
+#include <csignal>
+#include <fstream>
+#include <set>
+#include <sstream>
+
+namespace lapor::integration {
+namespace {
+
+using namespace std::chrono_literals;
+
+constexpr const char* kTok = "token-disdamkar-delivery";
+constexpr const char* kPolice = "token-polres-delivery";
+constexpr const char* kFarFuture = "9999999999999-0";
+
+redis::RedisClient redisFor(const std::string& prefix) {
+  redis::RedisOptions o;
+  o.host = testing::requiredEnv("LAPOR_REDIS_HOST");
+  o.port = std::stoi(testing::requiredEnv("LAPOR_REDIS_PORT"));
+  o.prefix = prefix;
+  return redis::RedisClient(o, log::Logger("test"));
+}
+
+// The feed cursor of an assignment once notification has taken its item into the feed.
+std::string cursorOf(redis::RedisClient& r, const std::string& assignment_id) {
+  std::string cursor;
+  waitFor(
+      [&] {
+        auto c = r.command({"HGET", r.key("notif:assignment:" + assignment_id), "cursor"});
+        cursor = c.isNil() ? "" : c.str;
+        return !cursor.empty();
+      },
+      30s);
+  return cursor;
+}
+
+std::string assignmentOf(const v1::EventEnvelope& env) {
+  return env.dispatched().item().assignment().assignment_id();
+}
+
+size_t deliveredOf(TopicReader& lifecycle, const std::string& complaint) {
+  size_t n = 0;
+  for (const auto& e : lifecycleOf(lifecycle, complaint)) n += e.has_delivered();
+  return n;
+}
+
+TEST(NotificationDelivery, ACursorAfterTheFeedsEndIsRefusedAndRecordsNothing) {
+  NotificationOptions o;
+  o.tokens = {{"disdamkar", kTok}};
+  NotificationProcess n(o);
+  auto stub = n.stub();
+  TopicReader lifecycle(testing::requiredEnv("LAPOR_KAFKA_BROKERS"), kafka::kComplaintsTopic,
+                        TopicReader::From::End);
+  const auto complaint = uniqueName("future");
+  const auto first = dispatchEnvelope("disdamkar", complaint, "satu");
+  const auto second = dispatchEnvelope("disdamkar", complaint, "dua");
+  produceDispatch(first);
+  produceDispatch(second);
+  auto r = redisFor(n.redisPrefix());
+  const std::vector<std::string> cursors{cursorOf(r, assignmentOf(first)),
+                                         cursorOf(r, assignmentOf(second))};
+  ASSERT_FALSE(cursors[0].empty() || cursors[1].empty()) << n.logTail();
+  const auto latest =
+      notification::domain::cursorAfter(cursors[0], cursors[1]) ? cursors[0] : cursors[1];
+
+  auto feed_entry = [&](const std::string& message) {
+    // "... the last entry of the feed ('<cursor>') ...": a real entry, at or after ours.
+    const auto at = message.find("('");
+    if (at == std::string::npos) return std::string();
+    const auto c = message.substr(at + 2, message.find("')", at) - at - 2);
+    auto hit = r.command({"XRANGE", r.key("notif:feed:disdamkar"), c, c});
+    return hit.elements.size() == 1 ? c : std::string();
+  };
+
+  auto ctx = agencyContext(kTok, 10s);
+  v1::SubscribeRequest sub;
+  sub.set_agency_id("disdamkar");
+  sub.set_resume_cursor(kFarFuture);
+  auto reader = stub->Subscribe(ctx.get(), sub);
+  v1::AgencyFeedItem item;
+  EXPECT_FALSE(reader->Read(&item));
+  auto status = reader->Finish();
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::OUT_OF_RANGE) << status.error_message();
+  EXPECT_NE(status.error_message().find(std::string("resume_cursor: '") + kFarFuture + "'"),
+            std::string::npos)
+      << status.error_message();
+  const auto last = feed_entry(status.error_message());
+  ASSERT_FALSE(last.empty()) << status.error_message();
+  EXPECT_FALSE(notification::domain::cursorAfter(latest, last));
+
+  v1::ConfirmDeliveryResponse confirmed;
+  auto c = stub->ConfirmDelivery(agencyContext(kTok).get(), confirmation("disdamkar", kFarFuture),
+                                 &confirmed);
+  EXPECT_EQ(c.error_code(), grpc::StatusCode::OUT_OF_RANGE) << c.error_message();
+  EXPECT_NE(c.error_message().find(std::string("cursor: '") + kFarFuture + "'"),
+            std::string::npos);
+  EXPECT_FALSE(feed_entry(c.error_message()).empty()) << c.error_message();
+
+  // Nothing recorded: no delivery mark, no confirmation, no delivered event.
+  EXPECT_TRUE(r.command({"GET", r.key("notif:confirmed:disdamkar")}).isNil());
+  EXPECT_EQ(r.command({"XLEN", r.key("notif:feed:disdamkar:confirmations")}).integer, 0);
+  ASSERT_TRUE(lifecycle.readToEnd(20s));
+  EXPECT_EQ(deliveredOf(lifecycle, complaint), 0u);
+
+  // The items are still there to be delivered: confirming the real cursor records both.
+  ASSERT_TRUE(stub->ConfirmDelivery(agencyContext(kTok).get(),
+                                    confirmation("disdamkar", latest), &confirmed)
+                  .ok());
+  EXPECT_GE(confirmed.confirmed(), 2);
+  lifecycle.readUntil([&](const kafka::Message&) { return deliveredOf(lifecycle, complaint) == 2; },
+                      20s);
+  EXPECT_EQ(deliveredOf(lifecycle, complaint), 2u);
+}
+
+TEST(NotificationDelivery, AWebhookAgencyWithoutAWebhookStopsTheStartNamingTheAgencyAndKey) {
+  NotificationOptions o;
+  o.tokens = {{"disdamkar", kTok}};
+  o.shipped_directory = true;  // rsud-kudungga, disdukcapil and pdam receive by webhook there
+  NotificationProcess n(o, false);
+  EXPECT_EQ(n.runExpectingExit(30s), 2) << n.log();
+  EXPECT_NE(n.log().find("access.rsud-kudungga.webhook"), std::string::npos) << n.log();
+  EXPECT_NE(n.log().find("agency 'rsud-kudungga' has delivery.channel webhook"), std::string::npos)
+      << n.log();
+}
+
+TEST(NotificationDelivery, AWebhookForAnAgencyOfAnotherChannelStopsTheStart) {
+  NotificationOptions o;
+  o.tokens = {{"disdamkar", kTok}};
+  o.extra_access_yaml =
+      "  polres-kutim:\n    webhook: {url: \"http://127.0.0.1:9/hook\", secret_env: "
+      "LAPOR_TEST_WEBHOOK_SECRET}\n";
+  o.env = {{"LAPOR_TEST_WEBHOOK_SECRET", "s"}};
+  o.delivery = {{"polres-kutim", "{channel: kafka}"}};
+  NotificationProcess n(o, false);
+  EXPECT_EQ(n.runExpectingExit(30s), 2) << n.log();
+  EXPECT_NE(n.log().find("access.polres-kutim.webhook"), std::string::npos) << n.log();
+  EXPECT_NE(n.log().find("delivery.channel kafka"), std::string::npos) << n.log();
+}
+
+TEST(NotificationDelivery, AReloadThatBreaksTheChannelRuleIsRefusedAndTheOldAccessStays) {
+  NotificationOptions o;
+  o.tokens = {{"disdamkar", kTok}};
+  // The webhook below lacks nothing but the right channel.
+  o.env = {{"LAPOR_TEST_WEBHOOK_SECRET", "s"}};
+  NotificationProcess n(o);
+  auto stub = n.stub();
+  auto code = [&](const std::string& token) {
+    v1::ListAssignmentsRequest req;
+    req.set_agency_id("disdamkar");
+    v1::ListAssignmentsResponse resp;
+    return stub->ListAssignments(agencyContext(token).get(), req, &resp).error_code();
+  };
+  ASSERT_EQ(code(kTok), grpc::StatusCode::OK);
+  auto bad = o;
+  bad.tokens["disdamkar"] = "token-disdamkar-next";
+  bad.extra_access_yaml =
+      "  dinas-pu:\n    webhook: {url: \"http://127.0.0.1:9/hook\", secret_env: "
+      "LAPOR_TEST_WEBHOOK_SECRET}\n";
+  n.rewriteConfig(bad);
+  n.signal(SIGHUP);
+  ASSERT_TRUE(waitFor(
+      [&] {
+        const auto log = n.log();
+        return log.find("agency access not reloaded") != std::string::npos &&
+               log.find("access.dinas-pu.webhook (") != std::string::npos &&
+               log.find("delivery.channel stream") != std::string::npos;
+      },
+      15s))
+      << n.logTail();
+  EXPECT_EQ(code(kTok), grpc::StatusCode::OK);
+  EXPECT_EQ(code("token-disdamkar-next"), grpc::StatusCode::UNAUTHENTICATED);
+}
+
+// The agency's own Kafka consumer: kcat in consumer group `group`, reading its dispatch topic
+// to the end and committing what it read when it leaves. Returns the keys it printed.
+std::string consumeAsAgency(const std::string& agency, const std::string& group) {
+  const auto log = testing::runDir() + "/logs/" + group + "-kcat.log";
+  testing::ChildProcess kcat(
+      "kcat",
+      {"/usr/bin/kcat", "-C", "-b", testing::requiredEnv("LAPOR_KAFKA_BROKERS"), "-G", group, "-X",
+       "isolation.level=read_committed", "-X", "auto.offset.reset=earliest", "-e", "-q", "-f",
+       "%k\n", kafka::dispatchTopic(agency)},
+      {}, log);
+  EXPECT_TRUE(waitFor([&] { return !kcat.running(); }, 60s)) << kcat.logTail();
+  auto st = kcat.signalAndWait(0, 1s);
+  EXPECT_TRUE(st && WIFEXITED(*st) && WEXITSTATUS(*st) == 0) << kcat.logTail();
+  std::ifstream in(log);
+  std::stringstream keys;
+  keys << in.rdbuf();
+  return keys.str();
+}
+
+TEST(NotificationDelivery, AKafkaAgencyIsDeliveredOnceItsOwnGroupCommittedPastTheItem) {
+  const auto group = uniqueName("agency-polres");
+  NotificationOptions o;
+  o.tokens = {{"polres-kutim", kPolice}};
+  o.delivery = {{"polres-kutim", "{channel: kafka, group: " + group + "}"}};
+  o.extra_yaml = "delivery:\n  kafka_poll_interval: 200ms\n";
+  NotificationProcess n(o);
+  auto stub = n.stub();
+  TopicReader lifecycle(testing::requiredEnv("LAPOR_KAFKA_BROKERS"), kafka::kComplaintsTopic,
+                        TopicReader::From::End);
+  const auto complaint = uniqueName("polisi");
+  const auto env = dispatchEnvelope("polres-kutim", complaint, "Pencurian motor");
+  produceDispatch(env);
+
+  // In the agency's feed (it works whatever the channel) and acted on like any other ...
+  auto r = redisFor(n.redisPrefix());
+  ASSERT_FALSE(cursorOf(r, assignmentOf(env)).empty()) << n.logTail();
+  v1::AcknowledgeRequest ack;
+  ack.set_agency_id("polres-kutim");
+  ack.set_assignment_id(assignmentOf(env));
+  v1::AcknowledgeResponse acked;
+  ASSERT_TRUE(stub->Acknowledge(agencyContext(kPolice).get(), ack, &acked).ok());
+  // ... but not delivered while the group has read nothing, however often it is checked.
+  const std::string checks =
+      "lapor_notification_kafka_offset_checks_total{agency=\"polres-kutim\",outcome=\"ok\"}";
+  const double before = metricValue(n.metricsPort(), checks);
+  ASSERT_TRUE(waitFor([&] { return metricValue(n.metricsPort(), checks) >= before + 3; }, 20s))
+      << n.logTail();
+  ASSERT_TRUE(lifecycle.readToEnd(20s));
+  EXPECT_EQ(deliveredOf(lifecycle, complaint), 0u);
+
+  // The agency reads its topic with its own consumer group and commits.
+  EXPECT_NE(consumeAsAgency("polres-kutim", group).find(complaint), std::string::npos);
+  auto delivered = lifecycle.readUntil(
+      [&](const kafka::Message&) { return deliveredOf(lifecycle, complaint) > 0; }, 30s);
+  ASSERT_TRUE(delivered) << n.logTail();
+  for (const auto& e : lifecycleOf(lifecycle, complaint)) {
+    if (!e.has_delivered()) continue;
+    EXPECT_EQ(e.delivered().agency_id(), "polres-kutim");
+    EXPECT_EQ(e.delivered().assignment_id(), assignmentOf(env));
+    EXPECT_EQ(e.delivered().channel(), "kafka");
+  }
+  // Recorded once: later passes over the same committed offsets add nothing.
+  const double now = metricValue(n.metricsPort(), checks);
+  ASSERT_TRUE(waitFor([&] { return metricValue(n.metricsPort(), checks) >= now + 2; }, 20s));
+  ASSERT_TRUE(lifecycle.readToEnd(20s));
+  EXPECT_EQ(deliveredOf(lifecycle, complaint), 1u);
+  EXPECT_GE(metricValue(n.metricsPort(), "lapor_notification_deliveries_total{agency=\"polres-"
+                                         "kutim\",channel=\"kafka\"}"),
+            1);
+}
+
+TEST(NotificationDelivery, OnePassRecordsAtMostItsBoundAndTheNextPassesTheRest) {
+  // The tracker in this process, against the run's Redis and Kafka, with a bound of 2.
+  const auto group = uniqueName("agency-bound");
+  NotificationOptions kafka_police;
+  kafka_police.delivery = {{"polres-kutim", "{channel: kafka, group: " + group + "}"}};
+  const auto directory =
+      agencies::AgencyDirectory::loadFile(agencyDirectoryFor(kafka_police, group));
+  auto redis = redisFor(uniqueName("kafka-bound") + ":");
+  kafka::ProducerOptions po;
+  po.brokers = testing::requiredEnv("LAPOR_KAFKA_BROKERS");
+  kafka::Producer producer(po, log::Logger("test"));
+  time::SystemClock clock;
+  notification::AssignmentStore store(redis, producer, clock, log::Logger("test"), 15s);
+  TopicReader lifecycle(po.brokers, kafka::kComplaintsTopic, TopicReader::From::End);
+  const auto complaint = uniqueName("bound");
+  for (int i = 0; i < 5; ++i) {
+    auto env = dispatchEnvelope("polres-kutim", complaint, "item-" + std::to_string(i));
+    auto rep = producer.produceAndWait(
+        events::toMessage(kafka::dispatchTopic("polres-kutim"), env), 15s);
+    ASSERT_TRUE(rep.ok) << rep.error;
+    ASSERT_FALSE(store
+                     .appendDispatch(env.event_id(), env.trace_id(), complaint,
+                                     env.dispatched().item(), false,
+                                     notification::TopicPosition{rep.partition, rep.offset})
+                     .empty());
+  }
+  prometheus::Registry registry;
+  notification::NotificationMetrics metrics(registry);
+  notification::KafkaDeliveryMetrics own(registry);
+  kafka::GroupOffsetsOptions go;
+  go.brokers = po.brokers;
+  kafka::AdminGroupOffsets offsets(go, log::Logger("test"));
+  notification::KafkaDeliverySettings bound;
+  bound.max_per_pass = 2;
+  notification::KafkaDeliveryTracker tracker(directory, store, offsets, log::Logger("test"),
+                                             metrics, own, bound);
+  EXPECT_EQ(tracker.runOnce(), 0);  // the group has read nothing yet
+  consumeAsAgency("polres-kutim", group);
+  EXPECT_EQ(tracker.runOnce(), 2);
+  EXPECT_EQ(tracker.runOnce(), 2);
+  EXPECT_EQ(tracker.runOnce(), 1);
+  EXPECT_EQ(tracker.runOnce(), 0);
+  lifecycle.readUntil([&](const kafka::Message&) { return deliveredOf(lifecycle, complaint) == 5; },
+                      20s);
+  EXPECT_EQ(deliveredOf(lifecycle, complaint), 5u);
+  for (const auto& e : lifecycleOf(lifecycle, complaint))
+    EXPECT_EQ(e.delivered().channel(), "kafka");
+}
+
+}  // namespace
+}  // namespace lapor::integration
