@@ -15,7 +15,7 @@ std::string where(const std::string& source, const YAML::Node& node) {
 }
 
 std::string defaultDeliveryGroup(const std::string& agency_id) {
-  return "lapor-agency-" + agency_id;
+  return "agency-" + agency_id + ".dispatch";
 }
 
 bool AgencyInfo::serves(const std::string& kecamatan) const {

@@ -71,7 +71,7 @@ class AgencyDirectory {
   YAML::Node root_;
 };
 
-// The default consumer group of a kafka-channel agency: "lapor-agency-<id>".
+// The default consumer group of a kafka-channel agency: "agency-<id>.dispatch".
 std::string defaultDeliveryGroup(const std::string& agency_id);
 
 // "file:LINE: " prefix for errors about a YAML node.

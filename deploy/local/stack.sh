@@ -21,7 +21,7 @@ services=(intake routing notification sla-monitor)
 components=(kafka redis webhook-receiver "${services[@]}")
 # The demo's Kafka-channel agency and its consumer group (delivery in deploy/config/agencies.yaml).
 kafka_agency=polres-kutim
-kafka_agency_group=lapor-agency-polres-kutim
+kafka_agency_group=agency-polres-kutim.dispatch
 webhook_agency=rsud-kudungga
 
 export LAPOR_BUILD_DIR=${LAPOR_BUILD_DIR:-$repo_root/build}

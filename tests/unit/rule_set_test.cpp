@@ -496,7 +496,7 @@ TEST(RuleMatchTest, AKafkaAgencyHasAConsumerGroupOfItsOwn) {
       "agencies:\n  - id: triage\n  - {id: polres, delivery: {channel: kafka}}\n"
       "  - {id: pdam, delivery: {channel: kafka, group: pdam-dispatch.reader}}\n",
       "d.yaml");
-  EXPECT_EQ(d.find("polres")->delivery_group, "lapor-agency-polres");
+  EXPECT_EQ(d.find("polres")->delivery_group, "agency-polres.dispatch");
   EXPECT_EQ(d.find("pdam")->delivery_group, "pdam-dispatch.reader");
   EXPECT_EQ(d.find("triage")->delivery_group, "");
   for (const auto& [yaml, why] :
