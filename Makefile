@@ -17,8 +17,10 @@ configure: deps
 build: configure
 	cmake --build $(BUILD_DIR) -j $(JOBS)
 
-# Starts its own Kafka and Redis on free loopback ports, runs ctest, stops everything.
+# Starts its own Kafka and Redis on free loopback ports, runs ctest, stops everything. The
+# outside clients of tests/clients are installed first (pinned, into .cache/tools).
 test: build
+	bash tests/clients/tools.sh
 	LAPOR_BUILD_DIR=$(abspath $(BUILD_DIR)) bash tests/run.sh
 
 # Unit tests only: no broker, no Redis.

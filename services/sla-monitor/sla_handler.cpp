@@ -326,7 +326,7 @@ bool TimerScheduler::escalate(const v1::Obligation& ob, const std::string& trace
   if (target.agency_id.empty()) {
     log_.warn("no supervisor to escalate to", {{"complaint_id", ob.complaint_id()},
                                                {"agency", ob.agency_id()},
-                                               {"level", level}});
+                                               {"escalation_level", level}});
     return true;
   }
   const auto id = "/" + ob.obligation_id() + "/" + std::to_string(level);
@@ -357,7 +357,7 @@ bool TimerScheduler::escalate(const v1::Obligation& ob, const std::string& trace
                           {"trace_id", trace},
                           {"from_agency", ob.agency_id()},
                           {"to_agency", target.agency_id},
-                          {"level", level}});
+                          {"escalation_level", level}});
   return true;
 }
 
