@@ -1,6 +1,7 @@
 // Builds the server with the default health service and proto reflection enabled.
 #include "grpc/grpc_server.h"
 
+#include "grpc/health/v1/health.pb.h"
 #include "grpc/reflection_v1.h"
 
 #include <google/protobuf/descriptor.h>
@@ -95,6 +96,9 @@ std::string bearerToken(const grpc::ServerContext& ctx) {
 GrpcServer::GrpcServer(const GrpcServerOptions& options, const std::vector<ServiceEntry>& services,
                        log::Logger logger)
     : log_(std::move(logger)) {
+  // Referencing the generated health messages links their descriptors into the pool, so both
+  // reflection versions describe grpc.health.v1.Health (grpcurl ... Health/Check).
+  (void)grpc::health::v1::HealthCheckRequest::descriptor();
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   grpc::ServerBuilder builder;

@@ -14,7 +14,7 @@ packages=(
   librdkafka-dev libhiredis-dev prometheus-cpp-dev libyaml-cpp-dev nlohmann-json3-dev
   libspdlog-dev libfmt-dev libcli11-dev libcpp-httplib-dev
   libgtest-dev libgmock-dev googletest libssl-dev libcurl4-openssl-dev
-  redis-server prometheus kcat curl python3 python3-venv jq
+  redis-server prometheus kcat curl python3 python3-venv python3-yaml jq
   util-linux # setpriv, for tying test processes to the lifetime of tests/run.sh
 )
 # A JDK or Maven installed outside dpkg (SDKMAN, a tarball, a CI image) is just as good;

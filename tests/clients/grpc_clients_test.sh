@@ -2,7 +2,9 @@
 # The gRPC contract through clients no one here wrote, against the running stack:
 #   - grpcurl with plain JSON submits a complaint and reads it back (text that happens to be
 #     valid base64, such as the category "fire", arrives as written);
-#   - grpcurl lists and describes through grpc.reflection.v1 on every service;
+#   - grpcurl lists and describes through grpc.reflection.v1 on every service, and calls
+#     grpc.health.v1.Health/Check through it;
+#   - lapor-cli finds the stack from .run/stack.env; a lowercase `bearer` scheme is accepted;
 #   - protoc --go_out / --java_out work on proto/ as shipped, and a generated Go client submits
 #     and reads back with plain strings and reads the services through reflection v1;
 #   - a generated Python client with str fields works, undecodable bytes on all four services
@@ -38,6 +40,20 @@ view=$(grpcurl -plaintext -d "{\"tracking_id\": \"$tracking\"}" "$intake" \
   { echo "FAIL grpcurl read back: $view" >&2; exit 1; }
 ok "grpcurl JSON: submitted $tracking (category fire) and read it back"
 
+# lapor-cli finds the stack itself: from LAPOR_INTAKE_GRPC_PORT, or from .run/stack.env of the
+# directory it runs in.
+build/tools/lapor-cli get "$tracking" >/dev/null
+env -i PATH="$PATH" build/tools/lapor-cli get "$tracking" >/dev/null
+ok "lapor-cli without --intake: from the environment and from .run/stack.env"
+
+# RFC 6750: the scheme of "authorization: Bearer <token>" is case-insensitive.
+for scheme in bearer BEARER; do
+  grpcurl -plaintext -H "authorization: $scheme lapor-demo-dinas-pu" \
+    -d '{"agency_id": "dinas-pu", "page_size": 1}' \
+    "127.0.0.1:$LAPOR_NOTIFICATION_GRPC_PORT" lapor.v1.AgencyService/ListAssignments >/dev/null
+done
+ok "authorization: bearer / BEARER <token> accepted"
+
 # Reflection v1 on every service: grpcurl asks v1 first; list and describe through it.
 for svc in INTAKE ROUTING NOTIFICATION SLA_MONITOR; do
   port=LAPOR_${svc}_GRPC_PORT
@@ -46,6 +62,7 @@ for svc in INTAKE ROUTING NOTIFICATION SLA_MONITOR; do
     { echo "FAIL ${svc,,} does not list grpc.reflection.v1: $services" >&2; exit 1; }
   first=$(grep '^lapor\.v1\.' <<<"$services" | head -1)
   grpcurl -plaintext "127.0.0.1:${!port}" describe "$first" >/dev/null
+  grpcurl -plaintext "127.0.0.1:${!port}" grpc.health.v1.Health/Check | grep -q SERVING
 done
 ok "reflection: every service lists grpc.reflection.v1 and describes its API"
 
