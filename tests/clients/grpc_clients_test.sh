@@ -15,15 +15,6 @@ clients_start_stack
 cd "$CLIENTS_WORK"
 source .run/stack.env
 intake=127.0.0.1:$LAPOR_INTAKE_GRPC_PORT
-passed=0
-ok() {
-  echo "ok   $*"
-  passed=$((passed + 1))
-}
-fail() {
-  echo "FAIL $*" >&2
-  exit 1
-}
 
 # grpcurl, plain JSON in both directions.
 answer=$(grpcurl -plaintext -H 'x-api-key: demo-web-key' -d '{
@@ -90,4 +81,4 @@ mkdir -p "$gen/py"
   proto/lapor/v1/*.proto proto/google/rpc/*.proto
 "$CLIENTS_PYTHON" "$clients_repo_root/tests/clients/grpc_clients.py" "$gen/py"
 ok "generated Python client"
-echo "grpc_clients_test: $passed passed, 0 failed"
+echo "grpc_clients_test: $clients_passed passed, 0 failed"

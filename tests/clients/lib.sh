@@ -15,6 +15,17 @@ clients_repo_root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 # shellcheck source=deploy/local/lib.sh
 source "$clients_repo_root/deploy/local/lib.sh"
 
+# ok WHAT: one check passed; fail WHAT: one failed, which ends the script.
+clients_passed=0
+ok() {
+  echo "ok   $*"
+  clients_passed=$((clients_passed + 1))
+}
+fail() {
+  echo "FAIL $*" >&2
+  exit 1
+}
+
 clients_start_stack() {
   trap 'echo "FAIL ${BASH_SOURCE[0]##*/}:$LINENO: $BASH_COMMAND (exit $?)" >&2' ERR
   local v

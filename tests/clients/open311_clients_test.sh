@@ -9,15 +9,6 @@ clients_start_stack
 cd "$CLIENTS_WORK"
 source .run/stack.env
 open311=http://127.0.0.1:$LAPOR_OPEN311_PORT
-passed=0
-ok() {
-  echo "ok   $*"
-  passed=$((passed + 1))
-}
-fail() {
-  echo "FAIL $*" >&2
-  exit 1
-}
 # status_of METHOD PATH [curl args...]: the HTTP status; the body is left in $body.
 body_file=$(mktemp)
 status_of() {
@@ -79,4 +70,4 @@ for id in "$road_id" "$garbage_id"; do
 done
 "$CLIENTS_PYTHON" "$clients_repo_root/tests/clients/open311_clients.py" "$open311" "$road_id" "$garbage_id"
 ok "georeport: every GET in JSON and XML"
-echo "open311_clients_test: $passed passed, 0 failed"
+echo "open311_clients_test: $clients_passed passed, 0 failed"
