@@ -268,7 +268,8 @@ int main(int argc, char** argv) {
                                         lapor::build::kRevision + ")");
   std::string intake = defaultAddress("intake", "127.0.0.1:50051"),
               notification = defaultAddress("notification", "127.0.0.1:50053"),
-              sla = defaultAddress("sla-monitor", "127.0.0.1:50054"), target, agency = "disdamkar", cursor, tracking, assignment, complaint, token;
+              sla = defaultAddress("sla-monitor", "127.0.0.1:50054"), target,
+              agency = "disdamkar", cursor, tracking, assignment, complaint, token;
   SubmitArgs sargs;
   int count = 0;
   int timeout_s = 30;
@@ -356,7 +357,8 @@ int main(int argc, char** argv) {
   auto* c_health = app.add_subcommand("health", "grpc.health.v1 Check against an address");
   c_health->add_option("target", target)->required();
 
-  std::string routing = defaultAddress("routing", "127.0.0.1:50052"), operator_name, note, request_id;
+  std::string routing = defaultAddress("routing", "127.0.0.1:50052"), operator_name, note,
+              request_id;
   auto* c_assign = app.add_subcommand("assign", "Assign a triaged complaint to an agency");
   c_assign->add_option("--routing", routing, "routing gRPC address");
   c_assign->add_option("--agency", agency)->required();

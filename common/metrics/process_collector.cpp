@@ -12,8 +12,9 @@
 namespace lapor::metrics {
 
 namespace {
-prometheus::MetricFamily gauge(const std::string& name, const std::string& help, double value,
-                               prometheus::MetricType type = prometheus::MetricType::Gauge) {
+// One family of a single unlabelled sample (a gauge unless `type` says counter).
+prometheus::MetricFamily family(const std::string& name, const std::string& help, double value,
+                                prometheus::MetricType type = prometheus::MetricType::Gauge) {
   prometheus::MetricFamily f{name, help, type, {}};
   prometheus::ClientMetric m;
   if (type == prometheus::MetricType::Counter)
@@ -79,19 +80,20 @@ std::vector<prometheus::MetricFamily> ProcessCollector::Collect() const {
     for (std::string x; s >> x;) f.push_back(x);
     auto field = [&](size_t n) { return n - 3 < f.size() ? std::stod(f[n - 3]) : 0.0; };
     const double tps = static_cast<double>(ticks_per_second_);
-    out.push_back(gauge("process_cpu_seconds_total", "Total user and system CPU time spent in seconds.",
+    out.push_back(family("process_cpu_seconds_total",
+                        "Total user and system CPU time spent in seconds.",
                         (field(14) + field(15)) / tps, prometheus::MetricType::Counter));
-    out.push_back(gauge("process_start_time_seconds",
+    out.push_back(family("process_start_time_seconds",
                         "Start time of the process since unix epoch in seconds.",
                         boot_time_seconds_ + field(22) / tps));
     out.push_back(
-        gauge("process_virtual_memory_bytes", "Virtual memory size in bytes.", field(23)));
-    out.push_back(gauge("process_resident_memory_bytes", "Resident memory size in bytes.",
+        family("process_virtual_memory_bytes", "Virtual memory size in bytes.", field(23)));
+    out.push_back(family("process_resident_memory_bytes", "Resident memory size in bytes.",
                         field(24) * static_cast<double>(page_size_)));
   }
-  out.push_back(gauge("process_open_fds", "Number of open file descriptors.", openFds()));
+  out.push_back(family("process_open_fds", "Number of open file descriptors.", openFds()));
   if (double max = maxFds(); max >= 0)
-    out.push_back(gauge("process_max_fds", "Maximum number of open file descriptors.", max));
+    out.push_back(family("process_max_fds", "Maximum number of open file descriptors.", max));
   return out;
 }
 
@@ -99,7 +101,7 @@ BuildInfoCollector::BuildInfoCollector(std::string version, std::string revision
     : version_(std::move(version)), revision_(std::move(revision)) {}
 
 std::vector<prometheus::MetricFamily> BuildInfoCollector::Collect() const {
-  auto f = gauge("lapor_build_info",
+  auto f = family("lapor_build_info",
                  "Always 1; the labels say which build of Lapor answers on this endpoint.", 1);
   f.metric[0].label = {{"version", version_}, {"revision", revision_}};
   return {f};

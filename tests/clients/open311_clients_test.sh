@@ -2,7 +2,8 @@
 # Open311 GeoReport v2 through curl and PyPI's georeport, against the running stack: discovery,
 # form-encoded and multipart POSTs (a photo form), JSON and unknown content types (415, nothing
 # recorded), methods GeoReport does not define (405 with Allow), and every GET of georeport
-# with comma-separated lists, in JSON and XML (tests/clients/open311_clients.py).
+# with comma-separated lists, in JSON and XML (tests/clients/open311_clients.py); and, where
+# a Python 2.7 exists, PyPI's `three` posting a photo (tests/clients/open311_three.py).
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 clients_start_stack
@@ -63,6 +64,20 @@ ok "DELETE, PUT, PATCH and POST where undefined: 405 with Allow; OPTIONS: 204"
 [[ $(status_of GET "/requests.json?status=open,pending") == 400 ]] && grep -q "'pending'" "$body_file" ||
   fail "status=open,pending: $(cat "$body_file")"
 ok "a bad item in a status list: 400 naming it"
+
+# PyPI's `three` posts a photo as multipart (Python 2 only: where tools.sh found one).
+if [[ -f $clients_repo_root/.cache/tools/py2/python ]]; then
+  three_out=$(PYTHONPATH=$clients_repo_root/.cache/tools/py2 \
+    "$(cat "$clients_repo_root/.cache/tools/py2/python")" \
+    "$clients_repo_root/tests/clients/open311_three.py" "$open311" photo.jpg) ||
+    fail "three: $three_out"
+  echo "$three_out"
+  three_id=$(sed -n 's/^THREE_ID=//p' <<<"$three_out")
+  clients_wait_view "$three_id"
+  ok "three (Python 2): discovery, services, post(media=...) of $three_id"
+else
+  echo "skip three: no Python 2.7 on this machine (tests/clients/tools.sh)"
+fi
 
 # The tracking view has both before georeport reads them.
 for id in "$road_id" "$garbage_id"; do

@@ -3,6 +3,8 @@
 # deploy/versions.env, into .cache/tools of the checkout:
 #   .cache/tools/bin     grpcurl, protoc-gen-go, protoc-gen-go-grpc (go install, Go module proxy)
 #   .cache/tools/venv    grpcio-tools and georeport (pip, PyPI)
+#   .cache/tools/py2     PyPI's `three` (Python 2 only), where a Python 2.7 exists; its path is
+#                        in .cache/tools/py2/python
 # and the modules of the Go client of tests/clients/goclient (Go's own module cache).
 # Idempotent and quick when everything is there (a stamp per tool names its version), so every
 # client test runs it first; `make test` runs it before ctest so a first install is not timed.
@@ -45,4 +47,22 @@ if [[ ! -x $tools/venv/bin/python || $(cat "$tools/stamps/venv" 2>/dev/null) != 
   # shellcheck disable=SC2086 # the list is words on purpose
   "$tools/venv/bin/python" -m pip install -q --disable-pip-version-check $python_want
   echo "$python_want" >"$tools/stamps/venv"
+fi
+
+# `three` needs Python 2: Debian 12 has none, but a machine may (pyenv, /usr/bin/python2.7).
+python2=""
+for candidate in /usr/bin/python2.7 "${PYENV_ROOT:-$HOME/.pyenv}"/versions/2.7*/bin/python; do
+  if [[ -x $candidate ]] && "$candidate" -c 'import sys; sys.exit(sys.version_info[0] != 2)' 2>/dev/null; then
+    python2=$candidate
+    break
+  fi
+done
+if [[ -n $python2 && $(cat "$tools/stamps/py2" 2>/dev/null) != "three==$THREE_VERSION $python2" ]]; then
+  echo "tools: pip install three==$THREE_VERSION for $python2 into .cache/tools/py2"
+  rm -rf "$tools/py2"
+  "$python2" -m pip install -q --disable-pip-version-check --no-warn-script-location \
+    --target "$tools/py2" "three==$THREE_VERSION" 2>&1 | grep -v DEPRECATION || true
+  [[ -d $tools/py2/three ]] || { echo "tools: installing three failed" >&2; exit 1; }
+  echo "$python2" >"$tools/py2/python"
+  echo "three==$THREE_VERSION $python2" >"$tools/stamps/py2"
 fi
