@@ -89,6 +89,13 @@ std::unique_ptr<grpc::ClientContext> agencyContext(const std::string& token,
   return ctx;
 }
 
+// RoutingAdmin and SlaService calls carry an operator's token: LAPOR_OPERATOR_TOKEN, or the
+// local demo's auditor token of deploy/config/operators.yaml.
+std::unique_ptr<grpc::ClientContext> operatorContext(std::chrono::milliseconds timeout = 10s) {
+  const char* env = std::getenv("LAPOR_OPERATOR_TOKEN");
+  return agencyContext(env && *env ? env : "lapor-demo-auditor", timeout);
+}
+
 // Confirms every item up to `item` as stored; it also opens the stream's window.
 grpc::Status confirmStored(v1::AgencyService::Stub& stub, const std::string& agency,
                            const std::string& token, const v1::AgencyFeedItem& item) {
@@ -236,7 +243,7 @@ int demo(const std::string& intake, const std::string& notification, const std::
     v1::GetObligationsRequest oreq;
     oreq.set_complaint_id(submitted.complaint_id());
     v1::GetObligationsResponse oresp;
-    if (auto s = sla_stub->GetObligations(context().get(), oreq, &oresp); !s.ok())
+    if (auto s = sla_stub->GetObligations(operatorContext().get(), oreq, &oresp); !s.ok())
       return fail("obligations", s);
     for (const auto& o : oresp.obligations()) {
       if (o.assignment_id() == ack.assignment_id() && o.state() == v1::OBLIGATION_STATE_MET) {
@@ -489,7 +496,7 @@ int main(int argc, char** argv) {
     v1::GetObligationsRequest req;
     req.set_complaint_id(complaint);
     v1::GetObligationsResponse resp;
-    if (auto s = stub->GetObligations(context().get(), req, &resp); !s.ok())
+    if (auto s = stub->GetObligations(operatorContext().get(), req, &resp); !s.ok())
       return fail("obligations", s);
     std::cout << json(resp) << "\n";
   } else if (*c_health) {

@@ -32,6 +32,8 @@ class IntakeApp {
   IntakeApp(const config::Config& cfg, const app::ServiceSettings& settings, log::Logger logger,
             const app::CommandLine& cl);
   void stop();
+  // SIGHUP: read the operator credentials again.
+  void reload() { operators_->reload(); }
   int grpcPort() const { return server_->port(); }
 
  private:
@@ -48,6 +50,7 @@ class IntakeApp {
   kafka::Producer producer_;
   SubmissionService submissions_;
   ComplaintViews views_;
+  std::unique_ptr<auth::OperatorAccess> operators_;
   IntakeHandler handler_;
   IntakeGrpcService grpc_service_{handler_};  // what the gRPC server registers
   ViewHandler view_;

@@ -2,11 +2,14 @@
 // the last complaint returned, so pages stay stable while new complaints arrive.
 #include "complaint_views.h"
 
+#include "domain/view_model.h"
+
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
 #include <charconv>
 #include <cstdlib>
+#include <tuple>
 
 namespace lapor::intake {
 
@@ -64,17 +67,29 @@ v1::ComplaintView ComplaintViews::read(const std::string& cid, const std::string
   if (v.submitted_at_ms() > 0)
     v.set_expected_response_by_ms(
         response_times_.expected(v.priority(), v.submitted_at_ms()).by_ms);
+  v.set_close_reason(str(h.field("close_reason")));
+  v.set_duplicate_of(str(h.field("duplicate_of")));
   auto agencies = redis_.command({"SMEMBERS", base + ":agencies"}).elements;
   std::sort(agencies.begin(), agencies.end(),
             [](const auto& a, const auto& b) { return a.str < b.str; });
+  for (const auto& a : agencies) v.add_agencies(a.str);
+  // Every assignment, in the order the complaint got them (round, dispatch, id).
+  std::vector<AssignmentFacts> parts;
   const auto states = redis_.command({"HGETALL", base + ":assignments"});
-  const auto roles = redis_.command({"HGETALL", base + ":roles"});
-  for (const auto& a : agencies) {
-    v.add_agencies(a.str);
+  for (size_t i = 0; i + 1 < states.elements.size(); i += 2)
+    if (auto a = AssignmentFacts::unpack(states.elements[i].str, states.elements[i + 1].str))
+      parts.push_back(*a);
+  std::sort(parts.begin(), parts.end(), [](const auto& a, const auto& b) {
+    return std::tie(a.round, a.dispatched_at_ms, a.assignment_id) <
+           std::tie(b.round, b.dispatched_at_ms, b.assignment_id);
+  });
+  for (const auto& a : parts) {
     auto* as = v.add_assignments();
-    as->set_agency_id(a.str);
-    as->set_state(str(states.field(a.str)));
-    as->set_role(str(roles.field(a.str)));
+    as->set_agency_id(a.agency_id);
+    as->set_state(a.state);
+    as->set_role(a.role);
+    as->set_assignment_id(a.assignment_id.starts_with("agency/") ? "" : a.assignment_id);
+    as->set_round(a.round);
   }
   for (auto& t : timeline(cid, 0)) *v.add_timeline() = std::move(t);
   return v;

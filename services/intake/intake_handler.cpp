@@ -49,9 +49,13 @@ grpc::Status invalidArgument(const std::string& message,
 IntakeHandler::IntakeHandler(SubmissionService& submissions, ComplaintViews& views,
                              redis::RedisClient& redis, kafka::MessageSink& events,
                              const time::Clock& clock, log::Logger logger,
-                             std::chrono::milliseconds produce_timeout)
+                             std::chrono::milliseconds produce_timeout,
+                             const PublisherRegistry& publishers,
+                             const auth::OperatorAccess& operators)
     : submissions_(submissions),
       views_(views),
+      publishers_(publishers),
+      operators_(operators),
       redis_(redis),
       events_(events),
       clock_(clock),
@@ -79,6 +83,8 @@ grpc::Status IntakeHandler::SubmitComplaint(grpc::ServerContext* ctx,
                                           1'000'000);
       return withDetails(grpc::StatusCode::RESOURCE_EXHAUSTED, out.message, ri);
     }
+    case K::Conflict:
+      return grpc::Status(grpc::StatusCode::FAILED_PRECONDITION, out.message);
     case K::Unavailable:
       break;
   }
@@ -110,9 +116,14 @@ grpc::Status IntakeHandler::GetComplaint(grpc::ServerContext*, const v1::GetComp
   return grpc::Status::OK;
 }
 
-grpc::Status IntakeHandler::ListComplaints(grpc::ServerContext*,
+grpc::Status IntakeHandler::ListComplaints(grpc::ServerContext* ctx,
                                            const v1::ListComplaintsRequest* req,
                                            v1::ListComplaintsResponse* resp) {
+  // An agency's work list is the operators' to see, not the public's.
+  if (!req->agency_id().empty())
+    if (auto s = operators_.authorize(*ctx, auth::Role::Auditor, "ListComplaints by agency_id");
+        !s.ok())
+      return s;
   std::vector<FieldViolation> bad;
   if (req->page_size() < 0 || req->page_size() > 500)
     bad.push_back({"page_size", "must be between 1 and 500 (0: the default, 50)"});
@@ -168,7 +179,34 @@ grpc::Status IntakeHandler::produce(const std::vector<v1::EventEnvelope>& envs) 
   return grpc::Status::OK;
 }
 
-std::optional<std::string> IntakeHandler::claimFollowUp(const v1::ComplaintView& view) {
+grpc::Status IntakeHandler::authorizeReporter(const grpc::ServerContext& ctx,
+                                              const std::string& complaint_id,
+                                              const std::string& secret) {
+  if (!secret.empty()) {
+    auto stored = redis_.command({"GET", redis_.key(reporterSecretKey(complaint_id))});
+    if (!stored.isNil() && stored.str == PublisherRegistry::sha256Hex(secret))
+      return grpc::Status::OK;
+    return grpc::Status(grpc::StatusCode::PERMISSION_DENIED,
+                        "reporter_secret: not this complaint's reporter secret");
+  }
+  // The publisher that submitted the complaint may act for its reporter.
+  if (auto key = metadata(&ctx, "x-api-key")) {
+    auto auth = publishers_.authenticate(key);
+    if (!auth.publisher) return grpc::Status(grpc::StatusCode::UNAUTHENTICATED, auth.error);
+    auto publisher = redis_.command({"HGET", redis_.key("view:" + complaint_id), "publisher"});
+    if (!publisher.isNil() && publisher.str == auth.publisher->id) return grpc::Status::OK;
+    return grpc::Status(grpc::StatusCode::PERMISSION_DENIED,
+                        "publisher '" + auth.publisher->id +
+                            "' did not submit this complaint; only its reporter (reporter_secret) "
+                            "or its publisher may");
+  }
+  return grpc::Status(grpc::StatusCode::UNAUTHENTICATED,
+                      "reporter_secret: required (it came with SubmitComplaintResponse), or the "
+                      "x-api-key of the publisher that submitted the complaint");
+}
+
+IntakeHandler::FollowUpClaim IntakeHandler::claimFollowUp(const v1::ComplaintView& view,
+                                                          const std::string& request_id) {
   // One follow-up per answer: keyed by the answer (the latest resolved or closed event), so a
   // double click or two instances racing cannot reopen or close the same resolution twice, even
   // while the view has seen the first follow-up's feedback event but not yet its reopen.
@@ -176,9 +214,54 @@ std::optional<std::string> IntakeHandler::claimFollowUp(const v1::ComplaintView&
   for (const auto& t : view.timeline())
     if (t.what() == "resolved" || t.what() == "closed") answer = t.event_id();
   auto key = redis_.key("intake:followup:" + view.complaint_id() + ":" + answer);
-  auto r = redis_.command({"SET", key, "1", "NX", "EX", std::to_string(90 * 86400)});
-  if (r.isNil()) return std::nullopt;
-  return key;
+  auto r = redis_.command({"SET", key, request_id.empty() ? "-" : request_id, "NX", "EX",
+                           std::to_string(90 * 86400)});
+  if (r.isNil()) return {FollowUpClaim::Kind::Taken, key};
+  return {FollowUpClaim::Kind::Mine, key};
+}
+
+std::string IntakeHandler::requestKey(const std::string& complaint_id,
+                                      const std::string& request_id) const {
+  return redis_.key("intake:followup-request:" + complaint_id + ":" +
+                    PublisherRegistry::sha256Hex(request_id));
+}
+
+v1::EventEnvelope IntakeHandler::followUpEvent(const std::string& complaint_id,
+                                               const std::string& trace, const std::string& name,
+                                               const std::string& request_id) const {
+  // A request id makes the event id: a retried call produces the same event, dropped as a
+  // repeat by every consumer.
+  return events::makeEnvelope(
+      kProducer, complaint_id, trace, clock_.nowMs(),
+      request_id.empty() ? events::newUuid()
+                         : events::nameUuid(name + "/" + complaint_id + "/" + request_id));
+}
+
+grpc::Status IntakeHandler::followUp(const Found& f, const std::string& request_id,
+                                     const std::function<bool(const v1::ComplaintView&)>& allowed,
+                                     const std::string& not_allowed,
+                                     const std::vector<v1::EventEnvelope>& envs,
+                                     v1::ComplaintStatus status) {
+  // A retry of a request already recorded: the same events again (repeats downstream).
+  const auto rkey = request_id.empty() ? std::string() : requestKey(f.complaint_id, request_id);
+  if (!rkey.empty() && !redis_.command({"GET", rkey}).isNil()) return produce(envs);
+  auto view = views_.read(f.complaint_id, f.tracking_id);
+  if (!allowed(view)) return grpc::Status(grpc::StatusCode::FAILED_PRECONDITION, not_allowed);
+  auto claim = claimFollowUp(view, request_id);
+  if (claim.kind == FollowUpClaim::Kind::Taken)
+    return grpc::Status(grpc::StatusCode::FAILED_PRECONDITION,
+                        "this answer was already followed up by the reporter");
+  if (!rkey.empty())
+    redis_.command({"SET", rkey, std::to_string(static_cast<int>(status)), "EX",
+                    std::to_string(90 * 86400)});
+  auto st = produce(envs);
+  if (!st.ok()) {
+    // Nothing recorded: a retry may go ahead.
+    std::vector<std::string> del{"DEL", claim.key};
+    if (!rkey.empty()) del.push_back(rkey);
+    redis_.command(del);
+  }
+  return st;
 }
 
 grpc::Status IntakeHandler::AddFeedback(grpc::ServerContext* ctx, const v1::AddFeedbackRequest* req,
@@ -187,43 +270,36 @@ grpc::Status IntakeHandler::AddFeedback(grpc::ServerContext* ctx, const v1::AddF
   if (req->rating() < 1 || req->rating() > 5) bad.push_back({"rating", "must be 1 to 5"});
   if (!isUtf8(req->comment()) || req->comment().size() > 4000)
     bad.push_back({"comment", "must be UTF-8 text of at most 4000 bytes"});
+  if (req->request_id().size() > 200) bad.push_back({"request_id", "at most 200 bytes"});
   try {
     auto f = find(req->tracking_id());
     if (!f.status.ok()) return f.status;
     if (!bad.empty()) return invalidArgument("invalid feedback", bad);
-    auto view = views_.read(f.complaint_id, f.tracking_id);
-    if (view.status() != v1::COMPLAINT_STATUS_RESOLVED)
-      return grpc::Status(grpc::StatusCode::FAILED_PRECONDITION,
-                          "feedback is taken once the complaint is resolved");
-    auto claim = claimFollowUp(view);
-    if (!claim)
-      return grpc::Status(grpc::StatusCode::FAILED_PRECONDITION,
-                          "this answer already has the reporter's feedback");
-    const auto now = clock_.nowMs();
+    if (auto s = authorizeReporter(*ctx, f.complaint_id, req->reporter_secret()); !s.ok())
+      return s;
     const auto trace = metadata(ctx, "x-trace-id").value_or("");
-    std::vector<v1::EventEnvelope> envs;
-    auto fb = events::makeEnvelope(kProducer, f.complaint_id, trace, now);
+    auto fb = followUpEvent(f.complaint_id, trace, "feedback", req->request_id());
     fb.mutable_feedback()->set_rating(req->rating());
     fb.mutable_feedback()->set_comment(req->comment());
     fb.mutable_feedback()->set_solved(req->solved());
-    envs.push_back(fb);
-    auto next = events::makeEnvelope(kProducer, f.complaint_id, trace, now);
+    auto next = followUpEvent(f.complaint_id, trace, "feedback-outcome", req->request_id());
     if (req->solved()) {
       next.mutable_closed()->set_reason("feedback");
-      resp->set_status(v1::COMPLAINT_STATUS_CLOSED);
     } else {
       next.mutable_reopened()->set_reason("not solved: " + req->comment());
       next.mutable_reopened()->set_by("reporter");
-      resp->set_status(v1::COMPLAINT_STATUS_REOPENED);
     }
-    envs.push_back(next);
-    auto st = produce(envs);
-    if (!st.ok()) redis_.command({"DEL", *claim});  // nothing recorded: a retry may go ahead
-    if (st.ok())
-      log_.info(
-          "feedback recorded",
-          {{"complaint_id", f.complaint_id}, {"rating", req->rating()}, {"solved", req->solved()}});
-    return st;
+    const auto status =
+        req->solved() ? v1::COMPLAINT_STATUS_CLOSED : v1::COMPLAINT_STATUS_REOPENED;
+    auto st = followUp(
+        f, req->request_id(),
+        [](const auto& v) { return v.status() == v1::COMPLAINT_STATUS_RESOLVED; },
+        "feedback is taken once the complaint is resolved", {fb, next}, status);
+    if (!st.ok()) return st;
+    resp->set_status(status);
+    log_.info("feedback recorded",
+              {{"complaint_id", f.complaint_id}, {"rating", req->rating()}, {"solved", req->solved()}});
+    return grpc::Status::OK;
   } catch (const redis::RedisError& e) {
     return unavailable("complaint store unavailable");
   }
@@ -238,24 +314,23 @@ grpc::Status IntakeHandler::ReopenComplaint(grpc::ServerContext* ctx,
     if (req->reason().empty() || !isUtf8(req->reason()) || req->reason().size() > 4000)
       return invalidArgument("invalid reopen request",
                              {{"reason", "is required: UTF-8 text of at most 4000 bytes"}});
-    auto view = views_.read(f.complaint_id, f.tracking_id);
-    if (view.status() != v1::COMPLAINT_STATUS_RESOLVED &&
-        view.status() != v1::COMPLAINT_STATUS_CLOSED)
-      return grpc::Status(grpc::StatusCode::FAILED_PRECONDITION,
-                          "only a resolved or closed complaint can be reopened");
-    auto claim = claimFollowUp(view);
-    if (!claim)
-      return grpc::Status(grpc::StatusCode::FAILED_PRECONDITION,
-                          "this answer was already followed up by the reporter");
-    auto env = events::makeEnvelope(kProducer, f.complaint_id,
-                                    metadata(ctx, "x-trace-id").value_or(""), clock_.nowMs());
+    if (req->request_id().size() > 200)
+      return invalidArgument("invalid reopen request", {{"request_id", "at most 200 bytes"}});
+    if (auto s = authorizeReporter(*ctx, f.complaint_id, req->reporter_secret()); !s.ok())
+      return s;
+    auto env = followUpEvent(f.complaint_id, metadata(ctx, "x-trace-id").value_or(""), "reopen",
+                             req->request_id());
     env.mutable_reopened()->set_reason(req->reason());
     env.mutable_reopened()->set_by("reporter");
-    auto st = produce({env});
-    if (!st.ok()) {
-      redis_.command({"DEL", *claim});
-      return st;
-    }
+    auto st = followUp(
+        f, req->request_id(),
+        [](const auto& v) {
+          return v.status() == v1::COMPLAINT_STATUS_RESOLVED ||
+                 v.status() == v1::COMPLAINT_STATUS_CLOSED;
+        },
+        "only a resolved or closed complaint can be reopened", {env},
+        v1::COMPLAINT_STATUS_REOPENED);
+    if (!st.ok()) return st;
     resp->set_status(v1::COMPLAINT_STATUS_REOPENED);
     log_.info("complaint reopened", {{"complaint_id", f.complaint_id}});
     return grpc::Status::OK;

@@ -2,6 +2,7 @@
 // google.rpc error details (BadRequest, RetryInfo) in the status.
 #pragma once
 
+#include "auth/operator_access.h"
 #include "complaint_views.h"
 #include "kafka/message.h"
 #include "lapor/v1/events.pb.h"
@@ -10,6 +11,7 @@
 #include "submission.h"
 
 #include <atomic>
+#include <functional>
 #include <chrono>
 
 namespace lapor::intake {
@@ -22,7 +24,8 @@ class IntakeHandler final : public v1::IntakeService::Service {
  public:
   IntakeHandler(SubmissionService& submissions, ComplaintViews& views, redis::RedisClient& redis,
                 kafka::MessageSink& events, const time::Clock& clock, log::Logger logger,
-                std::chrono::milliseconds produce_timeout);
+                std::chrono::milliseconds produce_timeout, const PublisherRegistry& publishers,
+                const auth::OperatorAccess& operators);
 
   grpc::Status SubmitComplaint(grpc::ServerContext* ctx, const v1::SubmitComplaintRequest* req,
                                v1::SubmitComplaintResponse* resp) override;
@@ -47,14 +50,33 @@ class IntakeHandler final : public v1::IntakeService::Service {
     std::string tracking_id;
   };
   Found find(const std::string& tracking_id);
-  // Reserves the reporter's one follow-up (feedback or reopen) of the current answer; returns
-  // the reservation's key, or nullopt when one was already made.
-  std::optional<std::string> claimFollowUp(const v1::ComplaintView& view);
+  // Only the reporter acts on its complaint: with the reporter secret, or through the publisher
+  // that submitted it (its x-api-key).
+  grpc::Status authorizeReporter(const grpc::ServerContext& ctx, const std::string& complaint_id,
+                                 const std::string& secret);
+  // Reserves the reporter's one follow-up (feedback or reopen) of the current answer.
+  struct FollowUpClaim {
+    enum class Kind { Mine, Taken };
+    Kind kind;
+    std::string key;
+  };
+  FollowUpClaim claimFollowUp(const v1::ComplaintView& view, const std::string& request_id);
+  std::string requestKey(const std::string& complaint_id, const std::string& request_id) const;
+  v1::EventEnvelope followUpEvent(const std::string& complaint_id, const std::string& trace,
+                                  const std::string& name, const std::string& request_id) const;
+  // A follow-up of the reporter: allowed in the view's current status, once per answer, and
+  // once per request id (a retry produces the same events again).
+  grpc::Status followUp(const Found& f, const std::string& request_id,
+                        const std::function<bool(const v1::ComplaintView&)>& allowed,
+                        const std::string& not_allowed, const std::vector<v1::EventEnvelope>& envs,
+                        v1::ComplaintStatus status);
   // Produces the reporter's follow-up events and waits for Kafka, all or nothing to the caller.
   grpc::Status produce(const std::vector<v1::EventEnvelope>& events);
 
   SubmissionService& submissions_;
   ComplaintViews& views_;
+  const PublisherRegistry& publishers_;
+  const auth::OperatorAccess& operators_;
   redis::RedisClient& redis_;
   kafka::MessageSink& events_;
   const time::Clock& clock_;

@@ -326,6 +326,9 @@ void Open311Server::postRequest(const httplib::Request& req, httplib::Response& 
       return answer(
           req, res, 200,
           json::array({{{"service_request_id", out.response.tracking_id()},
+                        // The reporter's secret for feedback and reopening: for the reporter
+                        // only (GeoReport's token field; Lapor never lists it).
+                        {"token", out.response.reporter_secret()},
                         {"service_notice",
                          "expected response " + out.response.expected_response() +
                              (file_parts > 0 ? "; the uploaded file was not kept (send media_url)"
@@ -344,6 +347,8 @@ void Open311Server::postRequest(const httplib::Request& req, httplib::Response& 
     }
     case K::Unauthenticated:
       return errors(req, res, 403, {out.message});
+    case K::Conflict:
+      return errors(req, res, 400, {out.message});
     case K::RateLimited:
       res.set_header("Retry-After", std::to_string((out.retry_after.count() + 999) / 1000));
       return errors(req, res, 429, {out.message});

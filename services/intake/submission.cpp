@@ -14,6 +14,8 @@
 #include "domain/tracking_id.h"
 #include "events/envelope.h"
 
+#include <openssl/rand.h>
+
 #include <cstdlib>
 #include <sstream>
 #include <thread>
@@ -46,11 +48,42 @@ end
 return 0
 )lua";
 
-std::string encode(const std::string& state, const std::string& cid, const std::string& tid,
-                   int64_t ms) {
-  return state + " " + cid + " " + tid + " " + std::to_string(ms);
+// "<state> <complaint id> <tracking id> <ms> <reporter secret> <fingerprint>": claims written
+// before the secret and the fingerprint existed end after <ms>.
+std::string encode(const std::string& state, const SubmissionService::Reserved& r) {
+  return state + " " + r.complaint_id + " " + r.tracking_id + " " + std::to_string(r.submitted_ms) +
+         " " + (r.reporter_secret.empty() ? "-" : r.reporter_secret) + " " +
+         (r.fingerprint.empty() ? "-" : r.fingerprint);
+}
+
+// What the request asks, whatever key it came with: equal for a true retry.
+std::string fingerprintOf(const v1::SubmitComplaintRequest& req) {
+  auto copy = req;
+  copy.clear_idempotency_key();
+  return PublisherRegistry::sha256Hex(copy.SerializeAsString());
 }
 }  // namespace
+
+std::string newReporterSecret() {
+  static const char* kDigits = "0123456789ABCDEFGHJKMNPQRSTVWXYZ";
+  unsigned char b[17] = {};
+  if (RAND_bytes(b, 16) != 1) throw std::runtime_error("RAND_bytes failed");
+  std::string out;
+  int bits = 0, acc = 0;
+  for (int i = 0; i < 17 && out.size() < 26; ++i) {
+    acc = (acc << 8) | b[i];
+    bits += 8;
+    while (bits >= 5 && out.size() < 26) {
+      out += kDigits[(acc >> (bits - 5)) & 31];
+      bits -= 5;
+    }
+  }
+  return out;
+}
+
+std::string reporterSecretKey(const std::string& complaint_id) {
+  return "intake:reporter-secret:" + complaint_id;
+}
 
 std::string channelName(v1::Channel c) {
   switch (c) {
@@ -159,7 +192,9 @@ SubmissionService::Claim SubmissionService::claimIdempotencyKey(const std::strin
     std::istringstream in(value.substr(0, nl));
     std::string state;
     in >> state >> claim.earlier.complaint_id >> claim.earlier.tracking_id >>
-        claim.earlier.submitted_ms;
+        claim.earlier.submitted_ms >> claim.earlier.reporter_secret >> claim.earlier.fingerprint;
+    if (claim.earlier.reporter_secret == "-") claim.earlier.reporter_secret.clear();
+    if (claim.earlier.fingerprint == "-") claim.earlier.fingerprint.clear();
     if (state == "done") {
       claim.kind = Claim::Kind::Done;
       return claim;
@@ -180,7 +215,8 @@ void SubmissionService::release(const std::string& idem_key, const std::string& 
                                 const Reserved& mine, const std::string& reporter_ref) {
   try {
     if (!idem_key.empty()) redis_.eval(kReleaseScript, {idem_key, idem_key + ":lease"}, {pending});
-    redis_.command({"DEL", redis_.key("intake:tracking:" + mine.tracking_id)});
+    redis_.command({"DEL", redis_.key("intake:tracking:" + mine.tracking_id),
+                    redis_.key(reporterSecretKey(mine.complaint_id))});
     if (!reporter_ref.empty())
       redis_.command({"DEL", redis_.key("intake:reporter:" + reporter_ref)});
   } catch (const redis::RedisError& e) {
@@ -194,8 +230,8 @@ void SubmissionService::markDone(const std::string& idem_key, const Reserved& r,
                                  const log::Logger& logger) {
   if (idem_key.empty()) return;
   try {
-    redis_.command({"SET", idem_key, encode("done", r.complaint_id, r.tracking_id, r.submitted_ms),
-                    "PX", std::to_string(settings_.idempotency_ttl.count())});
+    redis_.command({"SET", idem_key, encode("done", r), "PX",
+                    std::to_string(settings_.idempotency_ttl.count())});
     redis_.command({"DEL", idem_key + ":lease"});
   } catch (const redis::RedisError& e) {
     // Accepted all the same: Kafka has it, and the pending claim still holds the event, so a
@@ -238,6 +274,21 @@ SubmitOutcome SubmissionService::resume(const std::string& idem_key, const Claim
   return accepted(claim.earlier, priority, true);
 }
 
+std::optional<SubmitOutcome> SubmissionService::conflict(
+    const Reserved& earlier, const Reserved& mine, const v1::SubmitComplaintRequest& req) const {
+  if (earlier.fingerprint.empty() || earlier.fingerprint == mine.fingerprint) return std::nullopt;
+  metrics_.rejected.Add({{"reason", "idempotency-conflict"}}).Increment();
+  SubmitOutcome out;
+  out.kind = SubmitOutcome::Kind::Conflict;
+  const auto what = !req.idempotency_key().empty()
+                        ? "idempotency_key '" + req.idempotency_key() + "'"
+                        : "external_ref '" + req.external_ref() + "'";
+  out.message = what + " was already used for a different complaint (" + earlier.tracking_id +
+                "); nothing was recorded: send a new key for a new complaint, or the same "
+                "request to retry it";
+  return out;
+}
+
 SubmitOutcome SubmissionService::accepted(const Reserved& r, v1::Priority priority,
                                           bool duplicate) const {
   SubmitOutcome out;
@@ -245,6 +296,7 @@ SubmitOutcome SubmissionService::accepted(const Reserved& r, v1::Priority priori
   out.response.set_tracking_id(r.tracking_id);
   out.response.set_complaint_id(r.complaint_id);
   out.response.set_duplicate(duplicate);
+  out.response.set_reporter_secret(r.reporter_secret);
   const auto expected = response_times_.expected(priority, r.submitted_ms);
   out.response.set_expected_response_seconds(expected.seconds);
   out.response.set_expected_response(expected.words);
@@ -304,10 +356,13 @@ SubmitOutcome SubmissionService::submit(const v1::SubmitComplaintRequest& req,
     idem_key = redis_.key("intake:idem:" + publisher.id +
                           ":ref:" + PublisherRegistry::sha256Hex(req.external_ref()));
 
-  Reserved mine{events::newUuid(), "", now};
+  Reserved mine{events::newUuid(), "", now, newReporterSecret(), fingerprintOf(req)};
   std::string reporter_ref;
   try {
     mine.tracking_id = reserveTrackingId(mine.complaint_id);
+    // Only the reporter gets the secret; intake keeps its hash, as for every key it checks.
+    redis_.command({"SET", redis_.key(reporterSecretKey(mine.complaint_id)),
+                    PublisherRegistry::sha256Hex(mine.reporter_secret)});
     const auto& rep = req.reporter();
     if (!rep.name().empty() || !rep.phone().empty() || !rep.email().empty() ||
         !rep.device_id().empty()) {
@@ -358,8 +413,7 @@ SubmitOutcome SubmissionService::submit(const v1::SubmitComplaintRequest& req,
   // The claim carries the exact event, so whoever resumes it produces the same event id.
   const std::string pending =
       idem_key.empty() ? std::string()
-                       : encode("pending", mine.complaint_id, mine.tracking_id, now) + "\n" +
-                             env.SerializeAsString();
+                       : encode("pending", mine) + "\n" + env.SerializeAsString();
   if (!idem_key.empty()) {
     Claim claim;
     try {
@@ -375,6 +429,7 @@ SubmitOutcome SubmissionService::submit(const v1::SubmitComplaintRequest& req,
     if (claim.kind != Claim::Kind::Mine) {
       // The earlier submission's ids answer this retry; ours were never used.
       release("", "", mine, reporter_ref);
+      if (auto refused = conflict(claim.earlier, mine, req)) return *refused;
       if (claim.kind == Claim::Kind::Resume) return resume(idem_key, claim, req.priority());
       metrics_.duplicates.Add({}).Increment();
       log_.info("duplicate submission answered with the earlier tracking id",

@@ -22,7 +22,8 @@
 namespace lapor::intake {
 
 struct SubmitOutcome {
-  enum class Kind { Accepted, Invalid, Unauthenticated, RateLimited, Unavailable };
+  // Conflict: the idempotency key (or external reference) was used for a different complaint.
+  enum class Kind { Accepted, Invalid, Unauthenticated, RateLimited, Unavailable, Conflict };
   Kind kind = Kind::Unavailable;
   std::string message;
   std::vector<FieldViolation> violations;    // Invalid
@@ -51,12 +52,16 @@ class SubmissionService {
                        const std::optional<std::string>& api_key, const std::string& trace_id);
   const agencies::AgencyDirectory& directory() const { return directory_; }
 
- private:
+  // The ids a submission was given (and claims keep for its retries).
   struct Reserved {
     std::string complaint_id;
     std::string tracking_id;
     int64_t submitted_ms = 0;
+    std::string reporter_secret;  // given to the reporter; only its hash stays once done
+    std::string fingerprint;      // of the request, so a reused key with another payload is told
   };
+ private:
+
   struct Claim {
     enum class Kind { Mine, Done, Resume };
     Kind kind = Kind::Mine;
@@ -73,6 +78,10 @@ class SubmissionService {
   // Completes a claim whose owner stopped before marking it done, with the claim's own event.
   SubmitOutcome resume(const std::string& idem_key, const Claim& claim, v1::Priority priority);
   SubmitOutcome accepted(const Reserved& r, v1::Priority priority, bool duplicate) const;
+  // The answer to a retry of `earlier` with this request: the same complaint, or a conflict
+  // when the request is not the one the key was first used for.
+  std::optional<SubmitOutcome> conflict(const Reserved& earlier, const Reserved& mine,
+                                        const v1::SubmitComplaintRequest& req) const;
 
   const agencies::AgencyDirectory& directory_;
   redis::RedisClient& redis_;
@@ -85,6 +94,11 @@ class SubmissionService {
   const ResponseTimes& response_times_;
   SubmissionSettings settings_;
 };
+
+// A new reporter secret: 128 random bits in Crockford base32 (26 characters).
+std::string newReporterSecret();
+// The key under which intake keeps a complaint's reporter secret (its SHA-256 hex only).
+std::string reporterSecretKey(const std::string& complaint_id);
 
 // Public wording of a priority / channel, for metric labels and logs.
 std::string priorityName(v1::Priority p);

@@ -3,11 +3,14 @@
 //   view:<cid>              hash: status, tracking_id, category, priority, title, ... updated_at_ms
 //   view:<cid>:timeline     list of JSON entries {at_ms, what, agency_id, note, event_id}
 //   view:<cid>:events       set of applied event ids
+//                           (and the model: version, triage, round, closed, close_reason, ...)
 //   view:<cid>:agencies     set of agencies ever assigned
-//   view:<cid>:assignments  hash agency -> assignment state;  view:<cid>:roles  agency -> role
+//   view:<cid>:assignments  hash assignment id -> AssignmentFacts::pack() (agency, role,
+//                           state, when and by which event it was reported, round)
 //   view:index              sorted set of complaint ids by submission time (listings)
 #pragma once
 
+#include "domain/view_model.h"
 #include "intake_metrics.h"
 #include "kafka/message.h"
 #include "log/logger.h"
@@ -21,6 +24,9 @@ class ViewHandler {
   kafka::HandleResult handle(const kafka::Message& msg);
 
  private:
+  // The complaint's model as stored, and the view's version it was read at.
+  std::pair<ViewModel, std::string> load(const std::string& complaint_id);
+
   redis::RedisClient& redis_;
   log::Logger log_;
   IntakeMetrics& metrics_;

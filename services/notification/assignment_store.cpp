@@ -103,6 +103,7 @@ std::string kindName(v1::DispatchKind k) {
     case v1::DISPATCH_KIND_ESCALATION: return "escalation";
     case v1::DISPATCH_KIND_WITHDRAWN: return "withdrawn";
     case v1::DISPATCH_KIND_UPDATE: return "update";
+    case v1::DISPATCH_KIND_REOPENED: return "reopened";
     default: return "new";
   }
 }

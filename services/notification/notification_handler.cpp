@@ -417,7 +417,11 @@ grpc::Status AgencyServiceImpl::act(const grpc::ServerContext& ctx, const std::s
       if (rec->agency != agency)
         return grpc::Status(grpc::StatusCode::PERMISSION_DENIED,
                             "assignment belongs to another agency");
-      const auto work = rec->kind;
+      // The desk's own item is an assignment record of agency triage.
+      const auto work = rec->kind == domain::WorkKind::Assignment &&
+                                rec->agency == agencies::AgencyDirectory::kTriage
+                            ? domain::WorkKind::Triage
+                            : rec->kind;
       auto d =
           domain::decide(work, domain::parseState(rec->state), action, target, text, reason_code);
       using K = domain::Decision::Kind;

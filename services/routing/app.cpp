@@ -47,7 +47,8 @@ RoutingApp::RoutingApp(const config::Config& cfg, const app::ServiceSettings& s,
       router_(static_cast<int>(cfg.getInt("routing", "max_reroutes", 2, 0, 20))),
       commands_(s.producer(), logger),
       handler_(rules_, store_, router_, clock_, logger, metrics_),
-      admin_(rules_, directory_, store_, commands_, clock_,
+      operators_(auth::operatorAccessFrom(cfg, logger)),
+      admin_(rules_, directory_, store_, commands_, clock_, *operators_,
              s.produce_timeout + std::chrono::seconds(1)),
       processor_(processorOptions(cfg, s), logger, &exposer_.registry()) {
   std::error_code ec;
@@ -92,6 +93,7 @@ void RoutingApp::watchFile(std::chrono::milliseconds interval) {
 }
 
 void RoutingApp::reload() {
+  operators_->reload();
   std::lock_guard lk(reload_mu_);
   std::error_code ec;
   // Remember the file's time even when it is refused: the same bad file is reported once.

@@ -3,6 +3,7 @@
 #pragma once
 
 #include "agencies/agency_directory.h"
+#include "auth/operator_access.h"
 #include "app/service_settings.h"
 #include "config/config.h"
 #include "grpc/grpc_server.h"
@@ -45,6 +46,7 @@ class RoutingApp {
   ComplaintRouter router_;
   kafka::Producer commands_;
   RoutingHandler handler_;
+  std::unique_ptr<auth::OperatorAccess> operators_;
   RoutingAdminService admin_;
   kafka::TransactionalProcessor processor_;
   std::unique_ptr<grpcx::GrpcServer> server_;

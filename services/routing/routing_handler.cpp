@@ -4,6 +4,8 @@
 
 #include "events/envelope.h"
 
+#include <regex>
+
 namespace lapor::routing {
 
 RoutingMetrics::RoutingMetrics(prometheus::Registry& r)
@@ -37,6 +39,11 @@ std::optional<v1::RoutingOutputs> RoutingStore::outputs(const std::string& cause
   if (!o.ParseFromString(r.str))
     throw redis::RedisError("routing outputs of " + cause_id + " do not parse");
   return o;
+}
+
+void RoutingStore::saveState(const std::string& complaint_id, const v1::RoutingState& state) {
+  redis_.command({"SET", redis_.key("routing:state:" + complaint_id), state.SerializeAsString(),
+                  "PX", std::to_string(ttl_.count())});
 }
 
 void RoutingStore::save(const std::string& complaint_id, const v1::RoutingState& state,
@@ -91,6 +98,12 @@ kafka::TransformResult RoutingHandler::apply(
     return kafka::TransformResult::deadLetter(decision.refusal->reason, decision.refusal->detail);
   if (!decision.effects) return kafka::TransformResult::done();
   const auto& fx = *decision.effects;
+  if (fx.out.empty()) {
+    // Only what routing remembers changed (an answer, a close with nothing left to take
+    // back): a replay sets it again, so there are no outputs to keep.
+    store_.saveState(complaint_id, fx.state);
+    return kafka::TransformResult::done();
+  }
   v1::RoutingOutputs outputs;
   outputs.set_source_topic(msg.topic);
   outputs.set_source_partition(msg.partition);
@@ -126,33 +139,39 @@ kafka::TransformResult RoutingHandler::handle(const kafka::Message& msg) {
   if (msg.topic == kCommandsTopic) {
     v1::RoutingCommand cmd;
     if (!cmd.ParseFromString(msg.value) || cmd.command_id().empty() ||
-        cmd.request().complaint_id().empty())
+        ComplaintRouter::complaintOf(cmd).empty())
       return kafka::TransformResult::deadLetter("undecodable", "not a RoutingCommand");
     auto rules = rules_.get();
-    return apply(msg, cmd.command_id(), cmd.request().complaint_id(), [&](const auto& state) {
-      if (state && !state->triage())
-        return Decision{std::nullopt, Refusal{"not-triaged", "complaint is not in triage"}};
-      return router_.assign(*rules, state, cmd, now);
-    });
+    return apply(msg, cmd.command_id(), ComplaintRouter::complaintOf(cmd),
+                 [&](const auto& state) { return router_.command(*rules, state, cmd, now); });
   }
   auto decoded = events::decode(msg.value);
   if (!decoded.envelope) return kafka::TransformResult::deadLetter("undecodable", decoded.error);
   const auto& env = *decoded.envelope;
   auto rules = rules_.get();
+  const auto on = [&](auto decide) { return apply(msg, env.event_id(), env.complaint_id(), decide); };
   switch (env.event_case()) {
     case v1::EventEnvelope::kSubmitted:
-      return apply(msg, env.event_id(), env.complaint_id(), [&](const auto& state) {
+      return on([&](const auto& state) {
         // Already routed under another event id (a resubmission): routing twice is the one
         // thing this service must never do.
         if (state) return Decision{};
         return router_.submitted(*rules, env, now);
       });
     case v1::EventEnvelope::kRejected:
-      return apply(msg, env.event_id(), env.complaint_id(),
-                   [&](const auto& state) { return router_.rejected(*rules, state, env, now); });
+      return on([&](const auto& state) { return router_.rejected(*rules, state, env, now); });
     case v1::EventEnvelope::kRedispatchRequested:
-      return apply(msg, env.event_id(), env.complaint_id(),
-                   [&](const auto& state) { return router_.redispatch(state, env, now); });
+      return on([&](const auto& state) { return router_.redispatch(state, env, now); });
+    case v1::EventEnvelope::kReopened:
+      return on([&](const auto& state) { return router_.reopened(state, env, now); });
+    case v1::EventEnvelope::kResolved:
+      return on([&](const auto& state) { return router_.answered(state, env); });
+    case v1::EventEnvelope::kStatusUpdated:
+      if (env.status_updated().state() != v1::ASSIGNMENT_STATE_RESPONDED)
+        return kafka::TransformResult::done();
+      return on([&](const auto& state) { return router_.answered(state, env); });
+    case v1::EventEnvelope::kClosed:
+      return on([&](const auto& state) { return router_.closed(state, env, now); });
     default:
       return kafka::TransformResult::done();  // other services' events
   }
@@ -162,17 +181,20 @@ RoutingAdminService::RoutingAdminService(const RulesHolder& rules,
                                          const agencies::AgencyDirectory& directory,
                                          RoutingStore& store, kafka::MessageSink& commands,
                                          const time::Clock& clock,
+                                         const auth::OperatorAccess& operators,
                                          std::chrono::milliseconds produce_timeout)
     : rules_(rules),
       directory_(directory),
       store_(store),
       commands_(commands),
       clock_(clock),
+      operators_(operators),
       produce_timeout_(produce_timeout) {}
 
-grpc::Status RoutingAdminService::ExplainRoute(grpc::ServerContext*,
+grpc::Status RoutingAdminService::ExplainRoute(grpc::ServerContext* ctx,
                                                const v1::ExplainRouteRequest* req,
                                                v1::ExplainRouteResponse* resp) {
+  if (auto s = operators_.authorize(*ctx, auth::Role::Auditor, "ExplainRoute"); !s.ok()) return s;
   if (req->draft().category().empty())
     return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "draft.category: is required");
   auto rules = rules_.get();
@@ -188,8 +210,10 @@ grpc::Status RoutingAdminService::ExplainRoute(grpc::ServerContext*,
   return grpc::Status::OK;
 }
 
-grpc::Status RoutingAdminService::ListAgencies(grpc::ServerContext*, const v1::ListAgenciesRequest*,
+grpc::Status RoutingAdminService::ListAgencies(grpc::ServerContext* ctx,
+                                               const v1::ListAgenciesRequest*,
                                                v1::ListAgenciesResponse* resp) {
+  if (auto s = operators_.authorize(*ctx, auth::Role::Auditor, "ListAgencies"); !s.ok()) return s;
   for (const auto& a : directory_.agencies()) {
     auto* out = resp->add_agencies();
     out->set_id(a.id);
@@ -200,8 +224,9 @@ grpc::Status RoutingAdminService::ListAgencies(grpc::ServerContext*, const v1::L
   return grpc::Status::OK;
 }
 
-grpc::Status RoutingAdminService::GetRules(grpc::ServerContext*, const v1::GetRulesRequest*,
+grpc::Status RoutingAdminService::GetRules(grpc::ServerContext* ctx, const v1::GetRulesRequest*,
                                            v1::GetRulesResponse* resp) {
+  if (auto s = operators_.authorize(*ctx, auth::Role::Auditor, "GetRules"); !s.ok()) return s;
   auto rules = rules_.get();
   resp->set_version(rules->version());
   resp->set_source(rules->source());
@@ -209,53 +234,119 @@ grpc::Status RoutingAdminService::GetRules(grpc::ServerContext*, const v1::GetRu
   return grpc::Status::OK;
 }
 
-grpc::Status RoutingAdminService::Assign(grpc::ServerContext*, const v1::AssignRequest* req,
-                                         v1::AssignResponse* resp) {
+namespace {
+grpc::Status invalid(const std::string& message) {
+  return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, message);
+}
+
+// The command id of a request: derived from its request id (a retry is the same command) or new.
+std::string commandId(const std::string& kind, const std::string& complaint_id,
+                      const std::string& request_id) {
+  return request_id.empty() ? events::newUuid()
+                            : events::nameUuid(kind + "/" + complaint_id + "/" + request_id);
+}
+
+// The tracking id form intake hands out: LPR-XXXX-XXXX-C in Crockford base32.
+bool looksLikeTrackingId(const std::string& s) {
+  static const std::regex re("^LPR-[0-9A-HJKMNP-TV-Z]{4}-[0-9A-HJKMNP-TV-Z]{4}-[0-9A-HJKMNP-TV-Z*~$=U]$");
+  return std::regex_match(s, re);
+}
+}  // namespace
+
+grpc::Status RoutingAdminService::submit(const v1::RoutingCommand& cmd, bool retried) {
   using grpc::StatusCode;
-  if (req->complaint_id().empty())
-    return grpc::Status(StatusCode::INVALID_ARGUMENT, "complaint_id: is required");
-  if (req->operator_().empty())
-    return grpc::Status(StatusCode::INVALID_ARGUMENT, "operator: is required");
-  if (!rules_.get()->knows(req->agency_id()) ||
-      req->agency_id() == agencies::AgencyDirectory::kTriage)
-    return grpc::Status(StatusCode::INVALID_ARGUMENT,
-                        "agency_id: '" + req->agency_id() + "' is not an agency (or is triage)");
-  if (req->note().size() > 2000)
-    return grpc::Status(StatusCode::INVALID_ARGUMENT, "note: at most 2000 bytes");
-  v1::RoutingCommand cmd;
-  cmd.set_command_id(
-      req->request_id().empty()
-          ? events::newUuid()
-          : events::nameUuid("assign-request/" + req->complaint_id() + "/" + req->request_id()));
-  *cmd.mutable_request() = *req;
-  cmd.set_requested_at_ms(clock_.nowMs());
-  const auto assignment_id = ComplaintRouter::assignmentIdFor(cmd.command_id(), req->agency_id());
+  const auto& complaint_id = ComplaintRouter::complaintOf(cmd);
   try {
     // A retried request whose command was already carried out gets the same answer.
-    if (!req->request_id().empty() && store_.outputs(cmd.command_id())) {
-      resp->set_assignment_id(assignment_id);
-      return grpc::Status::OK;
-    }
-    auto state = store_.state(req->complaint_id());
+    if (retried && store_.outputs(cmd.command_id())) return grpc::Status::OK;
+    auto state = store_.state(complaint_id);
     if (!state) return grpc::Status(StatusCode::NOT_FOUND, "complaint_id: not routed yet");
-    if (!state->triage()) {
+    if (auto why = ComplaintRouter::refusalOf(*state, cmd); !why.empty()) {
       // The first copy of this request may have been carried out between the two reads (state
       // and outputs are saved together): then it is the same answer, not a refusal.
-      if (!req->request_id().empty() && store_.outputs(cmd.command_id())) {
-        resp->set_assignment_id(assignment_id);
-        return grpc::Status::OK;
-      }
-      return grpc::Status(StatusCode::FAILED_PRECONDITION, "complaint is not in triage");
+      if (retried && store_.outputs(cmd.command_id())) return grpc::Status::OK;
+      return grpc::Status(StatusCode::FAILED_PRECONDITION, why);
     }
   } catch (const std::exception& e) {
     return grpc::Status(StatusCode::UNAVAILABLE, std::string("routing state: ") + e.what());
   }
   auto rep = commands_.produceAndWait(
-      kafka::OutMessage{kCommandsTopic, req->complaint_id(), cmd.SerializeAsString(), {}},
+      kafka::OutMessage{kCommandsTopic, complaint_id, cmd.SerializeAsString(), {}},
       produce_timeout_);
   if (!rep.ok) return grpc::Status(StatusCode::UNAVAILABLE, "kafka: " + rep.error);
-  resp->set_assignment_id(assignment_id);
   return grpc::Status::OK;
+}
+
+grpc::Status RoutingAdminService::Assign(grpc::ServerContext* ctx, const v1::AssignRequest* req,
+                                         v1::AssignResponse* resp) {
+  auth::OperatorInfo caller;
+  if (auto s = operators_.authorize(*ctx, auth::Role::Operator, "Assign", &caller); !s.ok())
+    return s;
+  if (req->complaint_id().empty()) return invalid("complaint_id: is required");
+  if (!rules_.get()->knows(req->agency_id()) ||
+      req->agency_id() == agencies::AgencyDirectory::kTriage)
+    return invalid("agency_id: '" + req->agency_id() + "' is not an agency (or is triage)");
+  if (req->note().size() > 2000) return invalid("note: at most 2000 bytes");
+  v1::RoutingCommand cmd;
+  cmd.set_command_id(commandId("assign-request", req->complaint_id(), req->request_id()));
+  *cmd.mutable_request() = *req;
+  // Who decided: the name given, else the operator the credential belongs to.
+  if (req->operator_().empty()) cmd.mutable_request()->set_operator_(caller.id);
+  cmd.set_requested_at_ms(clock_.nowMs());
+  auto s = submit(cmd, !req->request_id().empty());
+  if (s.ok())
+    resp->set_assignment_id(ComplaintRouter::assignmentIdFor(cmd.command_id(), req->agency_id()));
+  return s;
+}
+
+grpc::Status RoutingAdminService::CloseComplaint(grpc::ServerContext* ctx,
+                                                 const v1::CloseComplaintRequest* req,
+                                                 v1::CloseComplaintResponse*) {
+  auth::OperatorInfo caller;
+  if (auto s = operators_.authorize(*ctx, auth::Role::Operator, "CloseComplaint", &caller);
+      !s.ok())
+    return s;
+  const auto& code = req->reason_code();
+  if (req->complaint_id().empty()) return invalid("complaint_id: is required");
+  if (code != "spam" && code != "out-of-scope" && code != "duplicate" &&
+      code != "insufficient-information")
+    return invalid("reason_code: must be spam, out-of-scope, duplicate or insufficient-information");
+  if (code == "duplicate" && !looksLikeTrackingId(req->duplicate_of()))
+    return invalid("duplicate_of: the tracking id (LPR-XXXX-XXXX-C) of the complaint it repeats "
+                   "is required for a duplicate");
+  if (code != "duplicate" && !req->duplicate_of().empty())
+    return invalid("duplicate_of: only for reason_code duplicate");
+  if (code == "insufficient-information" && req->note().empty())
+    return invalid("note: say what is missing (the reporter sees it)");
+  if (req->note().size() > 2000) return invalid("note: at most 2000 bytes");
+  v1::RoutingCommand cmd;
+  cmd.set_command_id(commandId("close-request", req->complaint_id(), req->request_id()));
+  *cmd.mutable_close() = *req;
+  if (req->operator_().empty()) cmd.mutable_close()->set_operator_(caller.id);
+  cmd.set_requested_at_ms(clock_.nowMs());
+  return submit(cmd, !req->request_id().empty());
+}
+
+grpc::Status RoutingAdminService::ReturnToTriage(grpc::ServerContext* ctx,
+                                                 const v1::ReturnToTriageRequest* req,
+                                                 v1::ReturnToTriageResponse* resp) {
+  auth::OperatorInfo caller;
+  if (auto s = operators_.authorize(*ctx, auth::Role::Supervisor, "ReturnToTriage", &caller);
+      !s.ok())
+    return s;
+  if (req->complaint_id().empty()) return invalid("complaint_id: is required");
+  if (req->note().empty()) return invalid("note: say why it goes back to the triage desk");
+  if (req->note().size() > 2000) return invalid("note: at most 2000 bytes");
+  v1::RoutingCommand cmd;
+  cmd.set_command_id(commandId("return-request", req->complaint_id(), req->request_id()));
+  *cmd.mutable_return_to_triage() = *req;
+  if (req->operator_().empty()) cmd.mutable_return_to_triage()->set_operator_(caller.id);
+  cmd.set_requested_at_ms(clock_.nowMs());
+  auto s = submit(cmd, !req->request_id().empty());
+  if (s.ok())
+    resp->set_assignment_id(ComplaintRouter::assignmentIdFor(cmd.command_id(),
+                                                             agencies::AgencyDirectory::kTriage));
+  return s;
 }
 
 }  // namespace lapor::routing

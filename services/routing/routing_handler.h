@@ -1,8 +1,10 @@
-// Routing's edges: lifecycle events (submitted, rejected, redispatch_requested) and operator
-// Assign commands in -> ComplaintRouter decision -> events out, inside the transaction of the
+// Routing's edges: lifecycle events (submitted, rejected, redispatch_requested, reopened,
+// closed, and the answers a reopen goes back to) and operator commands (Assign, CloseComplaint,
+// ReturnToTriage) in -> ComplaintRouter decision -> events out, inside the transaction of the
 // consumed message; and the RoutingAdmin gRPC service.
 #pragma once
 
+#include "auth/operator_access.h"
 #include "domain/complaint_router.h"
 #include "domain/rule_set.h"
 #include "kafka/message.h"
@@ -61,6 +63,7 @@ class RoutingStore {
   std::optional<v1::RoutingOutputs> outputs(const std::string& cause_id);
   void save(const std::string& complaint_id, const v1::RoutingState& state,
             const std::string& cause_id, const v1::RoutingOutputs& outputs);
+  void saveState(const std::string& complaint_id, const v1::RoutingState& state);
 
  private:
   redis::RedisClient& redis_;
@@ -90,6 +93,7 @@ class RoutingAdminService final : public v1::RoutingAdmin::Service {
  public:
   RoutingAdminService(const RulesHolder& rules, const agencies::AgencyDirectory& directory,
                       RoutingStore& store, kafka::MessageSink& commands, const time::Clock& clock,
+                      const auth::OperatorAccess& operators,
                       std::chrono::milliseconds produce_timeout);
   grpc::Status ExplainRoute(grpc::ServerContext*, const v1::ExplainRouteRequest* req,
                             v1::ExplainRouteResponse* resp) override;
@@ -99,13 +103,22 @@ class RoutingAdminService final : public v1::RoutingAdmin::Service {
                         v1::GetRulesResponse* resp) override;
   grpc::Status Assign(grpc::ServerContext*, const v1::AssignRequest* req,
                       v1::AssignResponse* resp) override;
+  grpc::Status CloseComplaint(grpc::ServerContext*, const v1::CloseComplaintRequest* req,
+                              v1::CloseComplaintResponse* resp) override;
+  grpc::Status ReturnToTriage(grpc::ServerContext*, const v1::ReturnToTriageRequest* req,
+                              v1::ReturnToTriageResponse* resp) override;
 
  private:
+  // Checks the complaint's state, then puts the command on the commands topic; a retried
+  // request (same request id) whose command was carried out already is answered OK.
+  grpc::Status submit(const v1::RoutingCommand& cmd, bool retried);
+
   const RulesHolder& rules_;
   const agencies::AgencyDirectory& directory_;
   RoutingStore& store_;
   kafka::MessageSink& commands_;
   const time::Clock& clock_;
+  const auth::OperatorAccess& operators_;
   std::chrono::milliseconds produce_timeout_;
 };
 

@@ -22,6 +22,11 @@ SchedulerOptions schedulerOptions(const config::Config& cfg, const app::ServiceS
   o.compliance_window = cfg.getDuration("sla", "compliance_window", std::chrono::hours(24 * 30));
   if (o.compliance_window.count() <= 0)
     throw cfg.error("sla", "compliance_window", "must be positive");
+  o.max_redispatches = static_cast<int>(cfg.getInt("sla", "max_redispatches", 2, 0, 10));
+  o.owner_check_interval =
+      cfg.getDuration("sla", "owner_check_interval", std::chrono::seconds(30));
+  if (o.owner_check_interval < std::chrono::milliseconds(100))
+    throw cfg.error("sla", "owner_check_interval", "must be at least 100ms");
   return o;
 }
 
@@ -78,7 +83,8 @@ SlaMonitorApp::SlaMonitorApp(const config::Config& cfg, const app::ServiceSettin
       handler_(store_, policy_, calendar_, logger, metrics_),
       scheduler_(store_, producer_, clock_, directory_, calendar_, logger, metrics_,
                  schedulerOptions(cfg, s, directory_)),
-      service_(store_, clock_),
+      operators_(auth::operatorAccessFrom(cfg, logger)),
+      service_(store_, clock_, *operators_),
       consumer_(s.consumer(cfg.getString("kafka", "group", "lapor-sla-monitor"),
                            {kafka::kComplaintsTopic}),
                 producer_, logger, &exposer_.registry()) {

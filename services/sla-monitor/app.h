@@ -26,6 +26,8 @@ class SlaMonitorApp {
   SlaMonitorApp(const config::Config& cfg, const app::ServiceSettings& settings, log::Logger logger,
                 const app::CommandLine& cl);
   void stop();
+  // SIGHUP: read the operator credentials again.
+  void reload() { operators_->reload(); }
 
  private:
   log::Logger log_;
@@ -40,6 +42,7 @@ class SlaMonitorApp {
   kafka::Producer producer_;
   LifecycleHandler handler_;
   TimerScheduler scheduler_;
+  std::unique_ptr<auth::OperatorAccess> operators_;
   SlaServiceImpl service_;
   kafka::Consumer consumer_;
   std::unique_ptr<grpcx::GrpcServer> server_;

@@ -1,5 +1,6 @@
 // Keys (under the Redis prefix): sla:ob:<id> (hash), sla:complaint:<id> (set of obligation
-// ids), sla:facts:<complaint> (priority, category), sla:timers (zset by due time),
+// ids), sla:ledger:<complaint> (the follow-up ledger, a serialized ComplaintLedger),
+// sla:complaints:open (complaints the owner audit checks), sla:timers (zset by due time),
 // sla:inflight (zset by lease end), sla:open (hash of open counts by agency|stage|priority|
 // overdue), sla:emopen:<stage> (open emergency obligations by start), sla:decided and
 // sla:breaches (zsets by decision time, for compliance queries).
@@ -18,13 +19,15 @@ local function field(k, overdue)
 end
 )lua";
 
+// KEYS: complaint set, timers, open counts
 constexpr const char* kStart = R"lua(
 local k = okey(ARGV[2])
 if redis.call('EXISTS', k) == 1 then return 0 end
 redis.call('HSET', k, 'complaint', ARGV[3], 'assignment', ARGV[4], 'agency', ARGV[5],
            'stage', ARGV[6], 'stage_name', ARGV[7], 'priority', ARGV[8], 'prio_name', ARGV[9],
            'category', ARGV[10], 'deadline', ARGV[11], 'started', ARGV[12], 'due', ARGV[13],
-           'state', 'open', 'trace', ARGV[15], 'level', '0')
+           'state', 'open', 'trace', ARGV[15], 'level', ARGV[18], 'tracking', ARGV[19])
+if ARGV[17] ~= '' then redis.call('HSET', k, 'escalates', ARGV[17]) end
 redis.call('SADD', KEYS[1], ARGV[2])
 if ARGV[14] ~= '0' then redis.call('ZADD', KEYS[2], ARGV[14], ARGV[2] .. '|warn') end
 redis.call('ZADD', KEYS[2], ARGV[13], ARGV[2] .. '|' .. ARGV[16])
@@ -35,52 +38,97 @@ end
 return 1
 )lua";
 
-// ARGV: prefix, stage (0 = any), assignment ("" = any), outcome (met|cancelled), now, ttl
+// KEYS: complaint set, timers, open counts, decided.
+// ARGV: prefix, now, ttl, mode, then for mode 'filter': stage (0 = any), assignment ('' = any),
+// outcome (met|cancelled); for mode 'ids': count, then id and outcome pairs.
+// Returns id, result, stage name, agency, priority name, started for each ended obligation.
 constexpr const char* kEnd = R"lua(
-local out = {}
-for _, id in ipairs(redis.call('SMEMBERS', KEYS[1])) do
+local prefix, now, ttl = ARGV[1], ARGV[2], ARGV[3]
+local out, ended = {}, {}
+local function finish(id, outcome)
   local k = okey(id)
-  local f = redis.call('HMGET', k, 'stage', 'assignment', 'state', 'ended', 'agency',
-                       'stage_name', 'prio_name', 'started', 'next')
-  if f[3] and (ARGV[2] == '0' or f[1] == ARGV[2]) and (ARGV[3] == '' or f[2] == ARGV[3]) then
-    local result = nil
-    if f[3] == 'open' then
-      result = ARGV[4]
-      redis.call('HSET', k, 'state', result, 'ended', ARGV[5])
-      redis.call('ZREM', KEYS[2], id .. '|warn', id .. '|breach', id .. '|close')
-      redis.call('HINCRBY', KEYS[3], field(k, '0'), -1)
-      if result == 'met' then redis.call('ZADD', KEYS[4], ARGV[5], id) end
-    elseif f[3] == 'breached' and not f[4] then
-      result = 'late'
-      redis.call('HSET', k, 'ended', ARGV[5])
-      if f[9] then redis.call('ZREM', KEYS[2], f[9]) end
-      redis.call('HINCRBY', KEYS[3], field(k, '1'), -1)
+  local f = redis.call('HMGET', k, 'state', 'ended', 'agency', 'stage_name', 'prio_name',
+                       'started', 'next', 'redispatch_next')
+  local result = nil
+  if f[1] == 'open' then
+    result = outcome
+    redis.call('HSET', k, 'state', result, 'ended', now)
+    redis.call('ZREM', KEYS[2], id .. '|warn', id .. '|breach', id .. '|close')
+    redis.call('HINCRBY', KEYS[3], field(k, '0'), -1)
+    if result == 'met' then redis.call('ZADD', KEYS[4], now, id) end
+  elseif f[1] == 'breached' and not f[2] then
+    if outcome == 'met' then result = 'late' else result = 'cancelled' end
+    redis.call('HSET', k, 'ended', now)
+    redis.call('HINCRBY', KEYS[3], field(k, '1'), -1)
+  end
+  if result then
+    if f[7] then redis.call('ZREM', KEYS[2], f[7]) end
+    if f[8] then
+      redis.call('ZREM', KEYS[2], f[8])
+      redis.call('HDEL', k, 'redispatch_next')
     end
-    if result then
-      redis.call('ZREM', ARGV[1] .. 'sla:emopen:' .. f[6], id)
-      redis.call('EXPIRE', k, ARGV[6])
-      for _, v in ipairs({id, result, f[6], f[5], f[7], f[8]}) do table.insert(out, v) end
+    redis.call('ZREM', prefix .. 'sla:emopen:' .. f[4], id)
+    redis.call('EXPIRE', k, ttl)
+    ended[id] = true
+    for _, v in ipairs({id, result, f[4], f[3], f[5], f[6]}) do table.insert(out, v) end
+  end
+end
+if ARGV[4] == 'filter' then
+  for _, id in ipairs(redis.call('SMEMBERS', KEYS[1])) do
+    local f = redis.call('HMGET', okey(id), 'stage', 'assignment')
+    if f[1] and (ARGV[5] == '0' or f[1] == ARGV[5]) and (ARGV[6] == '' or f[2] == ARGV[6]) then
+      finish(id, ARGV[7])
+    end
+  end
+  -- Closing the complaint ends all of it: its index expires with the obligations' records.
+  if ARGV[5] == '0' and ARGV[6] == '' then redis.call('EXPIRE', KEYS[1], ttl) end
+else
+  for i = 1, tonumber(ARGV[5]) do finish(ARGV[4 + 2 * i], ARGV[5 + 2 * i]) end
+end
+-- The escalations of what ended are not needed any more: end them and take the supervisors'
+-- items back (a withdraw timer each, fired at once by the scheduler).
+if next(ended) then
+  for _, id in ipairs(redis.call('SMEMBERS', KEYS[1])) do
+    local k = okey(id)
+    local g = redis.call('HMGET', k, 'escalates', 'withdrawn')
+    if g[1] and ended[g[1]] then
+      finish(id, 'cancelled')
+      if not g[2] then
+        redis.call('HSET', k, 'withdrawn', now)
+        redis.call('ZADD', KEYS[2], now, id .. '|withdraw')
+      end
     end
   end
 end
--- Closing the complaint ends all of it: its index expires with the obligations' records.
-if ARGV[2] == '0' and ARGV[3] == '' then redis.call('EXPIRE', KEYS[1], ARGV[6]) end
 return out
 )lua";
 
-// ARGV: prefix, stage number, new agency
-constexpr const char* kSetAgency = R"lua(
-for _, id in ipairs(redis.call('SMEMBERS', KEYS[1])) do
-  local k = okey(id)
-  local f = redis.call('HMGET', k, 'stage', 'state', 'ended', 'agency')
-  if f[1] == ARGV[2] and f[4] ~= ARGV[3] and (f[2] == 'open' or (f[2] == 'breached' and not f[3])) then
-    local overdue = f[2] == 'open' and '0' or '1'
-    redis.call('HINCRBY', KEYS[2], field(k, overdue), -1)
-    redis.call('HSET', k, 'agency', ARGV[3])
-    redis.call('HINCRBY', KEYS[2], field(k, overdue), 1)
-  end
+// KEYS: open counts. ARGV: prefix, obligation id, new agency
+constexpr const char* kReassign = R"lua(
+local k = okey(ARGV[2])
+local f = redis.call('HMGET', k, 'state', 'ended', 'agency')
+if f[3] and f[3] ~= ARGV[3] and (f[1] == 'open' or (f[1] == 'breached' and not f[2])) then
+  local overdue = f[1] == 'open' and '0' or '1'
+  redis.call('HINCRBY', KEYS[1], field(k, overdue), -1)
+  redis.call('HSET', k, 'agency', ARGV[3])
+  redis.call('HINCRBY', KEYS[1], field(k, overdue), 1)
 end
 return 1
+)lua";
+
+// KEYS: complaint set, timers. ARGV: prefix, stage, assignment, reason, now
+constexpr const char* kExpedite = R"lua(
+for _, id in ipairs(redis.call('SMEMBERS', KEYS[1])) do
+  local k = okey(id)
+  local f = redis.call('HMGET', k, 'stage', 'assignment', 'state')
+  if f[1] == ARGV[2] and f[2] == ARGV[3] and f[3] == 'open' then
+    redis.call('HSET', k, 'expedite', ARGV[4])
+    redis.call('ZREM', KEYS[2], id .. '|warn')
+    redis.call('ZADD', KEYS[2], ARGV[5], id .. '|breach')
+    return 1
+  end
+end
+return 0
 )lua";
 
 // KEYS: timers, inflight, open, decided, breaches. ARGV: prefix, now, lease end, limit, ttl
@@ -109,10 +157,14 @@ for _, m in ipairs(redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[2], 'LIMIT'
       redis.call('HINCRBY', KEYS[3], field(k, '0'), -1)
       redis.call('ZREM', ARGV[1] .. 'sla:emopen:' .. f[3], id)
       redis.call('EXPIRE', k, ARGV[5])
+      -- The monitor closes the complaint now (its `closed` event follows): off the audit's list.
+      redis.call('SREM', ARGV[1] .. 'sla:complaints:open', redis.call('HGET', k, 'complaint'))
       won = true
     end
-  elseif kind == 'esc' then
+  elseif kind == 'redispatch' then
     if f[1] == 'breached' and not f[2] then won = true end
+  elseif kind == 'withdraw' then
+    if f[1] then won = true end
   end
   if won then
     redis.call('ZADD', KEYS[2], ARGV[3], m)
@@ -126,18 +178,44 @@ end
 return out
 )lua";
 
-// KEYS: inflight, timers. ARGV: prefix, member, level, next member, next due
+// KEYS: inflight, timers. ARGV: prefix, member, level, redispatches, next member, next due
 constexpr const char* kComplete = R"lua(
 if redis.call('ZREM', KEYS[1], ARGV[2]) == 0 then return 0 end
 local id = string.match(ARGV[2], '^([^|]+)|')
 local k = okey(id)
+if redis.call('EXISTS', k) == 0 then return 1 end
 if ARGV[3] ~= '0' then redis.call('HSET', k, 'level', ARGV[3]) end
-local f = redis.call('HMGET', k, 'state', 'ended')
-if ARGV[4] ~= '' and f[1] == 'breached' and not f[2] then
-  redis.call('ZADD', KEYS[2], ARGV[5], ARGV[4])
-  redis.call('HSET', k, 'next', ARGV[4])
+if ARGV[4] ~= '0' then redis.call('HSET', k, 'redispatches', ARGV[4]) end
+local f = redis.call('HMGET', k, 'state', 'ended', 'redispatch_next')
+if ARGV[5] ~= '' and f[1] == 'breached' and not f[2] then
+  redis.call('ZADD', KEYS[2], ARGV[6], ARGV[5])
+  redis.call('HSET', k, 'redispatch_next', ARGV[5])
+elseif f[3] == ARGV[2] then
+  redis.call('HDEL', k, 'redispatch_next')
 end
 return 1
+)lua";
+
+// KEYS: the ledger, the open-complaint set. ARGV: ledger bytes, ttl ms, complaint id, open
+constexpr const char* kSaveLedger = R"lua(
+redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+if ARGV[4] == '1' then redis.call('SADD', KEYS[2], ARGV[3]) else redis.call('SREM', KEYS[2], ARGV[3]) end
+return 1
+)lua";
+
+// ARGV: prefix, complaint ids. Returns the complaints none of whose obligations is open, or
+// breached and not yet met.
+constexpr const char* kOwnerless = R"lua(
+local out = {}
+for i = 2, #ARGV do
+  local owned = false
+  for _, id in ipairs(redis.call('SMEMBERS', ARGV[1] .. 'sla:complaint:' .. ARGV[i])) do
+    local f = redis.call('HMGET', okey(id), 'state', 'ended')
+    if f[1] == 'open' or (f[1] == 'breached' and not f[2]) then owned = true; break end
+  end
+  if not owned then table.insert(out, ARGV[i]) end
+end
+return out
 )lua";
 
 int64_t toInt(const std::string& s) {
@@ -152,6 +230,10 @@ std::string script(const char* body) {
   return std::string(kLuaHelpers) + body;
 }
 
+std::string outcomeName(EndOutcome o) {
+  return o == EndOutcome::Met ? "met" : "cancelled";
+}
+
 v1::ObligationState stateOf(const std::string& v) {
   if (v == "open") return v1::OBLIGATION_STATE_OPEN;
   if (v == "met") return v1::OBLIGATION_STATE_MET;
@@ -161,20 +243,15 @@ v1::ObligationState stateOf(const std::string& v) {
   return v1::OBLIGATION_STATE_UNSPECIFIED;
 }
 
-}  // namespace
-
-TimerMember TimerMember::parse(const std::string& member) {
-  TimerMember t;
-  auto bar = member.find('|');
-  t.obligation_id = member.substr(0, bar);
-  if (bar == std::string::npos) return t;
-  auto rest = member.substr(bar + 1);
-  auto bar2 = rest.find('|');
-  t.kind = rest.substr(0, bar2);
-  t.level = t.kind == "breach" ? 1 : 0;
-  if (bar2 != std::string::npos) t.level = static_cast<int>(toInt(rest.substr(bar2 + 1)));
-  return t;
+std::vector<EndedObligation> endedFrom(const redis::Reply& r) {
+  std::vector<EndedObligation> out;
+  for (size_t i = 0; i + 5 < r.elements.size(); i += 6)
+    out.push_back({r.elements[i].str, r.elements[i + 1].str, r.elements[i + 2].str,
+                   r.elements[i + 3].str, r.elements[i + 4].str, toInt(r.elements[i + 5].str)});
+  return out;
 }
+
+}  // namespace
 
 bool ObligationStore::start(const ObligationStart& o, const std::string& trace_id) {
   auto r = redis_.eval(
@@ -185,46 +262,77 @@ bool ObligationStore::start(const ObligationStart& o, const std::string& trace_i
        std::to_string(o.stage), stageName(o.stage), std::to_string(o.priority),
        priorityName(o.priority), o.category, o.deadline, std::to_string(o.started_at_ms),
        std::to_string(o.due_at_ms), std::to_string(o.warn_at_ms), trace_id,
-       o.stage == v1::SLA_STAGE_AUTO_CLOSE ? "close" : "breach"});
+       o.stage == v1::SLA_STAGE_AUTO_CLOSE ? "close" : "breach", o.escalates,
+       std::to_string(o.level), o.tracking_id});
   return r.integer == 1;
 }
 
 std::vector<EndedObligation> ObligationStore::end(const std::string& complaint_id,
                                                   const ObligationEnd& e, int64_t now_ms) {
-  auto r = redis_.eval(script(kEnd),
-                       {redis_.key("sla:complaint:" + complaint_id), redis_.key("sla:timers"),
-                        redis_.key("sla:open"), redis_.key("sla:decided")},
-                       {redis_.key(""), std::to_string(e.stage), e.assignment_id,
-                        e.outcome == EndOutcome::Met ? "met" : "cancelled",
-                        std::to_string(now_ms), std::to_string(retention_.count())});
-  std::vector<EndedObligation> out;
-  for (size_t i = 0; i + 5 < r.elements.size(); i += 6)
-    out.push_back({r.elements[i].str, r.elements[i + 1].str, r.elements[i + 2].str,
-                   r.elements[i + 3].str, r.elements[i + 4].str, toInt(r.elements[i + 5].str)});
-  return out;
+  return endedFrom(redis_.eval(
+      script(kEnd),
+      {redis_.key("sla:complaint:" + complaint_id), redis_.key("sla:timers"),
+       redis_.key("sla:open"), redis_.key("sla:decided")},
+      {redis_.key(""), std::to_string(now_ms), std::to_string(retention_.count()), "filter",
+       std::to_string(e.stage), e.assignment_id, outcomeName(e.outcome)}));
 }
 
-void ObligationStore::setLeadAgency(const std::string& complaint_id, const std::string& agency) {
-  redis_.eval(script(kSetAgency),
-              {redis_.key("sla:complaint:" + complaint_id), redis_.key("sla:open")},
-              {redis_.key(""), std::to_string(v1::SLA_STAGE_RESOLUTION), agency});
-}
-
-void ObligationStore::saveFacts(const std::string& complaint_id, const ComplaintFacts& f) {
-  const auto key = redis_.key("sla:facts:" + complaint_id);
-  redis_.command({"HSET", key, "priority", std::to_string(f.priority), "category", f.category});
-  redis_.command({"EXPIRE", key, std::to_string(retention_.count())});
-}
-
-ComplaintFacts ObligationStore::facts(const std::string& complaint_id) {
-  auto r = redis_.command({"HMGET", redis_.key("sla:facts:" + complaint_id), "priority",
-                           "category"});
-  ComplaintFacts f;
-  if (r.elements.size() == 2) {
-    f.priority = static_cast<v1::Priority>(toInt(r.elements[0].str));
-    f.category = r.elements[1].str;
+std::vector<EndedObligation> ObligationStore::end(const std::string& complaint_id,
+                                                  const std::vector<ObligationStop>& stops,
+                                                  int64_t now_ms) {
+  if (stops.empty()) return {};
+  std::vector<std::string> args{redis_.key(""), std::to_string(now_ms),
+                                std::to_string(retention_.count()), "ids",
+                                std::to_string(stops.size())};
+  for (const auto& s : stops) {
+    args.push_back(s.obligation_id);
+    args.push_back(outcomeName(s.outcome));
   }
-  return f;
+  return endedFrom(redis_.eval(script(kEnd),
+                               {redis_.key("sla:complaint:" + complaint_id),
+                                redis_.key("sla:timers"), redis_.key("sla:open"),
+                                redis_.key("sla:decided")},
+                               args));
+}
+
+void ObligationStore::raiseLevel(const std::string& obligation_id, int level) {
+  static const std::string kRaise =
+      "local k = KEYS[1]\n"
+      "if redis.call('EXISTS', k) == 1 and tonumber(redis.call('HGET', k, 'level') or '0') < "
+      "tonumber(ARGV[1]) then redis.call('HSET', k, 'level', ARGV[1]) end\n"
+      "return 1";
+  redis_.eval(kRaise, {redis_.key("sla:ob:" + obligation_id)}, {std::to_string(level)});
+}
+
+void ObligationStore::reassign(const std::string& obligation_id, const std::string& agency) {
+  redis_.eval(script(kReassign), {redis_.key("sla:open")},
+              {redis_.key(""), obligation_id, agency});
+}
+
+bool ObligationStore::expedite(const std::string& complaint_id, const std::string& assignment_id,
+                               v1::SlaStage stage, const std::string& reason, int64_t now_ms) {
+  auto r = redis_.eval(script(kExpedite),
+                       {redis_.key("sla:complaint:" + complaint_id), redis_.key("sla:timers")},
+                       {redis_.key(""), std::to_string(stage), assignment_id, reason,
+                        std::to_string(now_ms)});
+  return r.integer == 1;
+}
+
+v1::ComplaintLedger ObligationStore::ledger(const std::string& complaint_id) {
+  auto r = redis_.command({"GET", redis_.key("sla:ledger:" + complaint_id)});
+  v1::ComplaintLedger l;
+  if (r.isNil()) return l;
+  // A record that does not parse is not retryable: start the complaint's ledger afresh (its
+  // stored obligations stay and still fire) rather than stall the partition on it.
+  if (!l.ParseFromString(r.str)) l.Clear();
+  return l;
+}
+
+void ObligationStore::saveLedger(const v1::ComplaintLedger& l) {
+  redis_.eval(kSaveLedger,
+              {redis_.key("sla:ledger:" + l.complaint_id()), redis_.key("sla:complaints:open")},
+              {l.SerializeAsString(), std::to_string(retention_.count() * 1000), l.complaint_id(),
+               isOpen(l) ? "1" : "0"});
 }
 
 std::vector<std::string> ObligationStore::claimDue(int64_t now_ms, std::chrono::milliseconds lease,
@@ -241,19 +349,19 @@ std::vector<std::string> ObligationStore::claimDue(int64_t now_ms, std::chrono::
   return out;
 }
 
-bool ObligationStore::complete(const std::string& member, int level,
-                               const std::string& next_member, int64_t next_due_ms) {
+bool ObligationStore::complete(const std::string& member, const Completion& done) {
   auto r = redis_.eval(script(kComplete), {redis_.key("sla:inflight"), redis_.key("sla:timers")},
-                       {redis_.key(""), member, std::to_string(level), next_member,
-                        std::to_string(next_due_ms)});
+                       {redis_.key(""), member, std::to_string(done.level),
+                        std::to_string(done.redispatches), done.next_member,
+                        std::to_string(done.next_due_ms)});
   return r.integer == 1;
 }
 
-std::optional<v1::Obligation> ObligationStore::get(const std::string& id, std::string* trace,
-                                                   std::string* deadline) {
+std::optional<ObligationRecord> ObligationStore::record(const std::string& id) {
   auto h = redis_.command({"HGETALL", redis_.key("sla:ob:" + id)});
   if (h.elements.empty()) return std::nullopt;
-  v1::Obligation o;
+  ObligationRecord rec;
+  auto& o = rec.obligation;
   o.set_obligation_id(id);
   for (size_t i = 0; i + 1 < h.elements.size(); i += 2) {
     const auto& k = h.elements[i].str;
@@ -280,21 +388,35 @@ std::optional<v1::Obligation> ObligationStore::get(const std::string& id, std::s
       o.set_breached_at_ms(toInt(v));
     else if (k == "level")
       o.set_escalation_level(static_cast<int32_t>(toInt(v)));
-    else if (k == "trace" && trace)
-      *trace = v;
-    else if (k == "deadline" && deadline)
-      *deadline = v;
+    else if (k == "escalates")
+      o.set_escalates_obligation_id(v);
+    else if (k == "redispatches")
+      o.set_redispatches(static_cast<int32_t>(toInt(v)));
+    else if (k == "tracking")
+      o.set_tracking_id(v);
     else if (k == "state")
       o.set_state(stateOf(v));
+    else if (k == "trace")
+      rec.trace_id = v;
+    else if (k == "deadline")
+      rec.deadline = v;
+    else if (k == "expedite")
+      rec.expedite_reason = v;
   }
-  return o;
+  return rec;
+}
+
+std::optional<v1::Obligation> ObligationStore::get(const std::string& id) {
+  auto rec = record(id);
+  if (!rec) return std::nullopt;
+  return std::move(rec->obligation);
 }
 
 std::vector<v1::Obligation> ObligationStore::forComplaint(const std::string& complaint_id) {
   std::vector<v1::Obligation> out;
   for (const auto& id :
        redis_.command({"SMEMBERS", redis_.key("sla:complaint:" + complaint_id)}).elements)
-    if (auto o = get(id.str, nullptr)) out.push_back(std::move(*o));
+    if (auto o = get(id.str)) out.push_back(std::move(*o));
   return out;
 }
 
@@ -304,7 +426,7 @@ std::vector<v1::Obligation> ObligationStore::decidedSince(int64_t since_ms) {
                             .command({"ZRANGEBYSCORE", redis_.key("sla:decided"),
                                       std::to_string(since_ms), "+inf"})
                             .elements)
-    if (auto o = get(id.str, nullptr)) out.push_back(std::move(*o));
+    if (auto o = get(id.str)) out.push_back(std::move(*o));
   return out;
 }
 
@@ -316,7 +438,7 @@ std::vector<v1::Obligation> ObligationStore::breachesSince(int64_t since_ms,
                                       std::to_string(since_ms)})
                             .elements) {
     if (static_cast<int>(out.size()) >= limit) break;
-    auto o = get(id.str, nullptr);
+    auto o = get(id.str);
     if (o && (agency.empty() || o->agency_id() == agency)) out.push_back(std::move(*o));
   }
   return out;
@@ -332,7 +454,7 @@ std::vector<v1::Obligation> ObligationStore::dueBetween(int64_t from_ms, int64_t
     if (static_cast<int>(out.size()) >= limit) break;
     auto t = TimerMember::parse(m.str);
     if (t.kind != "breach") continue;
-    auto o = get(t.obligation_id, nullptr);
+    auto o = get(t.obligation_id);
     if (o && o->state() == v1::OBLIGATION_STATE_OPEN &&
         (agency.empty() || o->agency_id() == agency))
       out.push_back(std::move(*o));
@@ -369,6 +491,25 @@ void ObligationStore::trim(int64_t now_ms) {
   const auto before = std::to_string(now_ms - retention_.count() * 1000);
   redis_.command({"ZREMRANGEBYSCORE", redis_.key("sla:decided"), "-inf", "(" + before});
   redis_.command({"ZREMRANGEBYSCORE", redis_.key("sla:breaches"), "-inf", "(" + before});
+}
+
+ObligationStore::Audit ObligationStore::auditOwners() {
+  Audit audit;
+  const auto open = redis_.key("sla:complaints:open");
+  const auto ownerless = script(kOwnerless);
+  std::string cursor = "0";
+  do {
+    auto page = redis_.command({"SSCAN", open, cursor, "COUNT", "200"});
+    if (page.elements.size() < 2) break;
+    cursor = page.elements[0].str;
+    std::vector<std::string> args{redis_.key("")};
+    for (const auto& e : page.elements[1].elements) args.push_back(e.str);
+    audit.open_complaints += static_cast<int64_t>(args.size() - 1);
+    if (args.size() == 1) continue;
+    for (auto& c : redis_.eval(ownerless, {}, args).elements)
+      audit.without_owner.push_back(std::move(c.str));
+  } while (cursor != "0");
+  return audit;
 }
 
 }  // namespace lapor::sla

@@ -1,10 +1,12 @@
-// Obligations and their timers in Redis. Every change is one Lua script, so two monitors and a
-// restart in the middle never leave an obligation half-written, and a timer's claim and the
-// obligation's state change are one step: a breach is only ever emitted for an obligation that
-// was still open when its timer was claimed.
+// Obligations, their timers and each complaint's ledger in Redis. Every change of an
+// obligation is one Lua script, so two monitors and a restart in the middle never leave one
+// half-written, and a timer's claim and the obligation's state change are one step: a breach
+// is only ever emitted for an obligation that was still open when its timer was claimed.
 #pragma once
 
 #include "domain/sla_policy.h"
+#include "domain/follow_up.h"
+#include "domain/timer_rules.h"
 #include "lapor/v1/sla.pb.h"
 #include "redis/redis_client.h"
 
@@ -26,14 +28,6 @@ struct EndedObligation {
   int64_t started_at_ms = 0;
 };
 
-// A claimed timer: "<id>|warn", "<id>|breach", "<id>|close" or "<id>|esc|<level>".
-struct TimerMember {
-  std::string obligation_id;
-  std::string kind;  // warn, breach, close, esc
-  int level = 0;     // esc: the escalation level to raise
-  static TimerMember parse(const std::string& member);
-};
-
 struct OpenCount {
   std::string agency, stage, priority;
   bool overdue = false;
@@ -47,23 +41,36 @@ class ObligationStore {
 
   bool start(const ObligationStart& o, const std::string& trace_id);  // false: existed already
   // Ends every obligation of the complaint that matches (stage 0 = any, assignment "" = any).
+  // Ending an obligation ends the escalations of it too, and takes their items back from the
+  // supervisors (withdraw timers); its pending re-dispatches are dropped.
   std::vector<EndedObligation> end(const std::string& complaint_id, const ObligationEnd& e,
                                    int64_t now_ms);
-  // Hands the resolution clock of a routed complaint to its lead agency.
-  void setLeadAgency(const std::string& complaint_id, const std::string& agency);
-  void saveFacts(const std::string& complaint_id, const ComplaintFacts& facts);
-  ComplaintFacts facts(const std::string& complaint_id);
+  // The same for obligations named by id, each with its own outcome.
+  std::vector<EndedObligation> end(const std::string& complaint_id,
+                                   const std::vector<ObligationStop>& stops, int64_t now_ms);
+  // Records the highest escalation level an obligation's chain reached.
+  void raiseLevel(const std::string& obligation_id, int level);
+  // Another agency owes the obligation now (the resolution clock follows the lead).
+  void reassign(const std::string& obligation_id, const std::string& agency);
+  // Brings an open obligation's deadline forward to now (the delivery channel gave up), with
+  // the reason its escalation gives; false when no such obligation is open.
+  bool expedite(const std::string& complaint_id, const std::string& assignment_id,
+                v1::SlaStage stage, const std::string& reason, int64_t now_ms);
+
+  // The complaint's ledger (empty, without complaint id, when there is none).
+  v1::ComplaintLedger ledger(const std::string& complaint_id);
+  // Stores it; an open complaint is listed for the owner audit, a closed one taken off first.
+  void saveLedger(const v1::ComplaintLedger& ledger);
 
   // Claims due timers whose obligation is still in the state the timer needs (changing that
   // state in the same step), plus claimed ones whose claimer's lease ran out.
   std::vector<std::string> claimDue(int64_t now_ms, std::chrono::milliseconds lease, int limit);
-  // Done with a claimed timer: records the escalation level reached and arms the next one.
-  // False when another claimer completed it first.
-  bool complete(const std::string& member, int level, const std::string& next_member,
-                int64_t next_due_ms);
+  // Done with a claimed timer: records what it reached and arms the next re-dispatch. False
+  // when another claimer completed it first.
+  bool complete(const std::string& member, const Completion& done = {});
 
-  std::optional<v1::Obligation> get(const std::string& obligation_id, std::string* trace_id,
-                                    std::string* deadline = nullptr);
+  std::optional<ObligationRecord> record(const std::string& obligation_id);
+  std::optional<v1::Obligation> get(const std::string& obligation_id);
   std::vector<v1::Obligation> forComplaint(const std::string& complaint_id);
   // Obligations decided (met or breached) since `since_ms`.
   std::vector<v1::Obligation> decidedSince(int64_t since_ms);
@@ -75,6 +82,14 @@ class ObligationStore {
   // Start time of the oldest open emergency obligation of a stage, if any.
   std::optional<int64_t> oldestOpenEmergency(const std::string& stage);
   void trim(int64_t now_ms);
+
+  // The owner audit: every open complaint must have an obligation that is open or breached
+  // and not yet met. Reads every open complaint (in batches); returns those without.
+  struct Audit {
+    int64_t open_complaints = 0;
+    std::vector<std::string> without_owner;  // complaint ids
+  };
+  Audit auditOwners();
 
  private:
   redis::RedisClient& redis_;

@@ -83,6 +83,15 @@ SlaMetrics::SlaMetrics(prometheus::Registry& r)
                      .Name("lapor_sla_monitor_compliance_ratio")
                      .Help("Obligations met on time / fallen due in the compliance window")
                      .Register(r)),
+      without_owner(prometheus::BuildGauge()
+                        .Name("lapor_sla_monitor_complaints_without_owner")
+                        .Help("Open complaints with no open obligation at the last owner audit "
+                              "(0 in a correct system)")
+                        .Register(r)),
+      open_complaints(prometheus::BuildGauge()
+                          .Name("lapor_sla_monitor_open_complaints")
+                          .Help("Complaints submitted and not closed, at the last owner audit")
+                          .Register(r)),
       time_to_acknowledge(prometheus::BuildHistogram()
                               .Name("lapor_sla_monitor_time_to_acknowledge_seconds")
                               .Help("Assignment start to acknowledgement, by agency, priority")
@@ -101,59 +110,97 @@ LifecycleHandler::LifecycleHandler(ObligationStore& store, const SlaPolicy& poli
       log_(std::move(logger)),
       metrics_(metrics) {}
 
+void LifecycleHandler::ended(const v1::EventEnvelope& env,
+                             const std::vector<EndedObligation>& ended) {
+  const auto at = env.occurred_at_ms();
+  for (const auto& e : ended) {
+    const std::map<std::string, std::string> labels{{"stage", e.stage}, {"agency", e.agency}};
+    if (e.result == "met")
+      metrics_.met.Add(labels).Increment();
+    else if (e.result == "late")
+      metrics_.completed_late.Add(labels).Increment();
+    else
+      metrics_.cancelled.Add({{"stage", e.stage}}).Increment();
+    const double took = static_cast<double>(at - e.started_at_ms) / 1000.0;
+    if (e.result != "cancelled" && e.stage == "acknowledge")
+      metrics_.time_to_acknowledge
+          .Add({{"agency", e.agency}, {"priority", e.priority}}, SlaMetrics::durationBuckets())
+          .Observe(took);
+    if (e.result != "cancelled" && e.stage == "resolution")
+      metrics_.time_to_resolve
+          .Add({{"agency", e.agency}, {"priority", e.priority}}, SlaMetrics::durationBuckets())
+          .Observe(took);
+    log_.info("clock stopped", {{"complaint_id", env.complaint_id()},
+                                {"trace_id", env.trace_id()},
+                                {"agency", e.agency},
+                                {"stage", e.stage},
+                                {"result", e.result}});
+  }
+}
+
 kafka::HandleResult LifecycleHandler::handle(const kafka::Message& msg) {
   auto decoded = events::decode(msg.value);
   if (!decoded.envelope) return kafka::HandleResult::deadLetter("undecodable", decoded.error);
   const auto& env = *decoded.envelope;
   metrics_.events.Add({{"kind", events::eventKind(env)}}).Increment();
   try {
-    ComplaintFacts known;
-    if (!env.has_submitted()) known = store_.facts(env.complaint_id());
-    auto decision = decide(env, known, policy_, calendar_);
-    if (decision.facts) store_.saveFacts(env.complaint_id(), *decision.facts);
     const auto at = env.occurred_at_ms();
-    for (const auto& e : decision.ends) {
-      for (const auto& ended : store_.end(env.complaint_id(), e, at)) {
-        const std::map<std::string, std::string> labels{{"stage", ended.stage},
-                                                        {"agency", ended.agency}};
-        if (ended.result == "met")
-          metrics_.met.Add(labels).Increment();
-        else if (ended.result == "late")
-          metrics_.completed_late.Add(labels).Increment();
-        else
-          metrics_.cancelled.Add({{"stage", ended.stage}}).Increment();
-        const double took = static_cast<double>(at - ended.started_at_ms) / 1000.0;
-        if (ended.result != "cancelled" && ended.stage == "acknowledge")
-          metrics_.time_to_acknowledge
-              .Add({{"agency", ended.agency}, {"priority", ended.priority}},
-                   SlaMetrics::durationBuckets())
-              .Observe(took);
-        if (ended.result != "cancelled" && ended.stage == "resolution")
-          metrics_.time_to_resolve
-              .Add({{"agency", ended.agency}, {"priority", ended.priority}},
-                   SlaMetrics::durationBuckets())
-              .Observe(took);
-        log_.info("clock stopped", {{"complaint_id", env.complaint_id()},
-                                    {"trace_id", env.trace_id()},
-                                    {"agency", ended.agency},
-                                    {"stage", ended.stage},
-                                    {"result", ended.result}});
-      }
+    auto s = step(store_.ledger(env.complaint_id()), env, policy_, calendar_);
+    // The audit must never see an open complaint between two clocks: a complaint that stays
+    // open gets its new clocks before the old ones stop, and a closing one leaves the audit's
+    // list before its clocks stop.
+    const bool closing = s.changed && !isOpen(s.ledger);
+    if (closing) store_.saveLedger(s.ledger);
+    for (const auto& o : s.starts) {
+      if (!store_.start(o, env.trace_id())) continue;
+      metrics_.started
+          .Add({{"stage", stageName(o.stage)}, {"priority", priorityName(o.priority)}})
+          .Increment();
+      log_.info("clock started", {{"complaint_id", o.complaint_id},
+                                  {"trace_id", env.trace_id()},
+                                  {"agency", o.agency_id},
+                                  {"stage", stageName(o.stage)},
+                                  {"due_at_ms", o.due_at_ms}});
     }
-    if (!decision.lead_agency.empty())
-      store_.setLeadAgency(env.complaint_id(), decision.lead_agency);
-    for (const auto& o : decision.starts) {
-      if (store_.start(o, env.trace_id())) {
-        metrics_.started
-            .Add({{"stage", stageName(o.stage)}, {"priority", priorityName(o.priority)}})
-            .Increment();
-        log_.info("clock started", {{"complaint_id", o.complaint_id},
-                                    {"trace_id", env.trace_id()},
-                                    {"agency", o.agency_id},
-                                    {"stage", stageName(o.stage)},
-                                    {"due_at_ms", o.due_at_ms}});
-      }
+    for (const auto& r : s.reassigned) store_.reassign(r.obligation_id, r.agency_id);
+    ended(env, store_.end(env.complaint_id(), s.ends, at));
+    if (closing) {
+      // Whatever else it still had (escalations, clocks of earlier versions) ends with it.
+      ended(env, store_.end(env.complaint_id(),
+                            {v1::SLA_STAGE_UNSPECIFIED, "", EndOutcome::Cancelled}, at));
     }
+    switch (env.event_case()) {
+      case v1::EventEnvelope::kEscalationUpdated: {
+        // The supervisor acted on its escalation: its own clock is met and the chain stops
+        // climbing (the breaching agency's obligation stays until the agency meets it).
+        const auto& u = env.escalation_updated();
+        if (u.state() != v1::ASSIGNMENT_STATE_DELIVERED &&
+            u.state() != v1::ASSIGNMENT_STATE_UNSPECIFIED)
+          ended(env, store_.end(env.complaint_id(),
+                                {v1::SLA_STAGE_ESCALATION, u.escalation_id(), EndOutcome::Met},
+                                at));
+        break;
+      }
+      case v1::EventEnvelope::kUndeliverable: {
+        // The channel gave up: the agency cannot know of it, so its supervisor hears at once.
+        const auto& u = env.undeliverable();
+        const auto reason = "undeliverable: " + u.channel() + " gave up after " +
+                            std::to_string(u.attempts()) + " attempts";
+        if (store_.expedite(env.complaint_id(), u.assignment_id(), v1::SLA_STAGE_ACKNOWLEDGE,
+                            reason, at) ||
+            store_.expedite(env.complaint_id(), u.assignment_id(), v1::SLA_STAGE_FOLLOW_UP,
+                            reason, at))
+          log_.warn("assignment undeliverable, escalating at once",
+                    {{"complaint_id", env.complaint_id()},
+                     {"trace_id", env.trace_id()},
+                     {"agency", u.agency_id()},
+                     {"channel", u.channel()}});
+        break;
+      }
+      default:
+        break;
+    }
+    if (s.changed && !closing) store_.saveLedger(s.ledger);
   } catch (const redis::RedisError& e) {
     return kafka::HandleResult::retry("redis", e.what());
   }
@@ -220,149 +267,116 @@ int TimerScheduler::fireDue() {
 
 bool TimerScheduler::fire(const std::string& member, int64_t now) {
   const auto t = TimerMember::parse(member);
-  std::string trace, deadline_text;
-  auto ob = store_.get(t.obligation_id, &trace, &deadline_text);
-  if (!ob) {
-    store_.complete(member, 0, "", 0);  // expired record: nothing left to say
+  auto rec = store_.record(t.obligation_id);
+  if (!rec) {
+    store_.complete(member);  // expired record: nothing left to say
     return false;
   }
-  const auto stage = stageName(ob->stage());
-  auto produce = [&](const v1::EventEnvelope& env, const std::string& topic) {
-    return events_.produceAndWait(events::toMessage(topic, env), opt_.produce_timeout).ok;
-  };
-  auto envelope = [&](const std::string& what) {
-    return events::makeEnvelope(kProducer, ob->complaint_id(), trace, now,
-                                events::nameUuid(what + "/" + t.obligation_id));
-  };
+  const auto& ob = rec->obligation;
+  std::optional<ObligationRecord> escalated;
+  if (!ob.escalates_obligation_id().empty()) escalated = store_.record(ob.escalates_obligation_id());
+  // What supervisors are shown of the complaint comes from its ledger.
+  v1::Complaint complaint;
+  if (t.kind == "breach" || t.kind == "withdraw")
+    complaint = store_.ledger(ob.complaint_id()).complaint();
+  const auto f = fireTimer(t, *rec, escalated, complaint, directory_, calendar_,
+                           {opt_.emergency_desk, opt_.max_redispatches}, now);
+  std::vector<std::future<kafka::DeliveryReport>> reports;
+  for (const auto& [topic, env] : f.out) reports.push_back(events_.produce(events::toMessage(topic, env)));
   bool ok = true;
-  std::string next_member;
-  int64_t next_due = 0;
-  if (t.kind == "warn") {
-    auto env = envelope("warn");
-    auto* w = env.mutable_sla_warning();
-    w->set_obligation_id(t.obligation_id);
-    w->set_stage(ob->stage());
-    w->set_agency_id(ob->agency_id());
-    w->set_assignment_id(ob->assignment_id());
-    w->set_due_at_ms(ob->due_at_ms());
-    ok = produce(env, kafka::kComplaintsTopic);
-    if (ok) {
+  for (auto& r : reports) ok = kafka::awaitReport(r, opt_.produce_timeout).ok && ok;
+  if (!ok) {
+    // Left in flight: the lease runs out and the timer is claimed again; the events carry the
+    // same ids then, so what did reach Kafka is dropped as a repeat.
+    log_.warn("timer event not produced, will fire again",
+              {{"complaint_id", ob.complaint_id()}, {"timer", t.kind}});
+    return false;
+  }
+  if (f.escalation) {
+    store_.start(*f.escalation, rec->trace_id);
+    if (escalated) store_.raiseLevel(escalated->obligation.obligation_id(), f.level);
+  }
+  const auto stage = stageName(ob.stage());
+  const auto& source = escalated ? escalated->obligation : ob;
+  using W = FiredTimer::What;
+  switch (f.what) {
+    case W::Warned:
       metrics_.warnings.Add({{"stage", stage}}).Increment();
-      log_.warn("deadline approaching", {{"complaint_id", ob->complaint_id()},
-                                         {"trace_id", trace},
-                                         {"agency", ob->agency_id()},
+      log_.warn("deadline approaching", {{"complaint_id", ob.complaint_id()},
+                                         {"trace_id", rec->trace_id},
+                                         {"agency", ob.agency_id()},
                                          {"stage", stage}});
-    }
-  } else if (t.kind == "close") {
-    auto env = envelope("close");
-    env.mutable_closed()->set_reason("auto-close");
-    ok = produce(env, kafka::kComplaintsTopic);
-    if (ok) {
+      break;
+    case W::Closed:
       metrics_.auto_closed.Add({}).Increment();
       log_.info("complaint closed: no reply to the answer",
-                {{"complaint_id", ob->complaint_id()}, {"trace_id", trace}});
-    }
-  } else if (t.kind == "breach" || t.kind == "esc") {
-    const bool emergency = isUnacknowledgedEmergency(ob->stage(), ob->priority());
-    if (t.kind == "breach") {
-      auto env = envelope("breach");
-      auto* b = env.mutable_sla_breached();
-      b->set_obligation_id(t.obligation_id);
-      b->set_stage(ob->stage());
-      b->set_agency_id(ob->agency_id());
-      b->set_assignment_id(ob->assignment_id());
-      b->set_due_at_ms(ob->due_at_ms());
-      b->set_breached_at_ms(ob->breached_at_ms() > 0 ? ob->breached_at_ms() : now);
-      ok = produce(env, kafka::kComplaintsTopic);
-      if (ok && emergency && !ob->assignment_id().empty()) {
-        auto r = envelope("redispatch");
-        auto* rr = r.mutable_redispatch_requested();
-        rr->set_assignment_id(ob->assignment_id());
-        rr->set_agency_id(ob->agency_id());
-        rr->set_reason("emergency not acknowledged within its deadline");
-        ok = produce(r, kafka::kComplaintsTopic);
-      }
-    }
-    ok = ok && escalate(*ob, trace, t.level, now, emergency);
-    if (ok) {
-      if (t.kind == "breach") {
-        metrics_.breaches.Add(agencyStageLabels(*ob)).Increment();
-        if (emergency) metrics_.redispatches.Add({}).Increment();
-        log_.warn("deadline breached", {{"complaint_id", ob->complaint_id()},
-                                        {"trace_id", trace},
-                                        {"agency", ob->agency_id()},
-                                        {"stage", stage}});
-      }
-      // Another full deadline without fulfilment escalates one level higher.
-      if (!escalationTarget(directory_, ob->agency_id(), t.level + 1, emergency,
-                            opt_.emergency_desk)
-               .agency_id.empty()) {
-        next_member = t.obligation_id + "|esc|" + std::to_string(t.level + 1);
-        Deadline d;
-        try {
-          d = Deadline::parse(deadline_text);
-        } catch (const std::exception&) {
-          d = Deadline::wall(std::chrono::milliseconds(ob->due_at_ms() - ob->started_at_ms()));
-        }
-        next_due = d.dueFrom(now, calendar_);
-      }
-    }
+                {{"complaint_id", ob.complaint_id()}, {"trace_id", rec->trace_id}});
+      break;
+    case W::Breached:
+      metrics_.breaches.Add(agencyStageLabels(ob)).Increment();
+      if (f.done.redispatches > 0) metrics_.redispatches.Add({}).Increment();
+      log_.warn("deadline breached", {{"complaint_id", ob.complaint_id()},
+                                      {"trace_id", rec->trace_id},
+                                      {"agency", ob.agency_id()},
+                                      {"stage", stage}});
+      break;
+    case W::Redispatched:
+      metrics_.redispatches.Add({}).Increment();
+      log_.warn("emergency re-dispatched", {{"complaint_id", ob.complaint_id()},
+                                            {"trace_id", rec->trace_id},
+                                            {"agency", ob.agency_id()},
+                                            {"attempt", f.level}});
+      break;
+    case W::TopOfChain:
+      metrics_.breaches.Add(agencyStageLabels(ob)).Increment();
+      log_.warn("no supervisor to escalate to", {{"complaint_id", ob.complaint_id()},
+                                                 {"agency", source.agency_id()},
+                                                 {"escalation_level", f.level}});
+      break;
+    case W::Escalated:
+      metrics_.breaches.Add(agencyStageLabels(ob)).Increment();
+      break;
+    case W::Withdrawn:
+      log_.info("escalation taken back", {{"complaint_id", ob.complaint_id()},
+                                          {"agency", ob.agency_id()}});
+      break;
+    case W::Nothing:
+      break;
   }
-  if (!ok) {
-    // Left in flight: the lease runs out and the timer is claimed again.
-    log_.warn("timer event not produced, will fire again",
-              {{"complaint_id", ob->complaint_id()}, {"timer", t.kind}});
-    return false;
+  if (f.escalation) {
+    metrics_.escalations
+        .Add({{"level", std::to_string(f.level)}, {"to_agency", f.to_agency}})
+        .Increment();
+    log_.warn("escalated", {{"complaint_id", ob.complaint_id()},
+                            {"trace_id", rec->trace_id},
+                            {"from_agency", source.agency_id()},
+                            {"to_agency", f.to_agency},
+                            {"escalation_level", f.level}});
   }
-  store_.complete(member, t.kind == "breach" || t.kind == "esc" ? t.level : 0, next_member,
-                  next_due);
-  return true;
+  store_.complete(member, f.done);
+  return f.what != W::Nothing;
 }
 
-bool TimerScheduler::escalate(const v1::Obligation& ob, const std::string& trace, int level,
-                              int64_t now, bool emergency) {
-  const auto target =
-      escalationTarget(directory_, ob.agency_id(), level, emergency, opt_.emergency_desk);
-  if (target.agency_id.empty()) {
-    log_.warn("no supervisor to escalate to", {{"complaint_id", ob.complaint_id()},
-                                               {"agency", ob.agency_id()},
-                                               {"escalation_level", level}});
-    return true;
+int64_t TimerScheduler::auditOwners() {
+  const auto audit = store_.auditOwners();
+  for (const auto& cid : audit.without_owner) {
+    const auto ledger = store_.ledger(cid);
+    log_.error("open complaint without an owner: no obligation is open",
+               {{"complaint_id", cid},
+                {"tracking_id", ledger.complaint().tracking_id()},
+                {"category", ledger.category()}});
   }
-  const auto id = "/" + ob.obligation_id() + "/" + std::to_string(level);
-  const auto reason = escalationReason(ob, level, emergency);
-  auto env = events::makeEnvelope(kProducer, ob.complaint_id(), trace, now,
-                                  events::nameUuid("escalated" + id));
-  auto* e = env.mutable_escalated();
-  e->set_obligation_id(ob.obligation_id());
-  e->set_from_agency_id(ob.agency_id());
-  e->set_to_agency_id(target.agency_id);
-  e->set_level(level);
-  e->set_reason(reason);
-  if (!events_.produceAndWait(events::toMessage(kafka::kComplaintsTopic, env),
-                              opt_.produce_timeout)
-           .ok)
-    return false;
-  auto item_env = events::makeEnvelope(kProducer, ob.complaint_id(), trace, now,
-                                       events::nameUuid("escalation-item" + id));
-  *item_env.mutable_dispatched()->mutable_item() =
-      escalationItem(ob, target.agency_id, level, reason, now);
-  if (!events_.produceAndWait(events::toMessage(kafka::dispatchTopic(target.agency_id), item_env),
-                              opt_.produce_timeout)
-           .ok)
-    return false;
-  metrics_.escalations.Add({{"level", std::to_string(level)}, {"to_agency", target.agency_id}})
-      .Increment();
-  log_.warn("escalated", {{"complaint_id", ob.complaint_id()},
-                          {"trace_id", trace},
-                          {"from_agency", ob.agency_id()},
-                          {"to_agency", target.agency_id},
-                          {"escalation_level", level}});
-  return true;
+  metrics_.without_owner.Add({}).Set(static_cast<double>(audit.without_owner.size()));
+  metrics_.open_complaints.Add({}).Set(static_cast<double>(audit.open_complaints));
+  return static_cast<int64_t>(audit.without_owner.size());
 }
 
 void TimerScheduler::refreshGauges() {
   const auto now = clock_.nowMs();
+  if (audit_at_ms_ == 0 || now - audit_at_ms_ >= opt_.owner_check_interval.count()) {
+    audit_at_ms_ = now;
+    auditOwners();
+  }
   for (const auto& c : store_.openCounts())
     metrics_.open
         .Add({{"agency", c.agency},
@@ -428,9 +442,10 @@ int limitOf(int32_t requested) {
 }
 }  // namespace
 
-grpc::Status SlaServiceImpl::GetObligations(grpc::ServerContext*,
+grpc::Status SlaServiceImpl::GetObligations(grpc::ServerContext* ctx,
                                             const v1::GetObligationsRequest* req,
                                             v1::GetObligationsResponse* resp) {
+  if (auto s = operators_.authorize(*ctx, auth::Role::Auditor, "GetObligations"); !s.ok()) return s;
   if (req->complaint_id().empty())
     return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "complaint_id: is required");
   try {
@@ -441,9 +456,10 @@ grpc::Status SlaServiceImpl::GetObligations(grpc::ServerContext*,
   return grpc::Status::OK;
 }
 
-grpc::Status SlaServiceImpl::GetCompliance(grpc::ServerContext*,
+grpc::Status SlaServiceImpl::GetCompliance(grpc::ServerContext* ctx,
                                            const v1::GetComplianceRequest* req,
                                            v1::GetComplianceResponse* resp) {
+  if (auto s = operators_.authorize(*ctx, auth::Role::Auditor, "GetCompliance"); !s.ok()) return s;
   if (req->window_ms() <= 0)
     return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "window_ms: must be positive");
   try {
@@ -454,9 +470,10 @@ grpc::Status SlaServiceImpl::GetCompliance(grpc::ServerContext*,
   return grpc::Status::OK;
 }
 
-grpc::Status SlaServiceImpl::ListBreaches(grpc::ServerContext*,
+grpc::Status SlaServiceImpl::ListBreaches(grpc::ServerContext* ctx,
                                           const v1::ListBreachesRequest* req,
                                           v1::ListBreachesResponse* resp) {
+  if (auto s = operators_.authorize(*ctx, auth::Role::Auditor, "ListBreaches"); !s.ok()) return s;
   if (req->since_ms() < 0 || req->limit() < 0)
     return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
                         "since_ms, limit: must not be negative");
@@ -469,8 +486,9 @@ grpc::Status SlaServiceImpl::ListBreaches(grpc::ServerContext*,
   return grpc::Status::OK;
 }
 
-grpc::Status SlaServiceImpl::ListDueSoon(grpc::ServerContext*, const v1::ListDueSoonRequest* req,
+grpc::Status SlaServiceImpl::ListDueSoon(grpc::ServerContext* ctx, const v1::ListDueSoonRequest* req,
                                          v1::ListDueSoonResponse* resp) {
+  if (auto s = operators_.authorize(*ctx, auth::Role::Auditor, "ListDueSoon"); !s.ok()) return s;
   if (req->within_ms() <= 0)
     return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "within_ms: must be positive");
   if (req->limit() < 0)

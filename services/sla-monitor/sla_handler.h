@@ -4,6 +4,7 @@
 #pragma once
 
 #include "agencies/agency_directory.h"
+#include "auth/operator_access.h"
 #include "domain/escalation.h"
 #include "domain/sla_policy.h"
 #include "domain/work_calendar.h"
@@ -43,6 +44,8 @@ struct SlaMetrics {
   prometheus::Family<prometheus::Gauge>& open;
   prometheus::Family<prometheus::Gauge>& oldest_emergency;
   prometheus::Family<prometheus::Gauge>& compliance;
+  prometheus::Family<prometheus::Gauge>& without_owner;
+  prometheus::Family<prometheus::Gauge>& open_complaints;
   prometheus::Family<prometheus::Histogram>& time_to_acknowledge;
   prometheus::Family<prometheus::Histogram>& time_to_resolve;
 };
@@ -54,6 +57,8 @@ class LifecycleHandler {
   kafka::HandleResult handle(const kafka::Message& msg);
 
  private:
+  void ended(const v1::EventEnvelope& env, const std::vector<EndedObligation>& ended);
+
   ObligationStore& store_;
   const SlaPolicy& policy_;
   const WorkCalendar& calendar_;
@@ -66,6 +71,9 @@ struct SchedulerOptions {
   std::chrono::milliseconds produce_timeout{10000};
   std::string emergency_desk = "ncc-112";  // where an unacknowledged emergency goes at once
   std::chrono::milliseconds compliance_window{std::chrono::hours(24 * 30)};
+  int max_redispatches = 2;  // per unacknowledged emergency assignment
+  // How often every open complaint is checked for an owner (an open obligation).
+  std::chrono::milliseconds owner_check_interval{std::chrono::seconds(30)};
 };
 
 class TimerScheduler {
@@ -80,11 +88,11 @@ class TimerScheduler {
   int fireDue();
   // Refreshes the gauges from Redis (shared by every monitor instance).
   void refreshGauges();
+  // The owner audit: logs and counts every open complaint without an open obligation.
+  int64_t auditOwners();
 
  private:
   bool fire(const std::string& member, int64_t now);
-  bool escalate(const v1::Obligation& ob, const std::string& trace, int level, int64_t now,
-                bool emergency_desk);
 
   ObligationStore& store_;
   kafka::MessageSink& events_;
@@ -95,6 +103,7 @@ class TimerScheduler {
   SlaMetrics& metrics_;
   SchedulerOptions opt_;
   int64_t compliance_at_ms_ = 0;  // last compliance refresh (it reads every decided obligation)
+  int64_t audit_at_ms_ = 0;       // last owner audit
   std::thread thread_;
   std::mutex mu_;
   std::condition_variable cv_;
@@ -107,8 +116,9 @@ v1::GetComplianceResponse compliance(const std::vector<v1::Obligation>& decided,
 
 class SlaServiceImpl final : public v1::SlaService::Service {
  public:
-  SlaServiceImpl(ObligationStore& store, const time::Clock& clock)
-      : store_(store), clock_(clock) {}
+  SlaServiceImpl(ObligationStore& store, const time::Clock& clock,
+                 const auth::OperatorAccess& operators)
+      : store_(store), clock_(clock), operators_(operators) {}
   grpc::Status GetObligations(grpc::ServerContext*, const v1::GetObligationsRequest* req,
                               v1::GetObligationsResponse* resp) override;
   grpc::Status GetCompliance(grpc::ServerContext*, const v1::GetComplianceRequest* req,
@@ -121,6 +131,7 @@ class SlaServiceImpl final : public v1::SlaService::Service {
  private:
   ObligationStore& store_;
   const time::Clock& clock_;
+  const auth::OperatorAccess& operators_;
 };
 
 }  // namespace lapor::sla

@@ -9,6 +9,7 @@
 #include "lapor/v1/routing_admin.grpc.pb.h"
 #include "lapor/v1/sla.grpc.pb.h"
 #include "agency_client.h"
+#include "operator_context.h"
 #include "stack.h"
 #include "topic_reader.h"
 #include "wait.h"
@@ -87,7 +88,7 @@ std::vector<v1::Obligation> obligations(const std::string& complaint_id) {
   v1::GetObligationsRequest req;
   req.set_complaint_id(complaint_id);
   v1::GetObligationsResponse resp;
-  auto s = stub<v1::SlaService>("sla-monitor")->GetObligations(ctx().get(), req, &resp);
+  auto s = stub<v1::SlaService>("sla-monitor")->GetObligations(operatorContext("auditor").get(), req, &resp);
   EXPECT_TRUE(s.ok()) << s.error_message();
   std::vector<v1::Obligation> out;  // the acknowledge clocks (other stages: sla_*_test.cpp)
   for (const auto& o : resp.obligations())
@@ -341,13 +342,35 @@ TEST(EndToEnd, RoutingAdminExplainsWithoutProducing) {
   v1::ExplainRouteRequest req;
   req.mutable_draft()->set_category("traffic-accident");
   v1::ExplainRouteResponse resp;
-  ASSERT_TRUE(admin->ExplainRoute(ctx().get(), req, &resp).ok());
+  ASSERT_TRUE(admin->ExplainRoute(operatorContext("auditor").get(), req, &resp).ok());
   EXPECT_EQ(resp.rule_id(), "traffic-accident");
   ASSERT_EQ(resp.agencies_size(), 3);
   EXPECT_EQ(resp.agencies(0).agency_id(), "polres-kutim");
   req.mutable_draft()->set_category("other");
-  ASSERT_TRUE(admin->ExplainRoute(ctx().get(), req, &resp).ok());
+  ASSERT_TRUE(admin->ExplainRoute(operatorContext("auditor").get(), req, &resp).ok());
   EXPECT_TRUE(resp.triage());
+  // Operators only, each for what its role allows.
+  EXPECT_EQ(admin->ExplainRoute(ctx().get(), req, &resp).error_code(),
+            grpc::StatusCode::UNAUTHENTICATED);
+  auto stranger = ctx();
+  stranger->AddMetadata("authorization", "Bearer lapor-demo-dinas-pu");
+  EXPECT_EQ(admin->ExplainRoute(stranger.get(), req, &resp).error_code(),
+            grpc::StatusCode::UNAUTHENTICATED)
+      << "an agency's token is not an operator's";
+  v1::ReturnToTriageRequest back;
+  back.set_complaint_id("any");
+  back.set_note("salah alamat");
+  v1::ReturnToTriageResponse back_resp;
+  auto st = admin->ReturnToTriage(operatorContext("operator").get(), back, &back_resp);
+  EXPECT_EQ(st.error_code(), grpc::StatusCode::PERMISSION_DENIED);
+  EXPECT_NE(st.error_message().find("supervisor"), std::string::npos) << st.error_message();
+  v1::GetObligationsRequest obligations;
+  obligations.set_complaint_id("any");
+  v1::GetObligationsResponse obligations_resp;
+  EXPECT_EQ(stub<v1::SlaService>("sla-monitor")
+                ->GetObligations(ctx().get(), obligations, &obligations_resp)
+                .error_code(),
+            grpc::StatusCode::UNAUTHENTICATED);
 }
 
 TEST(EndToEnd, EveryServiceServesLintCleanMetrics) {

@@ -10,6 +10,7 @@
 #include "lapor/v1/sla.grpc.pb.h"
 #include "lifecycle_events.h"
 #include "agency_client.h"
+#include "operator_context.h"
 #include "stack.h"
 #include "topic_reader.h"
 #include "wait.h"
@@ -64,7 +65,7 @@ std::vector<v1::Obligation> obligations(const std::string& complaint_id) {
   v1::GetObligationsRequest req;
   req.set_complaint_id(complaint_id);
   v1::GetObligationsResponse resp;
-  EXPECT_TRUE(sla()->GetObligations(ctx().get(), req, &resp).ok());
+  EXPECT_TRUE(sla()->GetObligations(operatorContext("auditor").get(), req, &resp).ok());
   return {resp.obligations().begin(), resp.obligations().end()};
 }
 
@@ -217,7 +218,7 @@ TEST(SlaEndToEnd, ComplaintWalksThroughWarningBreachAndTwoEscalationLevels) {
   v1::ListBreachesRequest breq;
   breq.set_agency_id("dinas-pu");
   v1::ListBreachesResponse bresp;
-  ASSERT_TRUE(sla()->ListBreaches(ctx().get(), breq, &bresp).ok());
+  ASSERT_TRUE(sla()->ListBreaches(operatorContext("auditor").get(), breq, &bresp).ok());
   bool listed = false;
   for (const auto& b : bresp.obligations()) listed |= b.complaint_id() == cid;
   EXPECT_TRUE(listed);
@@ -225,7 +226,7 @@ TEST(SlaEndToEnd, ComplaintWalksThroughWarningBreachAndTwoEscalationLevels) {
   creq.set_agency_id("dinas-pu");
   creq.set_window_ms(3'600'000);
   v1::GetComplianceResponse cresp;
-  ASSERT_TRUE(sla()->GetCompliance(ctx().get(), creq, &cresp).ok());
+  ASSERT_TRUE(sla()->GetCompliance(operatorContext("auditor").get(), creq, &cresp).ok());
   EXPECT_GE(cresp.due(), 1);
   EXPECT_LT(cresp.ratio(), 1.0);
 
@@ -317,10 +318,14 @@ TEST(SlaEndToEnd, AnsweredComplaintWithoutReplyIsClosedAndAReplyKeepsItOpen) {
     resolved.mutable_resolved()->set_resolution("Jalan sudah diperbaiki");
     ASSERT_TRUE(produceEvent(g_stack->brokers(), resolved));
   }
+  // The reporter's reply, as intake writes it: the feedback and the close it decides.
   auto feedback = events::makeEnvelope("intake", replied, "trace-" + replied, nowMs());
   feedback.mutable_feedback()->set_rating(4);
   feedback.mutable_feedback()->set_solved(true);
   ASSERT_TRUE(produceEvent(g_stack->brokers(), feedback));
+  auto by_reporter = events::makeEnvelope("intake", replied, "trace-" + replied, nowMs());
+  by_reporter.mutable_closed()->set_reason("feedback");
+  ASSERT_TRUE(produceEvent(g_stack->brokers(), by_reporter));
 
   auto closed = lifecycle.readUntil(
       [&](const kafka::Message& m) {
@@ -339,7 +344,11 @@ TEST(SlaEndToEnd, AnsweredComplaintWithoutReplyIsClosedAndAReplyKeepsItOpen) {
   auto kept = obligation(replied, "dinas-pu", v1::SLA_STAGE_AUTO_CLOSE);
   ASSERT_TRUE(kept);
   EXPECT_EQ(kept->state(), v1::OBLIGATION_STATE_CANCELLED) << "the reporter replied";
-  for (const auto& e : eventsOf(lifecycle.seen(), replied)) EXPECT_FALSE(e.has_closed());
+  for (const auto& e : eventsOf(lifecycle.seen(), replied)) {
+    if (e.has_closed()) {
+      EXPECT_EQ(e.closed().reason(), "feedback") << "never auto-closed";
+    }
+  }
 }
 
 TEST(SlaEndToEnd, DueSoonListsOpenDeadlinesAndBadQueriesAreRefused) {
@@ -353,7 +362,7 @@ TEST(SlaEndToEnd, DueSoonListsOpenDeadlinesAndBadQueriesAreRefused) {
     req.set_agency_id("dlh");
     req.set_within_ms(within_ms);
     v1::ListDueSoonResponse resp;
-    EXPECT_TRUE(sla()->ListDueSoon(ctx().get(), req, &resp).ok());
+    EXPECT_TRUE(sla()->ListDueSoon(operatorContext("auditor").get(), req, &resp).ok());
     for (const auto& o : resp.obligations())
       if (o.complaint_id() == cid) return true;
     return false;
@@ -363,16 +372,16 @@ TEST(SlaEndToEnd, DueSoonListsOpenDeadlinesAndBadQueriesAreRefused) {
 
   v1::ListDueSoonRequest bad_due;
   v1::ListDueSoonResponse due_resp;
-  EXPECT_EQ(sla()->ListDueSoon(ctx().get(), bad_due, &due_resp).error_code(),
+  EXPECT_EQ(sla()->ListDueSoon(operatorContext("auditor").get(), bad_due, &due_resp).error_code(),
             grpc::StatusCode::INVALID_ARGUMENT);
   v1::GetComplianceRequest bad_window;
   v1::GetComplianceResponse compliance;
-  EXPECT_EQ(sla()->GetCompliance(ctx().get(), bad_window, &compliance).error_code(),
+  EXPECT_EQ(sla()->GetCompliance(operatorContext("auditor").get(), bad_window, &compliance).error_code(),
             grpc::StatusCode::INVALID_ARGUMENT);
   v1::ListBreachesRequest bad_since;
   bad_since.set_since_ms(-1);
   v1::ListBreachesResponse breaches;
-  EXPECT_EQ(sla()->ListBreaches(ctx().get(), bad_since, &breaches).error_code(),
+  EXPECT_EQ(sla()->ListBreaches(operatorContext("auditor").get(), bad_since, &breaches).error_code(),
             grpc::StatusCode::INVALID_ARGUMENT);
 }
 

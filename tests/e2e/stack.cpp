@@ -43,6 +43,7 @@ Stack::Stack(std::map<std::string, std::string> extra_env) {
       {"LAPOR_SERVICE_LOG_LEVEL", "info"},
   };
   for (const auto& [k, v] : extra_env) env[k] = v;
+  redis_prefix_ = env["LAPOR_REDIS_PREFIX"];
   const std::string bin = LAPOR_BUILD_DIR "/services/";
   const std::string cfg = LAPOR_SOURCE_DIR "/deploy/config/";
   for (const char* name : kServices) {

@@ -29,12 +29,15 @@ class Stack {
   }
   ChildProcess& process(const std::string& service) { return *processes_.at(service); }
   const std::string& brokers() const { return brokers_; }
+  // The Redis key prefix every service of this stack writes under.
+  const std::string& redisPrefix() const { return redis_prefix_; }
   // Stops every service with SIGTERM; returns a description of any that did not exit 0.
   std::string stopAll();
   std::string logs() const;
 
  private:
   std::string brokers_;
+  std::string redis_prefix_;
   std::map<std::string, ServiceEndpoints> endpoints_;
   std::map<std::string, std::unique_ptr<ChildProcess>> processes_;
 };

@@ -34,6 +34,7 @@ const std::string& configPath() {
         << "kafka: {produce_timeout: 3s}\n"
         << "grpc: {max_message_bytes: 65536}\n"
         << "agencies: {file: " << LAPOR_SOURCE_DIR << "/deploy/config/agencies.yaml}\n"
+        << "operators: {file: " << LAPOR_SOURCE_DIR << "/deploy/config/operators.yaml}\n"
         << "publishers:\n"
         << "  - {id: partner, key_sha256: " << sha256Hex(kPartnerKey) << ", rate_limit: 10000}\n"
         << "  - {id: limited, key_sha256: " << sha256Hex(kLimitedKey)

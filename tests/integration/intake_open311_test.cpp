@@ -147,6 +147,7 @@ TEST(IntakeOpen311Test, PostThenGetTheRequest) {
   const std::string id = j[0].value("service_request_id", "");
   ASSERT_EQ(id.rfind("LPR-", 0), 0u) << post.body;
   EXPECT_NE(j[0].value("service_notice", "").find("3 working days"), std::string::npos);
+  EXPECT_EQ(j[0].value("token", "").size(), 26u) << "the reporter's secret: " << post.body;
 
   waitForView(id);
   auto get = curl("GET", "/requests/" + id + ".json");
@@ -180,6 +181,23 @@ TEST(IntakeOpen311Test, PostThenGetTheRequest) {
 
   expectErrors(curl("GET", "/requests/LPR-0000-0000-0.json"), 404);
   expectErrors(curl("GET", "/requests/garbage.json"), 404);
+}
+
+// A key reused with another request is a 400 with the error array, naming the key; nothing is
+// created.
+TEST(IntakeOpen311Test, AReusedIdempotencyKeyWithAnotherRequestIs400) {
+  const auto key = uniqueName("o311-key");
+  auto form = goodForm(kPartnerKey);
+  form.push_back({"idempotency_key", key});
+  auto first = curl("POST", "/requests.json", form);
+  ASSERT_EQ(first.status, 200) << first.body;
+  auto again = curl("POST", "/requests.json", form);
+  ASSERT_EQ(again.status, 200) << again.body;
+  EXPECT_EQ(again.parsed()[0]["service_request_id"], first.parsed()[0]["service_request_id"]);
+  EXPECT_EQ(again.parsed()[0]["token"], first.parsed()[0]["token"]);
+  for (auto& [k, v] : form)
+    if (k == "description") v = "Pohon tumbang menutup jalan ke sekolah.";
+  expectErrors(curl("POST", "/requests.json", form), 400, key);
 }
 
 TEST(IntakeOpen311Test, BadRequestsGet400) {

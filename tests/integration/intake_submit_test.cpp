@@ -58,7 +58,38 @@ TEST(IntakeSubmitTest, RetryWithTheSameIdempotencyKeyGivesOneComplaint) {
   EXPECT_EQ(second.tracking_id(), first.tracking_id());
   EXPECT_EQ(second.complaint_id(), first.complaint_id());
   EXPECT_TRUE(second.duplicate());
+  // The reporter's secret, the same for the retry (whose caller may never have seen the first).
+  EXPECT_EQ(first.reporter_secret().size(), 26u);
+  EXPECT_EQ(second.reporter_secret(), first.reporter_secret());
   EXPECT_EQ(submittedWithRef(ref).size(), 1u);
+}
+
+// A key sent again with another complaint is a mistake of the caller, not a retry: it is told
+// so, with the key named, and nothing is created (earlier versions answered with the first
+// complaint and its promise).
+TEST(IntakeSubmitTest, AnIdempotencyKeyReusedForAnotherComplaintIsAConflict) {
+  const auto key = uniqueName("reused-key");
+  auto road = validComplaint(uniqueName("road"));
+  road.set_idempotency_key(key);
+  v1::SubmitComplaintResponse first, second;
+  ASSERT_TRUE(shared().a.stub()->SubmitComplaint(call(kPartnerKey).get(), road, &first).ok());
+  auto fire = validComplaint(uniqueName("fire"));
+  fire.set_idempotency_key(key);
+  fire.set_category("fire");
+  fire.set_priority(v1::PRIORITY_EMERGENCY);
+  auto st = shared().b.stub()->SubmitComplaint(call(kPartnerKey).get(), fire, &second);
+  EXPECT_EQ(st.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
+  EXPECT_NE(st.error_message().find(key), std::string::npos) << st.error_message();
+  EXPECT_EQ(second.tracking_id(), "");
+  EXPECT_TRUE(submittedWithRef(fire.external_ref()).empty());
+  // The same external reference (the other way to make a retry) with other content: the same.
+  auto by_ref = validComplaint(uniqueName("by-ref"));
+  ASSERT_TRUE(shared().a.stub()->SubmitComplaint(call(kPartnerKey).get(), by_ref, &first).ok());
+  auto changed = by_ref;
+  changed.set_description("Deskripsi lain sama sekali untuk referensi yang sama");
+  st = shared().a.stub()->SubmitComplaint(call(kPartnerKey).get(), changed, &second);
+  EXPECT_EQ(st.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
+  EXPECT_NE(st.error_message().find("external_ref"), std::string::npos) << st.error_message();
 }
 
 TEST(IntakeSubmitTest, SamePublisherAndExternalReferenceGivesOneComplaint) {

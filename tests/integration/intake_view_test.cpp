@@ -176,12 +176,14 @@ TEST(IntakeViewTest, WatchStreamsTheTimelineAndFeedbackReopensOrCloses) {
   fb.set_rating(2);
   fb.set_comment("Lubangnya masih ada");
   fb.set_solved(false);
+  fb.set_reporter_secret(s.reporter_secret());
   v1::AddFeedbackResponse fr;
   EXPECT_EQ(shared().a.stub()->AddFeedback(call().get(), fb, &fr).error_code(),
             grpc::StatusCode::FAILED_PRECONDITION);
   v1::ReopenComplaintRequest rr;
   rr.set_tracking_id(s.tracking_id());
   rr.set_reason("belum diperbaiki");
+  rr.set_reporter_secret(s.reporter_secret());
   v1::ReopenComplaintResponse rresp;
   EXPECT_EQ(shared().a.stub()->ReopenComplaint(call().get(), rr, &rresp).error_code(),
             grpc::StatusCode::FAILED_PRECONDITION);
@@ -243,6 +245,80 @@ TEST(IntakeViewTest, WatchStreamsTheTimelineAndFeedbackReopensOrCloses) {
   watch_ctx.TryCancel();
 }
 
+// Only the reporter may rate or reopen: with the secret only it got, or through the publisher
+// that submitted the complaint. The tracking id, which listings publish, is not enough. A
+// retried call with its request id records one event.
+TEST(IntakeViewTest, OnlyTheReporterFollowsUpAndARetryRecordsOnce) {
+  const auto s = submit(validComplaint(uniqueName("secret")));
+  ASSERT_EQ(s.reporter_secret().size(), 26u);
+  const auto cid = s.complaint_id();
+  waitView(s.tracking_id(), [](const auto& v) { return v.submitted_at_ms() > 0; });
+  resolve(cid, "Sudah ditambal");
+  waitView(s.tracking_id(),
+           [](const auto& v) { return v.status() == v1::COMPLAINT_STATUS_RESOLVED; });
+  v1::AddFeedbackRequest fb;
+  fb.set_tracking_id(s.tracking_id());
+  fb.set_rating(5);
+  fb.set_solved(true);
+  v1::AddFeedbackResponse fr;
+  EXPECT_EQ(shared().a.stub()->AddFeedback(call().get(), fb, &fr).error_code(),
+            grpc::StatusCode::UNAUTHENTICATED)
+      << "the tracking id alone";
+  fb.set_reporter_secret("0000000000000000000000000Z");
+  EXPECT_EQ(shared().a.stub()->AddFeedback(call().get(), fb, &fr).error_code(),
+            grpc::StatusCode::PERMISSION_DENIED);
+  fb.clear_reporter_secret();
+  EXPECT_EQ(shared().a.stub()->AddFeedback(call(kLimitedKey).get(), fb, &fr).error_code(),
+            grpc::StatusCode::PERMISSION_DENIED)
+      << "another publisher";
+  EXPECT_EQ(shared().a.stub()->AddFeedback(call("no-such-key").get(), fb, &fr).error_code(),
+            grpc::StatusCode::UNAUTHENTICATED);
+  // Nothing of those reached the complaint.
+  EXPECT_EQ(get(s.tracking_id())->status(), v1::COMPLAINT_STATUS_RESOLVED);
+
+  // The publisher that submitted it acts for its reporter; the retry gives the same answer.
+  fb.set_request_id("rate-" + cid);
+  ASSERT_TRUE(shared().a.stub()->AddFeedback(call(kPartnerKey).get(), fb, &fr).ok());
+  EXPECT_EQ(fr.status(), v1::COMPLAINT_STATUS_CLOSED);
+  auto closed = waitView(s.tracking_id(),
+                         [](const auto& v) { return v.status() == v1::COMPLAINT_STATUS_CLOSED; });
+  auto retry = shared().b.stub()->AddFeedback(call(kPartnerKey).get(), fb, &fr);
+  ASSERT_TRUE(retry.ok()) << retry.error_message();
+  EXPECT_EQ(fr.status(), v1::COMPLAINT_STATUS_CLOSED);
+  // The retry's events carry the first call's ids: the timeline has each once.
+  auto after = waitView(s.tracking_id(), [&](const auto& v) {
+    return v.timeline_size() >= closed.timeline_size();
+  });
+  int feedbacks = 0;
+  for (const auto& t : after.timeline()) feedbacks += t.what() == "feedback";
+  EXPECT_EQ(feedbacks, 1);
+
+  // Reopen with the reporter's own secret.
+  v1::ReopenComplaintRequest rr;
+  rr.set_tracking_id(s.tracking_id());
+  rr.set_reason("rusak lagi");
+  v1::ReopenComplaintResponse rresp;
+  EXPECT_EQ(shared().a.stub()->ReopenComplaint(call().get(), rr, &rresp).error_code(),
+            grpc::StatusCode::UNAUTHENTICATED);
+  rr.set_reporter_secret(s.reporter_secret());
+  ASSERT_TRUE(shared().a.stub()->ReopenComplaint(call().get(), rr, &rresp).ok());
+  EXPECT_EQ(rresp.status(), v1::COMPLAINT_STATUS_REOPENED);
+}
+
+TEST(IntakeViewTest, ListingByAgencyIsForOperators) {
+  v1::ListComplaintsRequest req;
+  req.set_agency_id("dinas-pu");
+  v1::ListComplaintsResponse resp;
+  EXPECT_EQ(shared().a.stub()->ListComplaints(call().get(), req, &resp).error_code(),
+            grpc::StatusCode::UNAUTHENTICATED);
+  auto ctx = call();
+  ctx->AddMetadata("authorization", "Bearer lapor-demo-auditor");
+  EXPECT_TRUE(shared().a.stub()->ListComplaints(ctx.get(), req, &resp).ok());
+  v1::ListComplaintsRequest everyone;
+  EXPECT_TRUE(shared().a.stub()->ListComplaints(call().get(), everyone, &resp).ok())
+      << "the public listing needs no credential";
+}
+
 TEST(IntakeViewTest, UnknownOrMistypedTrackingIds) {
   const auto s = submit(validComplaint(uniqueName("typo")));
   auto typo = s.tracking_id();
@@ -294,7 +370,9 @@ TEST(IntakeViewTest, ListingsFilterPageAndNeverShowConfidentialComplaints) {
     if (req.from_ms() == 0) req.set_from_ms(start);
     for (int page = 0; page < 20; ++page) {
       v1::ListComplaintsResponse resp;
-      auto st = shared().a.stub()->ListComplaints(call().get(), req, &resp);
+      auto ctx = call();
+      ctx->AddMetadata("authorization", "Bearer lapor-demo-auditor");  // for agency_id
+      auto st = shared().a.stub()->ListComplaints(ctx.get(), req, &resp);
       EXPECT_TRUE(st.ok()) << st.error_message();
       for (const auto& c : resp.complaints()) ids.push_back(c.tracking_id());
       if (resp.next_cursor().empty()) break;

@@ -154,11 +154,13 @@ TEST_F(RoutingRerouteTest, RejectRerouteCapTriageOperatorAssignAndRedispatch) {
   {
     grpc::ClientContext ctx;
     ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
+    ctx.AddMetadata("authorization", "Bearer lapor-demo-operator");
     ASSERT_TRUE(routing.admin().Assign(&ctx, req, &resp).ok());
   }
   {
     grpc::ClientContext ctx;
     ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
+    ctx.AddMetadata("authorization", "Bearer lapor-demo-operator");
     const auto st = routing.admin().Assign(&ctx, req, &again);
     ASSERT_TRUE(st.ok()) << st.error_code() << " " << st.error_message();
   }
@@ -210,6 +212,7 @@ TEST_F(RoutingRerouteTest, AssignRefusesWhatIsNotTriagedOrNotAnAgency) {
     v1::AssignResponse resp;
     grpc::ClientContext ctx;
     ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
+    ctx.AddMetadata("authorization", "Bearer lapor-demo-operator");
     return routing.admin().Assign(&ctx, req, &resp).error_code();
   };
   EXPECT_EQ(call(submitted.complaint_id(), "dlh"), grpc::StatusCode::FAILED_PRECONDITION);
@@ -219,6 +222,7 @@ TEST_F(RoutingRerouteTest, AssignRefusesWhatIsNotTriagedOrNotAnAgency) {
   // ListAgencies and GetRules describe the file routing runs with.
   grpc::ClientContext ctx;
   ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(5));
+  ctx.AddMetadata("authorization", "Bearer lapor-demo-operator");
   v1::ListAgenciesResponse agencies;
   ASSERT_TRUE(routing.admin().ListAgencies(&ctx, v1::ListAgenciesRequest{}, &agencies).ok());
   std::vector<std::string> ids;
@@ -227,6 +231,7 @@ TEST_F(RoutingRerouteTest, AssignRefusesWhatIsNotTriagedOrNotAnAgency) {
                                           "disdamkar", "rsud-kudungga"));
   grpc::ClientContext ctx2;
   ctx2.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(5));
+  ctx2.AddMetadata("authorization", "Bearer lapor-demo-operator");
   v1::GetRulesResponse rules;
   ASSERT_TRUE(routing.admin().GetRules(&ctx2, v1::GetRulesRequest{}, &rules).ok());
   EXPECT_EQ(rules.source(), file);
@@ -278,6 +283,7 @@ TEST_F(RoutingRerouteTest, RulesReloadOnFileChangeAndSighupAndAnInvalidFileIsRef
   auto version = [&] {
     grpc::ClientContext ctx;
     ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(5));
+    ctx.AddMetadata("authorization", "Bearer lapor-demo-operator");
     v1::GetRulesResponse resp;
     routing.admin().GetRules(&ctx, v1::GetRulesRequest{}, &resp);
     return resp.version();

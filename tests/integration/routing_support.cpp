@@ -100,6 +100,7 @@ RoutingInstance::RoutingInstance(const RoutingRun& run, const std::string& insta
         if (!process_->running()) return true;
         grpc::ClientContext ctx;
         ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::milliseconds(500));
+        ctx.AddMetadata("authorization", "Bearer lapor-demo-operator");
         v1::GetRulesRequest req;
         v1::GetRulesResponse resp;
         return stub_->GetRules(&ctx, req, &resp).ok();

@@ -80,7 +80,7 @@ TEST_F(SlaStoreTest, MetAndBreachedNeverBothWhenTheyRace) {
   for (int i = 0; i < kCount; ++i) {
     const auto id = "ob-" + std::to_string(i);
     EXPECT_NE(met.count(id) == 1, breached.count(id) == 1) << id << ": met xor breached";
-    auto ob = store_a.get(id, nullptr);
+    auto ob = store_a.get(id);
     ASSERT_TRUE(ob);
     EXPECT_EQ(ob->state(), met.count(id) ? v1::OBLIGATION_STATE_MET
                                          : v1::OBLIGATION_STATE_BREACHED);
@@ -90,33 +90,62 @@ TEST_F(SlaStoreTest, MetAndBreachedNeverBothWhenTheyRace) {
   EXPECT_GT(breached.size(), 0u);
 }
 
-TEST_F(SlaStoreTest, CompletionAfterTheBreachIsLateAndStopsEscalation) {
+TEST_F(SlaStoreTest, CompletionAfterTheBreachIsLateAndStopsTheRedispatches) {
   ObligationStore store(*a_, 1h);
   ASSERT_TRUE(store.start(obligation("late", kNow), ""));
   auto claimed = store.claimDue(kNow, 60s, 10);
   ASSERT_EQ(claimed, std::vector<std::string>{"ob-late|breach"});
-  ASSERT_TRUE(store.complete(claimed[0], 1, "ob-late|esc|2", kNow + 1000));
-  EXPECT_FALSE(store.complete(claimed[0], 1, "ob-late|esc|2", kNow + 1000)) << "done once";
+  const sla::Completion done{1, 1, "ob-late|redispatch|2", kNow + 1000};
+  ASSERT_TRUE(store.complete(claimed[0], done));
+  EXPECT_FALSE(store.complete(claimed[0], done)) << "done once";
   auto ended = store.end("c-late", {v1::SLA_STAGE_ACKNOWLEDGE, "", EndOutcome::Met}, kNow + 10);
   ASSERT_EQ(ended.size(), 1u);
   EXPECT_EQ(ended[0].result, "late");
-  EXPECT_TRUE(store.claimDue(kNow + 5000, 60s, 10).empty()) << "no level 2 after completion";
-  auto ob = store.get("ob-late", nullptr);
+  EXPECT_TRUE(store.claimDue(kNow + 5000, 60s, 10).empty()) << "no re-dispatch after completion";
+  auto ob = store.get("ob-late");
   EXPECT_EQ(ob->state(), v1::OBLIGATION_STATE_BREACHED);
   EXPECT_EQ(ob->escalation_level(), 1);
+  EXPECT_EQ(ob->redispatches(), 1);
   EXPECT_EQ(ob->ended_at_ms(), kNow + 10);
 }
 
-TEST_F(SlaStoreTest, EscalationLevelsAreArmedOneAfterAnother) {
+TEST_F(SlaStoreTest, RedispatchesAreArmedOneAfterAnother) {
   ObligationStore store(*a_, 1h);
   ASSERT_TRUE(store.start(obligation("esc", kNow, kNow - 200), ""));
   auto first = store.claimDue(kNow, 60s, 10);
   EXPECT_EQ(first, (std::vector<std::string>{"ob-esc|warn", "ob-esc|breach"}));
   for (const auto& m : first)
-    store.complete(m, m.ends_with("breach") ? 1 : 0,
-                   m.ends_with("breach") ? "ob-esc|esc|2" : "", kNow + 1000);
+    store.complete(m, m.ends_with("breach") ? sla::Completion{1, 1, "ob-esc|redispatch|2",
+                                                               kNow + 1000}
+                                            : sla::Completion{});
   EXPECT_TRUE(store.claimDue(kNow + 999, 60s, 10).empty());
-  EXPECT_EQ(store.claimDue(kNow + 1000, 60s, 10), std::vector<std::string>{"ob-esc|esc|2"});
+  EXPECT_EQ(store.claimDue(kNow + 1000, 60s, 10),
+            std::vector<std::string>{"ob-esc|redispatch|2"});
+}
+
+// Ending the breached obligation ends its escalation (the supervisor's own obligation) and
+// takes the supervisor's item back; the escalation's timers go with it.
+TEST_F(SlaStoreTest, EndingAnObligationEndsItsEscalations) {
+  ObligationStore store(*a_, 1h);
+  ASSERT_TRUE(store.start(obligation("base", kNow), ""));
+  ASSERT_EQ(store.claimDue(kNow, 60s, 10).size(), 1u);
+  ASSERT_TRUE(store.complete("ob-base|breach", {1, 0, "", 0}));
+  auto esc = obligation("base-esc", kNow + 5000);
+  esc.complaint_id = "c-base";
+  esc.stage = v1::SLA_STAGE_ESCALATION;
+  esc.agency_id = "sekda";
+  esc.escalates = "ob-base";
+  esc.level = 1;
+  ASSERT_TRUE(store.start(esc, ""));
+  auto ended = store.end("c-base", std::vector<sla::ObligationStop>{{"ob-base", v1::SLA_STAGE_ACKNOWLEDGE, "a-base", "dinas-pu", EndOutcome::Met}}, kNow + 100);
+  ASSERT_EQ(ended.size(), 2u);
+  EXPECT_EQ(ended[0].result, "late");
+  EXPECT_EQ(ended[1].obligation_id, "ob-base-esc");
+  EXPECT_EQ(ended[1].result, "cancelled");
+  EXPECT_EQ(store.claimDue(kNow + 100, 60s, 10), std::vector<std::string>{"ob-base-esc|withdraw"})
+      << "the escalation's breach is gone, its withdrawal due at once";
+  EXPECT_EQ(store.get("ob-base-esc")->state(), v1::OBLIGATION_STATE_CANCELLED);
+  EXPECT_EQ(store.get("ob-base-esc")->escalates_obligation_id(), "ob-base");
 }
 
 TEST_F(SlaStoreTest, TwoMonitorsNeverClaimTheSameTimer) {
@@ -148,6 +177,50 @@ TEST_F(SlaStoreTest, ADeadClaimersTimersComeBackAfterTheLease) {
   ASSERT_EQ(store.claimDue(kNow, 5s, 10).size(), 1u);  // claimed, never completed
   EXPECT_TRUE(store.claimDue(kNow + 4000, 5s, 10).empty()) << "lease still running";
   EXPECT_EQ(store.claimDue(kNow + 5001, 5s, 10), std::vector<std::string>{"ob-lease|breach"});
+}
+
+TEST_F(SlaStoreTest, AnUndeliverableAssignmentBreachesAtOnce) {
+  ObligationStore store(*a_, 1h);
+  ASSERT_TRUE(store.start(obligation("undeliverable", kNow + 3'600'000, kNow + 1'800'000), ""));
+  EXPECT_TRUE(store.expedite("c-undeliverable", "a-undeliverable", v1::SLA_STAGE_ACKNOWLEDGE,
+                             "undeliverable: webhook gave up after 8 attempts", kNow));
+  EXPECT_EQ(store.claimDue(kNow, 60s, 10),
+            std::vector<std::string>{"ob-undeliverable|breach"});
+  EXPECT_EQ(store.record("ob-undeliverable")->expedite_reason,
+            "undeliverable: webhook gave up after 8 attempts");
+  EXPECT_FALSE(store.expedite("c-undeliverable", "a-undeliverable", v1::SLA_STAGE_ACKNOWLEDGE,
+                              "again", kNow))
+      << "only an open obligation is brought forward";
+}
+
+// The owner audit reads the obligations themselves: an open complaint whose records are gone
+// (deleted by hand) has no owner; one with an open or an overdue obligation has.
+TEST_F(SlaStoreTest, TheOwnerAuditFindsAnOpenComplaintWithoutObligations) {
+  ObligationStore store(*a_, 1h);
+  for (const auto* n : {"owned", "overdue", "orphan"}) {
+    ASSERT_TRUE(store.start(obligation(n, kNow + 60'000), ""));
+    v1::ComplaintLedger l;
+    l.set_complaint_id(std::string("c-") + n);
+    l.set_resolution_cause("submitted");
+    store.saveLedger(l);
+  }
+  store.expedite("c-overdue", "a-overdue", v1::SLA_STAGE_ACKNOWLEDGE, "test", kNow);
+  ASSERT_EQ(store.claimDue(kNow, 60s, 10).size(), 1u);  // breached: overdue, still owned
+  auto audit = store.auditOwners();
+  EXPECT_EQ(audit.open_complaints, 3);
+  EXPECT_TRUE(audit.without_owner.empty());
+  a_->command({"DEL", a_->key("sla:ob:ob-orphan")});
+  audit = store.auditOwners();
+  EXPECT_EQ(audit.without_owner, std::vector<std::string>{"c-orphan"});
+  // A closed complaint is not audited.
+  v1::ComplaintLedger closed;
+  closed.set_complaint_id("c-orphan");
+  closed.set_resolution_cause("submitted");
+  closed.set_closed(true);
+  store.saveLedger(closed);
+  audit = store.auditOwners();
+  EXPECT_EQ(audit.open_complaints, 2);
+  EXPECT_TRUE(audit.without_owner.empty());
 }
 
 TEST_F(SlaStoreTest, CancelledObligationsFireNothingAndAreNotCompliance) {

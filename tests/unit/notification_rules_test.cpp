@@ -159,6 +159,30 @@ TEST(EscalationRules, TheKindIsStoredByName) {
   EXPECT_EQ(domain::parseWorkKind(""), WorkKind::Assignment) << "records from before kinds";
 }
 
+// The triage desk takes up its item, then disposes of it through RoutingAdmin: a Reject here
+// was dead-lettered by routing, an answer or a resolution would have resolved the complaint.
+TEST(TriageRules, TheDeskTakesItUpAndDisposesOfItThroughRoutingAdmin) {
+  auto desk = [](v1::AssignmentState s, Action a, v1::AssignmentState target = {},
+                 const std::string& text = "", const std::string& reason = "") {
+    return domain::decide(WorkKind::Triage, s, a, target, text, reason);
+  };
+  EXPECT_EQ(desk(v1::ASSIGNMENT_STATE_DELIVERED, Action::Acknowledge).kind, K::Apply);
+  EXPECT_EQ(desk(v1::ASSIGNMENT_STATE_ACKNOWLEDGED, Action::UpdateStatus,
+                 v1::ASSIGNMENT_STATE_IN_PROGRESS)
+                .kind,
+            K::Apply);
+  const auto rejected = desk(v1::ASSIGNMENT_STATE_ACKNOWLEDGED, Action::Reject, {}, "spam",
+                             "not-our-authority");
+  EXPECT_EQ(rejected.kind, K::Refused);
+  EXPECT_NE(rejected.why.find("CloseComplaint"), std::string::npos) << rejected.why;
+  for (auto target : {v1::ASSIGNMENT_STATE_RESPONDED, v1::ASSIGNMENT_STATE_RESOLVED,
+                      v1::ASSIGNMENT_STATE_ON_SCENE})
+    EXPECT_EQ(desk(v1::ASSIGNMENT_STATE_ACKNOWLEDGED, Action::UpdateStatus, target, "x").kind,
+              K::Refused)
+        << v1::AssignmentState_Name(target);
+  EXPECT_EQ(domain::parseWorkKind(domain::workKindName(WorkKind::Triage)), WorkKind::Triage);
+}
+
 TEST(AssignmentRules, StateNamesRoundTrip) {
   for (auto s : {v1::ASSIGNMENT_STATE_DISPATCHED, v1::ASSIGNMENT_STATE_ON_SCENE,
                  v1::ASSIGNMENT_STATE_WITHDRAWN})

@@ -8,6 +8,8 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <set>
+
 namespace lapor::routing {
 namespace {
 
@@ -202,12 +204,16 @@ TEST_F(RouterTest, RedispatchSendsTheSameAssignmentAgain) {
   auto d = router.redispatch(state, env, 9000);
   ASSERT_TRUE(d.effects);
   EXPECT_THAT(dispatchTopics(*d.effects), ElementsAre("lapor.dispatch.disdamkar.v1"));
-  for (const auto& [topic, e] : d.effects->out)
+  env.mutable_redispatch_requested()->set_attempt(2);
+  d = router.redispatch(state, env, 9000);
+  for (const auto& [topic, e] : d.effects->out) {
+    EXPECT_FALSE(e.has_routed()) << "the same assignment again is not a new route";
     if (e.has_dispatched()) {
       EXPECT_EQ(e.dispatched().item().kind(), v1::DISPATCH_KIND_REDISPATCH);
       EXPECT_EQ(e.dispatched().item().assignment().assignment_id(), lead.assignment_id());
+      EXPECT_EQ(e.dispatched().item().attempt(), 2);
     }
-  EXPECT_EQ(routedOf(*d.effects).reason(), "redispatch");
+  }
   EXPECT_EQ(d.effects->state.assignments_size(), state.assignments_size());
 }
 
@@ -221,7 +227,14 @@ TEST_F(RouterTest, OperatorAssignsATriagedComplaint) {
   cmd.mutable_request()->set_operator_("siti");
   auto d = router.assign(rules, state, cmd, 9000);
   ASSERT_TRUE(d.effects);
-  EXPECT_THAT(dispatchTopics(*d.effects), ElementsAre("lapor.dispatch.dlh.v1"));
+  // The agency's new item, and the desk's item closed on its feed.
+  EXPECT_THAT(dispatchTopics(*d.effects),
+              ElementsAre("lapor.dispatch.dlh.v1", "lapor.dispatch.triage.v1"));
+  for (const auto& [topic, e] : d.effects->out) {
+    if (topic == "lapor.dispatch.triage.v1") {
+      EXPECT_EQ(e.dispatched().item().kind(), v1::DISPATCH_KIND_WITHDRAWN);
+    }
+  }
   EXPECT_EQ(routedOf(*d.effects).reason(), "operator");
   EXPECT_EQ(routedOf(*d.effects).operator_(), "siti");
   EXPECT_EQ(routedOf(*d.effects).assignments(0).assignment_id(),
@@ -229,6 +242,127 @@ TEST_F(RouterTest, OperatorAssignsATriagedComplaint) {
   EXPECT_FALSE(d.effects->state.triage());
   cmd.mutable_request()->set_agency_id("nowhere");
   EXPECT_TRUE(router.assign(rules, state, cmd, 9000).refusal);
+}
+
+// The reporter reopens the complaint the lead resolved: a new assignment for the lead, kind
+// REOPENED, with the reason; a reject of it re-routes as usual.
+TEST_F(RouterTest, AReopenGoesBackToTheAgencyThatAnswered) {
+  auto state = router.submitted(rules, submittedEvent("road-damage"), 5000).effects->state;
+  const auto pu = assignmentOf(state, "dinas-pu");
+  auto resolved = events::makeEnvelope("notification", "c-1", "t-1", 6000, "ev-resolved");
+  resolved.mutable_resolved()->set_assignment_id(pu.assignment_id());
+  resolved.mutable_resolved()->set_agency_id("dinas-pu");
+  auto answered = router.answered(state, resolved);
+  ASSERT_TRUE(answered.effects);
+  EXPECT_TRUE(answered.effects->out.empty()) << "only remembered";
+  state = answered.effects->state;
+  EXPECT_EQ(state.answered_assignment_id(), pu.assignment_id());
+  auto reopened = events::makeEnvelope("intake", "c-1", "t-1", 7000, "ev-reopened");
+  reopened.mutable_reopened()->set_reason("lubangnya masih ada");
+  reopened.mutable_reopened()->set_by("reporter");
+  auto d = router.reopened(state, reopened, 7000);
+  ASSERT_TRUE(d.effects);
+  EXPECT_THAT(dispatchTopics(*d.effects), ElementsAre("lapor.dispatch.dinas-pu.v1"));
+  const auto& routed = routedOf(*d.effects);
+  EXPECT_EQ(routed.reason(), "reopened");
+  EXPECT_EQ(routed.round(), 1);
+  EXPECT_FALSE(routed.triage());
+  ASSERT_EQ(routed.assignments_size(), 1);
+  EXPECT_NE(routed.assignments(0).assignment_id(), pu.assignment_id()) << "a new assignment";
+  for (const auto& [topic, e] : d.effects->out) {
+    if (e.has_dispatched()) {
+      EXPECT_EQ(e.dispatched().item().kind(), v1::DISPATCH_KIND_REOPENED);
+      EXPECT_THAT(e.dispatched().item().note(), ::testing::HasSubstr("lubangnya masih ada"));
+    }
+  }
+  state = d.effects->state;
+  const auto again = assignmentOf(state, "dinas-pu");
+  auto rerouted = router.rejected(rules, state, rejection("ev-rej", again), 8000);
+  ASSERT_TRUE(rerouted.effects);
+  EXPECT_THAT(dispatchTopics(*rerouted.effects), ElementsAre("lapor.dispatch.dishub.v1"));
+}
+
+TEST_F(RouterTest, AReopenWithNoAnswerGoesToTheTriageDesk) {
+  auto state = router.submitted(rules, submittedEvent("other"), 5000).effects->state;
+  auto reopened = events::makeEnvelope("intake", "c-1", "t-1", 7000, "ev-reopened");
+  reopened.mutable_reopened()->set_reason("saya punya bukti baru");
+  auto d = router.reopened(state, reopened, 7000);
+  ASSERT_TRUE(d.effects);
+  EXPECT_THAT(dispatchTopics(*d.effects), ElementsAre("lapor.dispatch.triage.v1"));
+  EXPECT_TRUE(routedOf(*d.effects).triage());
+}
+
+v1::RoutingCommand closeCommand(const std::string& code) {
+  v1::RoutingCommand cmd;
+  cmd.set_command_id("cmd-close");
+  auto* c = cmd.mutable_close();
+  c->set_complaint_id("c-1");
+  c->set_reason_code(code);
+  c->set_note("iklan");
+  c->set_operator_("siti");
+  return cmd;
+}
+
+// The desk closes a spam report: `closed` with the reason, and the desk's item taken back.
+TEST_F(RouterTest, TheTriageDeskClosesAReport) {
+  auto state = router.submitted(rules, submittedEvent("other"), 5000).effects->state;
+  auto d = router.command(rules, state, closeCommand("spam"), 9000);
+  ASSERT_TRUE(d.effects) << d.refusal->detail;
+  std::optional<v1::ComplaintClosed> closed;
+  int withdrawn_items = 0;
+  for (const auto& [topic, e] : d.effects->out) {
+    if (e.has_closed()) closed = e.closed();
+    if (e.has_dispatched() && e.dispatched().item().kind() == v1::DISPATCH_KIND_WITHDRAWN) {
+      EXPECT_EQ(topic, "lapor.dispatch.triage.v1");
+      ++withdrawn_items;
+    }
+  }
+  ASSERT_TRUE(closed);
+  EXPECT_EQ(closed->reason(), "triage");
+  EXPECT_EQ(closed->reason_code(), "spam");
+  EXPECT_EQ(closed->operator_(), "siti");
+  EXPECT_EQ(withdrawn_items, 1);
+  EXPECT_TRUE(d.effects->state.closed());
+  // Closed is closed: no second close, no assignment.
+  EXPECT_TRUE(router.command(rules, d.effects->state, closeCommand("spam"), 9500).refusal);
+  // Only what the desk holds can be closed by it.
+  auto routed = router.submitted(rules, submittedEvent("road-damage"), 5000).effects->state;
+  EXPECT_EQ(ComplaintRouter::refusalOf(routed, closeCommand("spam")),
+            "complaint is not in triage");
+}
+
+// A supervisor hands a routed complaint back: the agencies' assignments are withdrawn (feed
+// item and lifecycle event) and the desk holds it again.
+TEST_F(RouterTest, ASupervisorHandsAComplaintBackToTriage) {
+  auto state = router.submitted(rules, submittedEvent("fire"), 5000).effects->state;
+  v1::RoutingCommand cmd;
+  cmd.set_command_id("cmd-back");
+  cmd.mutable_return_to_triage()->set_complaint_id("c-1");
+  cmd.mutable_return_to_triage()->set_note("bukan kebakaran, tapi asap pembakaran sampah");
+  cmd.mutable_return_to_triage()->set_operator_("budi");
+  auto d = router.command(rules, state, cmd, 9000);
+  ASSERT_TRUE(d.effects);
+  std::set<std::string> withdrawn;
+  for (const auto& [topic, e] : d.effects->out)
+    if (e.has_withdrawn()) withdrawn.insert(e.withdrawn().agency_id());
+  EXPECT_EQ(withdrawn, (std::set<std::string>{"disdamkar", "rsud"}));
+  EXPECT_EQ(routedOf(*d.effects).reason(), "returned");
+  EXPECT_TRUE(routedOf(*d.effects).triage());
+  EXPECT_TRUE(d.effects->state.triage());
+  EXPECT_EQ(ComplaintRouter::refusalOf(d.effects->state, cmd),
+            "the complaint is already with the triage desk");
+}
+
+TEST_F(RouterTest, AClosedComplaintsLiveAssignmentsAreWithdrawn) {
+  auto state = router.submitted(rules, submittedEvent("fire"), 5000).effects->state;
+  auto closed = events::makeEnvelope("intake", "c-1", "t-1", 7000, "ev-closed");
+  closed.mutable_closed()->set_reason("feedback");
+  auto d = router.closed(state, closed, 7000);
+  ASSERT_TRUE(d.effects);
+  EXPECT_THAT(dispatchTopics(*d.effects),
+              ElementsAre("lapor.dispatch.disdamkar.v1", "lapor.dispatch.rsud.v1"));
+  EXPECT_TRUE(d.effects->state.closed());
+  EXPECT_FALSE(router.closed(d.effects->state, closed, 7000).effects) << "once";
 }
 
 }  // namespace

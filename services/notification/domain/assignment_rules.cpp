@@ -56,11 +56,19 @@ bool validReasonCode(const std::string& code) {
 }
 
 std::string workKindName(WorkKind k) {
-  return k == WorkKind::Escalation ? "escalation" : "assignment";
+  switch (k) {
+    case WorkKind::Escalation:
+      return "escalation";
+    case WorkKind::Triage:
+      return "triage";
+    default:
+      return "assignment";
+  }
 }
 
 WorkKind parseWorkKind(const std::string& name) {
-  return name == "escalation" ? WorkKind::Escalation : WorkKind::Assignment;
+  if (name == "escalation") return WorkKind::Escalation;
+  return name == "triage" ? WorkKind::Triage : WorkKind::Assignment;
 }
 
 Decision decide(WorkKind work, S current, Action action, S target, const std::string& text,
@@ -69,6 +77,12 @@ Decision decide(WorkKind work, S current, Action action, S target, const std::st
   const std::string it = escalation ? "the escalation" : "the assignment";
   if (text.size() > kMaxText)
     return Decision::invalid("text longer than " + std::to_string(kMaxText) + " bytes");
+  if (work == WorkKind::Triage &&
+      (action == Action::Reject ||
+       (action == Action::UpdateStatus && target != v1::ASSIGNMENT_STATE_IN_PROGRESS)))
+    return Decision::refused(
+        "the triage desk disposes of a report with RoutingAdmin: Assign gives it to an agency, "
+        "CloseComplaint closes it (spam, out of scope, duplicate, insufficient information)");
   if (escalation && action == Action::Reject)
     return Decision::refused(
         "an escalation cannot be rejected: there is no other agency to route it to; close it "

@@ -12,8 +12,9 @@ enum class Action { Acknowledge, UpdateStatus, Reject };
 // What the record is: an agency's assignment of the complaint, or an escalation (a
 // supervisor's own item about another agency's breach), which is taken up, worked and
 // resolved like an assignment but is never rejected (there is nothing to route elsewhere) and
-// has no scene to reach.
-enum class WorkKind { Assignment, Escalation };
+// has no scene to reach; or the triage desk's item, which the desk takes up and then disposes
+// of through RoutingAdmin (Assign, CloseComplaint), never by answering or rejecting it here.
+enum class WorkKind { Assignment, Escalation, Triage };
 
 struct Decision {
   enum class Kind { Apply, Repeat, Invalid, Refused };

@@ -47,6 +47,7 @@ Effects emit(v1::RoutingState state, const std::string& cause_id, const std::str
   r->set_reroute_count(state.reroute_count());
   r->set_reason(route.reason);
   r->set_operator_(route.op);
+  r->set_round(state.round());
   for (const auto& t : route.targets) {
     v1::Assignment a;
     a.set_assignment_id(ComplaintRouter::assignmentIdFor(cause_id, t.agency_id));
@@ -73,6 +74,74 @@ Effects emit(v1::RoutingState state, const std::string& cause_id, const std::str
   fx.state = std::move(state);
   return fx;
 }
+// Takes a live assignment back: WITHDRAWN on the agency's topic (its feed closes the item) and
+// `withdrawn` on the lifecycle topic (its clocks stop), ids derived from the cause.
+void withdraw(v1::Assignment& a, const v1::RoutingState& state, const std::string& cause_id,
+              const std::string& trace_id, int64_t now, const std::string& reason, Effects& fx) {
+  a.set_state(v1::ASSIGNMENT_STATE_WITHDRAWN);
+  const auto& c = state.complaint();
+  auto item_env = events::makeEnvelope(kProducer, c.complaint_id(), trace_id, now,
+                                       events::nameUuid("withdrawn-item/" + a.assignment_id() +
+                                                        "/" + cause_id));
+  auto* item = item_env.mutable_dispatched()->mutable_item();
+  *item->mutable_assignment() = a;
+  *item->mutable_complaint() = c;
+  item->set_rules_version(state.rules_version());
+  item->set_kind(v1::DISPATCH_KIND_WITHDRAWN);
+  item->set_note(reason);
+  fx.out.emplace_back(kafka::dispatchTopic(a.agency_id()), std::move(item_env));
+  auto env = events::makeEnvelope(kProducer, c.complaint_id(), trace_id, now,
+                                  events::nameUuid("withdrawn/" + a.assignment_id() + "/" +
+                                                   cause_id));
+  auto* w = env.mutable_withdrawn();
+  w->set_assignment_id(a.assignment_id());
+  w->set_agency_id(a.agency_id());
+  w->set_reason(reason);
+  fx.out.emplace_back(kafka::kComplaintsTopic, std::move(env));
+}
+
+// The triage desk's item is done (an operator decided, or the complaint closed): its feed
+// closes the item (WITHDRAWN on the desk's topic); the desk's part is recorded as resolved.
+void releaseTriage(v1::RoutingState& state, const std::string& cause_id,
+                   const std::string& trace_id, int64_t now, const std::string& note,
+                   Effects& fx) {
+  const auto& c = state.complaint();
+  for (auto& a : *state.mutable_assignments()) {
+    if (a.agency_id() != agencies::AgencyDirectory::kTriage || !live(a)) continue;
+    a.set_state(v1::ASSIGNMENT_STATE_RESOLVED);
+    auto env = events::makeEnvelope(kProducer, c.complaint_id(), trace_id, now,
+                                    events::nameUuid("triage-done/" + a.assignment_id() + "/" +
+                                                     cause_id));
+    auto* item = env.mutable_dispatched()->mutable_item();
+    *item->mutable_assignment() = a;
+    *item->mutable_complaint() = c;
+    item->set_rules_version(state.rules_version());
+    item->set_kind(v1::DISPATCH_KIND_WITHDRAWN);
+    item->set_note(note);
+    fx.out.emplace_back(kafka::dispatchTopic(a.agency_id()), std::move(env));
+  }
+}
+
+// Every live assignment taken back; the triage desk's is released.
+void withdrawLive(v1::RoutingState& state, const std::string& cause_id,
+                  const std::string& trace_id, int64_t now, const std::string& reason,
+                  Effects& fx) {
+  const auto snapshot = state;
+  for (auto& a : *state.mutable_assignments()) {
+    if (!live(a) || a.agency_id() == agencies::AgencyDirectory::kTriage) continue;
+    withdraw(a, snapshot, cause_id, trace_id, now, reason, fx);
+  }
+  releaseTriage(state, cause_id, trace_id, now, reason, fx);
+}
+
+Decision effects(Effects fx, std::string outcome) {
+  fx.outcome = std::move(outcome);
+  Decision d;
+  d.effects = std::move(fx);
+  return d;
+}
+
+const std::string kNoComplaint;
 }  // namespace
 
 std::string ComplaintRouter::assignmentIdFor(const std::string& cause_id,
@@ -175,21 +244,10 @@ Decision ComplaintRouter::redispatch(const std::optional<v1::RoutingState>& prio
   item->set_kind(v1::DISPATCH_KIND_REDISPATCH);
   item->set_note(req.reason());
   *item->mutable_history() = prior->history();
-  auto routed = events::makeEnvelope(kProducer, c.complaint_id(), env.trace_id(), now,
-                                     events::nameUuid("routed/" + env.event_id()));
-  auto* r = routed.mutable_routed();
-  *r->add_assignments() = *found;
-  r->set_rule_id(prior->rule_id());
-  r->set_rules_version(prior->rules_version());
-  r->set_triage(prior->triage());
-  r->set_priority(c.priority());
-  r->set_category(c.category());
-  *r->mutable_history() = prior->history();
-  r->set_reroute_count(prior->reroute_count());
-  r->set_reason("redispatch");
+  item->set_attempt(req.attempt());
+  // The same assignment again, not a new route: its clocks and the complaint's status stay.
   fx.out.emplace_back(kafka::dispatchTopic(found->agency_id()), dispatched);
   fx.out.emplace_back(kafka::kComplaintsTopic, std::move(dispatched));
-  fx.out.emplace_back(kafka::kComplaintsTopic, std::move(routed));
   Decision d;
   d.effects = std::move(fx);
   return d;
@@ -202,10 +260,10 @@ Decision ComplaintRouter::assign(const RuleSet& rules, const std::optional<v1::R
   if (!rules.knows(req.agency_id()) || req.agency_id() == agencies::AgencyDirectory::kTriage)
     return refuse("invalid", "agency '" + req.agency_id() + "' is unknown or is triage");
   auto state = *prior;
-  // The triage assignment is done once an operator decided.
-  for (auto& a : *state.mutable_assignments())
-    if (a.agency_id() == agencies::AgencyDirectory::kTriage && live(a))
-      a.set_state(v1::ASSIGNMENT_STATE_RESOLVED);
+  // The triage desk's item is done once an operator decided.
+  Effects released;
+  releaseTriage(state, cmd.command_id(), cmd.command_id(), now,
+                "assigned to " + req.agency_id() + " by " + req.operator_(), released);
   state.set_triage(false);
   NewRoute route{{{req.agency_id(), v1::ASSIGNMENT_ROLE_LEAD}},
                  "operator",
@@ -214,8 +272,135 @@ Decision ComplaintRouter::assign(const RuleSet& rules, const std::optional<v1::R
                  v1::DISPATCH_KIND_NEW};
   Decision d;
   d.effects = emit(std::move(state), cmd.command_id(), cmd.command_id(), now, route);
+  for (auto& o : released.out) d.effects->out.push_back(std::move(o));
   d.effects->outcome = "operator";
   return d;
+}
+
+Decision ComplaintRouter::reopened(const std::optional<v1::RoutingState>& prior,
+                                   const v1::EventEnvelope& env, int64_t now) const {
+  if (!prior) return refuse("unknown-complaint", "reopen of a complaint routing never routed");
+  auto state = *prior;
+  state.set_round(state.round() + 1);
+  state.set_closed(false);
+  const v1::Assignment* answered = nullptr;
+  for (const auto& a : state.assignments())
+    if (a.assignment_id() == state.answered_assignment_id()) answered = &a;
+  NewRoute route;
+  route.reason = "reopened";
+  route.note = "reopened by the reporter: " + env.reopened().reason();
+  if (answered && answered->agency_id() != agencies::AgencyDirectory::kTriage) {
+    // Back to the agency whose answer it was, as a new piece of work with fresh clocks.
+    route.targets = {{answered->agency_id(), v1::ASSIGNMENT_ROLE_LEAD}};
+    route.kind = v1::DISPATCH_KIND_REOPENED;
+    state.set_triage(false);
+  } else {
+    // Nobody answered it (the desk closed it): the desk disposes of it again.
+    route.targets = {{agencies::AgencyDirectory::kTriage, v1::ASSIGNMENT_ROLE_LEAD}};
+    state.set_triage(true);
+  }
+  state.clear_answered_assignment_id();
+  Decision d;
+  d.effects = emit(std::move(state), env.event_id(), env.trace_id(), now, route);
+  d.effects->outcome = "reopened";
+  return d;
+}
+
+Decision ComplaintRouter::answered(const std::optional<v1::RoutingState>& prior,
+                                   const v1::EventEnvelope& env) const {
+  if (!prior) return {};  // not routed here (an event written by hand): nothing to remember
+  const auto& id = env.has_resolved() ? env.resolved().assignment_id()
+                                      : env.status_updated().assignment_id();
+  auto state = *prior;
+  v1::Assignment* found = nullptr;
+  for (auto& a : *state.mutable_assignments())
+    if (a.assignment_id() == id) found = &a;
+  if (!found || found->agency_id() == agencies::AgencyDirectory::kTriage) return {};
+  if (env.has_resolved() && live(*found)) found->set_state(v1::ASSIGNMENT_STATE_RESOLVED);
+  // The lead's answer is the complaint's; a supporting agency's counts while the lead has none.
+  if (found->role() == v1::ASSIGNMENT_ROLE_LEAD || state.answered_assignment_id().empty())
+    state.set_answered_assignment_id(id);
+  if (state.SerializeAsString() == prior->SerializeAsString()) return {};
+  Effects fx;
+  fx.state = std::move(state);
+  return effects(std::move(fx), "");
+}
+
+Decision ComplaintRouter::closed(const std::optional<v1::RoutingState>& prior,
+                                 const v1::EventEnvelope& env, int64_t now) const {
+  if (!prior || prior->closed()) return {};
+  Effects fx;
+  fx.state = *prior;
+  fx.state.set_closed(true);
+  fx.state.set_triage(false);
+  withdrawLive(fx.state, env.event_id(), env.trace_id(), now,
+               "the complaint was closed (" + env.closed().reason() + ")", fx);
+  std::string outcome = fx.out.empty() ? "" : "closed";
+  return effects(std::move(fx), std::move(outcome));
+}
+
+const std::string& ComplaintRouter::complaintOf(const v1::RoutingCommand& cmd) {
+  switch (cmd.command_case()) {
+    case v1::RoutingCommand::kRequest:
+      return cmd.request().complaint_id();
+    case v1::RoutingCommand::kClose:
+      return cmd.close().complaint_id();
+    case v1::RoutingCommand::kReturnToTriage:
+      return cmd.return_to_triage().complaint_id();
+    default:
+      return kNoComplaint;
+  }
+}
+
+std::string ComplaintRouter::refusalOf(const v1::RoutingState& state,
+                                       const v1::RoutingCommand& cmd) {
+  if (state.closed()) return "the complaint is closed";
+  if (cmd.has_return_to_triage())
+    return state.triage() ? "the complaint is already with the triage desk" : "";
+  return state.triage() ? "" : "complaint is not in triage";
+}
+
+Decision ComplaintRouter::command(const RuleSet& rules,
+                                  const std::optional<v1::RoutingState>& prior,
+                                  const v1::RoutingCommand& cmd, int64_t now) const {
+  if (!prior) return refuse("unknown-complaint", "command for a complaint routing never routed");
+  if (auto why = refusalOf(*prior, cmd); !why.empty()) return refuse("not-triaged", why);
+  if (cmd.has_request()) return assign(rules, prior, cmd, now);
+  const auto& cause = cmd.command_id();
+  Effects fx;
+  fx.state = *prior;
+  if (cmd.has_close()) {
+    // The desk will not pass it on: the desk's item is taken back and the complaint closes.
+    const auto& req = cmd.close();
+    withdrawLive(fx.state, cause, cause, now, "closed by the triage desk (" + req.reason_code() + ")",
+                 fx);
+    fx.state.set_closed(true);
+    fx.state.set_triage(false);
+    auto env = events::makeEnvelope(kProducer, req.complaint_id(), cause, now,
+                                    events::nameUuid("closed/" + cause));
+    auto* c = env.mutable_closed();
+    c->set_reason("triage");
+    c->set_reason_code(req.reason_code());
+    c->set_note(req.note());
+    c->set_duplicate_of(req.duplicate_of());
+    c->set_operator_(req.operator_());
+    fx.out.emplace_back(kafka::kComplaintsTopic, std::move(env));
+    return effects(std::move(fx), "triage-closed");
+  }
+  // Handed back: what the agencies hold is withdrawn and the desk disposes of it again.
+  const auto& req = cmd.return_to_triage();
+  withdrawLive(fx.state, cause, cause, now,
+               "returned to the triage desk by " + req.operator_() + ": " + req.note(), fx);
+  fx.state.set_triage(true);
+  NewRoute route{{{agencies::AgencyDirectory::kTriage, v1::ASSIGNMENT_ROLE_LEAD}},
+                 "returned",
+                 req.operator_(),
+                 req.note(),
+                 v1::DISPATCH_KIND_NEW};
+  auto routed = emit(fx.state, cause, cause, now, route);
+  for (auto& o : routed.out) fx.out.push_back(std::move(o));
+  fx.state = std::move(routed.state);
+  return effects(std::move(fx), "returned");
 }
 
 }  // namespace lapor::routing

@@ -1,7 +1,9 @@
 // The routing decisions for one complaint: first route, re-route after a rejection (up to a
-// cap, then triage), redispatch, operator assignment. Pure: the state and the clock reading
-// come in, the new state and the events to produce go out. Every id is derived from the cause
-// event's id, so deciding again on a replay gives the same events.
+// cap, then triage), re-dispatch, a reopen back to the agency that answered, the triage
+// desk's operator commands (assign, close, hand back), and the withdrawal of what is left when
+// the complaint closes. Pure: the state and the clock reading come in, the new state and the
+// events to produce go out. Every id is derived from the cause event's id, so deciding again
+// on a replay gives the same events.
 #pragma once
 
 #include "domain/rule_set.h"
@@ -41,8 +43,27 @@ class ComplaintRouter {
                     const v1::EventEnvelope& env, int64_t now_ms) const;
   Decision redispatch(const std::optional<v1::RoutingState>& state, const v1::EventEnvelope& env,
                       int64_t now_ms) const;
+  // The reporter reopened it: a new assignment (REOPENED, the reason in its note) for the
+  // agency whose answer it reopens, or the triage desk when there is none.
+  Decision reopened(const std::optional<v1::RoutingState>& state, const v1::EventEnvelope& env,
+                    int64_t now_ms) const;
+  // An agency's answer (resolved, responded): remembered so a reopen goes back to it.
+  Decision answered(const std::optional<v1::RoutingState>& state,
+                    const v1::EventEnvelope& env) const;
+  // The complaint closed: whatever assignment is still live is withdrawn.
+  Decision closed(const std::optional<v1::RoutingState>& state, const v1::EventEnvelope& env,
+                  int64_t now_ms) const;
+  // An operator command: Assign, CloseComplaint or ReturnToTriage.
+  Decision command(const RuleSet& rules, const std::optional<v1::RoutingState>& state,
+                   const v1::RoutingCommand& cmd, int64_t now_ms) const;
   Decision assign(const RuleSet& rules, const std::optional<v1::RoutingState>& state,
                   const v1::RoutingCommand& cmd, int64_t now_ms) const;
+
+  // Whether a command may be carried out on a complaint in this state: "" when it may, else
+  // why not (the RPC answers FAILED_PRECONDITION with it before producing anything).
+  static std::string refusalOf(const v1::RoutingState& state, const v1::RoutingCommand& cmd);
+  // The complaint id a command is about ("" when it names none).
+  static const std::string& complaintOf(const v1::RoutingCommand& cmd);
 
   // The assignment id an Assign command produces (the RPC answers with it before routing runs).
   static std::string assignmentIdFor(const std::string& cause_id, const std::string& agency_id);

@@ -2,6 +2,7 @@
 
 #include "events/envelope.h"
 
+#include <algorithm>
 #include <set>
 
 namespace lapor::sla {
@@ -52,7 +53,8 @@ std::string escalationAssignmentId(const std::string& obligation_id, int level) 
 }
 
 v1::DispatchItem escalationItem(const v1::Obligation& ob, const std::string& supervisor, int level,
-                                const std::string& reason, int64_t now_ms) {
+                                const std::string& reason, int64_t now_ms,
+                                const v1::Complaint& complaint, int64_t act_by_ms) {
   v1::DispatchItem item;
   item.set_kind(v1::DISPATCH_KIND_ESCALATION);
   item.set_escalation_level(level);
@@ -60,6 +62,9 @@ v1::DispatchItem escalationItem(const v1::Obligation& ob, const std::string& sup
   item.set_escalated_assignment_id(ob.assignment_id());
   item.set_escalated_agency_id(ob.agency_id());
   item.set_escalated_stage(stageName(ob.stage()));
+  item.set_escalated_due_at_ms(ob.due_at_ms());
+  item.set_late_ms(ob.due_at_ms() > 0 ? std::max<int64_t>(0, now_ms - ob.due_at_ms()) : 0);
+  item.set_act_by_ms(act_by_ms);
   auto* a = item.mutable_assignment();
   a->set_assignment_id(escalationAssignmentId(ob.obligation_id(), level));
   a->set_complaint_id(ob.complaint_id());
@@ -68,6 +73,7 @@ v1::DispatchItem escalationItem(const v1::Obligation& ob, const std::string& sup
   a->set_state(v1::ASSIGNMENT_STATE_DISPATCHED);
   a->set_dispatched_at_ms(now_ms);
   auto* c = item.mutable_complaint();
+  if (complaint.complaint_id() == ob.complaint_id()) *c = complaint;
   c->set_complaint_id(ob.complaint_id());
   c->set_category(ob.category());
   c->set_priority(ob.priority());

@@ -46,7 +46,11 @@ std::string escalationAssignmentId(const std::string& obligation_id, int level);
 // own piece of work (its own assignment, agency = the supervisor, role SUPERVISOR), naming
 // the breached assignment ("" for complaint-level stages), the breaching agency and stage.
 // Never the breaching agency's assignment itself: that one stays the agency's.
+// `complaint` is what the supervisor is shown of it (tracking id, title, location, ...; only
+// the ids, category and priority when the monitor knows no more); `act_by_ms` is when the
+// next level hears of it unless the supervisor acts.
 v1::DispatchItem escalationItem(const v1::Obligation& ob, const std::string& supervisor, int level,
-                                const std::string& reason, int64_t now_ms);
+                                const std::string& reason, int64_t now_ms,
+                                const v1::Complaint& complaint = {}, int64_t act_by_ms = 0);
 
 }  // namespace lapor::sla

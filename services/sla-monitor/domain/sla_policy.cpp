@@ -4,8 +4,6 @@
 // after an answer).
 #include "domain/sla_policy.h"
 
-#include "events/envelope.h"
-
 #include <cmath>
 #include <stdexcept>
 
@@ -37,13 +35,6 @@ std::optional<v1::Priority> priorityFromName(const std::string& name) {
   for (const auto& [p, n] : kPriorities)
     if (name == n) return p;
   return std::nullopt;
-}
-
-// Ids come from the event that started the obligation, so a replayed event finds the
-// obligation it started before instead of starting a second one.
-std::string idFor(const std::string& scope, v1::SlaStage stage, const std::string& salt) {
-  return events::nameUuid("obligation/" + scope + "/" + std::to_string(stage) +
-                          (salt.empty() ? "" : "/" + salt));
 }
 
 }  // namespace
@@ -171,135 +162,6 @@ Deadline SlaPolicy::deadlineFor(v1::SlaStage stage, v1::Priority priority,
   return it == deadlines.end() ? Deadline::off() : it->second;
 }
 
-namespace {
-
-struct Builder {
-  const v1::EventEnvelope& env;
-  const ComplaintFacts& facts;
-  const SlaPolicy& policy;
-  const WorkCalendar& cal;
-  Decision& out;
-
-  void start(v1::SlaStage stage, const std::string& assignment, const std::string& agency,
-             int64_t from, const std::string& salt) {
-    const auto deadline = policy.deadlineFor(stage, facts.priority, facts.category, agency);
-    if (!deadline.enabled()) return;
-    ObligationStart o;
-    o.stage = stage;
-    o.obligation_id = idFor(assignment.empty() ? env.complaint_id() : assignment, stage, salt);
-    o.complaint_id = env.complaint_id();
-    o.assignment_id = assignment;
-    o.agency_id = agency;
-    o.priority = knownPriority(facts.priority);
-    o.category = facts.category;
-    o.deadline = deadline.text();
-    o.started_at_ms = from;
-    o.due_at_ms = deadline.dueFrom(from, cal);
-    if (stage != v1::SLA_STAGE_AUTO_CLOSE)
-      o.warn_at_ms = from + static_cast<int64_t>(std::llround(
-                                static_cast<double>(o.due_at_ms - from) * policy.warn_fraction));
-    out.starts.push_back(std::move(o));
-  }
-  void end(v1::SlaStage stage, const std::string& assignment, EndOutcome outcome) {
-    out.ends.push_back({stage, assignment, outcome});
-  }
-};
-
-}  // namespace
-
-Decision decide(const v1::EventEnvelope& env, const ComplaintFacts& known,
-                const SlaPolicy& policy, const WorkCalendar& cal) {
-  Decision out;
-  ComplaintFacts facts = known;
-  if (env.has_submitted()) {
-    facts = {env.submitted().complaint().priority(), env.submitted().complaint().category()};
-    out.facts = facts;
-  } else if (env.has_routed()) {
-    facts.priority = env.routed().priority() != v1::PRIORITY_UNSPECIFIED ? env.routed().priority()
-                                                                         : facts.priority;
-    if (!env.routed().category().empty()) facts.category = env.routed().category();
-    out.facts = facts;
-  }
-  Builder b{env, facts, policy, cal, out};
-  const auto at = env.occurred_at_ms();
-  const std::string triage = "triage";  // AgencyDirectory::kTriage: the operator queue
-  switch (env.event_case()) {
-    case v1::EventEnvelope::kSubmitted:
-      b.start(v1::SLA_STAGE_DISPOSE, "", triage, at, env.event_id());
-      b.start(v1::SLA_STAGE_RESOLUTION, "", triage, at, env.event_id());
-      break;
-    case v1::EventEnvelope::kReopened:
-      b.end(v1::SLA_STAGE_AUTO_CLOSE, "", EndOutcome::Cancelled);
-      b.start(v1::SLA_STAGE_DISPOSE, "", triage, at, env.event_id());
-      b.start(v1::SLA_STAGE_RESOLUTION, "", triage, at, env.event_id());
-      break;
-    case v1::EventEnvelope::kRouted: {
-      const auto& r = env.routed();
-      if (r.triage() || r.assignments().empty()) break;  // the operator queue still holds it
-      b.end(v1::SLA_STAGE_DISPOSE, "", EndOutcome::Met);
-      // A re-dispatch sends the same assignment again: its acknowledge clock starts over.
-      const auto salt = r.reason() == "redispatch" ? env.event_id() : std::string();
-      for (const auto& a : r.assignments()) {
-        if (a.role() == v1::ASSIGNMENT_ROLE_LEAD && out.lead_agency.empty())
-          out.lead_agency = a.agency_id();
-        b.start(v1::SLA_STAGE_ACKNOWLEDGE, a.assignment_id(), a.agency_id(), at, salt);
-        if (a.role() != v1::ASSIGNMENT_ROLE_SUPPORT)
-          b.start(v1::SLA_STAGE_ON_SCENE, a.assignment_id(), a.agency_id(), at, salt);
-      }
-      if (out.lead_agency.empty()) out.lead_agency = r.assignments(0).agency_id();
-      break;
-    }
-    case v1::EventEnvelope::kDelivered: {
-      const auto& d = env.delivered();
-      b.start(v1::SLA_STAGE_FOLLOW_UP, d.assignment_id(), d.agency_id(),
-              d.delivered_at_ms() > 0 ? d.delivered_at_ms() : at, "");
-      break;
-    }
-    case v1::EventEnvelope::kAcknowledged:
-      b.end(v1::SLA_STAGE_ACKNOWLEDGE, env.acknowledged().assignment_id(), EndOutcome::Met);
-      break;
-    case v1::EventEnvelope::kStatusUpdated: {
-      const auto& s = env.status_updated();
-      // Any progress report is also an acknowledgement.
-      b.end(v1::SLA_STAGE_ACKNOWLEDGE, s.assignment_id(), EndOutcome::Met);
-      if (s.state() == v1::ASSIGNMENT_STATE_ON_SCENE)
-        b.end(v1::SLA_STAGE_ON_SCENE, s.assignment_id(), EndOutcome::Met);
-      if (s.state() == v1::ASSIGNMENT_STATE_IN_PROGRESS ||
-          s.state() == v1::ASSIGNMENT_STATE_RESPONDED)
-        b.end(v1::SLA_STAGE_FOLLOW_UP, s.assignment_id(), EndOutcome::Met);
-      if (s.state() == v1::ASSIGNMENT_STATE_RESPONDED) {
-        b.end(v1::SLA_STAGE_AUTO_CLOSE, "", EndOutcome::Cancelled);  // the newest answer counts
-        b.start(v1::SLA_STAGE_AUTO_CLOSE, "", s.agency_id(), at, env.event_id());
-      }
-      break;
-    }
-    case v1::EventEnvelope::kResolved: {
-      const auto& r = env.resolved();
-      for (auto s : {v1::SLA_STAGE_ACKNOWLEDGE, v1::SLA_STAGE_FOLLOW_UP, v1::SLA_STAGE_ON_SCENE})
-        b.end(s, r.assignment_id(), EndOutcome::Met);
-      b.end(v1::SLA_STAGE_RESOLUTION, "", EndOutcome::Met);
-      b.end(v1::SLA_STAGE_AUTO_CLOSE, "", EndOutcome::Cancelled);
-      b.start(v1::SLA_STAGE_AUTO_CLOSE, "", r.agency_id(), at, env.event_id());
-      break;
-    }
-    case v1::EventEnvelope::kRejected:
-      b.end(v1::SLA_STAGE_UNSPECIFIED, env.rejected().assignment_id(), EndOutcome::Cancelled);
-      break;
-    case v1::EventEnvelope::kWithdrawn:
-      b.end(v1::SLA_STAGE_UNSPECIFIED, env.withdrawn().assignment_id(), EndOutcome::Cancelled);
-      break;
-    case v1::EventEnvelope::kFeedback:
-      b.end(v1::SLA_STAGE_AUTO_CLOSE, "", EndOutcome::Cancelled);  // the reporter replied
-      break;
-    case v1::EventEnvelope::kClosed:
-      b.end(v1::SLA_STAGE_UNSPECIFIED, "", EndOutcome::Cancelled);
-      break;
-    default:
-      break;
-  }
-  return out;
-}
-
 std::string stageName(v1::SlaStage stage) {
   switch (stage) {
     case v1::SLA_STAGE_DISPOSE:
@@ -314,6 +176,8 @@ std::string stageName(v1::SlaStage stage) {
       return "on_scene";
     case v1::SLA_STAGE_AUTO_CLOSE:
       return "auto_close";
+    case v1::SLA_STAGE_ESCALATION:
+      return "escalation";
     default:
       return "unknown";
   }

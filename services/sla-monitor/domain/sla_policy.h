@@ -1,5 +1,6 @@
-// Which obligations an event starts or ends, and when each falls due. Pure: times come in,
-// decisions go out; the handler carries them out against the obligation store.
+// The deadlines of each stage (per priority, with per-agency and per-category overrides) and
+// the shapes of an obligation's start and end. Which obligations a complaint is owed is the
+// follow-up rule's (domain/follow_up.h).
 #pragma once
 
 #include "config/config.h"
@@ -56,25 +57,23 @@ struct SlaPolicy {
                        const std::string& agency) const;
 };
 
-// What the monitor knows of a complaint from earlier events (priority and category are on
-// the submitted and routed events only; a delivery needs them too).
-struct ComplaintFacts {
-  v1::Priority priority = v1::PRIORITY_UNSPECIFIED;
-  std::string category;
-};
-
 struct ObligationStart {
   std::string obligation_id;
   std::string complaint_id;
-  std::string assignment_id;  // "" for complaint-level stages (dispose, resolution, auto-close)
+  std::string assignment_id;  // "" for complaint-level stages (dispose, resolution, auto-close);
+                              // an escalation: the supervisor's own item
   std::string agency_id;
   v1::SlaStage stage = v1::SLA_STAGE_UNSPECIFIED;
   v1::Priority priority = v1::PRIORITY_UNSPECIFIED;
   std::string category;
-  std::string deadline;  // Deadline::text(), kept to re-arm escalations
+  std::string tracking_id;  // the reporter's tracking id, when known (for people, never a key)
+  std::string deadline;     // Deadline::text(), kept to time escalations
   int64_t started_at_ms = 0;
   int64_t warn_at_ms = 0;  // 0: no warning (auto-close)
   int64_t due_at_ms = 0;
+  // SLA_STAGE_ESCALATION: the obligation escalated and the level this one is.
+  std::string escalates;
+  int level = 0;
 };
 
 // How an open obligation ends: met by the event that satisfies it, or cancelled because the
@@ -86,17 +85,6 @@ struct ObligationEnd {
   std::string assignment_id;                       // "": any assignment (or complaint-level)
   EndOutcome outcome = EndOutcome::Met;
 };
-
-struct Decision {
-  std::vector<ObligationEnd> ends;  // applied before starts
-  std::vector<ObligationStart> starts;
-  std::optional<ComplaintFacts> facts;  // to remember for later events
-  std::string lead_agency;  // the resolution clock now belongs to this agency ("" = unchanged)
-};
-
-// `facts` is what the store remembered for the complaint (empty for a new one).
-Decision decide(const v1::EventEnvelope& env, const ComplaintFacts& facts,
-                const SlaPolicy& policy, const WorkCalendar& cal);
 
 std::string stageName(v1::SlaStage stage);
 std::string priorityName(v1::Priority priority);
