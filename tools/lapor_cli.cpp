@@ -90,10 +90,18 @@ std::unique_ptr<grpc::ClientContext> agencyContext(const std::string& token,
 }
 
 // RoutingAdmin and SlaService calls carry an operator's token: LAPOR_OPERATOR_TOKEN, or the
-// local demo's auditor token of deploy/config/operators.yaml.
-std::unique_ptr<grpc::ClientContext> operatorContext(std::chrono::milliseconds timeout = 10s) {
+// local demo's token of deploy/config/operators.yaml for the role the call needs.
+std::unique_ptr<grpc::ClientContext> operatorContext(const std::string& role = "auditor",
+                                                     std::chrono::milliseconds timeout = 10s) {
   const char* env = std::getenv("LAPOR_OPERATOR_TOKEN");
-  return agencyContext(env && *env ? env : "lapor-demo-auditor", timeout);
+  return agencyContext(env && *env ? env : "lapor-demo-" + role, timeout);
+}
+
+// The reporter's secret for feedback and reopening: --secret or LAPOR_REPORTER_SECRET.
+std::string reporterSecret(const std::string& given) {
+  if (!given.empty()) return given;
+  const char* env = std::getenv("LAPOR_REPORTER_SECRET");
+  return env ? env : "";
 }
 
 // Confirms every item up to `item` as stored; it also opens the stream's window.
@@ -198,7 +206,9 @@ int demo(const std::string& intake, const std::string& notification, const std::
   v1::SubmitComplaintResponse submitted;
   if (auto s = submit(*intake_stub, args, &submitted); !s.ok()) return fail("submit", s);
   std::cout << "1. submitted  tracking_id=" << submitted.tracking_id()
-            << " complaint_id=" << submitted.complaint_id() << " (Kafka acknowledged)\n";
+            << " complaint_id=" << submitted.complaint_id() << " (Kafka acknowledged)\n"
+            << "   reporter_secret=" << submitted.reporter_secret()
+            << " (for the reporter only: feedback and reopening need it)\n";
 
   // Read the agency's feed until this complaint arrives.
   grpc::ClientContext sub_ctx;
@@ -237,6 +247,21 @@ int demo(const std::string& intake, const std::string& notification, const std::
   if (auto s = agency_stub->Acknowledge(agencyContext(token).get(), ack, &ack_resp); !s.ok())
     return fail("acknowledge", s);
   std::cout << "3. acknowledged by " << agency << "\n";
+  // An emergency's lead also reports its units on scene, which stops its 15-minute clock.
+  if (mine->item().complaint().priority() == v1::PRIORITY_EMERGENCY &&
+      mine->item().assignment().role() == v1::ASSIGNMENT_ROLE_LEAD) {
+    v1::UpdateStatusRequest scene;
+    scene.set_agency_id(agency);
+    scene.set_assignment_id(ack.assignment_id());
+    scene.set_state(v1::ASSIGNMENT_STATE_ON_SCENE);
+    scene.set_message("Unit tiba di lokasi");
+    scene.set_operator_("demo-operator");
+    v1::UpdateStatusResponse scene_resp;
+    if (auto s = agency_stub->UpdateStatus(agencyContext(token).get(), scene, &scene_resp);
+        !s.ok())
+      return fail("on scene", s);
+    std::cout << "   units on scene, reported by " << agency << "\n";
+  }
 
   const auto deadline = std::chrono::steady_clock::now() + 30s;
   while (std::chrono::steady_clock::now() < deadline) {
@@ -325,12 +350,19 @@ int main(int argc, char** argv) {
   c_feedback->add_option("--rating", rating, "1..5")->required();
   c_feedback->add_option("--comment", comment);
   c_feedback->add_flag("--not-solved", not_solved, "the problem is still there: reopen");
+  std::string secret, request_id;
+  c_feedback->add_option("--secret", secret,
+                         "the reporter secret of the submission (env LAPOR_REPORTER_SECRET)");
+  c_feedback->add_option("--request-id", request_id, "a retry with the same id records once");
 
   auto* c_reopen = app.add_subcommand("reopen", "Reopen a resolved or closed complaint");
   c_reopen->add_option("--intake", intake, "intake gRPC address");
   c_reopen->add_option("tracking_id", tracking)->required();
   std::string reason;
   c_reopen->add_option("--reason", reason)->required();
+  c_reopen->add_option("--secret", secret,
+                       "the reporter secret of the submission (env LAPOR_REPORTER_SECRET)");
+  c_reopen->add_option("--request-id", request_id, "a retry with the same id reopens once");
 
   for (auto* c : {c_submit, c_list, c_watch, c_feedback, c_reopen})
     c->add_option("--api-key", g_api_key, "publisher API key (env LAPOR_API_KEY)");
@@ -364,15 +396,36 @@ int main(int argc, char** argv) {
   auto* c_health = app.add_subcommand("health", "grpc.health.v1 Check against an address");
   c_health->add_option("target", target)->required();
 
-  std::string routing = defaultAddress("routing", "127.0.0.1:50052"), operator_name, note,
-              request_id;
+  std::string routing = defaultAddress("routing", "127.0.0.1:50052"), operator_name, note;
   auto* c_assign = app.add_subcommand("assign", "Assign a triaged complaint to an agency");
   c_assign->add_option("--routing", routing, "routing gRPC address");
   c_assign->add_option("--agency", agency)->required();
-  c_assign->add_option("--operator", operator_name, "who decides")->required();
+  c_assign->add_option("--operator", operator_name,
+                       "who decides (default: the operator of the credential)");
   c_assign->add_option("--note", note);
   c_assign->add_option("--request-id", request_id, "idempotency key: a retry assigns once");
   c_assign->add_option("complaint_id", complaint)->required();
+
+  std::string close_reason, duplicate_of;
+  auto* c_close = app.add_subcommand(
+      "close", "Close a report the triage desk will not pass on (operator role)");
+  c_close->add_option("--routing", routing, "routing gRPC address");
+  c_close->add_option("--reason", close_reason,
+                      "spam, out-of-scope, duplicate or insufficient-information")
+      ->required();
+  c_close->add_option("--duplicate-of", duplicate_of, "tracking id it repeats (duplicate)");
+  c_close->add_option("--note", note, "shown to the reporter");
+  c_close->add_option("--operator", operator_name, "who decides");
+  c_close->add_option("--request-id", request_id, "idempotency key: a retry closes once");
+  c_close->add_option("complaint_id", complaint)->required();
+
+  auto* c_back = app.add_subcommand(
+      "return-to-triage", "Take a routed complaint back to the triage desk (supervisor role)");
+  c_back->add_option("--routing", routing, "routing gRPC address");
+  c_back->add_option("--note", note, "why")->required();
+  c_back->add_option("--operator", operator_name, "who decides");
+  c_back->add_option("--request-id", request_id, "idempotency key: a retry returns once");
+  c_back->add_option("complaint_id", complaint)->required();
 
   auto* c_demo = app.add_subcommand("demo", "Submit a complaint and follow it to the agency");
   c_demo->add_option("--intake", intake);
@@ -420,7 +473,14 @@ int main(int argc, char** argv) {
     req.set_page_size(page_size);
     for (int page = 0; page < pages; ++page) {
       v1::ListComplaintsResponse resp;
-      if (auto s = stub->ListComplaints(intakeContext().get(), req, &resp); !s.ok())
+      // Listing by agency is for operators (any role).
+      auto ctx = intakeContext();
+      if (!list_agency.empty()) {
+        const char* env = std::getenv("LAPOR_OPERATOR_TOKEN");
+        ctx->AddMetadata("authorization",
+                         std::string("Bearer ") + (env && *env ? env : "lapor-demo-auditor"));
+      }
+      if (auto s = stub->ListComplaints(ctx.get(), req, &resp); !s.ok())
         return fail("list", s);
       for (const auto& c : resp.complaints()) std::cout << json(c) << "\n";
       if (resp.next_cursor().empty()) break;
@@ -444,6 +504,8 @@ int main(int argc, char** argv) {
     req.set_rating(rating);
     req.set_comment(comment);
     req.set_solved(!not_solved);
+    req.set_reporter_secret(reporterSecret(secret));
+    req.set_request_id(request_id);
     v1::AddFeedbackResponse resp;
     if (auto s = stub->AddFeedback(intakeContext(30s).get(), req, &resp); !s.ok())
       return fail("feedback", s);
@@ -453,6 +515,8 @@ int main(int argc, char** argv) {
     v1::ReopenComplaintRequest req;
     req.set_tracking_id(tracking);
     req.set_reason(reason);
+    req.set_reporter_secret(reporterSecret(secret));
+    req.set_request_id(request_id);
     v1::ReopenComplaintResponse resp;
     if (auto s = stub->ReopenComplaint(intakeContext(30s).get(), req, &resp); !s.ok())
       return fail("reopen", s);
@@ -515,7 +579,32 @@ int main(int argc, char** argv) {
     req.set_note(note);
     req.set_request_id(request_id);
     v1::AssignResponse resp;
-    if (auto s = stub->Assign(context().get(), req, &resp); !s.ok()) return fail("assign", s);
+    if (auto s = stub->Assign(operatorContext("operator").get(), req, &resp); !s.ok())
+      return fail("assign", s);
+    std::cout << json(resp) << "\n";
+  } else if (*c_close) {
+    auto stub = v1::RoutingAdmin::NewStub(channel(routing));
+    v1::CloseComplaintRequest req;
+    req.set_complaint_id(complaint);
+    req.set_reason_code(close_reason);
+    req.set_duplicate_of(duplicate_of);
+    req.set_note(note);
+    req.set_operator_(operator_name);
+    req.set_request_id(request_id);
+    v1::CloseComplaintResponse resp;
+    if (auto s = stub->CloseComplaint(operatorContext("operator").get(), req, &resp); !s.ok())
+      return fail("close", s);
+    std::cout << "closed\n";
+  } else if (*c_back) {
+    auto stub = v1::RoutingAdmin::NewStub(channel(routing));
+    v1::ReturnToTriageRequest req;
+    req.set_complaint_id(complaint);
+    req.set_note(note);
+    req.set_operator_(operator_name);
+    req.set_request_id(request_id);
+    v1::ReturnToTriageResponse resp;
+    if (auto s = stub->ReturnToTriage(operatorContext("supervisor").get(), req, &resp); !s.ok())
+      return fail("return-to-triage", s);
     std::cout << json(resp) << "\n";
   } else if (*c_demo) {
     return demo(intake, notification, sla, agency, agencyToken(token, agency), sargs);

@@ -16,7 +16,7 @@ ResponseTimes responseTimesFrom(const config::Config& cfg) {
       throw cfg.error("expected_response", key, "counts working days: give whole days (e.g. 3d)");
     return ResponseTarget{d, working_days};
   };
-  // SLA.md: emergencies are acknowledged within 60 s (wall clock); everything else is verified
+  // docs/deadlines.md: emergencies are acknowledged within 60 s (wall clock); everything else is verified
   // and passed to an agency within 3 working days.
   t[v1::PRIORITY_EMERGENCY] = target("emergency", seconds(60), false);
   t[v1::PRIORITY_HIGH] = target("high", hours(72), true);

@@ -126,7 +126,7 @@ TEST(EndToEnd, ComplaintReachesEveryAgencyAndAcknowledgementStopsTheClock) {
   for (const auto& o : obligations(sub.complaint_id())) {
     EXPECT_EQ(o.state(), v1::OBLIGATION_STATE_OPEN);
     EXPECT_EQ(o.stage(), v1::SLA_STAGE_ACKNOWLEDGE);
-    EXPECT_EQ(o.due_at_ms() - o.started_at_ms(), 60'000);  // emergency: 60 s (SLA.md)
+    EXPECT_EQ(o.due_at_ms() - o.started_at_ms(), 60'000);  // emergency: 60 s (docs/deadlines.md)
   }
 
   auto agency = stub<v1::AgencyService>("notification");

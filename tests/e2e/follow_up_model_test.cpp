@@ -544,6 +544,7 @@ TEST(FollowUpModel, RandomWalksKeepEveryComplaintOwnedAndEveryStateMovingForward
     std::string what;
     auto expect = world.step(&what);
     ++done[what.substr(0, what.find(' '))];
+    if (std::getenv("LAPOR_MODEL_VERBOSE")) std::cout << "step " << i << ": " << what << std::endl;
     const auto problem = world.settle(expect);
     ASSERT_EQ(problem, "") << "seed " << s << ", step " << i << ": " << what << "\n"
                            << g_stack->logs();

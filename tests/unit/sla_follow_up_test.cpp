@@ -216,10 +216,12 @@ TEST(FollowUpTest, TriageAfterTheRerouteCapRunsADisposeClockForTheDesk) {
   ASSERT_TRUE(dispose);
   EXPECT_NE(dispose->obligation_id, first);
   EXPECT_EQ(dispose->started_at_ms, kOccurred + kDay);
+  // A copy: `dispose` points into `s`, which the next apply replaces.
+  const std::string dispose_id = dispose->obligation_id;
   s = w.apply(routed("r3", v1::PRIORITY_NORMAL, {"dlh"}, false, "operator"));
   const auto* met = ended(s, v1::SLA_STAGE_DISPOSE);
   ASSERT_TRUE(met);
-  EXPECT_EQ(met->obligation_id, dispose->obligation_id);
+  EXPECT_EQ(met->obligation_id, dispose_id);
   EXPECT_EQ(met->outcome, EndOutcome::Met);
 }
 

@@ -71,7 +71,7 @@ TEST(SlaPolicyTest, ShippedConfigMatchesTheDefaults) {
   auto policy = SlaPolicy::fromConfig(configOf(text.str()));
   EXPECT_EQ(policy.deadlines, SlaPolicy::defaults().deadlines);
   EXPECT_DOUBLE_EQ(policy.warn_fraction, SlaPolicy::defaults().warn_fraction);
-  // SLA.md's numbers.
+  // The numbers of docs/deadlines.md.
   const auto& d = SlaPolicy::defaults();
   EXPECT_EQ(d.deadlineFor(v1::SLA_STAGE_DISPOSE, v1::PRIORITY_NORMAL, "", ""),
             Deadline::workingDays(3));

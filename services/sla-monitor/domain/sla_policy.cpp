@@ -1,4 +1,4 @@
-// The obligations of SLA.md: dispose (3 working days from submission), acknowledge (per
+// The deadlines of docs/deadlines.md: dispose (3 working days from submission), acknowledge (per
 // priority, 60 s for emergencies), agency follow-up (5 working days from delivery), on scene
 // (15 min for emergencies), resolution (60 days from submission), auto-close (10 working days
 // after an answer).
