@@ -18,8 +18,10 @@ build: configure
 	cmake --build $(BUILD_DIR) -j $(JOBS)
 
 # Starts its own Kafka and Redis on free loopback ports, runs ctest, stops everything. The
-# heavy deployment tests (label deploy) are left to test-deploy.
+# heavy deployment tests (label deploy) are left to test-deploy; the outside clients of
+# tests/clients are installed first (pinned, into .cache/tools).
 test: build
+	bash tests/clients/tools.sh
 	LAPOR_BUILD_DIR=$(abspath $(BUILD_DIR)) bash tests/run.sh -LE deploy
 
 # Deployment tests (tests/deploy): the Kafka ACL test, the 3-broker broker-loss test and the

@@ -2,6 +2,7 @@
 // (bench/run.sh provides them), measures the baselines, then runs the load sweep and a run
 // with two instances of every consumer service. Exit 1 when anything accepted was lost.
 #include "baselines.h"
+#include "build_info.h"
 #include "consumer_groups.h"
 #include "measure.h"
 #include "pipeline.h"
@@ -298,7 +299,10 @@ int main(int argc, char** argv) {
   CLI::App app{
       "lapor-bench: end-to-end throughput and latency of the Lapor pipeline next to a raw Kafka "
       "hop and a gRPC call on the same broker. Needs LAPOR_KAFKA_BROKERS, LAPOR_REDIS_HOST and "
-      "LAPOR_REDIS_PORT (bench/run.sh starts a private broker and Redis and sets them)."};
+      "LAPOR_REDIS_PORT (bench/run.sh starts a private broker and Redis and sets them).",
+      "lapor-bench"};
+  app.set_version_flag("--version", std::string("lapor-bench ") + lapor::build::kVersion + " (" +
+                                        lapor::build::kRevision + ")");
   app.add_option("--rates", s.rates,
                  "offered loads of the sweep, complaints/s, comma-separated; 'max' = as fast as "
                  "complaints complete (a fixed window in flight)")
@@ -358,7 +362,11 @@ int main(int argc, char** argv) {
                  "sent as 'authorization: Bearer <token>' on AgencyService calls, '{agency}' "
                  "replaced by the agency id; empty: none (env LAPOR_BENCH_AGENCY_TOKEN; default: "
                  "the local demo tokens)");
-  CLI11_PARSE(app, argc, argv);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e) == 0 ? 0 : 2;  // a usage error is 2, as for every Lapor binary
+  }
 
   std::string command;
   for (int i = 0; i < argc; ++i) command += (i ? " " : "") + std::string(argv[i]);

@@ -1,6 +1,6 @@
 // lapor-cli: a small gRPC client for operators and the local demo: submit a complaint, follow
 // it (get, list, watch, feedback, reopen), subscribe as an agency, acknowledge, read SLA clocks,
-// check health.
+// check health. Exit codes: 0 done, 1 the call failed, 2 a usage error (flag named).
 #include "google/rpc/error_details.pb.h"
 #include "google/rpc/status.pb.h"
 #include "grpc/health/v1/health.grpc.pb.h"
@@ -8,6 +8,7 @@
 #include "lapor/v1/intake.grpc.pb.h"
 #include "lapor/v1/routing_admin.grpc.pb.h"
 #include "lapor/v1/sla.grpc.pb.h"
+#include "build_info.h"
 
 #include <google/protobuf/util/json_util.h>
 #include <grpcpp/grpcpp.h>
@@ -16,9 +17,10 @@
 #include <atomic>
 #include <cctype>
 #include <chrono>
-#include <cstdlib>
 #include <condition_variable>
 #include <cstdlib>
+#include <fstream>
+#include <map>
 #include <iostream>
 #include <mutex>
 #include <optional>
@@ -28,6 +30,39 @@ namespace v1 = lapor::v1;
 using namespace std::chrono_literals;
 
 namespace {
+
+// `export NAME=value` lines of the local stack's endpoints file (deploy/local/stack.sh writes
+// it with printf %q quoting; ports and hosts need none).
+std::map<std::string, std::string> readStackEnv(const std::string& path) {
+  std::map<std::string, std::string> out;
+  std::ifstream in(path);
+  for (std::string line; std::getline(in, line);) {
+    if (line.rfind("export ", 0) == 0) line = line.substr(7);
+    auto eq = line.find('=');
+    if (line.empty() || line[0] == '#' || eq == std::string::npos) continue;
+    std::string value = line.substr(eq + 1);
+    if (value.size() >= 2 && (value.front() == '\'' || value.front() == '"') &&
+        value.back() == value.front())
+      value = value.substr(1, value.size() - 2);
+    out[line.substr(0, eq)] = value;
+  }
+  return out;
+}
+
+// A service's gRPC address when no flag gives one: LAPOR_<SERVICE>_GRPC_PORT from the
+// environment (`source .run/stack.env`), else from the file $LAPOR_STACK_ENV or .run/stack.env
+// of the current directory, else the fixed port of a hand-started service.
+std::string defaultAddress(const std::string& service, const std::string& fixed) {
+  std::string var = "LAPOR_";
+  for (char c : service) var += c == '-' ? '_' : static_cast<char>(std::toupper(c));
+  var += "_GRPC_PORT";
+  if (const char* v = std::getenv(var.c_str()); v && *v) return std::string("127.0.0.1:") + v;
+  const char* file = std::getenv("LAPOR_STACK_ENV");
+  auto env = readStackEnv(file && *file ? file : ".run/stack.env");
+  if (auto it = env.find(var); it != env.end() && !it->second.empty())
+    return "127.0.0.1:" + it->second;
+  return fixed;
+}
 
 std::shared_ptr<grpc::Channel> channel(const std::string& target) {
   return grpc::CreateChannel(target, grpc::InsecureChannelCredentials());
@@ -257,10 +292,16 @@ int demo(const std::string& intake, const std::string& notification, const std::
 }  // namespace
 
 int main(int argc, char** argv) {
-  CLI::App app{"Lapor command-line client (gRPC)", "lapor-cli"};
+  CLI::App app{"Lapor command-line client (gRPC). Addresses default to the local stack's "
+               "(LAPOR_<SERVICE>_GRPC_PORT, from `source .run/stack.env` or that file itself).",
+               "lapor-cli"};
   app.require_subcommand(1);
-  std::string intake = "127.0.0.1:50051", notification = "127.0.0.1:50053", sla = "127.0.0.1:50054",
-              target, agency = "disdamkar", cursor, tracking, assignment, complaint, token;
+  app.set_version_flag("--version", std::string("lapor-cli ") + lapor::build::kVersion + " (" +
+                                        lapor::build::kRevision + ")");
+  std::string intake = defaultAddress("intake", "127.0.0.1:50051"),
+              notification = defaultAddress("notification", "127.0.0.1:50053"),
+              sla = defaultAddress("sla-monitor", "127.0.0.1:50054"), target,
+              agency = "disdamkar", cursor, tracking, assignment, complaint, token;
   SubmitArgs sargs;
   int count = 0;
   int timeout_s = 30;
@@ -355,7 +396,7 @@ int main(int argc, char** argv) {
   auto* c_health = app.add_subcommand("health", "grpc.health.v1 Check against an address");
   c_health->add_option("target", target)->required();
 
-  std::string routing = "127.0.0.1:50052", operator_name, note;
+  std::string routing = defaultAddress("routing", "127.0.0.1:50052"), operator_name, note;
   auto* c_assign = app.add_subcommand("assign", "Assign a triaged complaint to an agency");
   c_assign->add_option("--routing", routing, "routing gRPC address");
   c_assign->add_option("--agency", agency)->required();
@@ -395,7 +436,12 @@ int main(int argc, char** argv) {
   c_demo->add_option("--category", sargs.category);
   c_demo->add_option("--priority", sargs.priority);
 
-  CLI11_PARSE(app, argc, argv);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    // CLI11 names the flag; a usage error exits 2 (CLI11's own codes are 100+).
+    return app.exit(e) == 0 ? 0 : 2;
+  }
 
   if (*c_submit) {
     auto stub = v1::IntakeService::NewStub(channel(intake));

@@ -16,9 +16,10 @@ namespace lapor::app {
 // App is built as App(const config::Config&, const ServiceSettings&, log::Logger,
 // const CommandLine&) and has stop(); reload() is called on SIGHUP when it exists.
 template <class App>
-int runService(int argc, char** argv, const std::string& service, const std::string& description) {
+int runService(int argc, char** argv, const std::string& service, const std::string& description,
+               const std::vector<CommandLineFlag>& extra_flags = {}) {
   ShutdownSignal signals;  // before any thread exists
-  auto cl = parseCommandLine(argc, argv, service, description);
+  auto cl = parseCommandLine(argc, argv, service, description, extra_flags);
   if (cl.exit_now) return cl.exit_code;
   log::Logger boot(service);
   try {

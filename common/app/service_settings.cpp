@@ -1,6 +1,8 @@
 // Shared settings with their defaults; every key is documented in docs/configuration.md.
 #include "app/service_settings.h"
 
+#include "build_info.h"
+
 #include <CLI/CLI.hpp>
 
 #include <algorithm>
@@ -154,22 +156,34 @@ void ServiceSettings::ensureTopics(const std::vector<std::string>& topics) const
   for (const auto& w : r.warnings) logger.warn("kafka topic differs from configuration", {{"detail", w}});
 }
 
+std::string versionLine(const std::string& program) {
+  return program + " " + build::kVersion + " (" + build::kRevision + ")";
+}
+
 CommandLine parseCommandLine(int argc, char** argv, const std::string& service,
-                             const std::string& description) {
+                             const std::string& description,
+                             const std::vector<CommandLineFlag>& extra) {
   CommandLine out;
   CLI::App app{description, "lapor-" + service};
+  app.set_version_flag("--version", versionLine("lapor-" + service));
   const char* env = std::getenv("LAPOR_CONFIG");
   out.config_path = env ? env : "";
   app.add_option("-c,--config", out.config_path,
                  "YAML config file (env LAPOR_CONFIG); every key can be overridden by "
                  "LAPOR_<SECTION>_<KEY>, see docs/configuration.md");
+  std::vector<CLI::Option*> given;
+  for (const auto& f : extra) given.push_back(app.add_flag(f.name, f.help));
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
     out.exit_now = true;
-    out.exit_code = app.exit(e);
+    // CLI11 prints the message (naming the flag) and would exit 100+; a usage error is 2, as
+    // for every Unix tool and for a bad configuration.
+    out.exit_code = app.exit(e) == 0 ? 0 : 2;
     return out;
   }
+  for (size_t i = 0; i < extra.size(); ++i)
+    if (given[i]->count() > 0) out.flags.insert(extra[i].name);
   return out;
 }
 

@@ -9,7 +9,9 @@
 #include "log/logger.h"
 #include "redis/redis_client.h"
 
+#include <set>
 #include <string>
+#include <vector>
 
 namespace lapor::app {
 
@@ -43,14 +45,28 @@ struct ServiceSettings {
 // set. Written into the config file itself it is refused: secrets stay out of repositories.
 std::string secret(const config::Config& cfg, const std::string& section, const std::string& key);
 
-struct CommandLine {
-  std::string config_path;
-  bool exit_now = false;  // --help or a usage error was printed
-  int exit_code = 0;
+// A switch of one binary's own (intake's --rebuild-view), listed by --help with the others.
+struct CommandLineFlag {
+  std::string name;  // "--rebuild-view"
+  std::string help;
 };
 
-// Parses --config FILE (default: env LAPOR_CONFIG) and --help.
+struct CommandLine {
+  std::string config_path;
+  std::set<std::string> flags;  // the CommandLineFlags given
+  bool exit_now = false;        // --help, --version or a usage error was printed
+  int exit_code = 0;            // 0 after --help / --version, 2 after a usage error
+
+  bool has(const std::string& flag) const { return flags.count(flag) > 0; }
+};
+
+// The line --version prints: "lapor-<service> <version> (<revision>)".
+std::string versionLine(const std::string& program);
+
+// Parses --config FILE (default: env LAPOR_CONFIG), --help, --version and `extra` flags. An
+// unknown flag or a missing value is printed with the flag named, and exit_code is 2.
 CommandLine parseCommandLine(int argc, char** argv, const std::string& service,
-                             const std::string& description);
+                             const std::string& description,
+                             const std::vector<CommandLineFlag>& extra = {});
 
 }  // namespace lapor::app

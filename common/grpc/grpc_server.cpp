@@ -1,8 +1,15 @@
 // Builds the server with the default health service and proto reflection enabled.
 #include "grpc/grpc_server.h"
 
+#include "grpc/health/v1/health.pb.h"
+#include "grpc/reflection_v1.h"
+
+#include <google/protobuf/descriptor.h>
 #include <grpcpp/ext/proto_server_reflection_plugin.h>
 #include <grpcpp/health_check_service_interface.h>
+#include <grpcpp/support/server_interceptor.h>
+
+#include <strings.h>
 
 #include <fstream>
 #include <sstream>
@@ -28,6 +35,50 @@ std::shared_ptr<grpc::ServerCredentials> credentials(const GrpcServerOptions& o)
                                     readFile(o.tls_cert_file, "grpc.tls_cert_file")});
   return grpc::SslServerCredentials(ssl);
 }
+
+// gRPC answers a request it cannot parse with INTERNAL and no message, as if the server had
+// failed. It is the caller's mistake: INVALID_ARGUMENT, naming the type that was expected.
+class UndecodableRequest final : public grpc::experimental::Interceptor {
+ public:
+  explicit UndecodableRequest(std::string method) : method_(std::move(method)) {}
+
+  void Intercept(grpc::experimental::InterceptorBatchMethods* m) override {
+    using P = grpc::experimental::InterceptionHookPoints;
+    // A sync handler's request is parsed before the interceptors see it; a null message here
+    // means the parse failed and the handler never ran.
+    if (m->QueryInterceptionHookPoint(P::POST_RECV_MESSAGE) && m->GetRecvMessage() == nullptr)
+      undecodable_ = true;
+    if (m->QueryInterceptionHookPoint(P::PRE_SEND_STATUS) && undecodable_) {
+      const auto st = m->GetSendStatus();
+      if (st.error_code() == grpc::StatusCode::INTERNAL)
+        m->ModifySendStatus(grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, message()));
+    }
+    m->Proceed();
+  }
+
+ private:
+  std::string message() const {
+    // "/lapor.v1.AgencyService/Acknowledge" -> lapor.v1.AgencyService.Acknowledge's input.
+    std::string name = method_.substr(method_.empty() ? 0 : 1);
+    if (auto slash = name.find('/'); slash != std::string::npos) name[slash] = '.';
+    const auto* m = google::protobuf::DescriptorPool::generated_pool()->FindMethodByName(name);
+    const std::string type = m ? m->input_type()->full_name() : "the method's request type";
+    return "the request could not be decoded as " + type +
+           " (not its protobuf encoding; check the client's .proto and serializer)";
+  }
+
+  std::string method_;
+  bool undecodable_ = false;
+};
+
+class UndecodableRequestFactory final
+    : public grpc::experimental::ServerInterceptorFactoryInterface {
+ public:
+  grpc::experimental::Interceptor* CreateServerInterceptor(
+      grpc::experimental::ServerRpcInfo* info) override {
+    return new UndecodableRequest(info->method() ? info->method() : "");
+  }
+};
 }  // namespace
 
 std::string bearerToken(const grpc::ServerContext& ctx) {
@@ -35,14 +86,19 @@ std::string bearerToken(const grpc::ServerContext& ctx) {
   auto it = md.find("authorization");
   if (it == md.end()) return "";
   std::string v(it->second.data(), it->second.size());
-  constexpr std::string_view kBearer = "Bearer ";
-  if (v.size() <= kBearer.size() || v.compare(0, kBearer.size(), kBearer) != 0) return "";
+  // RFC 6750 / RFC 9110: the scheme is case-insensitive ("bearer", "BEARER" are the same).
+  constexpr std::string_view kBearer = "bearer ";
+  if (v.size() <= kBearer.size() || strncasecmp(v.c_str(), kBearer.data(), kBearer.size()) != 0)
+    return "";
   return v.substr(kBearer.size());
 }
 
 GrpcServer::GrpcServer(const GrpcServerOptions& options, const std::vector<ServiceEntry>& services,
                        log::Logger logger)
     : log_(std::move(logger)) {
+  // Referencing the generated health messages links their descriptors into the pool, so both
+  // reflection versions describe grpc.health.v1.Health (grpcurl ... Health/Check).
+  (void)grpc::health::v1::HealthCheckRequest::descriptor();
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   grpc::ServerBuilder builder;
@@ -50,6 +106,15 @@ GrpcServer::GrpcServer(const GrpcServerOptions& options, const std::vector<Servi
   builder.SetMaxReceiveMessageSize(options.max_message_bytes);
   builder.SetMaxSendMessageSize(options.max_message_bytes);
   for (const auto& s : services) builder.RegisterService(s.service);
+  std::vector<std::string> names;
+  for (const auto& s : services) names.push_back(s.name);
+  names.insert(names.end(), {"grpc.health.v1.Health", "grpc.reflection.v1.ServerReflection",
+                             "grpc.reflection.v1alpha.ServerReflection"});
+  reflection_v1_ = std::make_unique<ReflectionV1>(names);
+  builder.RegisterService(reflection_v1_.get());
+  std::vector<std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>> interceptors;
+  interceptors.push_back(std::make_unique<UndecodableRequestFactory>());
+  builder.experimental().SetInterceptorCreators(std::move(interceptors));
   server_ = builder.BuildAndStart();
   if (!server_ || port_ == 0)
     throw std::runtime_error("gRPC server could not listen on " + options.address +

@@ -1,4 +1,5 @@
-// gRPC server bootstrap: our services plus standard health checking and reflection.
+// gRPC server bootstrap: our services plus standard health checking and reflection (v1 and
+// v1alpha); a request that cannot be decoded gets INVALID_ARGUMENT on every service.
 #pragma once
 
 #include "log/logger.h"
@@ -12,6 +13,8 @@
 
 namespace lapor::grpcx {
 
+class ReflectionV1;
+
 struct GrpcServerOptions {
   std::string address = "127.0.0.1:0";  // port 0: pick a free one (see port())
   int max_message_bytes = 1 << 20;      // oversized requests fail with RESOURCE_EXHAUSTED
@@ -20,7 +23,8 @@ struct GrpcServerOptions {
   std::string tls_key_file;
 };
 
-// The token of `authorization: Bearer <token>` metadata, or "" when there is none.
+// The token of `authorization: Bearer <token>` metadata (the scheme in any case), or "" when
+// there is none.
 std::string bearerToken(const grpc::ServerContext& ctx);
 
 // A service with its full name (Generated::service_full_name()), for per-service health.
@@ -42,6 +46,7 @@ class GrpcServer {
   void shutdown(std::chrono::milliseconds grace);
 
  private:
+  std::unique_ptr<ReflectionV1> reflection_v1_;
   std::unique_ptr<grpc::Server> server_;
   log::Logger log_;
   int port_ = 0;

@@ -67,9 +67,15 @@ std::string Logger::format(Level level, std::string_view msg, const nlohmann::js
       {"service", service_},
       {"msg", std::string(msg)},
   };
-  for (auto it = base_.begin(); it != base_.end(); ++it) line[it.key()] = it.value();
+  // A field never replaces ts, level, service or msg: a reader filtering on level=error must
+  // see the line's severity. A field of such a name is kept as "fields.<name>".
+  auto add = [&line](const std::string& key, const nlohmann::json& value) {
+    const bool reserved = key == "ts" || key == "level" || key == "service" || key == "msg";
+    line[reserved ? "fields." + key : key] = value;
+  };
+  for (auto it = base_.begin(); it != base_.end(); ++it) add(it.key(), it.value());
   if (fields.is_object())
-    for (auto it = fields.begin(); it != fields.end(); ++it) line[it.key()] = it.value();
+    for (auto it = fields.begin(); it != fields.end(); ++it) add(it.key(), it.value());
   return line.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 

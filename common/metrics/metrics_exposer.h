@@ -1,5 +1,8 @@
-// Prometheus pull endpoint: /metrics on the configured address, one registry per service.
+// Prometheus pull endpoint: /metrics on the configured address, one registry per service, plus
+// the process_* metrics and lapor_build_info every service exports.
 #pragma once
+
+#include "metrics/process_collector.h"
 
 #include <prometheus/exposer.h>
 #include <prometheus/registry.h>
@@ -19,6 +22,8 @@ class MetricsExposer {
 
  private:
   std::shared_ptr<prometheus::Registry> registry_;
+  std::shared_ptr<ProcessCollector> process_;
+  std::shared_ptr<BuildInfoCollector> build_info_;
   prometheus::Exposer exposer_;
 };
 

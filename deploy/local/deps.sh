@@ -14,13 +14,15 @@ packages=(
   librdkafka-dev libhiredis-dev prometheus-cpp-dev libyaml-cpp-dev nlohmann-json3-dev
   libspdlog-dev libfmt-dev libcli11-dev libcpp-httplib-dev
   libgtest-dev libgmock-dev googletest libssl-dev libcurl4-openssl-dev
-  redis-server prometheus kcat curl python3
+  redis-server prometheus kcat curl python3 python3-venv python3-yaml jq
   util-linux # setpriv, for tying test processes to the lifetime of tests/run.sh
 )
 # A JDK or Maven installed outside dpkg (SDKMAN, a tarball, a CI image) is just as good;
 # installing the Debian ones next to it would only shadow the one the user chose.
 command -v java >/dev/null 2>&1 || packages+=(default-jre-headless)
 command -v mvn >/dev/null 2>&1 || packages+=(maven)
+# Go builds the outside clients the tests run (tests/clients/tools.sh); any Go on PATH will do.
+command -v go >/dev/null 2>&1 || packages+=(golang-go)
 
 missing=()
 for pkg in "${packages[@]}"; do

@@ -45,6 +45,8 @@ Open311Options open311Options(const config::Config& cfg) {
       static_cast<int>(cfg.getInt("expected_response", "utc_offset_minutes", 480, -720, 840));
   o.max_body_bytes = static_cast<size_t>(
       cfg.getInt("open311", "max_body_bytes", 64 * 1024, 1024, 16 * 1024 * 1024));
+  o.contact = cfg.getString("open311", "contact", o.contact);
+  o.key_service = cfg.getString("open311", "key_service", o.key_service);
   return o;
 }
 }  // namespace
@@ -81,7 +83,7 @@ IntakeApp::IntakeApp(const config::Config& cfg, const app::ServiceSettings& s, l
     open311_ = std::make_unique<Open311Server>(open311Options(cfg), submissions_, views_, clock_,
                                                metrics_, logger);
   server_ = std::make_unique<grpcx::GrpcServer>(
-      s.grpc, std::vector<grpcx::ServiceEntry>{{&handler_, v1::IntakeService::service_full_name()}},
+      s.grpc, std::vector<grpcx::ServiceEntry>{{&grpc_service_, v1::IntakeService::service_full_name()}},
       logger);
   log_.info("intake ready",
             {{"grpc_port", server_->port()}, {"open311_port", open311_ ? open311_->port() : 0}});
@@ -95,10 +97,7 @@ void IntakeApp::stop() {
   producer_.flush(std::chrono::seconds(10));
 }
 
-int rebuildMain(int argc, char** argv) {
-  auto cl = app::parseCommandLine(argc, argv, "intake",
-                                  "Rebuild intake's tracking view from lapor.complaints.v1");
-  if (cl.exit_now) return cl.exit_code;
+int rebuildMain(const app::CommandLine& cl) {
   log::Logger boot("intake");
   try {
     auto cfg = config::Config::load(cl.config_path);

@@ -9,6 +9,7 @@
 #include "domain/response_time.h"
 #include "grpc/grpc_server.h"
 #include "intake_handler.h"
+#include "intake_service.h"
 #include "kafka/consumer.h"
 #include "kafka/producer.h"
 #include "metrics/metrics_exposer.h"
@@ -51,13 +52,14 @@ class IntakeApp {
   ComplaintViews views_;
   std::unique_ptr<auth::OperatorAccess> operators_;
   IntakeHandler handler_;
+  IntakeGrpcService grpc_service_{handler_};  // what the gRPC server registers
   ViewHandler view_;
   kafka::Consumer view_consumer_;
   std::unique_ptr<Open311Server> open311_;
   std::unique_ptr<grpcx::GrpcServer> server_;
 };
 
-// The --rebuild-view mode: returns the process exit code.
-int rebuildMain(int argc, char** argv);
+// The --rebuild-view mode (flags already parsed): returns the process exit code.
+int rebuildMain(const app::CommandLine& cl);
 
 }  // namespace lapor::intake

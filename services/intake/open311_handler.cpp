@@ -1,5 +1,6 @@
 // Open311 GeoReport v2 (http://wiki.open311.org/GeoReport_v2): errors are Open311's array of
-// {code, description} with the HTTP status 400, 403, 404, 429 (with Retry-After) or 503.
+// {code, description} with the HTTP status 400, 403, 404, 405 (with Allow), 415, 429 (with
+// Retry-After) or 503.
 #include "open311_handler.h"
 
 #include "domain/open311_mapping.h"
@@ -8,7 +9,10 @@
 #include <httplib.h>
 #include <nlohmann/json.hpp>
 
+#include <cctype>
+#include <set>
 #include <sstream>
+#include <string_view>
 
 namespace lapor::intake {
 
@@ -36,9 +40,47 @@ void errors(const httplib::Request& req, httplib::Response& res, int status,
   answer(req, res, status, arr, "errors");
 }
 
+const std::string* param(const open311::Params& params, const std::string& name) {
+  auto it = params.find(name);
+  return it == params.end() ? nullptr : &it->second;
+}
+
 const std::string* param(const httplib::Request& req, const std::string& name) {
-  auto it = req.params.find(name);
-  return it == req.params.end() ? nullptr : &it->second;
+  return param(req.params, name);
+}
+
+// GeoReport's "can be declared multiple times, comma delimited": the items, trimmed, no empties.
+std::vector<std::string> commaList(const std::string& text) {
+  std::vector<std::string> out;
+  std::stringstream in(text);
+  for (std::string one; std::getline(in, one, ',');) {
+    const auto b = one.find_first_not_of(" \t");
+    if (b == std::string::npos) continue;
+    out.push_back(one.substr(b, one.find_last_not_of(" \t") - b + 1));
+  }
+  return out;
+}
+
+bool startsWithNoCase(const std::string& text, std::string_view prefix) {
+  if (text.size() < prefix.size()) return false;
+  for (size_t i = 0; i < prefix.size(); ++i)
+    if (std::tolower(static_cast<unsigned char>(text[i])) != prefix[i]) return false;
+  return true;
+}
+
+// The fields of a POST: a form-encoded body (httplib puts it in params with the query), or the
+// non-file parts of a multipart/form-data body (an HTML form with a photo, `three.post(media=)`).
+// `file_parts` counts the file uploads, which are not stored: GeoReport v2 takes media_url.
+open311::Params postFields(const httplib::Request& req, int* file_parts) {
+  open311::Params out = req.params;
+  *file_parts = 0;
+  for (const auto& [name, part] : req.files) {
+    if (!part.filename.empty())
+      ++*file_parts;
+    else
+      out.emplace(name, part.content);
+  }
+  return out;
 }
 
 json attributes(const agencies::CategoryInfo& c) {
@@ -146,11 +188,39 @@ Open311Server::Open311Server(const Open311Options& options, SubmissionService& s
           .Increment();
     };
   };
+  started_ms_ = clock_.nowMs();
+  s.Get(R"(/discovery\.(json|xml))", route("discovery", &Open311Server::discovery));
   s.Get(R"(/services\.(json|xml))", route("services", &Open311Server::services));
   s.Get(R"(/services/([^/]+)\.(json|xml))", route("service", &Open311Server::serviceDefinition));
   s.Post(R"(/requests\.(json|xml))", route("post-request", &Open311Server::postRequest));
   s.Get(R"(/requests\.(json|xml))", route("requests", &Open311Server::listRequests));
   s.Get(R"(/requests/([^/]+)\.(json|xml))", route("request", &Open311Server::getRequest));
+  // The methods GeoReport does not define on a resource: 405 naming the ones it does (OPTIONS
+  // answers with them); HEAD is served with every GET.
+  const std::pair<const char*, const char*> allowed[] = {
+      {R"(/discovery\.(json|xml))", "GET, HEAD"},
+      {R"(/services\.(json|xml))", "GET, HEAD"},
+      {R"(/services/([^/]+)\.(json|xml))", "GET, HEAD"},
+      {R"(/requests\.(json|xml))", "GET, HEAD, POST"},
+      {R"(/requests/([^/]+)\.(json|xml))", "GET, HEAD"}};
+  for (const auto& [pattern, allow] : allowed) {
+    auto refuse = [this, allow = std::string(allow)](const httplib::Request& req,
+                                                     httplib::Response& res) {
+      res.set_header("Allow", allow + ", OPTIONS");
+      if (req.method == "OPTIONS")
+        res.status = 204;
+      else
+        errors(req, res, 405,
+               {req.method + " is not allowed on " + req.path + " (allowed: " + allow + ")"});
+      metrics_.open311_requests.Add({{"resource", "method"}, {"code", std::to_string(res.status)}})
+          .Increment();
+    };
+    s.Delete(pattern, refuse);
+    s.Put(pattern, refuse);
+    s.Patch(pattern, refuse);
+    s.Options(pattern, refuse);
+    if (std::string_view(allow).find("POST") == std::string_view::npos) s.Post(pattern, refuse);
+  }
   s.set_error_handler(
       httplib::Server::HandlerWithResponse([](const httplib::Request& req, httplib::Response& res) {
         if (!res.body.empty()) return httplib::Server::HandlerResponse::Unhandled;
@@ -186,6 +256,23 @@ void Open311Server::stop() {
   if (thread_.joinable()) thread_.join();
 }
 
+void Open311Server::discovery(const httplib::Request& req, httplib::Response& res) {
+  std::string host = req.get_header_value("Host");
+  if (host.empty()) host = opt_.host + ":" + std::to_string(port_);
+  const auto changeset = open311::formatTime(started_ms_, opt_.utc_offset_minutes);
+  answer(req, res, 200,
+         json{{"changeset", changeset},
+              {"contact", opt_.contact},
+              {"key_service", opt_.key_service},
+              {"endpoints", json::array({{{"specification", "http://wiki.open311.org/GeoReport_v2"},
+                                          {"url", "http://" + host},
+                                          {"changeset", changeset},
+                                          {"type", "production"},
+                                          {"formats", json::array({"application/json",
+                                                                   "text/xml"})}}})}},
+         "discovery");
+}
+
 void Open311Server::services(const httplib::Request& req, httplib::Response& res) {
   json arr = json::array();
   for (const auto& c : submissions_.directory().categories())
@@ -207,12 +294,24 @@ void Open311Server::serviceDefinition(const httplib::Request& req, httplib::Resp
 }
 
 void Open311Server::postRequest(const httplib::Request& req, httplib::Response& res) {
-  const auto* key = param(req, "api_key");
+  // GeoReport v2 POSTs are form-encoded; multipart carries the same fields. JSON or anything
+  // else is refused before the key check, so the caller learns what is wrong with its request.
+  const auto type = req.get_header_value("Content-Type");
+  if (!type.empty() && !startsWithNoCase(type, "application/x-www-form-urlencoded") &&
+      !startsWithNoCase(type, "multipart/form-data"))
+    return errors(req, res, 415,
+                  {"POST " + req.path +
+                   " takes application/x-www-form-urlencoded or multipart/form-data fields "
+                   "(GeoReport v2), not " +
+                   type});
+  int file_parts = 0;
+  const auto fields = postFields(req, &file_parts);
+  const auto* key = param(fields, "api_key");
   if (!key || key->empty())
     return errors(req, res, 403, {"api_key is required to submit a service request"});
-  const auto* code = param(req, "service_code");
+  const auto* code = param(fields, "service_code");
   const auto* cat = code ? submissions_.directory().category(*code) : nullptr;
-  auto form = open311::fromForm(req.params, cat && cat->emergency);
+  auto form = open311::fromForm(fields, cat && cat->emergency);
   if (!form.violations.empty()) {
     std::vector<std::string> d;
     for (const auto& v : form.violations) d.push_back(v.field + ": " + v.description);
@@ -230,12 +329,15 @@ void Open311Server::postRequest(const httplib::Request& req, httplib::Response& 
                         // The reporter's secret for feedback and reopening: for the reporter
                         // only (GeoReport's token field; Lapor never lists it).
                         {"token", out.response.reporter_secret()},
-                        {"service_notice", "expected response " + out.response.expected_response()},
+                        {"service_notice",
+                         "expected response " + out.response.expected_response() +
+                             (file_parts > 0 ? "; the uploaded file was not kept (send media_url)"
+                                             : "")},
                         {"account_id", nullptr}}}),
           "service_requests");
     case K::Invalid: {
       std::vector<std::string> d;
-      const bool own_title = param(req, "attribute[title]") != nullptr;
+      const bool own_title = param(fields, "attribute[title]") != nullptr;
       for (const auto& v : out.violations) {
         // Without attribute[title] the title is cut from the description: one error is enough.
         if (v.field == "title" && !own_title) continue;
@@ -260,9 +362,7 @@ void Open311Server::listRequests(const httplib::Request& req, httplib::Response&
   const auto& dir = submissions_.directory();
   json arr = json::array();
   if (const auto* ids = param(req, "service_request_id")) {
-    std::stringstream in(*ids);
-    std::string one;
-    while (std::getline(in, one, ',')) {
+    for (const auto& one : commaList(*ids)) {
       auto tid = TrackingId::normalize(one);
       if (!tid) continue;
       auto cid = views_.complaintIdOf(*tid);
@@ -274,7 +374,9 @@ void Open311Server::listRequests(const httplib::Request& req, httplib::Response&
   }
   std::vector<std::string> bad;
   ListFilter f;
-  if (const auto* c = param(req, "service_code")) f.category = *c;
+  std::vector<std::string> codes;
+  if (const auto* c = param(req, "service_code")) codes = commaList(*c);
+  if (codes.size() == 1) f.category = codes[0];  // several: filtered below
   if (const auto* s = param(req, "start_date")) {
     if (auto t = open311::parseTime(*s))
       f.from_ms = *t;
@@ -292,21 +394,25 @@ void Open311Server::listRequests(const httplib::Request& req, httplib::Response&
     f.from_ms = clock_.nowMs() - int64_t{90} * 86'400'000;
   if (f.from_ms > 0 && f.to_ms > 0 && f.to_ms <= f.from_ms)
     bad.push_back("end_date: must be after start_date");
-  std::string status;
-  if (const auto* s = param(req, "status")) {
-    status = *s;
-    if (status != "open" && status != "closed") bad.push_back("status: must be open or closed");
-  }
+  std::set<std::string> statuses;  // empty: any
+  if (const auto* s = param(req, "status"))
+    for (const auto& one : commaList(*s)) {
+      if (one != "open" && one != "closed")
+        bad.push_back("status: '" + one + "' is not open or closed (a comma list of them)");
+      statuses.insert(one);
+    }
   if (!bad.empty()) return errors(req, res, 400, bad);
-  if (f.category.size() > 0 && !dir.category(f.category))
-    return errors(req, res, 404, {"service_code '" + f.category + "' not found"});
+  for (const auto& c : codes)
+    if (!dir.category(c)) return errors(req, res, 404, {"service_code '" + c + "' not found"});
+  const std::set<std::string> code_set(codes.begin(), codes.end());
   // Open311's default window: the last 90 days, at most 1000 requests.
   constexpr size_t kLimit = 1000;
   std::string cursor;
   for (int round = 0; round < 20 && arr.size() < kLimit; ++round) {
     auto page = views_.list(f, 200, cursor);
     for (const auto& v : page.complaints)
-      if (status.empty() || open311::status(v.status()) == status) {
+      if ((statuses.empty() || statuses.count(open311::status(v.status()))) &&
+          (code_set.size() <= 1 || code_set.count(v.category()))) {
         if (arr.size() < kLimit) arr.push_back(requestJson(v, dir, opt_.utc_offset_minutes));
       }
     if (page.next_cursor.empty()) break;

@@ -1,6 +1,8 @@
 // Open311 GeoReport v2 over HTTP (JSON), inside the intake process on its own port: service
 // discovery, request submission through the same SubmissionService as gRPC, and request
 // lookups from the tracking view. Confidential complaints never appear in GET results.
+// Endpoint discovery (GET /discovery), comma-separated filter lists, form-encoded and
+// multipart POSTs; other content types get 415, other methods 405 with Allow.
 #pragma once
 
 #include "complaint_views.h"
@@ -26,6 +28,9 @@ struct Open311Options {
   int port = 0;                  // 0: any free port (see port())
   int utc_offset_minutes = 480;  // times are written in the regency's zone (WITA)
   size_t max_body_bytes = 64 * 1024;
+  // GET /discovery: who runs this endpoint (GeoReport's discovery `contact`, `key_service`).
+  std::string contact = "Operator Lapor Kabupaten Kutai Timur";
+  std::string key_service = "API keys are issued by the regency's Lapor operators";
 };
 
 class Open311Server {
@@ -40,6 +45,7 @@ class Open311Server {
   void stop();
 
  private:
+  void discovery(const httplib::Request& req, httplib::Response& res);
   void services(const httplib::Request& req, httplib::Response& res);
   void serviceDefinition(const httplib::Request& req, httplib::Response& res);
   void postRequest(const httplib::Request& req, httplib::Response& res);
@@ -55,6 +61,7 @@ class Open311Server {
   std::unique_ptr<httplib::Server> server_;
   std::thread thread_;
   int port_ = 0;
+  int64_t started_ms_ = 0;  // the discovery document's changeset
 };
 
 }  // namespace lapor::intake

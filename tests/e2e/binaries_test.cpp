@@ -1,5 +1,6 @@
-// The service binaries as an operator meets them: --help explains them, and a bad setting
-// stops them at start with the key named (exit 2), before they touch Kafka or Redis.
+// The binaries as an operator meets them: --help explains them, --version says which build they
+// are, and a usage error or a bad setting stops them at start with the flag or key named (exit
+// 2), before they touch Kafka or Redis.
 #include "process.h"
 #include "wait.h"
 
@@ -23,11 +24,15 @@ struct Run {
   std::string output;
 };
 
+// `service` is a service name, "cli" for tools/lapor-cli or "bench" for bench/lapor-bench.
 Run run(const std::string& service, std::vector<std::string> args,
         std::map<std::string, std::string> env) {
   const std::string log = runDir() + "/logs/binary-" + service + ".log";
   std::remove(log.c_str());
-  args.insert(args.begin(), LAPOR_BUILD_DIR "/services/" + service + "/lapor-" + service);
+  args.insert(args.begin(), service == "cli"     ? std::string(LAPOR_BUILD_DIR "/tools/lapor-cli")
+                            : service == "bench" ? std::string(LAPOR_BUILD_DIR "/bench/lapor-bench")
+                                                 : LAPOR_BUILD_DIR "/services/" + service +
+                                                       "/lapor-" + service);
   ChildProcess p(service, args, env, log);
   Run r;
   EXPECT_TRUE(waitFor([&] { return !p.running(); }, 30s)) << service << " did not exit";
@@ -46,6 +51,43 @@ TEST(Binaries, HelpDescribesTheServiceAndItsConfig) {
     EXPECT_NE(r.output.find("--config"), std::string::npos) << s << "\n" << r.output;
     EXPECT_NE(r.output.find("LAPOR_"), std::string::npos) << s << "\n" << r.output;
   }
+}
+
+TEST(Binaries, EveryBinaryAnswersVersion) {
+  for (std::string s : {"intake", "routing", "notification", "sla-monitor", "cli", "bench"}) {
+    auto r = run(s, {"--version"}, {});
+    EXPECT_EQ(r.exit_code, 0) << s << "\n" << r.output;
+    const std::string program = "lapor-" + s;
+    EXPECT_EQ(r.output.rfind(program + " 0.", 0), 0u) << s << ": " << r.output;
+    EXPECT_NE(r.output.find('('), std::string::npos) << "the revision: " << r.output;
+  }
+}
+
+// CLI11's own exit codes are 105-114; a usage error is 2, with the flag named.
+TEST(Binaries, UnknownFlagsAndMissingValuesExit2NamingTheFlag) {
+  for (std::string s : {"intake", "routing", "notification", "sla-monitor", "cli", "bench"}) {
+    auto r = run(s, s == "cli" ? std::vector<std::string>{"list", "--no-such-flag"}
+                                : std::vector<std::string>{"--no-such-flag"},
+                 {});
+    EXPECT_EQ(r.exit_code, 2) << s << "\n" << r.output;
+    EXPECT_NE(r.output.find("--no-such-flag"), std::string::npos) << s << "\n" << r.output;
+  }
+  for (const char* s : kServices) {
+    auto r = run(s, {"--config"}, {});
+    EXPECT_EQ(r.exit_code, 2) << s << "\n" << r.output;
+    EXPECT_NE(r.output.find("--config"), std::string::npos) << s << "\n" << r.output;
+  }
+  auto r = run("cli", {"get", "--intake"}, {});
+  EXPECT_EQ(r.exit_code, 2) << r.output;
+  EXPECT_NE(r.output.find("--intake"), std::string::npos) << r.output;
+}
+
+TEST(Binaries, IntakeListsRebuildViewAmongItsOptions) {
+  auto r = run("intake", {"--help"}, {});
+  EXPECT_EQ(r.exit_code, 0) << r.output;
+  const auto options = r.output.find("Options:");
+  ASSERT_NE(options, std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("--rebuild-view", options), std::string::npos) << r.output;
 }
 
 TEST(Binaries, BadSettingStopsTheServiceWithTheKeyNamed) {

@@ -162,6 +162,7 @@ std::string expand(std::string expr) {
   expr = std::regex_replace(expr, std::regex(R"(\$__rate_interval)"), "15s");
   expr = std::regex_replace(expr, std::regex(R"(\$__range)"), "10m");
   expr = std::regex_replace(expr, std::regex(R"(\$agency)"), ".*");
+  expr = std::regex_replace(expr, std::regex(R"(\$job|\$instance)"), ".+");  // allValue
   return expr;
 }
 
@@ -187,9 +188,9 @@ std::vector<PanelQuery> everyPanelQuery() {
       // label_values(metric, label): the metric must have series for the variable to fill.
       std::smatch m;
       const auto q = v.value("definition", "");
-      if (std::regex_match(q, m, std::regex(R"(label_values\((\w+),\s*\w+\))")))
+      if (std::regex_match(q, m, std::regex(R"(label_values\((\w+(\{[^}]*\})?),\s*\w+\))")))
         out.push_back({entry.path().filename().string() + " / variable " + v.value("name", ""),
-                       m[1].str()});
+                       expand(m[1].str())});
     }
   }
   return out;
@@ -250,6 +251,41 @@ TEST_F(DashboardsTest, AlertRulesAreLoadedAndEvaluated) {
   for (const char* alert : {"LaporSlaBreachRateHigh", "LaporEmergencyNotAcknowledged",
                             "LaporConsumerLagHigh", "LaporDeadLettersGrowing", "LaporServiceDown"})
     EXPECT_TRUE(names.count(alert)) << alert;
+}
+
+// What an operator's standard dashboards and alerts expect of any process, and which build it is.
+TEST_F(DashboardsTest, EveryServiceExportsProcessMetricsAndBuildInfo) {
+  for (const char* service : Stack::kServices) {
+    httplib::Client http("127.0.0.1", stack_->endpoint(service).metrics_port);
+    auto res = http.Get("/metrics");
+    ASSERT_TRUE(res && res->status == 200) << service;
+    for (const char* name :
+         {"process_cpu_seconds_total ", "process_resident_memory_bytes ", "process_open_fds ",
+          "process_max_fds ", "process_start_time_seconds ", "process_virtual_memory_bytes "}) {
+      std::smatch m;
+      EXPECT_TRUE(std::regex_search(res->body, m,
+                                    std::regex("\n" + std::string(name) + "([0-9.e+]+)\n")))
+          << service << " has no " << name;
+      if (std::string(name) == "process_start_time_seconds " && !m.empty()) {
+        EXPECT_NEAR(std::stod(m[1]), static_cast<double>(nowMs()) / 1000, 3600)
+            << service << ": a start time of this run";
+      }
+      if (std::string(name) == "process_resident_memory_bytes " && !m.empty()) {
+        EXPECT_GT(std::stod(m[1]), 1e6) << service;
+      }
+    }
+    EXPECT_TRUE(std::regex_search(
+        res->body, std::regex(R"(\nlapor_build_info\{version="[0-9.]+",revision="[^"]+"\} 1\n)")))
+        << service << ":\n" << res->body.substr(0, 2000);
+  }
+  std::string error;
+  EXPECT_TRUE(waitFor(
+      [&] {
+        auto r = query("count(lapor_build_info{job=\"lapor\"})", &error);
+        return r.is_array() && r.size() == 1 && r[0]["value"][1] == "4";
+      },
+      60s))
+      << "Prometheus sees the build of all four services: " << error;
 }
 
 TEST_F(DashboardsTest, EveryServicesMetricsPassPromtoolAfterTheLoad) {

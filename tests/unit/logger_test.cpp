@@ -52,6 +52,22 @@ TEST(LoggerTest, FormatIsJsonWithStandardKeys) {
   EXPECT_EQ(line.size(), 4u) << line.dump();
 }
 
+// An escalation's `level` once replaced the severity, so level=error filters missed errors.
+TEST(LoggerTest, FieldsNeverReplaceTheStandardKeys) {
+  Logger logger = Logger("sla-monitor").with({{"service", "other"}});
+  auto line = parsed(logger.format(
+      Level::Error, "escalated", {{"level", 2}, {"msg", "x"}, {"ts", "then"}, {"agency", "a"}}));
+  EXPECT_EQ(line.at("level"), "error");
+  EXPECT_EQ(line.at("service"), "sla-monitor");
+  EXPECT_EQ(line.at("msg"), "escalated");
+  EXPECT_NE(line.at("ts"), "then");
+  EXPECT_EQ(line.at("fields.level"), 2);
+  EXPECT_EQ(line.at("fields.msg"), "x");
+  EXPECT_EQ(line.at("fields.ts"), "then");
+  EXPECT_EQ(line.at("fields.service"), "other");
+  EXPECT_EQ(line.at("agency"), "a");
+}
+
 TEST(LoggerTest, LevelNames) {
   Logger logger("routing");
   EXPECT_EQ(parsed(logger.format(Level::Debug, "m", {})).at("level"), "debug");
