@@ -51,6 +51,12 @@ clients_start_stack() {
   LAPOR_OPEN311_PORT=$(lapor_free_port 1)
   export LAPOR_OPEN311_PORT
   trap clients_stop_stack EXIT
+  # The agencies that take webhooks (rsud-kudungga, disdukcapil, pdam) get them, as in the local
+  # stack: the receiver, and the demo secret the shipped notification.yaml signs with (kept out
+  # of stack.env, like the local stack does).
+  LAPOR_DEMO_WEBHOOK_SECRET=$(head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n')
+  export LAPOR_DEMO_WEBHOOK_SECRET
+  lapor_start_webhook_receiver "$run_dir"
   local name
   for name in intake routing notification sla-monitor; do
     lapor_start_service "$run_dir" "$name"
@@ -58,7 +64,7 @@ clients_start_stack() {
   {
     echo "# Endpoints of the test's Lapor stack; source this file."
     while IFS= read -r v; do
-      [[ $v == LAPOR_PDEATHSIG ]] && continue
+      [[ $v == LAPOR_PDEATHSIG || $v == LAPOR_DEMO_WEBHOOK_SECRET ]] && continue
       printf 'export %s=%q\n' "$v" "${!v}"
     done < <(compgen -e | grep '^LAPOR_' | sort)
   } >"$run_dir/stack.env"
