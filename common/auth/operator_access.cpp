@@ -6,7 +6,6 @@
 #include "config/config.h"
 #include "grpc/grpc_server.h"
 
-#include <openssl/sha.h>
 #include <sys/stat.h>
 #include <yaml-cpp/yaml.h>
 
@@ -56,18 +55,6 @@ std::optional<Role> parseRole(const std::string& name) {
   for (auto r : {Role::Auditor, Role::Operator, Role::Supervisor})
     if (roleName(r) == name) return r;
   return std::nullopt;
-}
-
-std::string sha256Hex(const std::string& data) {
-  unsigned char md[SHA256_DIGEST_LENGTH];
-  SHA256(reinterpret_cast<const unsigned char*>(data.data()), data.size(), md);
-  static const char* hex = "0123456789abcdef";
-  std::string out;
-  for (unsigned char b : md) {
-    out += hex[b >> 4];
-    out += hex[b & 15];
-  }
-  return out;
 }
 
 OperatorTable parseOperators(const std::string& yaml, const std::string& source) {

@@ -5,6 +5,7 @@
 // rotated by listing the new hash beside the old one and removing the old one later.
 #pragma once
 
+#include "auth/sha256.h"
 #include "config/config.h"
 #include "log/logger.h"
 
@@ -27,9 +28,6 @@ enum class Role { Auditor = 1, Operator = 2, Supervisor = 3 };
 
 std::string roleName(Role r);
 std::optional<Role> parseRole(const std::string& name);
-
-// Lower-case hex SHA-256, the form every stored token and key takes.
-std::string sha256Hex(const std::string& data);
 
 struct OperatorInfo {
   std::string id;

@@ -2,6 +2,7 @@
 // view, produce their lifecycle events and answer after Kafka's acknowledgement.
 #include "intake_handler.h"
 
+#include "auth/sha256.h"
 #include "domain/tracking_id.h"
 #include "domain/validation.h"
 #include "events/envelope.h"
@@ -184,7 +185,7 @@ grpc::Status IntakeHandler::authorizeReporter(const grpc::ServerContext& ctx,
                                               const std::string& secret) {
   if (!secret.empty()) {
     auto stored = redis_.command({"GET", redis_.key(reporterSecretKey(complaint_id))});
-    if (!stored.isNil() && stored.str == PublisherRegistry::sha256Hex(secret))
+    if (!stored.isNil() && stored.str == auth::sha256Hex(secret))
       return grpc::Status::OK;
     return grpc::Status(grpc::StatusCode::PERMISSION_DENIED,
                         "reporter_secret: not this complaint's reporter secret");
@@ -223,7 +224,7 @@ IntakeHandler::FollowUpClaim IntakeHandler::claimFollowUp(const v1::ComplaintVie
 std::string IntakeHandler::requestKey(const std::string& complaint_id,
                                       const std::string& request_id) const {
   return redis_.key("intake:followup-request:" + complaint_id + ":" +
-                    PublisherRegistry::sha256Hex(request_id));
+                    auth::sha256Hex(request_id));
 }
 
 v1::EventEnvelope IntakeHandler::followUpEvent(const std::string& complaint_id,

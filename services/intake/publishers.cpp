@@ -2,6 +2,8 @@
 // timing of an answer gives a key away.
 #include "publishers.h"
 
+#include "auth/sha256.h"
+
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 
@@ -78,26 +80,13 @@ PublisherRegistry PublisherRegistry::fromConfig(const config::Config& cfg) {
   return PublisherRegistry(std::move(list), std::move(keyless), window);
 }
 
-std::string PublisherRegistry::sha256Hex(const std::string& data) {
-  unsigned char md[EVP_MAX_MD_SIZE];
-  unsigned int len = 0;
-  EVP_Digest(data.data(), data.size(), md, &len, EVP_sha256(), nullptr);
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string out;
-  for (unsigned int i = 0; i < len; ++i) {
-    out.push_back(kHex[md[i] >> 4]);
-    out.push_back(kHex[md[i] & 15]);
-  }
-  return out;
-}
-
 PublisherRegistry::Auth PublisherRegistry::authenticate(
     const std::optional<std::string>& key) const {
   if (!key || key->empty()) {
     if (keyless_) return {&*keyless_, ""};
     return {nullptr, "an API key is required (x-api-key metadata, api_key form field)"};
   }
-  const auto hash = sha256Hex(*key);
+  const auto hash = auth::sha256Hex(*key);
   const Publisher* found = nullptr;
   for (const auto& p : publishers_)  // no early exit: the time taken does not depend on the key
     if (CRYPTO_memcmp(p.key_sha256.data(), hash.data(), hash.size()) == 0) found = &p;

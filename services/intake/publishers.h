@@ -33,7 +33,6 @@ class PublisherRegistry {
   // `key` is the presented API key, nullopt when the caller sent none.
   Auth authenticate(const std::optional<std::string>& key) const;
   std::chrono::milliseconds window() const { return window_; }
-  static std::string sha256Hex(const std::string& data);
 
  private:
   std::vector<Publisher> publishers_;

@@ -11,6 +11,7 @@
 // one idempotency key into two complaints.
 #include "submission.h"
 
+#include "auth/sha256.h"
 #include "domain/tracking_id.h"
 #include "events/envelope.h"
 
@@ -60,7 +61,7 @@ std::string encode(const std::string& state, const SubmissionService::Reserved& 
 std::string fingerprintOf(const v1::SubmitComplaintRequest& req) {
   auto copy = req;
   copy.clear_idempotency_key();
-  return PublisherRegistry::sha256Hex(copy.SerializeAsString());
+  return auth::sha256Hex(copy.SerializeAsString());
 }
 }  // namespace
 
@@ -351,10 +352,10 @@ SubmitOutcome SubmissionService::submit(const v1::SubmitComplaintRequest& req,
   std::string idem_key;
   if (!req.idempotency_key().empty())
     idem_key = redis_.key("intake:idem:" + publisher.id +
-                          ":key:" + PublisherRegistry::sha256Hex(req.idempotency_key()));
+                          ":key:" + auth::sha256Hex(req.idempotency_key()));
   else if (!req.external_ref().empty())
     idem_key = redis_.key("intake:idem:" + publisher.id +
-                          ":ref:" + PublisherRegistry::sha256Hex(req.external_ref()));
+                          ":ref:" + auth::sha256Hex(req.external_ref()));
 
   Reserved mine{events::newUuid(), "", now, newReporterSecret(), fingerprintOf(req)};
   std::string reporter_ref;
@@ -362,7 +363,7 @@ SubmitOutcome SubmissionService::submit(const v1::SubmitComplaintRequest& req,
     mine.tracking_id = reserveTrackingId(mine.complaint_id);
     // Only the reporter gets the secret; intake keeps its hash, as for every key it checks.
     redis_.command({"SET", redis_.key(reporterSecretKey(mine.complaint_id)),
-                    PublisherRegistry::sha256Hex(mine.reporter_secret)});
+                    auth::sha256Hex(mine.reporter_secret)});
     const auto& rep = req.reporter();
     if (!rep.name().empty() || !rep.phone().empty() || !rep.email().empty() ||
         !rep.device_id().empty()) {

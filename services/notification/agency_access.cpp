@@ -1,6 +1,8 @@
 // Tokens are compared by their SHA-256 so the configuration never holds a usable credential.
 #include "agency_access.h"
 
+#include "auth/sha256.h"
+
 #include <openssl/crypto.h>
 #include <openssl/sha.h>
 
@@ -25,13 +27,6 @@ std::chrono::milliseconds duration(const YAML::Node& n, const std::string& key,
 }
 }  // namespace
 
-std::string sha256Hex(const std::string& data) {
-  unsigned char md[SHA256_DIGEST_LENGTH];
-  SHA256(reinterpret_cast<const unsigned char*>(data.data()), data.size(), md);
-  char hex[SHA256_DIGEST_LENGTH * 2 + 1];
-  for (int i = 0; i < SHA256_DIGEST_LENGTH; ++i) std::snprintf(hex + i * 2, 3, "%02x", md[i]);
-  return std::string(hex, SHA256_DIGEST_LENGTH * 2);
-}
 
 namespace {
 // An absolute http(s) URL as given, or a path ("/hooks/x") appended to webhook.base_url.
@@ -151,7 +146,7 @@ std::shared_ptr<const AccessTable> AccessControl::snapshot() const {
 
 std::string AccessControl::agencyOf(const std::string& token) const {
   if (token.empty()) return "";
-  const auto h = sha256Hex(token);
+  const auto h = auth::sha256Hex(token);
   auto t = snapshot();
   for (const auto& [agency, a] : *t)
     for (const auto& known : a.token_hashes)

@@ -36,7 +36,6 @@ using AccessTable = std::map<std::string, AgencyAccess>;
 // must have a webhook, and no other agency may have one.
 AccessTable parseAccess(const config::Config& cfg, const agencies::AgencyDirectory& directory);
 
-std::string sha256Hex(const std::string& data);
 
 class AccessControl {
  public:

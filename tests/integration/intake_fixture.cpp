@@ -2,6 +2,7 @@
 #include "intake_fixture.h"
 
 #include "google/rpc/status.pb.h"
+#include "auth/sha256.h"
 #include "publishers.h"
 #include "topic_reader.h"
 #include "wait.h"
@@ -20,11 +21,6 @@
 namespace lapor::integration {
 
 namespace {
-// The hash function the service uses itself (checked against a standard test vector in
-// tests/unit/intake_publishers_test.cpp).
-std::string sha256Hex(const std::string& s) {
-  return intake::PublisherRegistry::sha256Hex(s);
-}
 
 const std::string& configPath() {
   static const std::string path = [] {
@@ -36,8 +32,8 @@ const std::string& configPath() {
         << "agencies: {file: " << LAPOR_SOURCE_DIR << "/deploy/config/agencies.yaml}\n"
         << "operators: {file: " << LAPOR_SOURCE_DIR << "/deploy/config/operators.yaml}\n"
         << "publishers:\n"
-        << "  - {id: partner, key_sha256: " << sha256Hex(kPartnerKey) << ", rate_limit: 10000}\n"
-        << "  - {id: limited, key_sha256: " << sha256Hex(kLimitedKey)
+        << "  - {id: partner, key_sha256: " << auth::sha256Hex(kPartnerKey) << ", rate_limit: 10000}\n"
+        << "  - {id: limited, key_sha256: " << auth::sha256Hex(kLimitedKey)
         << ", rate_limit: " << kLimitedRate << "}\n"
         << "auth: {allow_keyless: true, keyless_rate_limit: 10000, rate_window: 60s}\n"
         << "open311: {enabled: true, host: 127.0.0.1}\n";

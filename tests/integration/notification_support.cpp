@@ -2,6 +2,7 @@
 #include "notification_support.h"
 
 #include "agency_access.h"
+#include "auth/sha256.h"
 #include "events/envelope.h"
 #include "kafka/producer.h"
 
@@ -60,7 +61,7 @@ void NotificationProcess::rewriteConfig(const NotificationOptions& options) {
       << "webhook:\n  poll_interval: 50ms\n"
       << options.extra_yaml << "\naccess:\n";
   for (const auto& [agency, token] : options.tokens)
-    out << "  " << agency << ":\n    tokens: [" << notification::sha256Hex(token) << "]\n";
+    out << "  " << agency << ":\n    tokens: [" << auth::sha256Hex(token) << "]\n";
   out << options.extra_access_yaml;
   out.close();
   std::rename((config_path_ + ".tmp").c_str(), config_path_.c_str());

@@ -3,6 +3,7 @@
 // anonymous reporters, and the access section of the config (webhooks only for the agencies
 // whose channel is webhook).
 #include "agency_access.h"
+#include "auth/sha256.h"
 #include "domain/assignment_rules.h"
 #include "notification_handler.h"
 #include "domain/feed_cursor.h"
@@ -253,7 +254,7 @@ TEST(AgencyAccess, TokensAreMatchedByHashAndUnknownAgenciesRejected) {
   auto dir = agencies::AgencyDirectory::parse(
       "version: t\nagencies:\n  - {id: triage, name: T, kind: operator}\n  - {id: a, name: A, kind: k}\n"
       "categories: []\nrules: []\n");
-  auto cfg = config::Config::fromString("access:\n  a: {tokens: [" + sha256Hex("tok-a") + "]}\n",
+  auto cfg = config::Config::fromString("access:\n  a: {tokens: [" + auth::sha256Hex("tok-a") + "]}\n",
                                         [](const std::string&) { return std::nullopt; });
   AccessControl ac(parseAccess(cfg, dir));
   EXPECT_EQ(ac.agencyOf("tok-a"), "a");
