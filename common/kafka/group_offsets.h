@@ -1,7 +1,7 @@
-// How far a consumer group has got: its committed offsets, read through the Kafka admin API
-// (ListConsumerGroupOffsets). Notification reads them for the agencies that consume their
-// dispatch topic with their own group. An interface, so the logic that uses it is testable
-// without a broker; AdminGroupOffsets is the real thing.
+// How far a consumer group has got: its committed offsets (an OffsetFetch to the group's
+// coordinator). Notification reads them for the agencies that consume their dispatch topic with
+// their own group. An interface, so the logic that uses it is testable without a broker;
+// ConsumerGroupOffsets is the real thing.
 #pragma once
 
 #include "log/logger.h"
@@ -37,13 +37,19 @@ struct GroupOffsetsOptions {
   std::map<std::string, std::string> extra;  // any other librdkafka property (e.g. security)
 };
 
-class AdminGroupOffsets final : public GroupOffsetsReader {
+// One consumer handle per group asked about, with that group.id, that never subscribes nor
+// commits: it only reads the group's committed offsets (rd_kafka_committed) on the topic's
+// partitions. Not the admin API's ListConsumerGroupOffsets: in librdkafka (2.0.2 and later
+// releases alike) a coordinator-targeted admin request that meets a broker disconnect can abort
+// the process (assertion "eonce->refcnt > 0" in rd_kafka_enq_once_del_source_return), which a
+// broker killed under load showed here. Not thread-safe: one caller at a time.
+class ConsumerGroupOffsets final : public GroupOffsetsReader {
  public:
-  // Throws std::invalid_argument naming a bad property.
-  AdminGroupOffsets(const GroupOffsetsOptions& options, log::Logger logger);
-  ~AdminGroupOffsets() override;
-  AdminGroupOffsets(const AdminGroupOffsets&) = delete;
-  AdminGroupOffsets& operator=(const AdminGroupOffsets&) = delete;
+  // Throws std::invalid_argument naming a bad property (checked once here, on a first handle).
+  ConsumerGroupOffsets(const GroupOffsetsOptions& options, log::Logger logger);
+  ~ConsumerGroupOffsets() override;
+  ConsumerGroupOffsets(const ConsumerGroupOffsets&) = delete;
+  ConsumerGroupOffsets& operator=(const ConsumerGroupOffsets&) = delete;
 
   GroupOffsets committed(const std::string& group, const std::string& topic) override;
 
@@ -51,9 +57,12 @@ class AdminGroupOffsets final : public GroupOffsetsReader {
   struct Deleter {
     void operator()(rd_kafka_s* rk) const;
   };
-  log::Logger log_;  // before rk_: librdkafka may log while it is destroyed
-  std::chrono::milliseconds timeout_;
-  std::unique_ptr<rd_kafka_s, Deleter> rk_;
+  using Handle = std::unique_ptr<rd_kafka_s, Deleter>;
+  Handle open(const std::string& group);  // throws std::invalid_argument / std::runtime_error
+
+  log::Logger log_;  // before the handles: librdkafka may log while one is destroyed
+  GroupOffsetsOptions options_;
+  std::map<std::string, Handle> handles_;  // group -> its handle
 };
 
 }  // namespace lapor::kafka

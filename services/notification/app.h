@@ -66,7 +66,7 @@ class NotificationApp {
   AgencyServiceImpl agency_service_;
   WebhookSender webhooks_;
   KafkaDeliveryMetrics kafka_delivery_metrics_;
-  kafka::AdminGroupOffsets group_offsets_;
+  kafka::ConsumerGroupOffsets group_offsets_;
   KafkaDeliveryTracker kafka_delivery_;
   kafka::Consumer consumer_;
   std::unique_ptr<grpcx::GrpcServer> server_;

@@ -1,6 +1,6 @@
 // "Delivered" for agencies that read their dispatch topic with their own Kafka consumer
 // (delivery.channel kafka): every poll interval, the committed offsets of each such agency's
-// consumer group are read through the admin API, and every assignment whose first item lies
+// consumer group are read from the group's coordinator, and every assignment whose first item lies
 // below them is recorded delivered (channel "kafka"), once, through the outbox.
 #pragma once
 

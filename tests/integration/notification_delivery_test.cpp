@@ -295,7 +295,7 @@ TEST(NotificationDelivery, OnePassRecordsAtMostItsBoundAndTheNextPassesTheRest) 
   notification::KafkaDeliveryMetrics own(registry);
   kafka::GroupOffsetsOptions go;
   go.brokers = po.brokers;
-  kafka::AdminGroupOffsets offsets(go, log::Logger("test"));
+  kafka::ConsumerGroupOffsets offsets(go, log::Logger("test"));
   notification::KafkaDeliverySettings bound;
   bound.max_per_pass = 2;
   notification::KafkaDeliveryTracker tracker(directory, store, offsets, log::Logger("test"),
