@@ -131,6 +131,8 @@ cli_image() {
   local dir=$stage_root/cli
   base_root "$dir/root"
   copy_program "$dir/root" "$build_dir/tools/lapor-cli" /usr/bin/lapor-cli
+  # The demo's webhook receiver (compose runs it for the agencies that take webhooks).
+  copy_program "$dir/root" "$build_dir/tools/lapor-webhook-receiver" /usr/bin/lapor-webhook-receiver
   {
     echo "FROM scratch"
     labels cli

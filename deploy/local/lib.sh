@@ -301,7 +301,9 @@ lapor_start_service() {
 
 # lapor_start_webhook_receiver RUN_DIR [AGENCIES]: lapor-webhook-receiver from LAPOR_BUILD_DIR on
 # a fresh port, accepting the comma-separated AGENCIES (empty: any) and verifying with the secret
-# in the (exported) LAPOR_DEMO_WEBHOOK_SECRET. Ready once /healthz answers. Exports
+# in LAPOR_DEMO_WEBHOOK_SECRET, the secret notification signs the demo agencies' webhooks with
+# (secret_env in deploy/config/notification.yaml): a fresh random one is made and exported when
+# it is unset; keep it out of files (stack.env). Ready once /healthz answers. Exports
 # LAPOR_WEBHOOK_RECEIVER_PORT and LAPOR_WEBHOOK_BASE_URL (notification's webhook.base_url, which
 # the per-agency webhook paths of notification.yaml are relative to).
 lapor_start_webhook_receiver() {
@@ -314,9 +316,9 @@ lapor_start_webhook_receiver() {
     return 1
   fi
   if [[ -z ${LAPOR_DEMO_WEBHOOK_SECRET:-} ]]; then
-    echo "lapor: LAPOR_DEMO_WEBHOOK_SECRET is not set" >&2
-    return 1
+    LAPOR_DEMO_WEBHOOK_SECRET=$(head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n')
   fi
+  export LAPOR_DEMO_WEBHOOK_SECRET
   local port
   port=$(lapor_free_port) || return 1
   local log=$run_dir/logs/webhook-receiver.log

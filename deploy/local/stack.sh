@@ -85,16 +85,10 @@ start() {
   lapor_start_kafka "$run_dir"
   echo "starting Redis..."
   lapor_start_redis "$run_dir"
-  # The HMAC secret notification signs the demo agencies' webhooks with and the receiver checks
-  # them with (secret_env in deploy/config/notification.yaml): fresh for every stack, given to
-  # both through the environment and never written to stack.env.
-  if [[ -z ${LAPOR_DEMO_WEBHOOK_SECRET:-} ]]; then
-    LAPOR_DEMO_WEBHOOK_SECRET=$(python3 -c 'import secrets; print(secrets.token_hex(32))')
-  fi
-  export LAPOR_DEMO_WEBHOOK_SECRET
   echo "starting the agencies' webhook receiver..."
   # Every agency with a webhook in notification.yaml posts to it (rsud-kudungga, disdukcapil,
-  # pdam); exports LAPOR_WEBHOOK_BASE_URL, which those webhooks' paths are relative to.
+  # pdam), signed with a fresh LAPOR_DEMO_WEBHOOK_SECRET (never written to stack.env); exports
+  # LAPOR_WEBHOOK_BASE_URL, which those webhooks' paths are relative to.
   lapor_start_webhook_receiver "$run_dir"
   # Intake's Open311 HTTP port (the other services ignore it); kept in stack.env for clients.
   LAPOR_OPEN311_PORT=$(lapor_free_port 1)

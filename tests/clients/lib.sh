@@ -52,10 +52,8 @@ clients_start_stack() {
   export LAPOR_OPEN311_PORT
   trap clients_stop_stack EXIT
   # The agencies that take webhooks (rsud-kudungga, disdukcapil, pdam) get them, as in the local
-  # stack: the receiver, and the demo secret the shipped notification.yaml signs with (kept out
-  # of stack.env, like the local stack does).
-  LAPOR_DEMO_WEBHOOK_SECRET=$(head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n')
-  export LAPOR_DEMO_WEBHOOK_SECRET
+  # stack: the receiver, with a fresh demo secret (kept out of stack.env, like the local stack).
+  unset LAPOR_DEMO_WEBHOOK_SECRET
   lapor_start_webhook_receiver "$run_dir"
   local name
   for name in intake routing notification sla-monitor; do

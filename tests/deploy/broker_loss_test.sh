@@ -17,6 +17,7 @@ kill_at=$((total / 3)) restart_at=$((2 * total / 3))
 lapor_kafka_cluster_start "$run_dir" 3
 lapor_start_redis "$run_dir"
 unset LAPOR_KAFKA_REPLICATION_FACTOR LAPOR_KAFKA_MIN_INSYNC_REPLICAS
+lapor_start_webhook_receiver "$run_dir"   # the shipped notification.yaml's webhook agencies
 for svc in intake routing notification; do lapor_start_service "$run_dir" "$svc"; done
 echo "ok   three brokers ($LAPOR_KAFKA_BROKERS) and intake, routing, notification running"
 

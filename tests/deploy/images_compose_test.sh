@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # `make images` and deploy/compose end to end with podman: the images are built from this
 # build (non-root, with a gRPC health check), the compose stack (Kafka, Redis with one ACL
-# user per service, the four services, Prometheus; Grafana's image cannot be built here and is
-# left out) comes up, every service reports SERVING through its image's own health check, the
-# demo of lapor-cli (run from its image) submits a complaint and sees it delivered to and
-# acknowledged by the agency, Prometheus scrapes all four services, and SIGTERM stops each
-# service with exit status 0.
+# user per service, the four services, the demo webhook receiver, Prometheus; Grafana's image
+# cannot be built here and is left out) comes up, every service reports SERVING through its
+# image's own health check, the demo of lapor-cli (run from its image) submits a complaint and
+# sees it delivered to and acknowledged by the agency, a webhook agency's item reaches the
+# receiver signed, Prometheus scrapes all four services, and SIGTERM stops each service with
+# exit status 0.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 deploy_test_init images-compose
@@ -32,7 +33,7 @@ for svc in "${services[@]}"; do
 done
 echo "ok   images built: non-root, service images with a gRPC health check"
 
-for port in 19092 19093 16379 17001 17002 17003 17004 17080 17090 17101 17102 17103 17104; do
+for port in 19092 19093 16379 17001 17002 17003 17004 17080 17087 17090 17101 17102 17103 17104; do
   if python3 -c "import socket,sys; s=socket.socket(); sys.exit(s.connect_ex(('127.0.0.1',$port))!=0)"; then
     fail "port $port is in use; the compose stack needs it"
   fi
@@ -44,7 +45,7 @@ compose() { "${python%/python}/podman-compose" -p "$project" -f "$compose_file" 
 cleanup() {
   local status=$?
   if ((status != 0)); then
-    for c in kafka redis "${services[@]}" prometheus; do
+    for c in kafka redis webhook-receiver "${services[@]}" prometheus; do
       echo "===== logs of $c ====="
       podman logs --tail 40 "${project}_${c}_1" 2>&1 || true
     done
@@ -56,7 +57,7 @@ trap cleanup EXIT
 
 compose up -d kafka redis >"$run_dir/logs/compose-up.log" 2>&1 || fail "compose up: $(tail -5 "$run_dir/logs/compose-up.log")"
 lapor_wait_until 120 "Kafka in the compose stack" kcat -b 127.0.0.1:19092 -L -m 2
-compose up -d "${services[@]}" prometheus >>"$run_dir/logs/compose-up.log" 2>&1 ||
+compose up -d webhook-receiver "${services[@]}" prometheus >>"$run_dir/logs/compose-up.log" 2>&1 ||
   fail "compose up: $(tail -5 "$run_dir/logs/compose-up.log")"
 
 # podman runs health checks from systemd timers, which this machine may not have: run each
@@ -73,6 +74,18 @@ cat "$run_dir/demo.log"
 grep -q "^2. delivered  agency=" "$run_dir/demo.log" || fail "the complaint was not delivered"
 grep -q "^3. acknowledged by" "$run_dir/demo.log" || fail "the agency could not acknowledge"
 echo "ok   a complaint submitted to the compose stack is delivered to its agency"
+
+# A water complaint goes to pdam, which takes its items by webhook: the demo receiver verifies
+# the signature (the shared demo secret) and logs it.
+podman run --rm --network host localhost/lapor-cli:latest submit --intake 127.0.0.1:17001 \
+  --category water --title "Pipa bocor" --description "Air meluber di jalan" \
+  --api-key demo-web-key >"$run_dir/water.log" 2>&1 ||
+  fail "submit: $(cat "$run_dir/water.log")"
+water_webhook() {
+  podman logs "${project}_webhook-receiver_1" 2>&1 | grep '"msg":"webhook received"' | grep -q '"agency":"pdam"'
+}
+lapor_wait_until 60 "pdam's signed webhook at the receiver" water_webhook
+echo "ok   a webhook agency's item reaches its receiver, signed with the demo secret"
 
 up_targets() {
   [[ $(curl -fsS --max-time 3 -G --data-urlencode 'query=sum(up{job="lapor"})' http://127.0.0.1:17090/api/v1/query |
