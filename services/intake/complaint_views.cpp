@@ -3,6 +3,7 @@
 #include "complaint_views.h"
 
 #include "domain/view_model.h"
+#include "text/stored_int.h"
 
 #include <nlohmann/json.hpp>
 
@@ -14,13 +15,6 @@
 namespace lapor::intake {
 
 namespace {
-int64_t toInt(const std::string* s) {
-  if (!s) return 0;
-  int64_t v = 0;
-  std::from_chars(s->data(), s->data() + s->size(), v);
-  return v;
-}
-
 std::string str(const std::string* s) {
   return s ? *s : "";
 }
@@ -43,18 +37,18 @@ v1::ComplaintView ComplaintViews::read(const std::string& cid, const std::string
   v.set_status(v1::COMPLAINT_STATUS_SUBMITTED);  // until the view has seen the event
   const auto base = redis_.key("view:" + cid);
   auto h = redis_.command({"HGETALL", base});
-  if (auto* s = h.field("status")) v.set_status(static_cast<v1::ComplaintStatus>(toInt(s)));
+  if (auto* s = h.field("status")) v.set_status(static_cast<v1::ComplaintStatus>(text::storedInt(s)));
   if (auto* s = h.field("tracking_id")) v.set_tracking_id(*s);
   v.set_category(str(h.field("category")));
-  v.set_priority(static_cast<v1::Priority>(toInt(h.field("priority"))));
-  v.set_channel(static_cast<v1::Channel>(toInt(h.field("channel"))));
+  v.set_priority(static_cast<v1::Priority>(text::storedInt(h.field("priority"))));
+  v.set_channel(static_cast<v1::Channel>(text::storedInt(h.field("channel"))));
   v.set_confidential(str(h.field("confidential")) == "1");
   v.set_title(str(h.field("title")));
   v.set_description(str(h.field("description")));
   v.set_status_note(str(h.field("status_note")));
   v.set_media_url(str(h.field("media_url")));
-  v.set_submitted_at_ms(toInt(h.field("submitted_at_ms")));
-  v.set_updated_at_ms(toInt(h.field("updated_at_ms")));
+  v.set_submitted_at_ms(text::storedInt(h.field("submitted_at_ms")));
+  v.set_updated_at_ms(text::storedInt(h.field("updated_at_ms")));
   auto* loc = v.mutable_location();
   loc->set_has_coordinates(str(h.field("has_coordinates")) == "1");
   if (loc->has_coordinates()) {
@@ -144,7 +138,7 @@ ListPage ComplaintViews::list(const ListFilter& f, size_t page_size, const std::
     offset += batch.elements.size() / 2;
     for (size_t i = 0; i + 1 < batch.elements.size(); i += 2) {
       const auto& cid = batch.elements[i].str;
-      const int64_t score = toInt(&batch.elements[i + 1].str);
+      const int64_t score = text::storedInt(&batch.elements[i + 1].str);
       // Same score as the cursor: members come in reverse lexical order; skip those returned.
       if (after_set && score == max_score && cid >= after_id) continue;
       ++examined;
@@ -154,7 +148,7 @@ ListPage ComplaintViews::list(const ListFilter& f, size_t page_size, const std::
       auto h = redis_.command({"HMGET", base, "confidential", "status", "category"});
       if (h.elements.size() != 3 || h.elements[0].str == "1") continue;
       if (f.status != v1::COMPLAINT_STATUS_UNSPECIFIED &&
-          toInt(&h.elements[1].str) != static_cast<int64_t>(f.status))
+          text::storedInt(&h.elements[1].str) != static_cast<int64_t>(f.status))
         continue;
       if (!f.category.empty() && h.elements[2].str != f.category) continue;
       if (!f.agency_id.empty() &&

@@ -6,6 +6,7 @@
 
 #include "domain/view_model.h"
 #include "events/envelope.h"
+#include "text/stored_int.h"
 
 #include <nlohmann/json.hpp>
 
@@ -35,14 +36,6 @@ for j = 1, n do redis.call('SADD', KEYS[4], ARGV[i]); i = i + 1 end
 return 1
 )lua";
 
-int64_t toInt(const std::string* s) {
-  if (!s || s->empty()) return 0;
-  try {
-    return std::stoll(*s);
-  } catch (const std::exception&) {
-    return 0;
-  }
-}
 }  // namespace
 
 ViewHandler::ViewHandler(redis::RedisClient& redis, log::Logger logger, IntakeMetrics& metrics)
@@ -56,9 +49,9 @@ std::pair<ViewModel, std::string> ViewHandler::load(const std::string& complaint
   std::string version = "0";
   if (h.elements.size() == 7) {
     if (!h.elements[0].str.empty()) version = h.elements[0].str;
-    m.submitted = toInt(&h.elements[1].str) > 0;
+    m.submitted = text::storedInt(&h.elements[1].str) > 0;
     m.triage = h.elements[2].str == "1";
-    m.round = static_cast<int>(toInt(&h.elements[3].str));
+    m.round = static_cast<int>(text::storedInt(&h.elements[3].str));
     m.closed = h.elements[4].str == "1";
     m.close_reason = h.elements[5].str;
     m.duplicate_of = h.elements[6].str;

@@ -17,6 +17,7 @@
 
 #include "domain/assignment_rules.h"
 #include "events/envelope.h"
+#include "text/stored_int.h"
 
 namespace lapor::notification {
 
@@ -116,14 +117,6 @@ std::string kindName(v1::DispatchKind k) {
   }
 }
 
-int64_t toInt(const std::string* s) {
-  if (!s || s->empty()) return 0;
-  try {
-    return std::stoll(*s);
-  } catch (const std::exception&) {
-    return 0;
-  }
-}
 }  // namespace
 
 v1::EscalationUpdated escalationUpdate(const AssignmentRecord& escalation,
@@ -213,13 +206,13 @@ std::optional<AssignmentRecord> AssignmentStore::get(const std::string& assignme
   r.tracking_id = f("tracking");
   r.category = f("category");
   r.title = f("title");
-  r.priority = static_cast<int>(toInt(h.field("priority")));
-  r.role = static_cast<int>(toInt(h.field("role")));
-  r.dispatched_at_ms = toInt(h.field("dispatched_at_ms"));
+  r.priority = static_cast<int>(text::storedInt(h.field("priority")));
+  r.role = static_cast<int>(text::storedInt(h.field("role")));
+  r.dispatched_at_ms = text::storedInt(h.field("dispatched_at_ms"));
   r.kind = domain::parseWorkKind(f("kind"));
   r.escalated_assignment_id = f("escalated_assignment");
   r.escalated_agency = f("escalated_agency");
-  r.level = static_cast<int>(toInt(h.field("level")));
+  r.level = static_cast<int>(text::storedInt(h.field("level")));
   return r;
 }
 

@@ -6,6 +6,8 @@
 // sla:breaches (zsets by decision time, for compliance queries).
 #include "obligation_store.h"
 
+#include "text/stored_int.h"
+
 namespace lapor::sla {
 
 namespace {
@@ -218,14 +220,6 @@ end
 return out
 )lua";
 
-int64_t toInt(const std::string& s) {
-  try {
-    return std::stoll(s);
-  } catch (const std::exception&) {
-    return 0;
-  }
-}
-
 std::string script(const char* body) {
   return std::string(kLuaHelpers) + body;
 }
@@ -247,7 +241,7 @@ std::vector<EndedObligation> endedFrom(const redis::Reply& r) {
   std::vector<EndedObligation> out;
   for (size_t i = 0; i + 5 < r.elements.size(); i += 6)
     out.push_back({r.elements[i].str, r.elements[i + 1].str, r.elements[i + 2].str,
-                   r.elements[i + 3].str, r.elements[i + 4].str, toInt(r.elements[i + 5].str)});
+                   r.elements[i + 3].str, r.elements[i + 4].str, text::storedInt(r.elements[i + 5].str)});
   return out;
 }
 
@@ -373,25 +367,25 @@ std::optional<ObligationRecord> ObligationStore::record(const std::string& id) {
     else if (k == "agency")
       o.set_agency_id(v);
     else if (k == "stage")
-      o.set_stage(static_cast<v1::SlaStage>(toInt(v)));
+      o.set_stage(static_cast<v1::SlaStage>(text::storedInt(v)));
     else if (k == "priority")
-      o.set_priority(static_cast<v1::Priority>(toInt(v)));
+      o.set_priority(static_cast<v1::Priority>(text::storedInt(v)));
     else if (k == "category")
       o.set_category(v);
     else if (k == "started")
-      o.set_started_at_ms(toInt(v));
+      o.set_started_at_ms(text::storedInt(v));
     else if (k == "due")
-      o.set_due_at_ms(toInt(v));
+      o.set_due_at_ms(text::storedInt(v));
     else if (k == "ended")
-      o.set_ended_at_ms(toInt(v));
+      o.set_ended_at_ms(text::storedInt(v));
     else if (k == "breached")
-      o.set_breached_at_ms(toInt(v));
+      o.set_breached_at_ms(text::storedInt(v));
     else if (k == "level")
-      o.set_escalation_level(static_cast<int32_t>(toInt(v)));
+      o.set_escalation_level(static_cast<int32_t>(text::storedInt(v)));
     else if (k == "escalates")
       o.set_escalates_obligation_id(v);
     else if (k == "redispatches")
-      o.set_redispatches(static_cast<int32_t>(toInt(v)));
+      o.set_redispatches(static_cast<int32_t>(text::storedInt(v)));
     else if (k == "tracking")
       o.set_tracking_id(v);
     else if (k == "state")
@@ -474,7 +468,7 @@ std::vector<OpenCount> ObligationStore::openCounts() {
     c.stage = f.substr(a + 1, b - a - 1);
     c.priority = f.substr(b + 1, d - b - 1);
     c.overdue = f.substr(d + 1) == "1";
-    c.count = toInt(h.elements[i + 1].str);
+    c.count = text::storedInt(h.elements[i + 1].str);
     out.push_back(std::move(c));
   }
   return out;
@@ -484,7 +478,7 @@ std::optional<int64_t> ObligationStore::oldestOpenEmergency(const std::string& s
   auto r = redis_.command(
       {"ZRANGE", redis_.key("sla:emopen:" + stage), "0", "0", "WITHSCORES"});
   if (r.elements.size() < 2) return std::nullopt;
-  return toInt(r.elements[1].str);
+  return text::storedInt(r.elements[1].str);
 }
 
 void ObligationStore::trim(int64_t now_ms) {

@@ -3,6 +3,7 @@
 
 #include "domain/escalation_note.h"
 #include "events/envelope.h"
+#include "text/stored_int.h"
 
 #include <sstream>
 #include <tuple>
@@ -15,14 +16,6 @@ constexpr const char* kTriage = "triage";  // AgencyDirectory::kTriage
 
 bool isTerminal(const std::string& state) {
   return stateRank(state) == 6;
-}
-
-int64_t toInt(const std::string& s) {
-  try {
-    return std::stoll(s);
-  } catch (const std::exception&) {
-    return 0;
-  }
 }
 
 // The assignment an agency event is about: by id, or (an event without one, as earlier
@@ -82,10 +75,10 @@ std::optional<AssignmentFacts> AssignmentFacts::unpack(const std::string& id,
   a.agency_id = parts[0];
   a.role = parts[1];
   a.state = parts[2];
-  a.at_ms = toInt(parts[3]);
+  a.at_ms = text::storedInt(parts[3]);
   a.event_id = parts[4];
-  a.round = static_cast<int>(toInt(parts[5]));
-  a.dispatched_at_ms = toInt(parts[6]);
+  a.round = static_cast<int>(text::storedInt(parts[5]));
+  a.dispatched_at_ms = text::storedInt(parts[6]);
   return a;
 }
 

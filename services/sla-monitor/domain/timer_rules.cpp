@@ -6,6 +6,7 @@
 #include "domain/follow_up.h"
 #include "events/envelope.h"
 #include "kafka/message.h"
+#include "text/stored_int.h"
 
 #include <algorithm>
 
@@ -13,14 +14,6 @@ namespace lapor::sla {
 
 namespace {
 constexpr const char* kProducer = "sla-monitor";
-
-int64_t toInt(const std::string& s) {
-  try {
-    return std::stoll(s);
-  } catch (const std::exception&) {
-    return 0;
-  }
-}
 
 // The obligation's own deadline, once more from `from` (an escalation level, the next
 // re-dispatch); the stored text, or the span it had when the text is unreadable.
@@ -139,7 +132,7 @@ TimerMember TimerMember::parse(const std::string& member) {
   auto bar2 = rest.find('|');
   t.kind = rest.substr(0, bar2);
   t.level = t.kind == "breach" ? 1 : 0;
-  if (bar2 != std::string::npos) t.level = static_cast<int>(toInt(rest.substr(bar2 + 1)));
+  if (bar2 != std::string::npos) t.level = static_cast<int>(text::storedInt(rest.substr(bar2 + 1)));
   return t;
 }
 
