@@ -6,22 +6,8 @@
 # Idempotent and quick when everything is present; `make images` and the deploy tests run it.
 set -euo pipefail
 
+# shellcheck source=deploy/apt.sh
+source "$(dirname "${BASH_SOURCE[0]}")/../apt.sh"
+
 packages=(podman buildah runc binutils dash ca-certificates tzdata openssl python3-venv)
-missing=()
-for pkg in "${packages[@]}"; do
-  status=$(dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null || true)
-  [[ $status == "install ok installed" ]] || missing+=("$pkg")
-done
-if ((${#missing[@]} > 0)); then
-  echo "images deps: installing Debian packages: ${missing[*]}"
-  sudo=()
-  if ((EUID != 0)); then
-    command -v sudo >/dev/null 2>&1 || {
-      echo "images deps: need root (or sudo) to install: ${missing[*]}" >&2
-      exit 1
-    }
-    sudo=(sudo)
-  fi
-  "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update -q
-  "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -q "${missing[@]}"
-fi
+apt_install_missing "images deps" "${packages[@]}"

@@ -7,6 +7,8 @@ set -euo pipefail
 repo_root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 # shellcheck source=deploy/versions.env
 source "$repo_root/deploy/versions.env"
+# shellcheck source=deploy/apt.sh
+source "$repo_root/deploy/apt.sh"
 
 packages=(
   build-essential cmake ninja-build pkg-config ccache
@@ -24,27 +26,7 @@ command -v mvn >/dev/null 2>&1 || packages+=(maven)
 # Go builds the outside clients the tests run (tests/clients/tools.sh); any Go on PATH will do.
 command -v go >/dev/null 2>&1 || packages+=(golang-go)
 
-missing=()
-for pkg in "${packages[@]}"; do
-  # "deinstall ok config-files" and unknown packages both count as missing.
-  status=$(dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null || true)
-  [[ $status == "install ok installed" ]] || missing+=("$pkg")
-done
-
-if ((${#missing[@]} > 0)); then
-  echo "deps: installing Debian packages: ${missing[*]}"
-  sudo=()
-  if ((EUID != 0)); then
-    if ! command -v sudo >/dev/null 2>&1; then
-      echo "deps: need root (or sudo) to install: ${missing[*]}" >&2
-      exit 1
-    fi
-    sudo=(sudo)
-  fi
-  # update only when something is missing: it is the slow, network-bound part.
-  "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update -q
-  "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -q "${missing[@]}"
-fi
+apt_install_missing deps "${packages[@]}"
 
 # Kafka broker jars. The marker of a complete fetch is the broker jar itself, and the folder
 # only gets its final name after Maven succeeded, so an interrupted fetch never looks complete.

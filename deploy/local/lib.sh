@@ -299,6 +299,22 @@ lapor_start_service() {
   export "${var}_GRPC_PORT=$grpc_port" "${var}_METRICS_PORT=$metrics_port"
 }
 
+# lapor_write_stack_env FILE HEADER: every exported LAPOR_* variable, quoted for `source`,
+# under the comment line HEADER. Written whole to a temporary file and renamed, so a reader
+# never sees half of it. LAPOR_PDEATHSIG is left out (it describes how the stack was started,
+# not the stack), and so is the webhook secret (LAPOR_DEMO_WEBHOOK_SECRET): no secret in files.
+lapor_write_stack_env() {
+  local file=$1 header=$2 tmp=$1.tmp var
+  {
+    echo "# $header"
+    while IFS= read -r var; do
+      [[ $var == LAPOR_PDEATHSIG || $var == LAPOR_DEMO_WEBHOOK_SECRET ]] && continue
+      printf 'export %s=%q\n' "$var" "${!var}"
+    done < <(compgen -e | grep '^LAPOR_' | sort)
+  } >"$tmp"
+  mv "$tmp" "$file"
+}
+
 # lapor_start_webhook_receiver RUN_DIR [AGENCIES]: lapor-webhook-receiver from LAPOR_BUILD_DIR on
 # a fresh port, accepting the comma-separated AGENCIES (empty: any) and verifying with the secret
 # in LAPOR_DEMO_WEBHOOK_SECRET, the secret notification signs the demo agencies' webhooks with

@@ -100,7 +100,8 @@ start() {
   started=1
   trap - EXIT INT TERM
 
-  write_stack_env
+  lapor_write_stack_env "$stack_env" \
+    "Endpoints of the local Lapor stack started $(date -Iseconds); source this file."
   print_endpoints
 }
 
@@ -109,21 +110,6 @@ on_start_exit() {
     echo "start failed; stopping what was started (logs in ${run_dir#"$repo_root"/}/logs)" >&2
     lapor_stop_all "$run_dir"
   fi
-}
-
-# .run/stack.env: every exported LAPOR_* variable, quoted for `source`. Written whole to a
-# temporary file and renamed, so a reader never sees half of it. LAPOR_PDEATHSIG is left out:
-# it describes how this script started the stack, not the stack; the webhook secret too.
-write_stack_env() {
-  local tmp=$stack_env.tmp var
-  {
-    echo "# Endpoints of the local Lapor stack started $(date -Iseconds); source this file."
-    while IFS= read -r var; do
-      [[ $var == LAPOR_PDEATHSIG || $var == LAPOR_DEMO_WEBHOOK_SECRET ]] && continue
-      printf 'export %s=%q\n' "$var" "${!var}"
-    done < <(compgen -e | grep '^LAPOR_' | sort)
-  } >"$tmp"
-  mv "$tmp" "$stack_env"
 }
 
 print_endpoints() {

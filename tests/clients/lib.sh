@@ -59,13 +59,7 @@ clients_start_stack() {
   for name in intake routing notification sla-monitor; do
     lapor_start_service "$run_dir" "$name"
   done
-  {
-    echo "# Endpoints of the test's Lapor stack; source this file."
-    while IFS= read -r v; do
-      [[ $v == LAPOR_PDEATHSIG || $v == LAPOR_DEMO_WEBHOOK_SECRET ]] && continue
-      printf 'export %s=%q\n' "$v" "${!v}"
-    done < <(compgen -e | grep '^LAPOR_' | sort)
-  } >"$run_dir/stack.env"
+  lapor_write_stack_env "$run_dir/stack.env" "Endpoints of the test's Lapor stack; source this file."
   # Every service answers health before a test starts.
   for name in INTAKE ROUTING NOTIFICATION SLA_MONITOR; do
     v=LAPOR_${name}_GRPC_PORT
