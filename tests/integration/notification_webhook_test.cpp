@@ -112,9 +112,10 @@ std::vector<httplib::Request> requestsFor(Receiver& r, const std::string& compla
 
 TEST(NotificationWebhook, RetriesUntilTheReceiverRecoversEvenAcrossARestart) {
   Receiver receiver(3);
+  // Notification first: it creates the lifecycle topic when this test runs on a new broker.
+  NotificationProcess n(withWebhook(receiver.url(), 10, "500ms"));
   TopicReader lifecycle(testing::requiredEnv("LAPOR_KAFKA_BROKERS"), kafka::kComplaintsTopic,
                         TopicReader::From::End);
-  NotificationProcess n(withWebhook(receiver.url(), 10, "500ms"));
   const auto complaint = uniqueName("hook");
   auto env = dispatchEnvelope("dishub", complaint, "Lampu lalu lintas mati");
   produceDispatch(env);

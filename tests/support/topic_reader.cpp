@@ -3,7 +3,9 @@
 
 #include <librdkafka/rdkafka.h>
 
+#include <chrono>
 #include <stdexcept>
+#include <thread>
 
 namespace lapor::testing {
 
@@ -32,8 +34,21 @@ TopicReader::TopicReader(const std::string& brokers, const std::string& topic, F
   rk_.reset(rk);
   const rd_kafka_metadata_t* md = nullptr;
   rd_kafka_topic_t* t = rd_kafka_topic_new(rk, topic.c_str(), nullptr);
-  if (rd_kafka_metadata(rk, 0, t, &md, 10000) != RD_KAFKA_RESP_ERR_NO_ERROR || md->topic_cnt != 1)
-    throw std::runtime_error("no metadata for topic " + topic);
+  // A topic that does not exist would give a reader of no partitions, which reads nothing and
+  // so "finds nothing": wait a while for whoever creates it, then say so.
+  const auto exists_by = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+  for (;;) {
+    if (rd_kafka_metadata(rk, 0, t, &md, 10000) != RD_KAFKA_RESP_ERR_NO_ERROR ||
+        md->topic_cnt != 1)
+      throw std::runtime_error("no metadata for topic " + topic);
+    if (md->topics[0].err != RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART) break;
+    rd_kafka_metadata_destroy(md);
+    md = nullptr;
+    if (std::chrono::steady_clock::now() >= exists_by)
+      throw std::runtime_error("topic " + topic +
+                               " does not exist: start what creates it before reading it");
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  }
   rd_kafka_topic_partition_list_t* parts = rd_kafka_topic_partition_list_new(8);
   partitions_ = md->topics[0].partition_cnt;
   for (int i = 0; i < md->topics[0].partition_cnt; ++i) {
