@@ -25,26 +25,12 @@ ConsumerGroupOffsets::ConsumerGroupOffsets(const GroupOffsetsOptions& options, l
 ConsumerGroupOffsets::~ConsumerGroupOffsets() = default;
 
 ConsumerGroupOffsets::Handle ConsumerGroupOffsets::open(const std::string& group) {
-  rd_kafka_conf_t* conf = rd_kafka_conf_new();
-  try {
-    detail::setOrThrow(conf, "bootstrap.servers", options_.brokers);
-    detail::setOrThrow(conf, "client.id", options_.client_id);
-    for (const auto& [k, v] : options_.extra) detail::setOrThrow(conf, k, v);
-    detail::setOrThrow(conf, "group.id", group);
-    detail::setOrThrow(conf, "enable.auto.commit", "false");
-    detail::setOrThrow(conf, "enable.auto.offset.store", "false");
-  } catch (...) {
-    rd_kafka_conf_destroy(conf);
-    throw;
-  }
+  // Brokers, security, group and client id, nothing committed or stored by this handle.
+  rd_kafka_conf_t* conf = detail::consumerConf(options_.brokers, options_.security, group,
+                                               options_.client_id, false);
+  for (const auto& [k, v] : options_.extra) detail::setOrThrow(conf, k, v);
   detail::routeLogs(conf, &log_);
-  char err[512];
-  rd_kafka_t* rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, err, sizeof err);
-  if (!rk) {
-    rd_kafka_conf_destroy(conf);
-    throw std::runtime_error(std::string("kafka group offsets client: ") + err);
-  }
-  return Handle(rk);
+  return Handle(detail::newConsumer(conf));
 }
 
 GroupOffsets ConsumerGroupOffsets::committed(const std::string& group, const std::string& topic) {

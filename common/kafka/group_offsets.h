@@ -4,6 +4,7 @@
 // ConsumerGroupOffsets is the real thing.
 #pragma once
 
+#include "kafka/client_security.h"
 #include "log/logger.h"
 
 #include <chrono>
@@ -32,6 +33,7 @@ class GroupOffsetsReader {
 
 struct GroupOffsetsOptions {
   std::string brokers;
+  ClientSecurity security;  // the service's own TLS / SASL settings
   std::string client_id = "lapor";
   std::chrono::milliseconds timeout{5000};   // per request
   std::map<std::string, std::string> extra;  // any other librdkafka property (e.g. security)

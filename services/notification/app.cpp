@@ -42,7 +42,8 @@ kafka::GroupOffsetsOptions groupOffsetsOptions(const app::ServiceSettings& s) {
   kafka::GroupOffsetsOptions o;
   o.brokers = p.brokers;
   o.client_id = p.client_id + "-group-offsets";
-  o.extra = p.extra;  // whatever else the service's clients need (security settings)
+  o.security = p.security;  // the brokers may require TLS or SASL of every client
+  o.extra = p.extra;
   return o;
 }
 

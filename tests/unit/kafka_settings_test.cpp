@@ -2,6 +2,7 @@
 // ISR 2, the audit log kept for ever) with overrides, SASL/TLS keys checked at start, and
 // secrets that come from the environment or a file but never from the config file itself.
 #include "app/service_settings.h"
+#include "kafka/group_offsets.h"
 
 #include <librdkafka/rdkafka.h>
 
@@ -138,6 +139,18 @@ TEST(KafkaSecurity, WarnsWhenThisLibrdkafkaCannotDoScramWithKafka4) {
     EXPECT_EQ(s.warning(), "");
   s.protocol = "ssl";
   EXPECT_EQ(s.warning(), "");
+}
+
+// The committed-offset reader of Kafka-channel delivery opens its handles with the service's
+// security settings: a CA file that cannot be read stops it at start, as it stops every other
+// client, instead of a plaintext connection the brokers refuse later.
+TEST(KafkaSecurity, TheGroupOffsetsReaderUsesTheServicesSecuritySettings) {
+  kafka::GroupOffsetsOptions o;
+  o.brokers = "127.0.0.1:1";
+  EXPECT_NO_THROW(kafka::ConsumerGroupOffsets(o, log::Logger("test")));
+  o.security.protocol = "ssl";
+  o.security.ssl_ca_file = "/nonexistent/lapor-ca.pem";
+  EXPECT_ANY_THROW(kafka::ConsumerGroupOffsets(o, log::Logger("test")));
 }
 
 }  // namespace
