@@ -5,6 +5,7 @@
 // and logs one JSON line per item received (agency, complaint, tracking id, kind). A repeated
 // event id (a retry whose first answer got lost) is answered 200 again but not logged twice.
 #include "app/shutdown_signal.h"
+#include "config/secret_file.h"
 #include "log/logger.h"
 #include "webhook/webhook_signature.h"
 
@@ -75,13 +76,8 @@ struct Settings {
 // The HMAC key: from --secret-file when given, else from the variable --secret-env names.
 std::string readSecret(const Settings& s, std::string& error) {
   if (!s.secret_file.empty()) {
-    std::ifstream in(s.secret_file);
-    std::stringstream buf;
-    buf << in.rdbuf();
-    auto secret = buf.str();
-    while (!secret.empty() && (secret.back() == '\n' || secret.back() == '\r')) secret.pop_back();
-    if (!in || secret.empty())
-      error = "--secret-file " + s.secret_file + ": cannot be read or is empty";
+    auto secret = lapor::config::readSecretFile(s.secret_file).value_or("");
+    if (secret.empty()) error = "--secret-file " + s.secret_file + ": cannot be read or is empty";
     return secret;
   }
   const char* v = std::getenv(s.secret_env.c_str());

@@ -2,6 +2,7 @@
 #include "app/service_settings.h"
 
 #include "build_info.h"
+#include "config/secret_file.h"
 
 #include <CLI/CLI.hpp>
 
@@ -23,15 +24,10 @@ std::string secret(const config::Config& cfg, const std::string& section, const 
   if (auto v = cfg.getString(section, key, ""); !v.empty()) return v;
   if (cfg.getString(section, key + "_file", "").empty()) return "";
   const auto path = cfg.getPath(section, key + "_file");
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw cfg.error(section, key + "_file", "cannot read " + path);
-  std::ostringstream text;
-  text << in.rdbuf();
-  auto v = text.str();
-  if (!v.empty() && v.back() == '\n') v.pop_back();
-  if (!v.empty() && v.back() == '\r') v.pop_back();
-  if (v.empty()) throw cfg.error(section, key + "_file", path + " is empty");
-  return v;
+  const auto v = config::readSecretFile(path);
+  if (!v) throw cfg.error(section, key + "_file", "cannot read " + path);
+  if (v->empty()) throw cfg.error(section, key + "_file", path + " is empty");
+  return *v;
 }
 
 namespace {

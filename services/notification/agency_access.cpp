@@ -2,6 +2,7 @@
 #include "agency_access.h"
 
 #include "auth/sha256.h"
+#include "config/secret_file.h"
 
 #include <openssl/crypto.h>
 #include <openssl/sha.h>
@@ -15,11 +16,6 @@
 namespace lapor::notification {
 
 namespace {
-std::string trim(std::string s) {
-  while (!s.empty() && (s.back() == '\n' || s.back() == '\r' || s.back() == ' ')) s.pop_back();
-  return s;
-}
-
 std::chrono::milliseconds duration(const YAML::Node& n, const std::string& key,
                                    std::chrono::milliseconds def) {
   if (!n[key]) return def;
@@ -107,11 +103,8 @@ AccessTable parseAccess(const config::Config& cfg, const agencies::AgencyDirecto
           ws.secret = *v;
         } else if (w["secret_file"]) {
           auto path = w["secret_file"].as<std::string>();
-          std::ifstream in(path);
-          std::ostringstream s;
-          s << in.rdbuf();
-          ws.secret = trim(s.str());
-          if (!in || ws.secret.empty())
+          ws.secret = config::readSecretFile(path).value_or("");
+          if (ws.secret.empty())
             throw cfg.error("access", key + ".webhook.secret_file", "cannot read " + path);
         } else {
           throw cfg.error("access", key + ".webhook",

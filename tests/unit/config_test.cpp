@@ -1,6 +1,7 @@
 // Config: lookup order (environment, file, default), typed getters, and error messages that
 // name the key to change both as section.key and as its environment variable.
 #include "config/config.h"
+#include "config/secret_file.h"
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
@@ -204,6 +205,17 @@ class TempDir {
  private:
   std::filesystem::path path_;
 };
+
+// One reading of a secret file for every reader (service passwords, notification's webhook
+// keys, the webhook receiver): trailing line ends go, everything else is the secret.
+TEST(SecretFile, DropsTrailingLineEndsAndKeepsEverythingElse) {
+  TempDir dir;
+  EXPECT_EQ(readSecretFile(dir.write("a", "s3cret\n")), "s3cret");
+  EXPECT_EQ(readSecretFile(dir.write("b", "s3cret\r\n\n")), "s3cret");
+  EXPECT_EQ(readSecretFile(dir.write("c", " s3 cret \n")), " s3 cret ");
+  EXPECT_EQ(readSecretFile(dir.write("d", "\n")), "");
+  EXPECT_EQ(readSecretFile((dir.path() / "missing").string()), std::nullopt);
+}
 
 TEST(ConfigTest, LoadReadsFileAndRecordsItAsSource) {
   TempDir dir;
