@@ -74,18 +74,18 @@ void IntakeGrpcService::addServerStream(const char* method,
 
 IntakeGrpcService::IntakeGrpcService(v1::IntakeService::Service& impl) : impl_(impl) {
   using S = v1::IntakeService::Service;
-  std::set<std::string> registered;
-  auto add = [&](const char* m) { registered.insert(m); };
-  addUnary("SubmitComplaint", &S::SubmitComplaint), add("SubmitComplaint");
-  addUnary("GetComplaint", &S::GetComplaint), add("GetComplaint");
-  addUnary("ListComplaints", &S::ListComplaints), add("ListComplaints");
-  addServerStream("WatchComplaint", &S::WatchComplaint), add("WatchComplaint");
-  addUnary("AddFeedback", &S::AddFeedback), add("AddFeedback");
-  addUnary("ReopenComplaint", &S::ReopenComplaint), add("ReopenComplaint");
+  addUnary("SubmitComplaint", &S::SubmitComplaint);
+  addUnary("GetComplaint", &S::GetComplaint);
+  addUnary("ListComplaints", &S::ListComplaints);
+  addServerStream("WatchComplaint", &S::WatchComplaint);
+  addUnary("AddFeedback", &S::AddFeedback);
+  addUnary("ReopenComplaint", &S::ReopenComplaint);
+  // Every method of the contract has a path registered above.
+  const std::set<std::string> registered(paths_.begin(), paths_.end());
   const auto* service = google::protobuf::DescriptorPool::generated_pool()->FindServiceByName(
       v1::IntakeService::service_full_name());
   for (int i = 0; i < service->method_count(); ++i)
-    if (!registered.count(service->method(i)->name()))
+    if (!registered.count(path(service->method(i)->name().c_str())))
       throw std::logic_error("IntakeGrpcService does not register " + service->method(i)->name());
 }
 
