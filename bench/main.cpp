@@ -1,6 +1,7 @@
 // lapor-bench: starts the four services against the broker and Redis of the environment
 // (bench/run.sh provides them), measures the baselines, then runs the load sweep and a run
 // with two instances of every consumer service. Exit 1 when anything accepted was lost.
+#include "app/usage_exit.h"
 #include "baselines.h"
 #include "build_info.h"
 #include "consumer_groups.h"
@@ -365,7 +366,7 @@ int main(int argc, char** argv) {
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
-    return app.exit(e) == 0 ? 0 : 2;  // a usage error is 2, as for every Lapor binary
+    return lapor::app::usageExit(app, e);
   }
 
   std::string command;

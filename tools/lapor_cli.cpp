@@ -8,6 +8,7 @@
 #include "lapor/v1/intake.grpc.pb.h"
 #include "lapor/v1/routing_admin.grpc.pb.h"
 #include "lapor/v1/sla.grpc.pb.h"
+#include "app/usage_exit.h"
 #include "build_info.h"
 
 #include <google/protobuf/util/json_util.h>
@@ -439,8 +440,7 @@ int main(int argc, char** argv) {
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
-    // CLI11 names the flag; a usage error exits 2 (CLI11's own codes are 100+).
-    return app.exit(e) == 0 ? 0 : 2;
+    return lapor::app::usageExit(app, e);
   }
 
   if (*c_submit) {

@@ -1,6 +1,7 @@
 // Shared settings with their defaults; every key is documented in docs/configuration.md.
 #include "app/service_settings.h"
 
+#include "app/usage_exit.h"
 #include "build_info.h"
 #include "config/secret_file.h"
 
@@ -173,9 +174,7 @@ CommandLine parseCommandLine(int argc, char** argv, const std::string& service,
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
     out.exit_now = true;
-    // CLI11 prints the message (naming the flag) and would exit 100+; a usage error is 2, as
-    // for every Unix tool and for a bad configuration.
-    out.exit_code = app.exit(e) == 0 ? 0 : 2;
+    out.exit_code = usageExit(app, e);
     return out;
   }
   for (size_t i = 0; i < extra.size(); ++i)
