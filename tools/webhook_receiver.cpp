@@ -5,6 +5,8 @@
 // and logs one JSON line per item received (agency, complaint, tracking id, kind). A repeated
 // event id (a retry whose first answer got lost) is answered 200 again but not logged twice.
 #include "app/shutdown_signal.h"
+#include "app/usage_exit.h"
+#include "build_info.h"
 #include "config/secret_file.h"
 #include "log/logger.h"
 #include "webhook/webhook_signature.h"
@@ -24,10 +26,6 @@
 #include <sstream>
 #include <string>
 #include <thread>
-
-#ifndef LAPOR_VERSION
-#error "LAPOR_VERSION must be defined"
-#endif
 
 namespace {
 
@@ -100,7 +98,8 @@ int main(int argc, char** argv) {
       "assignments by webhook (POST /hooks/<agency>), verifies each signature, answers 200 and "
       "logs one JSON line per item.",
       "lapor-webhook-receiver"};
-  app.set_version_flag("--version", std::string("lapor-webhook-receiver ") + LAPOR_VERSION);
+  app.set_version_flag("--version", std::string("lapor-webhook-receiver ") + lapor::build::kVersion +
+                                        " (" + lapor::build::kRevision + ")");
   app.add_option("--host", s.host, "address to listen on")
       ->envname("LAPOR_WEBHOOK_RECEIVER_HOST")
       ->capture_default_str();
@@ -125,7 +124,7 @@ int main(int argc, char** argv) {
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
-    return app.exit(e);
+    return lapor::app::usageExit(app, e);
   }
   lapor::log::Logger log("webhook-receiver");
   std::string error;

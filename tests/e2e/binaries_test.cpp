@@ -24,15 +24,17 @@ struct Run {
   std::string output;
 };
 
-// `service` is a service name, "cli" for tools/lapor-cli or "bench" for bench/lapor-bench.
+// `service` is a service name, "cli" for tools/lapor-cli, "webhook-receiver" for
+// tools/lapor-webhook-receiver or "bench" for bench/lapor-bench.
 Run run(const std::string& service, std::vector<std::string> args,
         std::map<std::string, std::string> env) {
   const std::string log = runDir() + "/logs/binary-" + service + ".log";
   std::remove(log.c_str());
-  args.insert(args.begin(), service == "cli"     ? std::string(LAPOR_BUILD_DIR "/tools/lapor-cli")
-                            : service == "bench" ? std::string(LAPOR_BUILD_DIR "/bench/lapor-bench")
-                                                 : LAPOR_BUILD_DIR "/services/" + service +
-                                                       "/lapor-" + service);
+  args.insert(args.begin(),
+              service == "cli" || service == "webhook-receiver"
+                  ? LAPOR_BUILD_DIR "/tools/lapor-" + service
+              : service == "bench" ? std::string(LAPOR_BUILD_DIR "/bench/lapor-bench")
+                                   : LAPOR_BUILD_DIR "/services/" + service + "/lapor-" + service);
   ChildProcess p(service, args, env, log);
   Run r;
   EXPECT_TRUE(waitFor([&] { return !p.running(); }, 30s)) << service << " did not exit";
@@ -54,7 +56,8 @@ TEST(Binaries, HelpDescribesTheServiceAndItsConfig) {
 }
 
 TEST(Binaries, EveryBinaryAnswersVersion) {
-  for (std::string s : {"intake", "routing", "notification", "sla-monitor", "cli", "bench"}) {
+  for (std::string s : {"intake", "routing", "notification", "sla-monitor", "cli", "bench",
+                        "webhook-receiver"}) {
     auto r = run(s, {"--version"}, {});
     EXPECT_EQ(r.exit_code, 0) << s << "\n" << r.output;
     const std::string program = "lapor-" + s;
@@ -65,7 +68,8 @@ TEST(Binaries, EveryBinaryAnswersVersion) {
 
 // CLI11's own exit codes are 105-114; a usage error is 2, with the flag named.
 TEST(Binaries, UnknownFlagsAndMissingValuesExit2NamingTheFlag) {
-  for (std::string s : {"intake", "routing", "notification", "sla-monitor", "cli", "bench"}) {
+  for (std::string s : {"intake", "routing", "notification", "sla-monitor", "cli", "bench",
+                        "webhook-receiver"}) {
     auto r = run(s, s == "cli" ? std::vector<std::string>{"list", "--no-such-flag"}
                                 : std::vector<std::string>{"--no-such-flag"},
                  {});
