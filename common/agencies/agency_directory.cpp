@@ -1,6 +1,8 @@
 // Loads and validates the agency directory; ids must be topic-safe and unique.
 #include "agencies/agency_directory.h"
 
+#include "events/names.h"
+
 #include <algorithm>
 #include <fstream>
 #include <regex>
@@ -133,6 +135,15 @@ AgencyDirectory AgencyDirectory::parseChecked(const std::string& yaml, const std
         throw DirectoryError(where(source, c["code"]) + "duplicate category '" + ci.code + "'");
       ci.name = c["name"] ? c["name"].as<std::string>() : ci.code;
       ci.emergency = c["emergency"] && c["emergency"].as<bool>();
+      if (c["report_type"]) {
+        auto t = events::reportTypeFromName(c["report_type"].as<std::string>());
+        if (!t)
+          throw DirectoryError(where(source, c["report_type"]) + "category '" + ci.code +
+                               "': unknown report_type '" + c["report_type"].as<std::string>() +
+                               "' (complaint, complaint_light, complaint_normative, "
+                               "complaint_oversight, aspiration, information_request)");
+        ci.report_type = *t;
+      }
       d.categories_.push_back(std::move(ci));
     }
   }

@@ -2,6 +2,8 @@
 // notification, the SLA monitor and intake share (deploy/config/agencies.yaml).
 #pragma once
 
+#include "lapor/v1/complaint.pb.h"
+
 #include <yaml-cpp/yaml.h>
 
 #include <map>
@@ -38,6 +40,9 @@ struct CategoryInfo {
   std::string code;
   std::string name;
   bool emergency = false;
+  // The report type a report of this category is when its submitter gives none
+  // (`report_type`: complaint, complaint_light, ...; UNSPECIFIED reads as complaint).
+  v1::ReportType report_type = v1::REPORT_TYPE_UNSPECIFIED;
 };
 
 class AgencyDirectory {

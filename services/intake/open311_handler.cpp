@@ -3,6 +3,8 @@
 // Retry-After) or 503.
 #include "open311_handler.h"
 
+#include "events/names.h"
+
 #include "domain/open311_mapping.h"
 #include "domain/tracking_id.h"
 
@@ -112,6 +114,19 @@ json attributes(const agencies::CategoryInfo& c) {
                 {"values", json::array({{{"key", "true"}, {"name", "Yes"}},
                                         {{"key", "false"}, {"name", "No"}}})}};
   };
+  json types = json::array();
+  for (auto t : events::kReportTypes)
+    types.push_back({{"key", events::reportTypeName(t)}, {"name", events::reportTypeName(t)}});
+  json report_type = {
+      {"variable", true},
+      {"code", "report_type"},
+      {"datatype", "singlevaluelist"},
+      {"required", false},
+      {"datatype_description",
+       "default: " + events::reportTypeName(events::knownReportType(c.report_type))},
+      {"order", 8},
+      {"description", "Complaint (and its class), aspiration or information request"},
+      {"values", types}};
   return json{
       {"service_code", c.code},
       {"attributes",
@@ -120,7 +135,8 @@ json attributes(const agencies::CategoryInfo& c) {
                     text("desa", 4, "Desa / kelurahan (village)"),
                     flag("anonymous", 5, "Hide the reporter's identity from agencies"),
                     flag("confidential", 6, "Keep the content out of public listings"),
-                    text("external_ref", 7, "The publishing system's own reference")})}};
+                    text("external_ref", 7, "The publishing system's own reference"),
+                    report_type})}};
 }
 
 std::string leadAgency(const v1::ComplaintView& v) {

@@ -14,6 +14,7 @@
 #include "auth/sha256.h"
 #include "domain/tracking_id.h"
 #include "events/envelope.h"
+#include "events/names.h"
 
 #include <openssl/rand.h>
 
@@ -86,23 +87,11 @@ std::string reporterSecretKey(const std::string& complaint_id) {
   return "intake:reporter-secret:" + complaint_id;
 }
 
-std::string channelName(v1::Channel c) {
-  switch (c) {
-    case v1::CHANNEL_WEB:
-      return "web";
-    case v1::CHANNEL_APP:
-      return "app";
-    case v1::CHANNEL_SMS:
-      return "sms";
-    case v1::CHANNEL_CALL_CENTRE_112:
-      return "call-centre-112";
-    case v1::CHANNEL_OPEN311:
-      return "open311";
-    case v1::CHANNEL_EXTERNAL:
-      return "external";
-    default:
-      return "unknown";
-  }
+v1::ReportType reportTypeOf(const v1::SubmitComplaintRequest& req,
+                            const agencies::AgencyDirectory& directory) {
+  if (req.report_type() != v1::REPORT_TYPE_UNSPECIFIED) return req.report_type();
+  const auto* cat = directory.category(req.category());
+  return events::knownReportType(cat ? cat->report_type : v1::REPORT_TYPE_UNSPECIFIED);
 }
 
 std::string priorityName(v1::Priority p) {
@@ -389,6 +378,7 @@ SubmitOutcome SubmissionService::submit(const v1::SubmitComplaintRequest& req,
   c->set_channel(req.channel());
   c->set_category(req.category());
   c->set_priority(req.priority());
+  c->set_report_type(reportTypeOf(req, directory_));
   c->set_title(req.title());
   c->set_description(req.description());
   const auto& l = req.location();
@@ -472,7 +462,7 @@ SubmitOutcome SubmissionService::submit(const v1::SubmitComplaintRequest& req,
   }
   markDone(idem_key, mine, logger);
   metrics_.submitted
-      .Add({{"channel", channelName(req.channel())}, {"priority", priorityName(req.priority())}})
+      .Add({{"channel", events::channelName(req.channel())}, {"priority", priorityName(req.priority())}})
       .Increment();
   metrics_.submit_seconds
       .Add({}, prometheus::Histogram::BucketBoundaries{0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1,

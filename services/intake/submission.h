@@ -102,6 +102,8 @@ std::string reporterSecretKey(const std::string& complaint_id);
 
 // Public wording of a priority / channel, for metric labels and logs.
 std::string priorityName(v1::Priority p);
-std::string channelName(v1::Channel c);
+// The report type given, else the category's default (agencies.yaml), else COMPLAINT.
+v1::ReportType reportTypeOf(const v1::SubmitComplaintRequest& req,
+                            const agencies::AgencyDirectory& directory);
 
 }  // namespace lapor::intake

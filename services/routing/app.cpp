@@ -1,6 +1,8 @@
 // Builds routing's parts; topics for every agency exist before the first dispatch.
 #include "app.h"
 
+#include "events/names.h"
+
 #include <unistd.h>
 
 namespace lapor::routing {
@@ -33,6 +35,16 @@ kafka::TransactionalOptions processorOptions(const config::Config& cfg,
   o.max_batch = static_cast<size_t>(cfg.getInt("routing", "max_batch", 500, 1, 10'000));
   return o;
 }
+VerificationPolicy verificationPolicy(const config::Config& cfg,
+                                      const agencies::AgencyDirectory& directory) {
+  try {
+    return VerificationPolicy::parse(
+        cfg.getString("verification", "channels", "web,app,sms,open311,external"),
+        cfg.getString("verification", "skip_categories", ""), directory);
+  } catch (const std::invalid_argument& e) {
+    throw config::ConfigError(e.what());
+  }
+}
 }  // namespace
 
 RoutingApp::RoutingApp(const config::Config& cfg, const app::ServiceSettings& s, log::Logger logger,
@@ -45,7 +57,8 @@ RoutingApp::RoutingApp(const config::Config& cfg, const app::ServiceSettings& s,
       metrics_(exposer_.registry()),
       redis_(s.redis, logger),
       store_(redis_, cfg.getDuration("routing", "state_ttl", std::chrono::hours(24 * 30))),
-      router_(static_cast<int>(cfg.getInt("routing", "max_reroutes", 2, 0, 20))),
+      router_(static_cast<int>(cfg.getInt("routing", "max_reroutes", 2, 0, 20)),
+              verificationPolicy(cfg, directory_)),
       commands_(s.producer(), logger),
       handler_(rules_, store_, router_, clock_, logger, metrics_),
       operators_(auth::operatorAccessFrom(cfg, logger)),
@@ -57,6 +70,10 @@ RoutingApp::RoutingApp(const config::Config& cfg, const app::ServiceSettings& s,
   std::vector<std::string> topics{kafka::kComplaintsTopic, kafka::kDeadLetterTopic, kCommandsTopic};
   for (const auto& a : directory_.agencies()) topics.push_back(kafka::dispatchTopic(a.id));
   s.ensureTopics(topics);
+  std::string held;
+  for (auto c : router_.verificationChannels())
+    held += (held.empty() ? "" : ",") + events::channelName(c);
+  log_.info("verification", {{"channels", held.empty() ? "none" : held}});
   log_.info("rules loaded", {{"source", rules_path_},
                              {"version", rules_.get()->version()},
                              {"rules", rules_.get()->size()}});

@@ -41,9 +41,25 @@ std::optional<v1::RoutingOutputs> RoutingStore::outputs(const std::string& cause
   return o;
 }
 
+namespace {
+// The verification queue: complaint ids by the time they (re-)entered it, kept in the same
+// script as the state, so the queue and the states never disagree.
+constexpr const char* kQueueKey = "routing:verification-queue";
+
+bool queued(const v1::RoutingState& s) {
+  return !s.closed() && s.verification() != v1::COMPLAINT_STATUS_UNSPECIFIED;
+}
+}  // namespace
+
 void RoutingStore::saveState(const std::string& complaint_id, const v1::RoutingState& state) {
-  redis_.command({"SET", redis_.key("routing:state:" + complaint_id), state.SerializeAsString(),
-                  "PX", std::to_string(ttl_.count())});
+  static const std::string kScript =
+      "redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])\n"
+      "if ARGV[3] == '' then redis.call('ZREM', KEYS[2], ARGV[4])\n"
+      "else redis.call('ZADD', KEYS[2], ARGV[3], ARGV[4]) end\n"
+      "return 1";
+  redis_.eval(kScript, {redis_.key("routing:state:" + complaint_id), redis_.key(kQueueKey)},
+              {state.SerializeAsString(), std::to_string(ttl_.count()),
+               queued(state) ? std::to_string(state.queued_at_ms()) : "", complaint_id});
 }
 
 void RoutingStore::save(const std::string& complaint_id, const v1::RoutingState& state,
@@ -52,10 +68,25 @@ void RoutingStore::save(const std::string& complaint_id, const v1::RoutingState&
   static const std::string kScript =
       "redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[3])\n"
       "redis.call('SET', KEYS[2], ARGV[2], 'PX', ARGV[3])\n"
+      "if ARGV[4] == '' then redis.call('ZREM', KEYS[3], ARGV[5])\n"
+      "else redis.call('ZADD', KEYS[3], ARGV[4], ARGV[5]) end\n"
       "return 1";
-  redis_.eval(
-      kScript, {redis_.key("routing:state:" + complaint_id), redis_.key("routing:out:" + cause_id)},
-      {state.SerializeAsString(), outputs.SerializeAsString(), std::to_string(ttl_.count())});
+  redis_.eval(kScript,
+              {redis_.key("routing:state:" + complaint_id), redis_.key("routing:out:" + cause_id),
+               redis_.key(kQueueKey)},
+              {state.SerializeAsString(), outputs.SerializeAsString(), std::to_string(ttl_.count()),
+               queued(state) ? std::to_string(state.queued_at_ms()) : "", complaint_id});
+}
+
+std::vector<v1::RoutingState> RoutingStore::verificationQueue(int64_t offset, int64_t count,
+                                                              int64_t* total) {
+  auto ids = redis_.command({"ZRANGE", redis_.key(kQueueKey), std::to_string(offset),
+                             std::to_string(offset + count - 1)});
+  if (total) *total = redis_.command({"ZCARD", redis_.key(kQueueKey)}).integer;
+  std::vector<v1::RoutingState> out;
+  for (const auto& id : ids.elements)
+    if (auto s = state(id.str); s && queued(*s)) out.push_back(std::move(*s));
+  return out;
 }
 
 namespace {
@@ -182,6 +213,8 @@ kafka::TransformResult RoutingHandler::decide(const kafka::Message& msg) {
       return on([&](const auto& state) { return router_.answered(state, env); });
     case v1::EventEnvelope::kClosed:
       return on([&](const auto& state) { return router_.closed(state, env, now); });
+    case v1::EventEnvelope::kReporterAnswered:
+      return on([&](const auto& state) { return router_.reporterAnswered(state, env); });
     default:
       return kafka::TransformResult::done();  // other services' events
   }
@@ -357,6 +390,112 @@ grpc::Status RoutingAdminService::ReturnToTriage(grpc::ServerContext* ctx,
     resp->set_assignment_id(ComplaintRouter::assignmentIdFor(cmd.command_id(),
                                                              agencies::AgencyDirectory::kTriage));
   return s;
+}
+
+grpc::Status RoutingAdminService::ListVerificationQueue(
+    grpc::ServerContext* ctx, const v1::ListVerificationQueueRequest* req,
+    v1::ListVerificationQueueResponse* resp) {
+  if (auto s = operators_.authorize(*ctx, auth::Role::Operator, "ListVerificationQueue"); !s.ok())
+    return s;
+  const int size = req->page_size() == 0 ? 50 : req->page_size();
+  if (size < 1 || size > 500) return invalid("page_size: must be 1..500");
+  int64_t offset = 0;
+  if (!req->page_token().empty()) {
+    const auto& t = req->page_token();
+    if (t.size() > 12 || t.find_first_not_of("0123456789") != std::string::npos)
+      return invalid("page_token: not a token this call returned");
+    offset = std::stoll(t);
+  }
+  try {
+    int64_t total = 0;
+    for (auto& st : store_.verificationQueue(offset, size, &total)) {
+      auto* r = resp->add_reports();
+      *r->mutable_complaint() = st.complaint();
+      r->set_queued_at_ms(st.queued_at_ms());
+      r->set_reporter_answer(st.reporter_answer());
+      r->set_status(st.verification());
+    }
+    if (offset + size < total) resp->set_next_page_token(std::to_string(offset + size));
+  } catch (const std::exception& e) {
+    return grpc::Status(grpc::StatusCode::UNAVAILABLE, std::string("routing state: ") + e.what());
+  }
+  return grpc::Status::OK;
+}
+
+namespace {
+// Who decided: the name given, else the operator the credential belongs to.
+void fillOperator(std::string* op, const auth::OperatorInfo& caller) {
+  if (op->empty()) *op = caller.id;
+}
+}  // namespace
+
+grpc::Status RoutingAdminService::Verify(grpc::ServerContext* ctx, const v1::VerifyRequest* req,
+                                         v1::VerifyResponse*) {
+  auth::OperatorInfo caller;
+  if (auto s = operators_.authorize(*ctx, auth::Role::Operator, "Verify", &caller); !s.ok())
+    return s;
+  if (req->complaint_id().empty()) return invalid("complaint_id: is required");
+  if (req->title().size() > 200) return invalid("title: at most 200 bytes");
+  if (req->description().size() > 4000) return invalid("description: at most 4000 bytes");
+  if (req->note().size() > 2000) return invalid("note: at most 2000 bytes");
+  if (!v1::ReportType_IsValid(req->report_type()))
+    return invalid("report_type: not a known report type");
+  v1::RoutingCommand cmd;
+  cmd.set_command_id(commandId("verify-request", req->complaint_id(), req->request_id()));
+  *cmd.mutable_verify() = *req;
+  fillOperator(cmd.mutable_verify()->mutable_operator_(), caller);
+  cmd.set_requested_at_ms(clock_.nowMs());
+  return submit(cmd, !req->request_id().empty());
+}
+
+grpc::Status RoutingAdminService::Postpone(grpc::ServerContext* ctx,
+                                           const v1::PostponeRequest* req, v1::PostponeResponse*) {
+  auth::OperatorInfo caller;
+  if (auto s = operators_.authorize(*ctx, auth::Role::Operator, "Postpone", &caller); !s.ok())
+    return s;
+  if (req->complaint_id().empty()) return invalid("complaint_id: is required");
+  if (req->question().empty()) return invalid("question: say what the reporter must add");
+  if (req->question().size() > 2000) return invalid("question: at most 2000 bytes");
+  v1::RoutingCommand cmd;
+  cmd.set_command_id(commandId("postpone-request", req->complaint_id(), req->request_id()));
+  *cmd.mutable_postpone() = *req;
+  fillOperator(cmd.mutable_postpone()->mutable_operator_(), caller);
+  cmd.set_requested_at_ms(clock_.nowMs());
+  return submit(cmd, !req->request_id().empty());
+}
+
+grpc::Status RoutingAdminService::NotOurs(grpc::ServerContext* ctx, const v1::NotOursRequest* req,
+                                          v1::NotOursResponse*) {
+  auth::OperatorInfo caller;
+  if (auto s = operators_.authorize(*ctx, auth::Role::Operator, "NotOurs", &caller); !s.ok())
+    return s;
+  if (req->complaint_id().empty()) return invalid("complaint_id: is required");
+  if (req->forward_to().empty())
+    return invalid("forward_to: name the body the report belongs to");
+  if (req->forward_to().size() > 200) return invalid("forward_to: at most 200 bytes");
+  if (req->note().size() > 2000) return invalid("note: at most 2000 bytes");
+  v1::RoutingCommand cmd;
+  cmd.set_command_id(commandId("not-ours-request", req->complaint_id(), req->request_id()));
+  *cmd.mutable_not_ours() = *req;
+  fillOperator(cmd.mutable_not_ours()->mutable_operator_(), caller);
+  cmd.set_requested_at_ms(clock_.nowMs());
+  return submit(cmd, !req->request_id().empty());
+}
+
+grpc::Status RoutingAdminService::Archive(grpc::ServerContext* ctx, const v1::ArchiveRequest* req,
+                                          v1::ArchiveResponse*) {
+  auth::OperatorInfo caller;
+  if (auto s = operators_.authorize(*ctx, auth::Role::Operator, "Archive", &caller); !s.ok())
+    return s;
+  if (req->complaint_id().empty()) return invalid("complaint_id: is required");
+  if (req->reason().empty()) return invalid("reason: say why (the reporter sees it)");
+  if (req->reason().size() > 2000) return invalid("reason: at most 2000 bytes");
+  v1::RoutingCommand cmd;
+  cmd.set_command_id(commandId("archive-request", req->complaint_id(), req->request_id()));
+  *cmd.mutable_archive() = *req;
+  fillOperator(cmd.mutable_archive()->mutable_operator_(), caller);
+  cmd.set_requested_at_ms(clock_.nowMs());
+  return submit(cmd, !req->request_id().empty());
 }
 
 }  // namespace lapor::routing

@@ -71,6 +71,8 @@ class RoutingStore {
   void save(const std::string& complaint_id, const v1::RoutingState& state,
             const std::string& cause_id, const v1::RoutingOutputs& outputs);
   void saveState(const std::string& complaint_id, const v1::RoutingState& state);
+  // Held reports (VERIFYING, POSTPONED), oldest first; `total` gets the queue's length.
+  std::vector<v1::RoutingState> verificationQueue(int64_t offset, int64_t count, int64_t* total);
 
  private:
   redis::RedisClient& redis_;
@@ -115,6 +117,17 @@ class RoutingAdminService final : public v1::RoutingAdmin::Service {
                               v1::CloseComplaintResponse* resp) override;
   grpc::Status ReturnToTriage(grpc::ServerContext*, const v1::ReturnToTriageRequest* req,
                               v1::ReturnToTriageResponse* resp) override;
+  grpc::Status ListVerificationQueue(grpc::ServerContext*,
+                                     const v1::ListVerificationQueueRequest* req,
+                                     v1::ListVerificationQueueResponse* resp) override;
+  grpc::Status Verify(grpc::ServerContext*, const v1::VerifyRequest* req,
+                      v1::VerifyResponse*) override;
+  grpc::Status Postpone(grpc::ServerContext*, const v1::PostponeRequest* req,
+                        v1::PostponeResponse*) override;
+  grpc::Status NotOurs(grpc::ServerContext*, const v1::NotOursRequest* req,
+                       v1::NotOursResponse*) override;
+  grpc::Status Archive(grpc::ServerContext*, const v1::ArchiveRequest* req,
+                       v1::ArchiveResponse*) override;
 
  private:
   // Checks the complaint's state, then puts the command on the commands topic; a retried

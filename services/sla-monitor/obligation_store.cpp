@@ -28,7 +28,8 @@ if redis.call('EXISTS', k) == 1 then return 0 end
 redis.call('HSET', k, 'complaint', ARGV[3], 'assignment', ARGV[4], 'agency', ARGV[5],
            'stage', ARGV[6], 'stage_name', ARGV[7], 'priority', ARGV[8], 'prio_name', ARGV[9],
            'category', ARGV[10], 'deadline', ARGV[11], 'started', ARGV[12], 'due', ARGV[13],
-           'state', 'open', 'trace', ARGV[15], 'level', ARGV[18], 'tracking', ARGV[19])
+           'state', 'open', 'trace', ARGV[15], 'level', ARGV[18], 'tracking', ARGV[19],
+           'type', ARGV[20])
 if ARGV[17] ~= '' then redis.call('HSET', k, 'escalates', ARGV[17]) end
 redis.call('SADD', KEYS[1], ARGV[2])
 if ARGV[14] ~= '0' then redis.call('ZADD', KEYS[2], ARGV[14], ARGV[2] .. '|warn') end
@@ -257,7 +258,7 @@ bool ObligationStore::start(const ObligationStart& o, const std::string& trace_i
        priorityName(o.priority), o.category, o.deadline, std::to_string(o.started_at_ms),
        std::to_string(o.due_at_ms), std::to_string(o.warn_at_ms), trace_id,
        o.stage == v1::SLA_STAGE_AUTO_CLOSE ? "close" : "breach", o.escalates,
-       std::to_string(o.level), o.tracking_id});
+       std::to_string(o.level), o.tracking_id, std::to_string(o.report_type)});
   return r.integer == 1;
 }
 
@@ -388,6 +389,8 @@ std::optional<ObligationRecord> ObligationStore::record(const std::string& id) {
       o.set_redispatches(static_cast<int32_t>(text::storedInt(v)));
     else if (k == "tracking")
       o.set_tracking_id(v);
+    else if (k == "type")
+      o.set_report_type(static_cast<v1::ReportType>(text::storedInt(v)));
     else if (k == "state")
       o.set_state(stateOf(v));
     else if (k == "trace")

@@ -6,6 +6,8 @@
 // a crash is a repeat that consumers drop.
 #include "sla_handler.h"
 
+#include "events/names.h"
+
 #include "events/envelope.h"
 
 #include <algorithm>
@@ -406,10 +408,13 @@ void TimerScheduler::refreshGauges() {
 }
 
 v1::GetComplianceResponse compliance(const std::vector<v1::Obligation>& decided,
-                                     const std::string& agency) {
+                                     const std::string& agency, v1::ReportType type) {
   std::map<v1::SlaStage, std::pair<int64_t, int64_t>> per;  // met on time, due
   for (const auto& o : decided) {
     if (!agency.empty() && o.agency_id() != agency) continue;
+    if (type != v1::REPORT_TYPE_UNSPECIFIED &&
+        events::knownReportType(o.report_type()) != events::knownReportType(type))
+      continue;
     auto& [met, due] = per[o.stage()];
     if (o.state() == v1::OBLIGATION_STATE_MET) ++met, ++due;
     if (o.state() == v1::OBLIGATION_STATE_BREACHED) ++due;
@@ -463,7 +468,8 @@ grpc::Status SlaServiceImpl::GetCompliance(grpc::ServerContext* ctx,
   if (req->window_ms() <= 0)
     return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "window_ms: must be positive");
   try {
-    *resp = compliance(store_.decidedSince(clock_.nowMs() - req->window_ms()), req->agency_id());
+    *resp = compliance(store_.decidedSince(clock_.nowMs() - req->window_ms()), req->agency_id(),
+                       req->report_type());
   } catch (const redis::RedisError&) {
     return unavailable();
   }

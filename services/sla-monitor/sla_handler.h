@@ -112,7 +112,8 @@ class TimerScheduler {
 
 // Compliance per stage over a set of decided obligations: met on time / due.
 v1::GetComplianceResponse compliance(const std::vector<v1::Obligation>& decided,
-                                     const std::string& agency);
+                                     const std::string& agency,
+                                     v1::ReportType type = v1::REPORT_TYPE_UNSPECIFIED);
 
 class SlaServiceImpl final : public v1::SlaService::Service {
  public:

@@ -365,5 +365,162 @@ TEST_F(RouterTest, AClosedComplaintsLiveAssignmentsAreWithdrawn) {
   EXPECT_FALSE(router.closed(d.effects->state, closed, 7000).effects) << "once";
 }
 
+// Verification: a web report is held (nothing dispatched) until a verifier passes it, with
+// the verifier's edits in what the agencies receive; a postponement waits for the reporter's
+// answer; emergencies and skipped categories are never held; a held report refuses the desk's
+// other commands.
+class VerificationTest : public RouterTest {
+ protected:
+  agencies::AgencyDirectory dir = agencies::AgencyDirectory::parse(
+      kDir + "categories:\n  - {code: road-damage}\n  - {code: fire, emergency: true}\n"
+             "  - {code: garbage}\n",
+      "r.yaml");
+  ComplaintRouter verifying{2, VerificationPolicy::parse("web,sms", "garbage", dir)};
+
+  v1::EventEnvelope webReport(const std::string& category, v1::Channel ch = v1::CHANNEL_WEB) {
+    auto env = submittedEvent(category);
+    env.mutable_submitted()->mutable_complaint()->set_channel(ch);
+    env.mutable_submitted()->mutable_complaint()->set_title("Jalan berlubang");
+    return env;
+  }
+  static v1::RoutingCommand command(const std::string& id) {
+    v1::RoutingCommand cmd;
+    cmd.set_command_id(id);
+    return cmd;
+  }
+};
+
+TEST_F(VerificationTest, WhichReportsWait) {
+  auto policy = VerificationPolicy::parse("web,sms", "garbage", dir);
+  auto report = webReport("road-damage").submitted().complaint();
+  EXPECT_TRUE(policy.required(report));
+  report.set_channel(v1::CHANNEL_APP);
+  EXPECT_FALSE(policy.required(report)) << "app is not configured";
+  report.set_channel(v1::CHANNEL_SMS);
+  report.set_priority(v1::PRIORITY_EMERGENCY);
+  EXPECT_FALSE(policy.required(report)) << "an emergency never waits";
+  report.set_priority(v1::PRIORITY_HIGH);
+  report.set_category("fire");
+  EXPECT_FALSE(policy.required(report)) << "an emergency category never waits";
+  report.set_category("garbage");
+  EXPECT_FALSE(policy.required(report)) << "skipped category";
+  EXPECT_FALSE(VerificationPolicy{}.required(webReport("road-damage").submitted().complaint()));
+  EXPECT_THROW(VerificationPolicy::parse("web,fax", "", dir), std::invalid_argument);
+  EXPECT_THROW(VerificationPolicy::parse("call-centre-112", "", dir), std::invalid_argument);
+  EXPECT_THROW(VerificationPolicy::parse("web", "volcano", dir), std::invalid_argument);
+}
+
+TEST_F(VerificationTest, AHeldReportIsDispatchedOnlyAfterVerify) {
+  auto held = verifying.submitted(rules, webReport("road-damage"), 5000);
+  ASSERT_TRUE(held.effects);
+  EXPECT_TRUE(dispatchTopics(*held.effects).empty()) << "nothing reaches an agency";
+  ASSERT_EQ(held.effects->out.size(), 1u);
+  EXPECT_TRUE(held.effects->out[0].second.has_verification_requested());
+  EXPECT_EQ(held.effects->state.verification(), v1::COMPLAINT_STATUS_VERIFYING);
+  EXPECT_EQ(held.effects->state.assignments_size(), 0);
+  const auto state = held.effects->state;
+
+  // The desk's other commands wait for the verification.
+  auto assign = command("cmd-assign");
+  assign.mutable_request()->set_complaint_id("c-1");
+  assign.mutable_request()->set_agency_id("dishub");
+  EXPECT_NE(ComplaintRouter::refusalOf(state, assign), "");
+  auto back = command("cmd-back");
+  back.mutable_return_to_triage()->set_complaint_id("c-1");
+  EXPECT_NE(ComplaintRouter::refusalOf(state, back), "");
+
+  auto verify = command("cmd-verify");
+  auto* v = verify.mutable_verify();
+  v->set_complaint_id("c-1");
+  v->set_title("Jalan Yos Sudarso berlubang");
+  v->set_set_flags(true);
+  v->set_confidential(true);
+  v->set_report_type(v1::REPORT_TYPE_COMPLAINT_OVERSIGHT);
+  v->set_operator_("verifikator-1");
+  auto d = verifying.command(rules, state, verify, 9000);
+  ASSERT_TRUE(d.effects) << (d.refusal ? d.refusal->detail : "");
+  EXPECT_TRUE(d.effects->out[0].second.has_verified()) << "verified comes first";
+  EXPECT_EQ(d.effects->out[0].second.verified().report_type(), v1::REPORT_TYPE_COMPLAINT_OVERSIGHT);
+  EXPECT_THAT(dispatchTopics(*d.effects), ElementsAre(kafka::dispatchTopic("dinas-pu")));
+  for (const auto& [topic, env] : d.effects->out)
+    if (topic == kafka::dispatchTopic("dinas-pu")) {
+      const auto& c = env.dispatched().item().complaint();
+      EXPECT_EQ(c.title(), "Jalan Yos Sudarso berlubang") << "the verifier's edit";
+      EXPECT_TRUE(c.confidential());
+      EXPECT_EQ(c.report_type(), v1::REPORT_TYPE_COMPLAINT_OVERSIGHT);
+    }
+  EXPECT_EQ(d.effects->state.verification(), v1::COMPLAINT_STATUS_UNSPECIFIED);
+  EXPECT_NE(ComplaintRouter::refusalOf(d.effects->state, verify), "") << "verified once";
+  // The same command again gives the same events (a replay after an abort).
+  auto again = verifying.command(rules, state, verify, 9000);
+  ASSERT_EQ(again.effects->out.size(), d.effects->out.size());
+  for (size_t i = 0; i < d.effects->out.size(); ++i)
+    EXPECT_EQ(again.effects->out[i].second.event_id(), d.effects->out[i].second.event_id());
+}
+
+TEST_F(VerificationTest, APostponedReportWaitsForTheReportersAnswer) {
+  auto state = verifying.submitted(rules, webReport("road-damage"), 5000).effects->state;
+  auto postpone = command("cmd-postpone");
+  postpone.mutable_postpone()->set_complaint_id("c-1");
+  postpone.mutable_postpone()->set_question("Di ruas jalan mana?");
+  auto p = verifying.command(rules, state, postpone, 6000);
+  ASSERT_TRUE(p.effects);
+  ASSERT_EQ(p.effects->out.size(), 1u);
+  EXPECT_EQ(p.effects->out[0].second.postponed().question(), "Di ruas jalan mana?");
+  state = p.effects->state;
+  EXPECT_EQ(state.verification(), v1::COMPLAINT_STATUS_POSTPONED);
+  EXPECT_NE(ComplaintRouter::refusalOf(state, postpone), "") << "postponed once";
+
+  // An answer to an agency's question is not routing's; the answer to the postponement is.
+  auto answer = events::makeEnvelope("intake", "c-1", "t-1", 7000, "ev-answer");
+  answer.mutable_reporter_answered()->set_answer("Jl. Yos Sudarso km 3");
+  answer.mutable_reporter_answered()->set_assignment_id("a-other");
+  EXPECT_FALSE(verifying.reporterAnswered(state, answer).effects);
+  answer.mutable_reporter_answered()->clear_assignment_id();
+  auto back = verifying.reporterAnswered(state, answer);
+  ASSERT_TRUE(back.effects);
+  EXPECT_TRUE(back.effects->out.empty());
+  EXPECT_EQ(back.effects->state.verification(), v1::COMPLAINT_STATUS_VERIFYING);
+  EXPECT_EQ(back.effects->state.reporter_answer(), "Jl. Yos Sudarso km 3");
+  EXPECT_EQ(back.effects->state.queued_at_ms(), 7000);
+}
+
+TEST_F(VerificationTest, NotOursAndArchiveCloseWithTheirReasons) {
+  auto state = verifying.submitted(rules, webReport("road-damage"), 5000).effects->state;
+  auto not_ours = command("cmd-not-ours");
+  not_ours.mutable_not_ours()->set_complaint_id("c-1");
+  not_ours.mutable_not_ours()->set_forward_to("Pemerintah Provinsi Kalimantan Timur");
+  auto n = verifying.command(rules, state, not_ours, 6000);
+  ASSERT_TRUE(n.effects);
+  const auto& closed = n.effects->out.at(0).second.closed();
+  EXPECT_EQ(closed.reason(), "verification");
+  EXPECT_EQ(closed.reason_code(), "not-ours");
+  EXPECT_EQ(closed.forward_to(), "Pemerintah Provinsi Kalimantan Timur");
+  EXPECT_TRUE(n.effects->state.closed());
+  EXPECT_TRUE(dispatchTopics(*n.effects).empty());
+
+  auto archive = command("cmd-archive");
+  archive.mutable_archive()->set_complaint_id("c-1");
+  archive.mutable_archive()->set_reason("Laporan berisi iklan");
+  auto a = verifying.command(rules, state, archive, 6000);
+  ASSERT_TRUE(a.effects);
+  EXPECT_EQ(a.effects->out.at(0).second.closed().reason_code(), "archived");
+  EXPECT_EQ(a.effects->out.at(0).second.closed().note(), "Laporan berisi iklan");
+  EXPECT_NE(ComplaintRouter::refusalOf(a.effects->state, archive), "") << "closed";
+}
+
+TEST_F(VerificationTest, EmergenciesAndUnheldChannelsAreRoutedAtOnce) {
+  auto fire = webReport("fire", v1::CHANNEL_CALL_CENTRE_112);
+  auto d = verifying.submitted(rules, fire, 5000);
+  ASSERT_TRUE(d.effects);
+  EXPECT_FALSE(dispatchTopics(*d.effects).empty());
+  auto app = verifying.submitted(rules, webReport("road-damage", v1::CHANNEL_APP), 5000);
+  EXPECT_FALSE(dispatchTopics(*app.effects).empty());
+  auto verify = command("cmd-verify");
+  verify.mutable_verify()->set_complaint_id("c-1");
+  EXPECT_NE(ComplaintRouter::refusalOf(app.effects->state, verify), "")
+      << "a routed complaint is not waiting for verification";
+}
+
 }  // namespace
 }  // namespace lapor::routing

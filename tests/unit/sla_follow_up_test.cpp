@@ -137,7 +137,7 @@ const ObligationStop* ended(const Step& s, v1::SlaStage stage) {
   return nullptr;
 }
 
-TEST(FollowUpTest, SubmissionStartsDisposeInWorkingDaysAndResolutionIn60Days) {
+TEST(FollowUpTest, SubmissionStartsDisposeInWorkingDaysAndResolutionByTheReportType) {
   Walk w;
   auto s = w.apply(submitted(v1::PRIORITY_NORMAL));
   ASSERT_EQ(stagesOf(s.starts),
@@ -150,7 +150,9 @@ TEST(FollowUpTest, SubmissionStartsDisposeInWorkingDaysAndResolutionIn60Days) {
   EXPECT_EQ(lapor::time::formatRfc3339(dispose.due_at_ms), "2026-12-02T16:00:00.000Z");
   EXPECT_EQ(dispose.warn_at_ms, kOccurred + (dispose.due_at_ms - kOccurred) * 8 / 10);
   EXPECT_EQ(dispose.tracking_id, "LPR-TEST-0001-X");
-  EXPECT_EQ(s.starts[1].due_at_ms, kOccurred + 60 * kDay);
+  // A complaint (the default type, no oversight needed): 14 working days.
+  EXPECT_EQ(s.starts[1].due_at_ms, cal().addWorkingDays(kOccurred, 14));
+  EXPECT_EQ(s.starts[1].report_type, v1::REPORT_TYPE_COMPLAINT);
   EXPECT_EQ(s.starts[1].agency_id, "triage") << "nobody else holds it yet";
   EXPECT_EQ(w.ledger.priority(), v1::PRIORITY_NORMAL);
   EXPECT_EQ(w.ledger.category(), "fire");
@@ -596,6 +598,90 @@ TEST(FollowUpTest, RandomWalksNeverLeaveAnOpenComplaintWithoutAnOwner) {
       EXPECT_EQ(w.ledger.SerializeAsString(), before);
     }
   }
+}
+
+// Verification: the desk's dispose clock runs while the verifiers hold the report; a
+// postponement stops it and starts the auto-close clock, the reporter's answer restarts it; a
+// reclassified report's resolution clock takes the new type's deadline, still from submission.
+TEST(FollowUpTest, VerificationPostponementAndTheReportersAnswer) {
+  Walk w;
+  auto sub = submitted(v1::PRIORITY_NORMAL, "road-damage");
+  sub.mutable_submitted()->mutable_complaint()->set_report_type(v1::REPORT_TYPE_COMPLAINT_LIGHT);
+  auto s = w.apply(sub);
+  const auto* res = find(s.starts, v1::SLA_STAGE_RESOLUTION, "triage");
+  ASSERT_TRUE(res);
+  EXPECT_EQ(res->due_at_ms, cal().addWorkingDays(kOccurred, 2)) << "a light complaint";
+  auto held = event("verification-1");
+  held.mutable_verification_requested()->set_desk("triage");
+  w.apply(held);
+  EXPECT_TRUE(w.ledger.verifying());
+  ASSERT_TRUE(find(w.owed(), v1::SLA_STAGE_DISPOSE, "triage"));
+
+  auto postponed = event("postponed-1", kOccurred + kDay);
+  postponed.mutable_postponed()->set_question("Di mana tepatnya?");
+  s = w.apply(postponed);
+  ASSERT_TRUE(ended(s, v1::SLA_STAGE_DISPOSE));
+  EXPECT_EQ(ended(s, v1::SLA_STAGE_DISPOSE)->outcome, EndOutcome::Met) << "the desk acted";
+  const auto* wait = find(s.starts, v1::SLA_STAGE_AUTO_CLOSE, "triage");
+  ASSERT_TRUE(wait) << "unanswered, it closes";
+  EXPECT_EQ(wait->started_at_ms, kOccurred + kDay);
+  EXPECT_FALSE(find(w.owed(), v1::SLA_STAGE_DISPOSE, "triage"));
+
+  // An answer to another question changes nothing.
+  auto stray = event("answer-0", kOccurred + 2 * kDay);
+  stray.mutable_reporter_answered()->set_in_reply_to("question-x");
+  EXPECT_FALSE(w.apply(stray).changed);
+  auto answer = event("answer-1", kOccurred + 2 * kDay);
+  answer.mutable_reporter_answered()->set_in_reply_to("postponed-1");
+  answer.mutable_reporter_answered()->set_answer("Jl. Yos Sudarso km 3");
+  s = w.apply(answer);
+  EXPECT_EQ(ended(s, v1::SLA_STAGE_AUTO_CLOSE)->outcome, EndOutcome::Cancelled);
+  const auto* again = find(s.starts, v1::SLA_STAGE_DISPOSE, "triage");
+  ASSERT_TRUE(again) << "back with the verifiers";
+  EXPECT_EQ(again->started_at_ms, kOccurred + 2 * kDay);
+
+  auto verified = event("verified-1", kOccurred + 3 * kDay);
+  verified.mutable_verified()->set_report_type(v1::REPORT_TYPE_COMPLAINT_OVERSIGHT);
+  s = w.apply(verified);
+  ASSERT_TRUE(ended(s, v1::SLA_STAGE_RESOLUTION));
+  const auto* res2 = find(s.starts, v1::SLA_STAGE_RESOLUTION, "triage");
+  ASSERT_TRUE(res2) << "reclassified: the resolution clock takes the new deadline";
+  EXPECT_EQ(res2->started_at_ms, kOccurred) << "still from the submission";
+  EXPECT_EQ(res2->due_at_ms, cal().addWorkingDays(kOccurred, 60));
+  EXPECT_EQ(res2->report_type, v1::REPORT_TYPE_COMPLAINT_OVERSIGHT);
+  s = w.apply(routed("routed-1", v1::PRIORITY_NORMAL, {"dinas-pu"}));
+  EXPECT_TRUE(ended(s, v1::SLA_STAGE_DISPOSE));
+  EXPECT_TRUE(find(w.owed(), v1::SLA_STAGE_ACKNOWLEDGE, "dinas-pu"));
+}
+
+// An agency's question to the reporter starts the auto-close clock (no answer: the report
+// closes); the answer stops it and the agency owes a follow-up on the answer until it acts.
+TEST(FollowUpTest, AnAgencysQuestionAndTheReportersAnswer) {
+  Walk w;
+  w.apply(submitted(v1::PRIORITY_NORMAL, "road-damage"));
+  w.apply(routed("routed-1", v1::PRIORITY_NORMAL, {"dinas-pu"}));
+  auto asked = event("asked-1", kOccurred + kDay);
+  asked.mutable_reporter_asked()->set_assignment_id("routed-1-dinas-pu");
+  asked.mutable_reporter_asked()->set_agency_id("dinas-pu");
+  asked.mutable_reporter_asked()->set_question("Foto lokasinya?");
+  auto s = w.apply(asked);
+  EXPECT_TRUE(ended(s, v1::SLA_STAGE_ACKNOWLEDGE)) << "asking is taking the work up";
+  ASSERT_TRUE(find(s.starts, v1::SLA_STAGE_AUTO_CLOSE, "dinas-pu"));
+  auto answer = event("answer-1", kOccurred + 2 * kDay);
+  auto* a = answer.mutable_reporter_answered();
+  a->set_in_reply_to("asked-1");
+  a->set_assignment_id("routed-1-dinas-pu");
+  a->set_agency_id("dinas-pu");
+  s = w.apply(answer);
+  ASSERT_TRUE(ended(s, v1::SLA_STAGE_AUTO_CLOSE));
+  const auto* reply = find(s.starts, v1::SLA_STAGE_FOLLOW_UP, "dinas-pu");
+  ASSERT_TRUE(reply) << "the agency follows the answer up";
+  EXPECT_EQ(reply->started_at_ms, kOccurred + 2 * kDay);
+  s = w.apply(statusOf("status-1", "routed-1-dinas-pu", "dinas-pu",
+                       v1::ASSIGNMENT_STATE_IN_PROGRESS, kOccurred + 3 * kDay));
+  ASSERT_TRUE(ended(s, v1::SLA_STAGE_FOLLOW_UP));
+  EXPECT_EQ(ended(s, v1::SLA_STAGE_FOLLOW_UP)->outcome, EndOutcome::Met);
+  EXPECT_TRUE(find(w.owed(), v1::SLA_STAGE_RESOLUTION, "dinas-pu"));
 }
 
 }  // namespace

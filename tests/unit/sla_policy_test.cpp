@@ -70,6 +70,7 @@ TEST(SlaPolicyTest, ShippedConfigMatchesTheDefaults) {
   text << in.rdbuf();
   auto policy = SlaPolicy::fromConfig(configOf(text.str()));
   EXPECT_EQ(policy.deadlines, SlaPolicy::defaults().deadlines);
+  EXPECT_EQ(policy.type_deadlines, SlaPolicy::defaults().type_deadlines);
   EXPECT_DOUBLE_EQ(policy.warn_fraction, SlaPolicy::defaults().warn_fraction);
   // The numbers of docs/deadlines.md.
   const auto& d = SlaPolicy::defaults();
@@ -77,7 +78,10 @@ TEST(SlaPolicyTest, ShippedConfigMatchesTheDefaults) {
             Deadline::workingDays(3));
   EXPECT_EQ(d.deadlineFor(v1::SLA_STAGE_FOLLOW_UP, v1::PRIORITY_NORMAL, "", ""),
             Deadline::workingDays(5));
+  // A complaint without need of oversight (the default type): 14 working days.
   EXPECT_EQ(d.deadlineFor(v1::SLA_STAGE_RESOLUTION, v1::PRIORITY_LOW, "", ""),
+            Deadline::workingDays(14));
+  EXPECT_EQ(d.deadlineFor(v1::SLA_STAGE_RESOLUTION, v1::PRIORITY_EMERGENCY, "", ""),
             Deadline::wall(std::chrono::hours(24 * 60)));
   EXPECT_EQ(d.deadlineFor(v1::SLA_STAGE_AUTO_CLOSE, v1::PRIORITY_NORMAL, "", ""),
             Deadline::workingDays(10));
@@ -108,6 +112,60 @@ TEST(SlaPolicyTest, InvalidConfigNamesTheKey) {
               HasSubstr("overrides[0]"));
   EXPECT_THAT(error("sla:\n  overrides:\n    - {stage: dispose, agency: x, deadline: never}\n"),
               HasSubstr("overrides[0].deadline"));
+}
+
+// The public-service standard's classes and the other report types each have their own
+// resolution deadline; an emergency keeps its priority's; overrides name a type too.
+TEST(SlaPolicyTest, ReportTypesHaveTheirOwnDeadlines) {
+  const auto d = SlaPolicy::defaults();
+  auto res = [&](v1::ReportType t, v1::Priority p = v1::PRIORITY_NORMAL) {
+    return d.deadlineFor(v1::SLA_STAGE_RESOLUTION, p, "road-damage", "dinas-pu", t);
+  };
+  EXPECT_EQ(res(v1::REPORT_TYPE_COMPLAINT_LIGHT), Deadline::workingDays(2));
+  EXPECT_EQ(res(v1::REPORT_TYPE_COMPLAINT_NORMATIVE), Deadline::workingDays(5));
+  EXPECT_EQ(res(v1::REPORT_TYPE_COMPLAINT), Deadline::workingDays(14));
+  EXPECT_EQ(res(v1::REPORT_TYPE_UNSPECIFIED), Deadline::workingDays(14));
+  EXPECT_EQ(res(v1::REPORT_TYPE_COMPLAINT_OVERSIGHT), Deadline::workingDays(60));
+  EXPECT_EQ(res(v1::REPORT_TYPE_ASPIRATION), Deadline::workingDays(14));
+  EXPECT_EQ(res(v1::REPORT_TYPE_INFORMATION_REQUEST), Deadline::workingDays(10));
+  EXPECT_EQ(res(v1::REPORT_TYPE_COMPLAINT_LIGHT, v1::PRIORITY_HIGH), Deadline::workingDays(2));
+  EXPECT_EQ(res(v1::REPORT_TYPE_COMPLAINT_LIGHT, v1::PRIORITY_EMERGENCY),
+            Deadline::wall(std::chrono::hours(24 * 60)));
+  // Stages without a type deadline keep the priority's.
+  EXPECT_EQ(d.deadlineFor(v1::SLA_STAGE_FOLLOW_UP, v1::PRIORITY_NORMAL, "", "",
+                          v1::REPORT_TYPE_INFORMATION_REQUEST),
+            Deadline::workingDays(5));
+
+  auto cfg = configOf(R"(
+sla:
+  resolution_information_request: 7wd
+  follow_up_aspiration: 10wd
+  overrides:
+    - {stage: resolution, type: complaint_light, deadline: 3wd}
+    - {stage: resolution, agency: disdukcapil, type: complaint_normative, deadline: 1wd}
+)");
+  const auto p = SlaPolicy::fromConfig(cfg);
+  EXPECT_EQ(p.deadlineFor(v1::SLA_STAGE_RESOLUTION, v1::PRIORITY_NORMAL, "", "",
+                          v1::REPORT_TYPE_INFORMATION_REQUEST),
+            Deadline::workingDays(7));
+  EXPECT_EQ(p.deadlineFor(v1::SLA_STAGE_FOLLOW_UP, v1::PRIORITY_LOW, "", "",
+                          v1::REPORT_TYPE_ASPIRATION),
+            Deadline::workingDays(10));
+  EXPECT_EQ(p.deadlineFor(v1::SLA_STAGE_RESOLUTION, v1::PRIORITY_NORMAL, "", "dinas-pu",
+                          v1::REPORT_TYPE_COMPLAINT_LIGHT),
+            Deadline::workingDays(3));
+  EXPECT_EQ(p.deadlineFor(v1::SLA_STAGE_RESOLUTION, v1::PRIORITY_NORMAL, "", "disdukcapil",
+                          v1::REPORT_TYPE_COMPLAINT_NORMATIVE),
+            Deadline::workingDays(1));
+  EXPECT_EQ(p.deadlineFor(v1::SLA_STAGE_RESOLUTION, v1::PRIORITY_NORMAL, "", "dinas-pu",
+                          v1::REPORT_TYPE_COMPLAINT_NORMATIVE),
+            Deadline::workingDays(5));
+
+  EXPECT_THROW(SlaPolicy::fromConfig(configOf("sla:\n  resolution_complaint_light: soon\n")),
+               config::ConfigError);
+  EXPECT_THROW(SlaPolicy::fromConfig(configOf(
+                   "sla:\n  overrides:\n    - {stage: resolution, type: gossip, deadline: 1wd}\n")),
+               config::ConfigError);
 }
 
 }  // namespace

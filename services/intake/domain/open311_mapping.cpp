@@ -1,6 +1,8 @@
 // Open311 GeoReport v2 mapping (http://wiki.open311.org/GeoReport_v2).
 #include "domain/open311_mapping.h"
 
+#include "events/names.h"
+
 #include <cctype>
 #include <charconv>
 #include <cmath>
@@ -73,6 +75,14 @@ FormSubmission fromForm(const Params& form, bool category_is_emergency) {
     else
       out.violations.push_back({"attribute[priority]", "must be emergency, high, normal or low"});
   }
+  if (auto* v = param(form, "attribute[report_type]"); v && !v->empty()) {
+    if (auto t = events::reportTypeFromName(*v))
+      r.set_report_type(*t);
+    else
+      out.violations.push_back({"attribute[report_type]",
+                                "must be complaint, complaint_light, complaint_normative, "
+                                "complaint_oversight, aspiration or information_request"});
+  }
   auto* loc = r.mutable_location();
   const auto* lat = param(form, "lat");
   const auto* lon = param(form, "long");
@@ -143,6 +153,7 @@ std::string parameterName(const std::string& field) {
       {"location.desa", "attribute[desa]"},
       {"title", "attribute[title]"},
       {"priority", "attribute[priority]"},
+      {"report_type", "attribute[report_type]"},
       {"reporter.name", "first_name/last_name"},
       {"reporter.phone", "phone"},
       {"reporter.email", "email"},

@@ -80,6 +80,10 @@ std::vector<FieldViolation> validateSubmission(const v1::SubmitComplaintRequest&
     out.push_back({"category", "'" + req.category() + "' is not a known category"});
   if (req.priority() == v1::PRIORITY_UNSPECIFIED || !v1::Priority_IsValid(req.priority()))
     out.push_back({"priority", "is required (emergency, high, normal, low)"});
+  if (!v1::ReportType_IsValid(req.report_type()))
+    out.push_back({"report_type", "is not a report type (complaint, complaint_light, "
+                                  "complaint_normative, complaint_oversight, aspiration, "
+                                  "information_request)"});
   text(out, "title", req.title(), limits.title_max, true);
   text(out, "description", req.description(), limits.description_max, true);
   const auto& loc = req.location();

@@ -155,9 +155,22 @@ Decision ComplaintRouter::submitted(const RuleSet& rules, const v1::EventEnvelop
   if (c.complaint_id() != env.complaint_id())
     return refuse("invalid", "complaint id differs from envelope");
   if (c.category().empty()) return refuse("invalid", "complaint.category is empty");
-  auto decision = rules.route(c);
   v1::RoutingState state;
   *state.mutable_complaint() = c;
+  if (verification_.required(c)) {
+    // Nothing is dispatched before a verifier passed it; the desk's dispose clock runs.
+    state.set_rules_version(rules.version());
+    state.set_verification(v1::COMPLAINT_STATUS_VERIFYING);
+    state.set_queued_at_ms(env.occurred_at_ms() > 0 ? env.occurred_at_ms() : now);
+    Effects fx;
+    auto held = events::makeEnvelope(kProducer, c.complaint_id(), env.trace_id(), now,
+                                     events::nameUuid("verification/" + env.event_id()));
+    held.mutable_verification_requested()->set_desk(agencies::AgencyDirectory::kTriage);
+    fx.out.emplace_back(kafka::kComplaintsTopic, std::move(held));
+    fx.state = std::move(state);
+    return effects(std::move(fx), "verification");
+  }
+  auto decision = rules.route(c);
   state.set_rule_id(decision.rule_id);
   state.set_rules_version(rules.version());
   state.set_triage(decision.triage);
@@ -333,6 +346,7 @@ Decision ComplaintRouter::closed(const std::optional<v1::RoutingState>& prior,
   fx.state = *prior;
   fx.state.set_closed(true);
   fx.state.set_triage(false);
+  fx.state.clear_verification();  // closed while held (a postponement nobody answered)
   withdrawLive(fx.state, env.event_id(), env.trace_id(), now,
                "the complaint was closed (" + env.closed().reason() + ")", fx);
   std::string outcome = fx.out.empty() ? "" : "closed";
@@ -347,6 +361,14 @@ const std::string& ComplaintRouter::complaintOf(const v1::RoutingCommand& cmd) {
       return cmd.close().complaint_id();
     case v1::RoutingCommand::kReturnToTriage:
       return cmd.return_to_triage().complaint_id();
+    case v1::RoutingCommand::kVerify:
+      return cmd.verify().complaint_id();
+    case v1::RoutingCommand::kPostpone:
+      return cmd.postpone().complaint_id();
+    case v1::RoutingCommand::kNotOurs:
+      return cmd.not_ours().complaint_id();
+    case v1::RoutingCommand::kArchive:
+      return cmd.archive().complaint_id();
     default:
       return kNoComplaint;
   }
@@ -355,6 +377,20 @@ const std::string& ComplaintRouter::complaintOf(const v1::RoutingCommand& cmd) {
 std::string ComplaintRouter::refusalOf(const v1::RoutingState& state,
                                        const v1::RoutingCommand& cmd) {
   if (state.closed()) return "the complaint is closed";
+  const bool held = state.verification() != v1::COMPLAINT_STATUS_UNSPECIFIED;
+  switch (cmd.command_case()) {
+    case v1::RoutingCommand::kVerify:
+    case v1::RoutingCommand::kNotOurs:
+    case v1::RoutingCommand::kArchive:
+      return held ? "" : "the complaint is not waiting for verification";
+    case v1::RoutingCommand::kPostpone:
+      if (!held) return "the complaint is not waiting for verification";
+      return state.verification() == v1::COMPLAINT_STATUS_POSTPONED
+                 ? "the complaint is already postponed, waiting for the reporter's answer"
+                 : "";
+    default:
+      if (held) return "the complaint waits for verification (Verify it first)";
+  }
   if (cmd.has_return_to_triage())
     return state.triage() ? "the complaint is already with the triage desk" : "";
   return state.triage() ? "" : "complaint is not in triage";
@@ -365,6 +401,8 @@ Decision ComplaintRouter::command(const RuleSet& rules,
                                   const v1::RoutingCommand& cmd, int64_t now) const {
   if (!prior) return refuse("unknown-complaint", "command for a complaint routing never routed");
   if (auto why = refusalOf(*prior, cmd); !why.empty()) return refuse("not-triaged", why);
+  if (cmd.has_verify() || cmd.has_postpone() || cmd.has_not_ours() || cmd.has_archive())
+    return verification(rules, *prior, cmd, now);
   if (cmd.has_request()) return assign(rules, prior, cmd, now);
   const auto& cause = cmd.command_id();
   Effects fx;
@@ -401,6 +439,94 @@ Decision ComplaintRouter::command(const RuleSet& rules,
   for (auto& o : routed.out) fx.out.push_back(std::move(o));
   fx.state = std::move(routed.state);
   return effects(std::move(fx), "returned");
+}
+
+Decision ComplaintRouter::verification(const RuleSet& rules, const v1::RoutingState& prior,
+                                       const v1::RoutingCommand& cmd, int64_t now) const {
+  const auto& cause = cmd.command_id();
+  const auto& cid = prior.complaint().complaint_id();
+  auto state = prior;
+  state.clear_verification();
+  state.clear_queued_at_ms();
+  if (cmd.has_postpone()) {
+    const auto& req = cmd.postpone();
+    state.set_verification(v1::COMPLAINT_STATUS_POSTPONED);
+    state.set_queued_at_ms(prior.queued_at_ms());
+    state.clear_reporter_answer();
+    auto env = events::makeEnvelope(kProducer, cid, cause, now,
+                                    events::nameUuid("postponed/" + cause));
+    env.mutable_postponed()->set_operator_(req.operator_());
+    env.mutable_postponed()->set_question(req.question());
+    Effects fx;
+    fx.out.emplace_back(kafka::kComplaintsTopic, std::move(env));
+    fx.state = std::move(state);
+    return effects(std::move(fx), "postponed");
+  }
+  if (cmd.has_not_ours() || cmd.has_archive()) {
+    state.set_closed(true);
+    state.clear_reporter_answer();
+    auto env = events::makeEnvelope(kProducer, cid, cause, now, events::nameUuid("closed/" + cause));
+    auto* c = env.mutable_closed();
+    c->set_reason("verification");
+    if (cmd.has_not_ours()) {
+      c->set_reason_code("not-ours");
+      c->set_forward_to(cmd.not_ours().forward_to());
+      c->set_note(cmd.not_ours().note());
+      c->set_operator_(cmd.not_ours().operator_());
+    } else {
+      c->set_reason_code("archived");
+      c->set_note(cmd.archive().reason());
+      c->set_operator_(cmd.archive().operator_());
+    }
+    Effects fx;
+    fx.out.emplace_back(kafka::kComplaintsTopic, std::move(env));
+    fx.state = std::move(state);
+    return effects(std::move(fx), cmd.has_not_ours() ? "not-ours" : "archived");
+  }
+  // Verified: the verifier's edits apply to what every agency receives, then it is routed.
+  const auto& req = cmd.verify();
+  state.clear_reporter_answer();
+  auto* c = state.mutable_complaint();
+  if (!req.title().empty()) c->set_title(req.title());
+  if (!req.description().empty()) c->set_description(req.description());
+  if (req.set_flags()) {
+    c->set_confidential(req.confidential());
+    c->set_anonymous(req.anonymous());
+  }
+  if (req.report_type() != v1::REPORT_TYPE_UNSPECIFIED) c->set_report_type(req.report_type());
+  auto verified = events::makeEnvelope(kProducer, cid, cause, now,
+                                       events::nameUuid("verified/" + cause));
+  auto* v = verified.mutable_verified();
+  v->set_operator_(req.operator_());
+  v->set_title(req.title());
+  v->set_description(req.description());
+  v->set_confidential(c->confidential());
+  v->set_anonymous(c->anonymous());
+  v->set_report_type(c->report_type());
+  v->set_note(req.note());
+  auto decision = rules.route(*c);
+  state.set_rule_id(decision.rule_id);
+  state.set_rules_version(rules.version());
+  state.set_triage(decision.triage);
+  NewRoute route{decision.targets, "initial", "", "", v1::DISPATCH_KIND_NEW};
+  auto fx = emit(std::move(state), cause, cause, now, route);
+  fx.out.insert(fx.out.begin(), {kafka::kComplaintsTopic, std::move(verified)});
+  return effects(std::move(fx), decision.triage ? "triage" : "rule");
+}
+
+Decision ComplaintRouter::reporterAnswered(const std::optional<v1::RoutingState>& prior,
+                                           const v1::EventEnvelope& env) const {
+  const auto& a = env.reporter_answered();
+  // Only an answer to the verifiers' postponement concerns routing; agencies get theirs.
+  if (!prior || prior->closed() || !a.assignment_id().empty() ||
+      prior->verification() != v1::COMPLAINT_STATUS_POSTPONED)
+    return {};
+  Effects fx;
+  fx.state = *prior;
+  fx.state.set_verification(v1::COMPLAINT_STATUS_VERIFYING);
+  fx.state.set_queued_at_ms(env.occurred_at_ms());
+  fx.state.set_reporter_answer(a.answer());
+  return effects(std::move(fx), "");
 }
 
 }  // namespace lapor::routing

@@ -7,6 +7,7 @@
 #pragma once
 
 #include "domain/rule_set.h"
+#include "domain/verification.h"
 #include "lapor/v1/events.pb.h"
 #include "lapor/v1/routing_admin.pb.h"
 
@@ -35,8 +36,11 @@ struct Decision {
 
 class ComplaintRouter {
  public:
-  explicit ComplaintRouter(int max_reroutes) : max_reroutes_(max_reroutes) {}
+  explicit ComplaintRouter(int max_reroutes, VerificationPolicy verification = {})
+      : max_reroutes_(max_reroutes), verification_(std::move(verification)) {}
 
+  // A new report: routed at once, or held for the verifiers (VerificationRequested) when the
+  // verification policy says so.
   Decision submitted(const RuleSet& rules, const v1::EventEnvelope& env, int64_t now_ms) const;
   // `state` is what routing knows of the complaint (nullopt when nothing).
   Decision rejected(const RuleSet& rules, const std::optional<v1::RoutingState>& state,
@@ -53,7 +57,11 @@ class ComplaintRouter {
   // The complaint closed: whatever assignment is still live is withdrawn.
   Decision closed(const std::optional<v1::RoutingState>& state, const v1::EventEnvelope& env,
                   int64_t now_ms) const;
-  // An operator command: Assign, CloseComplaint or ReturnToTriage.
+  // The reporter answered the verifiers' postponement: the report is back in the queue.
+  Decision reporterAnswered(const std::optional<v1::RoutingState>& state,
+                            const v1::EventEnvelope& env) const;
+  // An operator command: Assign, CloseComplaint, ReturnToTriage, or a verifier's Verify,
+  // Postpone, NotOurs or Archive.
   Decision command(const RuleSet& rules, const std::optional<v1::RoutingState>& state,
                    const v1::RoutingCommand& cmd, int64_t now_ms) const;
   Decision assign(const RuleSet& rules, const std::optional<v1::RoutingState>& state,
@@ -68,9 +76,14 @@ class ComplaintRouter {
   // The assignment id an Assign command produces (the RPC answers with it before routing runs).
   static std::string assignmentIdFor(const std::string& cause_id, const std::string& agency_id);
   int maxReroutes() const { return max_reroutes_; }
+  const std::set<v1::Channel>& verificationChannels() const { return verification_.channels(); }
 
  private:
+  Decision verification(const RuleSet& rules, const v1::RoutingState& state,
+                        const v1::RoutingCommand& cmd, int64_t now_ms) const;
+
   int max_reroutes_;
+  VerificationPolicy verification_;
 };
 
 }  // namespace lapor::routing

@@ -6,6 +6,7 @@
 #include "domain/follow_up.h"
 
 #include "events/envelope.h"
+#include "events/names.h"
 
 #include <algorithm>
 #include <cmath>
@@ -71,7 +72,8 @@ struct Maker {
 
   void add(v1::SlaStage stage, const std::string& scope, const std::string& cause,
            const std::string& assignment, const std::string& agency, int64_t from) {
-    const auto deadline = policy.deadlineFor(stage, l.priority(), l.category(), agency);
+    const auto deadline =
+        policy.deadlineFor(stage, l.priority(), l.category(), agency, l.report_type());
     if (!deadline.enabled()) return;
     ObligationStart o;
     o.stage = stage;
@@ -81,6 +83,7 @@ struct Maker {
     o.agency_id = agency;
     o.priority = knownPriority(l.priority());
     o.category = l.category();
+    o.report_type = events::knownReportType(l.report_type());
     o.tracking_id = l.complaint().tracking_id();
     o.deadline = deadline.text();
     o.started_at_ms = from;
@@ -139,6 +142,7 @@ bool fold(v1::ComplaintLedger& l, const v1::EventEnvelope& env) {
       *l.mutable_complaint() = c;
       l.set_priority(c.priority());
       l.set_category(c.category());
+      l.set_report_type(c.report_type());
       l.set_resolution_cause(env.event_id());
       l.set_resolution_since_ms(at);
       // Until routed to an agency, the desk must verify and pass it on.
@@ -202,6 +206,8 @@ bool fold(v1::ComplaintLedger& l, const v1::EventEnvelope& env) {
       const auto& s = env.status_updated();
       auto& a = assignmentOf(l, s.assignment_id(), s.agency_id(), at);
       a.set_acknowledged(true);  // any progress report is also an acknowledgement
+      a.clear_reply_cause();     // the agency took the reporter's answer up
+      a.clear_replied_at_ms();
       if (s.state() == v1::ASSIGNMENT_STATE_ON_SCENE) a.set_on_scene(true);
       if (s.state() == v1::ASSIGNMENT_STATE_IN_PROGRESS ||
           s.state() == v1::ASSIGNMENT_STATE_RESPONDED)
@@ -222,6 +228,8 @@ bool fold(v1::ComplaintLedger& l, const v1::EventEnvelope& env) {
       a.set_acknowledged(true);
       a.set_followed_up(true);
       a.set_resolved(true);
+      a.clear_reply_cause();
+      a.clear_replied_at_ms();
       // The lead's resolution resolves the complaint; a supporting agency finishing its part
       // does not.
       const auto* lead = currentLead(l);
@@ -262,6 +270,69 @@ bool fold(v1::ComplaintLedger& l, const v1::EventEnvelope& env) {
       l.set_closed(true);
       l.set_close_reason(env.closed().reason());
       return true;
+    case v1::EventEnvelope::kVerificationRequested:
+      // Held for the verifiers: the dispose clock from the submission keeps running.
+      l.set_verifying(true);
+      return true;
+    case v1::EventEnvelope::kVerified: {
+      l.set_verifying(false);
+      const auto type = env.verified().report_type();
+      if (type != v1::REPORT_TYPE_UNSPECIFIED &&
+          events::knownReportType(type) != events::knownReportType(l.report_type())) {
+        // Reclassified: the resolution clock (still from the submission) takes the new type's
+        // deadline, as a new obligation that replaces the old one.
+        l.set_report_type(type);
+        if (!l.resolution_cause().empty()) l.set_resolution_cause(env.event_id());
+      }
+      return true;
+    }
+    case v1::EventEnvelope::kPostponed:
+      // The verifiers wait for the reporter: their clock stops; the auto-close clock runs.
+      l.set_verifying(false);
+      l.set_postponed(true);
+      l.clear_dispose_cause();
+      l.clear_dispose_since_ms();
+      l.set_open_question(env.event_id());
+      l.set_answer_cause(env.event_id());
+      l.set_answer_agency(kTriageDesk);
+      l.set_answered_at_ms(at);
+      return true;
+    case v1::EventEnvelope::kReporterAsked: {
+      const auto& q = env.reporter_asked();
+      auto& a = assignmentOf(l, q.assignment_id(), q.agency_id(), at);
+      a.set_acknowledged(true);  // asking the reporter is taking the work up
+      a.set_followed_up(true);
+      a.clear_reply_cause();
+      a.clear_replied_at_ms();
+      l.set_open_question(env.event_id());
+      l.set_answer_cause(env.event_id());
+      l.set_answer_agency(q.agency_id());
+      l.set_answered_at_ms(at);
+      return true;
+    }
+    case v1::EventEnvelope::kReporterAnswered: {
+      const auto& r = env.reporter_answered();
+      if (l.open_question().empty() || r.in_reply_to() != l.open_question()) return false;
+      l.clear_open_question();
+      // The reporter replied: the auto-close clock the question started stops.
+      if (l.answer_cause() == r.in_reply_to()) {
+        l.clear_answer_cause();
+        l.clear_answer_agency();
+        l.clear_answered_at_ms();
+      }
+      if (l.postponed()) {
+        // Back to the verifiers, whose dispose clock starts again from the answer.
+        l.set_postponed(false);
+        l.set_verifying(true);
+        l.set_dispose_cause(env.event_id());
+        l.set_dispose_since_ms(at);
+      } else if (auto* a = findAssignment(l, r.assignment_id()); a && !a->ended()) {
+        // The agency that asked owes a follow-up on the answer.
+        a->set_reply_cause(env.event_id());
+        a->set_replied_at_ms(at);
+      }
+      return true;
+    }
     default:
       // Feedback is followed by closed or reopened, which decide; SLA events, escalations and
       // re-dispatch requests change nothing the rule looks at.
@@ -308,6 +379,12 @@ std::vector<ObligationStart> required(const v1::ComplaintLedger& l, const SlaPol
       if (a.role() != v1::ASSIGNMENT_ROLE_SUPPORT && !a.on_scene())
         m.add(v1::SLA_STAGE_ON_SCENE, id, "", id, a.agency_id(), a.dispatched_at_ms());
     }
+  }
+  // The reporter answered an agency's question: that agency follows the answer up.
+  for (const auto& a : l.assignments()) {
+    if (a.reply_cause().empty() || a.ended()) continue;
+    m.add(v1::SLA_STAGE_FOLLOW_UP, a.assignment_id(), a.reply_cause(), a.assignment_id(),
+          a.agency_id(), a.replied_at_ms());
   }
   if (!l.answer_cause().empty())
     m.add(v1::SLA_STAGE_AUTO_CLOSE, cid, l.answer_cause(), "", l.answer_agency(),

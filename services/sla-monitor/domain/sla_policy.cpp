@@ -4,6 +4,8 @@
 // after an answer).
 #include "domain/sla_policy.h"
 
+#include "events/names.h"
+
 #include <cmath>
 #include <stdexcept>
 
@@ -92,6 +94,18 @@ SlaPolicy SlaPolicy::defaults() {
   set(v1::SLA_STAGE_ON_SCENE, Deadline::wall(minutes(15)), Deadline::off());
   set(v1::SLA_STAGE_RESOLUTION, Deadline::wall(hours(24 * 60)), Deadline::wall(hours(24 * 60)));
   set(v1::SLA_STAGE_AUTO_CLOSE, Deadline::workingDays(10), Deadline::workingDays(10));
+  // Resolution by report type (docs/deadlines.md): the complaint classes of the public-service
+  // standards, aspirations like a complaint without oversight, information requests by
+  // UU 14/2008 (10 working days).
+  auto res = [&p](v1::ReportType t, int wd) {
+    p.type_deadlines[{v1::SLA_STAGE_RESOLUTION, t}] = Deadline::workingDays(wd);
+  };
+  res(v1::REPORT_TYPE_COMPLAINT, 14);
+  res(v1::REPORT_TYPE_COMPLAINT_LIGHT, 2);
+  res(v1::REPORT_TYPE_COMPLAINT_NORMATIVE, 5);
+  res(v1::REPORT_TYPE_COMPLAINT_OVERSIGHT, 60);
+  res(v1::REPORT_TYPE_ASPIRATION, 14);
+  res(v1::REPORT_TYPE_INFORMATION_REQUEST, 10);
   return p;
 }
 
@@ -104,6 +118,19 @@ SlaPolicy SlaPolicy::fromConfig(const config::Config& cfg) {
       const auto text = cfg.getString("sla", key, slot.text());
       try {
         slot = Deadline::parse(text);
+      } catch (const std::exception& e) {
+        throw cfg.error("sla", key, e.what());
+      }
+    }
+  }
+  for (auto stage : kStages) {
+    for (auto type : events::kReportTypes) {
+      const auto key = stageName(stage) + "_" + events::reportTypeName(type);
+      auto it = p.type_deadlines.find({stage, type});
+      const auto text = cfg.getString("sla", key, it == p.type_deadlines.end() ? "" : it->second.text());
+      if (text.empty()) continue;  // the priority's deadline applies
+      try {
+        p.type_deadlines[{stage, type}] = Deadline::parse(text);
       } catch (const std::exception& e) {
         throw cfg.error("sla", key, e.what());
       }
@@ -130,8 +157,16 @@ SlaPolicy SlaPolicy::fromConfig(const config::Config& cfg) {
         if (!prio) throw cfg.error("sla", at + ".priority", "must be emergency/high/normal/low");
         o.priority = *prio;
       }
-      if (o.agency.empty() && o.category.empty())
-        throw cfg.error("sla", at, "needs an agency or a category");
+      if (n["type"]) {
+        auto type = events::reportTypeFromName(n["type"].as<std::string>());
+        if (!type)
+          throw cfg.error("sla", at + ".type",
+                          "must be a report type (complaint, complaint_light, complaint_normative, "
+                          "complaint_oversight, aspiration, information_request)");
+        o.report_type = *type;
+      }
+      if (o.agency.empty() && o.category.empty() && o.report_type == v1::REPORT_TYPE_UNSPECIFIED)
+        throw cfg.error("sla", at, "needs an agency, a category or a type");
       try {
         o.deadline = Deadline::parse(n["deadline"] ? n["deadline"].as<std::string>() : "");
       } catch (const std::exception& e) {
@@ -144,8 +179,10 @@ SlaPolicy SlaPolicy::fromConfig(const config::Config& cfg) {
 }
 
 Deadline SlaPolicy::deadlineFor(v1::SlaStage stage, v1::Priority priority,
-                                const std::string& category, const std::string& agency) const {
+                                const std::string& category, const std::string& agency,
+                                v1::ReportType type) const {
   priority = knownPriority(priority);
+  type = events::knownReportType(type);
   const DeadlineOverride* best = nullptr;
   int best_score = -1;
   for (const auto& o : overrides) {
@@ -153,11 +190,17 @@ Deadline SlaPolicy::deadlineFor(v1::SlaStage stage, v1::Priority priority,
     if (!o.agency.empty() && o.agency != agency) continue;
     if (!o.category.empty() && o.category != category) continue;
     if (o.priority != v1::PRIORITY_UNSPECIFIED && o.priority != priority) continue;
-    const int score = (o.agency.empty() ? 0 : 4) + (o.category.empty() ? 0 : 2) +
+    if (o.report_type != v1::REPORT_TYPE_UNSPECIFIED && o.report_type != type) continue;
+    const int score = (o.agency.empty() ? 0 : 8) + (o.category.empty() ? 0 : 4) +
+                      (o.report_type == v1::REPORT_TYPE_UNSPECIFIED ? 0 : 2) +
                       (o.priority == v1::PRIORITY_UNSPECIFIED ? 0 : 1);
     if (score > best_score) best = &o, best_score = score;
   }
   if (best) return best->deadline;
+  if (priority != v1::PRIORITY_EMERGENCY) {
+    auto t = type_deadlines.find({stage, type});
+    if (t != type_deadlines.end()) return t->second;
+  }
   auto it = deadlines.find({stage, priority});
   return it == deadlines.end() ? Deadline::off() : it->second;
 }

@@ -42,19 +42,27 @@ struct DeadlineOverride {
   std::string category;  // "" = any
   v1::Priority priority = v1::PRIORITY_UNSPECIFIED;  // unspecified = any
   Deadline deadline;
+  v1::ReportType report_type = v1::REPORT_TYPE_UNSPECIFIED;  // unspecified = any
 };
 
 struct SlaPolicy {
   std::map<std::pair<v1::SlaStage, v1::Priority>, Deadline> deadlines;
+  // A report type's own deadline for a stage (the public-service standard's complaint classes,
+  // aspirations, information requests): wins over the priority's, except for emergencies.
+  std::map<std::pair<v1::SlaStage, v1::ReportType>, Deadline> type_deadlines;
   std::vector<DeadlineOverride> overrides;
   double warn_fraction = 0.8;  // share of the time after which a warning goes out
 
   static SlaPolicy defaults();
-  // Section `sla`: <stage>_<priority> deadlines, warn_percent (1-99) and `overrides` (a list).
+  // Section `sla`: <stage>_<priority> and <stage>_<report type> deadlines, warn_percent (1-99)
+  // and `overrides` (a list).
   static SlaPolicy fromConfig(const config::Config& cfg);
 
+  // The most specific override (agency, then category, then report type, then priority), else
+  // the report type's deadline (not for emergencies), else the priority's.
   Deadline deadlineFor(v1::SlaStage stage, v1::Priority priority, const std::string& category,
-                       const std::string& agency) const;
+                       const std::string& agency,
+                       v1::ReportType type = v1::REPORT_TYPE_UNSPECIFIED) const;
 };
 
 struct ObligationStart {
@@ -66,6 +74,7 @@ struct ObligationStart {
   v1::SlaStage stage = v1::SLA_STAGE_UNSPECIFIED;
   v1::Priority priority = v1::PRIORITY_UNSPECIFIED;
   std::string category;
+  v1::ReportType report_type = v1::REPORT_TYPE_COMPLAINT;
   std::string tracking_id;  // the reporter's tracking id, when known (for people, never a key)
   std::string deadline;     // Deadline::text(), kept to time escalations
   int64_t started_at_ms = 0;
