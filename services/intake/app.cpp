@@ -73,12 +73,30 @@ IntakeApp::IntakeApp(const config::Config& cfg, const app::ServiceSettings& s, l
       view_(view_redis_, logger, metrics_),
       view_consumer_(s.consumer(cfg.getString("kafka", "view_group", "lapor-intake-view"),
                                 {kafka::kComplaintsTopic}),
-                     producer_, logger, &exposer_.registry()) {
+                     producer_, logger, &exposer_.registry()),
+      notify_redis_(s.redis, logger),
+      notify_send_redis_(s.redis, logger),
+      notify_metrics_(exposer_.registry()) {
   // Where topics are created by operators (ACLs in production) intake need not reach Kafka to
   // start; it then answers UNAVAILABLE until the broker acknowledges.
   if (cfg.getBool("kafka", "create_topics", true))
     s.ensureTopics({kafka::kComplaintsTopic, kafka::kDeadLetterTopic});
   view_consumer_.start([this](const kafka::Message& m) { return view_.handle(m); });
+  // Reporter notifications: their own consumer group, so the view never waits for a mail server.
+  if (cfg.getBool("notify", "enabled", true)) {
+    auto ns = notifySettingsFrom(cfg);
+    ns.produce_timeout = s.produce_timeout + std::chrono::seconds(1);
+    notifier_ = std::make_unique<ReporterNotifier>(notify_redis_, notify_send_redis_, producer_,
+                                                   clock_, logger, notify_metrics_, std::move(ns));
+    notify_consumer_ = std::make_unique<kafka::Consumer>(
+        s.consumer(cfg.getString("kafka", "notify_group", "lapor-intake-notify"),
+                   {kafka::kComplaintsTopic}),
+        producer_, logger, &exposer_.registry());
+    notify_consumer_->start([this](const kafka::Message& m) { return notifier_->handle(m); });
+    notifier_->start();
+  } else {
+    log_.info("reporter notifications are off", {{"enable_with", "notify.enabled"}});
+  }
   if (cfg.getBool("open311", "enabled", true))
     open311_ = std::make_unique<Open311Server>(open311Options(cfg), submissions_, views_, clock_,
                                                metrics_, logger);
@@ -94,6 +112,8 @@ void IntakeApp::stop() {
   if (open311_) open311_->stop();
   server_->shutdown(std::chrono::seconds(5));
   view_consumer_.stop();
+  if (notify_consumer_) notify_consumer_->stop();
+  if (notifier_) notifier_->stop();
   producer_.flush(std::chrono::seconds(10));
 }
 

@@ -16,6 +16,7 @@
 #include "open311_handler.h"
 #include "publishers.h"
 #include "redis/redis_client.h"
+#include "reporter_notifier.h"
 #include "submission.h"
 #include "time/clock.h"
 #include "view_handler.h"
@@ -55,6 +56,11 @@ class IntakeApp {
   IntakeGrpcService grpc_service_{handler_};  // what the gRPC server registers
   ViewHandler view_;
   kafka::Consumer view_consumer_;
+  redis::RedisClient notify_redis_;
+  redis::RedisClient notify_send_redis_;
+  ReporterNotifyMetrics notify_metrics_;
+  std::unique_ptr<ReporterNotifier> notifier_;
+  std::unique_ptr<kafka::Consumer> notify_consumer_;
   std::unique_ptr<Open311Server> open311_;
   std::unique_ptr<grpcx::GrpcServer> server_;
 };

@@ -63,6 +63,9 @@ v1::ComplaintView ComplaintViews::read(const std::string& cid, const std::string
         response_times_.expected(v.priority(), v.submitted_at_ms()).by_ms);
   v.set_close_reason(str(h.field("close_reason")));
   v.set_duplicate_of(str(h.field("duplicate_of")));
+  v.set_report_type(static_cast<v1::ReportType>(text::storedInt(h.field("report_type"))));
+  v.set_forward_to(str(h.field("forward_to")));
+  v.set_open_question(str(h.field("open_question")));
   auto agencies = redis_.command({"SMEMBERS", base + ":agencies"}).elements;
   std::sort(agencies.begin(), agencies.end(),
             [](const auto& a, const auto& b) { return a.str < b.str; });
@@ -87,6 +90,23 @@ v1::ComplaintView ComplaintViews::read(const std::string& cid, const std::string
   }
   for (auto& t : timeline(cid, 0)) *v.add_timeline() = std::move(t);
   return v;
+}
+
+std::optional<v1::ComplaintView> ComplaintViews::readPublic(const std::string& cid,
+                                                            const std::string& tracking_id) {
+  auto v = read(cid, tracking_id);
+  if (v.confidential() || v.submitted_at_ms() == 0) return std::nullopt;
+  auto verification = redis_.command({"HGET", redis_.key("view:" + cid), "verification"});
+  if (!published(verification.isNil() ? "" : verification.str)) return std::nullopt;
+  return v;
+}
+
+std::optional<OpenQuestionRef> ComplaintViews::openQuestion(const std::string& cid) {
+  auto h = redis_.command({"HMGET", redis_.key("view:" + cid), "question_event", "open_question",
+                           "question_assignment", "question_agency"});
+  if (h.elements.size() != 4 || h.elements[0].str.empty()) return std::nullopt;
+  return OpenQuestionRef{h.elements[0].str, h.elements[1].str, h.elements[2].str,
+                         h.elements[3].str};
 }
 
 std::vector<v1::TimelineEntry> ComplaintViews::timeline(const std::string& cid, size_t from) {
@@ -145,8 +165,10 @@ ListPage ComplaintViews::list(const ListFilter& f, size_t page_size, const std::
       last_score = score;
       last_id = cid;
       const auto base = redis_.key("view:" + cid);
-      auto h = redis_.command({"HMGET", base, "confidential", "status", "category"});
-      if (h.elements.size() != 3 || h.elements[0].str == "1") continue;
+      auto h =
+          redis_.command({"HMGET", base, "confidential", "status", "category", "verification"});
+      if (h.elements.size() != 4 || h.elements[0].str == "1" || !published(h.elements[3].str))
+        continue;
       if (f.status != v1::COMPLAINT_STATUS_UNSPECIFIED &&
           text::storedInt(&h.elements[1].str) != static_cast<int64_t>(f.status))
         continue;

@@ -30,6 +30,14 @@ class BadCursor : public std::invalid_argument {
   using std::invalid_argument::invalid_argument;
 };
 
+// The question waiting for the reporter's answer, as the view holds it.
+struct OpenQuestionRef {
+  std::string event_id;
+  std::string text;
+  std::string assignment_id;  // "" = the verifiers'
+  std::string agency_id;      // "" = the verifiers
+};
+
 class ComplaintViews {
  public:
   ComplaintViews(redis::RedisClient& redis, const ResponseTimes& response_times)
@@ -39,8 +47,14 @@ class ComplaintViews {
   std::optional<std::string> complaintIdOf(const std::string& tracking_id);
   // The submission may not have reached the view yet: then a SUBMITTED view with the ids only.
   v1::ComplaintView read(const std::string& complaint_id, const std::string& tracking_id);
+  // The view as the public may see it (Open311): nullopt for a confidential report, one not yet
+  // in the view, or one the verifiers have not published.
+  std::optional<v1::ComplaintView> readPublic(const std::string& complaint_id,
+                                              const std::string& tracking_id);
+  std::optional<OpenQuestionRef> openQuestion(const std::string& complaint_id);
   std::vector<v1::TimelineEntry> timeline(const std::string& complaint_id, size_t from);
-  // Newest first. Confidential complaints are never listed. Throws BadCursor.
+  // Newest first. Confidential and unpublished (unverified) complaints are never listed.
+  // Throws BadCursor.
   ListPage list(const ListFilter& filter, size_t page_size, const std::string& cursor);
 
  private:

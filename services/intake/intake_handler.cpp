@@ -1,5 +1,6 @@
-// The gRPC front door. Follow-up calls (feedback, reopen) read the status from the tracking
-// view, produce their lifecycle events and answer after Kafka's acknowledgement.
+// The gRPC front door. Follow-up calls (feedback, reopen, the answer to a question) read the
+// status from the tracking view, produce their lifecycle events and answer after Kafka's
+// acknowledgement.
 #include "intake_handler.h"
 
 #include "auth/sha256.h"
@@ -34,6 +35,16 @@ grpc::Status withDetails(grpc::StatusCode code, const std::string& message,
 grpc::Status unavailable(const std::string& what) {
   return grpc::Status(grpc::StatusCode::UNAVAILABLE, what);
 }
+
+// Characters (code points) of text already known to be UTF-8.
+size_t characters(const std::string& s) {
+  size_t n = 0;
+  for (unsigned char c : s)
+    if ((c & 0xC0) != 0x80) ++n;
+  return n;
+}
+
+constexpr int64_t kFollowUpTtlSeconds = 90 * 86400;
 }  // namespace
 
 grpc::Status invalidArgument(const std::string& message,
@@ -334,6 +345,93 @@ grpc::Status IntakeHandler::ReopenComplaint(grpc::ServerContext* ctx,
     if (!st.ok()) return st;
     resp->set_status(v1::COMPLAINT_STATUS_REOPENED);
     log_.info("complaint reopened", {{"complaint_id", f.complaint_id}});
+    return grpc::Status::OK;
+  } catch (const redis::RedisError& e) {
+    return unavailable("complaint store unavailable");
+  }
+}
+
+grpc::Status IntakeHandler::AnswerAgency(grpc::ServerContext* ctx,
+                                         const v1::AnswerAgencyRequest* req,
+                                         v1::AnswerAgencyResponse* resp) {
+  std::vector<FieldViolation> bad;
+  if (!isUtf8(req->answer()) || req->answer().empty() || characters(req->answer()) > 4000)
+    bad.push_back({"answer", "is required: UTF-8 text of 1 to 4000 characters"});
+  if (req->request_id().size() > 200) bad.push_back({"request_id", "at most 200 bytes"});
+  try {
+    auto f = find(req->tracking_id());
+    if (!f.status.ok()) return f.status;
+    if (!bad.empty()) return invalidArgument("invalid answer", bad);
+    if (auto s = authorizeReporter(*ctx, f.complaint_id, req->reporter_secret()); !s.ok())
+      return s;
+    const auto trace = metadata(ctx, "x-trace-id").value_or("");
+    const auto answer_hash = auth::sha256Hex(req->answer());
+    auto answered = [&](const OpenQuestionRef& q) {
+      auto env = followUpEvent(f.complaint_id, trace, "answer", req->request_id());
+      auto* a = env.mutable_reporter_answered();
+      a->set_answer(req->answer());
+      a->set_in_reply_to(q.event_id);
+      a->set_assignment_id(q.assignment_id);
+      a->set_agency_id(q.agency_id);
+      return env;
+    };
+    // A retry of a request already recorded gets the same reply and produces nothing new,
+    // unless the request id now comes with another answer.
+    const auto rkey = req->request_id().empty()
+                          ? std::string()
+                          : redis_.key("intake:answer-request:" + f.complaint_id + ":" +
+                                       auth::sha256Hex(req->request_id()));
+    if (!rkey.empty()) {
+      auto earlier = redis_.command({"HGETALL", rkey});
+      if (const auto* h = earlier.field("answer_sha256")) {
+        if (*h != answer_hash)
+          return grpc::Status(grpc::StatusCode::FAILED_PRECONDITION,
+                              "request_id '" + req->request_id() +
+                                  "' was already used for a different answer");
+        auto stored = [&](const char* name) {
+          const auto* v = earlier.field(name);
+          return v ? *v : std::string();
+        };
+        OpenQuestionRef q{stored("in_reply_to"), "", stored("assignment_id"), stored("agency_id")};
+        // Produced already: the same answer again. Not known to be (the call that recorded it
+        // ended before Kafka answered): the same event, dropped downstream if it was.
+        if (stored("produced") != "1") {
+          if (auto st = produce({answered(q)}); !st.ok()) return st;
+          redis_.command({"HSET", rkey, "produced", "1"});
+        }
+        resp->set_in_reply_to(q.event_id);
+        return grpc::Status::OK;
+      }
+    }
+    auto q = views_.openQuestion(f.complaint_id);
+    if (!q)
+      return grpc::Status(grpc::StatusCode::FAILED_PRECONDITION,
+                          "no question is waiting for the reporter's answer");
+    // One answer per question, also when two calls (or two instances) race.
+    const auto claim = redis_.key("intake:answered:" + f.complaint_id + ":" + q->event_id);
+    if (redis_
+            .command({"SET", claim, req->request_id().empty() ? "-" : req->request_id(), "NX",
+                      "EX", std::to_string(kFollowUpTtlSeconds)})
+            .isNil())
+      return grpc::Status(grpc::StatusCode::FAILED_PRECONDITION,
+                          "this question was already answered");
+    if (!rkey.empty()) {
+      redis_.command({"HSET", rkey, "answer_sha256", answer_hash, "in_reply_to", q->event_id,
+                      "assignment_id", q->assignment_id, "agency_id", q->agency_id});
+      redis_.command({"EXPIRE", rkey, std::to_string(kFollowUpTtlSeconds)});
+    }
+    if (auto st = produce({answered(*q)}); !st.ok()) {
+      // Nothing recorded: a retry may go ahead.
+      std::vector<std::string> del{"DEL", claim};
+      if (!rkey.empty()) del.push_back(rkey);
+      redis_.command(del);
+      return st;
+    }
+    if (!rkey.empty()) redis_.command({"HSET", rkey, "produced", "1"});
+    resp->set_in_reply_to(q->event_id);
+    log_.info("reporter answered",
+              {{"complaint_id", f.complaint_id}, {"in_reply_to", q->event_id},
+               {"agency_id", q->agency_id}});
     return grpc::Status::OK;
   } catch (const redis::RedisError& e) {
     return unavailable("complaint store unavailable");

@@ -39,6 +39,8 @@ class IntakeHandler final : public v1::IntakeService::Service {
                            v1::AddFeedbackResponse* resp) override;
   grpc::Status ReopenComplaint(grpc::ServerContext* ctx, const v1::ReopenComplaintRequest* req,
                                v1::ReopenComplaintResponse* resp) override;
+  grpc::Status AnswerAgency(grpc::ServerContext* ctx, const v1::AnswerAgencyRequest* req,
+                            v1::AnswerAgencyResponse* resp) override;
 
   // Ends every WatchComplaint stream (before the server shuts down).
   void stopStreams() { stopping_ = true; }

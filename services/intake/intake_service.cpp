@@ -80,6 +80,7 @@ IntakeGrpcService::IntakeGrpcService(v1::IntakeService::Service& impl) : impl_(i
   addServerStream("WatchComplaint", &S::WatchComplaint);
   addUnary("AddFeedback", &S::AddFeedback);
   addUnary("ReopenComplaint", &S::ReopenComplaint);
+  addUnary("AnswerAgency", &S::AnswerAgency);
   // Every method of the contract has a path registered above.
   const std::set<std::string> registered(paths_.begin(), paths_.end());
   const auto* service = google::protobuf::DescriptorPool::generated_pool()->FindServiceByName(

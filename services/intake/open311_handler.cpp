@@ -383,8 +383,8 @@ void Open311Server::listRequests(const httplib::Request& req, httplib::Response&
       if (!tid) continue;
       auto cid = views_.complaintIdOf(*tid);
       if (!cid) continue;
-      auto v = views_.read(*cid, *tid);
-      if (!v.confidential()) arr.push_back(requestJson(v, dir, opt_.utc_offset_minutes));
+      if (auto v = views_.readPublic(*cid, *tid))
+        arr.push_back(requestJson(*v, dir, opt_.utc_offset_minutes));
     }
     return answer(req, res, 200, arr, "service_requests");
   }
@@ -443,12 +443,11 @@ void Open311Server::getRequest(const httplib::Request& req, httplib::Response& r
   std::optional<std::string> cid;
   if (tid) cid = views_.complaintIdOf(*tid);
   if (!cid) return errors(req, res, 404, {"service_request_id '" + id + "' not found"});
-  auto v = views_.read(*cid, *tid);
-  // Confidential content is not public: to Open311 it does not exist.
-  if (v.confidential() || v.submitted_at_ms() == 0)
-    return errors(req, res, 404, {"service_request_id '" + id + "' not found"});
+  // Confidential or unverified content is not public: to Open311 it does not exist.
+  auto v = views_.readPublic(*cid, *tid);
+  if (!v) return errors(req, res, 404, {"service_request_id '" + id + "' not found"});
   answer(req, res, 200,
-         json::array({requestJson(v, submissions_.directory(), opt_.utc_offset_minutes)}),
+         json::array({requestJson(*v, submissions_.directory(), opt_.utc_offset_minutes)}),
          "service_requests");
 }
 

@@ -43,19 +43,17 @@ ViewHandler::ViewHandler(redis::RedisClient& redis, log::Logger logger, IntakeMe
 
 std::pair<ViewModel, std::string> ViewHandler::load(const std::string& complaint_id) {
   const auto base = redis_.key("view:" + complaint_id);
-  ViewModel m;
-  auto h = redis_.command({"HMGET", base, "version", "submitted_at_ms", "triage", "round",
-                           "closed", "close_reason", "duplicate_of"});
+  std::vector<std::string> hmget{"HMGET", base, "version"};
+  const auto& names = modelFieldNames();
+  hmget.insert(hmget.end(), names.begin(), names.end());
+  auto h = redis_.command(hmget);
   std::string version = "0";
-  if (h.elements.size() == 7) {
+  std::map<std::string, std::string> stored;
+  if (h.elements.size() == names.size() + 1) {
     if (!h.elements[0].str.empty()) version = h.elements[0].str;
-    m.submitted = text::storedInt(&h.elements[1].str) > 0;
-    m.triage = h.elements[2].str == "1";
-    m.round = static_cast<int>(text::storedInt(&h.elements[3].str));
-    m.closed = h.elements[4].str == "1";
-    m.close_reason = h.elements[5].str;
-    m.duplicate_of = h.elements[6].str;
+    for (size_t i = 0; i < names.size(); ++i) stored[names[i]] = h.elements[i + 1].str;
   }
+  ViewModel m = modelFromFields(stored);
   auto as = redis_.command({"HGETALL", base + ":assignments"});
   for (size_t i = 0; i + 1 < as.elements.size(); i += 2)
     if (auto a = AssignmentFacts::unpack(as.elements[i].str, as.elements[i + 1].str))
@@ -87,9 +85,7 @@ kafka::HandleResult ViewHandler::handle(const kafka::Message& msg) {
                             {"note", change.note},
                             {"event_id", env.event_id()}};
     auto fields = change.fields;
-    fields.insert(fields.end(), {{"triage", after.triage ? "1" : "0"},
-                                 {"round", std::to_string(after.round)},
-                                 {"closed", after.closed ? "1" : "0"}});
+    for (auto& f : modelFields(after)) fields.push_back(std::move(f));
     std::vector<std::string> args{env.event_id(),
                                   entry.dump(),
                                   std::to_string(static_cast<int>(statusOf(after))),

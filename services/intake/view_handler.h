@@ -3,7 +3,8 @@
 //   view:<cid>              hash: status, tracking_id, category, priority, title, ... updated_at_ms
 //   view:<cid>:timeline     list of JSON entries {at_ms, what, agency_id, note, event_id}
 //   view:<cid>:events       set of applied event ids
-//                           (and the model: version, triage, round, closed, close_reason, ...)
+//                           (and the model: version, triage, round, closed, close_reason,
+//                           verification, postponed, open_question, question_event, ...)
 //   view:<cid>:agencies     set of agencies ever assigned
 //   view:<cid>:assignments  hash assignment id -> AssignmentFacts::pack() (agency, role,
 //                           state, when and by which event it was reported, round)

@@ -2,7 +2,7 @@
 # Installs the outside clients the tests/clients suites run, at the versions pinned in
 # deploy/versions.env, into .cache/tools of the checkout:
 #   .cache/tools/bin     grpcurl, protoc-gen-go, protoc-gen-go-grpc (go install, Go module proxy)
-#   .cache/tools/venv    grpcio-tools and georeport (pip, PyPI)
+#   .cache/tools/venv    grpcio-tools, georeport and aiosmtpd (pip, PyPI)
 #   .cache/tools/py2     PyPI's `three` (Python 2 only), where a Python 2.7 exists; its path is
 #                        in .cache/tools/py2/python
 # and the modules of the Go client of tests/clients/goclient (Go's own module cache).
@@ -39,7 +39,7 @@ go_tool protoc-gen-go-grpc google.golang.org/grpc/cmd/protoc-gen-go-grpc \
 # The Go client's modules (tests/clients/goclient/go.sum), so the test itself only builds.
 (cd "$repo_root/tests/clients/goclient" && go mod download)
 
-python_want="grpcio-tools==$GRPCIO_TOOLS_VERSION georeport==$GEOREPORT_VERSION"
+python_want="grpcio-tools==$GRPCIO_TOOLS_VERSION georeport==$GEOREPORT_VERSION aiosmtpd==$AIOSMTPD_VERSION"
 if [[ ! -x $tools/venv/bin/python || $(cat "$tools/stamps/venv" 2>/dev/null) != "$python_want" ]]; then
   echo "tools: pip install $python_want into .cache/tools/venv"
   rm -rf "$tools/venv"

@@ -63,7 +63,8 @@ std::string freshPrefix() {
 }
 
 IntakeProcess::IntakeProcess(const std::string& name, const std::string& prefix,
-                             std::map<std::string, std::string> extra_env)
+                             std::map<std::string, std::string> extra_env,
+                             const std::string& config_path)
     : grpc_port_(testing::freePort()), open311_port_(testing::freePort()) {
   std::map<std::string, std::string> env{
       {"LAPOR_KAFKA_BROKERS", brokers()},
@@ -72,6 +73,7 @@ IntakeProcess::IntakeProcess(const std::string& name, const std::string& prefix,
       {"LAPOR_REDIS_PREFIX", prefix},
       // A group of its own: the view of this prefix sees every event of the topic.
       {"LAPOR_KAFKA_VIEW_GROUP", "it-intake-view-" + prefix + name},
+      {"LAPOR_KAFKA_NOTIFY_GROUP", "it-intake-notify-" + prefix + name},
       {"LAPOR_GRPC_PORT", std::to_string(grpc_port_)},
       {"LAPOR_METRICS_PORT", std::to_string(testing::freePort())},
       {"LAPOR_OPEN311_PORT", std::to_string(open311_port_)},
@@ -82,7 +84,7 @@ IntakeProcess::IntakeProcess(const std::string& name, const std::string& prefix,
   process_ = std::make_unique<testing::ChildProcess>(
       "intake-" + name,
       std::vector<std::string>{LAPOR_BUILD_DIR "/services/intake/lapor-intake", "--config",
-                               configPath()},
+                               config_path.empty() ? configPath() : config_path},
       env, log);
   const bool ready = testing::waitFor(
       [&] {

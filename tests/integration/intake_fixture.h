@@ -27,8 +27,10 @@ inline constexpr int kLimitedRate = 5;
 class IntakeProcess {
  public:
   // `prefix`: the Redis key prefix (instances sharing one share idempotency and rate limits).
+  // `config_path`: a config file of the test's own ("" = the shared test config).
   IntakeProcess(const std::string& name, const std::string& prefix,
-                std::map<std::string, std::string> extra_env = {});
+                std::map<std::string, std::string> extra_env = {},
+                const std::string& config_path = "");
   std::string grpcTarget() const { return "127.0.0.1:" + std::to_string(grpc_port_); }
   int open311Port() const { return open311_port_; }
   std::unique_ptr<v1::IntakeService::Stub> stub() const;

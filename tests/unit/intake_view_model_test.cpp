@@ -218,6 +218,154 @@ TEST(ViewModelTest, AReopenWaitsForTheAgencyAndTheDesksCloseSaysWhy) {
   EXPECT_NE(closed.note.find("LPR-7K3M-Q9XA-4"), std::string::npos) << closed.note;
 }
 
+// The verifiers' stage: VERIFYING, POSTPONED with the question open, VERIFYING again on the
+// reporter's answer, then the route as usual; never published before it is verified.
+TEST(ViewModelTest, VerificationPostponementAndAnswerThenTheRoute) {
+  auto requested = event("vr", 100);
+  requested.mutable_verification_requested()->set_desk("triage");
+  auto m = applyEvent(ViewModel{}, requested).after;
+  EXPECT_EQ(statusOf(m), v1::COMPLAINT_STATUS_VERIFYING);
+  EXPECT_FALSE(published(m));
+
+  auto postponed = event("pp", 200);
+  postponed.mutable_postponed()->set_operator_("verifier-ani");
+  postponed.mutable_postponed()->set_question("Di RT berapa lubangnya?");
+  auto change = applyEvent(m, postponed);
+  EXPECT_EQ(statusOf(change.after), v1::COMPLAINT_STATUS_POSTPONED);
+  EXPECT_EQ(change.note, "Di RT berapa lubangnya?");
+  EXPECT_EQ(change.after.question.event_id, "pp");
+  EXPECT_EQ(change.note.find("verifier-ani"), std::string::npos);
+  m = change.after;
+
+  auto answered = event("ans", 300);
+  answered.mutable_reporter_answered()->set_answer("RT 05");
+  answered.mutable_reporter_answered()->set_in_reply_to("pp");
+  change = applyEvent(m, answered);
+  EXPECT_EQ(statusOf(change.after), v1::COMPLAINT_STATUS_VERIFYING) << "back to the verifiers";
+  EXPECT_EQ(change.after.question, OpenQuestion{});
+  EXPECT_EQ(change.note, "RT 05");
+  m = change.after;
+
+  auto verified = event("ver", 400);
+  auto* v = verified.mutable_verified();
+  v->set_operator_("verifier-ani");
+  v->set_title("Jalan berlubang di RT 05");
+  v->set_confidential(true);
+  v->set_report_type(v1::REPORT_TYPE_COMPLAINT_LIGHT);
+  change = applyEvent(m, verified);
+  EXPECT_TRUE(published(change.after));
+  EXPECT_EQ(statusOf(change.after), v1::COMPLAINT_STATUS_SUBMITTED);
+  const std::vector<std::pair<std::string, std::string>> edits{
+      {"title", "Jalan berlubang di RT 05"},
+      {"confidential", "1"},
+      {"report_type", std::to_string(v1::REPORT_TYPE_COMPLAINT_LIGHT)}};
+  EXPECT_EQ(change.fields, edits) << "an empty description leaves it unchanged";
+  m = applyEvent(change.after, routedEvent()).after;
+  EXPECT_EQ(statusOf(m), v1::COMPLAINT_STATUS_ROUTED);
+  // A late or replayed request never takes a routed report back to the verifiers.
+  requested.set_event_id("vr-late");
+  EXPECT_EQ(statusOf(applyEvent(m, requested).after), v1::COMPLAINT_STATUS_ROUTED);
+  postponed.set_event_id("pp-late");
+  EXPECT_EQ(statusOf(applyEvent(m, postponed).after), v1::COMPLAINT_STATUS_ROUTED);
+}
+
+// An agency's question opens, the answer to it closes it; an answer to an older question
+// leaves a newer one open. Delegation and notices show no operator and no contact.
+TEST(ViewModelTest, AgencyQuestionsDelegationAndNotices) {
+  auto m = applyEvent(ViewModel{}, routedEvent()).after;
+  auto asked = event("ask-1", 2000);
+  auto* q = asked.mutable_reporter_asked();
+  q->set_assignment_id("a-damkar");
+  q->set_agency_id("disdamkar");
+  q->set_question("Apakah masih ada orang di dalam?");
+  q->set_operator_("petugas-budi");
+  auto change = applyEvent(m, asked);
+  EXPECT_EQ(change.agency, "disdamkar");
+  EXPECT_EQ(change.note, "Apakah masih ada orang di dalam?");
+  EXPECT_EQ(change.after.question,
+            (OpenQuestion{"ask-1", "Apakah masih ada orang di dalam?", "a-damkar", "disdamkar"}));
+  EXPECT_EQ(statusOf(change.after), v1::COMPLAINT_STATUS_ROUTED) << "a question moves no status";
+  auto second = asked;
+  second.set_event_id("ask-2");
+  second.mutable_reporter_asked()->set_question("Lantai berapa?");
+  m = applyEvent(change.after, second).after;
+  auto late = event("ans-1", 2100);
+  late.mutable_reporter_answered()->set_in_reply_to("ask-1");
+  late.mutable_reporter_answered()->set_answer("Tidak ada");
+  m = applyEvent(m, late).after;
+  EXPECT_EQ(m.question.event_id, "ask-2") << "the newer question stays open";
+  auto answer = event("ans-2", 2200);
+  answer.mutable_reporter_answered()->set_in_reply_to("ask-2");
+  answer.mutable_reporter_answered()->set_agency_id("disdamkar");
+  m = applyEvent(m, answer).after;
+  EXPECT_EQ(m.question, OpenQuestion{});
+
+  auto delegated = event("del", 2300);
+  delegated.mutable_delegated()->set_agency_id("disdamkar");
+  delegated.mutable_delegated()->set_unit_id("pos-sangatta");
+  delegated.mutable_delegated()->set_operator_("kepala-bidang");
+  change = applyEvent(m, delegated);
+  EXPECT_EQ(change.agency, "disdamkar");
+  EXPECT_NE(change.note.find("pos-sangatta"), std::string::npos);
+  EXPECT_EQ(change.note.find("kepala-bidang"), std::string::npos);
+  auto revoked = event("rev", 2400);
+  revoked.mutable_delegation_revoked()->set_agency_id("disdamkar");
+  revoked.mutable_delegation_revoked()->set_unit_id("pos-sangatta");
+  EXPECT_NE(applyEvent(m, revoked).note.find("pos-sangatta"), std::string::npos);
+
+  auto notified = event("n", 2500);
+  notified.mutable_reporter_notified()->set_notice("dispatched");
+  notified.mutable_reporter_notified()->set_channel("email");
+  notified.mutable_reporter_notified()->set_delivered(true);
+  change = applyEvent(m, notified);
+  EXPECT_EQ(change.note, "dispatched by email");
+  EXPECT_EQ(statusOf(change.after), statusOf(m));
+}
+
+// The verifiers close a report: archived with the reason for the reporter, or not ours with
+// the body it belongs to; neither was ever published, and no question stays open.
+TEST(ViewModelTest, TheVerifiersCloseArchivedOrNotOurs) {
+  auto requested = event("vr", 100);
+  requested.mutable_verification_requested()->set_desk("triage");
+  auto postponed = event("pp", 200);
+  postponed.mutable_postponed()->set_question("Lokasi tepatnya?");
+  const auto waiting = fold({requested, postponed});
+  auto archive = event("arch", 300);
+  archive.mutable_closed()->set_reason("verification");
+  archive.mutable_closed()->set_reason_code("archived");
+  archive.mutable_closed()->set_note("Tidak ada jawaban dari pelapor");
+  auto c = applyEvent(waiting, archive);
+  EXPECT_EQ(statusOf(c.after), v1::COMPLAINT_STATUS_CLOSED);
+  EXPECT_EQ(c.after.close_reason, "archived");
+  EXPECT_EQ(c.after.question, OpenQuestion{});
+  EXPECT_FALSE(published(c.after));
+  auto has = [&](const std::string& k, const std::string& v) {
+    return std::find(c.fields.begin(), c.fields.end(), std::pair{k, v}) != c.fields.end();
+  };
+  EXPECT_TRUE(has("status_note", "Tidak ada jawaban dari pelapor"));
+  EXPECT_TRUE(has("forward_to", ""));
+
+  auto not_ours = event("no", 300);
+  not_ours.mutable_closed()->set_reason("verification");
+  not_ours.mutable_closed()->set_reason_code("not-ours");
+  not_ours.mutable_closed()->set_forward_to("Pemerintah Provinsi Kalimantan Timur");
+  c = applyEvent(waiting, not_ours);
+  EXPECT_EQ(c.after.close_reason, "not-ours");
+  EXPECT_TRUE(has("forward_to", "Pemerintah Provinsi Kalimantan Timur"));
+  EXPECT_NE(c.note.find("Pemerintah Provinsi Kalimantan Timur"), std::string::npos);
+  EXPECT_EQ(statusOf(applyEvent(c.after, requested).after), v1::COMPLAINT_STATUS_CLOSED);
+
+  // Every fact of the model survives the view hash.
+  std::map<std::string, std::string> stored;
+  for (const auto& [k, v] : modelFields(waiting)) stored[k] = v;
+  stored["submitted_at_ms"] = "5";
+  auto back = modelFromFields(stored);
+  EXPECT_EQ(back.verification, Verification::Pending);
+  EXPECT_TRUE(back.postponed);
+  EXPECT_EQ(back.question, waiting.question);
+  EXPECT_TRUE(back.submitted);
+}
+
 TEST(ViewModelTest, AssignmentFactsPackAndUnpack) {
   AssignmentFacts a{"id-1", "dinas-pu", "support", "on_scene", 123, "ev-9", 2, 100};
   auto b = AssignmentFacts::unpack("id-1", a.pack());

@@ -131,6 +131,8 @@ std::string viewStateName(v1::AssignmentState s) {
 
 v1::ComplaintStatus statusOf(const ViewModel& m) {
   if (m.closed) return v1::COMPLAINT_STATUS_CLOSED;
+  if (m.verification == Verification::Pending)
+    return m.postponed ? v1::COMPLAINT_STATUS_POSTPONED : v1::COMPLAINT_STATUS_VERIFYING;
   const AssignmentFacts* lead = nullptr;
   bool acted = false, live = false;
   for (const auto& [id, a] : m.assignments) {
@@ -149,6 +151,80 @@ v1::ComplaintStatus statusOf(const ViewModel& m) {
   // Routed, or between a rejection and its re-route.
   if (live || !m.assignments.empty()) return v1::COMPLAINT_STATUS_ROUTED;
   return v1::COMPLAINT_STATUS_SUBMITTED;
+}
+
+bool published(const ViewModel& m) {
+  return m.verification != Verification::Pending;
+}
+
+bool published(const std::string& stored_verification) {
+  return stored_verification != "pending";
+}
+
+namespace {
+const char* verificationName(Verification v) {
+  switch (v) {
+    case Verification::Pending:
+      return "pending";
+    case Verification::Verified:
+      return "verified";
+    case Verification::None:
+      break;
+  }
+  return "";
+}
+
+std::string field(const std::map<std::string, std::string>& f, const std::string& name) {
+  auto it = f.find(name);
+  return it == f.end() ? "" : it->second;
+}
+
+// The answer closes the question it replies to; a newer question stays open.
+void clearQuestionOf(ViewModel& m, const std::string& asked_by_event) {
+  if (m.question.event_id == asked_by_event) m.question = {};
+}
+}  // namespace
+
+const std::vector<std::string>& modelFieldNames() {
+  static const std::vector<std::string> names{
+      "submitted_at_ms", "triage",         "round",          "closed",
+      "close_reason",    "duplicate_of",   "verification",   "postponed",
+      "open_question",   "question_event", "question_assignment", "question_agency"};
+  return names;
+}
+
+std::vector<std::pair<std::string, std::string>> modelFields(const ViewModel& m) {
+  return {{"triage", m.triage ? "1" : "0"},
+          {"round", std::to_string(m.round)},
+          {"closed", m.closed ? "1" : "0"},
+          {"close_reason", m.close_reason},
+          {"duplicate_of", m.duplicate_of},
+          {"verification", verificationName(m.verification)},
+          {"postponed", m.postponed ? "1" : "0"},
+          {"open_question", m.question.text},
+          {"question_event", m.question.event_id},
+          {"question_assignment", m.question.assignment_id},
+          {"question_agency", m.question.agency_id}};
+}
+
+ViewModel modelFromFields(const std::map<std::string, std::string>& f) {
+  ViewModel m;
+  const auto submitted_at = field(f, "submitted_at_ms");
+  m.submitted = text::storedInt(&submitted_at) > 0;
+  m.triage = field(f, "triage") == "1";
+  const auto round = field(f, "round");
+  m.round = static_cast<int>(text::storedInt(&round));
+  m.closed = field(f, "closed") == "1";
+  m.close_reason = field(f, "close_reason");
+  m.duplicate_of = field(f, "duplicate_of");
+  const auto v = field(f, "verification");
+  m.verification = v == "pending"    ? Verification::Pending
+                   : v == "verified" ? Verification::Verified
+                                     : Verification::None;
+  m.postponed = field(f, "postponed") == "1";
+  m.question = {field(f, "question_event"), field(f, "open_question"),
+                field(f, "question_assignment"), field(f, "question_agency")};
+  return m;
 }
 
 ViewChange applyEvent(const ViewModel& before, const v1::EventEnvelope& env) {
@@ -176,7 +252,8 @@ ViewChange applyEvent(const ViewModel& before, const v1::EventEnvelope& env) {
                   {"address", l.address()},
                   {"media_url", x.attachments_size() > 0 ? x.attachments(0).url() : ""},
                   {"submitted_at_ms", std::to_string(x.submitted_at_ms())},
-                  {"publisher", x.publisher()}};
+                  {"publisher", x.publisher()},
+                  {"report_type", std::to_string(x.report_type())}};
       break;
     }
     case v1::EventEnvelope::kRouted: {
@@ -186,6 +263,12 @@ ViewChange applyEvent(const ViewModel& before, const v1::EventEnvelope& env) {
       if (r.reason() == "redispatch") break;
       if (r.round() > m.round) m.round = r.round();
       m.triage = r.triage();
+      // A route means the verifiers are done with it (routing dispatches only verified reports).
+      if (m.verification == Verification::Pending) {
+        m.verification = Verification::Verified;
+        m.postponed = false;
+        if (m.question.assignment_id.empty()) m.question = {};
+      }
       for (const auto& a : r.assignments()) {
         AssignmentFacts n;
         n.agency_id = a.agency_id();
@@ -226,6 +309,8 @@ ViewChange applyEvent(const ViewModel& before, const v1::EventEnvelope& env) {
     case v1::EventEnvelope::kAcknowledged:
       f.report(env.acknowledged().assignment_id(), env.acknowledged().agency_id(),
                "acknowledged");
+      if (!env.acknowledged().unit_id().empty())
+        c.note = "by unit " + env.acknowledged().unit_id();
       break;
     case v1::EventEnvelope::kStatusUpdated: {
       const auto& u = env.status_updated();
@@ -257,20 +342,38 @@ ViewChange applyEvent(const ViewModel& before, const v1::EventEnvelope& env) {
       m.close_reason.clear();
       m.duplicate_of.clear();
       c.note = env.reopened().reason();
-      c.fields = {{"status_note", "reopened: " + c.note}, {"close_reason", ""}, {"duplicate_of", ""}};
+      c.fields = {{"status_note", "reopened: " + c.note},
+                  {"close_reason", ""},
+                  {"duplicate_of", ""},
+                  {"forward_to", ""}};
       break;
     case v1::EventEnvelope::kClosed: {
       const auto& x = env.closed();
       m.closed = true;
       m.triage = false;
-      m.close_reason = x.reason() == "triage" && !x.reason_code().empty() ? x.reason_code()
-                                                                           : x.reason();
+      const bool by_desk = x.reason() == "triage" || x.reason() == "verification";
+      m.close_reason = by_desk && !x.reason_code().empty() ? x.reason_code() : x.reason();
       m.duplicate_of = x.duplicate_of();
-      c.note = x.reason() == "triage" ? "closed by the triage desk: " + m.close_reason : x.reason();
+      m.postponed = false;
+      m.question = {};  // nothing is waiting for the reporter's answer any more
+      const std::string forward_to = x.reason() == "verification" ? x.forward_to() : "";
+      if (x.reason() == "triage") {
+        c.note = "closed by the triage desk: " + m.close_reason;
+      } else if (x.reason() == "verification") {
+        c.note = m.close_reason == "not-ours" ? "not ours: belongs to " + forward_to
+                                              : "closed by the verifiers: " + m.close_reason;
+      } else {
+        c.note = x.reason();
+      }
       if (!m.duplicate_of.empty()) c.note += " of " + m.duplicate_of;
       if (!x.note().empty()) c.note += " (" + x.note() + ")";
-      c.fields = {{"close_reason", m.close_reason}, {"duplicate_of", m.duplicate_of}};
+      c.fields = {{"close_reason", m.close_reason},
+                  {"duplicate_of", m.duplicate_of},
+                  {"forward_to", forward_to}};
       if (x.reason() == "triage") c.fields.push_back({"status_note", c.note});
+      // The verifiers' reason is the reporter's to read: archived says why, not-ours where to.
+      if (x.reason() == "verification")
+        c.fields.push_back({"status_note", x.note().empty() ? c.note : x.note()});
       break;
     }
     case v1::EventEnvelope::kSlaWarning:
@@ -289,6 +392,63 @@ ViewChange applyEvent(const ViewModel& before, const v1::EventEnvelope& env) {
       c.agency = env.escalation_updated().agency_id();
       c.note = escalationTimelineNote(env.escalation_updated());
       break;
+    case v1::EventEnvelope::kVerificationRequested:
+      c.agency = env.verification_requested().desk();
+      // Only a report no agency has seen waits for the verifiers; a late or replayed request
+      // never takes a routed, verified or closed report back.
+      if (m.verification == Verification::None && m.assignments.empty() && !m.closed)
+        m.verification = Verification::Pending;
+      break;
+    case v1::EventEnvelope::kVerified: {
+      const auto& x = env.verified();
+      m.verification = Verification::Verified;
+      m.postponed = false;
+      if (m.question.assignment_id.empty()) m.question = {};  // the verifiers' own question
+      // The verifiers' edits are what the public sees from now on.
+      if (!x.title().empty()) c.fields.push_back({"title", x.title()});
+      if (!x.description().empty()) c.fields.push_back({"description", x.description()});
+      c.fields.push_back({"confidential", x.confidential() ? "1" : "0"});
+      if (x.report_type() != v1::REPORT_TYPE_UNSPECIFIED)
+        c.fields.push_back({"report_type", std::to_string(x.report_type())});
+      break;
+    }
+    case v1::EventEnvelope::kPostponed:
+      c.note = env.postponed().question();
+      if (m.verification == Verification::Pending && !m.closed) {
+        m.postponed = true;
+        m.question = {env.event_id(), env.postponed().question(), "", ""};
+      }
+      break;
+    case v1::EventEnvelope::kReporterAsked: {
+      const auto& x = env.reporter_asked();
+      c.agency = x.agency_id();
+      c.note = x.question();
+      if (!m.closed) m.question = {env.event_id(), x.question(), x.assignment_id(), x.agency_id()};
+      break;
+    }
+    case v1::EventEnvelope::kReporterAnswered: {
+      const auto& x = env.reporter_answered();
+      c.agency = x.agency_id();
+      c.note = x.answer();
+      // The postponement answered: back to the verifiers' queue (the one step back allowed).
+      if (m.postponed && m.question.event_id == x.in_reply_to()) m.postponed = false;
+      clearQuestionOf(m, x.in_reply_to());
+      break;
+    }
+    case v1::EventEnvelope::kDelegated:
+      c.agency = env.delegated().agency_id();
+      c.note = "to unit " + env.delegated().unit_id();
+      break;
+    case v1::EventEnvelope::kDelegationRevoked:
+      c.agency = env.delegation_revoked().agency_id();
+      c.note = "taken back from unit " + env.delegation_revoked().unit_id();
+      break;
+    case v1::EventEnvelope::kReporterNotified: {
+      // What was told and how; never to whom.
+      const auto& x = env.reporter_notified();
+      c.note = x.notice() + " by " + x.channel() + (x.delivered() ? "" : " (not delivered)");
+      break;
+    }
     case v1::EventEnvelope::kRedispatchRequested:
       c.agency = env.redispatch_requested().agency_id();
       c.note = env.redispatch_requested().reason();

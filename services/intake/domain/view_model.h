@@ -7,6 +7,11 @@
 // an assignment arrive gives the same result. The complaint's status is a function of its
 // assignments' states and of the complaint-level facts (triage, reopened rounds, closed):
 // re-dispatches and escalations never move it back.
+//
+// Before any agency sees a report, the verifiers may hold it: `verification_requested` makes it
+// VERIFYING, `postponed` POSTPONED (a question to the reporter), the reporter's answer VERIFYING
+// again, and `verified` (or a route) ends the stage. A report still under verification, or
+// closed by the verifiers without being verified, is not published (see `published`).
 #pragma once
 
 #include "lapor/v1/complaint.pb.h"
@@ -46,17 +51,45 @@ int stateRank(const std::string& state);
 AssignmentFacts reportState(AssignmentFacts a, const std::string& state, int64_t at_ms,
                             const std::string& event_id);
 
+// Where a report stands with the verifiers.
+enum class Verification { None, Pending, Verified };
+
+// The question waiting for the reporter's answer (a verifier's postponement or an agency's
+// AskReporter); the newest one wins.
+struct OpenQuestion {
+  std::string event_id;       // "" = no question open
+  std::string text;
+  std::string assignment_id;  // "" = the verifiers'
+  std::string agency_id;      // "" = the verifiers
+  bool operator==(const OpenQuestion&) const = default;
+};
+
 struct ViewModel {
   std::map<std::string, AssignmentFacts> assignments;  // by assignment id
   bool submitted = false;
   bool triage = false;  // the latest route left it with the triage desk
   int round = 0;        // reopens seen
   bool closed = false;
-  std::string close_reason;  // auto-close, feedback, or the desk's reason code
+  std::string close_reason;  // auto-close, feedback, archived, not-ours, or the desk's reason code
   std::string duplicate_of;
+  Verification verification = Verification::None;
+  bool postponed = false;  // the verifiers wait for the reporter's answer
+  OpenQuestion question;
 };
 
 v1::ComplaintStatus statusOf(const ViewModel& m);
+
+// Whether the report may appear in public listings and Open311 results: not while it waits
+// for the verifiers, nor when they closed it without verifying it (confidentiality is apart).
+bool published(const ViewModel& m);
+bool published(const std::string& stored_verification);
+
+// The model's own facts as view hash fields (besides the assignments), and back from them:
+// the handler stores every one after each event and loads them before the next.
+std::vector<std::pair<std::string, std::string>> modelFields(const ViewModel& m);
+// Reads the fields named by modelFieldNames() (empty strings for absent ones).
+ViewModel modelFromFields(const std::map<std::string, std::string>& fields);
+const std::vector<std::string>& modelFieldNames();
 
 // What one event does to the view: the model after it, the assignments it changed, the view
 // fields it sets and what its timeline entry says.
