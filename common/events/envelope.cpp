@@ -86,6 +86,22 @@ std::string eventKind(const v1::EventEnvelope& env) {
       return "closed";
     case E::kEscalationUpdated:
       return "escalation_updated";
+    case E::kVerificationRequested:
+      return "verification_requested";
+    case E::kVerified:
+      return "verified";
+    case E::kPostponed:
+      return "postponed";
+    case E::kReporterAsked:
+      return "reporter_asked";
+    case E::kReporterAnswered:
+      return "reporter_answered";
+    case E::kDelegated:
+      return "delegated";
+    case E::kDelegationRevoked:
+      return "delegation_revoked";
+    case E::kReporterNotified:
+      return "reporter_notified";
     case E::EVENT_NOT_SET:
       return "";
   }
