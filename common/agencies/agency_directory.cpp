@@ -115,6 +115,59 @@ AgencyDirectory AgencyDirectory::parseChecked(const std::string& yaml, const std
     d.index_[info.id] = d.agencies_.size();
     d.agencies_.push_back(std::move(info));
   }
+  // Units after every agency is known: a unit id must not be an agency id further down.
+  for (const auto& a : agencies) {
+    const auto units = a["units"];
+    if (!units) continue;
+    const auto agency = a["id"].as<std::string>();
+    if (!units.IsSequence())
+      throw DirectoryError(where(source, units) + "agency '" + agency +
+                           "': 'units' must be a list of {id, name, areas}");
+    const auto* owner = d.find(agency);
+    for (const auto& u : units) {
+      if (!u.IsMap() || !u["id"])
+        throw DirectoryError(where(source, u) + "agency '" + agency + "': unit without 'id'");
+      UnitInfo unit;
+      unit.id = u["id"].as<std::string>();
+      unit.agency = agency;
+      const auto name = "agency '" + agency + "', unit '" + unit.id + "': ";
+      for (const auto& kv : u) {
+        const auto key = kv.first.as<std::string>();
+        if (key != "id" && key != "name" && key != "areas")
+          throw DirectoryError(where(source, kv.first) + name + "unknown key '" + key +
+                               "' (id, name, areas)");
+      }
+      if (!std::regex_match(unit.id, id_re))
+        throw DirectoryError(where(source, u["id"]) + name +
+                             "the id must be lower-case letters, digits and '-' (it names a "
+                             "feed and a caller)");
+      if (d.find(unit.id))
+        throw DirectoryError(where(source, u["id"]) + name +
+                             "the id is an agency's id; a unit needs an id of its own");
+      if (d.unit_index_.count(unit.id))
+        throw DirectoryError(where(source, u["id"]) + name + "duplicate unit id (also of agency '" +
+                             d.units_[d.unit_index_[unit.id]].agency + "')");
+      unit.name = u["name"] ? u["name"].as<std::string>() : unit.id;
+      if (const auto areas = u["areas"]) {
+        if (!areas.IsSequence())
+          throw DirectoryError(where(source, areas) + name + "'areas' must be a list of kecamatan");
+        for (const auto& k : areas) {
+          auto kec = k.as<std::string>();
+          if (!d.kecamatan_.empty() &&
+              std::find(d.kecamatan_.begin(), d.kecamatan_.end(), kec) == d.kecamatan_.end())
+            throw DirectoryError(where(source, k) + name + "unknown kecamatan '" + kec +
+                                 "' in 'areas'");
+          if (!owner->serves(kec))
+            throw DirectoryError(where(source, k) + name + "kecamatan '" + kec +
+                                 "' is not among the areas of its agency");
+          unit.areas.push_back(std::move(kec));
+        }
+      }
+      d.unit_index_[unit.id] = d.units_.size();
+      d.agencies_[d.index_[agency]].units.push_back(unit.id);
+      d.units_.push_back(std::move(unit));
+    }
+  }
   for (const auto& a : agencies) {
     if (a["supervisor"] && !d.find(a["supervisor"].as<std::string>()))
       throw DirectoryError(where(source, a["supervisor"]) + "supervisor '" +
@@ -153,6 +206,11 @@ AgencyDirectory AgencyDirectory::parseChecked(const std::string& yaml, const std
 const AgencyInfo* AgencyDirectory::find(const std::string& id) const {
   auto it = index_.find(id);
   return it == index_.end() ? nullptr : &agencies_[it->second];
+}
+
+const UnitInfo* AgencyDirectory::unit(const std::string& id) const {
+  auto it = unit_index_.find(id);
+  return it == unit_index_.end() ? nullptr : &units_[it->second];
 }
 
 const CategoryInfo* AgencyDirectory::category(const std::string& code) const {

@@ -32,8 +32,22 @@ struct AgencyInfo {
   // committed offsets tell notification what was delivered. Default kafkaGroup(id).
   std::string delivery_group;
 
+  // Its work units (unit kerja, UPTD), by id: see UnitInfo.
+  std::vector<std::string> units;
+
   // True when it serves `kecamatan` ("" = unknown place: every agency serves it).
   bool serves(const std::string& kecamatan) const;
+};
+
+// A work unit of an agency (unit kerja, UPTD). Not an agency: routing never routes to it, it
+// has no dispatch topic and no supervisor; its agency delegates assignments to it and stays
+// accountable for them. Its id is topic-safe like an agency's, unique among units and never
+// an agency's id, so one id names one caller.
+struct UnitInfo {
+  std::string id;
+  std::string name;
+  std::string agency;              // the agency it belongs to
+  std::vector<std::string> areas;  // kecamatan it works in; empty: wherever its agency does
 };
 
 struct CategoryInfo {
@@ -56,6 +70,9 @@ class AgencyDirectory {
   // The `kecamatan` list of the file (may be empty: then areas are not checked).
   const std::vector<std::string>& kecamatan() const { return kecamatan_; }
   const AgencyInfo* find(const std::string& id) const;
+  // The work unit with this id, or nullptr (an agency id is never a unit's).
+  const UnitInfo* unit(const std::string& id) const;
+  const std::vector<UnitInfo>& units() const { return units_; }
   const CategoryInfo* category(const std::string& code) const;
   const std::string& version() const { return version_; }
   const std::string& source() const { return source_; }
@@ -68,6 +85,8 @@ class AgencyDirectory {
   static AgencyDirectory parseChecked(const std::string& yaml, const std::string& source);
 
   std::vector<AgencyInfo> agencies_;
+  std::vector<UnitInfo> units_;
+  std::map<std::string, size_t> unit_index_;
   std::vector<CategoryInfo> categories_;
   std::vector<std::string> kecamatan_;
   std::map<std::string, size_t> index_;

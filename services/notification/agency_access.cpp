@@ -76,9 +76,15 @@ AccessTable parseAccess(const config::Config& cfg, const agencies::AgencyDirecto
   for (const auto& kv : root) {
     const auto agency = kv.first.as<std::string>();
     const auto key = agency;
-    if (!directory.find(agency))
-      throw cfg.error("access", key, "'" + agency + "' is not an agency of " + directory.source());
+    const auto* unit = directory.unit(agency);
+    if (!directory.find(agency) && !unit)
+      throw cfg.error("access", key,
+                      "'" + agency + "' is not an agency or a work unit of " + directory.source());
     const auto& n = kv.second;
+    if (unit && n["webhook"])
+      throw cfg.error("access", key + ".webhook",
+                      "'" + agency + "' is a work unit of '" + unit->agency +
+                          "': a unit has only its stream, no webhook");
     AgencyAccess a;
     try {
       if (n["tokens"]) {

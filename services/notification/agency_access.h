@@ -1,4 +1,4 @@
-// Who may speak for which agency (bearer tokens, stored as SHA-256 hex) and how each agency
+// Who may speak for which agency or work unit (bearer tokens, stored as SHA-256 hex) and how each agency
 // wants its webhooks: the `access` section of notification.yaml, reloadable without restart.
 #pragma once
 
@@ -31,7 +31,8 @@ struct AgencyAccess {
 
 using AccessTable = std::map<std::string, AgencyAccess>;
 
-// Parses the `access` section; throws config::ConfigError naming the key. A webhook url may
+// Parses the `access` section (keys: agency and work-unit ids); throws config::ConfigError
+// naming the key. A webhook url may
 // be a path relative to `webhook.base_url`. Every agency whose delivery.channel is webhook
 // must have a webhook, and no other agency may have one.
 AccessTable parseAccess(const config::Config& cfg, const agencies::AgencyDirectory& directory);
@@ -41,7 +42,8 @@ class AccessControl {
  public:
   explicit AccessControl(AccessTable table) : table_(std::make_shared<AccessTable>(std::move(table))) {}
 
-  // The agency the token belongs to, or "" when no agency accepts it.
+  // The agency or work unit the token belongs to (their ids never collide), or "" when none
+  // accepts it. A token speaks for exactly that caller: an agency's never for its units.
   std::string agencyOf(const std::string& token) const;
   std::optional<WebhookSettings> webhook(const std::string& agency) const;
   void replace(AccessTable table);

@@ -1,4 +1,5 @@
-// Builds notification's parts; it reads the dispatch topic of every agency in the directory.
+// Builds notification's parts; it reads the dispatch topic of every agency in the directory,
+// and the lifecycle topic for the reporter's answers to agencies' questions.
 #include "app.h"
 
 namespace lapor::notification {
@@ -12,7 +13,9 @@ std::vector<std::string> dispatchTopics(const agencies::AgencyDirectory& d) {
 
 kafka::ConsumerOptions consumerOptions(const config::Config& cfg, const app::ServiceSettings& s,
                                        const agencies::AgencyDirectory& d) {
-  auto o = s.consumer(cfg.getString("kafka", "group", "lapor-notification"), dispatchTopics(d));
+  auto topics = dispatchTopics(d);
+  topics.push_back(kafka::kComplaintsTopic);
+  auto o = s.consumer(cfg.getString("kafka", "group", "lapor-notification"), topics);
   // Routing writes dispatch topics in transactions: never show an agency an aborted item.
   o.read_committed = true;
   return o;
@@ -81,6 +84,7 @@ NotificationApp::NotificationApp(const config::Config& cfg, const app::ServiceSe
       maintenance_store_(maintenance_redis_, producer_, clock_, logger, produce_timeout_),
       kafka_delivery_store_(kafka_delivery_redis_, producer_, clock_, logger, produce_timeout_),
       dispatch_(directory_, access_, consumer_store_, logger, metrics_),
+      lifecycle_(consumer_store_, logger),
       agency_service_(directory_, access_, store_, s.redis, clock_, logger, metrics_,
                       streamSettings(cfg)),
       webhooks_(webhook_store_, access_, producer_, clock_, logger, webhook_metrics_,
@@ -95,7 +99,9 @@ NotificationApp::NotificationApp(const config::Config& cfg, const app::ServiceSe
   topics.push_back(kafka::kComplaintsTopic);
   topics.push_back(kafka::kDeadLetterTopic);
   s.ensureTopics(topics);
-  consumer_.start([this](const kafka::Message& m) { return dispatch_.handle(m); });
+  consumer_.start([this](const kafka::Message& m) {
+    return m.topic == kafka::kComplaintsTopic ? lifecycle_.handle(m) : dispatch_.handle(m);
+  });
   webhooks_.start();
   kafka_delivery_.start();
   maintenance_thread_ = std::thread([this] { maintenance(); });

@@ -12,6 +12,7 @@
 #include "kafka/consumer.h"
 #include "kafka/group_offsets.h"
 #include "kafka_delivery_tracker.h"
+#include "lifecycle_handler.h"
 #include "kafka/producer.h"
 #include "metrics/metrics_exposer.h"
 #include "notification_handler.h"
@@ -63,6 +64,7 @@ class NotificationApp {
   AssignmentStore maintenance_store_;
   AssignmentStore kafka_delivery_store_;
   DispatchHandler dispatch_;
+  LifecycleHandler lifecycle_;
   AgencyServiceImpl agency_service_;
   WebhookSender webhooks_;
   KafkaDeliveryMetrics kafka_delivery_metrics_;

@@ -3,10 +3,13 @@
 //   notif:feed:<agency>            stream: the agency's feed; the entry id is the cursor
 //   notif:feed:<agency>:confirmations  stream: ConfirmDelivery calls (stream id, cursor), read
 //                                  by the agency's open Subscribe streams (their windows)
-//   notif:assignment:<id>          hash: owner agency, state, summary, pending event id; kind
+//   notif:assignment:<id>          hash: owner agency, state, summary, pending event id, the
+//                                  work unit it is delegated to (unit); kind
 //                                  (assignment, escalation) and, for an escalation, what it is
 //                                  about (escalated assignment and agency, level)
 //   notif:open:<agency>            sorted set of open assignment ids by dispatch time
+//   notif:feed:<unit>, notif:open:<unit>  the same for a work unit: what is delegated to it
+//   notif:question:<event id>      hash: who asked the reporter (agency, unit, assignment)
 //   notif:delivered:<id>           hash agency -> time: AssignmentDelivered recorded
 //   notif:outbox / notif:outbox:due  events written with their state change, not yet produced
 //   notif:webhook:due / notif:webhook:job:<id>  webhook deliveries and their retry time
@@ -28,7 +31,8 @@ constexpr const char* kProducer = "notification";
 // ARGV: event id, item bytes, agency, complaint, trace, kind, now, webhook flag,
 //       tracking, category, priority, title, role, assignment id, work kind,
 //       escalated assignment, escalated agency, escalation level, dispatch-topic offset ('' for
-//       an agency that does not read its topic itself)
+//       an agency that does not read its topic itself), key prefix (a withdrawal also reaches
+//       the work unit holding the assignment: its feed and open set)
 constexpr const char* kAppendDispatch = R"lua(
 if not redis.call('SET', KEYS[1], '1', 'NX', 'EX', 2592000) then return '' end
 local id = redis.call('XADD', KEYS[2], '*', 'event_id', ARGV[1], 'trace_id', ARGV[5],
@@ -48,6 +52,12 @@ if not exists and kind ~= 'withdrawn' then
 elseif exists and kind == 'withdrawn' and redis.call('HGET', KEYS[3], 'agency') == ARGV[3] then
   redis.call('HSET', KEYS[3], 'state', 'withdrawn')
   redis.call('ZREM', KEYS[4], ARGV[14])
+  local unit = redis.call('HGET', KEYS[3], 'unit')
+  if unit then
+    redis.call('ZREM', ARGV[20] .. 'notif:open:' .. unit, ARGV[14])
+    redis.call('XADD', ARGV[20] .. 'notif:feed:' .. unit, '*', 'event_id', ARGV[1], 'trace_id',
+               ARGV[5], 'item', ARGV[2])
+  end
 end
 if ARGV[8] == '1' then
   redis.call('HSET', KEYS[6], 'agency', ARGV[3], 'event_id', ARGV[1], 'cursor', id,
@@ -71,6 +81,74 @@ redis.call('ZADD', KEYS[3], ARGV[5], ARGV[3])
 if ARGV[6] == '1' then redis.call('ZREM', KEYS[4], ARGV[7]) end
 return 1
 )lua";
+
+// KEYS: assignment, outbox, outbox due, agency open, old unit open, new unit open, feed 1,
+//       feed 2 (the feeds of the items; '' when unused)
+// ARGV: expected state, expected unit, next state, next unit, close, assignment id, now,
+//       dispatch time (the open-set score), trace id, item 1 event id, item 1 bytes ('' none),
+//       item 2 event id, item 2 bytes, then event id and bytes of each event, in order
+constexpr const char* kChange = R"lua(
+if redis.call('HGET', KEYS[1], 'state') ~= ARGV[1] then return 0 end
+if (redis.call('HGET', KEYS[1], 'unit') or '') ~= ARGV[2] then return 0 end
+redis.call('HSET', KEYS[1], 'state', ARGV[3])
+if ARGV[4] == '' then redis.call('HDEL', KEYS[1], 'unit')
+else redis.call('HSET', KEYS[1], 'unit', ARGV[4]) end
+local now = tonumber(ARGV[7])
+local last = ''
+for i = 14, #ARGV, 2 do
+  redis.call('HSET', KEYS[2], ARGV[i], ARGV[i + 1])
+  -- one millisecond apart: the outbox pass produces them in this order
+  redis.call('ZADD', KEYS[3], now + (i - 14) / 2, ARGV[i])
+  last = ARGV[i]
+end
+if last ~= '' then redis.call('HSET', KEYS[1], 'pending', last) end
+if ARGV[5] == '1' then
+  redis.call('ZREM', KEYS[4], ARGV[6])
+  if ARGV[2] ~= '' then redis.call('ZREM', KEYS[5], ARGV[6]) end
+  if ARGV[4] ~= '' then redis.call('ZREM', KEYS[6], ARGV[6]) end
+elseif ARGV[2] ~= ARGV[4] then
+  if ARGV[2] ~= '' then redis.call('ZREM', KEYS[5], ARGV[6]) end
+  if ARGV[4] ~= '' then redis.call('ZADD', KEYS[6], ARGV[8], ARGV[6]) end
+end
+if ARGV[11] ~= '' then
+  redis.call('XADD', KEYS[7], '*', 'event_id', ARGV[10], 'trace_id', ARGV[9], 'item', ARGV[11])
+end
+if ARGV[13] ~= '' then
+  redis.call('XADD', KEYS[8], '*', 'event_id', ARGV[12], 'trace_id', ARGV[9], 'item', ARGV[13])
+end
+return 1
+)lua";
+
+// KEYS: assignment, outbox, outbox due, question, feed ('' none)
+// ARGV: expected state, expected unit, event id, bytes, now, agency, unit, assignment id,
+//       question ttl (s), trace id, item bytes ('' none)
+constexpr const char* kAsk = R"lua(
+if redis.call('HGET', KEYS[1], 'state') ~= ARGV[1] then return 0 end
+if (redis.call('HGET', KEYS[1], 'unit') or '') ~= ARGV[2] then return 0 end
+redis.call('HSET', KEYS[2], ARGV[3], ARGV[4])
+redis.call('ZADD', KEYS[3], ARGV[5], ARGV[3])
+redis.call('HSET', KEYS[4], 'agency', ARGV[6], 'unit', ARGV[7], 'assignment', ARGV[8])
+redis.call('EXPIRE', KEYS[4], ARGV[9])
+if ARGV[11] ~= '' then
+  redis.call('XADD', KEYS[5], '*', 'event_id', ARGV[3], 'trace_id', ARGV[10], 'item', ARGV[11])
+end
+return 1
+)lua";
+
+// KEYS: seen, agency feed, unit feed ('' none), assignment. ARGV: event id, trace id, item
+// bytes, unit
+constexpr const char* kAnswer = R"lua(
+if not redis.call('SET', KEYS[1], '1', 'NX', 'EX', 2592000) then return '' end
+local id = redis.call('XADD', KEYS[2], '*', 'event_id', ARGV[1], 'trace_id', ARGV[2], 'item',
+                      ARGV[3])
+if ARGV[4] ~= '' and redis.call('HGET', KEYS[4], 'unit') == ARGV[4] then
+  redis.call('XADD', KEYS[3], '*', 'event_id', ARGV[1], 'trace_id', ARGV[2], 'item', ARGV[3])
+end
+return id
+)lua";
+
+// How long who asked a question is kept for its answer.
+constexpr int64_t kQuestionTtlSeconds = 180LL * 24 * 3600;
 
 // KEYS: delivered, assignment, outbox, outbox due. ARGV: agency, now, event id, bytes
 constexpr const char* kDelivered = R"lua(
@@ -162,7 +240,7 @@ std::string AssignmentStore::appendDispatch(const std::string& event_id,
                                                  : domain::WorkKind::Assignment),
                         item.escalated_assignment_id(), item.escalated_agency_id(),
                         std::to_string(item.escalation_level()),
-                        kafka ? std::to_string(kafka->offset) : std::string()});
+                        kafka ? std::to_string(kafka->offset) : std::string(), redis_.key("")});
   return r.str;
 }
 
@@ -213,6 +291,8 @@ std::optional<AssignmentRecord> AssignmentStore::get(const std::string& assignme
   r.escalated_assignment_id = f("escalated_assignment");
   r.escalated_agency = f("escalated_agency");
   r.level = static_cast<int>(text::storedInt(h.field("level")));
+  r.unit = f("unit");
+  r.cursor = f("cursor");
   return r;
 }
 
@@ -254,6 +334,96 @@ AssignmentStore::Commit AssignmentStore::transition(const AssignmentRecord& a,
                         close ? "1" : "0", a.assignment_id});
   if (r.integer != 1) return Commit::Conflict;
   return publish(env.event_id(), bytes, akey) ? Commit::Published : Commit::Pending;
+}
+
+AssignmentStore::Commit AssignmentStore::change(const AssignmentRecord& a,
+                                                const AssignmentChange& c) {
+  const auto akey = redis_.key("notif:assignment:" + a.assignment_id);
+  auto open = [&](const std::string& owner) {
+    return owner.empty() ? std::string() : redis_.key("notif:open:" + owner);
+  };
+  std::vector<std::string> keys{akey,
+                                redis_.key("notif:outbox"),
+                                redis_.key("notif:outbox:due"),
+                                open(a.agency),
+                                open(a.unit),
+                                open(c.next_unit),
+                                c.items.size() > 0 ? feedKey(c.items[0].owner) : "",
+                                c.items.size() > 1 ? feedKey(c.items[1].owner) : ""};
+  std::vector<std::string> args{a.state,
+                                a.unit,
+                                c.next_state,
+                                c.next_unit,
+                                c.close ? "1" : "0",
+                                a.assignment_id,
+                                std::to_string(clock_.nowMs()),
+                                std::to_string(a.dispatched_at_ms),
+                                a.trace_id};
+  for (size_t i = 0; i < 2; ++i) {
+    args.push_back(i < c.items.size() ? c.items[i].event_id : "");
+    args.push_back(i < c.items.size() ? c.items[i].item.SerializeAsString() : "");
+  }
+  std::vector<std::string> bytes;
+  for (const auto& e : c.events) {
+    bytes.push_back(e.SerializeAsString());
+    args.push_back(e.event_id());
+    args.push_back(bytes.back());
+  }
+  auto r = redis_.eval(kChange, keys, args);
+  if (r.integer != 1) return Commit::Conflict;
+  for (size_t i = 0; i < c.events.size(); ++i)
+    if (!publish(c.events[i].event_id(), bytes[i], akey)) return Commit::Pending;
+  return Commit::Published;
+}
+
+AssignmentStore::Commit AssignmentStore::ask(const AssignmentRecord& a,
+                                             const v1::EventEnvelope& asked,
+                                             const std::optional<FeedAppend>& item) {
+  const auto akey = redis_.key("notif:assignment:" + a.assignment_id);
+  const auto bytes = asked.SerializeAsString();
+  const auto& q = asked.reporter_asked();
+  auto r = redis_.eval(kAsk,
+                       {akey, redis_.key("notif:outbox"), redis_.key("notif:outbox:due"),
+                        redis_.key("notif:question:" + asked.event_id()),
+                        item ? feedKey(item->owner) : ""},
+                       {a.state, a.unit, asked.event_id(), bytes, std::to_string(clock_.nowMs()),
+                        q.agency_id(), q.unit_id(), a.assignment_id,
+                        std::to_string(kQuestionTtlSeconds), a.trace_id,
+                        item ? item->item.SerializeAsString() : ""});
+  if (r.integer != 1) return Commit::Conflict;
+  // Not the assignment's pending event: the outbox pass produces it if this produce fails.
+  return publish(asked.event_id(), bytes, "") ? Commit::Published : Commit::Pending;
+}
+
+std::optional<QuestionRecord> AssignmentStore::question(const std::string& question_id) {
+  auto h = redis_.command({"HGETALL", redis_.key("notif:question:" + question_id)});
+  if (h.elements.empty()) return std::nullopt;
+  auto f = [&](const char* name) {
+    const auto* v = h.field(name);
+    return v ? *v : std::string();
+  };
+  return QuestionRecord{f("assignment"), f("agency"), f("unit")};
+}
+
+std::string AssignmentStore::appendAnswer(const std::string& event_id, const std::string& trace_id,
+                                          const QuestionRecord& q, const v1::DispatchItem& item) {
+  auto r = redis_.eval(kAnswer,
+                       {redis_.key("notif:seen:" + event_id), feedKey(q.agency),
+                        q.unit.empty() ? "" : feedKey(q.unit),
+                        redis_.key("notif:assignment:" + q.assignment_id)},
+                       {event_id, trace_id, item.SerializeAsString(), q.unit});
+  return r.str;
+}
+
+std::optional<v1::DispatchItem> AssignmentStore::feedItem(const std::string& owner,
+                                                          const std::string& cursor) {
+  if (cursor.empty()) return std::nullopt;
+  auto r = redis_.command({"XRANGE", feedKey(owner), cursor, cursor});
+  if (r.elements.empty()) return std::nullopt;
+  const auto* bytes = r.elements[0].elements[1].field("item");
+  v1::DispatchItem item;
+  if (!bytes || !item.ParseFromString(*bytes)) return std::nullopt;
+  return item;
 }
 
 bool AssignmentStore::republishPending(const AssignmentRecord& a) {
@@ -353,6 +523,10 @@ int AssignmentStore::flushOutbox(std::chrono::milliseconds age) {
         case v1::EventEnvelope::kStatusUpdated: id = env.status_updated().assignment_id(); break;
         case v1::EventEnvelope::kResolved: id = env.resolved().assignment_id(); break;
         case v1::EventEnvelope::kRejected: id = env.rejected().assignment_id(); break;
+        case v1::EventEnvelope::kDelegated: id = env.delegated().assignment_id(); break;
+        case v1::EventEnvelope::kDelegationRevoked:
+          id = env.delegation_revoked().assignment_id();
+          break;
         case v1::EventEnvelope::kEscalationUpdated:
           id = env.escalation_updated().escalation_id();
           break;

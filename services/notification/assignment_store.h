@@ -34,6 +34,32 @@ struct AssignmentRecord {
   domain::WorkKind kind = domain::WorkKind::Assignment;
   std::string escalated_assignment_id, escalated_agency;  // escalations only
   int level = 0;                                          // escalations only
+  std::string unit;    // the work unit it is delegated to now ("" = the agency itself)
+  std::string cursor;  // the agency's feed entry of its first item (with the complaint)
+};
+
+// An item appended to a feed (of an agency or a work unit) together with a change.
+struct FeedAppend {
+  std::string owner;  // agency or unit id
+  std::string event_id;
+  v1::DispatchItem item;
+};
+
+// A change of an assignment's state and work unit, with the events that record it (produced
+// in order) and the feed items that tell of it, written at once.
+struct AssignmentChange {
+  std::string next_state;  // domain::stateName; the current one when only the unit changes
+  std::string next_unit;   // "" = the agency itself
+  bool close = false;      // leaves the open work of the agency and of its unit
+  std::vector<v1::EventEnvelope> events;
+  std::vector<FeedAppend> items;  // at most two
+};
+
+// Who asked a question of the reporter (AskReporter), kept for the answer.
+struct QuestionRecord {
+  std::string assignment_id;
+  std::string agency;
+  std::string unit;  // "" = the agency itself
 };
 
 // What an escalation record's move to `state` is recorded as: an EscalationUpdated naming the
@@ -76,6 +102,22 @@ class AssignmentStore {
   enum class Commit { Conflict, Published, Pending };
   Commit transition(const AssignmentRecord& a, const std::string& next, bool close,
                     const v1::EventEnvelope& env);
+  // The general form of `transition`: state and unit move together with their events and feed
+  // items; Conflict when state or unit changed meanwhile.
+  Commit change(const AssignmentRecord& a, const AssignmentChange& c);
+  // Records a question to the reporter (event in the outbox, who asked) while the assignment
+  // is still in `a`'s state and unit, with an optional feed item; Conflict otherwise.
+  Commit ask(const AssignmentRecord& a, const v1::EventEnvelope& asked,
+             const std::optional<FeedAppend>& item);
+  std::optional<QuestionRecord> question(const std::string& question_id);
+  // Appends the reporter's answer (event `event_id`) to the asker's feed, and to its unit's
+  // when the unit asked and still holds the assignment; once per event id. The agency feed's
+  // cursor, or "" for a repeat.
+  std::string appendAnswer(const std::string& event_id, const std::string& trace_id,
+                           const QuestionRecord& q, const v1::DispatchItem& item);
+  // The item of an agency's feed at `cursor`, if it is there and readable.
+  std::optional<v1::DispatchItem> feedItem(const std::string& owner, const std::string& cursor);
+
   // Produces the event still pending for this assignment, if any; true when nothing is left.
   bool republishPending(const AssignmentRecord& a);
 

@@ -5,6 +5,7 @@
 // ended and told the cursor to resume after.
 #include "notification_handler.h"
 
+#include "domain/delegation.h"
 #include "domain/feed_cursor.h"
 #include "events/envelope.h"
 #include "grpc/grpc_server.h"
@@ -25,6 +26,34 @@ int64_t steadyMs() {
 }
 
 using domain::cursorAfter;
+
+constexpr size_t kMaxText = 2000;
+
+// A feed item about an assignment that the receiver already knows (or learns now, with
+// `complaint`): its record's summary, the kind, the unit and the note.
+v1::DispatchItem workItem(const AssignmentRecord& rec, v1::DispatchKind kind,
+                          const std::string& unit, const std::string& note,
+                          v1::AssignmentState state) {
+  v1::DispatchItem item;
+  item.set_kind(kind);
+  auto* a = item.mutable_assignment();
+  a->set_assignment_id(rec.assignment_id);
+  a->set_complaint_id(rec.complaint_id);
+  a->set_agency_id(rec.agency);
+  a->set_role(static_cast<v1::AssignmentRole>(rec.role));
+  a->set_state(state);
+  a->set_dispatched_at_ms(rec.dispatched_at_ms);
+  a->set_unit_id(unit);
+  auto* c = item.mutable_complaint();
+  c->set_complaint_id(rec.complaint_id);
+  c->set_tracking_id(rec.tracking_id);
+  c->set_category(rec.category);
+  c->set_priority(static_cast<v1::Priority>(rec.priority));
+  c->set_title(rec.title);
+  item.set_note(note);
+  item.set_unit_id(unit);
+  return item;
+}
 }  // namespace
 
 NotificationMetrics::NotificationMetrics(prometheus::Registry& r)
@@ -166,10 +195,10 @@ void AgencyServiceImpl::watchdog() {
 }
 
 grpc::Status AgencyServiceImpl::authorize(const grpc::ServerContext& ctx,
-                                          const std::string& agency) {
-  if (!directory_.find(agency))
+                                          const std::string& caller) {
+  if (!directory_.find(caller) && !directory_.unit(caller))
     return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
-                        "agency_id: unknown agency '" + agency + "'");
+                        "agency_id: unknown agency or work unit '" + caller + "'");
   const auto token = grpcx::bearerToken(ctx);
   if (token.empty()) {
     metrics_.denied.Add({{"reason", "missing"}}).Increment();
@@ -181,12 +210,29 @@ grpc::Status AgencyServiceImpl::authorize(const grpc::ServerContext& ctx,
     metrics_.denied.Add({{"reason", "unknown"}}).Increment();
     return grpc::Status(grpc::StatusCode::UNAUTHENTICATED, "token not accepted");
   }
-  if (owner != agency) {
+  if (owner != caller) {
     metrics_.denied.Add({{"reason", "foreign"}}).Increment();
-    log_.warn("call for another agency refused", {{"agency", agency}, {"token_agency", owner}});
+    log_.warn("call for another agency refused", {{"agency", caller}, {"token_agency", owner}});
     return grpc::Status(grpc::StatusCode::PERMISSION_DENIED,
-                        "this token does not speak for agency '" + agency + "'");
+                        "this token does not speak for " +
+                            std::string(directory_.unit(caller) ? "work unit" : "agency") + " '" +
+                            caller + "'");
   }
+  return grpc::Status::OK;
+}
+
+grpc::Status AgencyServiceImpl::authorizeOn(const std::string& caller,
+                                            const std::optional<AssignmentRecord>& rec,
+                                            const std::string& assignment_id) {
+  if (!rec) return grpc::Status(grpc::StatusCode::NOT_FOUND, "no assignment " + assignment_id);
+  const auto* unit = directory_.unit(caller);
+  if (rec->agency != (unit ? unit->agency : caller))
+    return grpc::Status(grpc::StatusCode::PERMISSION_DENIED,
+                        "assignment belongs to another agency");
+  // A unit acts only on what its agency delegated to it, and only while it holds it.
+  if (unit && rec->unit != caller)
+    return grpc::Status(grpc::StatusCode::PERMISSION_DENIED,
+                        "assignment is not delegated to work unit '" + caller + "'");
   return grpc::Status::OK;
 }
 
@@ -412,21 +458,22 @@ grpc::Status AgencyServiceImpl::ConfirmDelivery(grpc::ServerContext* ctx,
   }
 }
 
-grpc::Status AgencyServiceImpl::act(const grpc::ServerContext& ctx, const std::string& agency,
+grpc::Status AgencyServiceImpl::act(const grpc::ServerContext& ctx, const std::string& caller,
                                     const std::string& assignment_id, domain::Action action,
                                     v1::AssignmentState target, const std::string& text,
                                     const std::string& reason_code,
                                     const std::string& operator_name, v1::AssignmentState* out) {
-  if (auto s = authorize(ctx, agency); !s.ok()) return s;
+  if (auto s = authorize(ctx, caller); !s.ok()) return s;
   if (assignment_id.empty())
     return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "assignment_id: is required");
+  // A work unit acts for its agency: the events name the agency, and the unit beside it.
+  const auto* unit = directory_.unit(caller);
+  const std::string agency = unit ? unit->agency : caller;
+  const std::string unit_id = unit ? caller : "";
   try {
     for (int round = 0; round < 5; ++round) {
       auto rec = store_.get(assignment_id);
-      if (!rec) return grpc::Status(grpc::StatusCode::NOT_FOUND, "no assignment " + assignment_id);
-      if (rec->agency != agency)
-        return grpc::Status(grpc::StatusCode::PERMISSION_DENIED,
-                            "assignment belongs to another agency");
+      if (auto s = authorizeOn(caller, rec, assignment_id); !s.ok()) return s;
       // The desk's own item is an assignment record of agency triage.
       const auto work = rec->kind == domain::WorkKind::Assignment &&
                                 rec->agency == agencies::AgencyDirectory::kTriage
@@ -456,11 +503,22 @@ grpc::Status AgencyServiceImpl::act(const grpc::ServerContext& ctx, const std::s
         e->set_message(text);
         e->set_operator_(operator_name);
         action_name = "escalation-" + domain::stateName(d.next);
+      } else if (action == domain::Action::Reject && unit) {
+        // A unit's "not ours" is for its agency to decide: the assignment goes back to the
+        // agency, not to routing.
+        auto* e = env.mutable_delegation_revoked();
+        e->set_assignment_id(assignment_id);
+        e->set_agency_id(agency);
+        e->set_unit_id(unit_id);
+        e->set_note(domain::unitRejectionNote(reason_code, text));
+        e->set_operator_(operator_name);
+        action_name = "unit-rejected";
       } else if (action == domain::Action::Acknowledge) {
         auto* e = env.mutable_acknowledged();
         e->set_assignment_id(assignment_id);
         e->set_agency_id(agency);
         e->set_operator_(operator_name);
+        e->set_unit_id(unit_id);
         action_name = "acknowledged";
       } else if (action == domain::Action::Reject) {
         auto* e = env.mutable_rejected();
@@ -474,6 +532,7 @@ grpc::Status AgencyServiceImpl::act(const grpc::ServerContext& ctx, const std::s
         e->set_assignment_id(assignment_id);
         e->set_agency_id(agency);
         e->set_resolution(text);
+        e->set_unit_id(unit_id);
         action_name = "resolved";
       } else {
         auto* e = env.mutable_status_updated();
@@ -482,9 +541,49 @@ grpc::Status AgencyServiceImpl::act(const grpc::ServerContext& ctx, const std::s
         e->set_state(d.next);
         e->set_message(text);
         e->set_operator_(operator_name);
+        e->set_unit_id(unit_id);
         action_name = "status-" + domain::stateName(d.next);
       }
-      auto commit = store_.transition(*rec, domain::stateName(d.next), !domain::isOpen(d.next), env);
+      AssignmentStore::Commit commit;
+      if (unit) {
+        // The unit's action, and the agency hears of it on its feed in the same write.
+        const bool unit_rejects = action == domain::Action::Reject;
+        AssignmentChange c;
+        c.next_state = unit_rejects ? rec->state : domain::stateName(d.next);
+        c.next_unit = unit_rejects ? "" : unit_id;
+        c.close = !unit_rejects && !domain::isOpen(d.next);
+        c.events.push_back(env);
+        const auto note = unit_rejects ? env.delegation_revoked().note() : text;
+        // A unit's Reject leaves the state as it was: the agency holds the assignment again.
+        const auto shown = unit_rejects ? domain::parseState(rec->state) : d.next;
+        c.items.push_back(
+            {agency, env.event_id(),
+             workItem(*rec, v1::DISPATCH_KIND_UNIT_PROGRESS, unit_id,
+                      domain::unitProgressNote(
+                          unit_rejects ? "rejected" : domain::stateName(d.next), note),
+                      shown)});
+        if (unit_rejects)
+          c.items.push_back({unit_id, env.event_id(),
+                             workItem(*rec, v1::DISPATCH_KIND_DELEGATION_REVOKED, unit_id, note,
+                                      shown)});
+        d.next = shown;
+        commit = store_.change(*rec, c);
+      } else if (!rec->unit.empty()) {
+        // The agency acts itself on what it delegated; when that ends the work, its unit is
+        // told to stop.
+        AssignmentChange c;
+        c.next_state = domain::stateName(d.next);
+        c.next_unit = rec->unit;
+        c.close = !domain::isOpen(d.next);
+        c.events.push_back(env);
+        if (c.close)
+          c.items.push_back({rec->unit, env.event_id(),
+                             workItem(*rec, v1::DISPATCH_KIND_DELEGATION_REVOKED, rec->unit,
+                                      domain::stateName(d.next) + " by the agency", d.next)});
+        commit = store_.change(*rec, c);
+      } else {
+        commit = store_.transition(*rec, domain::stateName(d.next), !domain::isOpen(d.next), env);
+      }
       if (commit == AssignmentStore::Commit::Conflict) continue;  // changed meanwhile: decide again
       metrics_.actions.Add({{"agency", agency}, {"action", action_name}}).Increment();
       if (action == domain::Action::Acknowledge && work == domain::WorkKind::Assignment)
@@ -492,6 +591,7 @@ grpc::Status AgencyServiceImpl::act(const grpc::ServerContext& ctx, const std::s
       log_.info("agency action recorded", {{"complaint_id", env.complaint_id()},
                                            {"trace_id", env.trace_id()},
                                            {"agency", agency},
+                                           {"unit", unit_id},
                                            {"action", action_name}});
       if (commit == AssignmentStore::Commit::Pending)
         return grpc::Status(grpc::StatusCode::UNAVAILABLE,
@@ -560,12 +660,14 @@ grpc::Status AgencyServiceImpl::ListAssignments(grpc::ServerContext* ctx,
     after = AssignmentStore::OpenPosition{m[2].str(), m[1].str()};
   }
   try {
+    // A unit's open work is what is delegated to it now (its own open set).
     auto page = store_.openAssignments(req->agency_id(), after, size + 1);
+    const bool is_unit = directory_.unit(req->agency_id()) != nullptr;
     const bool more = static_cast<int>(page.size()) > size;
     if (more) page.pop_back();
     for (const auto& [id, score] : page) {
       auto rec = store_.get(id);
-      if (!rec) continue;
+      if (!rec || (is_unit && rec->unit != req->agency_id())) continue;
       auto* l = resp->add_assignments();
       auto* a = l->mutable_assignment();
       a->set_assignment_id(id);
@@ -574,6 +676,7 @@ grpc::Status AgencyServiceImpl::ListAssignments(grpc::ServerContext* ctx,
       a->set_role(static_cast<v1::AssignmentRole>(rec->role));
       a->set_state(domain::parseState(rec->state));
       a->set_dispatched_at_ms(rec->dispatched_at_ms);
+      a->set_unit_id(rec->unit);
       l->set_tracking_id(rec->tracking_id);
       l->set_category(rec->category);
       l->set_priority(static_cast<v1::Priority>(rec->priority));
@@ -581,6 +684,179 @@ grpc::Status AgencyServiceImpl::ListAssignments(grpc::ServerContext* ctx,
     }
     if (more) resp->set_next_page_token(page.back().score + ":" + page.back().assignment_id);
     return grpc::Status::OK;
+  } catch (const redis::RedisError&) {
+    return grpc::Status(grpc::StatusCode::UNAVAILABLE, "assignment store unavailable");
+  }
+}
+
+grpc::Status AgencyServiceImpl::moveDelegation(const std::string& agency,
+                                               const std::string& assignment_id,
+                                               const std::string& unit, const std::string& note,
+                                               const std::string& operator_name) {
+  try {
+    for (int round = 0; round < 5; ++round) {
+      auto rec = store_.get(assignment_id);
+      if (auto s = authorizeOn(agency, rec, assignment_id); !s.ok()) return s;
+      auto d = domain::decideDelegation(rec->kind == domain::WorkKind::Assignment &&
+                                            rec->agency != agencies::AgencyDirectory::kTriage,
+                                        domain::parseState(rec->state), rec->unit, unit);
+      using K = domain::DelegationDecision::Kind;
+      if (d.kind == K::Refused) return grpc::Status(grpc::StatusCode::FAILED_PRECONDITION, d.why);
+      if (d.kind == K::Repeat) {
+        if (!store_.republishPending(*rec))
+          return grpc::Status(grpc::StatusCode::UNAVAILABLE,
+                              "recorded, but the event log has not confirmed it yet; retry");
+        return grpc::Status::OK;
+      }
+      const auto state = domain::parseState(rec->state);
+      AssignmentChange c;
+      c.next_state = rec->state;
+      c.next_unit = unit;
+      if (d.revoke) {
+        auto env = events::makeEnvelope(kProducer, rec->complaint_id, rec->trace_id,
+                                        clock_.nowMs(), events::newUuid());
+        auto* e = env.mutable_delegation_revoked();
+        e->set_assignment_id(assignment_id);
+        e->set_agency_id(agency);
+        e->set_unit_id(rec->unit);
+        e->set_note(unit.empty() ? note : "moved to " + unit);
+        e->set_operator_(operator_name);
+        c.items.push_back({rec->unit, env.event_id(),
+                           workItem(*rec, v1::DISPATCH_KIND_DELEGATION_REVOKED, rec->unit,
+                                    e->note(), state)});
+        c.events.push_back(std::move(env));
+      }
+      if (d.delegate) {
+        auto env = events::makeEnvelope(kProducer, rec->complaint_id, rec->trace_id,
+                                        clock_.nowMs(), events::newUuid());
+        auto* e = env.mutable_delegated();
+        e->set_assignment_id(assignment_id);
+        e->set_agency_id(agency);
+        e->set_unit_id(unit);
+        e->set_note(note);
+        e->set_operator_(operator_name);
+        auto item = workItem(*rec, v1::DISPATCH_KIND_DELEGATED, unit, note, state);
+        // The unit gets the complaint as its agency got it (an anonymous reporter stays so).
+        if (auto first = store_.feedItem(agency, rec->cursor)) {
+          *item.mutable_complaint() = first->complaint();
+          item.set_rules_version(first->rules_version());
+          *item.mutable_history() = first->history();
+        }
+        c.items.push_back({unit, env.event_id(), std::move(item)});
+        c.events.push_back(std::move(env));
+      }
+      auto commit = store_.change(*rec, c);
+      if (commit == AssignmentStore::Commit::Conflict) continue;
+      for (const auto& e : c.events)
+        metrics_.actions.Add({{"agency", agency}, {"action", events::eventKind(e)}}).Increment();
+      log_.info("assignment delegation changed", {{"complaint_id", rec->complaint_id},
+                                                  {"trace_id", rec->trace_id},
+                                                  {"agency", agency},
+                                                  {"from_unit", rec->unit},
+                                                  {"to_unit", unit}});
+      if (commit == AssignmentStore::Commit::Pending)
+        return grpc::Status(grpc::StatusCode::UNAVAILABLE,
+                            "recorded, but the event log has not confirmed it yet; retry");
+      return grpc::Status::OK;
+    }
+    return grpc::Status(grpc::StatusCode::ABORTED, "assignment changed concurrently; retry");
+  } catch (const redis::RedisError&) {
+    return grpc::Status(grpc::StatusCode::UNAVAILABLE, "assignment store unavailable");
+  }
+}
+
+grpc::Status AgencyServiceImpl::Delegate(grpc::ServerContext* ctx, const v1::DelegateRequest* req,
+                                         v1::DelegateResponse* resp) {
+  if (auto s = authorize(*ctx, req->agency_id()); !s.ok()) return s;
+  if (directory_.unit(req->agency_id()))
+    return grpc::Status(grpc::StatusCode::PERMISSION_DENIED,
+                        "a work unit does not delegate; its agency does");
+  if (req->assignment_id().empty())
+    return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "assignment_id: is required");
+  const auto* unit = directory_.unit(req->unit_id());
+  if (!unit || unit->agency != req->agency_id())
+    return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
+                        "unit_id: '" + req->unit_id() + "' is not a work unit of agency '" +
+                            req->agency_id() + "'");
+  if (req->note().size() > kMaxText)
+    return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "note: at most 2000 bytes");
+  auto s = moveDelegation(req->agency_id(), req->assignment_id(), req->unit_id(), req->note(),
+                          req->operator_());
+  if (s.ok()) resp->set_unit_id(req->unit_id());
+  return s;
+}
+
+grpc::Status AgencyServiceImpl::TakeBack(grpc::ServerContext* ctx, const v1::TakeBackRequest* req,
+                                         v1::TakeBackResponse*) {
+  if (auto s = authorize(*ctx, req->agency_id()); !s.ok()) return s;
+  if (directory_.unit(req->agency_id()))
+    return grpc::Status(grpc::StatusCode::PERMISSION_DENIED,
+                        "a work unit does not take back; its agency does (a unit hands an "
+                        "assignment back with Reject)");
+  if (req->assignment_id().empty())
+    return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "assignment_id: is required");
+  if (req->note().size() > kMaxText)
+    return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "note: at most 2000 bytes");
+  return moveDelegation(req->agency_id(), req->assignment_id(), "", req->note(),
+                        req->operator_());
+}
+
+grpc::Status AgencyServiceImpl::AskReporter(grpc::ServerContext* ctx,
+                                            const v1::AskReporterRequest* req,
+                                            v1::AskReporterResponse* resp) {
+  const auto& caller = req->agency_id();
+  if (auto s = authorize(*ctx, caller); !s.ok()) return s;
+  if (req->assignment_id().empty())
+    return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "assignment_id: is required");
+  if (req->question().empty() || req->question().size() > kMaxText)
+    return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
+                        "question: must be 1..2000 bytes, got " +
+                            std::to_string(req->question().size()));
+  const auto* unit = directory_.unit(caller);
+  const std::string agency = unit ? unit->agency : caller;
+  const std::string unit_id = unit ? caller : "";
+  try {
+    for (int round = 0; round < 5; ++round) {
+      auto rec = store_.get(req->assignment_id());
+      if (auto s = authorizeOn(caller, rec, req->assignment_id()); !s.ok()) return s;
+      if (rec->kind != domain::WorkKind::Assignment ||
+          rec->agency == agencies::AgencyDirectory::kTriage)
+        return grpc::Status(grpc::StatusCode::FAILED_PRECONDITION,
+                            "only an agency's assignment asks the reporter (not an escalation "
+                            "or the triage desk's item)");
+      if (!domain::isOpen(domain::parseState(rec->state)))
+        return grpc::Status(grpc::StatusCode::FAILED_PRECONDITION,
+                            "assignment is " + rec->state + ": ask while the work is live");
+      auto env = events::makeEnvelope(kProducer, rec->complaint_id, rec->trace_id, clock_.nowMs(),
+                                      events::newUuid());
+      auto* e = env.mutable_reporter_asked();
+      e->set_assignment_id(rec->assignment_id);
+      e->set_agency_id(agency);
+      e->set_unit_id(unit_id);
+      e->set_question(req->question());
+      e->set_operator_(req->operator_());
+      std::optional<FeedAppend> item;
+      if (unit)
+        item = FeedAppend{agency, env.event_id(),
+                          workItem(*rec, v1::DISPATCH_KIND_UNIT_PROGRESS, unit_id,
+                                   domain::unitProgressNote("question", req->question()),
+                                   domain::parseState(rec->state))};
+      auto commit = store_.ask(*rec, env, item);
+      if (commit == AssignmentStore::Commit::Conflict) continue;
+      metrics_.actions.Add({{"agency", agency}, {"action", "reporter-asked"}}).Increment();
+      log_.info("question to the reporter recorded", {{"complaint_id", rec->complaint_id},
+                                                      {"trace_id", rec->trace_id},
+                                                      {"agency", agency},
+                                                      {"unit", unit_id}});
+      // A retry would ask a second question: the question is kept in the outbox and produced
+      // by its next pass, so the call has succeeded either way.
+      if (commit == AssignmentStore::Commit::Pending)
+        log_.warn("question kept in the outbox until the event log takes it",
+                  {{"complaint_id", rec->complaint_id}, {"event_id", env.event_id()}});
+      resp->set_question_id(env.event_id());
+      return grpc::Status::OK;
+    }
+    return grpc::Status(grpc::StatusCode::ABORTED, "assignment changed concurrently; retry");
   } catch (const redis::RedisError&) {
     return grpc::Status(grpc::StatusCode::UNAVAILABLE, "assignment store unavailable");
   }

@@ -90,6 +90,12 @@ class AgencyServiceImpl final : public v1::AgencyService::Service {
                       v1::RejectResponse* resp) override;
   grpc::Status ListAssignments(grpc::ServerContext* ctx, const v1::ListAssignmentsRequest* req,
                                v1::ListAssignmentsResponse* resp) override;
+  grpc::Status Delegate(grpc::ServerContext* ctx, const v1::DelegateRequest* req,
+                        v1::DelegateResponse* resp) override;
+  grpc::Status TakeBack(grpc::ServerContext* ctx, const v1::TakeBackRequest* req,
+                        v1::TakeBackResponse* resp) override;
+  grpc::Status AskReporter(grpc::ServerContext* ctx, const v1::AskReporterRequest* req,
+                           v1::AskReporterResponse* resp) override;
 
  private:
   struct StreamSlot {
@@ -97,7 +103,15 @@ class AgencyServiceImpl final : public v1::AgencyService::Service {
     std::atomic<int64_t> writing_since_ms{0};  // steady-clock ms; 0 when not in a write
     std::atomic<bool> stalled{false};
   };
-  grpc::Status authorize(const grpc::ServerContext& ctx, const std::string& agency);
+  // `caller` is an agency or a work unit; the token must be its own.
+  grpc::Status authorize(const grpc::ServerContext& ctx, const std::string& caller);
+  // The assignment, when `caller` (an agency, or a unit holding it now) may act on it.
+  grpc::Status authorizeOn(const std::string& caller, const std::optional<AssignmentRecord>& rec,
+                           const std::string& assignment_id);
+  // Moves the assignment to `unit` ("" = back to the agency) with its events and feed items.
+  grpc::Status moveDelegation(const std::string& agency, const std::string& assignment_id,
+                              const std::string& unit, const std::string& note,
+                              const std::string& operator_name);
   grpc::Status act(const grpc::ServerContext& ctx, const std::string& agency,
                    const std::string& assignment_id, domain::Action action,
                    v1::AssignmentState target, const std::string& text,

@@ -7,6 +7,7 @@
 namespace lapor::agencies {
 namespace {
 
+using ::testing::AllOf;
 using ::testing::HasSubstr;
 using ::testing::MatchesRegex;
 using ::testing::StartsWith;
@@ -174,6 +175,53 @@ TEST(AgencyDirectoryTest, UnreadableFileNamesThePath) {
   } catch (const DirectoryError& e) {
     EXPECT_THAT(e.what(), HasSubstr(missing));
   }
+}
+
+TEST(AgencyDirectoryTest, ShippedUnitsBelongToTheirAgencies) {
+  auto d = AgencyDirectory::loadFile(kShipped);
+  const auto* jalan = d.unit("dinas-pu-upt-jalan-sangatta");
+  ASSERT_NE(jalan, nullptr);
+  EXPECT_EQ(jalan->agency, "dinas-pu");
+  EXPECT_EQ(jalan->name, "UPT Pemeliharaan Jalan Sangatta");
+  EXPECT_THAT(jalan->areas, ::testing::Contains("Sangatta Utara"));
+  EXPECT_THAT(d.find("dinas-pu")->units,
+              ::testing::ElementsAre("dinas-pu-upt-jalan-sangatta", "dinas-pu-upt-jalan-wahau"));
+  ASSERT_NE(d.unit("dlh-upt-persampahan"), nullptr);
+  EXPECT_EQ(d.unit("dlh-upt-persampahan")->agency, "dlh");
+  // A unit is not an agency, and an agency is not a unit.
+  EXPECT_EQ(d.find("dinas-pu-upt-jalan-sangatta"), nullptr);
+  EXPECT_EQ(d.unit("dinas-pu"), nullptr);
+  EXPECT_TRUE(d.find("dishub")->units.empty());
+}
+
+const std::string kWithUnits = R"(kecamatan: [Bengalon, Kaubun]
+agencies:
+  - {id: triage}
+  - id: dinas-pu
+    areas: [Bengalon]
+    units:
+)";
+
+TEST(AgencyDirectoryTest, UnitErrorsNameTheEntry) {
+  EXPECT_THAT(parseError(kWithUnits + "      - {id: UPT_Jalan}\n"),
+              AllOf(StartsWith("dir.yaml:7: "), HasSubstr("unit 'UPT_Jalan'"),
+                    HasSubstr("lower-case")));
+  EXPECT_THAT(parseError(kWithUnits + "      - {id: triage}\n"),
+              AllOf(StartsWith("dir.yaml:7: "), HasSubstr("unit 'triage'"),
+                    HasSubstr("agency's id")));
+  EXPECT_THAT(parseError(kWithUnits + "      - {id: upt-a}\n      - {id: upt-a}\n"),
+              AllOf(StartsWith("dir.yaml:8: "), HasSubstr("duplicate unit id")));
+  EXPECT_THAT(parseError(kWithUnits + "      - {id: upt-a, areas: [Sangatta]}\n"),
+              AllOf(StartsWith("dir.yaml:7: "), HasSubstr("unknown kecamatan 'Sangatta'")));
+  EXPECT_THAT(parseError(kWithUnits + "      - {id: upt-a, areas: [Kaubun]}\n"),
+              AllOf(HasSubstr("unit 'upt-a'"), HasSubstr("not among the areas of its agency")));
+  EXPECT_THAT(parseError(kWithUnits + "      - {id: upt-a, supervisor: triage}\n"),
+              AllOf(HasSubstr("unit 'upt-a'"), HasSubstr("unknown key 'supervisor'")));
+  EXPECT_THAT(parseError(kWithUnits + "      - {name: x}\n"), HasSubstr("unit without 'id'"));
+  EXPECT_THAT(parseError(kWithUnits + "      upt-a\n"), HasSubstr("'units' must be a list"));
+  // A unit id may not be taken by an agency listed after it either.
+  EXPECT_THAT(parseError(kWithUnits + "      - {id: dlh}\n  - {id: dlh}\n"),
+              AllOf(HasSubstr("unit 'dlh'"), HasSubstr("agency's id")));
 }
 
 }  // namespace

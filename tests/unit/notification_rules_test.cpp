@@ -361,5 +361,27 @@ TEST(AgencyAccess, TheShippedConfigurationGivesEveryWebhookAgencyAWebhookOfTheLo
   EXPECT_EQ(hooked, (std::vector<std::string>{"rsud-kudungga", "disdukcapil", "pdam"}));
 }
 
+TEST(AgencyAccess, AUnitHasTokensOfItsOwnAndNoWebhook) {
+  auto dir = agencies::AgencyDirectory::parse(
+      "agencies:\n  - {id: triage}\n  - id: a\n    units: [{id: a-upt}]\n");
+  auto none = [](const std::string&) { return std::optional<std::string>(); };
+  auto cfg = config::Config::fromString("access:\n  a: {tokens: [" + auth::sha256Hex("tok-a") +
+                                            "]}\n  a-upt: {tokens: [" + auth::sha256Hex("tok-u") +
+                                            "]}\n",
+                                        none);
+  AccessControl ac(parseAccess(cfg, dir));
+  EXPECT_EQ(ac.agencyOf("tok-u"), "a-upt");
+  EXPECT_EQ(ac.agencyOf("tok-a"), "a");
+  auto hook = config::Config::fromString(
+      "access:\n  a-upt: {webhook: {url: 'http://x/h', secret_env: S}}\n", none);
+  try {
+    parseAccess(hook, dir);
+    FAIL() << "a unit's webhook was accepted";
+  } catch (const config::ConfigError& e) {
+    EXPECT_NE(std::string(e.what()).find("a-upt.webhook"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("work unit"), std::string::npos) << e.what();
+  }
+}
+
 }  // namespace
 }  // namespace lapor::notification
