@@ -43,6 +43,8 @@ Stack::Stack(std::map<std::string, std::string> extra_env) {
       // A prefix of its own so a second run against the same Redis starts clean.
       {"LAPOR_REDIS_PREFIX", "e2e-" + std::to_string(std::random_device{}()) + ":"},
       {"LAPOR_SERVICE_LOG_LEVEL", "info"},
+      // Reports go straight to routing; the verification tests turn it on (a human step).
+      {"LAPOR_VERIFICATION_CHANNELS", ""},
   };
   // The receiver the webhook agencies' items go to, with the secret notification signs with.
   const int receiver_port = freePort();

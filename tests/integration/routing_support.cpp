@@ -84,6 +84,8 @@ RoutingInstance::RoutingInstance(const RoutingRun& run, const std::string& insta
       {"LAPOR_REDIS_PREFIX", run.redis_prefix},
       {"LAPOR_ROUTING_INSTANCE_ID", run.group + "-" + instance},
       {"LAPOR_AGENCIES_FILE", run.agencies_file},
+      // Reports go straight to routing; the verification tests turn it on.
+      {"LAPOR_VERIFICATION_CHANNELS", ""},
       {"LAPOR_GRPC_PORT", std::to_string(grpc_port)},
       {"LAPOR_METRICS_PORT", std::to_string(metrics_port_)},
   };
