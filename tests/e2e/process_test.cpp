@@ -177,6 +177,12 @@ TEST(Process, AWebComplaintIsVerifiedDelegatedAnsweredMailedAndClosesItself) {
   ASSERT_TRUE(delegated) << "the unit receives it on its own stream";
   EXPECT_EQ(delegated->note(), "Mohon cek lokasi hari ini");
 
+  v1::AcknowledgeRequest ack;
+  ack.set_agency_id("dinas-pu-upt-jalan-sangatta");
+  ack.set_assignment_id(assignment);
+  v1::AcknowledgeResponse ackr;
+  s = agency->Acknowledge(agencyContext("dinas-pu-upt-jalan-sangatta").get(), ack, &ackr);
+  ASSERT_TRUE(s.ok()) << s.error_message();
   v1::UpdateStatusRequest answer;
   answer.set_agency_id("dinas-pu-upt-jalan-sangatta");
   answer.set_assignment_id(assignment);
@@ -184,7 +190,7 @@ TEST(Process, AWebComplaintIsVerifiedDelegatedAnsweredMailedAndClosesItself) {
   answer.set_message("Lubang akan ditambal Kamis ini");
   v1::UpdateStatusResponse ur;
   s = agency->UpdateStatus(agencyContext("dinas-pu-upt-jalan-sangatta").get(), answer, &ur);
-  ASSERT_TRUE(s.ok()) << s.error_message();
+  ASSERT_TRUE(s.ok()) << s.error_code() << " " << s.error_message();
   EXPECT_TRUE(pu.waitForItem(
       [&](const v1::DispatchItem& i) {
         return i.assignment().assignment_id() == assignment &&
