@@ -90,6 +90,9 @@ ServiceSettings ServiceSettings::load(const config::Config& cfg, const std::stri
   s.topics = topicSettings(cfg);
   s.produce_timeout = cfg.getDuration("kafka", "produce_timeout", std::chrono::seconds(10));
   s.linger_ms = static_cast<int>(cfg.getInt("kafka", "linger_ms", 2, 0, 1000));
+  s.fetch_wait_max = cfg.getDuration("kafka", "fetch_wait_max", std::chrono::milliseconds(500));
+  if (s.fetch_wait_max < std::chrono::milliseconds(1) || s.fetch_wait_max > std::chrono::seconds(30))
+    throw cfg.error("kafka", "fetch_wait_max", "give 1ms to 30s");
   s.redis.host = cfg.getString("redis", "host", "127.0.0.1");
   s.redis.port = static_cast<int>(cfg.getInt("redis", "port", 6379, 1, 65535));
   s.redis.prefix = cfg.getString("redis", "prefix", "lapor:");
@@ -132,6 +135,7 @@ kafka::ConsumerOptions ServiceSettings::consumer(const std::string& group,
   o.topics = std::move(topics);
   o.client_id = "lapor-" + service;
   o.service = service;
+  o.fetch_wait_max = fetch_wait_max;
   return o;
 }
 

@@ -23,6 +23,7 @@ struct ServiceSettings {
   kafka::TopicSettings topics;  // kafka.topic_partitions, replication_factor, retention, ...
   std::chrono::milliseconds produce_timeout{10'000};
   int linger_ms = 2;
+  std::chrono::milliseconds fetch_wait_max{500};
   redis::RedisOptions redis;
   grpcx::GrpcServerOptions grpc;
   std::string metrics_address;

@@ -48,6 +48,7 @@ Consumer::Consumer(ConsumerOptions options, MessageSink& deadletters, log::Logge
   if (opt_.topics.empty()) throw std::invalid_argument("kafka consumer has no topics");
   rd_kafka_conf_t* conf =
       detail::consumerConf(opt_.brokers, opt_.security, opt_.group_id, opt_.client_id, opt_.read_committed);
+  detail::setOrThrow(conf, "fetch.wait.max.ms", std::to_string(opt_.fetch_wait_max.count()));
   rd_kafka_conf_set_rebalance_cb(conf, onRebalance);
   detail::routeLogs(conf, &log_);
   rk_.reset(detail::newConsumer(conf));

@@ -36,6 +36,10 @@ struct ConsumerOptions {
   std::chrono::milliseconds commit_interval{500};
   std::chrono::milliseconds max_retry_backoff{5000};
   bool read_committed = true;
+  // fetch.wait.max.ms: how long the broker holds a fetch that has nothing to return. A
+  // read_committed fetch has nothing until the transaction's commit marker moves the last
+  // stable offset, so this bounds what a reader can add after a commit.
+  std::chrono::milliseconds fetch_wait_max{500};
 };
 
 using Handler = std::function<HandleResult(const Message&)>;

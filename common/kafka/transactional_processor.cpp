@@ -73,6 +73,7 @@ TransactionalProcessor::TransactionalProcessor(TransactionalOptions options, log
   if (!opt_.group_instance_id.empty())
     detail::setOrThrow(conf, "group.instance.id", opt_.group_instance_id);
   detail::setOrThrow(conf, "session.timeout.ms", std::to_string(opt_.session_timeout.count()));
+  detail::setOrThrow(conf, "fetch.wait.max.ms", std::to_string(opt_.fetch_wait_max.count()));
   detail::routeLogs(conf, &log_);
   consumer_.reset(detail::newConsumer(conf));
 }
@@ -91,6 +92,7 @@ void TransactionalProcessor::makeProducer() {
   detail::setOrThrow(conf, "transaction.timeout.ms",
                      std::to_string(opt_.transaction_timeout.count()));
   detail::setOrThrow(conf, "linger.ms", "1");
+  detail::setOrThrow(conf, "retry.backoff.ms", std::to_string(opt_.retry_backoff.count()));
   detail::routeLogs(conf, &log_);
   char err[512];
   rd_kafka_t* rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, err, sizeof err);

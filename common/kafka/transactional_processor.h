@@ -43,6 +43,13 @@ struct TransactionalOptions {
   std::chrono::milliseconds session_timeout{10'000};
   std::chrono::milliseconds transaction_timeout{30'000};
   std::chrono::milliseconds operation_timeout{30'000};  // init/commit/abort calls
+  // librdkafka retry.backoff.ms of the producer: what AddPartitionsToTxn/AddOffsetsToTxn wait
+  // before asking again when the coordinator answers CONCURRENT_TRANSACTIONS, i.e. while the
+  // previous commit's markers are still being written. Its 100 ms default would be paid by
+  // almost every transaction that follows another closely.
+  std::chrono::milliseconds retry_backoff{10};
+  // Consumer fetch.wait.max.ms (see ConsumerOptions::fetch_wait_max).
+  std::chrono::milliseconds fetch_wait_max{500};
   size_t max_batch = 500;
   std::chrono::milliseconds max_retry_backoff{5000};
 };

@@ -147,9 +147,18 @@ Reply RedisClient::commandWithTimeout(const std::vector<std::string>& argv,
   return run(argv, t);
 }
 
+std::string RedisClient::shaOf(const std::string& script) {
+  std::lock_guard lk(sha_mu_);
+  auto it = shas_.find(script);
+  if (it != shas_.end()) return it->second;
+  // Bounded in case a caller ever builds scripts from data: start over rather than grow.
+  if (shas_.size() >= 256) shas_.clear();
+  return shas_.emplace(script, sha1Hex(script)).first->second;
+}
+
 Reply RedisClient::eval(const std::string& script, const std::vector<std::string>& keys,
                         const std::vector<std::string>& args) {
-  std::vector<std::string> argv{"EVALSHA", sha1Hex(script), std::to_string(keys.size())};
+  std::vector<std::string> argv{"EVALSHA", shaOf(script), std::to_string(keys.size())};
   argv.insert(argv.end(), keys.begin(), keys.end());
   argv.insert(argv.end(), args.begin(), args.end());
   try {

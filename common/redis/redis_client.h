@@ -9,6 +9,7 @@
 #include <optional>
 #include <stdexcept>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 struct redisContext;
@@ -79,11 +80,17 @@ class RedisClient {
  private:
   void connect();
   Reply run(const std::vector<std::string>& argv, std::chrono::milliseconds timeout);
+  // The SHA1 of a script, computed once per distinct script text.
+  std::string shaOf(const std::string& script);
 
   RedisOptions opt_;
   log::Logger log_;
   std::mutex mu_;
   std::unique_ptr<redisContext, void (*)(redisContext*)> ctx_;
+  // Script text -> SHA1 hex. The services hold a fixed handful of scripts, so the map stays
+  // small; it is keyed by content because some callers build the text on each call.
+  std::mutex sha_mu_;
+  std::unordered_map<std::string, std::string> shas_;
 };
 
 }  // namespace lapor::redis

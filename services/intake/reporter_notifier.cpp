@@ -224,7 +224,7 @@ kafka::HandleResult ReporterNotifier::handle(const kafka::Message& msg) {
          "cause", env.event_id(), "at_ms", std::to_string(env.occurred_at_ms()), "trace_id",
          env.trace_id(), "attempts", "0"});
     if (made.integer == 1)
-      log_.info("reporter notification queued",
+      log_.debug("reporter notification queued",
                 {{"complaint_id", cid}, {"notice", notice->kind}, {"channel", channel},
                  {"trace_id", env.trace_id()}});
   }
@@ -347,7 +347,7 @@ void ReporterNotifier::giveUpOrDone(const std::string& job_id,
   metrics_.outcomes.Add({{"channel", channel}, {"outcome", delivered ? "delivered" : "given_up"}})
       .Increment();
   if (delivered)
-    log_.info("reporter notified", {{"complaint_id", cid}, {"channel", channel},
+    log_.debug("reporter notified", {{"complaint_id", cid}, {"channel", channel},
                                     {"notice", get(job, "notice")}, {"attempts", attempts}});
   else
     log_.error("reporter notification given up",

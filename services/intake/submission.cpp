@@ -468,7 +468,7 @@ SubmitOutcome SubmissionService::submit(const v1::SubmitComplaintRequest& req,
       .Add({}, prometheus::Histogram::BucketBoundaries{0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1,
                                                        2.5, 5, 10})
       .Observe(std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
-  logger.info("complaint accepted", {{"tracking_id", mine.tracking_id},
+  logger.debug("complaint accepted", {{"tracking_id", mine.tracking_id},
                                      {"category", req.category()},
                                      {"publisher", publisher.id},
                                      {"partition", report.partition},

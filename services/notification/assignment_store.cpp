@@ -477,7 +477,7 @@ int AssignmentStore::recordDelivered(const std::vector<std::string>& assignment_
     if (r.integer != 1) continue;
     produced.push_back(
         {env.event_id(), events_.produce(events::toMessage(kafka::kComplaintsTopic, env))});
-    log_.info("assignment delivered", {{"complaint_id", env.complaint_id()},
+    log_.debug("assignment delivered", {{"complaint_id", env.complaint_id()},
                                        {"trace_id", env.trace_id()},
                                        {"agency", agency},
                                        {"channel", channel}});

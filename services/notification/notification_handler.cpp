@@ -139,7 +139,7 @@ kafka::HandleResult DispatchHandler::handle(const kafka::Message& msg) {
     return kafka::HandleResult::done();
   }
   metrics_.received.Add({{"agency", agency}}).Increment();
-  log_.info("assignment queued for agency", {{"complaint_id", env.complaint_id()},
+  log_.debug("assignment queued for agency", {{"complaint_id", env.complaint_id()},
                                              {"trace_id", env.trace_id()},
                                              {"agency", agency},
                                              {"kind", v1::DispatchKind_Name(item.kind())},
@@ -588,7 +588,7 @@ grpc::Status AgencyServiceImpl::act(const grpc::ServerContext& ctx, const std::s
       metrics_.actions.Add({{"agency", agency}, {"action", action_name}}).Increment();
       if (action == domain::Action::Acknowledge && work == domain::WorkKind::Assignment)
         metrics_.acknowledged.Add({{"agency", agency}}).Increment();
-      log_.info("agency action recorded", {{"complaint_id", env.complaint_id()},
+      log_.debug("agency action recorded", {{"complaint_id", env.complaint_id()},
                                            {"trace_id", env.trace_id()},
                                            {"agency", agency},
                                            {"unit", unit_id},

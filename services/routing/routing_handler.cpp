@@ -156,7 +156,7 @@ kafka::TransformResult RoutingHandler::apply(
               {"role", a.role() == v1::ASSIGNMENT_ROLE_LEAD ? "lead" : "support"}})
         .Increment();
   }
-  log_.info("complaint routed", {{"complaint_id", complaint_id},
+  log_.debug("complaint routed", {{"complaint_id", complaint_id},
                                  {"cause", cause_id},
                                  {"outcome", fx.outcome},
                                  {"rule", fx.state.rule_id()},

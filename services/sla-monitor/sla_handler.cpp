@@ -132,7 +132,7 @@ void LifecycleHandler::ended(const v1::EventEnvelope& env,
       metrics_.time_to_resolve
           .Add({{"agency", e.agency}, {"priority", e.priority}}, SlaMetrics::durationBuckets())
           .Observe(took);
-    log_.info("clock stopped", {{"complaint_id", env.complaint_id()},
+    log_.debug("clock stopped", {{"complaint_id", env.complaint_id()},
                                 {"trace_id", env.trace_id()},
                                 {"agency", e.agency},
                                 {"stage", e.stage},
@@ -158,7 +158,7 @@ kafka::HandleResult LifecycleHandler::handle(const kafka::Message& msg) {
       metrics_.started
           .Add({{"stage", stageName(o.stage)}, {"priority", priorityName(o.priority)}})
           .Increment();
-      log_.info("clock started", {{"complaint_id", o.complaint_id},
+      log_.debug("clock started", {{"complaint_id", o.complaint_id},
                                   {"trace_id", env.trace_id()},
                                   {"agency", o.agency_id},
                                   {"stage", stageName(o.stage)},

@@ -86,6 +86,8 @@ RoutingInstance::RoutingInstance(const RoutingRun& run, const std::string& insta
       {"LAPOR_AGENCIES_FILE", run.agencies_file},
       // Reports go straight to routing; the verification tests turn it on.
       {"LAPOR_VERIFICATION_CHANNELS", ""},
+      // logLines() counts the per-complaint lines, which are logged at debug.
+      {"LAPOR_SERVICE_LOG_LEVEL", "debug"},
       {"LAPOR_GRPC_PORT", std::to_string(grpc_port)},
       {"LAPOR_METRICS_PORT", std::to_string(metrics_port_)},
   };

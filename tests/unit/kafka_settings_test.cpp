@@ -72,6 +72,16 @@ TEST(TopicSettings, MinIsrAboveReplicationFactorIsRefused) {
               HasSubstr("kafka.complaints_retention"));
 }
 
+TEST(ConsumerSettings, FetchWaitMaxReachesEveryConsumerAndIsRangeChecked) {
+  EXPECT_EQ(load("kafka: {}\n").consumer("g", {"t"}).fetch_wait_max, std::chrono::milliseconds(500));
+  EXPECT_EQ(load("kafka: {}\n", {{"LAPOR_KAFKA_FETCH_WAIT_MAX", "20ms"}})
+                .consumer("g", {"t"})
+                .fetch_wait_max,
+            std::chrono::milliseconds(20));
+  EXPECT_THAT(configError([] { load("kafka: {fetch_wait_max: 0ms}\n"); }),
+              HasSubstr("fetch_wait_max"));
+}
+
 TEST(KafkaSecurity, ScramNeedsUserAndPassword) {
   EXPECT_THAT(configError([] { load("kafka:\n  security_protocol: sasl_ssl\n"); }),
               HasSubstr("kafka.sasl_username"));
