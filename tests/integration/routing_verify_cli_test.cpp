@@ -10,20 +10,11 @@
 #include "topic_reader.h"
 
 #include <gtest/gtest.h>
-#include <sys/wait.h>
-
-#include <fstream>
-#include <sstream>
 
 namespace lapor::integration {
 namespace {
 
 using namespace std::chrono_literals;
-
-struct CliRun {
-  int exit_code = -1;
-  std::string output;  // stdout and stderr
-};
 
 class RoutingVerifyCliTest : public ::testing::Test {
  protected:
@@ -38,22 +29,9 @@ class RoutingVerifyCliTest : public ::testing::Test {
   }
 
   CliRun cli(std::vector<std::string> args) {
-    static int n = 0;
-    const auto log =
-        testing::runDir() + "/logs/" + name_ + "-cli-" + std::to_string(++n) + ".log";
-    args.insert(args.begin(), LAPOR_BUILD_DIR "/tools/lapor-cli");
     args.push_back("--routing");
     args.push_back(routing_->address());
-    testing::ChildProcess p("lapor-cli", args, {{"LAPOR_OPERATOR_TOKEN", "lapor-demo-operator"}},
-                            log);
-    CliRun r;
-    EXPECT_TRUE(waitFor([&] { return !p.running(); }, 30s)) << "lapor-cli did not exit";
-    if (auto st = p.signalAndWait(0, 1s); st && WIFEXITED(*st)) r.exit_code = WEXITSTATUS(*st);
-    std::ifstream in(log);
-    std::stringstream buf;
-    buf << in.rdbuf();
-    r.output = buf.str();
-    return r;
+    return runCli(args, {{"LAPOR_OPERATOR_TOKEN", "lapor-demo-operator"}});
   }
 
   // A web report routing holds for verification, once it is in the queue.

@@ -13,10 +13,8 @@
 #include <grpcpp/grpcpp.h>
 #include <gtest/gtest.h>
 
-#include <fstream>
 #include <map>
 #include <sstream>
-#include <sys/wait.h>
 
 #ifndef LAPOR_BUILD_DIR
 #error "LAPOR_BUILD_DIR must be defined"
@@ -127,26 +125,10 @@ class SlaSummaryTest : public ::testing::Test {
     return out;
   }
 
-  struct CliRun {
-    int exit_code = -1;
-    std::string output;  // stdout and stderr
-  };
   CliRun cli(std::vector<std::string> args) {
-    static int n = 0;
-    const auto log =
-        lapor::testing::runDir() + "/logs/" + run_ + "-cli-" + std::to_string(++n) + ".log";
-    args.insert(args.begin(), LAPOR_BUILD_DIR "/tools/lapor-cli");
     args.push_back("--sla");
     args.push_back(address_);
-    ChildProcess p("lapor-cli", args, {{"LAPOR_OPERATOR_TOKEN", "lapor-demo-auditor"}}, log);
-    CliRun r;
-    EXPECT_TRUE(waitFor([&] { return !p.running(); }, 30s)) << "lapor-cli did not exit";
-    if (auto st = p.signalAndWait(0, 1s); st && WIFEXITED(*st)) r.exit_code = WEXITSTATUS(*st);
-    std::ifstream in(log);
-    std::stringstream buf;
-    buf << in.rdbuf();
-    r.output = buf.str();
-    return r;
+    return runCli(args, {{"LAPOR_OPERATOR_TOKEN", "lapor-demo-auditor"}});
   }
 
   std::string brokers_, run_, address_;
