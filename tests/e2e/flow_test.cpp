@@ -284,13 +284,15 @@ TEST(EndToEnd, MalformedEventIsDeadLetteredAndTheNextOneIsProcessed) {
                EXPECT_EQ(m.header("lapor.dlq.source.topic").value_or(""), kafka::kComplaintsTopic);
                EXPECT_TRUE(m.header("lapor.dlq.source.offset").has_value());
                services.insert(m.header("lapor.dlq.service").value_or("?"));
-               return services.size() ==
-                      3;  // intake's view, routing and the SLA monitor all read it
+               // Intake's view, routing, the SLA monitor and notification (the reporters'
+               // answers to agencies) all read it.
+               return services.size() == 4;
              },
              30s)
           .has_value();
   EXPECT_TRUE(all) << "dead letters from: " << services.size();
   EXPECT_TRUE(services.count("routing"));
+  EXPECT_TRUE(services.count("notification"));
   auto routed = roads.waitFor(key);
   ASSERT_TRUE(routed.has_value()) << g_stack->logs();
   EXPECT_EQ(routed->item().assignment().agency_id(), "dinas-pu");

@@ -7,6 +7,7 @@
 #include "intake_fixture.h"
 #include "integration_support.h"
 #include "lifecycle_events.h"
+#include "smtp_sink.h"
 #include "redis/redis_client.h"
 #include "topic_reader.h"
 #include "webhook/webhook_signature.h"
@@ -80,56 +81,9 @@ class HttpSink {
   int bad_signatures_ = 0;
 };
 
-std::string python() {
-  const std::string venv = LAPOR_SOURCE_DIR "/.cache/tools/venv/bin/python";
-  const auto has = [&] {
-    return std::system((venv + " -c 'import aiosmtpd' 2>/dev/null").c_str()) == 0;
-  };
-  // The outside clients' venv (tests/clients/tools.sh, which `make test` runs first).
-  if (!has()) (void)std::system("bash " LAPOR_SOURCE_DIR "/tests/clients/tools.sh >&2");
-  if (!has()) throw std::runtime_error("aiosmtpd is not in " + venv + ": run tests/clients/tools.sh");
-  return venv;
-}
-
-// aiosmtpd, a real SMTP server, writing what it accepts to a folder.
-class SmtpSink {
- public:
-  SmtpSink()
-      : port_(testing::freePort()),
-        dir_(testing::runDir() + "/smtp-" + std::to_string(std::random_device{}())) {
-    std::filesystem::create_directories(dir_);
-    process_ = std::make_unique<testing::ChildProcess>(
-        "smtp-sink",
-        std::vector<std::string>{python(), LAPOR_SOURCE_DIR "/tests/integration/smtp_sink.py",
-                                 std::to_string(port_), dir_},
-        std::map<std::string, std::string>{}, dir_ + ".log");
-    if (!testing::waitFor([&] { return readFile(dir_ + ".log").find("ready") != std::string::npos; },
-                          20s))
-      throw std::runtime_error("the SMTP sink did not start\n" + process_->logTail());
-  }
-  int port() const { return port_; }
-  std::vector<std::string> mails(const std::string& with) {
-    std::vector<std::string> out;
-    for (const auto& e : std::filesystem::directory_iterator(dir_))
-      if (e.path().extension() == ".eml")
-        if (auto m = readFile(e.path().string()); m.find(with) != std::string::npos)
-          out.push_back(m);
-    return out;
-  }
-
- private:
-  static std::string readFile(const std::string& p) {
-    std::ifstream in(p);
-    return std::string((std::istreambuf_iterator<char>(in)), {});
-  }
-  int port_;
-  std::string dir_;
-  std::unique_ptr<testing::ChildProcess> process_;
-};
-
 struct NotifyStack {
   HttpSink http;
-  SmtpSink smtp;
+  testing::SmtpSink smtp;
   std::string prefix = freshPrefix();
   std::unique_ptr<IntakeProcess> intake;
 

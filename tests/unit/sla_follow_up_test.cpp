@@ -505,7 +505,44 @@ TEST(FollowUpTest, RandomWalksNeverLeaveAnOpenComplaintWithoutAnOwner) {
         if (!a.ended() && a.agency_id() != "triage") live.push_back(&a);
       const auto* a = live.empty() ? nullptr : live[pick(live.size())];
       v1::EventEnvelope env;
-      switch (pick(14)) {
+      switch (pick(20)) {
+        case 14:  // held for the verifiers
+          env = event(next_id(), at);
+          env.mutable_verification_requested()->set_desk("triage");
+          break;
+        case 15: {  // verified, maybe reclassified
+          env = event(next_id(), at);
+          const v1::ReportType types[] = {v1::REPORT_TYPE_UNSPECIFIED,
+                                          v1::REPORT_TYPE_COMPLAINT_LIGHT,
+                                          v1::REPORT_TYPE_COMPLAINT_OVERSIGHT};
+          env.mutable_verified()->set_report_type(types[pick(3)]);
+          break;
+        }
+        case 16:  // the verifiers ask the reporter
+          env = event(next_id(), at);
+          env.mutable_postponed()->set_question("?");
+          break;
+        case 17:  // an agency asks the reporter
+          if (!a) continue;
+          env = event(next_id(), at);
+          env.mutable_reporter_asked()->set_assignment_id(a->assignment_id());
+          env.mutable_reporter_asked()->set_agency_id(a->agency_id());
+          break;
+        case 18: {  // the reporter answers the open question (or a stale one)
+          env = event(next_id(), at);
+          auto* r = env.mutable_reporter_answered();
+          r->set_in_reply_to(pick(4) == 0 ? "stale" : w.ledger.open_question());
+          for (const auto& x : w.ledger.assignments())
+            if (pick(2) == 0) r->set_assignment_id(x.assignment_id());
+          break;
+        }
+        case 19:  // delegated to a unit
+          if (!a) continue;
+          env = event(next_id(), at);
+          env.mutable_delegated()->set_assignment_id(a->assignment_id());
+          env.mutable_delegated()->set_agency_id(a->agency_id());
+          env.mutable_delegated()->set_unit_id("unit-1");
+          break;
         case 0: {  // a route: to agencies, or to the desk
           std::vector<std::string> to;
           const bool triage = pick(4) == 0;
