@@ -1,6 +1,7 @@
 // lapor-cli: a small gRPC client for operators and the local demo: submit a complaint, follow
-// it (get, list, watch, feedback, reopen), subscribe as an agency, acknowledge, read SLA clocks,
-// check health. Exit codes: 0 done, 1 the call failed, 2 a usage error (flag named).
+// it (get, list, watch, feedback, reopen, answer), subscribe as an agency, acknowledge,
+// delegate, ask the reporter, verify reports, read SLA clocks and the monthly summary, check
+// health. Exit codes: 0 done, 1 the call failed, 2 a usage error (flag named).
 #include "google/rpc/error_details.pb.h"
 #include "google/rpc/status.pb.h"
 #include "grpc/health/v1/health.grpc.pb.h"
@@ -10,6 +11,7 @@
 #include "lapor/v1/sla.grpc.pb.h"
 #include "app/usage_exit.h"
 #include "build_info.h"
+#include "events/names.h"
 
 #include <google/protobuf/util/json_util.h>
 #include <grpcpp/grpcpp.h>
@@ -25,6 +27,7 @@
 #include <iostream>
 #include <mutex>
 #include <optional>
+#include <sstream>
 #include <thread>
 
 namespace v1 = lapor::v1;
@@ -290,6 +293,58 @@ int demo(const std::string& intake, const std::string& notification, const std::
   return 1;
 }
 
+// The monthly summary as CSV (header, a line per row, then the total) or as an aligned table.
+std::string csvField(const std::string& v) {
+  if (v.find_first_of(",\"\n") == std::string::npos) return v;
+  std::string out = "\"";
+  for (char c : v) out += c == '"' ? std::string("\"\"") : std::string(1, c);
+  return out + "\"";
+}
+
+std::vector<std::vector<std::string>> summaryLines(const v1::GetMonthlySummaryResponse& r) {
+  std::vector<std::vector<std::string>> lines{
+      {"report_type", "category", "received", "verified", "dispatched", "answered_on_time",
+       "answered_late", "ratings", "average_rating"}};
+  auto line = [&](const std::string& type, const std::string& category,
+                  const v1::SummaryFigures& f) {
+    std::ostringstream avg;
+    avg.setf(std::ios::fixed);
+    avg.precision(2);
+    avg << f.average_rating();
+    lines.push_back({type, category, std::to_string(f.received()), std::to_string(f.verified()),
+                     std::to_string(f.dispatched()), std::to_string(f.answered_on_time()),
+                     std::to_string(f.answered_late()), std::to_string(f.ratings()), avg.str()});
+  };
+  for (const auto& row : r.rows())
+    line(lapor::events::reportTypeName(row.report_type()), row.category(), row.figures());
+  line("total", "", r.total());
+  return lines;
+}
+
+void printSummary(const v1::GetMonthlySummaryResponse& r, bool csv) {
+  const auto lines = summaryLines(r);
+  if (csv) {
+    for (const auto& l : lines) {
+      for (size_t i = 0; i < l.size(); ++i) std::cout << (i ? "," : "") << csvField(l[i]);
+      std::cout << "\n";
+    }
+    return;
+  }
+  std::cout << "month " << r.month() << ", "
+            << (r.agency_id().empty() ? "the whole regency" : "agency " + r.agency_id()) << "\n";
+  std::vector<size_t> width(lines[0].size(), 0);
+  for (const auto& l : lines)
+    for (size_t i = 0; i < l.size(); ++i) width[i] = std::max(width[i], l[i].size());
+  for (const auto& l : lines) {
+    for (size_t i = 0; i < l.size(); ++i) {
+      const auto pad = std::string(width[i] - l[i].size(), ' ');
+      // Names left, numbers right.
+      std::cout << (i ? "  " : "") << (i < 2 ? l[i] + pad : pad + l[i]);
+    }
+    std::cout << "\n";
+  }
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -427,6 +482,118 @@ int main(int argc, char** argv) {
   c_back->add_option("--operator", operator_name, "who decides");
   c_back->add_option("--request-id", request_id, "idempotency key: a retry returns once");
   c_back->add_option("complaint_id", complaint)->required();
+
+  std::string month;
+  bool csv = false;
+  auto* c_summary = app.add_subcommand(
+      "summary",
+      "One month of complaint handling per report type and category (SlaService."
+      "GetMonthlySummary, auditor role): received, verified, dispatched, answered on time and "
+      "late, ratings and their average, of one agency or the whole regency");
+  c_summary->add_option("--sla", sla, "sla-monitor gRPC address");
+  c_summary->add_option("--month", month, "YYYY-MM in the regency's time zone")->required();
+  c_summary->add_option("--agency", agency, "agency id (default: the whole regency)");
+  c_summary->add_flag("--csv", csv, "CSV: a header, one line per row, then the total line");
+
+  int queue_size = 50;
+  auto* c_queue = app.add_subcommand(
+      "verify-queue", "List the reports waiting for verification, oldest first (operator role; "
+                      "one JSON line per report)");
+  c_queue->add_option("--routing", routing, "routing gRPC address");
+  c_queue->add_option("--page-size", queue_size, "1..500");
+  c_queue->add_option("--pages", pages, "how many pages to follow");
+
+  std::string title, description, type_name;
+  bool confidential = false, is_public = false, anonymous = false, named = false;
+  auto* c_verify = app.add_subcommand(
+      "verify", "Verify a report so routing dispatches it, optionally editing its title and "
+                "summary, its confidential/anonymous flags and its report type (operator role)");
+  c_verify->add_option("--routing", routing, "routing gRPC address");
+  c_verify->add_option("--title", title, "edited title (default: keep)");
+  c_verify->add_option("--description", description, "edited summary (default: keep)");
+  auto* f_conf = c_verify->add_flag("--confidential", confidential, "keep out of public listings");
+  c_verify->add_flag("--public", is_public, "may be listed publicly")->excludes(f_conf);
+  auto* f_anon = c_verify->add_flag("--anonymous", anonymous, "hide the reporter from agencies");
+  c_verify->add_flag("--named", named, "show the reporter to agencies")->excludes(f_anon);
+  c_verify->add_option("--type", type_name,
+                       "report type: complaint, complaint_light, complaint_normative, "
+                       "complaint_oversight, aspiration, information_request (default: keep)");
+  c_verify->add_option("--note", note);
+  c_verify->add_option("--operator", operator_name, "who decides");
+  c_verify->add_option("--request-id", request_id, "idempotency key: a retry verifies once");
+  c_verify->add_option("complaint_id", complaint)->required();
+
+  std::string question, forward_to, answer_text;
+  auto* c_postpone = app.add_subcommand(
+      "postpone", "Postpone a report in verification, asking the reporter for what is missing "
+                  "(operator role); the reporter's answer puts it back in the queue");
+  c_postpone->add_option("--routing", routing, "routing gRPC address");
+  c_postpone->add_option("--question", question, "to the reporter")->required();
+  c_postpone->add_option("--operator", operator_name, "who decides");
+  c_postpone->add_option("--request-id", request_id, "idempotency key: a retry postpones once");
+  c_postpone->add_option("complaint_id", complaint)->required();
+
+  auto* c_notours = app.add_subcommand(
+      "not-ours", "Close a report in verification as not the regency's, recording the body it "
+                  "belongs to for forwarding (operator role)");
+  c_notours->add_option("--routing", routing, "routing gRPC address");
+  c_notours->add_option("--forward-to", forward_to, "the body it belongs to")->required();
+  c_notours->add_option("--note", note, "to the reporter");
+  c_notours->add_option("--operator", operator_name, "who decides");
+  c_notours->add_option("--request-id", request_id, "idempotency key");
+  c_notours->add_option("complaint_id", complaint)->required();
+
+  auto* c_archive = app.add_subcommand(
+      "archive", "Archive a report in verification with a reason the reporter sees (operator "
+                 "role)");
+  c_archive->add_option("--routing", routing, "routing gRPC address");
+  c_archive->add_option("--reason", reason, "shown to the reporter")->required();
+  c_archive->add_option("--operator", operator_name, "who decides");
+  c_archive->add_option("--request-id", request_id, "idempotency key");
+  c_archive->add_option("complaint_id", complaint)->required();
+
+  auto* c_answer = app.add_subcommand(
+      "answer", "Answer the question an agency or the verifiers asked, as the reporter "
+                "(IntakeService.AnswerAgency)");
+  c_answer->add_option("--intake", intake, "intake gRPC address");
+  c_answer->add_option("--secret", secret,
+                       "the reporter secret of the submission (env LAPOR_REPORTER_SECRET)");
+  c_answer->add_option("--answer", answer_text, "the answer, 1..4000 characters")->required();
+  c_answer->add_option("--api-key", g_api_key, "publisher API key (env LAPOR_API_KEY)");
+  c_answer->add_option("--request-id", request_id, "a retry with the same id answers once");
+  c_answer->add_option("tracking_id", tracking)->required();
+
+  std::string unit;
+  auto* c_delegate = app.add_subcommand(
+      "delegate", "Pass an assignment on to one of the agency's work units, with a note (the "
+                  "agency's token); delegating to another unit moves it");
+  c_delegate->add_option("--notification", notification, "notification gRPC address");
+  c_delegate->add_option("--agency", agency)->required();
+  c_delegate->add_option("--unit", unit, "the unit's id (agencies.yaml units)")->required();
+  c_delegate->add_option("--note", note, "the agency's instruction to the unit");
+  c_delegate->add_option("--token", token, "agency token (env LAPOR_AGENCY_TOKEN)");
+  c_delegate->add_option("--operator", operator_name, "who decides");
+  c_delegate->add_option("assignment_id", assignment)->required();
+
+  auto* c_takeback = app.add_subcommand(
+      "take-back", "Take a delegated assignment back from the unit (the agency's token)");
+  c_takeback->add_option("--notification", notification, "notification gRPC address");
+  c_takeback->add_option("--agency", agency)->required();
+  c_takeback->add_option("--note", note, "why");
+  c_takeback->add_option("--token", token, "agency token (env LAPOR_AGENCY_TOKEN)");
+  c_takeback->add_option("--operator", operator_name, "who decides");
+  c_takeback->add_option("assignment_id", assignment)->required();
+
+  auto* c_ask = app.add_subcommand(
+      "ask", "Ask the reporter a question about an assignment (the agency's or the unit's "
+             "token); the answer arrives on the asker's feed");
+  c_ask->add_option("--notification", notification, "notification gRPC address");
+  c_ask->add_option("--agency", agency, "the agency, or the unit holding the assignment")
+      ->required();
+  c_ask->add_option("--question", question, "shown to the reporter, 1..2000 bytes")->required();
+  c_ask->add_option("--token", token, "agency token (env LAPOR_AGENCY_TOKEN)");
+  c_ask->add_option("--operator", operator_name, "who asks");
+  c_ask->add_option("assignment_id", assignment)->required();
 
   auto* c_demo = app.add_subcommand("demo", "Submit a complaint and follow it to the agency");
   c_demo->add_option("--intake", intake);
@@ -605,6 +772,147 @@ int main(int argc, char** argv) {
     v1::ReturnToTriageResponse resp;
     if (auto s = stub->ReturnToTriage(operatorContext("supervisor").get(), req, &resp); !s.ok())
       return fail("return-to-triage", s);
+    std::cout << json(resp) << "\n";
+  } else if (*c_summary) {
+    auto stub = v1::SlaService::NewStub(channel(sla));
+    v1::GetMonthlySummaryRequest req;
+    req.set_month(month);
+    if (c_summary->count("--agency") > 0) req.set_agency_id(agency);
+    v1::GetMonthlySummaryResponse resp;
+    if (auto s = stub->GetMonthlySummary(operatorContext("auditor").get(), req, &resp); !s.ok())
+      return fail("summary", s);
+    printSummary(resp, csv);
+  } else if (*c_queue) {
+    auto stub = v1::RoutingAdmin::NewStub(channel(routing));
+    v1::ListVerificationQueueRequest req;
+    req.set_page_size(queue_size);
+    for (int page = 0; page < pages; ++page) {
+      v1::ListVerificationQueueResponse resp;
+      if (auto s = stub->ListVerificationQueue(operatorContext("operator").get(), req, &resp);
+          !s.ok())
+        return fail("verify-queue", s);
+      for (const auto& r : resp.reports()) std::cout << json(r) << "\n";
+      if (resp.next_page_token().empty()) break;
+      std::cerr << "next page: " << resp.next_page_token() << "\n";
+      req.set_page_token(resp.next_page_token());
+    }
+  } else if (*c_verify) {
+    auto stub = v1::RoutingAdmin::NewStub(channel(routing));
+    v1::VerifyRequest req;
+    req.set_complaint_id(complaint);
+    req.set_title(title);
+    req.set_description(description);
+    if (!type_name.empty()) {
+      auto t = lapor::events::reportTypeFromName(type_name);
+      if (!t) {
+        std::cerr << "--type: unknown report type '" << type_name
+                  << "' (complaint, complaint_light, complaint_normative, complaint_oversight, "
+                     "aspiration, information_request)\n";
+        return 2;
+      }
+      req.set_report_type(*t);
+    }
+    const bool flags = confidential || is_public || anonymous || named;
+    if (flags) {
+      // Both flags are sent together: the one not given on the command line must stay as the
+      // reporter chose it, which only the queue shows; ask for both then.
+      if (!(confidential || is_public) || !(anonymous || named)) {
+        std::cerr << "--confidential/--public and --anonymous/--named: give one of each pair "
+                     "when changing either\n";
+        return 2;
+      }
+      req.set_set_flags(true);
+      req.set_confidential(confidential);
+      req.set_anonymous(anonymous);
+    }
+    req.set_note(note);
+    req.set_operator_(operator_name);
+    req.set_request_id(request_id);
+    v1::VerifyResponse resp;
+    if (auto s = stub->Verify(operatorContext("operator").get(), req, &resp); !s.ok())
+      return fail("verify", s);
+    std::cout << "verified\n";
+  } else if (*c_postpone) {
+    auto stub = v1::RoutingAdmin::NewStub(channel(routing));
+    v1::PostponeRequest req;
+    req.set_complaint_id(complaint);
+    req.set_question(question);
+    req.set_operator_(operator_name);
+    req.set_request_id(request_id);
+    v1::PostponeResponse resp;
+    if (auto s = stub->Postpone(operatorContext("operator").get(), req, &resp); !s.ok())
+      return fail("postpone", s);
+    std::cout << "postponed\n";
+  } else if (*c_notours) {
+    auto stub = v1::RoutingAdmin::NewStub(channel(routing));
+    v1::NotOursRequest req;
+    req.set_complaint_id(complaint);
+    req.set_forward_to(forward_to);
+    req.set_note(note);
+    req.set_operator_(operator_name);
+    req.set_request_id(request_id);
+    v1::NotOursResponse resp;
+    if (auto s = stub->NotOurs(operatorContext("operator").get(), req, &resp); !s.ok())
+      return fail("not-ours", s);
+    std::cout << "not ours: forward to " << forward_to << "\n";
+  } else if (*c_archive) {
+    auto stub = v1::RoutingAdmin::NewStub(channel(routing));
+    v1::ArchiveRequest req;
+    req.set_complaint_id(complaint);
+    req.set_reason(reason);
+    req.set_operator_(operator_name);
+    req.set_request_id(request_id);
+    v1::ArchiveResponse resp;
+    if (auto s = stub->Archive(operatorContext("operator").get(), req, &resp); !s.ok())
+      return fail("archive", s);
+    std::cout << "archived\n";
+  } else if (*c_answer) {
+    auto stub = v1::IntakeService::NewStub(channel(intake));
+    v1::AnswerAgencyRequest req;
+    req.set_tracking_id(tracking);
+    req.set_answer(answer_text);
+    req.set_reporter_secret(reporterSecret(secret));
+    req.set_request_id(request_id);
+    v1::AnswerAgencyResponse resp;
+    if (auto s = stub->AnswerAgency(intakeContext(30s).get(), req, &resp); !s.ok())
+      return fail("answer", s);
+    std::cout << json(resp) << "\n";
+  } else if (*c_delegate) {
+    auto stub = v1::AgencyService::NewStub(channel(notification));
+    v1::DelegateRequest req;
+    req.set_agency_id(agency);
+    req.set_assignment_id(assignment);
+    req.set_unit_id(unit);
+    req.set_note(note);
+    req.set_operator_(operator_name);
+    v1::DelegateResponse resp;
+    if (auto s = stub->Delegate(agencyContext(agencyToken(token, agency)).get(), req, &resp);
+        !s.ok())
+      return fail("delegate", s);
+    std::cout << json(resp) << "\n";
+  } else if (*c_takeback) {
+    auto stub = v1::AgencyService::NewStub(channel(notification));
+    v1::TakeBackRequest req;
+    req.set_agency_id(agency);
+    req.set_assignment_id(assignment);
+    req.set_note(note);
+    req.set_operator_(operator_name);
+    v1::TakeBackResponse resp;
+    if (auto s = stub->TakeBack(agencyContext(agencyToken(token, agency)).get(), req, &resp);
+        !s.ok())
+      return fail("take-back", s);
+    std::cout << "taken back\n";
+  } else if (*c_ask) {
+    auto stub = v1::AgencyService::NewStub(channel(notification));
+    v1::AskReporterRequest req;
+    req.set_agency_id(agency);
+    req.set_assignment_id(assignment);
+    req.set_question(question);
+    req.set_operator_(operator_name);
+    v1::AskReporterResponse resp;
+    if (auto s = stub->AskReporter(agencyContext(agencyToken(token, agency)).get(), req, &resp);
+        !s.ok())
+      return fail("ask", s);
     std::cout << json(resp) << "\n";
   } else if (*c_demo) {
     return demo(intake, notification, sla, agency, agencyToken(token, agency), sargs);

@@ -45,6 +45,15 @@ std::chrono::seconds retention(const config::Config& cfg) {
   return std::chrono::duration_cast<std::chrono::seconds>(r);
 }
 
+// The monthly counters count in the regency's months and are kept `sla.summary_retention`.
+SummaryOptions summaryOptions(const config::Config& cfg, const WorkCalendar& cal) {
+  auto r = cfg.getDuration("sla", "summary_retention", std::chrono::hours(24 * 400));
+  if (r < std::chrono::hours(24 * 31))
+    throw cfg.error("sla", "summary_retention", "must be at least 31d (a whole month)");
+  return {[&cal](int64_t ms) { return monthOf(ms, cal); },
+          std::chrono::duration_cast<std::chrono::seconds>(r)};
+}
+
 }  // namespace
 
 WorkCalendar calendarFromConfig(const config::Config& cfg) {
@@ -78,13 +87,13 @@ SlaMonitorApp::SlaMonitorApp(const config::Config& cfg, const app::ServiceSettin
       exposer_(s.metrics_address),
       metrics_(exposer_.registry()),
       redis_(s.redis, logger),
-      store_(redis_, retention(cfg)),
+      store_(redis_, retention(cfg), summaryOptions(cfg, calendar_)),
       producer_(s.producer(), logger),
       handler_(store_, policy_, calendar_, logger, metrics_),
       scheduler_(store_, producer_, clock_, directory_, calendar_, logger, metrics_,
                  schedulerOptions(cfg, s, directory_)),
       operators_(auth::operatorAccessFrom(cfg, logger)),
-      service_(store_, clock_, *operators_),
+      service_(store_, clock_, *operators_, directory_, calendar_),
       consumer_(s.consumer(cfg.getString("kafka", "group", "lapor-sla-monitor"),
                            {kafka::kComplaintsTopic}),
                 producer_, logger, &exposer_.registry()) {

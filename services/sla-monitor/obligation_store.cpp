@@ -3,10 +3,13 @@
 // sla:complaints:open (complaints the owner audit checks), sla:timers (zset by due time),
 // sla:inflight (zset by lease end), sla:open (hash of open counts by agency|stage|priority|
 // overdue), sla:emopen:<stage> (open emergency obligations by start), sla:decided and
-// sla:breaches (zsets by decision time, for compliance queries).
+// sla:breaches (zsets by decision time, for compliance queries), sla:summary:<YYYY-MM>:<agency>
+// (the monthly counters, a hash of <type>|<category>|<figure>; agency "" = the regency).
 #include "obligation_store.h"
 
 #include "text/stored_int.h"
+
+#include <absl/time/time.h>
 
 namespace lapor::sla {
 
@@ -18,6 +21,18 @@ local function okey(id) return ARGV[1] .. 'sla:ob:' .. id end
 local function field(k, overdue)
   local f = redis.call('HMGET', k, 'agency', 'stage_name', 'prio_name')
   return f[1] .. '|' .. f[2] .. '|' .. f[3] .. '|' .. overdue
+end
+-- An answer decided (follow-up or resolution met on time, or breached): counted in the month
+-- given for the obligation's agency and the regency, once, as the state changes with it.
+local function answered(prefix, k, month, sttl, figure)
+  local f = redis.call('HMGET', k, 'stage_name', 'agency', 'type', 'category')
+  if f[1] ~= 'follow_up' and f[1] ~= 'resolution' then return end
+  local name = (f[3] or '0') .. '|' .. (f[4] or '') .. '|' .. figure
+  for _, a in ipairs({f[2] or '', ''}) do
+    local key = prefix .. 'sla:summary:' .. month .. ':' .. a
+    redis.call('HINCRBY', key, name, 1)
+    redis.call('EXPIRE', key, sttl)
+  end
 end
 )lua";
 
@@ -43,7 +58,8 @@ return 1
 
 // KEYS: complaint set, timers, open counts, decided.
 // ARGV: prefix, now, ttl, mode, then for mode 'filter': stage (0 = any), assignment ('' = any),
-// outcome (met|cancelled); for mode 'ids': count, then id and outcome pairs.
+// outcome (met|cancelled); for mode 'ids': count, then id and outcome pairs; last the month of
+// `now` and the monthly counters' ttl.
 // Returns id, result, stage name, agency, priority name, started for each ended obligation.
 constexpr const char* kEnd = R"lua(
 local prefix, now, ttl = ARGV[1], ARGV[2], ARGV[3]
@@ -58,7 +74,10 @@ local function finish(id, outcome)
     redis.call('HSET', k, 'state', result, 'ended', now)
     redis.call('ZREM', KEYS[2], id .. '|warn', id .. '|breach', id .. '|close')
     redis.call('HINCRBY', KEYS[3], field(k, '0'), -1)
-    if result == 'met' then redis.call('ZADD', KEYS[4], now, id) end
+    if result == 'met' then
+      redis.call('ZADD', KEYS[4], now, id)
+      answered(prefix, k, ARGV[#ARGV - 1], ARGV[#ARGV], 'on_time')
+    end
   elseif f[1] == 'breached' and not f[2] then
     if outcome == 'met' then result = 'late' else result = 'cancelled' end
     redis.call('HSET', k, 'ended', now)
@@ -134,7 +153,8 @@ end
 return 0
 )lua";
 
-// KEYS: timers, inflight, open, decided, breaches. ARGV: prefix, now, lease end, limit, ttl
+// KEYS: timers, inflight, open, decided, breaches. ARGV: prefix, now, lease end, limit, ttl,
+// the month of now, the monthly counters' ttl
 constexpr const char* kClaim = R"lua(
 local out = {}
 for _, m in ipairs(redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[2], 'LIMIT', 0, ARGV[4])) do
@@ -152,6 +172,7 @@ for _, m in ipairs(redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[2], 'LIMIT'
       redis.call('HINCRBY', KEYS[3], field(k, '1'), 1)
       redis.call('ZADD', KEYS[4], ARGV[2], id)
       redis.call('ZADD', KEYS[5], ARGV[2], id)
+      answered(ARGV[1], k, ARGV[6], ARGV[7], 'late')
       won = true
     end
   elseif kind == 'close' then
@@ -199,10 +220,15 @@ end
 return 1
 )lua";
 
-// KEYS: the ledger, the open-complaint set. ARGV: ledger bytes, ttl ms, complaint id, open
+// KEYS: the ledger, the open-complaint set. ARGV: ledger bytes, ttl ms, complaint id, open,
+// the monthly counters' ttl, then key, field, increment triples
 constexpr const char* kSaveLedger = R"lua(
 redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
 if ARGV[4] == '1' then redis.call('SADD', KEYS[2], ARGV[3]) else redis.call('SREM', KEYS[2], ARGV[3]) end
+for i = 6, #ARGV - 2, 3 do
+  redis.call('HINCRBY', ARGV[i], ARGV[i + 1], ARGV[i + 2])
+  redis.call('EXPIRE', ARGV[i], ARGV[5])
+end
 return 1
 )lua";
 
@@ -246,7 +272,29 @@ std::vector<EndedObligation> endedFrom(const redis::Reply& r) {
   return out;
 }
 
+std::string utcMonth(int64_t ms) {
+  const auto t = absl::FromUnixMillis(ms);
+  return absl::FormatTime("%Y-%m", t, absl::UTCTimeZone());
+}
+
 }  // namespace
+
+ObligationStore::ObligationStore(redis::RedisClient& redis, std::chrono::seconds retention,
+                                 SummaryOptions summary)
+    : redis_(redis), retention_(retention), summary_(std::move(summary)) {}
+
+std::string ObligationStore::monthOf(int64_t ms) const {
+  return summary_.month_of ? summary_.month_of(ms) : utcMonth(ms);
+}
+
+std::vector<std::pair<std::string, std::string>> ObligationStore::summary(
+    const std::string& month, const std::string& agency) {
+  auto h = redis_.command({"HGETALL", redis_.key("sla:summary:" + month + ":" + agency)});
+  std::vector<std::pair<std::string, std::string>> out;
+  for (size_t i = 0; i + 1 < h.elements.size(); i += 2)
+    out.emplace_back(h.elements[i].str, h.elements[i + 1].str);
+  return out;
+}
 
 bool ObligationStore::start(const ObligationStart& o, const std::string& trace_id) {
   auto r = redis_.eval(
@@ -269,7 +317,8 @@ std::vector<EndedObligation> ObligationStore::end(const std::string& complaint_i
       {redis_.key("sla:complaint:" + complaint_id), redis_.key("sla:timers"),
        redis_.key("sla:open"), redis_.key("sla:decided")},
       {redis_.key(""), std::to_string(now_ms), std::to_string(retention_.count()), "filter",
-       std::to_string(e.stage), e.assignment_id, outcomeName(e.outcome)}));
+       std::to_string(e.stage), e.assignment_id, outcomeName(e.outcome), monthOf(now_ms),
+       std::to_string(summary_.retention.count())}));
 }
 
 std::vector<EndedObligation> ObligationStore::end(const std::string& complaint_id,
@@ -283,6 +332,8 @@ std::vector<EndedObligation> ObligationStore::end(const std::string& complaint_i
     args.push_back(s.obligation_id);
     args.push_back(outcomeName(s.outcome));
   }
+  args.push_back(monthOf(now_ms));
+  args.push_back(std::to_string(summary_.retention.count()));
   return endedFrom(redis_.eval(script(kEnd),
                                {redis_.key("sla:complaint:" + complaint_id),
                                 redis_.key("sla:timers"), redis_.key("sla:open"),
@@ -323,11 +374,19 @@ v1::ComplaintLedger ObligationStore::ledger(const std::string& complaint_id) {
   return l;
 }
 
-void ObligationStore::saveLedger(const v1::ComplaintLedger& l) {
+void ObligationStore::saveLedger(const v1::ComplaintLedger& l,
+                                 const std::vector<SummaryIncrement>& counts) {
+  std::vector<std::string> args{l.SerializeAsString(), std::to_string(retention_.count() * 1000),
+                                l.complaint_id(), isOpen(l) ? "1" : "0",
+                                std::to_string(summary_.retention.count())};
+  for (const auto& c : counts) {
+    args.push_back(redis_.key("sla:summary:" + c.month + ":" + c.agency));
+    args.push_back(c.field);
+    args.push_back(std::to_string(c.by));
+  }
   redis_.eval(kSaveLedger,
               {redis_.key("sla:ledger:" + l.complaint_id()), redis_.key("sla:complaints:open")},
-              {l.SerializeAsString(), std::to_string(retention_.count() * 1000), l.complaint_id(),
-               isOpen(l) ? "1" : "0"});
+              args);
 }
 
 std::vector<std::string> ObligationStore::claimDue(int64_t now_ms, std::chrono::milliseconds lease,
@@ -338,7 +397,8 @@ std::vector<std::string> ObligationStore::claimDue(int64_t now_ms, std::chrono::
                         redis_.key("sla:breaches")},
                        {redis_.key(""), std::to_string(now_ms),
                         std::to_string(now_ms + lease.count()), std::to_string(limit),
-                        std::to_string(retention_.count())});
+                        std::to_string(retention_.count()), monthOf(now_ms),
+                        std::to_string(summary_.retention.count())});
   std::vector<std::string> out;
   for (auto& e : r.elements) out.push_back(std::move(e.str));
   return out;

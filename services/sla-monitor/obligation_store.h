@@ -6,11 +6,13 @@
 
 #include "domain/sla_policy.h"
 #include "domain/follow_up.h"
+#include "domain/monthly_summary.h"
 #include "domain/timer_rules.h"
 #include "lapor/v1/sla.pb.h"
 #include "redis/redis_client.h"
 
 #include <chrono>
+#include <functional>
 #include <map>
 #include <optional>
 #include <string>
@@ -34,10 +36,17 @@ struct OpenCount {
   int64_t count = 0;
 };
 
+// The monthly counters: which month a moment falls in (the regency's zone) and how long a
+// month's counters are kept.
+struct SummaryOptions {
+  std::function<std::string(int64_t)> month_of;  // unset: UTC
+  std::chrono::seconds retention{std::chrono::hours(24 * 400)};
+};
+
 class ObligationStore {
  public:
-  ObligationStore(redis::RedisClient& redis, std::chrono::seconds retention)
-      : redis_(redis), retention_(retention) {}
+  ObligationStore(redis::RedisClient& redis, std::chrono::seconds retention,
+                  SummaryOptions summary = {});
 
   bool start(const ObligationStart& o, const std::string& trace_id);  // false: existed already
   // Ends every obligation of the complaint that matches (stage 0 = any, assignment "" = any).
@@ -60,7 +69,13 @@ class ObligationStore {
   // The complaint's ledger (empty, without complaint id, when there is none).
   v1::ComplaintLedger ledger(const std::string& complaint_id);
   // Stores it; an open complaint is listed for the owner audit, a closed one taken off first.
-  void saveLedger(const v1::ComplaintLedger& ledger);
+  // The event's additions to the monthly counters are written in the same step, so an event
+  // is counted exactly when the ledger records it as applied.
+  void saveLedger(const v1::ComplaintLedger& ledger,
+                  const std::vector<SummaryIncrement>& counts = {});
+  // The monthly counters of one month and agency ("" = the regency): field, value pairs.
+  std::vector<std::pair<std::string, std::string>> summary(const std::string& month,
+                                                           const std::string& agency);
 
   // Claims due timers whose obligation is still in the state the timer needs (changing that
   // state in the same step), plus claimed ones whose claimer's lease ran out.
@@ -92,8 +107,11 @@ class ObligationStore {
   Audit auditOwners();
 
  private:
+  std::string monthOf(int64_t ms) const;
+
   redis::RedisClient& redis_;
   std::chrono::seconds retention_;
+  SummaryOptions summary_;
 };
 
 }  // namespace lapor::sla

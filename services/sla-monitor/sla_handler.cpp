@@ -6,9 +6,9 @@
 // a crash is a repeat that consumers drop.
 #include "sla_handler.h"
 
-#include "events/names.h"
-
+#include "domain/monthly_summary.h"
 #include "events/envelope.h"
+#include "events/names.h"
 
 #include <algorithm>
 #include <map>
@@ -147,12 +147,15 @@ kafka::HandleResult LifecycleHandler::handle(const kafka::Message& msg) {
   metrics_.events.Add({{"kind", events::eventKind(env)}}).Increment();
   try {
     const auto at = env.occurred_at_ms();
-    auto s = step(store_.ledger(env.complaint_id()), env, policy_, calendar_);
+    const auto before = store_.ledger(env.complaint_id());
+    auto s = step(before, env, policy_, calendar_);
+    // Written with the ledger that records the event as applied: counted once, replay or not.
+    const auto counts = summaryIncrements(before, s, env, calendar_);
     // The audit must never see an open complaint between two clocks: a complaint that stays
     // open gets its new clocks before the old ones stop, and a closing one leaves the audit's
     // list before its clocks stop.
     const bool closing = s.changed && !isOpen(s.ledger);
-    if (closing) store_.saveLedger(s.ledger);
+    if (closing) store_.saveLedger(s.ledger, counts);
     for (const auto& o : s.starts) {
       if (!store_.start(o, env.trace_id())) continue;
       metrics_.started
@@ -202,7 +205,7 @@ kafka::HandleResult LifecycleHandler::handle(const kafka::Message& msg) {
       default:
         break;
     }
-    if (s.changed && !closing) store_.saveLedger(s.ledger);
+    if (s.changed && !closing) store_.saveLedger(s.ledger, counts);
   } catch (const redis::RedisError& e) {
     return kafka::HandleResult::retry("redis", e.what());
   }
@@ -504,6 +507,26 @@ grpc::Status SlaServiceImpl::ListDueSoon(grpc::ServerContext* ctx, const v1::Lis
     for (auto& o :
          store_.dueBetween(now, now + req->within_ms(), req->agency_id(), limitOf(req->limit())))
       *resp->add_obligations() = std::move(o);
+  } catch (const redis::RedisError&) {
+    return unavailable();
+  }
+  return grpc::Status::OK;
+}
+
+grpc::Status SlaServiceImpl::GetMonthlySummary(grpc::ServerContext* ctx,
+                                               const v1::GetMonthlySummaryRequest* req,
+                                               v1::GetMonthlySummaryResponse* resp) {
+  if (auto s = operators_.authorize(*ctx, auth::Role::Auditor, "GetMonthlySummary"); !s.ok())
+    return s;
+  if (!req->month().empty() && !isMonth(req->month()))
+    return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
+                        "month: '" + req->month() + "' is not YYYY-MM (e.g. 2026-03)");
+  if (!req->agency_id().empty() && !directory_.find(req->agency_id()))
+    return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
+                        "agency_id: '" + req->agency_id() + "' is not an agency");
+  const auto month = req->month().empty() ? monthOf(clock_.nowMs(), calendar_) : req->month();
+  try {
+    *resp = summaryFrom(req->agency_id(), month, store_.summary(month, req->agency_id()));
   } catch (const redis::RedisError&) {
     return unavailable();
   }

@@ -118,8 +118,13 @@ v1::GetComplianceResponse compliance(const std::vector<v1::Obligation>& decided,
 class SlaServiceImpl final : public v1::SlaService::Service {
  public:
   SlaServiceImpl(ObligationStore& store, const time::Clock& clock,
-                 const auth::OperatorAccess& operators)
-      : store_(store), clock_(clock), operators_(operators) {}
+                 const auth::OperatorAccess& operators,
+                 const agencies::AgencyDirectory& directory, const WorkCalendar& calendar)
+      : store_(store),
+        clock_(clock),
+        operators_(operators),
+        directory_(directory),
+        calendar_(calendar) {}
   grpc::Status GetObligations(grpc::ServerContext*, const v1::GetObligationsRequest* req,
                               v1::GetObligationsResponse* resp) override;
   grpc::Status GetCompliance(grpc::ServerContext*, const v1::GetComplianceRequest* req,
@@ -128,11 +133,15 @@ class SlaServiceImpl final : public v1::SlaService::Service {
                             v1::ListBreachesResponse* resp) override;
   grpc::Status ListDueSoon(grpc::ServerContext*, const v1::ListDueSoonRequest* req,
                            v1::ListDueSoonResponse* resp) override;
+  grpc::Status GetMonthlySummary(grpc::ServerContext*, const v1::GetMonthlySummaryRequest* req,
+                                 v1::GetMonthlySummaryResponse* resp) override;
 
  private:
   ObligationStore& store_;
   const time::Clock& clock_;
   const auth::OperatorAccess& operators_;
+  const agencies::AgencyDirectory& directory_;
+  const WorkCalendar& calendar_;
 };
 
 }  // namespace lapor::sla

@@ -1,9 +1,14 @@
 // librdkafka used directly here, so the helpers do not depend on the code under test.
 #include "integration_support.h"
 
+#include "process.h"
+
 #include <librdkafka/rdkafka.h>
+#include <sys/wait.h>
 
 #include <cstdlib>
+#include <fstream>
+#include <sstream>
 #include <random>
 #include <stdexcept>
 
@@ -65,6 +70,31 @@ int partitionCount(const std::string& brokers, const std::string& topic) {
       count = md->topics[i].partition_cnt;
   rd_kafka_metadata_destroy(md);
   return count;
+}
+
+CliRun runCli(const std::vector<std::string>& args, const std::map<std::string, std::string>& env) {
+#ifndef LAPOR_BUILD_DIR
+  (void)args;
+  (void)env;
+  throw std::logic_error("runCli needs LAPOR_BUILD_DIR");
+#else
+  const auto log = testing::runDir() + "/logs/" + uniqueName("lapor-cli") + ".log";
+  std::vector<std::string> argv{LAPOR_BUILD_DIR "/tools/lapor-cli"};
+  argv.insert(argv.end(), args.begin(), args.end());
+  testing::ChildProcess p("lapor-cli", argv, env, log);
+  CliRun r;
+  if (!waitFor([&] { return !p.running(); }, std::chrono::seconds(30))) {
+    r.output = "lapor-cli did not exit within 30 s";
+    return r;
+  }
+  if (auto st = p.signalAndWait(0, std::chrono::seconds(1)); st && WIFEXITED(*st))
+    r.exit_code = WEXITSTATUS(*st);
+  std::ifstream in(log);
+  std::stringstream buf;
+  buf << in.rdbuf();
+  r.output = buf.str();
+  return r;
+#endif
 }
 
 }  // namespace lapor::integration

@@ -8,6 +8,7 @@
 
 #include <chrono>
 #include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -33,5 +34,13 @@ using lapor::testing::waitFor;
 int partitionCount(const std::string& brokers, const std::string& topic);
 
 using lapor::testing::TopicReader;
+
+// One run of build/tools/lapor-cli to its end (at most 30 s): exit code and what it printed
+// (stdout and stderr), with `env` as its environment.
+struct CliRun {
+  int exit_code = -1;
+  std::string output;
+};
+CliRun runCli(const std::vector<std::string>& args, const std::map<std::string, std::string>& env);
 
 }  // namespace lapor::integration

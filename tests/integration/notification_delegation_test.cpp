@@ -382,3 +382,50 @@ TEST_F(NotificationDelegation, TheReportersAnswerReachesWhoeverAskedOnce) {
 
 }  // namespace
 }  // namespace lapor::integration
+
+namespace lapor::integration {
+namespace {
+
+// lapor-cli's agency commands: delegate, ask (as the unit) and take-back, each with its
+// caller's token, give the same events as the calls; a wrong token exits 1 with the status.
+TEST_F(NotificationDelegation, TheCliDelegatesAsksAndTakesBack) {
+  const auto complaint = uniqueName("cli-delegation");
+  const auto id = assignment(complaint);
+  auto run = [&](std::vector<std::string> args, const std::string& token) {
+    args.push_back("--notification");
+    args.push_back(n_.target());
+    args.push_back("--token");
+    args.push_back(token);
+    return runCli(args, {});
+  };
+  auto d = run({"delegate", id, "--agency", kPu, "--unit", kUnit, "--note", "Mohon dicek"},
+               tok(kPu));
+  ASSERT_EQ(d.exit_code, 0) << d.output;
+  EXPECT_NE(d.output.find(kUnit), std::string::npos) << d.output;
+  auto q = run({"ask", id, "--agency", kUnit, "--question", "Di depan rumah nomor berapa?"},
+               tok(kUnit));
+  ASSERT_EQ(q.exit_code, 0) << q.output;
+  EXPECT_NE(q.output.find("questionId"), std::string::npos) << q.output;
+  auto t = run({"take-back", id, "--agency", kPu, "--note", "ditangani langsung"}, tok(kPu));
+  ASSERT_EQ(t.exit_code, 0) << t.output;
+  auto wrong = run({"take-back", id, "--agency", kPu}, "not-a-token");
+  EXPECT_EQ(wrong.exit_code, 1) << wrong.output;
+  EXPECT_NE(wrong.output.find("take-back: "), std::string::npos) << wrong.output;
+
+  std::vector<v1::EventEnvelope> ev;
+  ASSERT_TRUE(waitFor(
+      [&] {
+        ev = events(complaint);
+        return ev.size() >= 3;
+      },
+      30s))
+      << n_.logTail();
+  ASSERT_TRUE(ev[0].has_delegated());
+  EXPECT_EQ(ev[0].delegated().unit_id(), kUnit);
+  ASSERT_TRUE(ev[1].has_reporter_asked());
+  EXPECT_EQ(ev[1].reporter_asked().question(), "Di depan rumah nomor berapa?");
+  EXPECT_TRUE(ev[2].has_delegation_revoked());
+}
+
+}  // namespace
+}  // namespace lapor::integration

@@ -97,8 +97,8 @@ RoutingInstance::RoutingInstance(const RoutingRun& run, const std::string& insta
       std::vector<std::string>{LAPOR_BUILD_DIR "/services/routing/lapor-routing", "--config",
                                LAPOR_SOURCE_DIR "/deploy/config/routing.yaml"},
       env, testing::runDir() + "/logs/" + run.group + "-" + instance + ".log");
-  stub_ = v1::RoutingAdmin::NewStub(grpc::CreateChannel("127.0.0.1:" + std::to_string(grpc_port),
-                                                        grpc::InsecureChannelCredentials()));
+  address_ = "127.0.0.1:" + std::to_string(grpc_port);
+  stub_ = v1::RoutingAdmin::NewStub(grpc::CreateChannel(address_, grpc::InsecureChannelCredentials()));
   const bool up = waitFor(
       [&] {
         if (!process_->running()) return true;

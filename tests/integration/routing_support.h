@@ -31,6 +31,8 @@ class RoutingInstance {
   RoutingInstance(const RoutingRun& run, const std::string& instance);
   testing::ChildProcess& process() { return *process_; }
   v1::RoutingAdmin::Stub& admin() { return *stub_; }
+  // Its gRPC address (host:port), for clients of its own such as lapor-cli.
+  const std::string& address() const { return address_; }
   // The text of its /metrics page ("" when it does not answer).
   std::string metrics() const;
   // Lines of its log that contain `text`.
@@ -40,6 +42,7 @@ class RoutingInstance {
   std::unique_ptr<testing::ChildProcess> process_;
   std::unique_ptr<v1::RoutingAdmin::Stub> stub_;
   int metrics_port_ = 0;
+  std::string address_;
 };
 
 // A `submitted` envelope for a new complaint (ids random, event id = "submitted-" + id).

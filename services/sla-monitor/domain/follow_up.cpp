@@ -333,9 +333,12 @@ bool fold(v1::ComplaintLedger& l, const v1::EventEnvelope& env) {
       }
       return true;
     }
+    case v1::EventEnvelope::kFeedback:
+      // Closed or reopened follows and decides; the feedback itself is recorded as seen, so
+      // the monthly summary counts its rating once.
+      return true;
     default:
-      // Feedback is followed by closed or reopened, which decide; SLA events, escalations and
-      // re-dispatch requests change nothing the rule looks at.
+      // SLA events, escalations and re-dispatch requests change nothing the rule looks at.
       return false;
   }
 }
