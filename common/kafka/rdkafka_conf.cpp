@@ -44,6 +44,9 @@ rd_kafka_conf_t* consumerConf(const std::string& brokers, const ClientSecurity& 
   setOrThrow(conf, "auto.offset.reset", "earliest");
   setOrThrow(conf, "isolation.level", read_committed ? "read_committed" : "read_uncommitted");
   setOrThrow(conf, "enable.partition.eof", "false");
+  // A topic subscribed to before it exists (a service started before the one that creates it)
+  // is picked up at the next metadata refresh: every 10 s, not librdkafka's 5 min.
+  setOrThrow(conf, "topic.metadata.refresh.interval.ms", std::to_string(kTopicRefreshMs));
   return conf;
 }
 

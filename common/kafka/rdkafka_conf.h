@@ -23,6 +23,10 @@ void setOrThrow(rd_kafka_conf_t* conf, const std::string& key, const std::string
 // group, client id, offsets committed and stored by hand, `earliest` for a new group, the
 // isolation level, and no partition-EOF events. Callers add their own properties, then call
 // newConsumer.
+// How often a consumer refreshes topic metadata, so a subscribed topic created after the
+// subscription is joined within this long.
+inline constexpr int kTopicRefreshMs = 10'000;
+
 rd_kafka_conf_t* consumerConf(const std::string& brokers, const ClientSecurity& security,
                               const std::string& group_id, const std::string& client_id,
                               bool read_committed);

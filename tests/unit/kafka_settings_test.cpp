@@ -3,6 +3,7 @@
 // secrets that come from the environment or a file but never from the config file itself.
 #include "app/service_settings.h"
 #include "kafka/group_offsets.h"
+#include "kafka/rdkafka_conf.h"
 
 #include <librdkafka/rdkafka.h>
 
@@ -126,6 +127,18 @@ TEST(Secrets, ComeFromAFileOrTheEnvironmentNeverFromTheConfigFile) {
   EXPECT_THAT(configError([] { load("redis:\n  username: lapor-intake\n"); }),
               HasSubstr("redis.username"));
   std::filesystem::remove_all(dir);
+}
+
+// A consumer started before the topics it subscribes to exist (notification before routing
+// created the dispatch topics) joins them at the next metadata refresh, seconds later.
+TEST(ConsumerSettings, TopicsCreatedAfterTheSubscriptionAreJoinedWithinSeconds) {
+  rd_kafka_conf_t* conf = kafka::detail::consumerConf("127.0.0.1:1", {}, "g", "c", true);
+  char value[64];
+  size_t size = sizeof value;
+  ASSERT_EQ(rd_kafka_conf_get(conf, "topic.metadata.refresh.interval.ms", value, &size),
+            RD_KAFKA_CONF_OK);
+  EXPECT_EQ(std::string(value), "10000");
+  rd_kafka_conf_destroy(conf);
 }
 
 }  // namespace
