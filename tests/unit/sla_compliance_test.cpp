@@ -39,6 +39,29 @@ TEST(SlaComplianceTest, MetOnTimeOverDuePerStageAndAgency) {
   EXPECT_DOUBLE_EQ(none.ratio(), 1.0) << "nothing fell due: nothing was missed";
 }
 
+// Compliance per report type: obligations remember the complaint's type; an obligation written
+// without one counts as a complaint.
+TEST(SlaComplianceTest, PerReportType) {
+  auto typed = [](v1::ObligationState state, v1::ReportType type) {
+    auto o = decided("dinas-pu", v1::SLA_STAGE_RESOLUTION, state);
+    o.set_report_type(type);
+    return o;
+  };
+  const std::vector<v1::Obligation> all{
+      typed(v1::OBLIGATION_STATE_MET, v1::REPORT_TYPE_COMPLAINT_LIGHT),
+      typed(v1::OBLIGATION_STATE_BREACHED, v1::REPORT_TYPE_COMPLAINT_LIGHT),
+      typed(v1::OBLIGATION_STATE_MET, v1::REPORT_TYPE_INFORMATION_REQUEST),
+      typed(v1::OBLIGATION_STATE_MET, v1::REPORT_TYPE_UNSPECIFIED)};
+  auto light = compliance(all, "", v1::REPORT_TYPE_COMPLAINT_LIGHT);
+  EXPECT_EQ(light.met_on_time(), 1);
+  EXPECT_EQ(light.due(), 2);
+  auto info = compliance(all, "dinas-pu", v1::REPORT_TYPE_INFORMATION_REQUEST);
+  EXPECT_EQ(info.due(), 1);
+  EXPECT_DOUBLE_EQ(info.ratio(), 1.0);
+  EXPECT_EQ(compliance(all, "", v1::REPORT_TYPE_COMPLAINT).due(), 1) << "unspecified = complaint";
+  EXPECT_EQ(compliance(all, "").due(), 4) << "no type: every type";
+}
+
 TEST(SlaComplianceTest, TimerMembersParse) {
   auto warn = TimerMember::parse("abc|warn");
   EXPECT_EQ(warn.obligation_id, "abc");
