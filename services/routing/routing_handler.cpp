@@ -84,8 +84,18 @@ std::vector<v1::RoutingState> RoutingStore::verificationQueue(int64_t offset, in
                              std::to_string(offset + count - 1)});
   if (total) *total = redis_.command({"ZCARD", redis_.key(kQueueKey)}).integer;
   std::vector<v1::RoutingState> out;
-  for (const auto& id : ids.elements)
-    if (auto s = state(id.str); s && queued(*s)) out.push_back(std::move(*s));
+  if (ids.elements.empty()) return out;
+  // The page's states in one round trip, not one GET per report.
+  std::vector<std::string> mget{"MGET"};
+  for (const auto& id : ids.elements) mget.push_back(redis_.key("routing:state:" + id.str));
+  auto states = redis_.command(mget);
+  for (size_t i = 0; i < states.elements.size() && i < ids.elements.size(); ++i) {
+    if (states.elements[i].isNil()) continue;  // expired with its TTL
+    v1::RoutingState st;
+    if (!st.ParseFromString(states.elements[i].str))
+      throw CorruptRecord("routing state of " + ids.elements[i].str + " does not parse");
+    if (queued(st)) out.push_back(std::move(st));
+  }
   return out;
 }
 
