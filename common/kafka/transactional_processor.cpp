@@ -173,10 +173,18 @@ std::vector<Message> TransactionalProcessor::collect() {
 void TransactionalProcessor::loop() {
   while (!stop_.load()) {
     auto batch = collect();
-    if (batch.empty()) continue;
+    if (batch.empty()) {
+      try {
+        if (pendingDue()) flushPending();
+      } catch (const std::exception& e) {
+        log_.error("kafka transactional producer unavailable", {{"error", e.what()}});
+      }
+      continue;
+    }
     bool committed = false;
     try {
       committed = runTransaction(batch);
+      if (committed && pendingDue()) flushPending();
     } catch (const std::exception& e) {
       // Only a replacement producer that could not be initialised throws here.
       log_.error("kafka transactional producer unavailable", {{"error", e.what()}});
@@ -186,13 +194,37 @@ void TransactionalProcessor::loop() {
       continue;
     }
     rewind(batch);
-    if (waitOrStop(backoff_)) return;
+    if (waitOrStop(backoff_)) break;
     backoff_ = std::min(backoff_ * 2, opt_.max_retry_backoff);
+  }
+  // Leaving: what was read past without producing is committed now, so a successor does not
+  // read it again.
+  try {
+    if (!pending_.empty()) flushPending();
+  } catch (const std::exception& e) {
+    log_.warn("kafka offsets not committed at stop", {{"error", e.what()}});
   }
 }
 
+bool TransactionalProcessor::pendingDue() const {
+  return !pending_.empty() &&
+         std::chrono::steady_clock::now() - pending_since_ >= opt_.idle_commit_interval;
+}
+
+namespace {
+struct Handled {
+  TransformResult result;
+  const Message* msg;
+};
+}  // namespace
+
 bool TransactionalProcessor::runTransaction(const std::vector<Message>& batch) {
   const int op_ms = static_cast<int>(opt_.operation_timeout.count());
+  auto abandon = [&] {
+    aborted_.fetch_add(1);
+    if (transactions_) transactions_->Add({{"outcome", "aborted"}}).Increment();
+    return false;
+  };
   auto fail = [&](const std::string& what, rd_kafka_error_t* raw) {
     auto e = wrap(raw);
     const bool fatal = e && rd_kafka_error_is_fatal(e.get());
@@ -211,13 +243,12 @@ bool TransactionalProcessor::runTransaction(const std::vector<Message>& batch) {
         makeProducer();
       }
     }
-    aborted_.fetch_add(1);
-    if (transactions_) transactions_->Add({{"outcome", "aborted"}}).Increment();
-    return false;
+    return abandon();
   };
 
-  if (auto e = rd_kafka_begin_transaction(producer_.get())) return fail("begin", e);
+  // Decide the whole batch first: a batch that produces nothing needs no transaction.
   std::vector<std::pair<std::string, std::string>> deadletters;  // topic, reason
+  std::vector<OutMessage> out;
   for (const auto& msg : batch) {
     TransformResult r;
     try {
@@ -232,7 +263,11 @@ bool TransactionalProcessor::runTransaction(const std::vector<Message>& batch) {
                                             {"reason", r.reason},
                                             {"detail", r.detail}});
       metrics_.count(msg.topic, "retry");
-      return fail("handler", nullptr);
+      log_.warn("kafka transaction aborted", {{"step", "handler"},
+                                              {"error", "handler asked for a retry"},
+                                              {"fatal", false},
+                                              {"messages", batch.size()}});
+      return abandon();  // nothing was produced yet
     }
     if (r.outcome == Outcome::DeadLetter) {
       r.out = {deadLetterOf(msg, opt_.service, r.reason, r.detail)};
@@ -243,33 +278,47 @@ bool TransactionalProcessor::runTransaction(const std::vector<Message>& batch) {
                                           {"reason", r.reason},
                                           {"detail", r.detail}});
     }
-    for (const auto& o : r.out) {
-      rd_kafka_headers_t* hdrs = rd_kafka_headers_new(o.headers.size());
-      for (const auto& [k, v] : o.headers)
-        rd_kafka_header_add(hdrs, k.data(), static_cast<ssize_t>(k.size()), v.data(),
-                            static_cast<ssize_t>(v.size()));
-      auto err = rd_kafka_producev(
-          producer_.get(), RD_KAFKA_V_TOPIC(o.topic.c_str()),
-          RD_KAFKA_V_KEY(o.key.data(), o.key.size()),
-          RD_KAFKA_V_VALUE(const_cast<char*>(o.value.data()), o.value.size()),
-          RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_HEADERS(hdrs), RD_KAFKA_V_END);
-      if (err) {
-        rd_kafka_headers_destroy(hdrs);
-        return fail("produce " + o.topic, rd_kafka_error_new(err, "%s", rd_kafka_err2str(err)));
-      }
-    }
+    for (auto& o : r.out) out.push_back(std::move(o));
   }
 
   auto ranges = spans(batch);
-  rd_kafka_topic_partition_list_t* offsets =
-      rd_kafka_topic_partition_list_new(static_cast<int>(ranges.size()));
-  for (const auto& [tp, s] : ranges)
-    rd_kafka_topic_partition_list_add(offsets, tp.first.c_str(), tp.second)->offset = s.next;
-  rd_kafka_consumer_group_metadata_t* meta = rd_kafka_consumer_group_metadata(consumer_.get());
-  rd_kafka_error_t* e = rd_kafka_send_offsets_to_transaction(producer_.get(), offsets, meta, op_ms);
-  rd_kafka_consumer_group_metadata_destroy(meta);
-  rd_kafka_topic_partition_list_destroy(offsets);
-  if (e) return fail("send_offsets", e);
+  if (out.empty()) {
+    if (pending_.empty()) pending_since_ = std::chrono::steady_clock::now();
+    for (const auto& [tp, s] : ranges) {
+      auto& next = pending_[tp];
+      next = std::max(next, s.next);
+    }
+    pending_count_ += batch.size();
+    for (const auto& m : batch) {
+      metrics_.count(m.topic, "done");
+      metrics_.lag(consumer_.get(), m.topic, m.partition, m.offset);
+    }
+    return true;
+  }
+
+  if (auto e = rd_kafka_begin_transaction(producer_.get())) return fail("begin", e);
+  for (const auto& o : out) {
+    rd_kafka_headers_t* hdrs = rd_kafka_headers_new(o.headers.size());
+    for (const auto& [k, v] : o.headers)
+      rd_kafka_header_add(hdrs, k.data(), static_cast<ssize_t>(k.size()), v.data(),
+                          static_cast<ssize_t>(v.size()));
+    auto err = rd_kafka_producev(
+        producer_.get(), RD_KAFKA_V_TOPIC(o.topic.c_str()),
+        RD_KAFKA_V_KEY(o.key.data(), o.key.size()),
+        RD_KAFKA_V_VALUE(const_cast<char*>(o.value.data()), o.value.size()),
+        RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_HEADERS(hdrs), RD_KAFKA_V_END);
+    if (err) {
+      rd_kafka_headers_destroy(hdrs);
+      return fail("produce " + o.topic, rd_kafka_error_new(err, "%s", rd_kafka_err2str(err)));
+    }
+  }
+  // The batch's offsets, with those of earlier batches that produced nothing.
+  std::map<std::pair<std::string, int32_t>, int64_t> commit = pending_;
+  for (const auto& [tp, s] : ranges) {
+    auto& next = commit[tp];
+    next = std::max(next, s.next);
+  }
+  if (auto e = commitOffsets(commit, "send_offsets")) return fail("send_offsets", e);
 
   while (true) {
     auto c = wrap(rd_kafka_commit_transaction(producer_.get(), op_ms));
@@ -277,7 +326,9 @@ bool TransactionalProcessor::runTransaction(const std::vector<Message>& batch) {
     if (rd_kafka_error_is_retriable(c.get()) && !stop_.load()) continue;  // outcome unknown yet
     return fail("commit", c.release());
   }
-  committed_.fetch_add(batch.size());
+  committed_.fetch_add(batch.size() + pending_count_);
+  pending_.clear();
+  pending_count_ = 0;
   if (transactions_) transactions_->Add({{"outcome", "committed"}}).Increment();
   for (const auto& m : batch) {
     metrics_.count(m.topic, "done");
@@ -288,6 +339,64 @@ bool TransactionalProcessor::runTransaction(const std::vector<Message>& batch) {
     metrics_.deadLettered(reason);
   }
   return true;
+}
+
+rd_kafka_error_t* TransactionalProcessor::commitOffsets(
+    const std::map<std::pair<std::string, int32_t>, int64_t>& next, const char*) {
+  // Only partitions still assigned: offsets of a partition another member took over belong to
+  // that member now (it reads from the last committed offset).
+  rd_kafka_topic_partition_list_t* assigned = nullptr;
+  if (rd_kafka_assignment(consumer_.get(), &assigned) != RD_KAFKA_RESP_ERR_NO_ERROR)
+    assigned = nullptr;
+  rd_kafka_topic_partition_list_t* offsets =
+      rd_kafka_topic_partition_list_new(static_cast<int>(next.size()));
+  for (const auto& [tp, n] : next) {
+    if (assigned && !rd_kafka_topic_partition_list_find(assigned, tp.first.c_str(), tp.second))
+      continue;
+    rd_kafka_topic_partition_list_add(offsets, tp.first.c_str(), tp.second)->offset = n;
+  }
+  if (assigned) rd_kafka_topic_partition_list_destroy(assigned);
+  rd_kafka_error_t* e = nullptr;
+  if (offsets->cnt > 0) {
+    rd_kafka_consumer_group_metadata_t* meta = rd_kafka_consumer_group_metadata(consumer_.get());
+    e = rd_kafka_send_offsets_to_transaction(producer_.get(), offsets, meta,
+                                             static_cast<int>(opt_.operation_timeout.count()));
+    rd_kafka_consumer_group_metadata_destroy(meta);
+  }
+  rd_kafka_topic_partition_list_destroy(offsets);
+  return e;
+}
+
+bool TransactionalProcessor::flushPending() {
+  const int op_ms = static_cast<int>(opt_.operation_timeout.count());
+  auto e = wrap(rd_kafka_begin_transaction(producer_.get()));
+  if (!e) e = wrap(commitOffsets(pending_, "flush"));
+  while (!e) {
+    auto c = wrap(rd_kafka_commit_transaction(producer_.get(), op_ms));
+    if (!c) {
+      committed_.fetch_add(pending_count_);
+      pending_.clear();
+      pending_count_ = 0;
+      if (transactions_) transactions_->Add({{"outcome", "committed"}}).Increment();
+      return true;
+    }
+    if (!rd_kafka_error_is_retriable(c.get()) || stop_.load()) {
+      e = std::move(c);
+      break;
+    }
+  }
+  // Nothing was produced: keep the offsets for the next transaction and try again later.
+  const bool fatal = rd_kafka_error_is_fatal(e.get());
+  log_.warn("kafka offsets-only transaction failed",
+            {{"error", rd_kafka_error_string(e.get())}, {"fatal", fatal}});
+  if (fatal) {
+    makeProducer();
+  } else if (auto a = wrap(rd_kafka_abort_transaction(producer_.get(), op_ms))) {
+    makeProducer();
+  }
+  if (transactions_) transactions_->Add({{"outcome", "aborted"}}).Increment();
+  pending_since_ = std::chrono::steady_clock::now();  // not at once again
+  return false;
 }
 
 void TransactionalProcessor::rewind(const std::vector<Message>& batch) {

@@ -24,6 +24,7 @@
 #include <vector>
 
 struct rd_kafka_s;
+struct rd_kafka_error_s;
 
 namespace lapor::kafka {
 
@@ -51,6 +52,11 @@ struct TransactionalOptions {
   // Consumer fetch.wait.max.ms (see ConsumerOptions::fetch_wait_max).
   std::chrono::milliseconds fetch_wait_max{500};
   size_t max_batch = 500;
+  // A batch that produces nothing (events this service only reads past, or state it only
+  // remembers) starts no transaction: its offsets wait for the next transaction that produces,
+  // or are committed alone once they are this old. A crash before then replays those messages,
+  // whose effects are idempotent by contract (see TransformHandler).
+  std::chrono::milliseconds idle_commit_interval{1000};
   std::chrono::milliseconds max_retry_backoff{5000};
 };
 
@@ -74,6 +80,8 @@ struct TransformResult {
   }
 };
 
+// Called again for the same message after an abort or a crash: effects outside Kafka must be
+// idempotent (routing keys them by the cause's id).
 using TransformHandler = std::function<TransformResult(const Message&)>;
 
 // The dead-letter copy of `msg` with the reason and the source in headers (lapor.dlq.*).
@@ -95,7 +103,7 @@ class TransactionalProcessor {
   // Finishes or aborts the batch in hand and leaves the group.
   void stop();
 
-  // Messages whose transaction committed since start; for tests and health.
+  // Messages whose offsets committed since start (with their outputs); for tests and health.
   uint64_t committed() const { return committed_.load(); }
   uint64_t aborted() const { return aborted_.load(); }
 
@@ -108,6 +116,12 @@ class TransactionalProcessor {
   std::vector<Message> collect();
   // True when the batch committed; false when it was aborted (and the consumer rewound).
   bool runTransaction(const std::vector<Message>& batch);
+  // Commits the offsets of batches that produced nothing, in a transaction of their own.
+  bool flushPending();
+  // send_offsets_to_transaction for the given next offsets of still-assigned partitions.
+  rd_kafka_error_s* commitOffsets(const std::map<std::pair<std::string, int32_t>, int64_t>& next,
+                                  const char* step);
+  bool pendingDue() const;
   void rewind(const std::vector<Message>& batch);
   bool waitOrStop(std::chrono::milliseconds d);
 
@@ -121,6 +135,10 @@ class TransactionalProcessor {
   std::atomic<uint64_t> committed_{0};
   std::atomic<uint64_t> aborted_{0};
   std::chrono::milliseconds backoff_{100};
+  // Next offsets of the batches that produced nothing and are not committed yet.
+  std::map<std::pair<std::string, int32_t>, int64_t> pending_;
+  uint64_t pending_count_ = 0;
+  std::chrono::steady_clock::time_point pending_since_{};
   std::mutex mu_;
   std::condition_variable cv_;
   detail::ConsumerMetrics metrics_;

@@ -34,6 +34,11 @@ kafka::TransactionalOptions processorOptions(const config::Config& cfg,
   o.transaction_timeout = cfg.getDuration("kafka", "transaction_timeout", std::chrono::seconds(30));
   o.max_batch = static_cast<size_t>(cfg.getInt("routing", "max_batch", 500, 1, 10'000));
   o.fetch_wait_max = c.fetch_wait_max;
+  o.idle_commit_interval =
+      cfg.getDuration("kafka", "idle_commit_interval", std::chrono::milliseconds(1000));
+  if (o.idle_commit_interval < std::chrono::milliseconds(10) ||
+      o.idle_commit_interval > std::chrono::minutes(1))
+    throw cfg.error("kafka", "idle_commit_interval", "give 10ms to 1m");
   o.retry_backoff = cfg.getDuration("kafka", "transaction_retry_backoff", std::chrono::milliseconds(10));
   if (o.retry_backoff < std::chrono::milliseconds(1) || o.retry_backoff > std::chrono::seconds(5))
     throw cfg.error("kafka", "transaction_retry_backoff", "give 1ms to 5s");

@@ -7,9 +7,12 @@
 #include "log/logger.h"
 
 #include <gtest/gtest.h>
+#include <prometheus/registry.h>
 
 #include <atomic>
 #include <map>
+#include <mutex>
+#include <vector>
 
 namespace lapor::integration {
 namespace {
@@ -93,6 +96,76 @@ TEST_F(TransactionalProcessorTest, ARestartWithTheSameIdContinuesAfterTheCommitt
   reader.readUntil([](const kafka::Message&) { return false; }, 2s);
   EXPECT_EQ(reader.seen().size(), 15u) << "the second run repeated committed input";
   EXPECT_EQ(again.committed(), 5u);
+}
+
+// A batch that produces nothing starts no transaction: its offsets are committed with later ones
+// (here: alone, after kafka.idle_commit_interval), and a successor does not read it again.
+TEST_F(TransactionalProcessorTest, BatchesThatProduceNothingShareOneOffsetsTransaction) {
+  constexpr int kMessages = 30;  // five batches of at most 7
+  for (int i = 0; i < kMessages; ++i)
+    ASSERT_TRUE(testing::produceRaw(brokers, in, "k" + std::to_string(i % 3), std::to_string(i)));
+  prometheus::Registry registry;
+  std::atomic<int> handled{0};
+  auto o = options("a");
+  o.idle_commit_interval = 2s;
+  {
+    kafka::TransactionalProcessor p(o, log::Logger("test"), &registry);
+    p.start([&](const kafka::Message&) {
+      ++handled;
+      return kafka::TransformResult::done();
+    });
+    ASSERT_TRUE(waitFor([&] { return p.committed() >= kMessages; }, 60s));
+    EXPECT_EQ(handled.load(), kMessages);
+  }
+  double transactions = 0;
+  for (const auto& family : registry.Collect())
+    if (family.name == "lapor_txn_test_transactions_total")
+      for (const auto& m : family.metric) transactions += m.counter.value;
+  EXPECT_GE(transactions, 1);
+  EXPECT_LE(transactions, 2) << "a transaction per batch that produced nothing";
+
+  // The successor starts after all 30: the first message it sees is the new one.
+  ASSERT_TRUE(testing::produceRaw(brokers, in, "k", "after"));
+  std::mutex mu;
+  std::vector<std::string> seen;
+  kafka::TransactionalProcessor again(options("a"), log::Logger("test"), nullptr);
+  again.start([&](const kafka::Message& m) {
+    std::lock_guard lk(mu);
+    seen.push_back(m.value);
+    return kafka::TransformResult::done();
+  });
+  ASSERT_TRUE(waitFor([&] { return again.committed() >= 1; }, 60s));
+  std::lock_guard lk(mu);
+  EXPECT_EQ(seen, std::vector<std::string>{"after"});
+}
+
+// Stopping commits what was read past, however long the idle interval.
+TEST_F(TransactionalProcessorTest, StopCommitsOffsetsThatWaitedForATransaction) {
+  for (int i = 0; i < 10; ++i) ASSERT_TRUE(testing::produceRaw(brokers, in, "k", std::to_string(i)));
+  auto o = options("a");
+  o.idle_commit_interval = 60s;
+  std::atomic<int> handled{0};
+  {
+    kafka::TransactionalProcessor p(o, log::Logger("test"), nullptr);
+    p.start([&](const kafka::Message&) {
+      ++handled;
+      return kafka::TransformResult::done();
+    });
+    ASSERT_TRUE(waitFor([&] { return handled.load() >= 10; }, 60s));
+    EXPECT_EQ(p.committed(), 0u) << "committed before the interval or a transaction";
+  }
+  ASSERT_TRUE(testing::produceRaw(brokers, in, "k", "after"));
+  std::mutex mu;
+  std::vector<std::string> seen;
+  kafka::TransactionalProcessor again(options("a"), log::Logger("test"), nullptr);
+  again.start([&](const kafka::Message& m) {
+    std::lock_guard lk(mu);
+    seen.push_back(m.value);
+    return kafka::TransformResult::done();
+  });
+  ASSERT_TRUE(waitFor([&] { return again.committed() >= 1; }, 60s));
+  std::lock_guard lk(mu);
+  EXPECT_EQ(seen, std::vector<std::string>{"after"});
 }
 
 }  // namespace
