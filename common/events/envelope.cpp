@@ -120,6 +120,17 @@ kafka::OutMessage toMessage(const std::string& topic, const v1::EventEnvelope& e
   return m;
 }
 
+bool passBy(const kafka::Message& msg, std::initializer_list<std::string_view> acted_on) {
+  for (const auto& [k, v] : msg.headers) {
+    if (k != "lapor.event_type") continue;
+    if (v.empty()) return false;
+    for (auto a : acted_on)
+      if (v == a) return false;
+    return true;
+  }
+  return false;
+}
+
 Decoded decode(const std::string& bytes) {
   Decoded d;
   v1::EventEnvelope env;

@@ -7,6 +7,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <initializer_list>
 
 namespace lapor::events {
 
@@ -25,6 +26,11 @@ kafka::OutMessage toMessage(const std::string& topic, const v1::EventEnvelope& e
 
 // Short name of the event in the oneof: submitted, routed, ..., or "" when none is set.
 std::string eventKind(const v1::EventEnvelope& env);
+
+// True when the message's lapor.event_type header names an event not in `acted_on`: a consumer
+// can pass it by without decoding it. A message without the header (or with an empty one) is
+// never passed by, so what another producer wrote is still decoded and, if broken, dead-lettered.
+bool passBy(const kafka::Message& msg, std::initializer_list<std::string_view> acted_on);
 
 struct Decoded {
   std::optional<v1::EventEnvelope> envelope;

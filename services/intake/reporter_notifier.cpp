@@ -146,6 +146,10 @@ void ReporterNotifier::stop() {
 }
 
 kafka::HandleResult ReporterNotifier::handle(const kafka::Message& msg) {
+  // What noticeOf() answers, and the two events that record who to tell and how.
+  if (events::passBy(msg, {"submitted", "verified", "routed", "postponed", "reporter_asked",
+                           "status_updated", "resolved", "reopened", "closed"}))
+    return kafka::HandleResult::done();
   // The view's consumer dead-letters what cannot be read; one copy there is enough.
   auto decoded = events::decode(msg.value);
   if (!decoded.envelope) return kafka::HandleResult::done();

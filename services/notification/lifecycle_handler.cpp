@@ -10,6 +10,7 @@ LifecycleHandler::LifecycleHandler(AssignmentStore& store, log::Logger logger)
     : store_(store), log_(std::move(logger)) {}
 
 kafka::HandleResult LifecycleHandler::handle(const kafka::Message& msg) {
+  if (events::passBy(msg, {"reporter_answered"})) return kafka::HandleResult::done();
   auto decoded = events::decode(msg.value);
   if (!decoded.envelope) return kafka::HandleResult::deadLetter("undecodable", decoded.error);
   const auto& env = *decoded.envelope;

@@ -167,5 +167,22 @@ TEST(EnvelopeTest, DecodeRejectsEmptyPayload) {
   EXPECT_FALSE(d.error.empty());
 }
 
+// Consumers pass by what they do not act on, by the type header, without decoding the payload;
+// a message without the header is always decoded.
+TEST(EnvelopeTest, PassByReadsTheTypeHeaderOnly) {
+  auto env = routedEnvelope();
+  kafka::Message m;
+  auto out = toMessage("lapor.complaints", env);
+  m.headers = out.headers;
+  m.value = "not a protobuf at all";
+  EXPECT_EQ(m.header("lapor.event_type"), std::optional<std::string>("routed"));
+  EXPECT_TRUE(passBy(m, {"submitted", "closed"}));
+  EXPECT_FALSE(passBy(m, {"submitted", "routed"}));
+  m.headers.clear();
+  EXPECT_FALSE(passBy(m, {"submitted"})) << "no header: decode and judge the payload";
+  m.headers = {{"lapor.event_type", ""}};
+  EXPECT_FALSE(passBy(m, {"submitted"}));
+}
+
 }  // namespace
 }  // namespace lapor::events

@@ -45,6 +45,8 @@ bool isDispatch(const v1::EventEnvelope& env) {
   return false;
 }
 
+// ReporterNotifier::handle passes by every other event undecoded: a new case here goes in its
+// list too.
 std::optional<Notice> noticeOf(const v1::EventEnvelope& env, const NoticeContext& ctx) {
   using E = v1::EventEnvelope;
   switch (env.event_case()) {
