@@ -108,6 +108,10 @@ ServiceSettings ServiceSettings::load(const config::Config& cfg, const std::stri
                    std::to_string(cfg.getInt("grpc", "port", 0, 0, 65535));
   s.grpc.max_message_bytes =
       static_cast<int>(cfg.getInt("grpc", "max_message_bytes", 1 << 20, 1024, 64 << 20));
+  s.grpc.min_pollers = static_cast<int>(cfg.getInt("grpc", "min_pollers", 2, 1, 256));
+  s.grpc.max_pollers = static_cast<int>(cfg.getInt("grpc", "max_pollers", 16, 1, 1024));
+  if (s.grpc.max_pollers < s.grpc.min_pollers)
+    throw cfg.error("grpc", "max_pollers", "must be at least grpc.min_pollers");
   for (auto [key, out] : {std::pair{"tls_cert_file", &s.grpc.tls_cert_file},
                           std::pair{"tls_key_file", &s.grpc.tls_key_file}})
     if (!cfg.getString("grpc", key, "").empty()) *out = cfg.getPath("grpc", key);

@@ -105,6 +105,10 @@ GrpcServer::GrpcServer(const GrpcServerOptions& options, const std::vector<Servi
   builder.AddListeningPort(options.address, credentials(options), &port_);
   builder.SetMaxReceiveMessageSize(options.max_message_bytes);
   builder.SetMaxSendMessageSize(options.max_message_bytes);
+  builder.SetSyncServerOption(grpc::ServerBuilder::SyncServerOption::MIN_POLLERS,
+                              options.min_pollers);
+  builder.SetSyncServerOption(grpc::ServerBuilder::SyncServerOption::MAX_POLLERS,
+                              options.max_pollers);
   for (const auto& s : services) builder.RegisterService(s.service);
   std::vector<std::string> names;
   for (const auto& s : services) names.push_back(s.name);

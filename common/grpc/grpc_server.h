@@ -21,6 +21,11 @@ struct GrpcServerOptions {
   // PEM files; when both are set the port speaks TLS only, otherwise plaintext.
   std::string tls_cert_file;
   std::string tls_key_file;
+  // Threads kept waiting for calls. gRPC's sync server defaults (1 and 2) end a thread after
+  // almost every call when several arrive together and start a new one for the next: a thread
+  // born per call. Threads above max_pollers still end once idle.
+  int min_pollers = 2;
+  int max_pollers = 16;
 };
 
 // The token of `authorization: Bearer <token>` metadata (the scheme in any case), or "" when
