@@ -24,6 +24,7 @@ struct ServiceSettings {
   std::chrono::milliseconds produce_timeout{10'000};
   int linger_ms = 2;
   std::chrono::milliseconds fetch_wait_max{500};
+  int fetch_min_bytes = 1;
   redis::RedisOptions redis;
   grpcx::GrpcServerOptions grpc;
   std::string metrics_address;

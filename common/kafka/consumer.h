@@ -40,6 +40,9 @@ struct ConsumerOptions {
   // read_committed fetch has nothing until the transaction's commit marker moves the last
   // stable offset, so this bounds what a reader can add after a commit.
   std::chrono::milliseconds fetch_wait_max{500};
+  // fetch.min.bytes: the broker answers a fetch once this much is there, or after
+  // fetch_wait_max. Above 1, fewer and fuller fetches for a wait of at most fetch_wait_max.
+  int fetch_min_bytes = 1;
 };
 
 using Handler = std::function<HandleResult(const Message&)>;

@@ -74,6 +74,7 @@ TransactionalProcessor::TransactionalProcessor(TransactionalOptions options, log
     detail::setOrThrow(conf, "group.instance.id", opt_.group_instance_id);
   detail::setOrThrow(conf, "session.timeout.ms", std::to_string(opt_.session_timeout.count()));
   detail::setOrThrow(conf, "fetch.wait.max.ms", std::to_string(opt_.fetch_wait_max.count()));
+  detail::setOrThrow(conf, "fetch.min.bytes", std::to_string(opt_.fetch_min_bytes));
   detail::routeLogs(conf, &log_);
   consumer_.reset(detail::newConsumer(conf));
 }

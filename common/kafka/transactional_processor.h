@@ -51,6 +51,7 @@ struct TransactionalOptions {
   std::chrono::milliseconds retry_backoff{10};
   // Consumer fetch.wait.max.ms (see ConsumerOptions::fetch_wait_max).
   std::chrono::milliseconds fetch_wait_max{500};
+  int fetch_min_bytes = 1;  // (see ConsumerOptions::fetch_min_bytes)
   size_t max_batch = 500;
   // A batch that produces nothing (events this service only reads past, or state it only
   // remembers) starts no transaction: its offsets wait for the next transaction that produces,

@@ -16,7 +16,8 @@ namespace {
 // KEYS: events, view, timeline, agencies, assignments, index
 // ARGV: event_id, entry, status, occurred_at_ms, index_score ('' = none), expected version,
 //       n, n field/value pairs of the view hash, m, m assignment id/packed pairs, k, k agencies
-// Returns 1 applied, 0 a repeat, -1 the view changed since it was read.
+// Returns 1 applied, 0 a repeat, -1 the view changed since it was read. Each group is one
+// command, whatever its length.
 constexpr const char* kApplyView = R"lua(
 if redis.call('SISMEMBER', KEYS[1], ARGV[1]) == 1 then return 0 end
 if (redis.call('HGET', KEYS[2], 'version') or '0') ~= ARGV[6] then return -1 end
@@ -28,11 +29,13 @@ if tonumber(ARGV[4]) > updated then redis.call('HSET', KEYS[2], 'updated_at_ms',
 if ARGV[5] ~= '' then redis.call('ZADD', KEYS[6], ARGV[5], string.match(KEYS[2], '[^:]+$')) end
 local i = 7
 local n = tonumber(ARGV[i]); i = i + 1
-for j = 1, n do redis.call('HSET', KEYS[2], ARGV[i], ARGV[i + 1]); i = i + 2 end
+if n > 0 then redis.call('HSET', KEYS[2], unpack(ARGV, i, i + 2 * n - 1)) end
+i = i + 2 * n
 n = tonumber(ARGV[i]); i = i + 1
-for j = 1, n do redis.call('HSET', KEYS[5], ARGV[i], ARGV[i + 1]); i = i + 2 end
+if n > 0 then redis.call('HSET', KEYS[5], unpack(ARGV, i, i + 2 * n - 1)) end
+i = i + 2 * n
 n = tonumber(ARGV[i]); i = i + 1
-for j = 1, n do redis.call('SADD', KEYS[4], ARGV[i]); i = i + 1 end
+if n > 0 then redis.call('SADD', KEYS[4], unpack(ARGV, i, i + n - 1)) end
 return 1
 )lua";
 
@@ -41,7 +44,7 @@ return 1
 ViewHandler::ViewHandler(redis::RedisClient& redis, log::Logger logger, IntakeMetrics& metrics)
     : redis_(redis), log_(std::move(logger)), metrics_(metrics) {}
 
-std::pair<ViewModel, std::string> ViewHandler::load(const std::string& complaint_id) {
+ViewHandler::Loaded ViewHandler::load(const std::string& complaint_id) {
   const auto base = redis_.key("view:" + complaint_id);
   std::vector<std::string> hmget{"HMGET", base, "version"};
   const auto& names = modelFieldNames();
@@ -58,7 +61,7 @@ std::pair<ViewModel, std::string> ViewHandler::load(const std::string& complaint
   for (size_t i = 0; i + 1 < as.elements.size(); i += 2)
     if (auto a = AssignmentFacts::unpack(as.elements[i].str, as.elements[i + 1].str))
       m.assignments[a->assignment_id] = *a;
-  return {std::move(m), version};
+  return {std::move(m), version, std::move(stored)};
 }
 
 kafka::HandleResult ViewHandler::handle(const kafka::Message& msg) {
@@ -68,7 +71,7 @@ kafka::HandleResult ViewHandler::handle(const kafka::Message& msg) {
   const auto kind = events::eventKind(env);
   const auto base = redis_.key("view:" + env.complaint_id());
   for (int attempt = 0; attempt < 20; ++attempt) {
-    auto [before, version] = load(env.complaint_id());
+    auto [before, version, stored] = load(env.complaint_id());
     auto change = applyEvent(before, env);
     const auto& after = change.after;
     std::string index_score;
@@ -85,7 +88,7 @@ kafka::HandleResult ViewHandler::handle(const kafka::Message& msg) {
                             {"note", change.note},
                             {"event_id", env.event_id()}};
     auto fields = change.fields;
-    for (auto& f : modelFields(after)) fields.push_back(std::move(f));
+    for (auto& f : changedModelFields(stored, after)) fields.push_back(std::move(f));
     std::vector<std::string> args{env.event_id(),
                                   entry.dump(),
                                   std::to_string(static_cast<int>(statusOf(after))),

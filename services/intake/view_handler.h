@@ -17,6 +17,8 @@
 #include "log/logger.h"
 #include "redis/redis_client.h"
 
+#include <map>
+
 namespace lapor::intake {
 
 class ViewHandler {
@@ -26,7 +28,12 @@ class ViewHandler {
 
  private:
   // The complaint's model as stored, and the view's version it was read at.
-  std::pair<ViewModel, std::string> load(const std::string& complaint_id);
+  struct Loaded {
+    ViewModel model;
+    std::string version;
+    std::map<std::string, std::string> stored;  // the model's fields as read
+  };
+  Loaded load(const std::string& complaint_id);
 
   redis::RedisClient& redis_;
   log::Logger log_;

@@ -34,6 +34,7 @@ kafka::TransactionalOptions processorOptions(const config::Config& cfg,
   o.transaction_timeout = cfg.getDuration("kafka", "transaction_timeout", std::chrono::seconds(30));
   o.max_batch = static_cast<size_t>(cfg.getInt("routing", "max_batch", 500, 1, 10'000));
   o.fetch_wait_max = c.fetch_wait_max;
+  o.fetch_min_bytes = c.fetch_min_bytes;
   o.idle_commit_interval =
       cfg.getDuration("kafka", "idle_commit_interval", std::chrono::milliseconds(1000));
   if (o.idle_commit_interval < std::chrono::milliseconds(10) ||

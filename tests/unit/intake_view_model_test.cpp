@@ -374,5 +374,20 @@ TEST(ViewModelTest, AssignmentFactsPackAndUnpack) {
   EXPECT_FALSE(AssignmentFacts::unpack("x", "dinas-pu"));
 }
 
+// An update writes only what changed: an unchanged field (absent counting as "") is not sent.
+TEST(ViewModelTest, ChangedModelFieldsAreOnlyTheOnesThatDiffer) {
+  ViewModel m;
+  std::map<std::string, std::string> stored;
+  for (const auto& [k, v] : modelFields(m)) stored[k] = v;
+  EXPECT_TRUE(changedModelFields(stored, m).empty());
+  // Absent and empty are the same; "0" for a flag that was never written is a change.
+  EXPECT_EQ(changedModelFields({}, m).size(), 4u) << "triage, round, closed, postponed";
+  m.closed = true;
+  m.close_reason = "spam";
+  auto changed = changedModelFields(stored, m);
+  std::map<std::string, std::string> got(changed.begin(), changed.end());
+  EXPECT_EQ(got, (std::map<std::string, std::string>{{"closed", "1"}, {"close_reason", "spam"}}));
+}
+
 }  // namespace
 }  // namespace lapor::intake

@@ -207,6 +207,16 @@ std::vector<std::pair<std::string, std::string>> modelFields(const ViewModel& m)
           {"question_agency", m.question.agency_id}};
 }
 
+std::vector<std::pair<std::string, std::string>> changedModelFields(
+    const std::map<std::string, std::string>& stored, const ViewModel& after) {
+  auto fields = modelFields(after);
+  std::erase_if(fields, [&](const auto& kv) {
+    auto it = stored.find(kv.first);
+    return (it == stored.end() ? std::string() : it->second) == kv.second;
+  });
+  return fields;
+}
+
 ViewModel modelFromFields(const std::map<std::string, std::string>& f) {
   ViewModel m;
   const auto submitted_at = field(f, "submitted_at_ms");

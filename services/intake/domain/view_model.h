@@ -90,6 +90,10 @@ std::vector<std::pair<std::string, std::string>> modelFields(const ViewModel& m)
 // Reads the fields named by modelFieldNames() (empty strings for absent ones).
 ViewModel modelFromFields(const std::map<std::string, std::string>& fields);
 const std::vector<std::string>& modelFieldNames();
+// The fields of modelFields(after) whose value differs from `stored` (as read; absent and ""
+// are the same to every reader): what an update has to write.
+std::vector<std::pair<std::string, std::string>> changedModelFields(
+    const std::map<std::string, std::string>& stored, const ViewModel& after);
 
 // What one event does to the view: the model after it, the assignments it changed, the view
 // fields it sets and what its timeline entry says.
