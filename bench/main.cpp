@@ -338,6 +338,7 @@ int main(int argc, char** argv) {
                  "long enough for the broker's JVM to compile its hot paths; 0 to skip")
       ->capture_default_str();
   app.add_option("--warmup-rate", s.warmup_rate, "complaints/s of both warm-ups")
+      ->check(CLI::PositiveNumber)
       ->capture_default_str();
   app.add_option("--scale-warmup-seconds", s.scale_warmup_seconds,
                  "unreported warm-up after the second instances start (warms the new members); "
@@ -358,7 +359,7 @@ int main(int argc, char** argv) {
                  "(what is still held back at the end of the step is reported unsent)")
       ->capture_default_str();
   app.add_option("--baseline-seconds", s.baseline_seconds,
-                 "length of the Kafka latency phase and of the gRPC baseline")
+                 "length of the latency phase of both Kafka hops and of the gRPC baseline")
       ->capture_default_str();
   app.add_option("--kafka-rate", s.kafka_rate,
                  "messages/s of the latency phase of both Kafka hops (raw and transactional)")
