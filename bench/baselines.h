@@ -1,6 +1,8 @@
 // What the pipeline is measured against, in the same run on the same broker: one Kafka hop
-// (raw librdkafka produce -> consume, producer set up like the services') and one trivial gRPC
-// unary call (the standard health Check of a running service).
+// (raw librdkafka produce -> consume, producer set up like the services'), one transactional
+// hop (consume -> produce in a transaction -> read_committed consume, through routing's own
+// TransactionalProcessor with a handler that only copies) and one trivial gRPC unary call (the
+// standard health Check of a running service).
 #pragma once
 
 #include "measure.h"
@@ -33,6 +35,25 @@ struct KafkaBaselineResult {
 };
 
 KafkaBaselineResult kafkaBaseline(const KafkaBaselineOptions& options);
+
+// Routing with no work: the same producer writes to `input_topic`; a TransactionalProcessor
+// configured as routing's (transactional.id, linger.ms 1, retry.backoff.ms 10, one transaction
+// with its offsets per batch of what one poll returns) copies every message to `output_topic`;
+// a read_committed consumer reads it there. The latency is scheduled produce -> consumed from
+// the output, at the same rate and for the same duration as the Kafka hop.
+struct TransactionalBaselineOptions {
+  KafkaBaselineOptions hop;  // brokers, rate, duration, burst, payloads, linger of the producer
+  std::string input_topic = "lapor.bench.txn-in.v1";
+  std::string output_topic = "lapor.bench.txn-out.v1";
+  std::string group_id = "lapor-bench-txn-baseline";
+  std::string transactional_id = "lapor-bench-txn-baseline";
+};
+
+struct TransactionalBaselineResult : KafkaBaselineResult {
+  uint64_t transactions_aborted = 0;
+};
+
+TransactionalBaselineResult transactionalBaseline(const TransactionalBaselineOptions& options);
 
 struct GrpcBaselineResult {
   std::string target;

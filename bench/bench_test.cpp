@@ -1,7 +1,9 @@
 // The harness's own pure parts: the complaint mix is what intake accepts and reaches the
-// agencies the shipped rules name; percentiles are exact nearest-rank values.
+// agencies the shipped rules name; percentiles are exact nearest-rank values; the report
+// carries every figure the table prints (emergency rows, the transactional hop).
 #include "domain/validation.h"
 #include "measure.h"
+#include "report.h"
 #include "workload.h"
 
 #include <gtest/gtest.h>
@@ -86,6 +88,52 @@ TEST(Summarize, EmptyAndSingle) {
   const auto one = summarize({3.5});
   EXPECT_DOUBLE_EQ(one.p50, 3.5);
   EXPECT_DOUBLE_EQ(one.p999, 3.5);
+}
+
+RunReport reportWithOneStep() {
+  RunReport r;
+  r.kafka.rate = r.transactional.rate = 1000;
+  r.kafka.latency = summarize({2, 4, 6});
+  r.transactional.latency = summarize({10, 20, 40});
+  r.grpc.latency = summarize({0.1});
+  StepResult s;
+  s.name = "100/s";
+  s.offered_rate = 100;
+  s.completed = 3;
+  s.delivered = summarize({30, 50, 80});
+  s.emergency_accepted = 2;
+  s.emergency_submit = summarize({5, 7});
+  s.emergency_delivered = summarize({30, 80});
+  r.steps.push_back(s);
+  return r;
+}
+
+TEST(Report, JsonHasTheEmergencyFiguresAndTheTransactionalHop) {
+  const auto j = toJson(reportWithOneStep());
+  const auto& step = j.at("steps").at(0);
+  EXPECT_EQ(step.at("emergency").at("accepted"), 2);
+  EXPECT_EQ(step.at("emergency").at("completed"), 2);
+  for (const char* p : {"p50_ms", "p90_ms", "p99_ms", "p999_ms", "max_ms"}) {
+    EXPECT_TRUE(step.at("emergency").at("delivered_latency").contains(p)) << p;
+    EXPECT_TRUE(step.at("emergency").at("submit_latency").contains(p)) << p;
+  }
+  EXPECT_DOUBLE_EQ(step.at("emergency").at("delivered_latency").at("max_ms"), 80);
+  EXPECT_DOUBLE_EQ(step.at("ratios").at("delivered_p99_over_transactional_p99"), 2.0);
+  const auto& txn = j.at("baselines").at("transactional");
+  EXPECT_DOUBLE_EQ(txn.at("latency").at("p99_ms"), 40);
+  EXPECT_TRUE(txn.contains("throughput_per_second"));
+  EXPECT_TRUE(txn.contains("transactions_aborted"));
+}
+
+TEST(Report, TableHasAnEmergencyLineUnderEachStepAndTheTransactionalHop) {
+  const auto table = renderTable(reportWithOneStep());
+  EXPECT_NE(table.find("  txn hop "), std::string::npos) << table;
+  EXPECT_NE(table.find("p99/txn"), std::string::npos) << table;
+  const auto step = table.find("\n100/s ");
+  ASSERT_NE(step, std::string::npos) << table;
+  const auto next = table.find('\n', step + 1);
+  EXPECT_EQ(table.compare(next + 1, 11, "  emergency"), 0) << table;
+  EXPECT_NE(table.find("2 of 2 delivered"), std::string::npos) << table;
 }
 
 TEST(CpuSeconds, OwnProcessIsReadAndAGoneOneIsMinusOne) {

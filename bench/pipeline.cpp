@@ -321,6 +321,7 @@ void Pipeline::submit(int step, Clock::time_point scheduled) {
           r.accepted_at = now;
           r.accepted_wall_ms = wall;
           r.expected = std::move(call->agencies);
+          r.priority = call->req.priority();
           settle(r);
         }
         cv_.notify_all();
@@ -401,10 +402,16 @@ StepResult Pipeline::run(const StepOptions& o) {
   res.achieved_rate =
       res.send_seconds > 0 ? static_cast<double>(st.submitted) / res.send_seconds : 0;
   std::vector<double> submit_ms, delivered_ms, to_dispatch_ms, to_stream_ms;
+  std::vector<double> emergency_submit_ms, emergency_delivered_ms;
   Clock::time_point last = start;
   for (const auto& [id, r] : records_) {
     if (r.step != step || !r.accepted) continue;
+    const bool emergency = r.priority == v1::PRIORITY_EMERGENCY;
     submit_ms.push_back(millis(r.accepted_at - r.scheduled));
+    if (emergency) {
+      ++res.emergency_accepted;
+      emergency_submit_ms.push_back(millis(r.accepted_at - r.scheduled));
+    }
     res.expected_assignments += r.expected.size();
     res.duplicates += r.duplicates;
     const std::set<std::string> expected(r.expected.begin(), r.expected.end());
@@ -421,6 +428,7 @@ StepResult Pipeline::run(const StepOptions& o) {
     }
     if (r.done) {
       delivered_ms.push_back(millis(r.completed_at - r.scheduled));
+      if (emergency) emergency_delivered_ms.push_back(millis(r.completed_at - r.scheduled));
       last = std::max(last, r.completed_at);
     }
   }
@@ -430,6 +438,8 @@ StepResult Pipeline::run(const StepOptions& o) {
       res.completion_seconds > 0 ? static_cast<double>(res.completed) / res.completion_seconds : 0;
   res.submit = summarize(std::move(submit_ms));
   res.delivered = summarize(std::move(delivered_ms));
+  res.emergency_submit = summarize(std::move(emergency_submit_ms));
+  res.emergency_delivered = summarize(std::move(emergency_delivered_ms));
   res.to_dispatch = summarize(std::move(to_dispatch_ms));
   res.to_stream = summarize(std::move(to_stream_ms));
   return res;
@@ -454,14 +464,15 @@ uint64_t Pipeline::open() {
 
 void Pipeline::writeSamples(std::ostream& out) {
   std::lock_guard lk(mu_);
-  out << "step,complaint_id,submit_ms,delivered_ms,agencies_expected,agencies_delivered\n";
+  out << "step,complaint_id,submit_ms,delivered_ms,agencies_expected,agencies_delivered,priority\n";
   for (const auto& [id, r] : records_) {
     if (!r.accepted) continue;
     size_t delivered = 0;
     for (const auto& agency : r.expected) delivered += r.delivered.count(agency);
     out << r.step << ',' << id << ',' << millis(r.accepted_at - r.scheduled) << ',';
     if (r.done) out << millis(r.completed_at - r.scheduled);
-    out << ',' << r.expected.size() << ',' << delivered << '\n';
+    out << ',' << r.expected.size() << ',' << delivered << ',' << v1::Priority_Name(r.priority)
+        << '\n';
   }
 }
 

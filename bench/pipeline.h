@@ -70,6 +70,10 @@ struct StepResult {
   double throughput = 0;          // completed / completion_seconds
   LatencySummary submit;          // scheduled send -> accepted by intake
   LatencySummary delivered;       // scheduled send -> on the stream of its last agency
+  // The same two for the step's EMERGENCY complaints alone (their count: emergency_accepted,
+  // and emergency_delivered.count of them delivered everywhere).
+  uint64_t emergency_accepted = 0;
+  LatencySummary emergency_submit, emergency_delivered;
   // Where the time goes, per assignment, by wall clock: accepted by intake -> dispatched by
   // routing (Assignment.dispatched_at_ms), and dispatched -> read from the agency's stream.
   LatencySummary to_dispatch, to_stream;
@@ -108,7 +112,7 @@ class Pipeline {
   uint64_t confirmErrors() const { return confirm_errors_.load(); }
   // One CSV line per accepted complaint: step, complaint id, submit and delivered latency (ms
   // from the scheduled send; delivered empty when not every agency got it), agencies expected
-  // and delivered.
+  // and delivered, and the complaint's priority (the enum's name, e.g. PRIORITY_EMERGENCY).
   void writeSamples(std::ostream& out);
   // Deliveries of complaints this run never had accepted.
   uint64_t orphanDeliveries();
@@ -118,6 +122,7 @@ class Pipeline {
     int step = -1;
     bool accepted = false;
     bool done = false;
+    v1::Priority priority = v1::PRIORITY_UNSPECIFIED;
     Clock::time_point scheduled, accepted_at, completed_at;
     std::vector<std::string> expected;
     std::map<std::string, Clock::time_point> delivered;

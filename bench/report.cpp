@@ -52,6 +52,12 @@ nlohmann::json stepJson(const StepResult& s, const RunReport& r) {
           {"throughput_per_second", s.throughput},
           {"submit_latency", toJson(s.submit)},
           {"delivered_latency", toJson(s.delivered)},
+          {"emergency",
+           {{"priority", "PRIORITY_EMERGENCY"},
+            {"accepted", s.emergency_accepted},
+            {"completed", s.emergency_delivered.count},
+            {"submit_latency", toJson(s.emergency_submit)},
+            {"delivered_latency", toJson(s.emergency_delivered)}}},
           {"stages",
            {{"accepted_to_dispatched", toJson(s.to_dispatch)},
             {"dispatched_to_agency_stream", toJson(s.to_stream)}}},
@@ -62,6 +68,8 @@ nlohmann::json stepJson(const StepResult& s, const RunReport& r) {
              r.kafka.latency.p50 > 0 ? s.delivered.p50 / r.kafka.latency.p50 : 0},
             {"delivered_p99_over_kafka_p99",
              r.kafka.latency.p99 > 0 ? s.delivered.p99 / r.kafka.latency.p99 : 0},
+            {"delivered_p99_over_transactional_p99",
+             r.transactional.latency.p99 > 0 ? s.delivered.p99 / r.transactional.latency.p99 : 0},
             {"submit_p50_over_grpc_p50",
              r.grpc.latency.p50 > 0 ? s.submit.p50 / r.grpc.latency.p50 : 0},
             {"throughput_over_kafka_throughput",
@@ -111,6 +119,20 @@ nlohmann::json toJson(const RunReport& r) {
               {"burst_messages", r.kafka.burst_messages},
               {"burst_seconds", r.kafka.burst_seconds},
               {"throughput_per_second", r.kafka.throughput}}},
+            {"transactional",
+             {{"what",
+               "raw librdkafka produce -> TransactionalProcessor (routing's, copying each message: "
+               "one transaction with its offsets per poll) -> read_committed consume"},
+              {"rate", r.transactional.rate},
+              {"sent", r.transactional.sent},
+              {"received", r.transactional.received},
+              {"errors", r.transactional.errors},
+              {"transactions_aborted", r.transactional.transactions_aborted},
+              {"payload_mean_bytes", r.transactional.payload_mean_bytes},
+              {"latency", toJson(r.transactional.latency)},
+              {"burst_messages", r.transactional.burst_messages},
+              {"burst_seconds", r.transactional.burst_seconds},
+              {"throughput_per_second", r.transactional.throughput}}},
             {"grpc",
              {{"what", "grpc.health.v1.Health/Check (unary) on lapor-intake"},
               {"target", r.grpc.target},
@@ -149,6 +171,11 @@ std::string renderTable(const RunReport& r) {
                   "{:>7.2f} {:>8.2f}   {:>8.0f} msg/s",
                   k.payload_mean_bytes, rate(k.rate), k.latency.p50, k.latency.p90, k.latency.p99,
                   k.latency.p999, k.latency.max, k.throughput));
+  const auto& x = r.transactional;
+  line(
+      fmt::format("{:<42}{:>6}  {:>7.2f} {:>7.2f} {:>7.2f} {:>7.2f} {:>8.2f}   {:>8.0f} msg/s",
+                  "  txn hop    consume->txn produce, at", rate(x.rate), x.latency.p50, x.latency.p90, x.latency.p99, x.latency.p999,
+                  x.latency.max, x.throughput));
   const auto& g = r.grpc;
   line(
       fmt::format("  grpc call  health Check, one caller              {:>7.2f} {:>7.2f} {:>7.2f} "
@@ -161,16 +188,27 @@ std::string renderTable(const RunReport& r) {
       "scheduled send, ms)");
   line(
       "step             inst  offered  unsent   sent/s   done/s  errors  lost | submit p50  p99 | "
-      "delivered p50     p90     p99   p99.9     max | p50/kafka p99/kafka submit/rpc done/kafka");
+      "delivered p50     p90     p99   p99.9     max | p50/kafka p99/kafka  p99/txn submit/rpc "
+      "done/kafka");
   for (const auto& s : r.steps) {
     line(fmt::format(
         "{:<16} {:>4} {:>8} {:>7} {:>8.0f} {:>8.1f} {:>7} {:>5} | {:>10.2f} {:>5.1f} | {:>13.2f} "
-        "{:>7.2f} {:>7.2f} {:>7.2f} {:>7.2f} | {:>9} {:>9} {:>10} {:>10}",
+        "{:>7.2f} {:>7.2f} {:>7.2f} {:>7.2f} | {:>9} {:>9} {:>8} {:>10} {:>10}",
         s.name, s.instances, rate(s.offered_rate), s.unsent, s.achieved_rate, s.throughput,
         s.errors, s.lost, s.submit.p50, s.submit.p99, s.delivered.p50, s.delivered.p90,
         s.delivered.p99, s.delivered.p999, s.delivered.max, ratio(s.delivered.p50, k.latency.p50),
-        ratio(s.delivered.p99, k.latency.p99), ratio(s.submit.p50, g.latency.p50),
+        ratio(s.delivered.p99, k.latency.p99), ratio(s.delivered.p99, x.latency.p99),
+        ratio(s.submit.p50, g.latency.p50),
         k.throughput > 0 ? fmt::format("{:.4f}", s.throughput / k.throughput) : "-"));
+    // The step's EMERGENCY complaints alone: how many were accepted and delivered everywhere.
+    const auto& e = s.emergency_delivered;
+    line(fmt::format(
+        "{:<16} {:>53} | {:>10.2f} {:>5.1f} | {:>13.2f} {:>7.2f} {:>7.2f} {:>7.2f} {:>7.2f} | {:>9} "
+        "{:>9} {:>8} {:>10} {:>10}",
+        "  emergency", fmt::format("{} of {} delivered", e.count, s.emergency_accepted),
+        s.emergency_submit.p50, s.emergency_submit.p99, e.p50, e.p90, e.p99, e.p999, e.max,
+        ratio(e.p50, k.latency.p50), ratio(e.p99, k.latency.p99), ratio(e.p99, x.latency.p99),
+        ratio(s.emergency_submit.p50, g.latency.p50), "-"));
   }
   line("");
   line(

@@ -19,6 +19,7 @@ struct RunReport {
   MachineInfo machine;
   nlohmann::json settings;
   KafkaBaselineResult kafka;
+  TransactionalBaselineResult transactional;
   GrpcBaselineResult grpc;
   std::vector<StepResult> steps;
   uint64_t acknowledged = 0, ack_errors = 0, stream_errors = 0, orphan_deliveries = 0;

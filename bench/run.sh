@@ -4,7 +4,7 @@
 # Writes LAPOR_BENCH_OUT/bench-<UTC time>.{json,txt,csv} (default: the build dir's bench-results/)
 # and prints the table. Arguments go to lapor-bench (`bench/run.sh --help` lists them); the
 # defaults are the short run, e.g. a longer one:
-#   bench/run.sh --step-seconds 30 --rates 50,100,200,400,800,max --scale-rates 200,max
+#   bench/run.sh --step-seconds 30 --rates 100,500,1000,2000,3000,max --scale-rates 1000,max
 set -euo pipefail
 
 repo_root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
