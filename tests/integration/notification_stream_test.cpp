@@ -212,8 +212,16 @@ TEST(NotificationStream, ServesTlsWithAConfiguredCertificate) {
 // notification process takes the topic's history from every partition in parallel, so a marker
 // goes to each partition and the feed is read past all of them.
 std::string feedEnd(v1::AgencyService::Stub& stub) {
-  const auto count = static_cast<size_t>(partitionCount(
-      testing::requiredEnv("LAPOR_KAFKA_BROKERS"), kafka::dispatchTopic("disdamkar")));
+  // The topic the process created may not be in the broker's metadata yet (a fresh broker).
+  int partitions_of_topic = -1;
+  EXPECT_TRUE(waitFor(
+      [&] {
+        partitions_of_topic = partitionCount(testing::requiredEnv("LAPOR_KAFKA_BROKERS"),
+                                             kafka::dispatchTopic("disdamkar"));
+        return partitions_of_topic > 0;
+      },
+      30s));
+  const auto count = static_cast<size_t>(std::max(partitions_of_topic, 0));
   std::set<int32_t> partitions;
   std::set<std::string> markers;
   for (int i = 0; i < 100 && partitions.size() < count; ++i) {
