@@ -34,6 +34,17 @@ local function answered(prefix, k, month, sttl, figure)
     redis.call('EXPIRE', key, sttl)
   end
 end
+-- A decision (met on time, or breached) counted for the compliance gauge, in the UTC day of
+-- `now`, for the agency and stage it was decided for; in the script that changes the state, so
+-- a replay counts nothing twice.
+local function decided(prefix, k, now, ttl, met)
+  local f = redis.call('HMGET', k, 'agency', 'stage_name')
+  local key = prefix .. 'sla:compliance:' .. string.format('%d', math.floor(tonumber(now) / 86400000))
+  local name = (f[1] or '') .. '|' .. (f[2] or '')
+  redis.call('HINCRBY', key, name .. '|due', 1)
+  if met then redis.call('HINCRBY', key, name .. '|met', 1) end
+  redis.call('EXPIRE', key, ttl)
+end
 )lua";
 
 // KEYS: complaint set, timers, open counts
@@ -76,6 +87,7 @@ local function finish(id, outcome)
     redis.call('HINCRBY', KEYS[3], field(k, '0'), -1)
     if result == 'met' then
       redis.call('ZADD', KEYS[4], now, id)
+      decided(prefix, k, now, ttl, true)
       answered(prefix, k, ARGV[#ARGV - 1], ARGV[#ARGV], 'on_time')
     end
   elseif f[1] == 'breached' and not f[2] then
@@ -172,6 +184,7 @@ for _, m in ipairs(redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[2], 'LIMIT'
       redis.call('HINCRBY', KEYS[3], field(k, '1'), 1)
       redis.call('ZADD', KEYS[4], ARGV[2], id)
       redis.call('ZADD', KEYS[5], ARGV[2], id)
+      decided(ARGV[1], k, ARGV[2], ARGV[5], false)
       answered(ARGV[1], k, ARGV[6], ARGV[7], 'late')
       won = true
     end
@@ -484,6 +497,26 @@ std::vector<v1::Obligation> ObligationStore::decidedSince(int64_t since_ms) {
                                       std::to_string(since_ms), "+inf"})
                             .elements)
     if (auto o = get(id.str)) out.push_back(std::move(*o));
+  return out;
+}
+
+std::map<std::pair<std::string, std::string>, ComplianceCount> ObligationStore::complianceSince(
+    int64_t since_ms, int64_t now_ms) {
+  constexpr int64_t kDay = 86'400'000;
+  std::map<std::pair<std::string, std::string>, ComplianceCount> out;
+  for (int64_t day = std::max<int64_t>(since_ms, 0) / kDay; day <= now_ms / kDay; ++day) {
+    auto h = redis_.command({"HGETALL", redis_.key("sla:compliance:" + std::to_string(day))});
+    for (size_t i = 0; i + 1 < h.elements.size(); i += 2) {
+      const auto& name = h.elements[i].str;  // agency|stage|figure
+      const auto a = name.find('|');
+      const auto b = name.rfind('|');
+      if (a == std::string::npos || b == a) continue;
+      auto& c = out[{name.substr(0, a), name.substr(a + 1, b - a - 1)}];
+      const auto n = text::storedInt(&h.elements[i + 1].str);
+      if (name.compare(b + 1, std::string::npos, "met") == 0) c.met_on_time += n;
+      if (name.compare(b + 1, std::string::npos, "due") == 0) c.due += n;
+    }
+  }
   return out;
 }
 

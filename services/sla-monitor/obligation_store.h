@@ -43,6 +43,11 @@ struct SummaryOptions {
   std::chrono::seconds retention{std::chrono::hours(24 * 400)};
 };
 
+struct ComplianceCount {
+  int64_t met_on_time = 0;
+  int64_t due = 0;  // met on time or breached
+};
+
 class ObligationStore {
  public:
   ObligationStore(redis::RedisClient& redis, std::chrono::seconds retention,
@@ -89,6 +94,11 @@ class ObligationStore {
   std::vector<v1::Obligation> forComplaint(const std::string& complaint_id);
   // Obligations decided (met or breached) since `since_ms`.
   std::vector<v1::Obligation> decidedSince(int64_t since_ms);
+  // Decisions per (agency, stage name) in the UTC days from the one of `since_ms` to the one of
+  // `now_ms`, from counters kept as each obligation is decided: what the compliance gauge
+  // shows, read in one command per day whatever the volume.
+  std::map<std::pair<std::string, std::string>, ComplianceCount> complianceSince(int64_t since_ms,
+                                                                                 int64_t now_ms);
   std::vector<v1::Obligation> breachesSince(int64_t since_ms, const std::string& agency,
                                             int limit);
   std::vector<v1::Obligation> dueBetween(int64_t from_ms, int64_t to_ms,

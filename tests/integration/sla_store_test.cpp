@@ -241,5 +241,44 @@ TEST_F(SlaStoreTest, CancelledObligationsFireNothingAndAreNotCompliance) {
       << "closing the complaint lets its index expire";
 }
 
+// The compliance gauge's counters: each decision counted once, in the day it was decided, by
+// the agency and stage it was decided for; a replay, a late answer after the breach and a
+// cancellation add nothing, and days before the window are left out.
+TEST_F(SlaStoreTest, ComplianceCountsEachDecisionOnceInItsDay) {
+  constexpr int64_t kDay = 86'400'000;
+  ObligationStore store(*a_, 1h);
+  ASSERT_TRUE(store.start(obligation("met", kNow + 100'000), ""));
+  ASSERT_TRUE(store.start(obligation("late", kNow), ""));
+  ASSERT_TRUE(store.start(obligation("gone", kNow + 100'000), ""));
+  auto other = obligation("fire", kNow + 100'000);
+  other.agency_id = "damkar";
+  other.stage = v1::SLA_STAGE_ON_SCENE;
+  ASSERT_TRUE(store.start(other, ""));
+  auto old = obligation("old", kNow - 40 * kDay);
+  ASSERT_TRUE(store.start(old, ""));
+  ASSERT_EQ(store.claimDue(kNow - 40 * kDay, 60s, 10), std::vector<std::string>{"ob-old|breach"});
+  ASSERT_TRUE(store.complete("ob-old|breach"));
+
+  ASSERT_EQ(store.end("c-met", {v1::SLA_STAGE_ACKNOWLEDGE, "", EndOutcome::Met}, kNow).size(), 1u);
+  EXPECT_TRUE(store.end("c-met", {v1::SLA_STAGE_ACKNOWLEDGE, "", EndOutcome::Met}, kNow).empty())
+      << "replay";
+  ASSERT_EQ(store.claimDue(kNow, 60s, 10), std::vector<std::string>{"ob-late|breach"});
+  store.end("c-late", {v1::SLA_STAGE_ACKNOWLEDGE, "", EndOutcome::Met}, kNow + 10);  // late
+  store.end("c-gone", {v1::SLA_STAGE_UNSPECIFIED, "", EndOutcome::Cancelled}, kNow);
+  store.end("c-fire", {v1::SLA_STAGE_ON_SCENE, "", EndOutcome::Met}, kNow + kDay);
+
+  auto counts = store.complianceSince(kNow - 30 * kDay, kNow + kDay);
+  ASSERT_EQ(counts.size(), 2u);
+  const auto& pu = counts[{std::string("dinas-pu"), std::string("acknowledge")}];
+  EXPECT_EQ(pu.met_on_time, 1);
+  EXPECT_EQ(pu.due, 2) << "met on time and breached; the 40-day-old breach is outside";
+  const auto& fire = counts[{std::string("damkar"), std::string("on_scene")}];
+  EXPECT_EQ(fire.met_on_time, 1);
+  EXPECT_EQ(fire.due, 1);
+  auto wider = store.complianceSince(kNow - 50 * kDay, kNow + kDay);
+  EXPECT_EQ(wider[std::make_pair(std::string("dinas-pu"), std::string("acknowledge"))].due, 3);
+  EXPECT_TRUE(store.complianceSince(kNow - 30 * kDay, kNow - kDay).empty());
+}
+
 }  // namespace
 }  // namespace lapor::integration
