@@ -38,6 +38,23 @@ class TransactionalProcessorTest : public ::testing::Test {
     o.max_retry_backoff = 200ms;
     return o;
   }
+  // Produces `marker`, starts a processor of the same group and returns what it handled until
+  // its first commit: only the marker when every earlier offset was committed.
+  std::vector<std::string> successorSees(const std::string& marker) {
+    EXPECT_TRUE(testing::produceRaw(brokers, in, "k", marker));
+    std::mutex mu;
+    std::vector<std::string> seen;
+    kafka::TransactionalProcessor again(options("a"), log::Logger("test"), nullptr);
+    again.start([&](const kafka::Message& m) {
+      std::lock_guard lk(mu);
+      seen.push_back(m.value);
+      return kafka::TransformResult::done();
+    });
+    EXPECT_TRUE(waitFor([&] { return again.committed() >= 1; }, 60s));
+    again.stop();
+    std::lock_guard lk(mu);
+    return seen;
+  }
   std::string brokers;
   std::string in = uniqueName("lapor.test.txn-in");
   std::string out = uniqueName("lapor.test.txn-out");
@@ -125,18 +142,7 @@ TEST_F(TransactionalProcessorTest, BatchesThatProduceNothingShareOneOffsetsTrans
   EXPECT_LE(transactions, 2) << "a transaction per batch that produced nothing";
 
   // The successor starts after all 30: the first message it sees is the new one.
-  ASSERT_TRUE(testing::produceRaw(brokers, in, "k", "after"));
-  std::mutex mu;
-  std::vector<std::string> seen;
-  kafka::TransactionalProcessor again(options("a"), log::Logger("test"), nullptr);
-  again.start([&](const kafka::Message& m) {
-    std::lock_guard lk(mu);
-    seen.push_back(m.value);
-    return kafka::TransformResult::done();
-  });
-  ASSERT_TRUE(waitFor([&] { return again.committed() >= 1; }, 60s));
-  std::lock_guard lk(mu);
-  EXPECT_EQ(seen, std::vector<std::string>{"after"});
+  EXPECT_EQ(successorSees("after"), std::vector<std::string>{"after"});
 }
 
 // Stopping commits what was read past, however long the idle interval.
@@ -154,18 +160,7 @@ TEST_F(TransactionalProcessorTest, StopCommitsOffsetsThatWaitedForATransaction) 
     ASSERT_TRUE(waitFor([&] { return handled.load() >= 10; }, 60s));
     EXPECT_EQ(p.committed(), 0u) << "committed before the interval or a transaction";
   }
-  ASSERT_TRUE(testing::produceRaw(brokers, in, "k", "after"));
-  std::mutex mu;
-  std::vector<std::string> seen;
-  kafka::TransactionalProcessor again(options("a"), log::Logger("test"), nullptr);
-  again.start([&](const kafka::Message& m) {
-    std::lock_guard lk(mu);
-    seen.push_back(m.value);
-    return kafka::TransformResult::done();
-  });
-  ASSERT_TRUE(waitFor([&] { return again.committed() >= 1; }, 60s));
-  std::lock_guard lk(mu);
-  EXPECT_EQ(seen, std::vector<std::string>{"after"});
+  EXPECT_EQ(successorSees("after"), std::vector<std::string>{"after"});
 }
 
 }  // namespace
