@@ -45,20 +45,8 @@ class StackEnvironment : public ::testing::Environment {
   }
 };
 
-std::unique_ptr<grpc::ClientContext> ctx(std::chrono::milliseconds timeout = 15s) {
-  auto c = std::make_unique<grpc::ClientContext>();
-  c->set_deadline(std::chrono::system_clock::now() + timeout);
-  return c;
-}
-
 std::string notificationTarget() {
   return g_stack->endpoint("notification").grpc();
-}
-
-template <class Service>
-std::unique_ptr<typename Service::Stub> stub(const std::string& service) {
-  return Service::NewStub(
-      grpc::CreateChannel(g_stack->endpoint(service).grpc(), grpc::InsecureChannelCredentials()));
 }
 
 
@@ -79,7 +67,7 @@ v1::SubmitComplaintRequest complaint(const std::string& category, v1::Priority p
 
 v1::SubmitComplaintResponse submit(const v1::SubmitComplaintRequest& req) {
   v1::SubmitComplaintResponse resp;
-  auto s = stub<v1::IntakeService>("intake")->SubmitComplaint(ctx().get(), req, &resp);
+  auto s = g_stack->stub<v1::IntakeService>("intake")->SubmitComplaint(callContext().get(), req, &resp);
   EXPECT_TRUE(s.ok()) << s.error_message();
   return resp;
 }
@@ -88,7 +76,7 @@ std::vector<v1::Obligation> obligations(const std::string& complaint_id) {
   v1::GetObligationsRequest req;
   req.set_complaint_id(complaint_id);
   v1::GetObligationsResponse resp;
-  auto s = stub<v1::SlaService>("sla-monitor")->GetObligations(operatorContext("auditor").get(), req, &resp);
+  auto s = g_stack->stub<v1::SlaService>("sla-monitor")->GetObligations(operatorContext("auditor").get(), req, &resp);
   EXPECT_TRUE(s.ok()) << s.error_message();
   std::vector<v1::Obligation> out;  // the acknowledge clocks (other stages: sla_*_test.cpp)
   for (const auto& o : resp.obligations())
@@ -129,7 +117,7 @@ TEST(EndToEnd, ComplaintReachesEveryAgencyAndAcknowledgementStopsTheClock) {
     EXPECT_EQ(o.due_at_ms() - o.started_at_ms(), 60'000);  // emergency: 60 s (docs/deadlines.md)
   }
 
-  auto agency = stub<v1::AgencyService>("notification");
+  auto agency = g_stack->stub<v1::AgencyService>("notification");
   v1::AcknowledgeRequest ack;
   ack.set_agency_id("polres-kutim");  // not the owner of this assignment
   ack.set_assignment_id(lead->item().assignment().assignment_id());
@@ -156,14 +144,14 @@ TEST(EndToEnd, ComplaintReachesEveryAgencyAndAcknowledgementStopsTheClock) {
   ASSERT_TRUE(agency->Acknowledge(agencyContext("disdamkar").get(), ack, &ack_resp).ok());
 
   // The tracking view follows the lifecycle topic.
-  auto intake = stub<v1::IntakeService>("intake");
+  auto intake = g_stack->stub<v1::IntakeService>("intake");
   v1::GetComplaintRequest get;
   get.set_tracking_id(sub.tracking_id());
   v1::ComplaintView view;
   ASSERT_TRUE(waitFor(
       [&] {
         view.Clear();
-        return intake->GetComplaint(ctx().get(), get, &view).ok() &&
+        return intake->GetComplaint(callContext().get(), get, &view).ok() &&
                view.status() == v1::COMPLAINT_STATUS_IN_PROGRESS;
       },
       30s));
@@ -180,7 +168,7 @@ TEST(EndToEnd, AnAgencyRejectsAndTheNextOneReceivesIt) {
   ASSERT_TRUE(original) << g_stack->logs();
   EXPECT_EQ(next.countFor(sub.complaint_id()), 0u);
 
-  auto agency = stub<v1::AgencyService>("notification");
+  auto agency = g_stack->stub<v1::AgencyService>("notification");
   v1::RejectRequest reject;
   reject.set_agency_id("disdukcapil");
   reject.set_assignment_id(original->item().assignment().assignment_id());
@@ -299,27 +287,27 @@ TEST(EndToEnd, MalformedEventIsDeadLetteredAndTheNextOneIsProcessed) {
 }
 
 TEST(EndToEnd, InvalidSubmissionIsRefusedWithTheField) {
-  auto intake = stub<v1::IntakeService>("intake");
+  auto intake = g_stack->stub<v1::IntakeService>("intake");
   auto req = complaint("volcano", v1::PRIORITY_NORMAL);
   v1::SubmitComplaintResponse resp;
-  auto s = intake->SubmitComplaint(ctx().get(), req, &resp);
+  auto s = intake->SubmitComplaint(callContext().get(), req, &resp);
   EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
   EXPECT_NE(s.error_message().find("category"), std::string::npos) << s.error_message();
   EXPECT_TRUE(resp.tracking_id().empty());
 
   req = complaint("fire", v1::PRIORITY_EMERGENCY);
   req.set_description(std::string(4001, 'x'));
-  s = intake->SubmitComplaint(ctx().get(), req, &resp);
+  s = intake->SubmitComplaint(callContext().get(), req, &resp);
   EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
   EXPECT_NE(s.error_message().find("description"), std::string::npos) << s.error_message();
 
   req.set_description(std::string(2 << 20, 'x'));  // over the server's message size limit
-  s = intake->SubmitComplaint(ctx().get(), req, &resp);
+  s = intake->SubmitComplaint(callContext().get(), req, &resp);
   EXPECT_EQ(s.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED);
 }
 
 TEST(EndToEnd, SubscribeRefusesAnUnknownAgencyAndABadCursor) {
-  auto agency = stub<v1::AgencyService>("notification");
+  auto agency = g_stack->stub<v1::AgencyService>("notification");
   auto status = [&](const std::string& id, const std::string& cursor) {
     v1::SubscribeRequest req;
     req.set_agency_id(id);
@@ -340,7 +328,7 @@ TEST(EndToEnd, SubscribeRefusesAnUnknownAgencyAndABadCursor) {
 }
 
 TEST(EndToEnd, RoutingAdminExplainsWithoutProducing) {
-  auto admin = stub<v1::RoutingAdmin>("routing");
+  auto admin = g_stack->stub<v1::RoutingAdmin>("routing");
   v1::ExplainRouteRequest req;
   req.mutable_draft()->set_category("traffic-accident");
   v1::ExplainRouteResponse resp;
@@ -352,9 +340,9 @@ TEST(EndToEnd, RoutingAdminExplainsWithoutProducing) {
   ASSERT_TRUE(admin->ExplainRoute(operatorContext("auditor").get(), req, &resp).ok());
   EXPECT_TRUE(resp.triage());
   // Operators only, each for what its role allows.
-  EXPECT_EQ(admin->ExplainRoute(ctx().get(), req, &resp).error_code(),
+  EXPECT_EQ(admin->ExplainRoute(callContext().get(), req, &resp).error_code(),
             grpc::StatusCode::UNAUTHENTICATED);
-  auto stranger = ctx();
+  auto stranger = callContext();
   stranger->AddMetadata("authorization", "Bearer lapor-demo-dinas-pu");
   EXPECT_EQ(admin->ExplainRoute(stranger.get(), req, &resp).error_code(),
             grpc::StatusCode::UNAUTHENTICATED)
@@ -369,8 +357,8 @@ TEST(EndToEnd, RoutingAdminExplainsWithoutProducing) {
   v1::GetObligationsRequest obligations;
   obligations.set_complaint_id("any");
   v1::GetObligationsResponse obligations_resp;
-  EXPECT_EQ(stub<v1::SlaService>("sla-monitor")
-                ->GetObligations(ctx().get(), obligations, &obligations_resp)
+  EXPECT_EQ(g_stack->stub<v1::SlaService>("sla-monitor")
+                ->GetObligations(callContext().get(), obligations, &obligations_resp)
                 .error_code(),
             grpc::StatusCode::UNAUTHENTICATED);
 }
@@ -416,15 +404,15 @@ TEST(EndToEnd, EveryServiceAnswersHealthChecksAndReflection) {
     auto health = grpc::health::v1::Health::NewStub(channel);
     grpc::health::v1::HealthCheckRequest req;
     grpc::health::v1::HealthCheckResponse resp;
-    ASSERT_TRUE(health->Check(ctx().get(), req, &resp).ok()) << service;
+    ASSERT_TRUE(health->Check(callContext().get(), req, &resp).ok()) << service;
     EXPECT_EQ(resp.status(), grpc::health::v1::HealthCheckResponse::SERVING) << service;
     req.set_service(name);  // per-service status too, as grpc-health-probe -service asks
-    ASSERT_TRUE(health->Check(ctx().get(), req, &resp).ok()) << service;
+    ASSERT_TRUE(health->Check(callContext().get(), req, &resp).ok()) << service;
     EXPECT_EQ(resp.status(), grpc::health::v1::HealthCheckResponse::SERVING) << service;
 
     // Server reflection, which grpcurl uses, lists the service's API.
     auto reflection = grpc::reflection::v1alpha::ServerReflection::NewStub(channel);
-    auto c = ctx();
+    auto c = callContext();
     auto stream = reflection->ServerReflectionInfo(c.get());
     grpc::reflection::v1alpha::ServerReflectionRequest list;
     list.set_list_services("");

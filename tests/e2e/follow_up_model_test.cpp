@@ -65,12 +65,6 @@ class StackEnvironment : public ::testing::Environment {
   }
 };
 
-template <class Service>
-std::unique_ptr<typename Service::Stub> stub(const std::string& service) {
-  return Service::NewStub(
-      grpc::CreateChannel(g_stack->endpoint(service).grpc(), grpc::InsecureChannelCredentials()));
-}
-
 std::unique_ptr<grpc::ClientContext> plain() {
   auto c = std::make_unique<grpc::ClientContext>();
   c->set_deadline(std::chrono::system_clock::now() + 15s);
@@ -486,10 +480,10 @@ class World {
  private:
   std::mt19937 rng_;
   std::vector<Tracked> tracked_;
-  std::unique_ptr<v1::IntakeService::Stub> intake_ = stub<v1::IntakeService>("intake");
-  std::unique_ptr<v1::SlaService::Stub> sla_ = stub<v1::SlaService>("sla-monitor");
-  std::unique_ptr<v1::RoutingAdmin::Stub> admin_ = stub<v1::RoutingAdmin>("routing");
-  std::unique_ptr<v1::AgencyService::Stub> agency_ = stub<v1::AgencyService>("notification");
+  std::unique_ptr<v1::IntakeService::Stub> intake_ = g_stack->stub<v1::IntakeService>("intake");
+  std::unique_ptr<v1::SlaService::Stub> sla_ = g_stack->stub<v1::SlaService>("sla-monitor");
+  std::unique_ptr<v1::RoutingAdmin::Stub> admin_ = g_stack->stub<v1::RoutingAdmin>("routing");
+  std::unique_ptr<v1::AgencyService::Stub> agency_ = g_stack->stub<v1::AgencyService>("notification");
 };
 
 // Escalations at most once per (obligation, level) and within the chain; re-dispatches at
@@ -577,7 +571,7 @@ TEST(FollowUpModel, AnEmergencyLeftAloneProducesABoundedNumberOfEvents) {
   req.set_description("Rumah terbakar di dekat pasar, penghuni masih di dalam");
   req.mutable_location()->set_kecamatan("Sangatta Utara");
   v1::SubmitComplaintResponse resp;
-  ASSERT_TRUE(stub<v1::IntakeService>("intake")->SubmitComplaint(plain().get(), req, &resp).ok());
+  ASSERT_TRUE(g_stack->stub<v1::IntakeService>("intake")->SubmitComplaint(plain().get(), req, &resp).ok());
   const auto cid = resp.complaint_id();
   // Left alone for 20 deadline periods.
   const auto until = std::chrono::steady_clock::now() + 20 * std::chrono::milliseconds(kEmergencyAckMs);
@@ -630,7 +624,7 @@ TEST(FollowUpModel, AnEmergencyLeftAloneProducesABoundedNumberOfEvents) {
   list.set_agency_id("ncc-112");
   list.set_page_size(500);
   v1::ListAssignmentsResponse open;
-  ASSERT_TRUE(stub<v1::AgencyService>("notification")
+  ASSERT_TRUE(g_stack->stub<v1::AgencyService>("notification")
                   ->ListAssignments(agencyContext("ncc-112").get(), list, &open)
                   .ok());
   int desk_items = 0;
@@ -648,8 +642,8 @@ TEST(FollowUpModel, AnEmergencyLeftAloneProducesABoundedNumberOfEvents) {
 // to nobody: the agency's only assignment was resolved, and Assign refused it).
 TEST(FollowUpModel, AReopenedComplaintGoesBackToTheAgencyThatAnswered) {
   World world(2);
-  auto intake = stub<v1::IntakeService>("intake");
-  auto agency = stub<v1::AgencyService>("notification");
+  auto intake = g_stack->stub<v1::IntakeService>("intake");
+  auto agency = g_stack->stub<v1::AgencyService>("notification");
   v1::SubmitComplaintRequest req;
   req.set_channel(v1::CHANNEL_WEB);
   req.set_category("road-damage");

@@ -51,18 +51,6 @@ class ProcessEnvironment : public ::testing::Environment {
   }
 };
 
-std::unique_ptr<grpc::ClientContext> ctx(std::chrono::milliseconds timeout = 15s) {
-  auto c = std::make_unique<grpc::ClientContext>();
-  c->set_deadline(std::chrono::system_clock::now() + timeout);
-  return c;
-}
-
-template <class Service>
-std::unique_ptr<typename Service::Stub> stub(const std::string& service) {
-  return Service::NewStub(
-      grpc::CreateChannel(g_stack->endpoint(service).grpc(), grpc::InsecureChannelCredentials()));
-}
-
 std::string notification() {
   return g_stack->endpoint("notification").grpc();
 }
@@ -83,7 +71,7 @@ v1::SubmitComplaintRequest report(v1::Channel channel, const std::string& catego
 
 v1::SubmitComplaintResponse submit(const v1::SubmitComplaintRequest& req) {
   v1::SubmitComplaintResponse resp;
-  auto s = stub<v1::IntakeService>("intake")->SubmitComplaint(ctx().get(), req, &resp);
+  auto s = g_stack->stub<v1::IntakeService>("intake")->SubmitComplaint(callContext().get(), req, &resp);
   EXPECT_TRUE(s.ok()) << s.error_message();
   return resp;
 }
@@ -92,7 +80,7 @@ v1::ComplaintView view(const std::string& tracking) {
   v1::GetComplaintRequest req;
   req.set_tracking_id(tracking);
   v1::ComplaintView v;
-  auto s = stub<v1::IntakeService>("intake")->GetComplaint(ctx().get(), req, &v);
+  auto s = g_stack->stub<v1::IntakeService>("intake")->GetComplaint(callContext().get(), req, &v);
   return s.ok() ? v : v1::ComplaintView{};
 }
 
@@ -113,7 +101,7 @@ bool queued(const std::string& complaint_id, std::string* answer = nullptr) {
   v1::ListVerificationQueueRequest req;
   req.set_page_size(500);
   v1::ListVerificationQueueResponse resp;
-  auto s = stub<v1::RoutingAdmin>("routing")->ListVerificationQueue(operatorContext().get(), req,
+  auto s = g_stack->stub<v1::RoutingAdmin>("routing")->ListVerificationQueue(operatorContext().get(), req,
                                                                      &resp);
   EXPECT_TRUE(s.ok()) << s.error_message();
   for (const auto& r : resp.reports())
@@ -144,11 +132,11 @@ TEST(Process, AWebComplaintIsVerifiedDelegatedAnsweredMailedAndClosesItself) {
   verify.set_request_id("verify-1");
   v1::VerifyResponse vr;
   EXPECT_FALSE(
-      stub<v1::RoutingAdmin>("routing")->Verify(agencyContext("dinas-pu").get(), verify, &vr).ok());
-  auto s = stub<v1::RoutingAdmin>("routing")->Verify(operatorContext().get(), verify, &vr);
+      g_stack->stub<v1::RoutingAdmin>("routing")->Verify(agencyContext("dinas-pu").get(), verify, &vr).ok());
+  auto s = g_stack->stub<v1::RoutingAdmin>("routing")->Verify(operatorContext().get(), verify, &vr);
   ASSERT_TRUE(s.ok()) << s.error_message();
   // A retry of the same request is answered the same and verifies once.
-  s = stub<v1::RoutingAdmin>("routing")->Verify(operatorContext().get(), verify, &vr);
+  s = g_stack->stub<v1::RoutingAdmin>("routing")->Verify(operatorContext().get(), verify, &vr);
   ASSERT_TRUE(s.ok()) << s.error_message();
 
   auto item = pu.waitFor(sub.complaint_id());
@@ -159,7 +147,7 @@ TEST(Process, AWebComplaintIsVerifiedDelegatedAnsweredMailedAndClosesItself) {
   EXPECT_FALSE(queued(sub.complaint_id()));
 
   // Dinas PU passes it to its road unit, which takes it up and answers the reporter.
-  auto agency = stub<v1::AgencyService>("notification");
+  auto agency = g_stack->stub<v1::AgencyService>("notification");
   v1::DelegateRequest d;
   d.set_agency_id("dinas-pu");
   d.set_assignment_id(assignment);
@@ -234,7 +222,7 @@ TEST(Process, APostponedReportResumesWithTheReportersAnswer) {
   p.set_complaint_id(sub.complaint_id());
   p.set_question("Di ruas jalan mana tepatnya?");
   v1::PostponeResponse pr;
-  auto s = stub<v1::RoutingAdmin>("routing")->Postpone(operatorContext().get(), p, &pr);
+  auto s = g_stack->stub<v1::RoutingAdmin>("routing")->Postpone(operatorContext().get(), p, &pr);
   ASSERT_TRUE(s.ok()) << s.error_message();
   auto v = waitStatus(sub.tracking_id(), v1::COMPLAINT_STATUS_POSTPONED);
   ASSERT_EQ(v.status(), v1::COMPLAINT_STATUS_POSTPONED);
@@ -253,11 +241,11 @@ TEST(Process, APostponedReportResumesWithTheReportersAnswer) {
   a.set_tracking_id(sub.tracking_id());
   a.set_answer("Jl. Yos Sudarso km 3, depan pasar");
   v1::AnswerAgencyResponse ar;
-  auto intake = stub<v1::IntakeService>("intake");
-  EXPECT_EQ(intake->AnswerAgency(ctx().get(), a, &ar).error_code(),
+  auto intake = g_stack->stub<v1::IntakeService>("intake");
+  EXPECT_EQ(intake->AnswerAgency(callContext().get(), a, &ar).error_code(),
             grpc::StatusCode::UNAUTHENTICATED);
   a.set_reporter_secret(sub.reporter_secret());
-  s = intake->AnswerAgency(ctx().get(), a, &ar);
+  s = intake->AnswerAgency(callContext().get(), a, &ar);
   ASSERT_TRUE(s.ok()) << s.error_message();
   v = waitStatus(sub.tracking_id(), v1::COMPLAINT_STATUS_VERIFYING);
   ASSERT_EQ(v.status(), v1::COMPLAINT_STATUS_VERIFYING);
@@ -269,7 +257,7 @@ TEST(Process, APostponedReportResumesWithTheReportersAnswer) {
   v1::VerifyRequest verify;
   verify.set_complaint_id(sub.complaint_id());
   v1::VerifyResponse vr;
-  s = stub<v1::RoutingAdmin>("routing")->Verify(operatorContext().get(), verify, &vr);
+  s = g_stack->stub<v1::RoutingAdmin>("routing")->Verify(operatorContext().get(), verify, &vr);
   ASSERT_TRUE(s.ok()) << s.error_message();
   EXPECT_TRUE(pu.waitFor(sub.complaint_id())) << "dispatched once verified";
   EXPECT_EQ(waitStatus(sub.tracking_id(), v1::COMPLAINT_STATUS_ROUTED).status(),
@@ -296,7 +284,7 @@ TEST(Process, AnArchivedReportEndsWithTheReasonTheReporterSees) {
   v1::ArchiveRequest a;
   a.set_complaint_id(sub.complaint_id());
   v1::ArchiveResponse ar;
-  auto routing = stub<v1::RoutingAdmin>("routing");
+  auto routing = g_stack->stub<v1::RoutingAdmin>("routing");
   EXPECT_EQ(routing->Archive(operatorContext().get(), a, &ar).error_code(),
             grpc::StatusCode::INVALID_ARGUMENT)
       << "a reason is required";

@@ -55,12 +55,6 @@ std::unique_ptr<v1::SlaService::Stub> sla() {
                                                      grpc::InsecureChannelCredentials()));
 }
 
-std::unique_ptr<grpc::ClientContext> ctx() {
-  auto c = std::make_unique<grpc::ClientContext>();
-  c->set_deadline(std::chrono::system_clock::now() + 5s);
-  return c;
-}
-
 std::vector<v1::Obligation> obligations(const std::string& complaint_id) {
   v1::GetObligationsRequest req;
   req.set_complaint_id(complaint_id);
@@ -74,12 +68,6 @@ std::optional<v1::Obligation> obligation(const std::string& complaint_id,
   for (auto& o : obligations(complaint_id))
     if (o.agency_id() == agency && o.stage() == stage) return o;
   return std::nullopt;
-}
-
-template <class Service>
-std::unique_ptr<typename Service::Stub> stub(const std::string& service) {
-  return Service::NewStub(
-      grpc::CreateChannel(g_stack->endpoint(service).grpc(), grpc::InsecureChannelCredentials()));
 }
 
 std::string notificationTarget() {
@@ -100,7 +88,7 @@ v1::SubmitComplaintResponse submit(const std::string& category) {
   loc->set_lon(117.6422);
   loc->set_kecamatan("Sangatta Utara");
   v1::SubmitComplaintResponse resp;
-  auto s = stub<v1::IntakeService>("intake")->SubmitComplaint(ctx().get(), req, &resp);
+  auto s = g_stack->stub<v1::IntakeService>("intake")->SubmitComplaint(callContext(5s).get(), req, &resp);
   EXPECT_TRUE(s.ok()) << s.error_message();
   return resp;
 }
@@ -114,7 +102,7 @@ v1::ComplaintView viewWhen(const std::string& tracking_id,
   waitFor(
       [&] {
         view.Clear();
-        return stub<v1::IntakeService>("intake")->GetComplaint(ctx().get(), req, &view).ok() &&
+        return g_stack->stub<v1::IntakeService>("intake")->GetComplaint(callContext(5s).get(), req, &view).ok() &&
                pred(view);
       },
       20s);
@@ -412,7 +400,7 @@ TEST(SlaEndToEnd, ASupervisorTakesUpAnEscalationAndTheComplaintStaysAsItWas) {
   EXPECT_EQ(esc->escalation_level(), 1);
   EXPECT_NE(escalation_id, own->assignment().assignment_id());
 
-  auto agency = stub<v1::AgencyService>("notification");
+  auto agency = g_stack->stub<v1::AgencyService>("notification");
   v1::AcknowledgeRequest ack;
   ack.set_agency_id("dinas-pu");  // the breaching agency cannot act on the supervisor's item
   ack.set_assignment_id(escalation_id);
@@ -467,7 +455,7 @@ TEST(SlaEndToEnd, AComplaintLevelEscalationReachesTheSupervisorAndNotTheDeadLett
   EXPECT_FALSE(esc->assignment().assignment_id().empty());
 
   // The supervisor deals with it; that neither resolves the complaint nor stops its clocks.
-  auto agency = stub<v1::AgencyService>("notification");
+  auto agency = g_stack->stub<v1::AgencyService>("notification");
   v1::AcknowledgeRequest ack;
   ack.set_agency_id("sekda");
   ack.set_assignment_id(esc->assignment().assignment_id());

@@ -5,11 +5,22 @@
 
 #include "process.h"
 
+#include <grpcpp/grpcpp.h>
+
+#include <chrono>
 #include <map>
 #include <memory>
 #include <string>
 
 namespace lapor::testing {
+
+// A client context whose deadline is `timeout` from now.
+inline std::unique_ptr<grpc::ClientContext> callContext(
+    std::chrono::milliseconds timeout = std::chrono::seconds(15)) {
+  auto c = std::make_unique<grpc::ClientContext>();
+  c->set_deadline(std::chrono::system_clock::now() + timeout);
+  return c;
+}
 
 struct ServiceEndpoints {
   int grpc_port = 0;
@@ -27,6 +38,12 @@ class Stack {
 
   const ServiceEndpoints& endpoint(const std::string& service) const {
     return endpoints_.at(service);
+  }
+  // A plaintext client of one of the services.
+  template <class Service>
+  std::unique_ptr<typename Service::Stub> stub(const std::string& service) const {
+    return Service::NewStub(
+        grpc::CreateChannel(endpoint(service).grpc(), grpc::InsecureChannelCredentials()));
   }
   ChildProcess& process(const std::string& service) { return *processes_.at(service); }
   const std::string& brokers() const { return brokers_; }
