@@ -7,16 +7,13 @@
 #include "log/logger.h"
 #include "process.h"
 #include "redis/redis_client.h"
+#include "sla_monitor_process.h"
 
 #include <gtest/gtest.h>
 #include <signal.h>
 
 #include <map>
 #include <set>
-
-#ifndef LAPOR_BUILD_DIR
-#error "LAPOR_BUILD_DIR must be defined"
-#endif
 
 namespace lapor::integration {
 namespace {
@@ -38,22 +35,9 @@ class SlaRestartTest : public ::testing::Test {
   }
 
   std::unique_ptr<ChildProcess> monitor(const std::string& name) {
-    std::map<std::string, std::string> env{
-        {"LAPOR_KAFKA_BROKERS", brokers_},
-        {"LAPOR_KAFKA_GROUP", group_},
-        {"LAPOR_REDIS_HOST", redis_opt_.host},
-        {"LAPOR_REDIS_PORT", std::to_string(redis_opt_.port)},
-        {"LAPOR_REDIS_PREFIX", redis_opt_.prefix},
-        {"LAPOR_GRPC_PORT", std::to_string(lapor::testing::freePort())},
-        {"LAPOR_METRICS_PORT", std::to_string(lapor::testing::freePort())},
-        {"LAPOR_SLA_ACKNOWLEDGE_NORMAL", "8s"},
-        {"LAPOR_SLA_TICK", "100ms"},
-    };
-    return std::make_unique<ChildProcess>(
-        name,
-        std::vector<std::string>{LAPOR_BUILD_DIR "/services/sla-monitor/lapor-sla-monitor",
-                                 "--config", LAPOR_SOURCE_DIR "/deploy/config/sla-monitor.yaml"},
-        env, lapor::testing::runDir() + "/logs/" + run_ + "-" + name + ".log");
+    return startSlaMonitor(run_ + "-" + name, {{"LAPOR_KAFKA_GROUP", group_},
+                                               {"LAPOR_REDIS_PREFIX", redis_opt_.prefix},
+                                               {"LAPOR_SLA_ACKNOWLEDGE_NORMAL", "8s"}});
   }
 
   // Routes `n` normal complaints to dinas-pu, one assignment each; returns the complaint ids.

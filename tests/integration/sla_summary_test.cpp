@@ -9,16 +9,13 @@
 #include "lifecycle_events.h"
 #include "operator_context.h"
 #include "process.h"
+#include "sla_monitor_process.h"
 
 #include <grpcpp/grpcpp.h>
 #include <gtest/gtest.h>
 
 #include <map>
 #include <sstream>
-
-#ifndef LAPOR_BUILD_DIR
-#error "LAPOR_BUILD_DIR must be defined"
-#endif
 
 namespace lapor::integration {
 namespace {
@@ -33,21 +30,10 @@ class SlaSummaryTest : public ::testing::Test {
     brokers_ = lapor::testing::requiredEnv("LAPOR_KAFKA_BROKERS");
     run_ = uniqueName("summary");
     const auto port = lapor::testing::freePort();
-    std::map<std::string, std::string> env{
-        {"LAPOR_KAFKA_BROKERS", brokers_},
-        {"LAPOR_KAFKA_GROUP", uniqueName("lapor-sla-summary")},
-        {"LAPOR_REDIS_HOST", lapor::testing::requiredEnv("LAPOR_REDIS_HOST")},
-        {"LAPOR_REDIS_PORT", lapor::testing::requiredEnv("LAPOR_REDIS_PORT")},
-        {"LAPOR_REDIS_PREFIX", uniqueName("lapor-sla-summary") + ":"},
-        {"LAPOR_GRPC_PORT", std::to_string(port)},
-        {"LAPOR_METRICS_PORT", std::to_string(lapor::testing::freePort())},
-        {"LAPOR_SLA_TICK", "100ms"},
-    };
-    monitor_ = std::make_unique<ChildProcess>(
-        "sla-summary",
-        std::vector<std::string>{LAPOR_BUILD_DIR "/services/sla-monitor/lapor-sla-monitor",
-                                 "--config", LAPOR_SOURCE_DIR "/deploy/config/sla-monitor.yaml"},
-        env, lapor::testing::runDir() + "/logs/" + run_ + "-monitor.log");
+    monitor_ = startSlaMonitor(run_ + "-monitor",
+                               {{"LAPOR_KAFKA_GROUP", uniqueName("lapor-sla-summary")},
+                                {"LAPOR_REDIS_PREFIX", uniqueName("lapor-sla-summary") + ":"},
+                                {"LAPOR_GRPC_PORT", std::to_string(port)}});
     address_ = "127.0.0.1:" + std::to_string(port);
     sla_ = v1::SlaService::NewStub(grpc::CreateChannel(address_, grpc::InsecureChannelCredentials()));
   }
