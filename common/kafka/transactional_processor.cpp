@@ -35,6 +35,12 @@ std::map<std::pair<std::string, int32_t>, Span> spans(const std::vector<Message>
   return out;
 }
 
+// Next offsets per partition moved past a batch's spans.
+void advance(std::map<std::pair<std::string, int32_t>, int64_t>& next,
+             const std::map<std::pair<std::string, int32_t>, Span>& batch) {
+  for (const auto& [tp, s] : batch) next[tp] = std::max(next[tp], s.next);
+}
+
 }  // namespace
 
 OutMessage deadLetterOf(const Message& msg, const std::string& service, const std::string& reason,
@@ -212,13 +218,6 @@ bool TransactionalProcessor::pendingDue() const {
          std::chrono::steady_clock::now() - pending_since_ >= opt_.idle_commit_interval;
 }
 
-namespace {
-struct Handled {
-  TransformResult result;
-  const Message* msg;
-};
-}  // namespace
-
 bool TransactionalProcessor::runTransaction(const std::vector<Message>& batch) {
   const int op_ms = static_cast<int>(opt_.operation_timeout.count());
   auto abandon = [&] {
@@ -285,10 +284,7 @@ bool TransactionalProcessor::runTransaction(const std::vector<Message>& batch) {
   auto ranges = spans(batch);
   if (out.empty()) {
     if (pending_.empty()) pending_since_ = std::chrono::steady_clock::now();
-    for (const auto& [tp, s] : ranges) {
-      auto& next = pending_[tp];
-      next = std::max(next, s.next);
-    }
+    advance(pending_, ranges);
     pending_count_ += batch.size();
     for (const auto& m : batch) {
       metrics_.count(m.topic, "done");
@@ -314,12 +310,9 @@ bool TransactionalProcessor::runTransaction(const std::vector<Message>& batch) {
     }
   }
   // The batch's offsets, with those of earlier batches that produced nothing.
-  std::map<std::pair<std::string, int32_t>, int64_t> commit = pending_;
-  for (const auto& [tp, s] : ranges) {
-    auto& next = commit[tp];
-    next = std::max(next, s.next);
-  }
-  if (auto e = commitOffsets(commit, "send_offsets")) return fail("send_offsets", e);
+  auto commit = pending_;
+  advance(commit, ranges);
+  if (auto e = commitOffsets(commit)) return fail("send_offsets", e);
 
   while (true) {
     auto c = wrap(rd_kafka_commit_transaction(producer_.get(), op_ms));
@@ -343,7 +336,7 @@ bool TransactionalProcessor::runTransaction(const std::vector<Message>& batch) {
 }
 
 rd_kafka_error_t* TransactionalProcessor::commitOffsets(
-    const std::map<std::pair<std::string, int32_t>, int64_t>& next, const char*) {
+    const std::map<std::pair<std::string, int32_t>, int64_t>& next) {
   // Only partitions still assigned: offsets of a partition another member took over belong to
   // that member now (it reads from the last committed offset).
   rd_kafka_topic_partition_list_t* assigned = nullptr;
@@ -371,7 +364,7 @@ rd_kafka_error_t* TransactionalProcessor::commitOffsets(
 bool TransactionalProcessor::flushPending() {
   const int op_ms = static_cast<int>(opt_.operation_timeout.count());
   auto e = wrap(rd_kafka_begin_transaction(producer_.get()));
-  if (!e) e = wrap(commitOffsets(pending_, "flush"));
+  if (!e) e = wrap(commitOffsets(pending_));
   while (!e) {
     auto c = wrap(rd_kafka_commit_transaction(producer_.get(), op_ms));
     if (!c) {

@@ -120,8 +120,7 @@ class TransactionalProcessor {
   // Commits the offsets of batches that produced nothing, in a transaction of their own.
   bool flushPending();
   // send_offsets_to_transaction for the given next offsets of still-assigned partitions.
-  rd_kafka_error_s* commitOffsets(const std::map<std::pair<std::string, int32_t>, int64_t>& next,
-                                  const char* step);
+  rd_kafka_error_s* commitOffsets(const std::map<std::pair<std::string, int32_t>, int64_t>& next);
   bool pendingDue() const;
   void rewind(const std::vector<Message>& batch);
   bool waitOrStop(std::chrono::milliseconds d);
