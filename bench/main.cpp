@@ -85,15 +85,31 @@ std::map<std::string, double> cpuOf(const ProcessGroups& groups) {
   return cpu;
 }
 
+// The broker's pid: bench/run.sh exports it; under tests/run.sh (the smoke test) it is in the
+// run dir that script shares with every test.
+std::string brokerPid() {
+  if (auto pid = envOr("LAPOR_BENCH_KAFKA_PID", ""); !pid.empty()) return pid;
+  const auto run_dir = envOr("LAPOR_TEST_RUN_DIR", "");
+  if (run_dir.empty()) return "";
+  std::ifstream in(run_dir + "/pids/kafka.pid");
+  std::string pid;
+  return std::getline(in, pid) ? pid : "";
+}
+
 struct Settings {
   std::string rates = "100,1000,5000,max";
   std::string scale_rates = "max";
   double step_seconds = 4;
-  // A fresh broker's JVM compiles its hot paths during the first minute (C2 near 16% of all
-  // CPU 55 s in): the first warm-up runs long enough for that to settle, and before the
-  // baselines so they are not measured on a cold JVM either. The one after the second
-  // instances start only has to warm the new members.
+  // A fresh broker's JVM compiles its hot paths for minutes (its C2 compiler still near a
+  // third of a core 90 s into a run at 80/s, and the broker's whole CPU halved between minute
+  // one and minute three): the first warm-up runs at least warmup_seconds and then in rounds
+  // until the compilers use less than warmup_jit_below of a core (or warmup_max_seconds have
+  // passed), before the baselines so they are not measured on a cold JVM either. The one after
+  // the second instances start only has to warm the new members.
   double warmup_seconds = 20;
+  double warmup_max_seconds = 240;
+  double warmup_jit_below = 0.10;  // of one core
+  double warmup_round_seconds = 10;
   double warmup_rate = 60;
   double scale_warmup_seconds = 5;
   double drain_seconds = 60;
@@ -146,6 +162,8 @@ int run(const Settings& s, const std::string& command) {
                      {"scale_rates", s.scale_rates},
                      {"step_seconds", s.step_seconds},
                      {"warmup_seconds", s.warmup_seconds},
+                     {"warmup_max_seconds", s.warmup_max_seconds},
+                     {"warmup_jit_below", s.warmup_jit_below},
                      {"warmup_rate", s.warmup_rate},
                      {"scale_warmup_seconds", s.scale_warmup_seconds},
                      {"window", s.window},
@@ -161,8 +179,11 @@ int run(const Settings& s, const std::string& command) {
   ProcessGroups groups;
   for (const char* name : testing::Stack::kServices)
     groups[name].push_back(stack.process(name).pid());
-  if (auto pid = envOr("LAPOR_BENCH_KAFKA_PID", ""); !pid.empty())
-    groups["kafka"].push_back(std::stoi(pid));
+  pid_t kafka_pid = 0;
+  if (auto pid = brokerPid(); !pid.empty()) {
+    kafka_pid = std::stoi(pid);
+    groups["kafka"].push_back(kafka_pid);
+  }
   if (auto pid = envOr("LAPOR_BENCH_REDIS_PID", ""); !pid.empty())
     groups["redis"].push_back(std::stoi(pid));
   groups["bench"].push_back(getpid());
@@ -184,9 +205,12 @@ int run(const Settings& s, const std::string& command) {
     o.max_open = s.max_open;
     o.drain_timeout = drain;
     const auto before = cpuOf(groups);
+    const double jit_before = kafka_pid ? jitCpuSeconds(kafka_pid) : 0;
     auto res = pipeline.run(o);
     for (const auto& [group, secs] : cpuOf(groups))
       res.cpu_seconds[group] = secs - before.at(group);
+    // Part of the broker's own figure, shown beside it: how warm its JVM was in this step.
+    if (kafka_pid) res.cpu_seconds["kafka jit"] = jitCpuSeconds(kafka_pid) - jit_before;
     res.instances = instances;
     std::cerr << fmt::format(
         "  {} completed, {:.1f}/s, delivered p99 {:.1f} ms, unsent {}, "
@@ -198,10 +222,30 @@ int run(const Settings& s, const std::string& command) {
   auto toMs = [](double seconds) {
     return std::chrono::milliseconds(static_cast<int64_t>(seconds * 1000));
   };
-  const auto warmup = toMs(s.warmup_seconds);
   // Consumer groups join, connections open and the broker's JVM compiles its hot paths on the
   // first complaints: not measured, and done before the baselines so they meet a warm broker.
-  if (warmup.count() > 0) runStep("warm-up", s.warmup_rate, warmup, 1, false);
+  if (s.warmup_seconds > 0) {
+    const auto began = std::chrono::steady_clock::now();
+    auto elapsed = [&] {
+      return std::chrono::duration<double>(std::chrono::steady_clock::now() - began).count();
+    };
+    runStep("warm-up", s.warmup_rate, toMs(s.warmup_seconds), 1, false);
+    report.warmup.rounds = 1;
+    // Without the broker's pid there is nothing to watch: the minimum is the whole warm-up.
+    while (kafka_pid) {
+      const double jit_before = jitCpuSeconds(kafka_pid);
+      const double round_began = elapsed();
+      runStep("warm-up", s.warmup_rate, toMs(s.warmup_round_seconds), 1, false);
+      ++report.warmup.rounds;
+      report.warmup.jit_share = (jitCpuSeconds(kafka_pid) - jit_before) /
+                                std::max(1e-3, elapsed() - round_began);
+      std::cerr << fmt::format("  broker JIT compilers: {:.0f}% of a core\n",
+                               report.warmup.jit_share * 100);
+      report.warmup.settled = report.warmup.jit_share < s.warmup_jit_below;
+      if (report.warmup.settled || elapsed() >= s.warmup_max_seconds) break;
+    }
+    report.warmup.seconds = elapsed();
+  }
 
   // Baselines next, on the broker left idle by the drained warm-up, with payloads as large as
   // the complaints.
@@ -334,8 +378,21 @@ int main(int argc, char** argv) {
   app.add_option("--step-seconds", s.step_seconds, "how long each step sends")
       ->capture_default_str();
   app.add_option("--warmup-seconds", s.warmup_seconds,
-                 "unreported warm-up before the baselines and the sweep, every category in turn, "
-                 "long enough for the broker's JVM to compile its hot paths; 0 to skip")
+                 "unreported warm-up before the baselines and the sweep, every category in turn: "
+                 "at least this long, then in rounds until the broker's JIT compilers settle "
+                 "(--warmup-jit-below); 0 to skip")
+      ->capture_default_str();
+  app.add_option("--warmup-jit-below", s.warmup_jit_below,
+                 "the warm-up ends once the broker's JIT compiler threads used less than this "
+                 "share of one core over a round")
+      ->check(CLI::Range(0.0, 1.0))
+      ->capture_default_str();
+  app.add_option("--warmup-max-seconds", s.warmup_max_seconds,
+                 "the warm-up ends after this long even if the broker's JIT has not settled")
+      ->capture_default_str();
+  app.add_option("--warmup-round-seconds", s.warmup_round_seconds,
+                 "length of each warm-up round after the first")
+      ->check(CLI::PositiveNumber)
       ->capture_default_str();
   app.add_option("--warmup-rate", s.warmup_rate, "complaints/s of both warm-ups")
       ->check(CLI::PositiveNumber)

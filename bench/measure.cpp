@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <filesystem>
 #include <fstream>
 #include <numeric>
 #include <sstream>
@@ -40,8 +41,10 @@ nlohmann::json toJson(const LatencySummary& s) {
           {"p99_ms", s.p99},  {"p999_ms", s.p999}, {"max_ms", s.max}};
 }
 
-double cpuSeconds(pid_t pid) {
-  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
+namespace {
+// Fields 14 and 15 (utime, stime) of a /proc stat file, in seconds; -1 when unreadable.
+double statCpuSeconds(const std::string& path) {
+  std::ifstream in(path);
   std::string stat;
   if (!std::getline(in, stat)) return -1;
   // comm (field 2) may hold spaces and parentheses: fields 3.. follow the last ") ".
@@ -55,6 +58,31 @@ double cpuSeconds(pid_t pid) {
     if (i == 15) stime = std::stoull(field);
   }
   return static_cast<double>(utime + stime) / static_cast<double>(sysconf(_SC_CLK_TCK));
+}
+}  // namespace
+
+double cpuSeconds(pid_t pid) {
+  return statCpuSeconds("/proc/" + std::to_string(pid) + "/stat");
+}
+
+double threadCpuSeconds(pid_t pid, const std::vector<std::string>& name_prefixes) {
+  double total = 0;
+  std::error_code ec;
+  const std::filesystem::path tasks = "/proc/" + std::to_string(pid) + "/task";
+  for (const auto& t : std::filesystem::directory_iterator(tasks, ec)) {
+    std::ifstream comm(t.path() / "comm");
+    std::string name;
+    if (!std::getline(comm, name)) continue;  // the thread ended meanwhile
+    const bool wanted = std::any_of(name_prefixes.begin(), name_prefixes.end(),
+                                    [&](const std::string& p) { return name.rfind(p, 0) == 0; });
+    if (!wanted) continue;
+    if (const double secs = statCpuSeconds((t.path() / "stat").string()); secs > 0) total += secs;
+  }
+  return total;
+}
+
+double jitCpuSeconds(pid_t pid) {
+  return threadCpuSeconds(pid, {"C1 CompilerThre", "C2 CompilerThre"});
 }
 
 MachineInfo describeMachine() {

@@ -24,6 +24,13 @@ nlohmann::json toJson(const LatencySummary& s);
 // process is gone.
 double cpuSeconds(pid_t pid);
 
+// User + system CPU seconds so far of PID's threads whose name starts with one of the prefixes
+// (/proc/PID/task/*/stat); 0 when none or the process is gone. The JVM names its JIT compiler
+// threads "C1 CompilerThre" and "C2 CompilerThre".
+double threadCpuSeconds(pid_t pid, const std::vector<std::string>& name_prefixes);
+// The JIT compilers' share of the JVM PID: threadCpuSeconds of its C1 and C2 compiler threads.
+double jitCpuSeconds(pid_t pid);
+
 struct MachineInfo {
   unsigned nproc = 0;
   std::string cpu_model;

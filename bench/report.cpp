@@ -9,8 +9,8 @@ namespace lapor::bench {
 namespace {
 
 const std::vector<std::string>& cpuColumns() {
-  static const std::vector<std::string> cols{"intake", "routing", "notification", "sla-monitor",
-                                             "kafka",  "redis",   "bench"};
+  static const std::vector<std::string> cols{"intake", "routing",   "notification", "sla-monitor",
+                                             "kafka",  "kafka jit", "redis",        "bench"};
   return cols;
 }
 
@@ -107,6 +107,12 @@ nlohmann::json toJson(const RunReport& r) {
           {"command", r.command},
           {"machine", toJson(r.machine)},
           {"settings", r.settings},
+          {"warmup",
+           {{"seconds", r.warmup.seconds},
+            {"rounds", r.warmup.rounds},
+            {"broker_jit_share_of_a_core_last_round",
+             r.warmup.jit_share >= 0 ? nlohmann::json(r.warmup.jit_share) : nlohmann::json()},
+            {"settled", r.warmup.settled}}},
           {"baselines",
            {{"kafka",
              {{"what", "raw librdkafka produce -> consume, idempotent, acks=all, read_committed"},
@@ -161,6 +167,14 @@ std::string renderTable(const RunReport& r) {
   line(fmt::format("machine: nproc {}, {}, {:.1f} GiB, {}; load average at start: {}", m.nproc,
                    m.cpu_model, m.mem_gib, m.kernel, m.load_average));
   line("command: " + r.command);
+  if (r.warmup.rounds > 0)
+    line(r.warmup.jit_share >= 0
+             ? fmt::format("warm-up: {:.0f} s in {} rounds; the broker's JIT compilers used {:.0f}% "
+                           "of a core in the last one ({})",
+                           r.warmup.seconds, r.warmup.rounds, r.warmup.jit_share * 100,
+                           r.warmup.settled ? "settled" : "not settled: the limit came first")
+             : fmt::format("warm-up: {:.0f} s (the broker's JIT not watched: no broker pid)",
+                           r.warmup.seconds));
   line("");
   line(
       "Baselines (same broker, same run)                          p50     p90     p99   p99.9     "

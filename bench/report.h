@@ -21,6 +21,12 @@ struct RunReport {
   KafkaBaselineResult kafka;
   TransactionalBaselineResult transactional;
   GrpcBaselineResult grpc;
+  struct Warmup {
+    double seconds = 0;    // how long the first warm-up ran
+    int rounds = 0;
+    double jit_share = -1; // the broker's JIT compilers in the last round, of one core; -1 unknown
+    bool settled = false;  // below --warmup-jit-below when it ended
+  } warmup;
   std::vector<StepResult> steps;
   uint64_t acknowledged = 0, ack_errors = 0, stream_errors = 0, orphan_deliveries = 0;
   uint64_t confirm_errors = 0;  // ConfirmDelivery calls that failed

@@ -1,5 +1,5 @@
 # Checks that the smoke run's JSON result carries every figure the table is built from: the
-# baselines (raw and transactional Kafka hop, gRPC call), and per step the delivered latency of
+# warm-up (how long, and the broker's JIT share when it ended), the baselines (raw and transactional Kafka hop, gRPC call), and per step the delivered latency of
 # all complaints and of the EMERGENCY ones, with the ratio to the transactional hop. Presence
 # and shape only: nothing here judges a speed.
 # The per-complaint CSV must carry each complaint's priority.
@@ -31,6 +31,20 @@ endforeach()
 require(baselines transactional received)
 if(value EQUAL 0)
   message(FATAL_ERROR "${JSON}: the transactional hop received nothing")
+endif()
+
+# The warm-up watched the broker's JIT and stopped at its limit: with --warmup-jit-below 0 it
+# can never settle, so it ends by --warmup-max-seconds after more than one round.
+foreach(f seconds rounds settled broker_jit_share_of_a_core_last_round)
+  require(warmup ${f})
+endforeach()
+require(warmup rounds)
+if(value LESS 2)
+  message(FATAL_ERROR "${JSON}: the warm-up ran ${value} round(s); the broker's JIT was not watched")
+endif()
+require(warmup settled)
+if(value)
+  message(FATAL_ERROR "${JSON}: the warm-up settled below a share of 0")
 endif()
 
 string(JSON steps LENGTH "${doc}" steps)
