@@ -7,6 +7,7 @@
 
 #include <librdkafka/rdkafka.h>
 
+#include <memory>
 #include <stdexcept>
 
 namespace lapor::kafka {
@@ -65,6 +66,19 @@ void Consumer::start(Handler handler) {
   thread_ = std::thread([this] { loop(); });
 }
 
+void Consumer::startBatches(BatchHandler handler, size_t max_batch) {
+  if (max_batch == 0) throw std::invalid_argument("kafka consumer: max_batch must be at least 1");
+  batch_handler_ = std::move(handler);
+  max_batch_ = max_batch;
+  // A message the batch left unfinished is retried alone, through the same handler.
+  handler_ = [this](const Message& m) {
+    auto r = batch_handler_({m});
+    return r.empty() ? HandleResult::retry("batch", "the handler returned no result") : r[0];
+  };
+  detail::subscribe(rk_.get(), opt_.topics);
+  thread_ = std::thread([this] { loop(); });
+}
+
 void Consumer::stop() {
   {
     std::lock_guard lk(mu_);
@@ -91,7 +105,9 @@ void Consumer::loop() {
     if (raw) {
       std::unique_ptr<rd_kafka_message_t, void (*)(rd_kafka_message_t*)> m(
           raw, rd_kafka_message_destroy);
-      if (m->err == RD_KAFKA_RESP_ERR_NO_ERROR) {
+      if (m->err == RD_KAFKA_RESP_ERR_NO_ERROR && batch_handler_) {
+        handleBatch(collect(m.get()));
+      } else if (m->err == RD_KAFKA_RESP_ERR_NO_ERROR) {
         handle(detail::toMessage(m.get()));
         metrics_.lag(rk_.get(), rd_kafka_topic_name(m->rkt), m->partition, m->offset);
       } else if (m->err != RD_KAFKA_RESP_ERR__PARTITION_EOF) {
@@ -105,7 +121,32 @@ void Consumer::loop() {
   }
 }
 
-void Consumer::handle(const Message& msg) {
+bool Consumer::finish(const Message& msg, HandleResult& r) {
+  if (r.outcome == Outcome::Done) {
+    metrics_.count(msg.topic, "done");
+    storeOffset(msg);
+    return true;
+  }
+  if (r.outcome == Outcome::DeadLetter) {
+    auto report = deadletters_.produce(deadLetterOf(msg, opt_.service, r.reason, r.detail)).get();
+    if (report.ok) {
+      log_.warn("message dead-lettered", {{"topic", msg.topic},
+                                          {"partition", msg.partition},
+                                          {"offset", msg.offset},
+                                          {"reason", r.reason},
+                                          {"detail", r.detail}});
+      metrics_.count(msg.topic, "deadletter");
+      metrics_.deadLettered(r.reason);
+      storeOffset(msg);
+      return true;
+    }
+    // The dead-letter topic did not take it: keep the message rather than lose it.
+    r = HandleResult::retry("deadletter-failed", report.error);
+  }
+  return false;
+}
+
+bool Consumer::handle(const Message& msg) {
   auto backoff = std::chrono::milliseconds(100);
   while (true) {
     HandleResult r;
@@ -115,27 +156,7 @@ void Consumer::handle(const Message& msg) {
       // An exception is a transient failure (Redis, broker): never skip the message for it.
       r = HandleResult::retry("exception", e.what());
     }
-    if (r.outcome == Outcome::Done) {
-      metrics_.count(msg.topic, "done");
-      storeOffset(msg);
-      return;
-    }
-    if (r.outcome == Outcome::DeadLetter) {
-      auto report = deadletters_.produce(deadLetterOf(msg, opt_.service, r.reason, r.detail)).get();
-      if (report.ok) {
-        log_.warn("message dead-lettered", {{"topic", msg.topic},
-                                            {"partition", msg.partition},
-                                            {"offset", msg.offset},
-                                            {"reason", r.reason},
-                                            {"detail", r.detail}});
-        metrics_.count(msg.topic, "deadletter");
-        metrics_.deadLettered(r.reason);
-        storeOffset(msg);
-        return;
-      }
-      // The dead-letter topic did not take it: keep the message rather than lose it.
-      r = HandleResult::retry("deadletter-failed", report.error);
-    }
+    if (finish(msg, r)) return true;
     metrics_.count(msg.topic, "retry");
     log_.warn("message will be retried", {{"topic", msg.topic},
                                           {"partition", msg.partition},
@@ -143,8 +164,55 @@ void Consumer::handle(const Message& msg) {
                                           {"reason", r.reason},
                                           {"detail", r.detail},
                                           {"backoff_ms", backoff.count()}});
-    if (waitOrStop(backoff)) return;  // stopping: the offset stays uncommitted, redelivered later
+    // Stopping: the offset stays uncommitted, redelivered later.
+    if (waitOrStop(backoff)) return false;
     backoff = std::min(backoff * 2, opt_.max_retry_backoff);
+  }
+}
+
+std::vector<Message> Consumer::collect(const rd_kafka_message_s* first) {
+  std::vector<Message> batch{detail::toMessage(first)};
+  while (batch.size() < max_batch_ && !stop_.load()) {
+    rd_kafka_message_t* raw = rd_kafka_consumer_poll(rk_.get(), 0);  // only what is fetched
+    if (!raw) break;
+    std::unique_ptr<rd_kafka_message_t, void (*)(rd_kafka_message_t*)> m(raw,
+                                                                         rd_kafka_message_destroy);
+    if (m->err) {
+      if (m->err != RD_KAFKA_RESP_ERR__PARTITION_EOF)
+        log_.warn("kafka consumer error", {{"error", rd_kafka_message_errstr(m.get())}});
+      continue;
+    }
+    auto msg = detail::toMessage(m.get());
+    // A rebalance inside this poll may have moved a partition back to its committed offset:
+    // drop what this batch holds from that offset on, so no message is in it twice.
+    std::erase_if(batch, [&](const Message& b) {
+      return b.topic == msg.topic && b.partition == msg.partition && b.offset >= msg.offset;
+    });
+    batch.push_back(std::move(msg));
+  }
+  return batch;
+}
+
+void Consumer::handleBatch(const std::vector<Message>& batch) {
+  std::vector<HandleResult> results;
+  try {
+    results = batch_handler_(batch);
+  } catch (const std::exception& e) {
+    // Nothing of the batch counts as done: each message goes through the one-message path.
+    log_.warn("batch will be handled one message at a time",
+              {{"messages", batch.size()}, {"error", e.what()}});
+    results.clear();
+  }
+  size_t i = 0;
+  // In order, up to the first message the batch did not finish: from there on, one at a time
+  // with the retry backoff, so a later message is never stored before an earlier one.
+  for (; i < batch.size() && i < results.size(); ++i) {
+    if (results[i].outcome == Outcome::Retry || !finish(batch[i], results[i])) break;
+    metrics_.lag(rk_.get(), batch[i].topic, batch[i].partition, batch[i].offset);
+  }
+  for (; i < batch.size(); ++i) {
+    if (!handle(batch[i])) return;  // stopping: the rest is read again by whoever comes next
+    metrics_.lag(rk_.get(), batch[i].topic, batch[i].partition, batch[i].offset);
   }
 }
 

@@ -23,6 +23,7 @@
 #include <vector>
 
 struct rd_kafka_s;
+struct rd_kafka_message_s;
 
 namespace lapor::kafka {
 
@@ -46,6 +47,13 @@ struct ConsumerOptions {
 };
 
 using Handler = std::function<HandleResult(const Message&)>;
+// What one poll returned, in the order read (at most max_batch messages, from any partitions):
+// one result per message. Results are applied in order up to the first Retry (or the end of a
+// shorter vector); that message and every later one of the batch then go through the
+// one-message path (the same handler with a batch of one, retried with backoff), so a message
+// is never counted done before the ones read before it. Effects of messages after a Retry may
+// therefore be applied twice: as everywhere here, handlers must be safe to repeat.
+using BatchHandler = std::function<std::vector<HandleResult>(const std::vector<Message>&)>;
 
 class Consumer {
  public:
@@ -57,6 +65,9 @@ class Consumer {
   Consumer& operator=(const Consumer&) = delete;
 
   void start(Handler handler);
+  // The same loop, a batch at a time: after the first message (waited for up to 100 ms) it
+  // takes whatever else the client has already fetched, without waiting for more.
+  void startBatches(BatchHandler handler, size_t max_batch = 100);
   // Finishes the message in hand, commits what is done, leaves the group.
   void stop();
 
@@ -68,7 +79,12 @@ class Consumer {
     void operator()(rd_kafka_s* rk) const;
   };
   void loop();
-  void handle(const Message& msg);
+  // False when the consumer stopped before the message was finished.
+  bool handle(const Message& msg);
+  // Done or dead-lettered: offset stored, true. A dead letter the topic refused becomes a Retry.
+  bool finish(const Message& msg, HandleResult& r);
+  std::vector<Message> collect(const rd_kafka_message_s* first);
+  void handleBatch(const std::vector<Message>& batch);
   void storeOffset(const Message& msg);
   void commit(bool sync);
   bool waitOrStop(std::chrono::milliseconds d);
@@ -78,6 +94,8 @@ class Consumer {
   log::Logger log_;
   std::unique_ptr<rd_kafka_s, Deleter> rk_;
   Handler handler_;
+  BatchHandler batch_handler_;
+  size_t max_batch_ = 1;
   std::thread thread_;
   std::atomic<bool> stop_{false};
   std::atomic<uint64_t> processed_{0};

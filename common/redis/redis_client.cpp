@@ -156,6 +156,95 @@ std::string RedisClient::shaOf(const std::string& script) {
   return shas_.emplace(script, sha1Hex(script)).first->second;
 }
 
+void Pipeline::command(std::vector<std::string> argv) {
+  commands_.push_back(std::move(argv));
+  scripts_.emplace_back();
+}
+
+void Pipeline::eval(const std::string& script, const std::vector<std::string>& keys,
+                    const std::vector<std::string>& args) {
+  std::vector<std::string> argv{"EVALSHA", sha1Hex(script), std::to_string(keys.size())};
+  argv.insert(argv.end(), keys.begin(), keys.end());
+  argv.insert(argv.end(), args.begin(), args.end());
+  commands_.push_back(std::move(argv));
+  scripts_.push_back(script);
+}
+
+std::vector<Reply> RedisClient::pipeline(const Pipeline& p) {
+  std::vector<Reply> out;
+  if (p.empty()) return out;
+  std::string last_error;
+  auto backoff = opt_.retry_backoff;
+  {
+    std::lock_guard lk(mu_);
+    for (int attempt = 1; attempt <= opt_.attempts && out.empty(); ++attempt) {
+      try {
+        if (!ctx_) connect();
+        redisSetTimeout(ctx_.get(), toTimeval(opt_.command_timeout));
+        bool appended = true;
+        for (const auto& argv : p.commands_) {
+          std::vector<const char*> args;
+          std::vector<size_t> lens;
+          for (const auto& a : argv) {
+            args.push_back(a.data());
+            lens.push_back(a.size());
+          }
+          if (redisAppendCommandArgv(ctx_.get(), static_cast<int>(args.size()), args.data(),
+                                     lens.data()) != REDIS_OK) {
+            appended = false;
+            break;
+          }
+        }
+        std::vector<Reply> replies;
+        for (size_t i = 0; appended && i < p.commands_.size(); ++i) {
+          void* raw = nullptr;
+          if (redisGetReply(ctx_.get(), &raw) != REDIS_OK || !raw) {
+            appended = false;
+            break;
+          }
+          replies.push_back(convert(static_cast<redisReply*>(raw)));
+          freeReplyObject(raw);
+        }
+        if (appended) {
+          out = std::move(replies);
+          break;
+        }
+        last_error = ctx_->errstr;
+        ctx_.reset();  // part of the pipeline may be unread: the connection cannot be reused
+      } catch (const AuthError&) {
+        throw;
+      } catch (const RedisError& e) {
+        last_error = e.what();
+      }
+      if (attempt < opt_.attempts) {
+        log_.warn("redis pipeline failed, reconnecting",
+                  {{"commands", p.size()}, {"attempt", attempt}, {"error", last_error}});
+        std::this_thread::sleep_for(backoff);  // bounded retry backoff, not synchronisation
+        backoff *= 2;
+      }
+    }
+  }
+  if (out.empty())
+    throw RedisError("redis pipeline of " + std::to_string(p.size()) + " commands failed after " +
+                     std::to_string(opt_.attempts) + " attempts: " + last_error);
+  for (size_t i = 0; i < out.size(); ++i) {
+    if (p.scripts_[i].empty() || out[i].type != Reply::Type::Error ||
+        out[i].str.find("NOSCRIPT") == std::string::npos)
+      continue;
+    auto argv = p.commands_[i];
+    argv[0] = "EVAL";
+    argv[1] = p.scripts_[i];
+    try {
+      out[i] = command(argv);
+    } catch (const AuthError&) {
+      throw;
+    } catch (const RedisError& e) {
+      out[i].str = e.what();  // still an error reply, now the script's own
+    }
+  }
+  return out;
+}
+
 Reply RedisClient::eval(const std::string& script, const std::vector<std::string>& keys,
                         const std::vector<std::string>& args) {
   std::vector<std::string> argv{"EVALSHA", shaOf(script), std::to_string(keys.size())};

@@ -57,6 +57,23 @@ struct Reply {
   }
 };
 
+// Commands for one round trip (RedisClient::pipeline). Not a transaction: Redis runs them in
+// order, and other clients' commands may run between them.
+class Pipeline {
+ public:
+  void command(std::vector<std::string> argv);
+  // EVALSHA of `script`; a NOSCRIPT reply (Redis restarted) is run again with EVAL.
+  void eval(const std::string& script, const std::vector<std::string>& keys,
+            const std::vector<std::string>& args);
+  size_t size() const { return commands_.size(); }
+  bool empty() const { return commands_.empty(); }
+
+ private:
+  friend class RedisClient;
+  std::vector<std::vector<std::string>> commands_;
+  std::vector<std::string> scripts_;  // per command: the script text for EVALSHA, else ""
+};
+
 class RedisClient {
  public:
   RedisClient(RedisOptions options, log::Logger logger);
@@ -73,6 +90,14 @@ class RedisClient {
   // EVALSHA with a fallback to EVAL when the script is not loaded (after a Redis restart).
   Reply eval(const std::string& script, const std::vector<std::string>& keys,
              const std::vector<std::string>& args);
+
+  // Every command of `p` in one round trip; the replies in the same order. An error reply is
+  // returned as a Reply of Type::Error, not thrown, so one refused command does not hide what
+  // the others did. An I/O failure sends the whole pipeline again on a new connection (as
+  // command() does for one command: every command must be safe to repeat) and throws
+  // RedisError after `attempts`. A script Redis no longer holds (NOSCRIPT) runs again alone with
+  // EVAL after the rest. Thread-safe; the connection is held for the whole round trip.
+  std::vector<Reply> pipeline(const Pipeline& p);
 
   std::string key(const std::string& suffix) const { return opt_.prefix + suffix; }
   const RedisOptions& options() const { return opt_; }

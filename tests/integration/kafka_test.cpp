@@ -7,6 +7,8 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
 #include <atomic>
 #include <map>
 #include <memory>
@@ -389,6 +391,88 @@ TEST_F(KafkaTest, OnlyHandledMessagesAreCommitted) {
   EXPECT_EQ(msgs[0].offset, 2);
   EXPECT_EQ(msgs[1].value, "behind");
   EXPECT_EQ(attempts.load(), attempts_at_stop) << "the stopped member kept handling";
+}
+
+TEST_F(KafkaTest, BatchesFinishInOrderAndTheRestOfABatchAfterARetryGoesOneByOne) {
+  const auto topic = newTopic("batches");
+  const auto group = uniqueName("lapor-it-batches");
+  Producer producer(producerOptions(), testLogger());
+  // Produced before the consumer starts, so its first poll has them all fetched.
+  std::vector<OutMessage> msgs;
+  for (int i = 0; i < 12; ++i) msgs.push_back({topic, "c", "m-" + std::to_string(i), {}});
+  msgs[3].value = "bad";
+  msgs[6].value = "flaky";
+  produceAll(producer, msgs);
+  ASSERT_EQ(kafka::ensureTopics(brokers_, {kafka::kDeadLetterTopic}, 1, 15s), "");
+
+  std::mutex mu;
+  std::vector<std::vector<std::string>> calls;  // the values of every call, in order
+  std::atomic<int> flaky_calls{0};
+  Consumer consumer(consumerOptions(topic, group), producer, testLogger(), nullptr);
+  consumer.startBatches(
+      [&](const std::vector<Message>& batch) {
+        std::lock_guard lk(mu);
+        std::vector<HandleResult> out;
+        calls.emplace_back();
+        for (const auto& m : batch) {
+          calls.back().push_back(m.value);
+          if (m.value == "bad")
+            out.push_back(HandleResult::deadLetter("invalid", "not an envelope"));
+          else if (m.value == "flaky" && ++flaky_calls < 3)
+            out.push_back(HandleResult::retry("unavailable", "downstream is down"));
+          else
+            out.push_back(HandleResult::done());
+        }
+        return out;
+      },
+      5);
+  ASSERT_TRUE(waitFor([&] { return consumer.processed() == 12; }, 30s)) << consumer.processed();
+  consumer.stop();
+  std::lock_guard lk(mu);
+  size_t largest = 0, bad_seen = 0;
+  std::vector<std::string> first_seen;  // every value, in the order it first came
+  for (const auto& c : calls) {
+    largest = std::max(largest, c.size());
+    for (const auto& v : c) {
+      bad_seen += v == "bad";
+      if (std::find(first_seen.begin(), first_seen.end(), v) == first_seen.end())
+        first_seen.push_back(v);
+    }
+  }
+  EXPECT_GT(largest, 1u) << "never more than one message at a time";
+  EXPECT_LE(largest, 5u) << "a batch above max_batch";
+  EXPECT_EQ(bad_seen, 1u) << "a dead-lettered message was handled again";
+  std::vector<std::string> produced;
+  for (const auto& m : msgs) produced.push_back(m.value);
+  EXPECT_EQ(first_seen, produced) << "a message skipped or read out of order";
+  // The batch that asked to retry "flaky": that message alone until it succeeds, then every
+  // later message of that batch alone, in order; then batches again.
+  auto first = std::find_if(calls.begin(), calls.end(), [](const auto& c) {
+    return std::find(c.begin(), c.end(), "flaky") != c.end();
+  });
+  ASSERT_NE(first, calls.end());
+  const auto at = std::find(first->begin(), first->end(), "flaky");
+  std::vector<std::vector<std::string>> expected_after{{"flaky"}, {"flaky"}};
+  for (auto it = at + 1; it != first->end(); ++it) expected_after.push_back({*it});
+  ASSERT_GE(static_cast<size_t>(calls.end() - first - 1), expected_after.size());
+  EXPECT_EQ(std::vector<std::vector<std::string>>(first + 1, first + 1 + expected_after.size()),
+            expected_after);
+  EXPECT_EQ(flaky_calls.load(), 3);
+
+  // Everything was committed: a new member of the group reads only what came after.
+  std::atomic<int> again{0};
+  produceAll(producer, {{topic, "c", "after", {}}});
+  Consumer next(consumerOptions(topic, group), producer, testLogger(), nullptr);
+  next.startBatches([&](const std::vector<Message>& batch) {
+    std::vector<HandleResult> out;
+    for (const auto& m : batch) {
+      if (m.value != "after") ++again;
+      out.push_back(HandleResult::done());
+    }
+    return out;
+  });
+  ASSERT_TRUE(waitFor([&] { return next.processed() == 1; }, 30s)) << next.processed();
+  EXPECT_EQ(again.load(), 0) << "committed messages were read again";
 }
 
 TEST_F(KafkaTest, TwoMembersOfAGroupShareTheWorkAndAHandOverLosesAndRepeatsNothing) {

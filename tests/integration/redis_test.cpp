@@ -154,6 +154,55 @@ TEST_F(RedisTest, ScriptErrorsOtherThanNoscriptAreNotRetried) {
   }
 }
 
+TEST_F(RedisTest, PipelineRepliesInOrderAndReturnsErrorRepliesWithoutThrowing) {
+  const auto counter = client_->key("pipe-counter");
+  const auto text = client_->key("pipe-text");
+  const std::string script = "return redis.call('INCRBY', KEYS[1], ARGV[1])";
+  redis::Pipeline p;
+  p.command({"SET", text, "hello"});
+  p.eval(script, {counter}, {"2"});
+  p.command({"INCR", text});  // not a number: an error reply
+  p.eval(script, {counter}, {"3"});
+  p.command({"GET", text});
+  const auto replies = client_->pipeline(p);
+  ASSERT_EQ(replies.size(), 5u);
+  EXPECT_EQ(replies[0].str, "OK");
+  EXPECT_EQ(replies[1].integer, 2);
+  EXPECT_EQ(replies[2].type, Reply::Type::Error);
+  EXPECT_NE(replies[2].str.find("not an integer"), std::string::npos) << replies[2].str;
+  EXPECT_EQ(replies[3].integer, 5) << "the commands after an error reply ran too";
+  EXPECT_EQ(replies[4].str, "hello");
+  EXPECT_TRUE(client_->pipeline(redis::Pipeline{}).empty());
+}
+
+TEST_F(RedisTest, PipelineRunsAScriptRedisForgotOnceWithEval) {
+  const auto counter = client_->key("pipe-flushed");
+  const std::string script = "return redis.call('INCRBY', KEYS[1], ARGV[1])";
+  client_->command({"SCRIPT", "FLUSH"});
+  redis::Pipeline p;
+  p.eval(script, {counter}, {"4"});
+  p.command({"GET", counter});
+  const auto replies = client_->pipeline(p);
+  ASSERT_EQ(replies.size(), 2u);
+  EXPECT_EQ(replies[0].integer, 4) << replies[0].str;
+  EXPECT_TRUE(replies[1].isNil()) << "the GET ran before the script was run again with EVAL";
+  EXPECT_EQ(client_->command({"GET", counter}).str, "4") << "the script ran exactly once";
+}
+
+TEST_F(RedisTest, PipelineReconnectsAfterTheServerKilledTheConnection) {
+  const auto old_id = client_->command({"CLIENT", "ID"}).integer;
+  RedisClient admin(base_, testLogger());
+  ASSERT_EQ(admin.command({"CLIENT", "KILL", "ID", std::to_string(old_id)}).integer, 1);
+  redis::Pipeline p;
+  p.command({"SET", client_->key("pipe-survives"), "yes"});
+  p.command({"CLIENT", "ID"});
+  const auto replies = client_->pipeline(p);
+  ASSERT_EQ(replies.size(), 2u);
+  EXPECT_EQ(replies[0].str, "OK");
+  EXPECT_NE(replies[1].integer, old_id) << "the pipeline went over the killed connection";
+  EXPECT_EQ(client_->command({"GET", client_->key("pipe-survives")}).str, "yes");
+}
+
 TEST_F(RedisTest, ReconnectsAfterTheServerKilledTheConnection) {
   client_->command({"SET", client_->key("survives"), "yes"});
   const auto old_id = client_->command({"CLIENT", "ID"}).integer;
