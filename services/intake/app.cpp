@@ -81,7 +81,8 @@ IntakeApp::IntakeApp(const config::Config& cfg, const app::ServiceSettings& s, l
   // start; it then answers UNAVAILABLE until the broker acknowledges.
   if (cfg.getBool("kafka", "create_topics", true))
     s.ensureTopics({kafka::kComplaintsTopic, kafka::kDeadLetterTopic});
-  view_consumer_.start([this](const kafka::Message& m) { return view_.handle(m); });
+  view_consumer_.startBatches(
+      [this](const std::vector<kafka::Message>& batch) { return view_.handleBatch(batch); });
   // Reporter notifications: their own consumer group, so the view never waits for a mail server.
   if (cfg.getBool("notify", "enabled", true)) {
     auto ns = notifySettingsFrom(cfg);

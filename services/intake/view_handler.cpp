@@ -10,6 +10,10 @@
 
 #include <nlohmann/json.hpp>
 
+#include <cstdint>
+#include <optional>
+#include <set>
+
 namespace lapor::intake {
 
 namespace {
@@ -44,12 +48,15 @@ return 1
 ViewHandler::ViewHandler(redis::RedisClient& redis, log::Logger logger, IntakeMetrics& metrics)
     : redis_(redis), log_(std::move(logger)), metrics_(metrics) {}
 
-ViewHandler::Loaded ViewHandler::load(const std::string& complaint_id) {
-  const auto base = redis_.key("view:" + complaint_id);
-  std::vector<std::string> hmget{"HMGET", base, "version"};
+std::vector<std::string> ViewHandler::loadCommand(const std::string& complaint_id) const {
+  std::vector<std::string> hmget{"HMGET", redis_.key("view:" + complaint_id), "version"};
   const auto& names = modelFieldNames();
   hmget.insert(hmget.end(), names.begin(), names.end());
-  auto h = redis_.command(hmget);
+  return hmget;
+}
+
+ViewHandler::Loaded ViewHandler::parseLoaded(const redis::Reply& h, const redis::Reply& as) {
+  const auto& names = modelFieldNames();
   std::string version = "0";
   std::map<std::string, std::string> stored;
   if (h.elements.size() == names.size() + 1) {
@@ -57,60 +64,133 @@ ViewHandler::Loaded ViewHandler::load(const std::string& complaint_id) {
     for (size_t i = 0; i < names.size(); ++i) stored[names[i]] = h.elements[i + 1].str;
   }
   ViewModel m = modelFromFields(stored);
-  auto as = redis_.command({"HGETALL", base + ":assignments"});
   for (size_t i = 0; i + 1 < as.elements.size(); i += 2)
     if (auto a = AssignmentFacts::unpack(as.elements[i].str, as.elements[i + 1].str))
       m.assignments[a->assignment_id] = *a;
   return {std::move(m), version, std::move(stored)};
 }
 
-kafka::HandleResult ViewHandler::handle(const kafka::Message& msg) {
-  auto decoded = events::decode(msg.value);
-  if (!decoded.envelope) return kafka::HandleResult::deadLetter("undecodable", decoded.error);
-  const auto& env = *decoded.envelope;
-  const auto kind = events::eventKind(env);
+void ViewHandler::addUpdate(redis::Pipeline& p, const v1::EventEnvelope& env, const Loaded& loaded) {
   const auto base = redis_.key("view:" + env.complaint_id());
-  for (int attempt = 0; attempt < 20; ++attempt) {
-    auto [before, version, stored] = load(env.complaint_id());
-    auto change = applyEvent(before, env);
-    const auto& after = change.after;
-    std::string index_score;
-    if (env.has_submitted()) {
-      const auto& c = env.submitted().complaint();
-      index_score = std::to_string(c.submitted_at_ms());
-      // Rebuilding the view from the topic restores the tracking id too.
-      redis_.command(
-          {"SET", redis_.key("intake:tracking:" + c.tracking_id()), env.complaint_id()});
-    }
-    nlohmann::json entry = {{"at_ms", env.occurred_at_ms()},
-                            {"what", kind},
-                            {"agency_id", change.agency},
-                            {"note", change.note},
-                            {"event_id", env.event_id()}};
-    auto fields = change.fields;
-    for (auto& f : changedModelFields(stored, after)) fields.push_back(std::move(f));
-    std::vector<std::string> args{env.event_id(),
-                                  entry.dump(),
-                                  std::to_string(static_cast<int>(statusOf(after))),
-                                  std::to_string(env.occurred_at_ms()),
-                                  index_score,
-                                  version};
-    args.push_back(std::to_string(fields.size()));
-    for (const auto& [k, v] : fields) args.insert(args.end(), {k, v});
-    args.push_back(std::to_string(change.changed.size()));
-    for (const auto& a : change.changed) args.insert(args.end(), {a.assignment_id, a.pack()});
-    args.push_back(std::to_string(change.agencies.size()));
-    args.insert(args.end(), change.agencies.begin(), change.agencies.end());
-    auto applied = redis_.eval(kApplyView,
-                               {base + ":events", base, base + ":timeline", base + ":agencies",
-                                base + ":assignments", redis_.key("view:index")},
-                               args);
-    if (applied.integer == -1) continue;  // changed meanwhile: decide again on what is there now
-    if (applied.integer == 1) metrics_.view_events.Add({{"type", kind}}).Increment();
-    return kafka::HandleResult::done();
+  auto change = applyEvent(loaded.model, env);
+  const auto& after = change.after;
+  std::string index_score;
+  if (env.has_submitted()) {
+    const auto& c = env.submitted().complaint();
+    index_score = std::to_string(c.submitted_at_ms());
+    // Rebuilding the view from the topic restores the tracking id too.
+    p.command({"SET", redis_.key("intake:tracking:" + c.tracking_id()), env.complaint_id()});
   }
-  return kafka::HandleResult::retry("redis", "the view of " + env.complaint_id() +
-                                                 " kept changing under this update");
+  nlohmann::json entry = {{"at_ms", env.occurred_at_ms()},
+                          {"what", events::eventKind(env)},
+                          {"agency_id", change.agency},
+                          {"note", change.note},
+                          {"event_id", env.event_id()}};
+  auto fields = change.fields;
+  for (auto& f : changedModelFields(loaded.stored, after)) fields.push_back(std::move(f));
+  std::vector<std::string> args{env.event_id(),
+                                entry.dump(),
+                                std::to_string(static_cast<int>(statusOf(after))),
+                                std::to_string(env.occurred_at_ms()),
+                                index_score,
+                                loaded.version};
+  args.push_back(std::to_string(fields.size()));
+  for (const auto& [k, v] : fields) args.insert(args.end(), {k, v});
+  args.push_back(std::to_string(change.changed.size()));
+  for (const auto& a : change.changed) args.insert(args.end(), {a.assignment_id, a.pack()});
+  args.push_back(std::to_string(change.agencies.size()));
+  args.insert(args.end(), change.agencies.begin(), change.agencies.end());
+  p.eval(kApplyView,
+         {base + ":events", base, base + ":timeline", base + ":agencies", base + ":assignments",
+          redis_.key("view:index")},
+         args);
+}
+
+kafka::HandleResult ViewHandler::handle(const kafka::Message& msg) {
+  return handleBatch({msg}).at(0);
+}
+
+std::vector<kafka::HandleResult> ViewHandler::handleBatch(
+    const std::vector<kafka::Message>& batch) {
+  constexpr int kAttempts = 20;
+  std::vector<std::optional<kafka::HandleResult>> results(batch.size());
+  std::vector<v1::EventEnvelope> envs(batch.size());
+  std::vector<int> attempts(batch.size(), 0);
+  for (size_t i = 0; i < batch.size(); ++i) {
+    auto decoded = events::decode(batch[i].value);
+    if (!decoded.envelope)
+      results[i] = kafka::HandleResult::deadLetter("undecodable", decoded.error);
+    else
+      envs[i] = std::move(*decoded.envelope);
+  }
+  // A complaint whose event must be retried takes no later event of this batch: the consumer
+  // hands them back one at a time, after it, in order.
+  std::set<std::string> blocked;
+  auto retry = [&](size_t i, const std::string& reason, const std::string& detail) {
+    results[i] = kafka::HandleResult::retry(reason, detail);
+    blocked.insert(envs[i].complaint_id());
+  };
+  while (true) {
+    // One event per complaint per pass, the earliest not yet applied: a complaint's events
+    // apply in the order read, each on the view the one before it left.
+    std::vector<size_t> pass;
+    std::set<std::string> taken = blocked;
+    for (size_t i = 0; i < batch.size(); ++i)
+      if (!results[i] && taken.insert(envs[i].complaint_id()).second) pass.push_back(i);
+    for (size_t i = 0; i < batch.size(); ++i)
+      if (!results[i] && blocked.count(envs[i].complaint_id()))
+        results[i] = kafka::HandleResult::retry("order", "an earlier event of " +
+                                                             envs[i].complaint_id() +
+                                                             " is retried first");
+    if (pass.empty()) break;
+    redis::Pipeline loads;
+    for (size_t i : pass) {
+      loads.command(loadCommand(envs[i].complaint_id()));
+      loads.command({"HGETALL", redis_.key("view:" + envs[i].complaint_id()) + ":assignments"});
+    }
+    const auto loaded = redis_.pipeline(loads);
+    redis::Pipeline writes;
+    std::vector<size_t> reply_of;  // per event of the pass: its script's reply in `written`
+    for (size_t k = 0; k < pass.size(); ++k) {
+      const auto& h = loaded[2 * k];
+      const auto& as = loaded[2 * k + 1];
+      if (h.type == redis::Reply::Type::Error || as.type == redis::Reply::Type::Error) {
+        reply_of.push_back(SIZE_MAX);
+        continue;
+      }
+      addUpdate(writes, envs[pass[k]], parseLoaded(h, as));
+      reply_of.push_back(writes.size() - 1);
+    }
+    const auto written = redis_.pipeline(writes);
+    for (size_t k = 0; k < pass.size(); ++k) {
+      const size_t i = pass[k];
+      if (reply_of[k] == SIZE_MAX) {
+        retry(i, "redis", "reading the view of " + envs[i].complaint_id() + " failed");
+        continue;
+      }
+      // The tracking-id SET comes before the script: both must have gone through.
+      const bool set_failed = envs[i].has_submitted() &&
+                              written[reply_of[k] - 1].type == redis::Reply::Type::Error;
+      const auto& applied = written[reply_of[k]];
+      if (set_failed || applied.type == redis::Reply::Type::Error) {
+        retry(i, "redis", set_failed ? written[reply_of[k] - 1].str : applied.str);
+        continue;
+      }
+      if (applied.integer == -1) {  // changed meanwhile: decide again on what is there now
+        if (++attempts[i] >= kAttempts)
+          retry(i, "redis",
+                "the view of " + envs[i].complaint_id() + " kept changing under this update");
+        continue;
+      }
+      if (applied.integer == 1)
+        metrics_.view_events.Add({{"type", events::eventKind(envs[i])}}).Increment();
+      results[i] = kafka::HandleResult::done();
+    }
+  }
+  std::vector<kafka::HandleResult> out;
+  out.reserve(batch.size());
+  for (auto& r : results) out.push_back(std::move(*r));
+  return out;
 }
 
 }  // namespace lapor::intake

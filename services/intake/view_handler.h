@@ -12,12 +12,15 @@
 #pragma once
 
 #include "domain/view_model.h"
+#include "events/envelope.h"
 #include "intake_metrics.h"
 #include "kafka/message.h"
 #include "log/logger.h"
 #include "redis/redis_client.h"
 
 #include <map>
+#include <string>
+#include <vector>
 
 namespace lapor::intake {
 
@@ -25,6 +28,9 @@ class ViewHandler {
  public:
   ViewHandler(redis::RedisClient& redis, log::Logger logger, IntakeMetrics& metrics);
   kafka::HandleResult handle(const kafka::Message& msg);
+  // What one poll returned (kafka::BatchHandler): two Redis round trips per pass, reading the
+  // views and then updating them, one event of each complaint per pass.
+  std::vector<kafka::HandleResult> handleBatch(const std::vector<kafka::Message>& batch);
 
  private:
   // The complaint's model as stored, and the view's version it was read at.
@@ -33,7 +39,11 @@ class ViewHandler {
     std::string version;
     std::map<std::string, std::string> stored;  // the model's fields as read
   };
-  Loaded load(const std::string& complaint_id);
+  std::vector<std::string> loadCommand(const std::string& complaint_id) const;
+  // From the replies of loadCommand and HGETALL view:<cid>:assignments.
+  static Loaded parseLoaded(const redis::Reply& view, const redis::Reply& assignments);
+  // The SET of the tracking id (a submission only) and the update script, into `p`.
+  void addUpdate(redis::Pipeline& p, const v1::EventEnvelope& env, const Loaded& loaded);
 
   redis::RedisClient& redis_;
   log::Logger log_;

@@ -1,0 +1,137 @@
+// The tracking view's batch path against the real Redis: a batch of interleaved events of
+// several complaints, with a repeat and an undecodable message, builds exactly the views the
+// same events build one at a time, and a complaint's events apply in the order read.
+#include "domain/response_time.h"
+#include "complaint_views.h"
+#include "events/envelope.h"
+#include "integration_support.h"
+#include "intake_metrics.h"
+#include "lifecycle_events.h"
+#include "process.h"
+#include "redis/redis_client.h"
+#include "view_handler.h"
+
+#include <gtest/gtest.h>
+#include <prometheus/registry.h>
+
+namespace lapor::integration {
+namespace {
+
+redis::RedisOptions redisOptions(const std::string& prefix) {
+  redis::RedisOptions o;
+  o.host = testing::requiredEnv("LAPOR_REDIS_HOST");
+  o.port = std::stoi(testing::requiredEnv("LAPOR_REDIS_PORT"));
+  o.prefix = prefix;
+  return o;
+}
+
+kafka::Message asMessage(const v1::EventEnvelope& env, int64_t offset) {
+  kafka::Message m;
+  m.topic = kafka::kComplaintsTopic;
+  m.key = env.complaint_id();
+  m.value = env.SerializeAsString();
+  m.offset = offset;
+  return m;
+}
+
+struct Complaint {
+  std::string id, tracking_id;
+  std::vector<v1::EventEnvelope> events;  // in the order they happen
+};
+
+Complaint lifeOf(const std::string& name, int64_t t0) {
+  Complaint c{uniqueName("batch-" + name), uniqueName("LPR-" + name), {}};
+  auto submitted = events::makeEnvelope("intake", c.id, "", t0);
+  auto* complaint = submitted.mutable_submitted()->mutable_complaint();
+  complaint->set_complaint_id(c.id);
+  complaint->set_tracking_id(c.tracking_id);
+  complaint->set_category("fire");
+  complaint->set_priority(v1::PRIORITY_HIGH);
+  complaint->set_title("Kebakaran " + name);
+  complaint->set_submitted_at_ms(t0);
+  c.events.push_back(submitted);
+  c.events.push_back(testing::routedEvent(c.id, v1::PRIORITY_HIGH, "fire",
+                                          {"disdamkar", "rsud-kudungga"}, t0 + 10));
+  auto ack = events::makeEnvelope("notification", c.id, "", t0 + 20);
+  ack.mutable_acknowledged()->set_agency_id("disdamkar");
+  c.events.push_back(ack);
+  auto on_scene = events::makeEnvelope("notification", c.id, "", t0 + 30);
+  on_scene.mutable_status_updated()->set_agency_id("disdamkar");
+  on_scene.mutable_status_updated()->set_state(v1::ASSIGNMENT_STATE_ON_SCENE);
+  c.events.push_back(on_scene);
+  c.events.push_back(ack);  // a repeat, as a replaying producer sends it
+  auto resolved = events::makeEnvelope("notification", c.id, "", t0 + 40);
+  resolved.mutable_resolved()->set_agency_id("disdamkar");
+  resolved.mutable_resolved()->set_resolution("Api padam " + name);
+  c.events.push_back(resolved);
+  return c;
+}
+
+TEST(IntakeViewBatchTest, ABatchBuildsTheViewsOneEventAtATimeBuilds) {
+  prometheus::Registry registry;
+  intake::IntakeMetrics metrics(registry);
+  const auto batch_prefix = uniqueName("lapor-it-vb") + ":";
+  const auto single_prefix = uniqueName("lapor-it-vs") + ":";
+  redis::RedisClient batch_redis(redisOptions(batch_prefix), log::Logger("test"));
+  redis::RedisClient single_redis(redisOptions(single_prefix), log::Logger("test"));
+  intake::ViewHandler batched(batch_redis, log::Logger("test", log::Level::Error), metrics);
+  intake::ViewHandler single(single_redis, log::Logger("test", log::Level::Error), metrics);
+
+  const int64_t t0 = testing::nowMs();
+  std::vector<Complaint> complaints{lifeOf("a", t0), lifeOf("b", t0 + 1), lifeOf("c", t0 + 2)};
+  // Interleaved as three partitions' worth of events arrive in one poll, each complaint's in
+  // its order, with an undecodable message in the middle.
+  std::vector<kafka::Message> messages;
+  for (size_t step = 0; step < complaints[0].events.size(); ++step) {
+    for (const auto& c : complaints)
+      messages.push_back(asMessage(c.events[step], static_cast<int64_t>(messages.size())));
+    if (step == 2) {
+      kafka::Message junk;
+      junk.topic = kafka::kComplaintsTopic;
+      junk.value = "not an envelope";
+      junk.offset = static_cast<int64_t>(messages.size());
+      messages.push_back(junk);
+    }
+  }
+
+  const auto results = batched.handleBatch(messages);
+  ASSERT_EQ(results.size(), messages.size());
+  for (size_t i = 0; i < results.size(); ++i) {
+    const bool junk = messages[i].value == "not an envelope";
+    EXPECT_EQ(results[i].outcome, junk ? kafka::Outcome::DeadLetter : kafka::Outcome::Done)
+        << "message " << i << ": " << results[i].reason << " " << results[i].detail;
+  }
+  for (const auto& m : messages) {
+    const auto r = single.handle(m);
+    EXPECT_NE(r.outcome, kafka::Outcome::Retry) << r.reason << " " << r.detail;
+  }
+
+  intake::ResponseTimes response_times({}, 8 * 60);
+  intake::ComplaintViews batch_views(batch_redis, response_times);
+  intake::ComplaintViews single_views(single_redis, response_times);
+  for (const auto& c : complaints) {
+    const auto b = batch_views.read(c.id, c.tracking_id);
+    const auto s = single_views.read(c.id, c.tracking_id);
+    EXPECT_EQ(b.SerializeAsString(), s.SerializeAsString())
+        << "batch:\n" << b.DebugString() << "one at a time:\n" << s.DebugString();
+    EXPECT_EQ(b.status(), v1::COMPLAINT_STATUS_RESOLVED) << b.DebugString();
+    EXPECT_EQ(b.timeline_size(), 5) << "the repeat was applied, or an event lost";
+    EXPECT_EQ(b.status_note(), c.events.back().resolved().resolution());
+    EXPECT_EQ(batch_views.complaintIdOf(c.tracking_id), c.id);
+  }
+  // Again: every event is a repeat now, and nothing changes.
+  const auto before = batch_views.read(complaints[0].id, complaints[0].tracking_id);
+  const auto again = batched.handleBatch(messages);
+  for (size_t i = 0; i < again.size(); ++i)
+    EXPECT_NE(again[i].outcome, kafka::Outcome::Retry) << i;
+  EXPECT_EQ(batch_views.read(complaints[0].id, complaints[0].tracking_id).SerializeAsString(),
+            before.SerializeAsString());
+
+  for (auto* r : {&batch_redis, &single_redis}) {
+    auto keys = r->command({"KEYS", r->key("*")});
+    for (const auto& k : keys.elements) r->command({"DEL", k.str});
+  }
+}
+
+}  // namespace
+}  // namespace lapor::integration
