@@ -116,7 +116,8 @@ SlaMonitorApp::SlaMonitorApp(const config::Config& cfg, const app::ServiceSettin
     log_.warn("the holiday list ends within 30 days; add next year's national holidays and "
               "cuti bersama to calendar.holidays_file",
               {{"known_until_ms", known_until}});
-  consumer_.start([this](const kafka::Message& m) { return handler_.handle(m); });
+  consumer_.startBatches(
+      [this](const std::vector<kafka::Message>& batch) { return handler_.handleBatch(batch); });
   scheduler_.start();
   server_ = std::make_unique<grpcx::GrpcServer>(
       s.grpc, std::vector<grpcx::ServiceEntry>{{&service_, v1::SlaService::service_full_name()}},

@@ -309,35 +309,38 @@ std::vector<std::pair<std::string, std::string>> ObligationStore::summary(
   return out;
 }
 
-bool ObligationStore::start(const ObligationStart& o, const std::string& trace_id) {
-  auto r = redis_.eval(
-      script(kStart),
-      {redis_.key("sla:complaint:" + o.complaint_id), redis_.key("sla:timers"),
-       redis_.key("sla:open")},
-      {redis_.key(""), o.obligation_id, o.complaint_id, o.assignment_id, o.agency_id,
-       std::to_string(o.stage), stageName(o.stage), std::to_string(o.priority),
-       priorityName(o.priority), o.category, o.deadline, std::to_string(o.started_at_ms),
-       std::to_string(o.due_at_ms), std::to_string(o.warn_at_ms), trace_id,
-       o.stage == v1::SLA_STAGE_AUTO_CLOSE ? "close" : "breach", o.escalates,
-       std::to_string(o.level), o.tracking_id, std::to_string(o.report_type)});
-  return r.integer == 1;
+ObligationStore::Call ObligationStore::startCall(const ObligationStart& o,
+                                                const std::string& trace_id) const {
+  return {script(kStart),
+          {redis_.key("sla:complaint:" + o.complaint_id), redis_.key("sla:timers"),
+           redis_.key("sla:open")},
+          {redis_.key(""), o.obligation_id, o.complaint_id, o.assignment_id, o.agency_id,
+           std::to_string(o.stage), stageName(o.stage), std::to_string(o.priority),
+           priorityName(o.priority), o.category, o.deadline, std::to_string(o.started_at_ms),
+           std::to_string(o.due_at_ms), std::to_string(o.warn_at_ms), trace_id,
+           o.stage == v1::SLA_STAGE_AUTO_CLOSE ? "close" : "breach", o.escalates,
+           std::to_string(o.level), o.tracking_id, std::to_string(o.report_type)}};
 }
 
-std::vector<EndedObligation> ObligationStore::end(const std::string& complaint_id,
-                                                  const ObligationEnd& e, int64_t now_ms) {
-  return endedFrom(redis_.eval(
-      script(kEnd),
-      {redis_.key("sla:complaint:" + complaint_id), redis_.key("sla:timers"),
-       redis_.key("sla:open"), redis_.key("sla:decided")},
-      {redis_.key(""), std::to_string(now_ms), std::to_string(retention_.count()), "filter",
-       std::to_string(e.stage), e.assignment_id, outcomeName(e.outcome), monthOf(now_ms),
-       std::to_string(summary_.retention.count())}));
+ObligationStore::Call ObligationStore::endCall(const std::string& complaint_id,
+                                              std::vector<std::string> args) const {
+  return {script(kEnd),
+          {redis_.key("sla:complaint:" + complaint_id), redis_.key("sla:timers"),
+           redis_.key("sla:open"), redis_.key("sla:decided")},
+          std::move(args)};
 }
 
-std::vector<EndedObligation> ObligationStore::end(const std::string& complaint_id,
-                                                  const std::vector<ObligationStop>& stops,
-                                                  int64_t now_ms) {
-  if (stops.empty()) return {};
+ObligationStore::Call ObligationStore::endCall(const std::string& complaint_id,
+                                              const ObligationEnd& e, int64_t now_ms) const {
+  return endCall(complaint_id,
+                 {redis_.key(""), std::to_string(now_ms), std::to_string(retention_.count()),
+                  "filter", std::to_string(e.stage), e.assignment_id, outcomeName(e.outcome),
+                  monthOf(now_ms), std::to_string(summary_.retention.count())});
+}
+
+ObligationStore::Call ObligationStore::endCall(const std::string& complaint_id,
+                                              const std::vector<ObligationStop>& stops,
+                                              int64_t now_ms) const {
   std::vector<std::string> args{redis_.key(""), std::to_string(now_ms),
                                 std::to_string(retention_.count()), "ids",
                                 std::to_string(stops.size())};
@@ -347,11 +350,76 @@ std::vector<EndedObligation> ObligationStore::end(const std::string& complaint_i
   }
   args.push_back(monthOf(now_ms));
   args.push_back(std::to_string(summary_.retention.count()));
-  return endedFrom(redis_.eval(script(kEnd),
-                               {redis_.key("sla:complaint:" + complaint_id),
-                                redis_.key("sla:timers"), redis_.key("sla:open"),
-                                redis_.key("sla:decided")},
-                               args));
+  return endCall(complaint_id, std::move(args));
+}
+
+redis::Reply ObligationStore::run(const Call& c) {
+  return redis_.eval(c.script, c.keys, c.args);
+}
+
+size_t ObligationStore::add(redis::Pipeline& p, const Call& c) {
+  p.eval(c.script, c.keys, c.args);
+  return p.size() - 1;
+}
+
+bool ObligationStore::start(const ObligationStart& o, const std::string& trace_id) {
+  return run(startCall(o, trace_id)).integer == 1;
+}
+
+std::vector<EndedObligation> ObligationStore::end(const std::string& complaint_id,
+                                                  const ObligationEnd& e, int64_t now_ms) {
+  return endedFrom(run(endCall(complaint_id, e, now_ms)));
+}
+
+std::vector<EndedObligation> ObligationStore::end(const std::string& complaint_id,
+                                                  const std::vector<ObligationStop>& stops,
+                                                  int64_t now_ms) {
+  if (stops.empty()) return {};
+  return endedFrom(run(endCall(complaint_id, stops, now_ms)));
+}
+
+size_t ObligationStore::addStart(redis::Pipeline& p, const ObligationStart& o,
+                                 const std::string& trace_id) {
+  return add(p, startCall(o, trace_id));
+}
+
+size_t ObligationStore::addEnd(redis::Pipeline& p, const std::string& complaint_id,
+                               const ObligationEnd& e, int64_t now_ms) {
+  return add(p, endCall(complaint_id, e, now_ms));
+}
+
+std::optional<size_t> ObligationStore::addEnd(redis::Pipeline& p, const std::string& complaint_id,
+                                              const std::vector<ObligationStop>& stops,
+                                              int64_t now_ms) {
+  if (stops.empty()) return std::nullopt;
+  return add(p, endCall(complaint_id, stops, now_ms));
+}
+
+size_t ObligationStore::addReassign(redis::Pipeline& p, const std::string& obligation_id,
+                                    const std::string& agency) {
+  return add(p, reassignCall(obligation_id, agency));
+}
+
+size_t ObligationStore::addSaveLedger(redis::Pipeline& p, const v1::ComplaintLedger& l,
+                                      const std::vector<SummaryIncrement>& counts) {
+  return add(p, saveLedgerCall(l, counts));
+}
+
+std::vector<std::string> ObligationStore::ledgerCommand(const std::string& complaint_id) const {
+  return {"GET", redis_.key("sla:ledger:" + complaint_id)};
+}
+
+v1::ComplaintLedger ObligationStore::ledgerFrom(const redis::Reply& r) {
+  v1::ComplaintLedger l;
+  if (r.isNil()) return l;
+  // A record that does not parse is not retryable: start the complaint's ledger afresh (its
+  // stored obligations stay and still fire) rather than stall the partition on it.
+  if (!l.ParseFromString(r.str)) l.Clear();
+  return l;
+}
+
+std::vector<EndedObligation> ObligationStore::endedOf(const redis::Reply& r) {
+  return endedFrom(r);
 }
 
 void ObligationStore::raiseLevel(const std::string& obligation_id, int level) {
@@ -363,9 +431,13 @@ void ObligationStore::raiseLevel(const std::string& obligation_id, int level) {
   redis_.eval(kRaise, {redis_.key("sla:ob:" + obligation_id)}, {std::to_string(level)});
 }
 
+ObligationStore::Call ObligationStore::reassignCall(const std::string& obligation_id,
+                                                   const std::string& agency) const {
+  return {script(kReassign), {redis_.key("sla:open")}, {redis_.key(""), obligation_id, agency}};
+}
+
 void ObligationStore::reassign(const std::string& obligation_id, const std::string& agency) {
-  redis_.eval(script(kReassign), {redis_.key("sla:open")},
-              {redis_.key(""), obligation_id, agency});
+  run(reassignCall(obligation_id, agency));
 }
 
 bool ObligationStore::expedite(const std::string& complaint_id, const std::string& assignment_id,
@@ -378,17 +450,11 @@ bool ObligationStore::expedite(const std::string& complaint_id, const std::strin
 }
 
 v1::ComplaintLedger ObligationStore::ledger(const std::string& complaint_id) {
-  auto r = redis_.command({"GET", redis_.key("sla:ledger:" + complaint_id)});
-  v1::ComplaintLedger l;
-  if (r.isNil()) return l;
-  // A record that does not parse is not retryable: start the complaint's ledger afresh (its
-  // stored obligations stay and still fire) rather than stall the partition on it.
-  if (!l.ParseFromString(r.str)) l.Clear();
-  return l;
+  return ledgerFrom(redis_.command(ledgerCommand(complaint_id)));
 }
 
-void ObligationStore::saveLedger(const v1::ComplaintLedger& l,
-                                 const std::vector<SummaryIncrement>& counts) {
+ObligationStore::Call ObligationStore::saveLedgerCall(
+    const v1::ComplaintLedger& l, const std::vector<SummaryIncrement>& counts) const {
   std::vector<std::string> args{l.SerializeAsString(), std::to_string(retention_.count() * 1000),
                                 l.complaint_id(), isOpen(l) ? "1" : "0",
                                 std::to_string(summary_.retention.count())};
@@ -397,9 +463,14 @@ void ObligationStore::saveLedger(const v1::ComplaintLedger& l,
     args.push_back(c.field);
     args.push_back(std::to_string(c.by));
   }
-  redis_.eval(kSaveLedger,
-              {redis_.key("sla:ledger:" + l.complaint_id()), redis_.key("sla:complaints:open")},
-              args);
+  return {kSaveLedger,
+          {redis_.key("sla:ledger:" + l.complaint_id()), redis_.key("sla:complaints:open")},
+          std::move(args)};
+}
+
+void ObligationStore::saveLedger(const v1::ComplaintLedger& l,
+                                 const std::vector<SummaryIncrement>& counts) {
+  run(saveLedgerCall(l, counts));
 }
 
 std::vector<std::string> ObligationStore::claimDue(int64_t now_ms, std::chrono::milliseconds lease,

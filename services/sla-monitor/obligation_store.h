@@ -73,6 +73,25 @@ class ObligationStore {
 
   // The complaint's ledger (empty, without complaint id, when there is none).
   v1::ComplaintLedger ledger(const std::string& complaint_id);
+
+  // The same writes queued into a pipeline a batch of events shares (the lifecycle handler's
+  // batch path): each returns the index of its reply in the pipeline's replies, which the
+  // parsers below read. The command ledger() runs, and its parser.
+  size_t addStart(redis::Pipeline& p, const ObligationStart& o, const std::string& trace_id);
+  size_t addEnd(redis::Pipeline& p, const std::string& complaint_id, const ObligationEnd& e,
+                int64_t now_ms);
+  // Nothing to queue (nullopt) without stops.
+  std::optional<size_t> addEnd(redis::Pipeline& p, const std::string& complaint_id,
+                               const std::vector<ObligationStop>& stops, int64_t now_ms);
+  size_t addReassign(redis::Pipeline& p, const std::string& obligation_id,
+                     const std::string& agency);
+  size_t addSaveLedger(redis::Pipeline& p, const v1::ComplaintLedger& ledger,
+                       const std::vector<SummaryIncrement>& counts = {});
+  std::vector<std::string> ledgerCommand(const std::string& complaint_id) const;
+  // One round trip (redis::RedisClient::pipeline: error replies are returned, not thrown).
+  std::vector<redis::Reply> run(const redis::Pipeline& p) { return redis_.pipeline(p); }
+  static v1::ComplaintLedger ledgerFrom(const redis::Reply& r);
+  static std::vector<EndedObligation> endedOf(const redis::Reply& r);  // an end's reply
   // Stores it; an open complaint is listed for the owner audit, a closed one taken off first.
   // The event's additions to the monthly counters are written in the same step, so an event
   // is counted exactly when the ledger records it as applied.
@@ -117,6 +136,22 @@ class ObligationStore {
   Audit auditOwners();
 
  private:
+  // One script call: run alone, or queued into a pipeline.
+  struct Call {
+    std::string script;
+    std::vector<std::string> keys, args;
+  };
+  Call startCall(const ObligationStart& o, const std::string& trace_id) const;
+  Call endCall(const std::string& complaint_id, std::vector<std::string> args) const;
+  Call endCall(const std::string& complaint_id, const ObligationEnd& e, int64_t now_ms) const;
+  Call endCall(const std::string& complaint_id, const std::vector<ObligationStop>& stops,
+               int64_t now_ms) const;
+  Call reassignCall(const std::string& obligation_id, const std::string& agency) const;
+  Call saveLedgerCall(const v1::ComplaintLedger& l,
+                      const std::vector<SummaryIncrement>& counts) const;
+  redis::Reply run(const Call& c);
+  static size_t add(redis::Pipeline& p, const Call& c);
+
   std::string monthOf(int64_t ms) const;
 
   redis::RedisClient& redis_;

@@ -12,6 +12,7 @@
 
 #include <algorithm>
 #include <map>
+#include <optional>
 #include <set>
 
 namespace lapor::sla {
@@ -145,6 +146,143 @@ kafka::HandleResult LifecycleHandler::handle(const kafka::Message& msg) {
   if (!decoded.envelope) return kafka::HandleResult::deadLetter("undecodable", decoded.error);
   const auto& env = *decoded.envelope;
   metrics_.events.Add({{"kind", events::eventKind(env)}}).Increment();
+  return apply(env);
+}
+
+std::vector<kafka::HandleResult> LifecycleHandler::handleBatch(
+    const std::vector<kafka::Message>& batch) {
+  std::vector<std::optional<kafka::HandleResult>> results(batch.size());
+  std::vector<v1::EventEnvelope> envs(batch.size());
+  for (size_t i = 0; i < batch.size(); ++i) {
+    auto decoded = events::decode(batch[i].value);
+    if (!decoded.envelope) {
+      results[i] = kafka::HandleResult::deadLetter("undecodable", decoded.error);
+      continue;
+    }
+    envs[i] = std::move(*decoded.envelope);
+    metrics_.events.Add({{"kind", events::eventKind(envs[i])}}).Increment();
+  }
+  // A complaint whose event must be retried takes no later event of this batch: the consumer
+  // hands them back one at a time, after it, in order.
+  std::set<std::string> blocked;
+  auto retry = [&](size_t i, const std::string& detail) {
+    results[i] = kafka::HandleResult::retry("redis", detail);
+    blocked.insert(envs[i].complaint_id());
+  };
+  // The writes one event queued: [first, last) of the pipeline, and which replies say what.
+  struct Planned {
+    size_t i = 0, first = 0, last = 0;
+    std::vector<std::pair<size_t, const ObligationStart*>> starts;
+    std::vector<size_t> ends;
+    Step step;
+  };
+  while (true) {
+    // One event per complaint per pass, the earliest not yet applied: each reads the ledger
+    // the one before it saved.
+    std::vector<size_t> pass;
+    std::set<std::string> taken = blocked;
+    for (size_t i = 0; i < batch.size(); ++i)
+      if (!results[i] && taken.insert(envs[i].complaint_id()).second) pass.push_back(i);
+    for (size_t i = 0; i < batch.size(); ++i)
+      if (!results[i] && blocked.count(envs[i].complaint_id()))
+        results[i] = kafka::HandleResult::retry(
+            "order", "an earlier event of " + envs[i].complaint_id() + " is retried first");
+    if (pass.empty()) break;
+    // An undeliverable report's second write depends on the first's answer: on its own.
+    std::vector<size_t> together;
+    for (size_t i : pass) {
+      if (envs[i].event_case() == v1::EventEnvelope::kUndeliverable) {
+        results[i] = apply(envs[i]);
+        if (results[i]->outcome == kafka::Outcome::Retry) blocked.insert(envs[i].complaint_id());
+      } else {
+        together.push_back(i);
+      }
+    }
+    if (together.empty()) continue;
+    std::vector<redis::Reply> ledgers, replies;
+    redis::Pipeline reads;
+    for (size_t i : together) reads.command(store_.ledgerCommand(envs[i].complaint_id()));
+    try {
+      ledgers = store_.run(reads);
+    } catch (const redis::RedisError& e) {
+      for (size_t i : together) retry(i, e.what());
+      continue;
+    }
+    redis::Pipeline writes;
+    std::vector<Planned> planned;
+    planned.reserve(together.size());
+    for (size_t k = 0; k < together.size(); ++k) {
+      const size_t i = together[k];
+      const auto& env = envs[i];
+      if (ledgers[k].type == redis::Reply::Type::Error) {
+        retry(i, ledgers[k].str);
+        continue;
+      }
+      const auto at = env.occurred_at_ms();
+      const auto before = ObligationStore::ledgerFrom(ledgers[k]);
+      Planned& p = planned.emplace_back();
+      p.i = i;
+      p.step = step(before, env, policy_, calendar_);
+      const auto& s = p.step;
+      const auto counts = summaryIncrements(before, s, env, calendar_);
+      // In the order apply() writes them; Redis runs a pipeline in order.
+      const bool closing = s.changed && !isOpen(s.ledger);
+      p.first = writes.size();
+      if (closing) store_.addSaveLedger(writes, s.ledger, counts);
+      for (const auto& o : s.starts) p.starts.emplace_back(store_.addStart(writes, o, env.trace_id()), &o);
+      for (const auto& r : s.reassigned) store_.addReassign(writes, r.obligation_id, r.agency_id);
+      if (auto e = store_.addEnd(writes, env.complaint_id(), s.ends, at)) p.ends.push_back(*e);
+      if (closing)
+        p.ends.push_back(store_.addEnd(
+            writes, env.complaint_id(), {v1::SLA_STAGE_UNSPECIFIED, "", EndOutcome::Cancelled}, at));
+      if (env.event_case() == v1::EventEnvelope::kEscalationUpdated) {
+        const auto& u = env.escalation_updated();
+        if (u.state() != v1::ASSIGNMENT_STATE_DELIVERED &&
+            u.state() != v1::ASSIGNMENT_STATE_UNSPECIFIED)
+          p.ends.push_back(store_.addEnd(
+              writes, env.complaint_id(),
+              {v1::SLA_STAGE_ESCALATION, u.escalation_id(), EndOutcome::Met}, at));
+      }
+      if (s.changed && !closing) store_.addSaveLedger(writes, s.ledger, counts);
+      p.last = writes.size();
+    }
+    try {
+      replies = store_.run(writes);
+    } catch (const redis::RedisError& e) {
+      for (const auto& p : planned) retry(p.i, e.what());
+      continue;
+    }
+    for (const auto& p : planned) {
+      const auto& env = envs[p.i];
+      std::string failed;
+      for (size_t r = p.first; r < p.last && failed.empty(); ++r)
+        if (replies[r].type == redis::Reply::Type::Error) failed = replies[r].str;
+      if (!failed.empty()) {
+        retry(p.i, failed);  // what went through is safe to apply again
+        continue;
+      }
+      for (const auto& [r, o] : p.starts) {
+        if (replies[r].integer != 1) continue;
+        metrics_.started
+            .Add({{"stage", stageName(o->stage)}, {"priority", priorityName(o->priority)}})
+            .Increment();
+        log_.debug("clock started", {{"complaint_id", o->complaint_id},
+                                    {"trace_id", env.trace_id()},
+                                    {"agency", o->agency_id},
+                                    {"stage", stageName(o->stage)},
+                                    {"due_at_ms", o->due_at_ms}});
+      }
+      for (size_t r : p.ends) ended(env, ObligationStore::endedOf(replies[r]));
+      results[p.i] = kafka::HandleResult::done();
+    }
+  }
+  std::vector<kafka::HandleResult> out;
+  out.reserve(batch.size());
+  for (auto& r : results) out.push_back(std::move(*r));
+  return out;
+}
+
+kafka::HandleResult LifecycleHandler::apply(const v1::EventEnvelope& env) {
   try {
     const auto at = env.occurred_at_ms();
     const auto before = store_.ledger(env.complaint_id());

@@ -55,8 +55,13 @@ class LifecycleHandler {
   LifecycleHandler(ObligationStore& store, const SlaPolicy& policy, const WorkCalendar& calendar,
                    log::Logger logger, SlaMetrics& metrics);
   kafka::HandleResult handle(const kafka::Message& msg);
+  // What one poll returned (kafka::BatchHandler): per pass, one event of each complaint, with
+  // one Redis round trip reading their ledgers and one writing all their changes, in the order
+  // handle() writes them.
+  std::vector<kafka::HandleResult> handleBatch(const std::vector<kafka::Message>& batch);
 
  private:
+  kafka::HandleResult apply(const v1::EventEnvelope& env);
   void ended(const v1::EventEnvelope& env, const std::vector<EndedObligation>& ended);
 
   ObligationStore& store_;

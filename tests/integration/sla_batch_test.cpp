@@ -1,0 +1,124 @@
+// The SLA monitor's batch path against the real Redis: a batch of interleaved lifecycle events
+// of several complaints, with a repeat and an undecodable message, leaves exactly the ledgers
+// and obligations the same events leave one at a time.
+#include "events/envelope.h"
+#include "integration_support.h"
+#include "lifecycle_events.h"
+#include "log/logger.h"
+#include "obligation_store.h"
+#include "sla_handler.h"
+
+#include <gtest/gtest.h>
+#include <prometheus/registry.h>
+
+#include <algorithm>
+
+namespace lapor::integration {
+namespace {
+
+kafka::Message asMessage(const v1::EventEnvelope& env, int64_t offset) {
+  kafka::Message m;
+  m.topic = kafka::kComplaintsTopic;
+  m.key = env.complaint_id();
+  m.value = env.SerializeAsString();
+  m.offset = offset;
+  return m;
+}
+
+// Routed to two agencies, the lead acknowledges (twice: a repeat), the support agency rejects,
+// the lead resolves.
+std::vector<v1::EventEnvelope> lifeOf(const std::string& cid, int64_t t0) {
+  std::vector<v1::EventEnvelope> out;
+  out.push_back(
+      testing::routedEvent(cid, v1::PRIORITY_HIGH, "fire", {"disdamkar", "rsud-kudungga"}, t0));
+  auto ack = events::makeEnvelope("notification", cid, "", t0 + 60'000);
+  ack.mutable_acknowledged()->set_agency_id("disdamkar");
+  ack.mutable_acknowledged()->set_assignment_id(testing::assignmentIdFor(cid, "disdamkar"));
+  out.push_back(ack);
+  out.push_back(ack);
+  auto rejected = events::makeEnvelope("notification", cid, "", t0 + 120'000);
+  rejected.mutable_rejected()->set_agency_id("rsud-kudungga");
+  rejected.mutable_rejected()->set_assignment_id(testing::assignmentIdFor(cid, "rsud-kudungga"));
+  rejected.mutable_rejected()->set_reason_code("not-our-authority");
+  out.push_back(rejected);
+  auto resolved = events::makeEnvelope("notification", cid, "", t0 + 180'000);
+  resolved.mutable_resolved()->set_agency_id("disdamkar");
+  resolved.mutable_resolved()->set_assignment_id(testing::assignmentIdFor(cid, "disdamkar"));
+  resolved.mutable_resolved()->set_resolution("Api padam");
+  out.push_back(resolved);
+  return out;
+}
+
+std::vector<std::string> obligationsOf(sla::ObligationStore& store, const std::string& cid) {
+  std::vector<std::string> out;
+  for (const auto& o : store.forComplaint(cid)) out.push_back(o.DebugString());
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+TEST(SlaBatchTest, ABatchLeavesTheLedgersAndObligationsOneEventAtATimeLeaves) {
+  redis::RedisOptions opt;
+  opt.host = *serviceEnv("LAPOR_REDIS_HOST");
+  opt.port = std::stoi(*serviceEnv("LAPOR_REDIS_PORT"));
+  auto batch_opt = opt, single_opt = opt;
+  batch_opt.prefix = uniqueName("lapor-sla-vb") + ":";
+  single_opt.prefix = uniqueName("lapor-sla-vs") + ":";
+  redis::RedisClient batch_redis(batch_opt, log::Logger("sla-it", log::Level::Error));
+  redis::RedisClient single_redis(single_opt, log::Logger("sla-it", log::Level::Error));
+  sla::ObligationStore batch_store(batch_redis, std::chrono::hours(1));
+  sla::ObligationStore single_store(single_redis, std::chrono::hours(1));
+  const auto policy = sla::SlaPolicy::defaults();
+  const sla::WorkCalendar calendar("Asia/Makassar", {});
+  prometheus::Registry registry;
+  sla::SlaMetrics metrics(registry);
+  const log::Logger quiet("sla-it", log::Level::Error);
+  sla::LifecycleHandler batched(batch_store, policy, calendar, quiet, metrics);
+  sla::LifecycleHandler single(single_store, policy, calendar, quiet, metrics);
+
+  const int64_t t0 = testing::nowMs();
+  std::vector<std::string> cids;
+  std::vector<std::vector<v1::EventEnvelope>> lives;
+  for (const char* n : {"a", "b", "c"}) {
+    cids.push_back(uniqueName(std::string("sla-batch-") + n));
+    lives.push_back(lifeOf(cids.back(), t0));
+  }
+  std::vector<kafka::Message> messages;
+  for (size_t step = 0; step < lives[0].size(); ++step) {
+    for (const auto& life : lives)
+      messages.push_back(asMessage(life[step], static_cast<int64_t>(messages.size())));
+    if (step == 1) {
+      kafka::Message junk;
+      junk.topic = kafka::kComplaintsTopic;
+      junk.value = "not an envelope";
+      messages.push_back(junk);
+    }
+  }
+
+  const auto results = batched.handleBatch(messages);
+  ASSERT_EQ(results.size(), messages.size());
+  for (size_t i = 0; i < results.size(); ++i) {
+    const bool junk = messages[i].value == "not an envelope";
+    EXPECT_EQ(results[i].outcome, junk ? kafka::Outcome::DeadLetter : kafka::Outcome::Done)
+        << "message " << i << ": " << results[i].reason << " " << results[i].detail;
+  }
+  for (const auto& m : messages) {
+    const auto r = single.handle(m);
+    EXPECT_NE(r.outcome, kafka::Outcome::Retry) << r.reason << " " << r.detail;
+  }
+  for (const auto& cid : cids) {
+    const auto b = obligationsOf(batch_store, cid);
+    EXPECT_FALSE(b.empty()) << "no obligation of " << cid;
+    EXPECT_EQ(b, obligationsOf(single_store, cid));
+    EXPECT_EQ(batch_store.ledger(cid).SerializeAsString(),
+              single_store.ledger(cid).SerializeAsString());
+  }
+  EXPECT_EQ(batch_store.auditOwners().without_owner, single_store.auditOwners().without_owner);
+
+  for (auto* r : {&batch_redis, &single_redis}) {
+    auto keys = r->command({"KEYS", r->key("*")});
+    for (const auto& k : keys.elements) r->command({"DEL", k.str});
+  }
+}
+
+}  // namespace
+}  // namespace lapor::integration
