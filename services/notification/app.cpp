@@ -99,8 +99,19 @@ NotificationApp::NotificationApp(const config::Config& cfg, const app::ServiceSe
   topics.push_back(kafka::kComplaintsTopic);
   topics.push_back(kafka::kDeadLetterTopic);
   s.ensureTopics(topics);
-  consumer_.start([this](const kafka::Message& m) {
-    return m.topic == kafka::kComplaintsTopic ? lifecycle_.handle(m) : dispatch_.handle(m);
+  consumer_.startBatches([this](const std::vector<kafka::Message>& batch) {
+    // Dispatch items together (one Redis round trip), lifecycle events one by one; the results
+    // in the order read.
+    std::vector<kafka::Message> dispatches;
+    for (const auto& m : batch)
+      if (m.topic != kafka::kComplaintsTopic) dispatches.push_back(m);
+    auto dispatched = dispatch_.handleBatch(dispatches);
+    std::vector<kafka::HandleResult> out;
+    size_t next = 0;
+    for (const auto& m : batch)
+      out.push_back(m.topic == kafka::kComplaintsTopic ? lifecycle_.handle(m)
+                                                        : std::move(dispatched[next++]));
+    return out;
   });
   webhooks_.start();
   kafka_delivery_.start();

@@ -223,9 +223,25 @@ std::string AssignmentStore::appendDispatch(const std::string& event_id,
                                             const std::string& complaint_id,
                                             const v1::DispatchItem& item, bool webhook,
                                             const std::optional<TopicPosition>& kafka) {
+  redis::Pipeline p;
+  addAppendDispatch(p, event_id, trace_id, complaint_id, item, webhook, kafka);
+  const auto r = redis_.pipeline(p).at(0);
+  if (r.type == redis::Reply::Type::Error) throw redis::RedisError("redis EVALSHA: " + r.str);
+  return r.str;
+}
+
+std::vector<redis::Reply> AssignmentStore::run(const redis::Pipeline& p) {
+  return redis_.pipeline(p);
+}
+
+void AssignmentStore::addAppendDispatch(redis::Pipeline& p, const std::string& event_id,
+                                        const std::string& trace_id,
+                                        const std::string& complaint_id,
+                                        const v1::DispatchItem& item, bool webhook,
+                                        const std::optional<TopicPosition>& kafka) const {
   const auto& a = item.assignment();
   const auto& c = item.complaint();
-  auto r = redis_.eval(kAppendDispatch,
+  p.eval(kAppendDispatch,
                        {redis_.key("notif:seen:" + event_id), feedKey(a.agency_id()),
                         redis_.key("notif:assignment:" + a.assignment_id()),
                         redis_.key("notif:open:" + a.agency_id()), redis_.key("notif:webhook:due"),
@@ -241,7 +257,6 @@ std::string AssignmentStore::appendDispatch(const std::string& event_id,
                         item.escalated_assignment_id(), item.escalated_agency_id(),
                         std::to_string(item.escalation_level()),
                         kafka ? std::to_string(kafka->offset) : std::string(), redis_.key("")});
-  return r.str;
 }
 
 std::string AssignmentStore::kafkaKey(const std::string& agency, int32_t partition) const {

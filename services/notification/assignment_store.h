@@ -86,6 +86,13 @@ class AssignmentStore {
   std::string appendDispatch(const std::string& event_id, const std::string& trace_id,
                              const std::string& complaint_id, const v1::DispatchItem& item,
                              bool webhook, const std::optional<TopicPosition>& kafka = {});
+  // The same, queued into a pipeline (its reply: the cursor, or "" for a repeat), and running
+  // one (error replies are returned, not thrown).
+  void addAppendDispatch(redis::Pipeline& p, const std::string& event_id,
+                         const std::string& trace_id, const std::string& complaint_id,
+                         const v1::DispatchItem& item, bool webhook,
+                         const std::optional<TopicPosition>& kafka = {}) const;
+  std::vector<redis::Reply> run(const redis::Pipeline& p);
 
   // Kafka-channel agencies: up to `limit` assignments whose first item lies below
   // `next_offset` on `partition` of the agency's dispatch topic (consumed by its group), and

@@ -11,6 +11,7 @@
 #include "grpc/grpc_server.h"
 
 #include <deque>
+#include <optional>
 #include <regex>
 
 namespace lapor::notification {
@@ -107,44 +108,90 @@ DispatchHandler::DispatchHandler(const agencies::AgencyDirectory& directory,
       metrics_(metrics) {}
 
 kafka::HandleResult DispatchHandler::handle(const kafka::Message& msg) {
-  auto decoded = events::decode(msg.value);
-  if (!decoded.envelope) return kafka::HandleResult::deadLetter("undecodable", decoded.error);
-  const auto& env = *decoded.envelope;
-  if (env.event_case() != v1::EventEnvelope::kDispatched)
-    return kafka::HandleResult::deadLetter(
-        "unexpected-event",
-        "dispatch topics carry only AssignmentDispatched, got " + events::eventKind(env));
-  const auto item = forAgency(env.dispatched().item());
-  const auto& agency = item.assignment().agency_id();
-  const auto* info = directory_.find(agency);
-  if (!info || msg.topic != kafka::dispatchTopic(agency))
-    return kafka::HandleResult::deadLetter(
-        "invalid", "assignment for agency '" + agency + "' on " + msg.topic);
-  if (item.assignment().assignment_id().empty())
-    return kafka::HandleResult::deadLetter("invalid", "dispatch item without assignment_id");
-  // The agency's channel says how "delivered" is learnt: a webhook answered 2xx, or its own
-  // consumer group committing past this message; every agency also has its feed (streams).
-  const bool webhook = info->delivery_channel == "webhook" && access_.webhook(agency).has_value();
-  std::optional<TopicPosition> position;
-  if (info->delivery_channel == "kafka") position = TopicPosition{msg.partition, msg.offset};
-  std::string cursor;
-  try {
-    cursor = store_.appendDispatch(env.event_id(), env.trace_id(), env.complaint_id(), item,
-                                   webhook, position);
-  } catch (const redis::RedisError& e) {
-    return kafka::HandleResult::retry("redis", e.what());
+  return handleBatch({msg}).at(0);
+}
+
+std::vector<kafka::HandleResult> DispatchHandler::handleBatch(
+    const std::vector<kafka::Message>& batch) {
+  std::vector<std::optional<kafka::HandleResult>> results(batch.size());
+  // Every valid item's script in one round trip, in the order read (each agency's feed gets
+  // its items in topic order).
+  struct Queued {
+    size_t i;
+    v1::EventEnvelope env;
+    std::string agency;
+  };
+  std::vector<Queued> queued;
+  redis::Pipeline p;
+  for (size_t i = 0; i < batch.size(); ++i) {
+    const auto& msg = batch[i];
+    auto decoded = events::decode(msg.value);
+    if (!decoded.envelope) {
+      results[i] = kafka::HandleResult::deadLetter("undecodable", decoded.error);
+      continue;
+    }
+    const auto& env = *decoded.envelope;
+    if (env.event_case() != v1::EventEnvelope::kDispatched) {
+      results[i] = kafka::HandleResult::deadLetter(
+          "unexpected-event",
+          "dispatch topics carry only AssignmentDispatched, got " + events::eventKind(env));
+      continue;
+    }
+    const auto item = forAgency(env.dispatched().item());
+    const auto& agency = item.assignment().agency_id();
+    const auto* info = directory_.find(agency);
+    if (!info || msg.topic != kafka::dispatchTopic(agency)) {
+      results[i] = kafka::HandleResult::deadLetter(
+          "invalid", "assignment for agency '" + agency + "' on " + msg.topic);
+      continue;
+    }
+    if (item.assignment().assignment_id().empty()) {
+      results[i] = kafka::HandleResult::deadLetter("invalid", "dispatch item without assignment_id");
+      continue;
+    }
+    // The agency's channel says how "delivered" is learnt: a webhook answered 2xx, or its own
+    // consumer group committing past this message; every agency also has its feed (streams).
+    const bool webhook =
+        info->delivery_channel == "webhook" && access_.webhook(agency).has_value();
+    std::optional<TopicPosition> position;
+    if (info->delivery_channel == "kafka") position = TopicPosition{msg.partition, msg.offset};
+    store_.addAppendDispatch(p, env.event_id(), env.trace_id(), env.complaint_id(), item, webhook,
+                             position);
+    queued.push_back({i, env, agency});
   }
-  if (cursor.empty()) {
-    metrics_.duplicates.Add({{"agency", agency}}).Increment();
-    return kafka::HandleResult::done();
+  std::vector<redis::Reply> replies;
+  if (!p.empty()) {
+    try {
+      replies = store_.run(p);
+    } catch (const redis::RedisError& e) {
+      for (const auto& q : queued) results[q.i] = kafka::HandleResult::retry("redis", e.what());
+      queued.clear();
+    }
   }
-  metrics_.received.Add({{"agency", agency}}).Increment();
-  log_.debug("assignment queued for agency", {{"complaint_id", env.complaint_id()},
-                                             {"trace_id", env.trace_id()},
-                                             {"agency", agency},
-                                             {"kind", v1::DispatchKind_Name(item.kind())},
-                                             {"cursor", cursor}});
-  return kafka::HandleResult::done();
+  for (size_t k = 0; k < queued.size(); ++k) {
+    const auto& [i, env, agency] = queued[k];
+    const auto& r = replies[k];
+    if (r.type == redis::Reply::Type::Error) {
+      results[i] = kafka::HandleResult::retry("redis", r.str);
+      continue;
+    }
+    results[i] = kafka::HandleResult::done();
+    if (r.str.empty()) {
+      metrics_.duplicates.Add({{"agency", agency}}).Increment();
+      continue;
+    }
+    metrics_.received.Add({{"agency", agency}}).Increment();
+    log_.debug("assignment queued for agency",
+               {{"complaint_id", env.complaint_id()},
+                {"trace_id", env.trace_id()},
+                {"agency", agency},
+                {"kind", v1::DispatchKind_Name(env.dispatched().item().kind())},
+                {"cursor", r.str}});
+  }
+  std::vector<kafka::HandleResult> out;
+  out.reserve(batch.size());
+  for (auto& r : results) out.push_back(std::move(*r));
+  return out;
 }
 
 AgencyServiceImpl::AgencyServiceImpl(const agencies::AgencyDirectory& directory,

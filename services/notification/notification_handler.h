@@ -46,6 +46,9 @@ class DispatchHandler {
   DispatchHandler(const agencies::AgencyDirectory& directory, const AccessControl& access,
                   AssignmentStore& store, log::Logger logger, NotificationMetrics& metrics);
   kafka::HandleResult handle(const kafka::Message& msg);
+  // What one poll returned of the dispatch topics (kafka::BatchHandler): every item's update
+  // in one Redis round trip.
+  std::vector<kafka::HandleResult> handleBatch(const std::vector<kafka::Message>& batch);
 
  private:
   const agencies::AgencyDirectory& directory_;
