@@ -94,6 +94,7 @@ ServiceSettings ServiceSettings::load(const config::Config& cfg, const std::stri
   if (s.fetch_wait_max < std::chrono::milliseconds(1) || s.fetch_wait_max > std::chrono::seconds(30))
     throw cfg.error("kafka", "fetch_wait_max", "give 1ms to 30s");
   s.fetch_min_bytes = static_cast<int>(cfg.getInt("kafka", "fetch_min_bytes", 1, 1, 100'000'000));
+  s.max_batch = static_cast<size_t>(cfg.getInt("kafka", "max_batch", 100, 1, 10'000));
   s.redis.host = cfg.getString("redis", "host", "127.0.0.1");
   s.redis.port = static_cast<int>(cfg.getInt("redis", "port", 6379, 1, 65535));
   s.redis.prefix = cfg.getString("redis", "prefix", "lapor:");
@@ -142,6 +143,7 @@ kafka::ConsumerOptions ServiceSettings::consumer(const std::string& group,
   o.service = service;
   o.fetch_wait_max = fetch_wait_max;
   o.fetch_min_bytes = fetch_min_bytes;
+  o.max_batch = max_batch;
   return o;
 }
 

@@ -25,6 +25,7 @@ struct ServiceSettings {
   int linger_ms = 2;
   std::chrono::milliseconds fetch_wait_max{500};
   int fetch_min_bytes = 1;
+  size_t max_batch = 100;
   redis::RedisOptions redis;
   grpcx::GrpcServerOptions grpc;
   std::string metrics_address;

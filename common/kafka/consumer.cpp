@@ -66,10 +66,10 @@ void Consumer::start(Handler handler) {
   thread_ = std::thread([this] { loop(); });
 }
 
-void Consumer::startBatches(BatchHandler handler, size_t max_batch) {
-  if (max_batch == 0) throw std::invalid_argument("kafka consumer: max_batch must be at least 1");
+void Consumer::startBatches(BatchHandler handler) {
+  if (opt_.max_batch == 0) throw std::invalid_argument("kafka.max_batch must be at least 1");
   batch_handler_ = std::move(handler);
-  max_batch_ = max_batch;
+  max_batch_ = opt_.max_batch;
   // A message the batch left unfinished is retried alone, through the same handler.
   handler_ = [this](const Message& m) {
     auto r = batch_handler_({m});

@@ -44,6 +44,8 @@ struct ConsumerOptions {
   // fetch.min.bytes: the broker answers a fetch once this much is there, or after
   // fetch_wait_max. Above 1, fewer and fuller fetches for a wait of at most fetch_wait_max.
   int fetch_min_bytes = 1;
+  // startBatches: at most this many messages per batch.
+  size_t max_batch = 100;
 };
 
 using Handler = std::function<HandleResult(const Message&)>;
@@ -67,7 +69,7 @@ class Consumer {
   void start(Handler handler);
   // The same loop, a batch at a time: after the first message (waited for up to 100 ms) it
   // takes whatever else the client has already fetched, without waiting for more.
-  void startBatches(BatchHandler handler, size_t max_batch = 100);
+  void startBatches(BatchHandler handler);
   // Finishes the message in hand, commits what is done, leaves the group.
   void stop();
 

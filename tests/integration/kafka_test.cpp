@@ -408,7 +408,9 @@ TEST_F(KafkaTest, BatchesFinishInOrderAndTheRestOfABatchAfterARetryGoesOneByOne)
   std::mutex mu;
   std::vector<std::vector<std::string>> calls;  // the values of every call, in order
   std::atomic<int> flaky_calls{0};
-  Consumer consumer(consumerOptions(topic, group), producer, testLogger(), nullptr);
+  auto opts = consumerOptions(topic, group);
+  opts.max_batch = 5;
+  Consumer consumer(opts, producer, testLogger(), nullptr);
   consumer.startBatches(
       [&](const std::vector<Message>& batch) {
         std::lock_guard lk(mu);
@@ -424,8 +426,7 @@ TEST_F(KafkaTest, BatchesFinishInOrderAndTheRestOfABatchAfterARetryGoesOneByOne)
             out.push_back(HandleResult::done());
         }
         return out;
-      },
-      5);
+      });
   ASSERT_TRUE(waitFor([&] { return consumer.processed() == 12; }, 30s)) << consumer.processed();
   consumer.stop();
   std::lock_guard lk(mu);
