@@ -112,7 +112,9 @@ nlohmann::json toJson(const RunReport& r) {
             {"rounds", r.warmup.rounds},
             {"broker_jit_share_of_a_core_last_round",
              r.warmup.jit_share >= 0 ? nlohmann::json(r.warmup.jit_share) : nlohmann::json()},
-            {"settled", r.warmup.settled}}},
+            {"settled", r.warmup.settled},
+            {"seconds_after_baselines", r.warmup.seconds_after_baselines},
+            {"rounds_after_baselines", r.warmup.rounds_after_baselines}}},
           {"baselines",
            {{"kafka",
              {{"what", "raw librdkafka produce -> consume, idempotent, acks=all, read_committed"},
@@ -169,9 +171,11 @@ std::string renderTable(const RunReport& r) {
   line("command: " + r.command);
   if (r.warmup.rounds > 0)
     line(r.warmup.jit_share >= 0
-             ? fmt::format("warm-up: {:.0f} s in {} rounds; the broker's JIT compilers used {:.0f}% "
-                           "of a core in the last one ({})",
-                           r.warmup.seconds, r.warmup.rounds, r.warmup.jit_share * 100,
+             ? fmt::format("warm-up: {:.0f} s in {} rounds, and {:.0f} s in {} after the "
+                           "baselines; the broker's JIT compilers used {:.0f}% of a core in the "
+                           "last round ({})",
+                           r.warmup.seconds, r.warmup.rounds, r.warmup.seconds_after_baselines,
+                           r.warmup.rounds_after_baselines, r.warmup.jit_share * 100,
                            r.warmup.settled ? "settled" : "not settled: the limit came first")
              : fmt::format("warm-up: {:.0f} s (the broker's JIT not watched: no broker pid)",
                            r.warmup.seconds));

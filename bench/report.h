@@ -26,6 +26,9 @@ struct RunReport {
     int rounds = 0;
     double jit_share = -1; // the broker's JIT compilers in the last round, of one core; -1 unknown
     bool settled = false;  // below --warmup-jit-below when it ended
+    // The rounds after the baselines, until the JIT settled again.
+    double seconds_after_baselines = 0;
+    int rounds_after_baselines = 0;
   } warmup;
   std::vector<StepResult> steps;
   uint64_t acknowledged = 0, ack_errors = 0, stream_errors = 0, orphan_deliveries = 0;

@@ -35,12 +35,17 @@ endif()
 
 # The warm-up watched the broker's JIT and stopped at its limit: with --warmup-jit-below 0 it
 # can never settle, so it ends by --warmup-max-seconds after more than one round.
-foreach(f seconds rounds settled broker_jit_share_of_a_core_last_round)
+foreach(f seconds rounds settled broker_jit_share_of_a_core_last_round seconds_after_baselines
+          rounds_after_baselines)
   require(warmup ${f})
 endforeach()
 require(warmup rounds)
 if(value LESS 2)
   message(FATAL_ERROR "${JSON}: the warm-up ran ${value} round(s); the broker's JIT was not watched")
+endif()
+require(warmup rounds_after_baselines)
+if(value LESS 1)
+  message(FATAL_ERROR "${JSON}: no warm-up round after the baselines")
 endif()
 require(warmup settled)
 if(value)
