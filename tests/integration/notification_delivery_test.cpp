@@ -6,12 +6,14 @@
 // a pass of the tracker records at most its configured number of items.
 #include "notification_support.h"
 
+#include "agency_access.h"
 #include "assignment_store.h"
 #include "domain/feed_cursor.h"
 #include "events/envelope.h"
 #include "kafka/group_offsets.h"
 #include "kafka/producer.h"
 #include "kafka_delivery_tracker.h"
+#include "notification_handler.h"
 #include "redis/redis_client.h"
 #include "time/clock.h"
 #include "topic_reader.h"
@@ -311,6 +313,91 @@ TEST(NotificationDelivery, OnePassRecordsAtMostItsBoundAndTheNextPassesTheRest) 
   EXPECT_EQ(deliveredOf(lifecycle, complaint), 5u);
   for (const auto& e : lifecycleOf(lifecycle, complaint))
     EXPECT_EQ(e.delivered().channel(), "kafka");
+}
+
+}  // namespace
+}  // namespace lapor::integration
+
+namespace lapor::integration {
+namespace {
+
+TEST(NotificationDispatchBatch, ABatchFillsEveryFeedInOrderOnceAndDeadLettersWhatIsInvalid) {
+  // The dispatch reader of this process, against the run's Redis: one batch with items of two
+  // agencies, a repeat, an item on the wrong agency's topic and bytes that are no envelope.
+  const auto directory = agencies::AgencyDirectory::loadFile(
+      agencyDirectoryFor(NotificationOptions{}, uniqueName("batch-dir")));
+  auto redis = redisFor(uniqueName("dispatch-batch") + ":");
+  kafka::ProducerOptions po;
+  po.brokers = testing::requiredEnv("LAPOR_KAFKA_BROKERS");
+  kafka::Producer producer(po, log::Logger("test"));
+  time::SystemClock clock;
+  notification::AssignmentStore store(redis, producer, clock, log::Logger("test"), 15s);
+  notification::AccessControl access(notification::AccessTable{});
+  prometheus::Registry registry;
+  notification::NotificationMetrics metrics(registry);
+  notification::DispatchHandler handler(directory, access, store,
+                                        log::Logger("test", log::Level::Error), metrics);
+
+  const auto complaint = uniqueName("batch");
+  std::vector<v1::EventEnvelope> fire, police;
+  for (int i = 0; i < 3; ++i) {
+    fire.push_back(dispatchEnvelope("disdamkar", complaint + "-f" + std::to_string(i),
+                                    "fire-" + std::to_string(i)));
+    police.push_back(dispatchEnvelope("polres-kutim", complaint + "-p" + std::to_string(i),
+                                      "police-" + std::to_string(i)));
+  }
+  auto on = [](const v1::EventEnvelope& env, const std::string& agency, int64_t offset) {
+    auto m = events::toMessage(kafka::dispatchTopic(agency), env);
+    kafka::Message msg;
+    msg.topic = m.topic;
+    msg.key = m.key;
+    msg.value = m.value;
+    msg.offset = offset;
+    return msg;
+  };
+  std::vector<kafka::Message> batch{on(fire[0], "disdamkar", 0),
+                                    on(police[0], "polres-kutim", 0),
+                                    on(fire[1], "disdamkar", 1),
+                                    on(fire[1], "disdamkar", 2),      // a repeat
+                                    on(police[1], "disdamkar", 3),    // the wrong topic
+                                    on(police[2], "polres-kutim", 1),
+                                    on(fire[2], "disdamkar", 4)};
+  kafka::Message junk;
+  junk.topic = kafka::dispatchTopic("disdamkar");
+  junk.value = "not an envelope";
+  batch.insert(batch.begin() + 2, junk);
+
+  const auto results = handler.handleBatch(batch);
+  ASSERT_EQ(results.size(), batch.size());
+  const std::vector<kafka::Outcome> expected{
+      kafka::Outcome::Done, kafka::Outcome::Done,       kafka::Outcome::DeadLetter,
+      kafka::Outcome::Done, kafka::Outcome::Done,       kafka::Outcome::DeadLetter,
+      kafka::Outcome::Done, kafka::Outcome::Done};
+  for (size_t i = 0; i < results.size(); ++i)
+    EXPECT_EQ(results[i].outcome, expected[i]) << "message " << i << ": " << results[i].detail;
+
+  // Each agency's feed holds its items once, in the order read.
+  auto titles = [&](const std::string& agency) {
+    std::vector<std::string> out;
+    auto r = redis.command({"XRANGE", store.feedKey(agency), "-", "+"});
+    for (const auto& entry : r.elements) {
+      const auto* item = entry.elements.at(1).field("item");
+      v1::DispatchItem d;
+      if (item && d.ParseFromString(*item)) out.push_back(d.complaint().title());
+    }
+    return out;
+  };
+  EXPECT_EQ(titles("disdamkar"), (std::vector<std::string>{"fire-0", "fire-1", "fire-2"}));
+  EXPECT_EQ(titles("polres-kutim"), (std::vector<std::string>{"police-0", "police-2"}));
+  for (const auto& env : {fire[0], fire[1], fire[2], police[0], police[2]}) {
+    auto rec = store.get(env.dispatched().item().assignment().assignment_id());
+    ASSERT_TRUE(rec.has_value()) << env.dispatched().item().assignment().assignment_id();
+    EXPECT_EQ(rec->complaint_id, env.complaint_id());
+  }
+  // The same batch again changes nothing: every item is a repeat.
+  const auto again = handler.handleBatch(batch);
+  for (size_t i = 0; i < again.size(); ++i) EXPECT_EQ(again[i].outcome, expected[i]) << i;
+  EXPECT_EQ(titles("disdamkar").size(), 3u);
 }
 
 }  // namespace
