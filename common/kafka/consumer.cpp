@@ -172,24 +172,7 @@ bool Consumer::handle(const Message& msg) {
 
 std::vector<Message> Consumer::collect(const rd_kafka_message_s* first) {
   std::vector<Message> batch{detail::toMessage(first)};
-  while (batch.size() < max_batch_ && !stop_.load()) {
-    rd_kafka_message_t* raw = rd_kafka_consumer_poll(rk_.get(), 0);  // only what is fetched
-    if (!raw) break;
-    std::unique_ptr<rd_kafka_message_t, void (*)(rd_kafka_message_t*)> m(raw,
-                                                                         rd_kafka_message_destroy);
-    if (m->err) {
-      if (m->err != RD_KAFKA_RESP_ERR__PARTITION_EOF)
-        log_.warn("kafka consumer error", {{"error", rd_kafka_message_errstr(m.get())}});
-      continue;
-    }
-    auto msg = detail::toMessage(m.get());
-    // A rebalance inside this poll may have moved a partition back to its committed offset:
-    // drop what this batch holds from that offset on, so no message is in it twice.
-    std::erase_if(batch, [&](const Message& b) {
-      return b.topic == msg.topic && b.partition == msg.partition && b.offset >= msg.offset;
-    });
-    batch.push_back(std::move(msg));
-  }
+  detail::pollBatch(rk_.get(), batch, max_batch_, 0, stop_, log_);
   return batch;
 }
 

@@ -5,6 +5,7 @@
 
 #include <algorithm>
 
+#include <memory>
 #include <stdexcept>
 
 namespace lapor::kafka::detail {
@@ -64,6 +65,28 @@ rd_kafka_t* newConsumer(rd_kafka_conf_t* conf) {
 void routeLogs(rd_kafka_conf_t* conf, const log::Logger* logger) {
   rd_kafka_conf_set_log_cb(conf, onLog);
   rd_kafka_conf_set_opaque(conf, const_cast<log::Logger*>(logger));
+}
+
+void pollBatch(rd_kafka_t* rk, std::vector<Message>& batch, size_t max, int first_wait_ms,
+               const std::atomic<bool>& stop, const log::Logger& log) {
+  int timeout = first_wait_ms;
+  while (batch.size() < max && !stop.load()) {
+    rd_kafka_message_t* raw = rd_kafka_consumer_poll(rk, timeout);
+    if (!raw) break;
+    timeout = 0;
+    std::unique_ptr<rd_kafka_message_t, void (*)(rd_kafka_message_t*)> m(raw,
+                                                                         rd_kafka_message_destroy);
+    if (m->err) {
+      if (m->err != RD_KAFKA_RESP_ERR__PARTITION_EOF)
+        log.warn("kafka consumer error", {{"error", rd_kafka_message_errstr(m.get())}});
+      continue;
+    }
+    auto msg = toMessage(m.get());
+    std::erase_if(batch, [&](const Message& b) {
+      return b.topic == msg.topic && b.partition == msg.partition && b.offset >= msg.offset;
+    });
+    batch.push_back(std::move(msg));
+  }
 }
 
 Message toMessage(const rd_kafka_message_t* m) {

@@ -10,6 +10,7 @@
 #include <prometheus/gauge.h>
 #include <prometheus/registry.h>
 
+#include <atomic>
 #include <string>
 #include <vector>
 
@@ -41,6 +42,14 @@ void routeLogs(rd_kafka_conf_t* conf, const log::Logger* logger);
 
 // A consumed librdkafka message as our own Message (key, value, headers, timestamp).
 Message toMessage(const rd_kafka_message_t* m);
+
+// Polls `rk` until `batch` holds `max` messages or nothing more is at hand: the first poll
+// waits up to `first_wait_ms`, later ones take only what is already fetched. Consumer errors
+// other than partition EOF are logged and skipped. A rebalance inside a poll may move a
+// partition back to its committed offset: what the batch holds of it from that offset on is
+// dropped, so no message is in the batch twice.
+void pollBatch(rd_kafka_t* rk, std::vector<Message>& batch, size_t max, int first_wait_ms,
+               const std::atomic<bool>& stop, const log::Logger& log);
 
 // Subscribes a consumer handle to `topics` (group-managed partitions); throws on failure.
 void subscribe(rd_kafka_t* rk, const std::vector<std::string>& topics);

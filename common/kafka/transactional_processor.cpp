@@ -145,26 +145,7 @@ bool TransactionalProcessor::waitOrStop(std::chrono::milliseconds d) {
 
 std::vector<Message> TransactionalProcessor::collect() {
   std::vector<Message> batch;
-  int timeout = 100;
-  while (batch.size() < opt_.max_batch && !stop_.load()) {
-    rd_kafka_message_t* raw = rd_kafka_consumer_poll(consumer_.get(), timeout);
-    if (!raw) break;
-    timeout = 0;  // take what is already fetched, without waiting for more
-    std::unique_ptr<rd_kafka_message_t, void (*)(rd_kafka_message_t*)> m(raw,
-                                                                         rd_kafka_message_destroy);
-    if (m->err) {
-      if (m->err != RD_KAFKA_RESP_ERR__PARTITION_EOF)
-        log_.warn("kafka consumer error", {{"error", rd_kafka_message_errstr(m.get())}});
-      continue;
-    }
-    auto msg = detail::toMessage(m.get());
-    // A rebalance inside this poll may have moved a partition back to its committed offset:
-    // drop what this batch holds from that offset on, so no message is in it twice.
-    std::erase_if(batch, [&](const Message& b) {
-      return b.topic == msg.topic && b.partition == msg.partition && b.offset >= msg.offset;
-    });
-    batch.push_back(std::move(msg));
-  }
+  detail::pollBatch(consumer_.get(), batch, opt_.max_batch, 100, stop_, log_);
   if (batch.empty()) return batch;
   // Keep only partitions still assigned to this member.
   rd_kafka_topic_partition_list_t* assigned = nullptr;
