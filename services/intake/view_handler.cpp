@@ -6,13 +6,12 @@
 
 #include "domain/view_model.h"
 #include "events/envelope.h"
+#include "kafka/batch_passes.h"
 #include "text/stored_int.h"
 
 #include <nlohmann/json.hpp>
 
 #include <cstdint>
-#include <optional>
-#include <set>
 
 namespace lapor::intake {
 
@@ -113,36 +112,20 @@ kafka::HandleResult ViewHandler::handle(const kafka::Message& msg) {
 std::vector<kafka::HandleResult> ViewHandler::handleBatch(
     const std::vector<kafka::Message>& batch) {
   constexpr int kAttempts = 20;
-  std::vector<std::optional<kafka::HandleResult>> results(batch.size());
+  kafka::BatchPasses passes(batch.size());
   std::vector<v1::EventEnvelope> envs(batch.size());
   std::vector<int> attempts(batch.size(), 0);
   for (size_t i = 0; i < batch.size(); ++i) {
     auto decoded = events::decode(batch[i].value);
-    if (!decoded.envelope)
-      results[i] = kafka::HandleResult::deadLetter("undecodable", decoded.error);
-    else
-      envs[i] = std::move(*decoded.envelope);
+    if (!decoded.envelope) {
+      passes.finish(i, kafka::HandleResult::deadLetter("undecodable", decoded.error));
+      continue;
+    }
+    envs[i] = std::move(*decoded.envelope);
+    passes.setKey(i, envs[i].complaint_id());
   }
-  // A complaint whose event must be retried takes no later event of this batch: the consumer
-  // hands them back one at a time, after it, in order.
-  std::set<std::string> blocked;
-  auto retry = [&](size_t i, const std::string& reason, const std::string& detail) {
-    results[i] = kafka::HandleResult::retry(reason, detail);
-    blocked.insert(envs[i].complaint_id());
-  };
-  while (true) {
-    // One event per complaint per pass, the earliest not yet applied: a complaint's events
-    // apply in the order read, each on the view the one before it left.
-    std::vector<size_t> pass;
-    std::set<std::string> taken = blocked;
-    for (size_t i = 0; i < batch.size(); ++i)
-      if (!results[i] && taken.insert(envs[i].complaint_id()).second) pass.push_back(i);
-    for (size_t i = 0; i < batch.size(); ++i)
-      if (!results[i] && blocked.count(envs[i].complaint_id()))
-        results[i] = kafka::HandleResult::retry("order", "an earlier event of " +
-                                                             envs[i].complaint_id() +
-                                                             " is retried first");
-    if (pass.empty()) break;
+  // One event per complaint per pass: each applies on the view the one before it left.
+  for (auto pass = passes.next(); !pass.empty(); pass = passes.next()) {
     redis::Pipeline loads;
     for (size_t i : pass) {
       loads.command(loadCommand(envs[i].complaint_id()));
@@ -165,7 +148,7 @@ std::vector<kafka::HandleResult> ViewHandler::handleBatch(
     for (size_t k = 0; k < pass.size(); ++k) {
       const size_t i = pass[k];
       if (reply_of[k] == SIZE_MAX) {
-        retry(i, "redis", "reading the view of " + envs[i].complaint_id() + " failed");
+        passes.retry(i, "redis", "reading the view of " + envs[i].complaint_id() + " failed");
         continue;
       }
       // The tracking-id SET comes before the script: both must have gone through.
@@ -173,24 +156,21 @@ std::vector<kafka::HandleResult> ViewHandler::handleBatch(
                               written[reply_of[k] - 1].type == redis::Reply::Type::Error;
       const auto& applied = written[reply_of[k]];
       if (set_failed || applied.type == redis::Reply::Type::Error) {
-        retry(i, "redis", set_failed ? written[reply_of[k] - 1].str : applied.str);
+        passes.retry(i, "redis", set_failed ? written[reply_of[k] - 1].str : applied.str);
         continue;
       }
       if (applied.integer == -1) {  // changed meanwhile: decide again on what is there now
         if (++attempts[i] >= kAttempts)
-          retry(i, "redis",
+          passes.retry(i, "redis",
                 "the view of " + envs[i].complaint_id() + " kept changing under this update");
         continue;
       }
       if (applied.integer == 1)
         metrics_.view_events.Add({{"type", events::eventKind(envs[i])}}).Increment();
-      results[i] = kafka::HandleResult::done();
+      passes.finish(i, kafka::HandleResult::done());
     }
   }
-  std::vector<kafka::HandleResult> out;
-  out.reserve(batch.size());
-  for (auto& r : results) out.push_back(std::move(*r));
-  return out;
+  return passes.take();
 }
 
 }  // namespace lapor::intake

@@ -8,6 +8,7 @@
 
 #include "domain/monthly_summary.h"
 #include "events/envelope.h"
+#include "kafka/batch_passes.h"
 #include "events/names.h"
 
 #include <algorithm>
@@ -151,24 +152,19 @@ kafka::HandleResult LifecycleHandler::handle(const kafka::Message& msg) {
 
 std::vector<kafka::HandleResult> LifecycleHandler::handleBatch(
     const std::vector<kafka::Message>& batch) {
-  std::vector<std::optional<kafka::HandleResult>> results(batch.size());
+  kafka::BatchPasses passes(batch.size());
   std::vector<v1::EventEnvelope> envs(batch.size());
   for (size_t i = 0; i < batch.size(); ++i) {
     auto decoded = events::decode(batch[i].value);
     if (!decoded.envelope) {
-      results[i] = kafka::HandleResult::deadLetter("undecodable", decoded.error);
+      passes.finish(i, kafka::HandleResult::deadLetter("undecodable", decoded.error));
       continue;
     }
     envs[i] = std::move(*decoded.envelope);
+    passes.setKey(i, envs[i].complaint_id());
     metrics_.events.Add({{"kind", events::eventKind(envs[i])}}).Increment();
   }
-  // A complaint whose event must be retried takes no later event of this batch: the consumer
-  // hands them back one at a time, after it, in order.
-  std::set<std::string> blocked;
-  auto retry = [&](size_t i, const std::string& detail) {
-    results[i] = kafka::HandleResult::retry("redis", detail);
-    blocked.insert(envs[i].complaint_id());
-  };
+  auto retry = [&](size_t i, const std::string& detail) { passes.retry(i, "redis", detail); };
   // The writes one event queued: [first, last) of the pipeline, and which replies say what.
   struct Planned {
     size_t i = 0, first = 0, last = 0;
@@ -176,24 +172,17 @@ std::vector<kafka::HandleResult> LifecycleHandler::handleBatch(
     std::vector<size_t> ends;
     Step step;
   };
-  while (true) {
-    // One event per complaint per pass, the earliest not yet applied: each reads the ledger
-    // the one before it saved.
-    std::vector<size_t> pass;
-    std::set<std::string> taken = blocked;
-    for (size_t i = 0; i < batch.size(); ++i)
-      if (!results[i] && taken.insert(envs[i].complaint_id()).second) pass.push_back(i);
-    for (size_t i = 0; i < batch.size(); ++i)
-      if (!results[i] && blocked.count(envs[i].complaint_id()))
-        results[i] = kafka::HandleResult::retry(
-            "order", "an earlier event of " + envs[i].complaint_id() + " is retried first");
-    if (pass.empty()) break;
+  // One event per complaint per pass: each reads the ledger the one before it saved.
+  for (auto pass = passes.next(); !pass.empty(); pass = passes.next()) {
     // An undeliverable report's second write depends on the first's answer: on its own.
     std::vector<size_t> together;
     for (size_t i : pass) {
       if (envs[i].event_case() == v1::EventEnvelope::kUndeliverable) {
-        results[i] = apply(envs[i]);
-        if (results[i]->outcome == kafka::Outcome::Retry) blocked.insert(envs[i].complaint_id());
+        auto r = apply(envs[i]);
+        if (r.outcome == kafka::Outcome::Retry)
+          passes.retry(i, r.reason, r.detail);
+        else
+          passes.finish(i, std::move(r));
       } else {
         together.push_back(i);
       }
@@ -273,13 +262,10 @@ std::vector<kafka::HandleResult> LifecycleHandler::handleBatch(
                                     {"due_at_ms", o->due_at_ms}});
       }
       for (size_t r : p.ends) ended(env, ObligationStore::endedOf(replies[r]));
-      results[p.i] = kafka::HandleResult::done();
+      passes.finish(p.i, kafka::HandleResult::done());
     }
   }
-  std::vector<kafka::HandleResult> out;
-  out.reserve(batch.size());
-  for (auto& r : results) out.push_back(std::move(*r));
-  return out;
+  return passes.take();
 }
 
 kafka::HandleResult LifecycleHandler::apply(const v1::EventEnvelope& env) {
