@@ -116,12 +116,8 @@ SlaMonitorApp::SlaMonitorApp(const config::Config& cfg, const app::ServiceSettin
     log_.warn("the holiday list ends within 30 days; add next year's national holidays and "
               "cuti bersama to calendar.holidays_file",
               {{"known_until_ms", known_until}});
-  // One event at a time, not handleBatch: read in batches, a backlog of lifecycle events (a
-  // monitor starting behind, or a rebuilt one) is taken in faster than the timer scheduler
-  // fires what it makes due (one produce acknowledgement waited for at a time), and a new
-  // deadline then waits behind the backlog's timers. Batches here wait for the scheduler to
-  // fire a pass's timers with one wait (docs/performance.md).
-  consumer_.start([this](const kafka::Message& m) { return handler_.handle(m); });
+  consumer_.startBatches(
+      [this](const std::vector<kafka::Message>& batch) { return handler_.handleBatch(batch); });
   scheduler_.start();
   server_ = std::make_unique<grpcx::GrpcServer>(
       s.grpc, std::vector<grpcx::ServiceEntry>{{&service_, v1::SlaService::service_full_name()}},

@@ -387,33 +387,61 @@ void TimerScheduler::stop() {
 int TimerScheduler::fireDue() {
   const auto now = clock_.nowMs();
   // The lease is longer than the produces of one timer can take, so a live claimer finishes.
-  auto claimed = store_.claimDue(now, opt_.produce_timeout * 6, 100);
+  auto rest = store_.claimDue(now, opt_.produce_timeout * 6, 100);
   int fired = 0;
-  for (const auto& member : claimed)
-    if (fire(member, now)) ++fired;
+  // In waves of at most one timer per obligation (a warning and a breach claimed together
+  // fire one after the other): every timer of a wave is read and produced first, then the
+  // wave waits for all its acknowledgements at once instead of one after another.
+  while (!rest.empty()) {
+    std::vector<std::string> wave, later;
+    std::set<std::string> obligations;
+    for (auto& m : rest)
+      (obligations.insert(TimerMember::parse(m).obligation_id).second ? wave : later)
+          .push_back(std::move(m));
+    std::vector<Firing> firing;
+    for (const auto& m : wave)
+      if (auto x = prepare(m, now)) firing.push_back(std::move(*x));
+    for (auto& x : firing)
+      if (finish(x)) ++fired;
+    rest = std::move(later);
+  }
   return fired;
 }
 
-bool TimerScheduler::fire(const std::string& member, int64_t now) {
-  const auto t = TimerMember::parse(member);
-  auto rec = store_.record(t.obligation_id);
+std::optional<TimerScheduler::Firing> TimerScheduler::prepare(const std::string& member,
+                                                              int64_t now) {
+  Firing x;
+  x.member = member;
+  x.t = TimerMember::parse(member);
+  auto rec = store_.record(x.t.obligation_id);
   if (!rec) {
     store_.complete(member);  // expired record: nothing left to say
-    return false;
+    return std::nullopt;
   }
-  const auto& ob = rec->obligation;
-  std::optional<ObligationRecord> escalated;
-  if (!ob.escalates_obligation_id().empty()) escalated = store_.record(ob.escalates_obligation_id());
+  x.rec = std::move(*rec);
+  const auto& ob = x.rec.obligation;
+  if (!ob.escalates_obligation_id().empty())
+    x.escalated = store_.record(ob.escalates_obligation_id());
   // What supervisors are shown of the complaint comes from its ledger.
   v1::Complaint complaint;
-  if (t.kind == "breach" || t.kind == "withdraw")
+  if (x.t.kind == "breach" || x.t.kind == "withdraw")
     complaint = store_.ledger(ob.complaint_id()).complaint();
-  const auto f = fireTimer(t, *rec, escalated, complaint, directory_, calendar_,
-                           {opt_.emergency_desk, opt_.max_redispatches}, now);
-  std::vector<std::future<kafka::DeliveryReport>> reports;
-  for (const auto& [topic, env] : f.out) reports.push_back(events_.produce(events::toMessage(topic, env)));
+  x.f = fireTimer(x.t, x.rec, x.escalated, complaint, directory_, calendar_,
+                  {opt_.emergency_desk, opt_.max_redispatches}, now);
+  for (const auto& [topic, env] : x.f.out)
+    x.reports.push_back(events_.produce(events::toMessage(topic, env)));
+  return x;
+}
+
+bool TimerScheduler::finish(Firing& x) {
+  const auto& member = x.member;
+  const auto& t = x.t;
+  const auto* rec = &x.rec;
+  const auto& escalated = x.escalated;
+  const auto& f = x.f;
+  const auto& ob = rec->obligation;
   bool ok = true;
-  for (auto& r : reports) ok = kafka::awaitReport(r, opt_.produce_timeout).ok && ok;
+  for (auto& r : x.reports) ok = kafka::awaitReport(r, opt_.produce_timeout).ok && ok;
   if (!ok) {
     // Left in flight: the lease runs out and the timer is claimed again; the events carry the
     // same ids then, so what did reach Kafka is dropped as a repeat.

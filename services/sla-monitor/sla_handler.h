@@ -97,7 +97,18 @@ class TimerScheduler {
   int64_t auditOwners();
 
  private:
-  bool fire(const std::string& member, int64_t now);
+  // A claimed timer read, decided and produced, its acknowledgements still to come.
+  struct Firing {
+    std::string member;
+    TimerMember t;
+    ObligationRecord rec;
+    std::optional<ObligationRecord> escalated;
+    FiredTimer f;
+    std::vector<std::future<kafka::DeliveryReport>> reports;
+  };
+  std::optional<Firing> prepare(const std::string& member, int64_t now);
+  // Waits for its produces, then records what the timer reached.
+  bool finish(Firing& x);
 
   ObligationStore& store_;
   kafka::MessageSink& events_;
