@@ -96,13 +96,23 @@ void RedisClient::connect() {
   ctx_ = std::move(guard);
 }
 
-Reply RedisClient::run(const std::vector<std::string>& argv, std::chrono::milliseconds timeout) {
+namespace {
+// hiredis's argv form of one command (pointers into `argv`, which must outlive it).
+struct ArgvView {
   std::vector<const char*> args;
   std::vector<size_t> lens;
-  for (const auto& a : argv) {
-    args.push_back(a.data());
-    lens.push_back(a.size());
+  explicit ArgvView(const std::vector<std::string>* argv) {
+    for (const auto& a : *argv) {
+      args.push_back(a.data());
+      lens.push_back(a.size());
+    }
   }
+};
+}  // namespace
+
+std::vector<Reply> RedisClient::roundTrip(
+    const std::vector<const std::vector<std::string>*>& commands, std::chrono::milliseconds timeout) {
+  std::vector<ArgvView> views(commands.begin(), commands.end());
   std::string last_error;
   auto backoff = opt_.retry_backoff;
   std::lock_guard lk(mu_);
@@ -110,32 +120,52 @@ Reply RedisClient::run(const std::vector<std::string>& argv, std::chrono::millis
     try {
       if (!ctx_) connect();
       redisSetTimeout(ctx_.get(), toTimeval(timeout));
-      auto* raw = static_cast<redisReply*>(
-          redisCommandArgv(ctx_.get(), static_cast<int>(args.size()), args.data(), lens.data()));
-      if (raw) {
-        Reply out = convert(raw);
+      bool ok = true;
+      for (auto& v : views)
+        if (redisAppendCommandArgv(ctx_.get(), static_cast<int>(v.args.size()), v.args.data(),
+                                   v.lens.data()) != REDIS_OK) {
+          ok = false;
+          break;
+        }
+      std::vector<Reply> replies;
+      for (size_t i = 0; ok && i < commands.size(); ++i) {
+        void* raw = nullptr;
+        if (redisGetReply(ctx_.get(), &raw) != REDIS_OK || !raw) {
+          ok = false;
+          break;
+        }
+        replies.push_back(convert(static_cast<redisReply*>(raw)));
         freeReplyObject(raw);
-        if (out.type == Reply::Type::Error) throw RedisError("redis " + argv[0] + ": " + out.str);
-        return out;
       }
+      if (ok) return replies;
       last_error = ctx_->errstr;
-      ctx_.reset();  // the connection is in an unknown state after an I/O error
+      ctx_.reset();  // part of the round trip may be unread: the connection cannot be reused
     } catch (const AuthError&) {
       throw;
     } catch (const RedisError& e) {
-      if (ctx_) throw;  // an error reply from a live connection: retrying will not help
       last_error = e.what();
     }
     if (attempt < opt_.attempts) {
-      log_.warn(
-          "redis call failed, reconnecting",
-          {{"command", argv.empty() ? "" : argv[0]}, {"attempt", attempt}, {"error", last_error}});
+      log_.warn("redis call failed, reconnecting",
+                {{"command", commands.front()->empty() ? "" : commands.front()->front()},
+                 {"commands", commands.size()},
+                 {"attempt", attempt},
+                 {"error", last_error}});
       std::this_thread::sleep_for(backoff);  // bounded retry backoff, not synchronisation
       backoff *= 2;
     }
   }
-  throw RedisError("redis " + (argv.empty() ? std::string() : argv[0]) + " failed after " +
-                   std::to_string(opt_.attempts) + " attempts: " + last_error);
+  const std::string what = commands.size() == 1
+                               ? "redis " + (commands.front()->empty() ? "" : commands.front()->front())
+                               : "redis pipeline of " + std::to_string(commands.size()) + " commands";
+  throw RedisError(what + " failed after " + std::to_string(opt_.attempts) + " attempts: " +
+                   last_error);
+}
+
+Reply RedisClient::run(const std::vector<std::string>& argv, std::chrono::milliseconds timeout) {
+  auto out = std::move(roundTrip({&argv}, timeout).front());
+  if (out.type == Reply::Type::Error) throw RedisError("redis " + argv[0] + ": " + out.str);
+  return out;
 }
 
 Reply RedisClient::command(const std::vector<std::string>& argv) {
@@ -156,84 +186,57 @@ std::string RedisClient::shaOf(const std::string& script) {
   return shas_.emplace(script, sha1Hex(script)).first->second;
 }
 
+Script::Script(std::string text) : text_(std::move(text)), sha_(sha1Hex(text_)) {}
+
+namespace {
+std::vector<std::string> evalshaArgv(std::string sha, const std::vector<std::string>& keys,
+                                     const std::vector<std::string>& args) {
+  std::vector<std::string> argv{"EVALSHA", std::move(sha), std::to_string(keys.size())};
+  argv.insert(argv.end(), keys.begin(), keys.end());
+  argv.insert(argv.end(), args.begin(), args.end());
+  return argv;
+}
+}  // namespace
+
 void Pipeline::command(std::vector<std::string> argv) {
   commands_.push_back(std::move(argv));
-  scripts_.emplace_back();
+  scripts_.push_back(nullptr);
+}
+
+void Pipeline::eval(const Script& script, const std::vector<std::string>& keys,
+                    const std::vector<std::string>& args) {
+  commands_.push_back(evalshaArgv(script.sha(), keys, args));
+  scripts_.push_back(&script.text());
 }
 
 void Pipeline::eval(const std::string& script, const std::vector<std::string>& keys,
                     const std::vector<std::string>& args) {
-  std::vector<std::string> argv{"EVALSHA", sha1Hex(script), std::to_string(keys.size())};
-  argv.insert(argv.end(), keys.begin(), keys.end());
-  argv.insert(argv.end(), args.begin(), args.end());
-  commands_.push_back(std::move(argv));
-  scripts_.push_back(script);
+  commands_.push_back(evalshaArgv("", keys, args));  // the SHA is filled in when sent
+  scripts_.push_back(&owned_.emplace_back(script));
 }
 
 std::vector<Reply> RedisClient::pipeline(const Pipeline& p) {
-  std::vector<Reply> out;
-  if (p.empty()) return out;
-  std::string last_error;
-  auto backoff = opt_.retry_backoff;
-  {
-    std::lock_guard lk(mu_);
-    for (int attempt = 1; attempt <= opt_.attempts && out.empty(); ++attempt) {
-      try {
-        if (!ctx_) connect();
-        redisSetTimeout(ctx_.get(), toTimeval(opt_.command_timeout));
-        bool appended = true;
-        for (const auto& argv : p.commands_) {
-          std::vector<const char*> args;
-          std::vector<size_t> lens;
-          for (const auto& a : argv) {
-            args.push_back(a.data());
-            lens.push_back(a.size());
-          }
-          if (redisAppendCommandArgv(ctx_.get(), static_cast<int>(args.size()), args.data(),
-                                     lens.data()) != REDIS_OK) {
-            appended = false;
-            break;
-          }
-        }
-        std::vector<Reply> replies;
-        for (size_t i = 0; appended && i < p.commands_.size(); ++i) {
-          void* raw = nullptr;
-          if (redisGetReply(ctx_.get(), &raw) != REDIS_OK || !raw) {
-            appended = false;
-            break;
-          }
-          replies.push_back(convert(static_cast<redisReply*>(raw)));
-          freeReplyObject(raw);
-        }
-        if (appended) {
-          out = std::move(replies);
-          break;
-        }
-        last_error = ctx_->errstr;
-        ctx_.reset();  // part of the pipeline may be unread: the connection cannot be reused
-      } catch (const AuthError&) {
-        throw;
-      } catch (const RedisError& e) {
-        last_error = e.what();
-      }
-      if (attempt < opt_.attempts) {
-        log_.warn("redis pipeline failed, reconnecting",
-                  {{"commands", p.size()}, {"attempt", attempt}, {"error", last_error}});
-        std::this_thread::sleep_for(backoff);  // bounded retry backoff, not synchronisation
-        backoff *= 2;
-      }
+  if (p.empty()) return {};
+  // Scripts given as text get their SHA now (a copy of the command); the rest go as queued.
+  std::deque<std::vector<std::string>> filled;
+  std::vector<const std::vector<std::string>*> send;
+  for (size_t i = 0; i < p.commands_.size(); ++i) {
+    if (p.scripts_[i] && p.commands_[i][1].empty()) {
+      filled.push_back(p.commands_[i]);
+      filled.back()[1] = shaOf(*p.scripts_[i]);
+      send.push_back(&filled.back());
+    } else {
+      send.push_back(&p.commands_[i]);
     }
   }
-  if (out.empty())
-    throw RedisError("redis pipeline of " + std::to_string(p.size()) + " commands failed after " +
-                     std::to_string(opt_.attempts) + " attempts: " + last_error);
+  auto out = roundTrip(send, opt_.command_timeout);
   for (size_t i = 0; i < out.size(); ++i) {
-    if (p.scripts_[i].empty() || out[i].type != Reply::Type::Error ||
+    if (!p.scripts_[i] || out[i].type != Reply::Type::Error ||
         out[i].str.find("NOSCRIPT") == std::string::npos)
       continue;
-    auto argv = p.commands_[i];
+    auto argv = *send[i];
     argv[0] = "EVAL";
-    argv[1] = p.scripts_[i];
+    argv[1] = *p.scripts_[i];
     try {
       out[i] = command(argv);
     } catch (const AuthError&) {
@@ -245,19 +248,25 @@ std::vector<Reply> RedisClient::pipeline(const Pipeline& p) {
   return out;
 }
 
-Reply RedisClient::eval(const std::string& script, const std::vector<std::string>& keys,
-                        const std::vector<std::string>& args) {
-  std::vector<std::string> argv{"EVALSHA", shaOf(script), std::to_string(keys.size())};
-  argv.insert(argv.end(), keys.begin(), keys.end());
-  argv.insert(argv.end(), args.begin(), args.end());
+Reply RedisClient::evalsha(std::vector<std::string> argv, const std::string& text) {
   try {
     return command(argv);
   } catch (const RedisError& e) {
     if (std::string(e.what()).find("NOSCRIPT") == std::string::npos) throw;
   }
   argv[0] = "EVAL";
-  argv[1] = script;
+  argv[1] = text;
   return command(argv);
+}
+
+Reply RedisClient::eval(const Script& script, const std::vector<std::string>& keys,
+                        const std::vector<std::string>& args) {
+  return evalsha(evalshaArgv(script.sha(), keys, args), script.text());
+}
+
+Reply RedisClient::eval(const std::string& script, const std::vector<std::string>& keys,
+                        const std::vector<std::string>& args) {
+  return evalsha(evalshaArgv(shaOf(script), keys, args), script);
 }
 
 }  // namespace lapor::redis

@@ -4,6 +4,7 @@
 #include "log/logger.h"
 
 #include <chrono>
+#include <deque>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -57,12 +58,35 @@ struct Reply {
   }
 };
 
+// A Lua script with its SHA1, computed once: keep one per script (a static or a member) and
+// hand it to eval, so no call hashes the text again.
+class Script {
+ public:
+  explicit Script(std::string text);
+  const std::string& text() const { return text_; }
+  const std::string& sha() const { return sha_; }
+
+ private:
+  std::string text_, sha_;
+};
+
+// One script call: run alone (RedisClient::eval) or queued into a pipeline (Pipeline::eval).
+struct ScriptCall {
+  const Script* script = nullptr;
+  std::vector<std::string> keys, args;
+};
+
 // Commands for one round trip (RedisClient::pipeline). Not a transaction: Redis runs them in
 // order, and other clients' commands may run between them.
 class Pipeline {
  public:
   void command(std::vector<std::string> argv);
-  // EVALSHA of `script`; a NOSCRIPT reply (Redis restarted) is run again with EVAL.
+  // EVALSHA of `script`; a NOSCRIPT reply (Redis restarted) is run again with EVAL. `script`
+  // must outlive the pipeline.
+  void eval(const Script& script, const std::vector<std::string>& keys,
+            const std::vector<std::string>& args);
+  void eval(const ScriptCall& c) { eval(*c.script, c.keys, c.args); }
+  // The same for a script text (copied; its SHA from the client's cache when sent).
   void eval(const std::string& script, const std::vector<std::string>& keys,
             const std::vector<std::string>& args);
   size_t size() const { return commands_.size(); }
@@ -71,7 +95,8 @@ class Pipeline {
  private:
   friend class RedisClient;
   std::vector<std::vector<std::string>> commands_;
-  std::vector<std::string> scripts_;  // per command: the script text for EVALSHA, else ""
+  std::vector<const std::string*> scripts_;  // per command: the script text for EVALSHA, else null
+  std::deque<std::string> owned_;            // texts given as strings
 };
 
 class RedisClient {
@@ -90,6 +115,9 @@ class RedisClient {
   // EVALSHA with a fallback to EVAL when the script is not loaded (after a Redis restart).
   Reply eval(const std::string& script, const std::vector<std::string>& keys,
              const std::vector<std::string>& args);
+  Reply eval(const Script& script, const std::vector<std::string>& keys,
+             const std::vector<std::string>& args);
+  Reply eval(const ScriptCall& c) { return eval(*c.script, c.keys, c.args); }
 
   // Every command of `p` in one round trip; the replies in the same order. An error reply is
   // returned as a Reply of Type::Error, not thrown, so one refused command does not hide what
@@ -104,6 +132,13 @@ class RedisClient {
 
  private:
   void connect();
+  // The commands in one round trip, their replies (error replies included) in order; an I/O
+  // failure reconnects and sends them all again, up to `attempts`, then throws RedisError.
+  std::vector<Reply> roundTrip(const std::vector<const std::vector<std::string>*>& commands,
+                               std::chrono::milliseconds timeout);
+  // EVALSHA's argv, or EVAL with `text` when Redis does not hold the script.
+  Reply evalsha(std::vector<std::string> argv, const std::string& text);
+  // One command; an error reply is thrown.
   Reply run(const std::vector<std::string>& argv, std::chrono::milliseconds timeout);
   // The SHA1 of a script, computed once per distinct script text.
   std::string shaOf(const std::string& script);

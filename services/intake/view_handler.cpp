@@ -99,7 +99,8 @@ void ViewHandler::addUpdate(redis::Pipeline& p, const v1::EventEnvelope& env, co
   for (const auto& a : change.changed) args.insert(args.end(), {a.assignment_id, a.pack()});
   args.push_back(std::to_string(change.agencies.size()));
   args.insert(args.end(), change.agencies.begin(), change.agencies.end());
-  p.eval(kApplyView,
+  static const redis::Script kScript(kApplyView);
+  p.eval(kScript,
          {base + ":events", base, base + ":timeline", base + ":agencies", base + ":assignments",
           redis_.key("view:index")},
          args);

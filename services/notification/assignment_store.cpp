@@ -223,11 +223,8 @@ std::string AssignmentStore::appendDispatch(const std::string& event_id,
                                             const std::string& complaint_id,
                                             const v1::DispatchItem& item, bool webhook,
                                             const std::optional<TopicPosition>& kafka) {
-  redis::Pipeline p;
-  addAppendDispatch(p, event_id, trace_id, complaint_id, item, webhook, kafka);
-  const auto r = redis_.pipeline(p).at(0);
-  if (r.type == redis::Reply::Type::Error) throw redis::RedisError("redis EVALSHA: " + r.str);
-  return r.str;
+  return redis_.eval(appendDispatchCall(event_id, trace_id, complaint_id, item, webhook, kafka))
+      .str;
 }
 
 std::vector<redis::Reply> AssignmentStore::run(const redis::Pipeline& p) {
@@ -239,24 +236,31 @@ void AssignmentStore::addAppendDispatch(redis::Pipeline& p, const std::string& e
                                         const std::string& complaint_id,
                                         const v1::DispatchItem& item, bool webhook,
                                         const std::optional<TopicPosition>& kafka) const {
+  p.eval(appendDispatchCall(event_id, trace_id, complaint_id, item, webhook, kafka));
+}
+
+redis::ScriptCall AssignmentStore::appendDispatchCall(
+    const std::string& event_id, const std::string& trace_id, const std::string& complaint_id,
+    const v1::DispatchItem& item, bool webhook, const std::optional<TopicPosition>& kafka) const {
+  static const redis::Script kScript(kAppendDispatch);
   const auto& a = item.assignment();
   const auto& c = item.complaint();
-  p.eval(kAppendDispatch,
-                       {redis_.key("notif:seen:" + event_id), feedKey(a.agency_id()),
-                        redis_.key("notif:assignment:" + a.assignment_id()),
-                        redis_.key("notif:open:" + a.agency_id()), redis_.key("notif:webhook:due"),
-                        redis_.key("notif:webhook:job:" + event_id),
-                        kafkaKey(a.agency_id(), kafka ? kafka->partition : 0)},
-                       {event_id, item.SerializeAsString(), a.agency_id(), complaint_id, trace_id,
-                        kindName(item.kind()), std::to_string(clock_.nowMs()), webhook ? "1" : "0",
-                        c.tracking_id(), c.category(), std::to_string(c.priority()), c.title(),
-                        std::to_string(a.role()), a.assignment_id(),
-                        domain::workKindName(item.kind() == v1::DISPATCH_KIND_ESCALATION
-                                                 ? domain::WorkKind::Escalation
-                                                 : domain::WorkKind::Assignment),
-                        item.escalated_assignment_id(), item.escalated_agency_id(),
-                        std::to_string(item.escalation_level()),
-                        kafka ? std::to_string(kafka->offset) : std::string(), redis_.key("")});
+  return {&kScript,
+          {redis_.key("notif:seen:" + event_id), feedKey(a.agency_id()),
+           redis_.key("notif:assignment:" + a.assignment_id()),
+           redis_.key("notif:open:" + a.agency_id()), redis_.key("notif:webhook:due"),
+           redis_.key("notif:webhook:job:" + event_id),
+           kafkaKey(a.agency_id(), kafka ? kafka->partition : 0)},
+          {event_id, item.SerializeAsString(), a.agency_id(), complaint_id, trace_id,
+           kindName(item.kind()), std::to_string(clock_.nowMs()), webhook ? "1" : "0",
+           c.tracking_id(), c.category(), std::to_string(c.priority()), c.title(),
+           std::to_string(a.role()), a.assignment_id(),
+           domain::workKindName(item.kind() == v1::DISPATCH_KIND_ESCALATION
+                                    ? domain::WorkKind::Escalation
+                                    : domain::WorkKind::Assignment),
+           item.escalated_assignment_id(), item.escalated_agency_id(),
+           std::to_string(item.escalation_level()),
+           kafka ? std::to_string(kafka->offset) : std::string(), redis_.key("")}};
 }
 
 std::string AssignmentStore::kafkaKey(const std::string& agency, int32_t partition) const {

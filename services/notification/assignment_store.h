@@ -154,6 +154,10 @@ class AssignmentStore {
   redis::RedisClient& redis() { return redis_; }
 
  private:
+  redis::ScriptCall appendDispatchCall(const std::string& event_id, const std::string& trace_id,
+                                       const std::string& complaint_id,
+                                       const v1::DispatchItem& item, bool webhook,
+                                       const std::optional<TopicPosition>& kafka) const;
   std::string kafkaKey(const std::string& agency, int32_t partition) const;
   bool publish(const std::string& event_id, const std::string& bytes,
                const std::string& assignment_key);

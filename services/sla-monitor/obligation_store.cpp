@@ -260,9 +260,18 @@ end
 return out
 )lua";
 
-std::string script(const char* body) {
-  return std::string(kLuaHelpers) + body;
+// The store's scripts with the helpers in front, each hashed once.
+redis::Script withHelpers(const char* body) {
+  return redis::Script(std::string(kLuaHelpers) + body);
 }
+const redis::Script kStartScript = withHelpers(kStart);
+const redis::Script kEndScript = withHelpers(kEnd);
+const redis::Script kReassignScript = withHelpers(kReassign);
+const redis::Script kExpediteScript = withHelpers(kExpedite);
+const redis::Script kClaimScript = withHelpers(kClaim);
+const redis::Script kCompleteScript = withHelpers(kComplete);
+const redis::Script kOwnerlessScript = withHelpers(kOwnerless);
+const redis::Script kSaveLedgerScript(kSaveLedger);
 
 std::string outcomeName(EndOutcome o) {
   return o == EndOutcome::Met ? "met" : "cancelled";
@@ -275,14 +284,6 @@ v1::ObligationState stateOf(const std::string& v) {
   if (v == "cancelled") return v1::OBLIGATION_STATE_CANCELLED;
   if (v == "closed") return v1::OBLIGATION_STATE_CLOSED;
   return v1::OBLIGATION_STATE_UNSPECIFIED;
-}
-
-std::vector<EndedObligation> endedFrom(const redis::Reply& r) {
-  std::vector<EndedObligation> out;
-  for (size_t i = 0; i + 5 < r.elements.size(); i += 6)
-    out.push_back({r.elements[i].str, r.elements[i + 1].str, r.elements[i + 2].str,
-                   r.elements[i + 3].str, r.elements[i + 4].str, text::storedInt(r.elements[i + 5].str)});
-  return out;
 }
 
 std::string utcMonth(int64_t ms) {
@@ -311,7 +312,7 @@ std::vector<std::pair<std::string, std::string>> ObligationStore::summary(
 
 ObligationStore::Call ObligationStore::startCall(const ObligationStart& o,
                                                 const std::string& trace_id) const {
-  return {script(kStart),
+  return {&kStartScript,
           {redis_.key("sla:complaint:" + o.complaint_id), redis_.key("sla:timers"),
            redis_.key("sla:open")},
           {redis_.key(""), o.obligation_id, o.complaint_id, o.assignment_id, o.agency_id,
@@ -324,7 +325,7 @@ ObligationStore::Call ObligationStore::startCall(const ObligationStart& o,
 
 ObligationStore::Call ObligationStore::endCall(const std::string& complaint_id,
                                               std::vector<std::string> args) const {
-  return {script(kEnd),
+  return {&kEndScript,
           {redis_.key("sla:complaint:" + complaint_id), redis_.key("sla:timers"),
            redis_.key("sla:open"), redis_.key("sla:decided")},
           std::move(args)};
@@ -354,11 +355,11 @@ ObligationStore::Call ObligationStore::endCall(const std::string& complaint_id,
 }
 
 redis::Reply ObligationStore::run(const Call& c) {
-  return redis_.eval(c.script, c.keys, c.args);
+  return redis_.eval(c);
 }
 
 size_t ObligationStore::add(redis::Pipeline& p, const Call& c) {
-  p.eval(c.script, c.keys, c.args);
+  p.eval(c);
   return p.size() - 1;
 }
 
@@ -368,14 +369,14 @@ bool ObligationStore::start(const ObligationStart& o, const std::string& trace_i
 
 std::vector<EndedObligation> ObligationStore::end(const std::string& complaint_id,
                                                   const ObligationEnd& e, int64_t now_ms) {
-  return endedFrom(run(endCall(complaint_id, e, now_ms)));
+  return endedOf(run(endCall(complaint_id, e, now_ms)));
 }
 
 std::vector<EndedObligation> ObligationStore::end(const std::string& complaint_id,
                                                   const std::vector<ObligationStop>& stops,
                                                   int64_t now_ms) {
   if (stops.empty()) return {};
-  return endedFrom(run(endCall(complaint_id, stops, now_ms)));
+  return endedOf(run(endCall(complaint_id, stops, now_ms)));
 }
 
 size_t ObligationStore::addStart(redis::Pipeline& p, const ObligationStart& o,
@@ -419,21 +420,26 @@ v1::ComplaintLedger ObligationStore::ledgerFrom(const redis::Reply& r) {
 }
 
 std::vector<EndedObligation> ObligationStore::endedOf(const redis::Reply& r) {
-  return endedFrom(r);
+  std::vector<EndedObligation> out;
+  for (size_t i = 0; i + 5 < r.elements.size(); i += 6)
+    out.push_back({r.elements[i].str, r.elements[i + 1].str, r.elements[i + 2].str,
+                   r.elements[i + 3].str, r.elements[i + 4].str,
+                   text::storedInt(r.elements[i + 5].str)});
+  return out;
 }
 
 void ObligationStore::raiseLevel(const std::string& obligation_id, int level) {
-  static const std::string kRaise =
+  static const redis::Script kRaise(
       "local k = KEYS[1]\n"
       "if redis.call('EXISTS', k) == 1 and tonumber(redis.call('HGET', k, 'level') or '0') < "
       "tonumber(ARGV[1]) then redis.call('HSET', k, 'level', ARGV[1]) end\n"
-      "return 1";
+      "return 1");
   redis_.eval(kRaise, {redis_.key("sla:ob:" + obligation_id)}, {std::to_string(level)});
 }
 
 ObligationStore::Call ObligationStore::reassignCall(const std::string& obligation_id,
                                                    const std::string& agency) const {
-  return {script(kReassign), {redis_.key("sla:open")}, {redis_.key(""), obligation_id, agency}};
+  return {&kReassignScript, {redis_.key("sla:open")}, {redis_.key(""), obligation_id, agency}};
 }
 
 void ObligationStore::reassign(const std::string& obligation_id, const std::string& agency) {
@@ -442,7 +448,7 @@ void ObligationStore::reassign(const std::string& obligation_id, const std::stri
 
 bool ObligationStore::expedite(const std::string& complaint_id, const std::string& assignment_id,
                                v1::SlaStage stage, const std::string& reason, int64_t now_ms) {
-  auto r = redis_.eval(script(kExpedite),
+  auto r = redis_.eval(kExpediteScript,
                        {redis_.key("sla:complaint:" + complaint_id), redis_.key("sla:timers")},
                        {redis_.key(""), std::to_string(stage), assignment_id, reason,
                         std::to_string(now_ms)});
@@ -463,7 +469,7 @@ ObligationStore::Call ObligationStore::saveLedgerCall(
     args.push_back(c.field);
     args.push_back(std::to_string(c.by));
   }
-  return {kSaveLedger,
+  return {&kSaveLedgerScript,
           {redis_.key("sla:ledger:" + l.complaint_id()), redis_.key("sla:complaints:open")},
           std::move(args)};
 }
@@ -475,7 +481,7 @@ void ObligationStore::saveLedger(const v1::ComplaintLedger& l,
 
 std::vector<std::string> ObligationStore::claimDue(int64_t now_ms, std::chrono::milliseconds lease,
                                                    int limit) {
-  auto r = redis_.eval(script(kClaim),
+  auto r = redis_.eval(kClaimScript,
                        {redis_.key("sla:timers"), redis_.key("sla:inflight"),
                         redis_.key("sla:open"), redis_.key("sla:decided"),
                         redis_.key("sla:breaches")},
@@ -489,7 +495,7 @@ std::vector<std::string> ObligationStore::claimDue(int64_t now_ms, std::chrono::
 }
 
 bool ObligationStore::complete(const std::string& member, const Completion& done) {
-  auto r = redis_.eval(script(kComplete), {redis_.key("sla:inflight"), redis_.key("sla:timers")},
+  auto r = redis_.eval(kCompleteScript, {redis_.key("sla:inflight"), redis_.key("sla:timers")},
                        {redis_.key(""), member, std::to_string(done.level),
                         std::to_string(done.redispatches), done.next_member,
                         std::to_string(done.next_due_ms)});
@@ -657,7 +663,6 @@ void ObligationStore::trim(int64_t now_ms) {
 ObligationStore::Audit ObligationStore::auditOwners() {
   Audit audit;
   const auto open = redis_.key("sla:complaints:open");
-  const auto ownerless = script(kOwnerless);
   std::string cursor = "0";
   do {
     auto page = redis_.command({"SSCAN", open, cursor, "COUNT", "200"});
@@ -667,7 +672,7 @@ ObligationStore::Audit ObligationStore::auditOwners() {
     for (const auto& e : page.elements[1].elements) args.push_back(e.str);
     audit.open_complaints += static_cast<int64_t>(args.size() - 1);
     if (args.size() == 1) continue;
-    for (auto& c : redis_.eval(ownerless, {}, args).elements)
+    for (auto& c : redis_.eval(kOwnerlessScript, {}, args).elements)
       audit.without_owner.push_back(std::move(c.str));
   } while (cursor != "0");
   return audit;

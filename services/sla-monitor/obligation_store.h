@@ -136,11 +136,7 @@ class ObligationStore {
   Audit auditOwners();
 
  private:
-  // One script call: run alone, or queued into a pipeline.
-  struct Call {
-    std::string script;
-    std::vector<std::string> keys, args;
-  };
+  using Call = redis::ScriptCall;
   Call startCall(const ObligationStart& o, const std::string& trace_id) const;
   Call endCall(const std::string& complaint_id, std::vector<std::string> args) const;
   Call endCall(const std::string& complaint_id, const ObligationEnd& e, int64_t now_ms) const;
