@@ -148,4 +148,19 @@ Decoded decode(const std::string& bytes) {
   return d;
 }
 
+std::vector<v1::EventEnvelope> decodeBatch(const std::vector<kafka::Message>& batch,
+                                           kafka::BatchPasses& passes) {
+  std::vector<v1::EventEnvelope> envs(batch.size());
+  for (size_t i = 0; i < batch.size(); ++i) {
+    auto decoded = decode(batch[i].value);
+    if (!decoded.envelope) {
+      passes.finish(i, kafka::HandleResult::deadLetter("undecodable", decoded.error));
+      continue;
+    }
+    envs[i] = std::move(*decoded.envelope);
+    passes.setKey(i, envs[i].complaint_id());
+  }
+  return envs;
+}
+
 }  // namespace lapor::events

@@ -1,12 +1,14 @@
 // The event envelope on the wire: ids, encoding into Kafka messages and strict decoding.
 #pragma once
 
+#include "kafka/batch_passes.h"
 #include "kafka/message.h"
 #include "lapor/v1/events.pb.h"
 
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 #include <initializer_list>
 
 namespace lapor::events {
@@ -38,5 +40,10 @@ struct Decoded {
 };
 // Rejects bytes that do not parse, and envelopes without event id, complaint id or event.
 Decoded decode(const std::string& bytes);
+
+// Decodes a batch for `passes`: the envelopes by position, each keyed by its complaint id; an
+// undecodable message is finished as a dead letter (its envelope stays empty).
+std::vector<v1::EventEnvelope> decodeBatch(const std::vector<kafka::Message>& batch,
+                                           kafka::BatchPasses& passes);
 
 }  // namespace lapor::events

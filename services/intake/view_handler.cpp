@@ -114,17 +114,8 @@ std::vector<kafka::HandleResult> ViewHandler::handleBatch(
     const std::vector<kafka::Message>& batch) {
   constexpr int kAttempts = 20;
   kafka::BatchPasses passes(batch.size());
-  std::vector<v1::EventEnvelope> envs(batch.size());
+  const auto envs = events::decodeBatch(batch, passes);
   std::vector<int> attempts(batch.size(), 0);
-  for (size_t i = 0; i < batch.size(); ++i) {
-    auto decoded = events::decode(batch[i].value);
-    if (!decoded.envelope) {
-      passes.finish(i, kafka::HandleResult::deadLetter("undecodable", decoded.error));
-      continue;
-    }
-    envs[i] = std::move(*decoded.envelope);
-    passes.setKey(i, envs[i].complaint_id());
-  }
   // One event per complaint per pass: each applies on the view the one before it left.
   for (auto pass = passes.next(); !pass.empty(); pass = passes.next()) {
     redis::Pipeline loads;

@@ -153,17 +153,9 @@ kafka::HandleResult LifecycleHandler::handle(const kafka::Message& msg) {
 std::vector<kafka::HandleResult> LifecycleHandler::handleBatch(
     const std::vector<kafka::Message>& batch) {
   kafka::BatchPasses passes(batch.size());
-  std::vector<v1::EventEnvelope> envs(batch.size());
-  for (size_t i = 0; i < batch.size(); ++i) {
-    auto decoded = events::decode(batch[i].value);
-    if (!decoded.envelope) {
-      passes.finish(i, kafka::HandleResult::deadLetter("undecodable", decoded.error));
-      continue;
-    }
-    envs[i] = std::move(*decoded.envelope);
-    passes.setKey(i, envs[i].complaint_id());
-    metrics_.events.Add({{"kind", events::eventKind(envs[i])}}).Increment();
-  }
+  const auto envs = events::decodeBatch(batch, passes);
+  for (size_t i = 0; i < batch.size(); ++i)
+    if (!passes.finished(i)) metrics_.events.Add({{"kind", events::eventKind(envs[i])}}).Increment();
   auto retry = [&](size_t i, const std::string& detail) { passes.retry(i, "redis", detail); };
   // The writes one event queued: [first, last) of the pipeline, and which replies say what.
   struct Planned {

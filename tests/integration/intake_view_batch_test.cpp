@@ -8,7 +8,7 @@
 #include "intake_metrics.h"
 #include "lifecycle_events.h"
 #include "process.h"
-#include "redis/redis_client.h"
+#include "redis_support.h"
 #include "view_handler.h"
 
 #include <gtest/gtest.h>
@@ -16,23 +16,6 @@
 
 namespace lapor::integration {
 namespace {
-
-redis::RedisOptions redisOptions(const std::string& prefix) {
-  redis::RedisOptions o;
-  o.host = testing::requiredEnv("LAPOR_REDIS_HOST");
-  o.port = std::stoi(testing::requiredEnv("LAPOR_REDIS_PORT"));
-  o.prefix = prefix;
-  return o;
-}
-
-kafka::Message asMessage(const v1::EventEnvelope& env, int64_t offset) {
-  kafka::Message m;
-  m.topic = kafka::kComplaintsTopic;
-  m.key = env.complaint_id();
-  m.value = env.SerializeAsString();
-  m.offset = offset;
-  return m;
-}
 
 struct Complaint {
   std::string id, tracking_id;
@@ -72,8 +55,8 @@ TEST(IntakeViewBatchTest, ABatchBuildsTheViewsOneEventAtATimeBuilds) {
   intake::IntakeMetrics metrics(registry);
   const auto batch_prefix = uniqueName("lapor-it-vb") + ":";
   const auto single_prefix = uniqueName("lapor-it-vs") + ":";
-  redis::RedisClient batch_redis(redisOptions(batch_prefix), log::Logger("test"));
-  redis::RedisClient single_redis(redisOptions(single_prefix), log::Logger("test"));
+  redis::RedisClient batch_redis(testRedisOptions(batch_prefix), log::Logger("test"));
+  redis::RedisClient single_redis(testRedisOptions(single_prefix), log::Logger("test"));
   intake::ViewHandler batched(batch_redis, log::Logger("test", log::Level::Error), metrics);
   intake::ViewHandler single(single_redis, log::Logger("test", log::Level::Error), metrics);
 
@@ -84,7 +67,8 @@ TEST(IntakeViewBatchTest, ABatchBuildsTheViewsOneEventAtATimeBuilds) {
   std::vector<kafka::Message> messages;
   for (size_t step = 0; step < complaints[0].events.size(); ++step) {
     for (const auto& c : complaints)
-      messages.push_back(asMessage(c.events[step], static_cast<int64_t>(messages.size())));
+      messages.push_back(
+          testing::lifecycleMessage(c.events[step], static_cast<int64_t>(messages.size())));
     if (step == 2) {
       kafka::Message junk;
       junk.topic = kafka::kComplaintsTopic;
@@ -127,10 +111,7 @@ TEST(IntakeViewBatchTest, ABatchBuildsTheViewsOneEventAtATimeBuilds) {
   EXPECT_EQ(batch_views.read(complaints[0].id, complaints[0].tracking_id).SerializeAsString(),
             before.SerializeAsString());
 
-  for (auto* r : {&batch_redis, &single_redis}) {
-    auto keys = r->command({"KEYS", r->key("*")});
-    for (const auto& k : keys.elements) r->command({"DEL", k.str});
-  }
+  for (auto* r : {&batch_redis, &single_redis}) deleteKeysOf(*r);
 }
 
 }  // namespace

@@ -6,6 +6,7 @@
 #include "lifecycle_events.h"
 #include "log/logger.h"
 #include "obligation_store.h"
+#include "redis_support.h"
 #include "sla_handler.h"
 
 #include <gtest/gtest.h>
@@ -15,15 +16,6 @@
 
 namespace lapor::integration {
 namespace {
-
-kafka::Message asMessage(const v1::EventEnvelope& env, int64_t offset) {
-  kafka::Message m;
-  m.topic = kafka::kComplaintsTopic;
-  m.key = env.complaint_id();
-  m.value = env.SerializeAsString();
-  m.offset = offset;
-  return m;
-}
 
 // Routed to two agencies, the lead acknowledges (twice: a repeat), the support agency rejects,
 // the lead resolves.
@@ -57,14 +49,10 @@ std::vector<std::string> obligationsOf(sla::ObligationStore& store, const std::s
 }
 
 TEST(SlaBatchTest, ABatchLeavesTheLedgersAndObligationsOneEventAtATimeLeaves) {
-  redis::RedisOptions opt;
-  opt.host = *serviceEnv("LAPOR_REDIS_HOST");
-  opt.port = std::stoi(*serviceEnv("LAPOR_REDIS_PORT"));
-  auto batch_opt = opt, single_opt = opt;
-  batch_opt.prefix = uniqueName("lapor-sla-vb") + ":";
-  single_opt.prefix = uniqueName("lapor-sla-vs") + ":";
-  redis::RedisClient batch_redis(batch_opt, log::Logger("sla-it", log::Level::Error));
-  redis::RedisClient single_redis(single_opt, log::Logger("sla-it", log::Level::Error));
+  redis::RedisClient batch_redis(testRedisOptions(uniqueName("lapor-sla-vb") + ":"),
+                                 log::Logger("sla-it", log::Level::Error));
+  redis::RedisClient single_redis(testRedisOptions(uniqueName("lapor-sla-vs") + ":"),
+                                  log::Logger("sla-it", log::Level::Error));
   sla::ObligationStore batch_store(batch_redis, std::chrono::hours(1));
   sla::ObligationStore single_store(single_redis, std::chrono::hours(1));
   const auto policy = sla::SlaPolicy::defaults();
@@ -85,7 +73,8 @@ TEST(SlaBatchTest, ABatchLeavesTheLedgersAndObligationsOneEventAtATimeLeaves) {
   std::vector<kafka::Message> messages;
   for (size_t step = 0; step < lives[0].size(); ++step) {
     for (const auto& life : lives)
-      messages.push_back(asMessage(life[step], static_cast<int64_t>(messages.size())));
+      messages.push_back(
+          testing::lifecycleMessage(life[step], static_cast<int64_t>(messages.size())));
     if (step == 1) {
       kafka::Message junk;
       junk.topic = kafka::kComplaintsTopic;
@@ -114,10 +103,7 @@ TEST(SlaBatchTest, ABatchLeavesTheLedgersAndObligationsOneEventAtATimeLeaves) {
   }
   EXPECT_EQ(batch_store.auditOwners().without_owner, single_store.auditOwners().without_owner);
 
-  for (auto* r : {&batch_redis, &single_redis}) {
-    auto keys = r->command({"KEYS", r->key("*")});
-    for (const auto& k : keys.elements) r->command({"DEL", k.str});
-  }
+  for (auto* r : {&batch_redis, &single_redis}) deleteKeysOf(*r);
 }
 
 }  // namespace

@@ -52,4 +52,13 @@ std::vector<v1::EventEnvelope> eventsOf(const std::vector<kafka::Message>& messa
   return out;
 }
 
+kafka::Message lifecycleMessage(const v1::EventEnvelope& env, int64_t offset) {
+  kafka::Message m;
+  m.topic = kafka::kComplaintsTopic;
+  m.key = env.complaint_id();
+  m.value = env.SerializeAsString();
+  m.offset = offset;
+  return m;
+}
+
 }  // namespace lapor::testing

@@ -22,6 +22,10 @@ std::string assignmentIdFor(const std::string& complaint_id, const std::string& 
 // Writes the envelope to lapor.complaints.v1 keyed by complaint id; true once acknowledged.
 bool produceEvent(const std::string& brokers, const v1::EventEnvelope& env);
 
+// The envelope as a consumer gets it from lapor.complaints.v1 at `offset` (for handlers fed
+// in-process).
+kafka::Message lifecycleMessage(const v1::EventEnvelope& env, int64_t offset);
+
 // Every decodable envelope of `complaint_id` among `messages`.
 std::vector<v1::EventEnvelope> eventsOf(const std::vector<kafka::Message>& messages,
                                         const std::string& complaint_id);
