@@ -64,6 +64,8 @@ kafka::ClientSecurity kafkaSecurity(const config::Config& cfg) {
 kafka::TopicSettings topicSettings(const config::Config& cfg) {
   kafka::TopicSettings t;
   t.partitions = static_cast<int>(cfg.getInt("kafka", "topic_partitions", 3, 1, 1024));
+  t.dispatch_partitions =
+      static_cast<int>(cfg.getInt("kafka", "dispatch_partitions", 1, 1, 1024));
   t.replication_factor = static_cast<int>(cfg.getInt("kafka", "replication_factor", 3, 1, 32));
   t.min_insync_replicas = static_cast<int>(cfg.getInt("kafka", "min_insync_replicas", 2, 1, 32));
   t.complaints_retention_ms = retentionMs(cfg, "complaints_retention", -1);
@@ -159,7 +161,7 @@ void ServiceSettings::ensureTopics(const std::vector<std::string>& topics) const
   for (const auto& t : r.created)
     logger.info("kafka topic created",
                 {{"topic", t}, {"config", this->topics.configFor(t)},
-                 {"partitions", this->topics.partitions},
+                 {"partitions", this->topics.partitionsFor(t)},
                  {"replication_factor", this->topics.replication_factor}});
   for (const auto& t : r.reconciled) logger.info("kafka topic configs changed", {{"topic", t}});
   for (const auto& w : r.warnings) logger.warn("kafka topic differs from configuration", {{"detail", w}});

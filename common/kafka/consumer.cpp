@@ -51,6 +51,7 @@ Consumer::Consumer(ConsumerOptions options, MessageSink& deadletters, log::Logge
       detail::consumerConf(opt_.brokers, opt_.security, opt_.group_id, opt_.client_id, opt_.read_committed);
   detail::setOrThrow(conf, "fetch.wait.max.ms", std::to_string(opt_.fetch_wait_max.count()));
   detail::setOrThrow(conf, "fetch.min.bytes", std::to_string(opt_.fetch_min_bytes));
+  detail::setOrThrow(conf, "partition.assignment.strategy", opt_.assignment_strategy);
   rd_kafka_conf_set_rebalance_cb(conf, onRebalance);
   detail::routeLogs(conf, &log_);
   rk_.reset(detail::newConsumer(conf));

@@ -46,6 +46,11 @@ struct ConsumerOptions {
   int fetch_min_bytes = 1;
   // startBatches: at most this many messages per batch.
   size_t max_batch = 100;
+  // partition.assignment.strategy, in order of preference. librdkafka's default, range first,
+  // gives partition i of every topic to the same member: with one-partition topics one member
+  // would get them all. "roundrobin,range" shares them out topic by topic and still joins a
+  // group whose older members offer only range.
+  std::string assignment_strategy = "range,roundrobin";
 };
 
 using Handler = std::function<HandleResult(const Message&)>;

@@ -6,6 +6,7 @@
 #include <future>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -86,6 +87,12 @@ inline constexpr const char* kComplaintsTopic = "lapor.complaints.v1";
 inline constexpr const char* kDeadLetterTopic = "lapor.deadletter.v1";
 inline std::string dispatchTopic(const std::string& agency_id) {
   return "lapor.dispatch." + agency_id + ".v1";
+}
+// True for a name dispatchTopic() gives.
+inline bool isDispatchTopic(std::string_view topic) {
+  constexpr std::string_view prefix = "lapor.dispatch.", suffix = ".v1";
+  return topic.size() > prefix.size() + suffix.size() && topic.starts_with(prefix) &&
+         topic.ends_with(suffix);
 }
 
 }  // namespace lapor::kafka

@@ -17,6 +17,7 @@ namespace lapor::kafka {
 
 std::string TopicSettings::validate() const {
   if (partitions < 1) return "kafka.topic_partitions: must be at least 1";
+  if (dispatch_partitions < 1) return "kafka.dispatch_partitions: must be at least 1";
   if (replication_factor < 1) return "kafka.replication_factor: must be at least 1";
   if (min_insync_replicas < 1) return "kafka.min_insync_replicas: must be at least 1";
   if (min_insync_replicas > replication_factor)
@@ -30,6 +31,14 @@ std::string TopicSettings::validate() const {
   return "";
 }
 
+int TopicSettings::partitionsFor(const std::string& topic) const {
+  return isDispatchTopic(topic) ? dispatch_partitions : partitions;
+}
+
+const char* TopicSettings::partitionsKeyFor(const std::string& topic) {
+  return isDispatchTopic(topic) ? "kafka.dispatch_partitions" : "kafka.topic_partitions";
+}
+
 std::map<std::string, std::string> TopicSettings::configFor(const std::string& topic) const {
   return {{"min.insync.replicas", std::to_string(min_insync_replicas)},
           {"retention.ms",
@@ -39,6 +48,7 @@ std::map<std::string, std::string> TopicSettings::configFor(const std::string& t
 TopicSettings TopicSettings::singleReplica(int partitions) {
   TopicSettings s;
   s.partitions = partitions;
+  s.dispatch_partitions = partitions;
   s.replication_factor = 1;
   s.min_insync_replicas = 1;
   return s;
@@ -113,7 +123,7 @@ std::string createTopics(rd_kafka_t* rk, const std::vector<std::string>& topics,
   };
   for (const auto& t : topics) {
     rd_kafka_NewTopic_t* nt =
-        rd_kafka_NewTopic_new(t.c_str(), s.partitions, s.replication_factor, err, sizeof err);
+        rd_kafka_NewTopic_new(t.c_str(), s.partitionsFor(t), s.replication_factor, err, sizeof err);
     if (!nt) {
       cleanup();
       return "topic " + t + ": " + err;
@@ -281,10 +291,11 @@ TopicReport ensureTopics(const std::string& brokers, const ClientSecurity& secur
                                 ", configured " + std::to_string(settings.replication_factor) +
                                 " (kafka.replication_factor; change it with a partition "
                                 "reassignment)");
-    if (it->second.partitions != settings.partitions)
+    if (it->second.partitions != settings.partitionsFor(t))
       report.warnings.push_back(t + ": " + std::to_string(it->second.partitions) +
-                                " partitions, configured " + std::to_string(settings.partitions) +
-                                " (kafka.topic_partitions applies to new topics only)");
+                                " partitions, configured " +
+                                std::to_string(settings.partitionsFor(t)) + " (" +
+                                TopicSettings::partitionsKeyFor(t) + " applies to new topics only)");
   }
   reconcile(rk.get(), present, settings, timeout, report);
   return report;

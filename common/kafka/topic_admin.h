@@ -16,7 +16,12 @@
 namespace lapor::kafka {
 
 struct TopicSettings {
-  int partitions = 3;
+  int partitions = 3;  // lifecycle, routing commands, dead letters: how far a group scales out
+  // lapor.dispatch.<agency>.v1: one partition each by default. A routing transaction then
+  // touches one partition per agency it dispatches to, and notification's fetch lists one per
+  // agency, instead of kafka.topic_partitions times that; notification's instances share the
+  // agency topics among them topic by topic (round-robin assignment).
+  int dispatch_partitions = 1;
   int replication_factor = 3;   // production: three brokers, one may be lost
   int min_insync_replicas = 2;  // with acks=all: an acknowledged event is on two brokers
   // lapor.complaints.v1 is the audit log and the source of every rebuild: kept for ever.
@@ -25,6 +30,9 @@ struct TopicSettings {
 
   // "" or what is wrong, naming the config key (kafka.*).
   std::string validate() const;
+  // The partition count `topic` is created with, and its config key.
+  int partitionsFor(const std::string& topic) const;
+  static const char* partitionsKeyFor(const std::string& topic);
   // Topic-level configs (retention.ms, min.insync.replicas) for `topic`.
   std::map<std::string, std::string> configFor(const std::string& topic) const;
   // One-node brokers (tests, tools): one replica, min ISR 1.

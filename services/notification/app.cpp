@@ -18,6 +18,9 @@ kafka::ConsumerOptions consumerOptions(const config::Config& cfg, const app::Ser
   auto o = s.consumer(cfg.getString("kafka", "group", "lapor-notification"), topics);
   // Routing writes dispatch topics in transactions: never show an agency an aborted item.
   o.read_committed = true;
+  // Agency topics have one partition each by default (kafka.dispatch_partitions): instances
+  // share them topic by topic.
+  o.assignment_strategy = "roundrobin,range";
   return o;
 }
 

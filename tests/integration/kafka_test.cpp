@@ -523,6 +523,50 @@ TEST_F(KafkaTest, TwoMembersOfAGroupShareTheWorkAndAHandOverLosesAndRepeatsNothi
   for (const auto& [value, n] : count) EXPECT_EQ(n, 1) << value << " handled " << n << " times";
 }
 
+// Agency topics have one partition each (kafka.dispatch_partitions), and notification's
+// instances share them with the round-robin assignment. Under librdkafka's default (range
+// first) the member that sorts first would get partition 0 of every topic, i.e. all of them,
+// and the other would sit idle: this test would then time out.
+TEST_F(KafkaTest, RoundRobinMembersShareOnePartitionTopics) {
+  std::vector<std::string> topics;
+  for (int i = 0; i < 6; ++i) topics.push_back(uniqueName("lapor.it.onepart"));
+  ASSERT_EQ(kafka::ensureTopics(brokers_, topics, 1, 15s), "");
+  const auto group = uniqueName("lapor-it-rr");
+  Producer producer(producerOptions(), testLogger());
+  auto options = consumerOptions(topics[0], group);
+  options.topics = topics;
+  options.assignment_strategy = "roundrobin,range";
+
+  Recorder first_seen, second_seen;
+  Consumer first(options, producer, testLogger(), nullptr);
+  Consumer second(options, producer, testLogger(), nullptr);
+  first.start([&](const Message& m) {
+    first_seen.add(m);
+    return HandleResult::done();
+  });
+  second.start([&](const Message& m) {
+    second_seen.add(m);
+    return HandleResult::done();
+  });
+
+  // A message to every topic per round, until both members have handled some: before the
+  // second member joins, the first holds every topic.
+  const auto deadline = std::chrono::steady_clock::now() + 60s;
+  int rounds = 0;
+  while (std::chrono::steady_clock::now() < deadline &&
+         (first_seen.size() == 0 || second_seen.size() == 0)) {
+    std::vector<OutMessage> round;
+    for (const auto& t : topics) round.push_back({t, "k", "r" + std::to_string(rounds), {}});
+    produceAll(producer, round);
+    ++rounds;
+    waitFor([&] { return first_seen.size() > 0 && second_seen.size() > 0; }, 1s);
+  }
+  EXPECT_GT(first_seen.size(), 0u) << "after " << rounds << " rounds";
+  EXPECT_GT(second_seen.size(), 0u) << "after " << rounds << " rounds";
+  first.stop();
+  second.stop();
+}
+
 }  // namespace
 }  // namespace lapor::integration
 
@@ -564,6 +608,30 @@ TEST(KafkaTopicSettings, ExistingTopicsAreReconciledOnceAndDifferencesReported) 
 
   r = kafka::ensureTopics(*brokers, {}, {uniqueName("lapor.it.rf3")}, replicated, 15s);
   EXPECT_NE(r.error.find("kafka.replication_factor=3"), std::string::npos) << r.error;
+}
+
+// Agency dispatch topics are created with kafka.dispatch_partitions, every other topic with
+// kafka.topic_partitions, and an existing topic that differs is reported with the right key.
+TEST(KafkaTopicSettings, DispatchTopicsGetTheirOwnPartitionCount) {
+  const auto brokers = serviceEnv("LAPOR_KAFKA_BROKERS");
+  ASSERT_TRUE(brokers) << missingEnvMessage("LAPOR_KAFKA_BROKERS");
+  const auto agency = uniqueName("it-agency");
+  const auto dispatch = kafka::dispatchTopic(agency);
+  const auto other = uniqueName("lapor.it.partitions");
+  auto s = kafka::TopicSettings::singleReplica(3);
+  s.dispatch_partitions = 1;
+  auto r = kafka::ensureTopics(*brokers, {}, {dispatch, other}, s, 15s);
+  ASSERT_EQ(r.error, "");
+  EXPECT_EQ(partitionCount(*brokers, dispatch), 1);
+  EXPECT_EQ(partitionCount(*brokers, other), 3);
+
+  s.dispatch_partitions = 2;
+  r = kafka::ensureTopics(*brokers, {}, {dispatch, other}, s, 15s);
+  ASSERT_EQ(r.error, "");
+  ASSERT_EQ(r.warnings.size(), 1u) << ::testing::PrintToString(r.warnings);
+  EXPECT_NE(r.warnings[0].find(dispatch + ": 1 partitions, configured 2 (kafka.dispatch_partitions"),
+            std::string::npos)
+      << r.warnings[0];
 }
 
 }  // namespace

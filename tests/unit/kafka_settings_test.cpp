@@ -46,6 +46,10 @@ TEST(TopicSettings, ProductionDefaultsKeepTheAuditLogForEver) {
   EXPECT_EQ(s.topics.replication_factor, 3);
   EXPECT_EQ(s.topics.min_insync_replicas, 2);
   EXPECT_EQ(s.topics.partitions, 3);
+  EXPECT_EQ(s.topics.dispatch_partitions, 1);
+  EXPECT_EQ(s.topics.partitionsFor(kafka::dispatchTopic("rsud")), 1);
+  EXPECT_EQ(s.topics.partitionsFor(kafka::kComplaintsTopic), 3);
+  EXPECT_EQ(s.topics.partitionsFor(kafka::kDeadLetterTopic), 3);
   const auto audit = s.topics.configFor(kafka::kComplaintsTopic);
   EXPECT_EQ(audit.at("retention.ms"), "-1");
   EXPECT_EQ(audit.at("min.insync.replicas"), "2");
@@ -63,6 +67,20 @@ TEST(TopicSettings, SingleNodeOverridesComeFromTheEnvironment) {
             std::to_string(3650LL * 24 * 3600 * 1000));
   EXPECT_EQ(s.topics.configFor(kafka::kDeadLetterTopic).at("retention.ms"),
             std::to_string(7LL * 24 * 3600 * 1000));
+}
+
+TEST(TopicSettings, DispatchPartitionsComeFromConfigOrEnvironment) {
+  EXPECT_EQ(load("kafka:\n  dispatch_partitions: 4\n").topics.partitionsFor(
+                kafka::dispatchTopic("bpbd")),
+            4);
+  const auto s = load("", {{"LAPOR_KAFKA_DISPATCH_PARTITIONS", "2"}});
+  EXPECT_EQ(s.topics.partitionsFor(kafka::dispatchTopic("bpbd")), 2);
+  EXPECT_EQ(s.topics.partitionsFor("lapor.routing.commands.v1"), 3);
+  EXPECT_THAT(configError([] { load("kafka:\n  dispatch_partitions: 0\n"); }),
+              HasSubstr("kafka.dispatch_partitions"));
+  EXPECT_FALSE(kafka::isDispatchTopic("lapor.dispatch..v1"));
+  EXPECT_FALSE(kafka::isDispatchTopic("lapor.complaints.v1"));
+  EXPECT_TRUE(kafka::isDispatchTopic("lapor.dispatch.ncc-112.v1"));
 }
 
 TEST(TopicSettings, MinIsrAboveReplicationFactorIsRefused) {
