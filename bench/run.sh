@@ -5,6 +5,8 @@
 # and prints the table. Arguments go to lapor-bench (`bench/run.sh --help` lists them); the
 # defaults are the short run, e.g. a longer one:
 #   bench/run.sh --step-seconds 30 --rates 100,500,1000,2000,3000,max --scale-rates 1000,max
+# LAPOR_KAFKA_BROKER_PROPERTIES (lines of server.properties) measures a broker setting, e.g.
+#   LAPOR_KAFKA_BROKER_PROPERTIES=transaction.partition.verification.enable=false bench/run.sh
 set -euo pipefail
 
 repo_root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)

@@ -191,6 +191,11 @@ group.initial.rebalance.delay.ms=0
 # created by accident (a typo, a consumer subscribing early) would hide that.
 auto.create.topics.enable=false
 EOF
+  # Extra broker properties, one per line, for measuring a broker setting (bench/run.sh):
+  # the later line of a key wins.
+  if [[ -n ${LAPOR_KAFKA_BROKER_PROPERTIES:-} ]]; then
+    printf '%s\n' "$LAPOR_KAFKA_BROKER_PROPERTIES" >>"$dir/server.properties"
+  fi
 
   local java log4j
   java=$(_lapor_java)
