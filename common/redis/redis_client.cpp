@@ -59,19 +59,19 @@ std::string sha1Hex(const std::string& s) {
 }  // namespace
 
 RedisClient::RedisClient(RedisOptions options, log::Logger logger)
-    : opt_(std::move(options)), log_(std::move(logger)), ctx_(nullptr, redisFree) {
-  std::lock_guard lk(mu_);
-  connect();
+    : opt_(std::move(options)), log_(std::move(logger)) {
+  if (opt_.connections < 1) throw std::invalid_argument("redis.connections: must be at least 1");
+  idle_.push_back(connect());  // a wrong address or login shows at start
+  open_ = 1;
 }
 
 RedisClient::~RedisClient() = default;
 
-void RedisClient::connect() {
-  ctx_.reset();
+RedisClient::Context RedisClient::connect() {
   redisContext* c =
       redisConnectWithTimeout(opt_.host.c_str(), opt_.port, toTimeval(opt_.connect_timeout));
   if (!c) throw RedisError("redis: out of memory creating a connection");
-  std::unique_ptr<redisContext, void (*)(redisContext*)> guard(c, redisFree);
+  Context guard(c, redisFree);
   if (c->err)
     throw RedisError("redis " + opt_.host + ":" + std::to_string(opt_.port) + ": " + c->errstr +
                      " (check redis.host / redis.port)");
@@ -93,7 +93,30 @@ void RedisClient::connect() {
                       (opt_.username.empty() ? std::string("default") : opt_.username) +
                       " refused: " + reply.str + " (check redis.username / redis.password)");
   }
-  ctx_ = std::move(guard);
+  return guard;
+}
+
+RedisClient::Context RedisClient::acquire() {
+  std::unique_lock lk(pool_mu_);
+  pool_cv_.wait(lk, [&] { return !idle_.empty() || open_ < opt_.connections; });
+  if (!idle_.empty()) {
+    auto c = std::move(idle_.back());
+    idle_.pop_back();
+    return c;
+  }
+  ++open_;
+  return Context(nullptr, redisFree);
+}
+
+void RedisClient::release(Context c) {
+  {
+    std::lock_guard lk(pool_mu_);
+    if (c)
+      idle_.push_back(std::move(c));
+    else
+      --open_;
+  }
+  pool_cv_.notify_one();
 }
 
 namespace {
@@ -115,14 +138,20 @@ std::vector<Reply> RedisClient::roundTrip(
   std::vector<ArgvView> views(commands.begin(), commands.end());
   std::string last_error;
   auto backoff = opt_.retry_backoff;
-  std::lock_guard lk(mu_);
+  // The connection is this call's for the whole round trip, and goes back however it ends.
+  struct Held {
+    RedisClient& client;
+    Context ctx;
+    ~Held() { client.release(std::move(ctx)); }
+  } held{*this, acquire()};
+  auto& ctx = held.ctx;
   for (int attempt = 1; attempt <= opt_.attempts; ++attempt) {
     try {
-      if (!ctx_) connect();
-      redisSetTimeout(ctx_.get(), toTimeval(timeout));
+      if (!ctx) ctx = connect();
+      redisSetTimeout(ctx.get(), toTimeval(timeout));
       bool ok = true;
       for (auto& v : views)
-        if (redisAppendCommandArgv(ctx_.get(), static_cast<int>(v.args.size()), v.args.data(),
+        if (redisAppendCommandArgv(ctx.get(), static_cast<int>(v.args.size()), v.args.data(),
                                    v.lens.data()) != REDIS_OK) {
           ok = false;
           break;
@@ -130,7 +159,7 @@ std::vector<Reply> RedisClient::roundTrip(
       std::vector<Reply> replies;
       for (size_t i = 0; ok && i < commands.size(); ++i) {
         void* raw = nullptr;
-        if (redisGetReply(ctx_.get(), &raw) != REDIS_OK || !raw) {
+        if (redisGetReply(ctx.get(), &raw) != REDIS_OK || !raw) {
           ok = false;
           break;
         }
@@ -138,8 +167,8 @@ std::vector<Reply> RedisClient::roundTrip(
         freeReplyObject(raw);
       }
       if (ok) return replies;
-      last_error = ctx_->errstr;
-      ctx_.reset();  // part of the round trip may be unread: the connection cannot be reused
+      last_error = ctx->errstr;
+      ctx.reset();  // part of the round trip may be unread: the connection cannot be reused
     } catch (const AuthError&) {
       throw;
     } catch (const RedisError& e) {

@@ -4,6 +4,7 @@
 #include "log/logger.h"
 
 #include <chrono>
+#include <condition_variable>
 #include <deque>
 #include <memory>
 #include <mutex>
@@ -39,6 +40,10 @@ struct RedisOptions {
   std::string prefix = "lapor:";                 // every key we write starts with it
   std::string username;  // Redis ACL user ("" = the default user)
   std::string password;  // AUTH after every connect when not empty
+  // The most connections open at once. Each call takes an idle one (or opens one) for its round
+  // trip, so calls from this many threads run side by side; more wait for a connection. A
+  // client used from one thread only ever opens one.
+  int connections = 1;
 };
 
 // A decoded reply; arrays nest. Owns no hiredis memory.
@@ -107,7 +112,8 @@ class RedisClient {
   RedisClient& operator=(const RedisClient&) = delete;
 
   // Runs one command (binary-safe argv). Throws RedisError after `attempts` failed tries, or at
-  // once for a Redis error reply. Thread-safe.
+  // once for a Redis error reply. Thread-safe: concurrent calls use up to `connections`
+  // connections, so two calls from different threads may reach Redis in either order.
   Reply command(const std::vector<std::string>& argv);
   // Same, with a longer timeout for blocking reads (XREAD BLOCK).
   Reply commandWithTimeout(const std::vector<std::string>& argv, std::chrono::milliseconds t);
@@ -131,7 +137,14 @@ class RedisClient {
   const RedisOptions& options() const { return opt_; }
 
  private:
-  void connect();
+  using Context = std::unique_ptr<redisContext, void (*)(redisContext*)>;
+  // A new connection, logged in; throws RedisError (AuthError for a refused login).
+  Context connect();
+  // An idle connection, or an empty one for the caller to open when fewer than `connections`
+  // are open; waits while all are in use. Every acquire() is paired with a release().
+  Context acquire();
+  // Back to the idle ones; an empty one (closed after an I/O error) frees its place.
+  void release(Context c);
   // The commands in one round trip, their replies (error replies included) in order; an I/O
   // failure reconnects and sends them all again, up to `attempts`, then throws RedisError.
   std::vector<Reply> roundTrip(const std::vector<const std::vector<std::string>*>& commands,
@@ -145,8 +158,10 @@ class RedisClient {
 
   RedisOptions opt_;
   log::Logger log_;
-  std::mutex mu_;
-  std::unique_ptr<redisContext, void (*)(redisContext*)> ctx_;
+  std::mutex pool_mu_;
+  std::condition_variable pool_cv_;
+  std::vector<Context> idle_;
+  int open_ = 0;  // connections idle or taken by a call
   // Script text -> SHA1 hex. The services hold a fixed handful of scripts, so the map stays
   // small; it is keyed by content because some callers build the text on each call.
   std::mutex sha_mu_;

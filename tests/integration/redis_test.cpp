@@ -6,6 +6,10 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <thread>
+#include <vector>
+
 namespace lapor::integration {
 namespace {
 
@@ -239,6 +243,38 @@ TEST_F(RedisTest, CommandTimeoutIsEnforced) {
   EXPECT_LT(std::chrono::steady_clock::now() - start, 3s);
   // The client connects again for the next command.
   EXPECT_EQ(client.command({"PING"}).str, "PONG");
+}
+
+// Calls from several threads each take a connection of their own, up to redis.connections:
+// three BLPOPs block in Redis side by side while a fourth waits for a connection, and every one
+// gets its value once the list is filled. With one shared connection only one would ever be
+// blocked in Redis at a time.
+TEST_F(RedisTest, CallsFromSeveralThreadsShareUpToConnectionsConnections) {
+  auto options = base_;
+  options.connections = 3;
+  RedisClient pooled(options, testLogger());
+  const auto key = pooled.key("queue");
+  std::vector<std::string> got(4);
+  std::vector<std::thread> callers;
+  for (size_t i = 0; i < got.size(); ++i)
+    callers.emplace_back([&, i] {
+      auto r = pooled.commandWithTimeout({"BLPOP", key, "20"}, 30s);
+      if (r.elements.size() == 2) got[i] = r.elements[1].str;
+    });
+  auto blocked = [&] {
+    const auto list = client_->command({"CLIENT", "LIST"}).str;
+    size_t n = 0;
+    for (size_t at = list.find("cmd=blpop"); at != std::string::npos;
+         at = list.find("cmd=blpop", at + 1))
+      ++n;
+    return n;
+  };
+  EXPECT_TRUE(waitFor([&] { return blocked() == 3; }, 10s)) << blocked() << " blocked";
+  EXPECT_EQ(blocked(), 3u) << "more connections than redis.connections";
+  client_->command({"RPUSH", key, "a", "b", "c", "d"});
+  for (auto& t : callers) t.join();
+  std::sort(got.begin(), got.end());
+  EXPECT_EQ(got, (std::vector<std::string>{"a", "b", "c", "d"}));
 }
 
 TEST_F(RedisTest, LongerTimeoutForBlockingReads) {
