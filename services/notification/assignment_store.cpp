@@ -218,15 +218,6 @@ AssignmentStore::AssignmentStore(redis::RedisClient& redis, kafka::MessageSink& 
       log_(std::move(logger)),
       produce_timeout_(produce_timeout) {}
 
-std::string AssignmentStore::appendDispatch(const std::string& event_id,
-                                            const std::string& trace_id,
-                                            const std::string& complaint_id,
-                                            const v1::DispatchItem& item, bool webhook,
-                                            const std::optional<TopicPosition>& kafka) {
-  return redis_.eval(appendDispatchCall(event_id, trace_id, complaint_id, item, webhook, kafka))
-      .str;
-}
-
 std::vector<redis::Reply> AssignmentStore::run(const redis::Pipeline& p) {
   return redis_.pipeline(p);
 }

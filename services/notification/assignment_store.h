@@ -78,16 +78,12 @@ class AssignmentStore {
   AssignmentStore(redis::RedisClient& redis, kafka::MessageSink& events, const time::Clock& clock,
                   log::Logger logger, std::chrono::milliseconds produce_timeout);
 
-  // Appends a dispatch item to the agency's feed once per event id and updates the assignment
-  // (created on NEW, closed on WITHDRAWN; an ESCALATION creates the supervisor's escalation
-  // record); schedules a webhook job when `webhook`; remembers the item's place on the dispatch
-  // topic when given `kafka` (an agency that reads the topic with its own consumer group).
-  // Returns the feed cursor, or "" for a repeat.
-  std::string appendDispatch(const std::string& event_id, const std::string& trace_id,
-                             const std::string& complaint_id, const v1::DispatchItem& item,
-                             bool webhook, const std::optional<TopicPosition>& kafka = {});
-  // The same, queued into a pipeline (its reply: the cursor, or "" for a repeat), and running
-  // one (error replies are returned, not thrown).
+  // Queues into `p` the append of a dispatch item to the agency's feed, once per event id, and
+  // the update of the assignment (created on NEW, closed on WITHDRAWN; an ESCALATION creates
+  // the supervisor's escalation record); schedules a webhook job when `webhook`; remembers the
+  // item's place on the dispatch topic when given `kafka` (an agency that reads the topic with
+  // its own consumer group). Its reply: the feed cursor, or "" for a repeat. run() sends a
+  // pipeline (error replies are returned, not thrown).
   void addAppendDispatch(redis::Pipeline& p, const std::string& event_id,
                          const std::string& trace_id, const std::string& complaint_id,
                          const v1::DispatchItem& item, bool webhook,

@@ -286,11 +286,13 @@ TEST(NotificationDelivery, OnePassRecordsAtMostItsBoundAndTheNextPassesTheRest) 
     auto rep = producer.produceAndWait(
         events::toMessage(kafka::dispatchTopic("polres-kutim"), env), 15s);
     ASSERT_TRUE(rep.ok) << rep.error;
-    ASSERT_FALSE(store
-                     .appendDispatch(env.event_id(), env.trace_id(), complaint,
-                                     env.dispatched().item(), false,
-                                     notification::TopicPosition{rep.partition, rep.offset})
-                     .empty());
+    redis::Pipeline append;
+    store.addAppendDispatch(append, env.event_id(), env.trace_id(), complaint,
+                            env.dispatched().item(), false,
+                            notification::TopicPosition{rep.partition, rep.offset});
+    const auto cursor = store.run(append).at(0);
+    ASSERT_NE(cursor.type, redis::Reply::Type::Error) << cursor.str;
+    ASSERT_FALSE(cursor.str.empty());
   }
   prometheus::Registry registry;
   notification::NotificationMetrics metrics(registry);
