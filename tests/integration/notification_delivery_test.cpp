@@ -15,6 +15,7 @@
 #include "kafka_delivery_tracker.h"
 #include "notification_handler.h"
 #include "redis/redis_client.h"
+#include "redis_support.h"
 #include "time/clock.h"
 #include "topic_reader.h"
 
@@ -38,12 +39,27 @@ constexpr const char* kPolice = "token-polres-delivery";
 constexpr const char* kFarFuture = "9999999999999-0";
 
 redis::RedisClient redisFor(const std::string& prefix) {
-  redis::RedisOptions o;
-  o.host = testing::requiredEnv("LAPOR_REDIS_HOST");
-  o.port = std::stoi(testing::requiredEnv("LAPOR_REDIS_PORT"));
-  o.prefix = prefix;
-  return redis::RedisClient(o, log::Logger("test"));
+  return redis::RedisClient(testRedisOptions(prefix), log::Logger("test"));
 }
+
+// Notification's assignment store in this process, against the run's Redis (under `prefix`)
+// and Kafka.
+struct InProcessStore {
+  explicit InProcessStore(const std::string& prefix)
+      : redis(redisFor(prefix)),
+        producer(producerOptions(brokers), log::Logger("test")),
+        store(redis, producer, clock, log::Logger("test"), std::chrono::seconds(15)) {}
+  static kafka::ProducerOptions producerOptions(const std::string& brokers) {
+    kafka::ProducerOptions po;
+    po.brokers = brokers;
+    return po;
+  }
+  const std::string brokers = testing::requiredEnv("LAPOR_KAFKA_BROKERS");
+  redis::RedisClient redis;
+  kafka::Producer producer;
+  time::SystemClock clock;
+  notification::AssignmentStore store;
+};
 
 // The feed cursor of an assignment once notification has taken its item into the feed.
 std::string cursorOf(redis::RedisClient& r, const std::string& assignment_id) {
@@ -273,13 +289,10 @@ TEST(NotificationDelivery, OnePassRecordsAtMostItsBoundAndTheNextPassesTheRest) 
   kafka_police.delivery = {{"polres-kutim", "{channel: kafka, group: " + group + "}"}};
   const auto directory =
       agencies::AgencyDirectory::loadFile(agencyDirectoryFor(kafka_police, group));
-  auto redis = redisFor(uniqueName("kafka-bound") + ":");
-  kafka::ProducerOptions po;
-  po.brokers = testing::requiredEnv("LAPOR_KAFKA_BROKERS");
-  kafka::Producer producer(po, log::Logger("test"));
-  time::SystemClock clock;
-  notification::AssignmentStore store(redis, producer, clock, log::Logger("test"), 15s);
-  TopicReader lifecycle(po.brokers, kafka::kComplaintsTopic, TopicReader::From::End);
+  InProcessStore s(uniqueName("kafka-bound") + ":");
+  auto& producer = s.producer;
+  auto& store = s.store;
+  TopicReader lifecycle(s.brokers, kafka::kComplaintsTopic, TopicReader::From::End);
   const auto complaint = uniqueName("bound");
   for (int i = 0; i < 5; ++i) {
     auto env = dispatchEnvelope("polres-kutim", complaint, "item-" + std::to_string(i));
@@ -298,7 +311,7 @@ TEST(NotificationDelivery, OnePassRecordsAtMostItsBoundAndTheNextPassesTheRest) 
   notification::NotificationMetrics metrics(registry);
   notification::KafkaDeliveryMetrics own(registry);
   kafka::GroupOffsetsOptions go;
-  go.brokers = po.brokers;
+  go.brokers = s.brokers;
   kafka::ConsumerGroupOffsets offsets(go, log::Logger("test"));
   notification::KafkaDeliverySettings bound;
   bound.max_per_pass = 2;
@@ -328,12 +341,9 @@ TEST(NotificationDispatchBatch, ABatchFillsEveryFeedInOrderOnceAndDeadLettersWha
   // agencies, a repeat, an item on the wrong agency's topic and bytes that are no envelope.
   const auto directory = agencies::AgencyDirectory::loadFile(
       agencyDirectoryFor(NotificationOptions{}, uniqueName("batch-dir")));
-  auto redis = redisFor(uniqueName("dispatch-batch") + ":");
-  kafka::ProducerOptions po;
-  po.brokers = testing::requiredEnv("LAPOR_KAFKA_BROKERS");
-  kafka::Producer producer(po, log::Logger("test"));
-  time::SystemClock clock;
-  notification::AssignmentStore store(redis, producer, clock, log::Logger("test"), 15s);
+  InProcessStore s(uniqueName("dispatch-batch") + ":");
+  auto& redis = s.redis;
+  auto& store = s.store;
   notification::AccessControl access(notification::AccessTable{});
   prometheus::Registry registry;
   notification::NotificationMetrics metrics(registry);
