@@ -10,6 +10,7 @@
 
 #include <map>
 #include <stdexcept>
+#include <utility>
 
 namespace lapor::kafka {
 
@@ -65,9 +66,9 @@ TransactionalProcessor::TransactionalProcessor(TransactionalOptions options, log
   if (opt_.brokers.empty()) throw std::invalid_argument("kafka.brokers is empty");
   if (opt_.group_id.empty()) throw std::invalid_argument("kafka consumer group id is empty");
   if (opt_.topics.empty()) throw std::invalid_argument("kafka consumer has no topics");
-  if (opt_.transactional_id.empty())
+  if (transactions() && opt_.transactional_id.empty())
     throw std::invalid_argument("kafka transactional id is empty (set the instance id)");
-  if (registry) {
+  if (registry && transactions()) {
     const auto svc = metricName(opt_.service.empty() ? "lapor" : opt_.service);
     transactions_ = &prometheus::BuildCounter()
                          .Name("lapor_" + svc + "_transactions_total")
@@ -89,7 +90,37 @@ TransactionalProcessor::~TransactionalProcessor() {
   stop();
 }
 
+void TransactionalProcessor::onDelivery(rd_kafka_s*, const rd_kafka_message_s* m, void*) {
+  auto* tally = static_cast<DeliveryTally*>(m->_private);
+  if (!tally || !m->err) return;
+  ++tally->failed;
+  tally->last_error = rd_kafka_err2str(m->err);
+}
+
 void TransactionalProcessor::makeProducer() {
+  if (!transactions()) {
+    // Idempotent: retries never duplicate or reorder within a producer's session; a replay
+    // after a crash may repeat a batch (see the header).
+    rd_kafka_conf_t* conf = detail::clientConf(opt_.brokers, opt_.security);
+    detail::setOrThrow(conf, "client.id", opt_.client_id);
+    detail::setOrThrow(conf, "enable.idempotence", "true");
+    detail::setOrThrow(conf, "acks", "all");
+    detail::setOrThrow(conf, "linger.ms", "1");
+    // A delivery report comes within the operation timeout, delivered or not.
+    detail::setOrThrow(conf, "message.timeout.ms", std::to_string(opt_.operation_timeout.count()));
+    rd_kafka_conf_set_dr_msg_cb(conf, onDelivery);
+    detail::routeLogs(conf, &log_);
+    char err[512];
+    rd_kafka_t* rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, err, sizeof err);
+    if (!rk) {
+      rd_kafka_conf_destroy(conf);
+      throw std::runtime_error(std::string("kafka idempotent producer: ") + err);
+    }
+    producer_.reset(rk);  // the old one, if any, goes with what it still held
+    deliveries_ = {};
+    return;
+  }
+
   // The new producer is built and initialised before the old one goes: init_transactions fences
   // the old one anyway, and if it fails the loop keeps a handle whose next transaction fails
   // and comes back here after the backoff.
@@ -208,14 +239,19 @@ bool TransactionalProcessor::runTransaction(const std::vector<Message>& batch) {
   };
   auto fail = [&](const std::string& what, rd_kafka_error_t* raw) {
     auto e = wrap(raw);
-    const bool fatal = e && rd_kafka_error_is_fatal(e.get());
+    char fatal_why[256];
+    const bool fatal = (e && rd_kafka_error_is_fatal(e.get())) ||
+                       (!transactions() &&
+                        rd_kafka_fatal_error(producer_.get(), fatal_why, sizeof fatal_why));
     log_.warn("kafka transaction aborted",
               {{"step", what},
                {"error", e ? rd_kafka_error_string(e.get()) : "handler asked for a retry"},
                {"fatal", fatal},
                {"messages", batch.size()}});
-    if (fatal) {
-      makeProducer();  // fenced or broken: a new producer with the same id starts clean
+    if (fatal || !transactions()) {
+      // Transactions: fenced or broken, a new producer with the same id starts clean.
+      // Idempotent: what the old one still holds goes with it, and the replay produces it again.
+      makeProducer();
     } else {
       auto a = wrap(rd_kafka_abort_transaction(producer_.get(), op_ms));
       if (a) {
@@ -274,7 +310,9 @@ bool TransactionalProcessor::runTransaction(const std::vector<Message>& batch) {
     return true;
   }
 
-  if (auto e = rd_kafka_begin_transaction(producer_.get())) return fail("begin", e);
+  if (transactions())
+    if (auto e = rd_kafka_begin_transaction(producer_.get())) return fail("begin", e);
+  DeliveryTally* tally = transactions() ? nullptr : &deliveries_;
   for (const auto& o : out) {
     rd_kafka_headers_t* hdrs = rd_kafka_headers_new(o.headers.size());
     for (const auto& [k, v] : o.headers)
@@ -284,7 +322,8 @@ bool TransactionalProcessor::runTransaction(const std::vector<Message>& batch) {
         producer_.get(), RD_KAFKA_V_TOPIC(o.topic.c_str()),
         RD_KAFKA_V_KEY(o.key.data(), o.key.size()),
         RD_KAFKA_V_VALUE(const_cast<char*>(o.value.data()), o.value.size()),
-        RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_HEADERS(hdrs), RD_KAFKA_V_END);
+        RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_HEADERS(hdrs),
+        RD_KAFKA_V_OPAQUE(tally), RD_KAFKA_V_END);
     if (err) {
       rd_kafka_headers_destroy(hdrs);
       return fail("produce " + o.topic, rd_kafka_error_new(err, "%s", rd_kafka_err2str(err)));
@@ -293,9 +332,15 @@ bool TransactionalProcessor::runTransaction(const std::vector<Message>& batch) {
   // The batch's offsets, with those of earlier batches that produced nothing.
   auto commit = pending_;
   advance(commit, ranges);
-  if (auto e = commitOffsets(commit)) return fail("send_offsets", e);
+  if (!transactions()) {
+    // Every output is written before the offsets move past its cause.
+    if (auto e = awaitDeliveries()) return fail("deliver", e);
+    if (auto e = commitConsumerOffsets(commit, true)) return fail("commit offsets", e);
+  } else if (auto e = commitOffsets(commit)) {
+    return fail("send_offsets", e);
+  }
 
-  while (true) {
+  while (transactions()) {
     auto c = wrap(rd_kafka_commit_transaction(producer_.get(), op_ms));
     if (!c) break;
     if (rd_kafka_error_is_retriable(c.get()) && !stop_.load()) continue;  // outcome unknown yet
@@ -316,7 +361,7 @@ bool TransactionalProcessor::runTransaction(const std::vector<Message>& batch) {
   return true;
 }
 
-rd_kafka_error_t* TransactionalProcessor::commitOffsets(
+rd_kafka_topic_partition_list_t* TransactionalProcessor::assignedOffsets(
     const std::map<std::pair<std::string, int32_t>, int64_t>& next) {
   // Only partitions still assigned: offsets of a partition another member took over belong to
   // that member now (it reads from the last committed offset).
@@ -331,6 +376,12 @@ rd_kafka_error_t* TransactionalProcessor::commitOffsets(
     rd_kafka_topic_partition_list_add(offsets, tp.first.c_str(), tp.second)->offset = n;
   }
   if (assigned) rd_kafka_topic_partition_list_destroy(assigned);
+  return offsets;
+}
+
+rd_kafka_error_t* TransactionalProcessor::commitOffsets(
+    const std::map<std::pair<std::string, int32_t>, int64_t>& next) {
+  rd_kafka_topic_partition_list_t* offsets = assignedOffsets(next);
   rd_kafka_error_t* e = nullptr;
   if (offsets->cnt > 0) {
     rd_kafka_consumer_group_metadata_t* meta = rd_kafka_consumer_group_metadata(consumer_.get());
@@ -342,8 +393,45 @@ rd_kafka_error_t* TransactionalProcessor::commitOffsets(
   return e;
 }
 
+rd_kafka_error_t* TransactionalProcessor::commitConsumerOffsets(
+    const std::map<std::pair<std::string, int32_t>, int64_t>& next, bool async) {
+  // Asynchronous in the loop: a commit that is lost only replays what is already out, and the
+  // next batch does not wait for the group coordinator.
+  rd_kafka_topic_partition_list_t* offsets = assignedOffsets(next);
+  rd_kafka_resp_err_t err = RD_KAFKA_RESP_ERR_NO_ERROR;
+  if (offsets->cnt > 0) err = rd_kafka_commit(consumer_.get(), offsets, async ? 1 : 0);
+  rd_kafka_topic_partition_list_destroy(offsets);
+  return err ? rd_kafka_error_new(err, "%s", rd_kafka_err2str(err)) : nullptr;
+}
+
+rd_kafka_error_t* TransactionalProcessor::awaitDeliveries() {
+  const int op_ms = static_cast<int>(opt_.operation_timeout.count());
+  const auto err = rd_kafka_flush(producer_.get(), op_ms);
+  const auto tally = std::exchange(deliveries_, {});
+  if (err)
+    return rd_kafka_error_new(err, "delivery reports not all in after %d ms: %s", op_ms,
+                              rd_kafka_err2str(err));
+  if (tally.failed > 0)
+    return rd_kafka_error_new(RD_KAFKA_RESP_ERR__FAIL, "%llu messages not delivered: %s",
+                              static_cast<unsigned long long>(tally.failed),
+                              tally.last_error.c_str());
+  return nullptr;
+}
+
 bool TransactionalProcessor::flushPending() {
   const int op_ms = static_cast<int>(opt_.operation_timeout.count());
+  if (!transactions()) {
+    // Synchronous: at stop this is the last commit before the group is left.
+    if (auto e = wrap(commitConsumerOffsets(pending_, false))) {
+      log_.warn("kafka offsets commit failed", {{"error", rd_kafka_error_string(e.get())}});
+      pending_since_ = std::chrono::steady_clock::now();  // not at once again
+      return false;
+    }
+    committed_.fetch_add(pending_count_);
+    pending_.clear();
+    pending_count_ = 0;
+    return true;
+  }
   auto e = wrap(rd_kafka_begin_transaction(producer_.get()));
   if (!e) e = wrap(commitOffsets(pending_));
   while (!e) {

@@ -3,6 +3,12 @@
 // one Kafka transaction, after librdkafka's transactions example. A crash or an aborted
 // transaction rewinds to the last committed offsets, so read_committed readers see every
 // output exactly once.
+//
+// With `Delivery::Idempotent` the same loop produces with an idempotent producer instead, waits
+// for the batch's delivery reports and then commits the offsets: no transaction and no wait for
+// commit markers, but a crash (or a failed delivery) between the produce and the offset commit
+// replays the batch, so a reader may see an output again. The handler's outputs are the same
+// bytes on a replay (derived ids), so a reader that drops a repeated event id sees each once.
 #pragma once
 
 #include "kafka/message.h"
@@ -25,10 +31,19 @@
 
 struct rd_kafka_s;
 struct rd_kafka_error_s;
+struct rd_kafka_topic_partition_list_s;
+struct rd_kafka_message_s;
 
 namespace lapor::kafka {
 
+// How outputs and offsets are committed together (see the top of this file).
+enum class Delivery {
+  Transactions,  // exactly once for read_committed readers
+  Idempotent,    // at least once, a repeat carries the same event id and bytes
+};
+
 struct TransactionalOptions {
+  Delivery delivery = Delivery::Transactions;
   std::string brokers;
   std::string group_id;
   std::vector<std::string> topics;
@@ -37,6 +52,7 @@ struct TransactionalOptions {
   std::string service;  // dead-letter header and metric names
   // Stable per instance: a restarted instance with the same id fences its predecessor and
   // aborts the transaction it left open, instead of waiting for the transaction timeout.
+  // Required with Delivery::Transactions only.
   std::string transactional_id;
   // Static group membership (group.instance.id); "" for dynamic membership. With it a restart
   // takes its partitions back at once instead of after the session timeout.
@@ -117,6 +133,16 @@ class TransactionalProcessor {
   std::vector<Message> collect();
   // True when the batch committed; false when it was aborted (and the consumer rewound).
   bool runTransaction(const std::vector<Message>& batch);
+  // Delivery::Idempotent: waits for every delivery report of what was produced since the last
+  // call; null when all were delivered.
+  rd_kafka_error_s* awaitDeliveries();
+  // Delivery::Idempotent: commits the given next offsets of still-assigned partitions.
+  rd_kafka_error_s* commitConsumerOffsets(
+      const std::map<std::pair<std::string, int32_t>, int64_t>& next, bool async);
+  // The still-assigned partitions of `next`, with their offsets (caller destroys).
+  rd_kafka_topic_partition_list_s* assignedOffsets(
+      const std::map<std::pair<std::string, int32_t>, int64_t>& next);
+  bool transactions() const { return opt_.delivery == Delivery::Transactions; }
   // Commits the offsets of batches that produced nothing, in a transaction of their own.
   bool flushPending();
   // send_offsets_to_transaction for the given next offsets of still-assigned partitions.
@@ -134,6 +160,14 @@ class TransactionalProcessor {
   std::atomic<bool> stop_{false};
   std::atomic<uint64_t> committed_{0};
   std::atomic<uint64_t> aborted_{0};
+  // Delivery::Idempotent: delivery reports that named an error since the last awaitDeliveries,
+  // counted by onDelivery, which librdkafka calls from inside rd_kafka_flush on the loop thread.
+  struct DeliveryTally {
+    uint64_t failed = 0;
+    std::string last_error;
+  };
+  static void onDelivery(rd_kafka_s* rk, const rd_kafka_message_s* m, void* opaque);
+  DeliveryTally deliveries_;
   std::chrono::milliseconds backoff_{100};
   // Next offsets of the batches that produced nothing and are not committed yet.
   std::map<std::pair<std::string, int32_t>, int64_t> pending_;

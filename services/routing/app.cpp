@@ -16,11 +16,21 @@ std::string instanceId(const config::Config& cfg) {
   return host;
 }
 
+// routing.delivery: how dispatches and the lifecycle events beside them are written
+// (docs/configuration.md; the trade-off with numbers in docs/performance.md).
+kafka::Delivery deliveryOf(const config::Config& cfg) {
+  const auto d = cfg.getString("routing", "delivery", "transactions");
+  if (d == "transactions") return kafka::Delivery::Transactions;
+  if (d == "idempotent") return kafka::Delivery::Idempotent;
+  throw cfg.error("routing", "delivery", "give transactions or idempotent, not '" + d + "'");
+}
+
 kafka::TransactionalOptions processorOptions(const config::Config& cfg,
                                              const app::ServiceSettings& s) {
   auto c = s.consumer(cfg.getString("kafka", "group", "lapor-routing"),
                       {kafka::kComplaintsTopic, kCommandsTopic});
   kafka::TransactionalOptions o;
+  o.delivery = deliveryOf(cfg);
   o.brokers = c.brokers;
   o.security = c.security;
   o.group_id = c.group_id;
@@ -84,6 +94,9 @@ RoutingApp::RoutingApp(const config::Config& cfg, const app::ServiceSettings& s,
   for (auto c : router_.verificationChannels())
     held += (held.empty() ? "" : ",") + events::channelName(c);
   log_.info("verification", {{"channels", held.empty() ? "none" : held}});
+  log_.info("dispatch delivery",
+            {{"mode", deliveryOf(cfg) == kafka::Delivery::Transactions ? "transactions"
+                                                                        : "idempotent"}});
   log_.info("rules loaded", {{"source", rules_path_},
                              {"version", rules_.get()->version()},
                              {"rules", rules_.get()->size()}});

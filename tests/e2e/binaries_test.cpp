@@ -108,6 +108,11 @@ TEST(Binaries, BadSettingStopsTheServiceWithTheKeyNamed) {
                {{"LAPOR_SLA_ACKNOWLEDGE_EMERGENCY", "soon"}});
   EXPECT_EQ(r.exit_code, 2) << r.output;
   EXPECT_NE(r.output.find("sla.acknowledge_emergency"), std::string::npos) << r.output;
+  r = run("routing", {"--config", LAPOR_SOURCE_DIR "/deploy/config/routing.yaml"},
+          {{"LAPOR_ROUTING_DELIVERY", "at-most-once"}});
+  EXPECT_EQ(r.exit_code, 2) << r.output;
+  EXPECT_NE(r.output.find("routing.delivery"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("'at-most-once'"), std::string::npos) << r.output;
 }
 
 TEST(Binaries, MissingConfigFileIsNamed) {

@@ -1,6 +1,7 @@
 // TransactionalProcessor against the real broker: outputs and offsets commit together, a
 // handler's retry aborts the batch and it is done again without duplicates, dead letters go in
 // the same transaction, and a second processor with the same transactional id fences the first.
+// With Delivery::Idempotent the same loop runs without transactions and commits plain offsets.
 #include "integration_support.h"
 #include "kafka/consumer.h"
 #include "kafka/transactional_processor.h"
@@ -160,6 +161,49 @@ TEST_F(TransactionalProcessorTest, StopCommitsOffsetsThatWaitedForATransaction) 
     ASSERT_TRUE(waitFor([&] { return handled.load() >= 10; }, 60s));
     EXPECT_EQ(p.committed(), 0u) << "committed before the interval or a transaction";
   }
+  EXPECT_EQ(successorSees("after"), std::vector<std::string>{"after"});
+}
+
+// Delivery::Idempotent: no transaction at all (the transactions metric is not even registered),
+// every output and dead letter is written, a retry rewinds the batch, and the offsets committed
+// after the outputs' delivery reports let a successor start after everything handled.
+TEST_F(TransactionalProcessorTest, IdempotentDeliveryWritesEveryOutputAndCommitsPlainOffsets) {
+  constexpr int kMessages = 50;
+  for (int i = 0; i < kMessages; ++i)
+    ASSERT_TRUE(testing::produceRaw(brokers, in, "k" + std::to_string(i % 5), std::to_string(i)));
+  prometheus::Registry registry;
+  std::atomic<int> failures_left{3};
+  auto o = options("a");
+  o.delivery = kafka::Delivery::Idempotent;
+  o.transactional_id.clear();  // not needed without transactions
+  {
+    kafka::TransactionalProcessor p(o, log::Logger("test"), &registry);
+    p.start([&](const kafka::Message& m) {
+      if (m.value == "20" && failures_left.fetch_sub(1) > 0)
+        return kafka::TransformResult::retry("test", "not yet");
+      if (m.value == "33") return kafka::TransformResult::deadLetter("test-reason", "bad one");
+      return kafka::TransformResult::done({{out, m.key, "out-" + m.value, {}}});
+    });
+    ASSERT_TRUE(waitFor([&] { return p.committed() >= kMessages; }, 60s));
+    EXPECT_GE(p.aborted(), 3u);
+  }
+  for (const auto& family : registry.Collect())
+    EXPECT_NE(family.name, "lapor_txn_test_transactions_total") << "a transaction was counted";
+
+  TopicReader reader(brokers, out);
+  reader.readUntil([](const kafka::Message&) { return false; }, 2s);
+  std::map<std::string, int> seen;
+  for (const auto& m : reader.seen()) ++seen[m.value];
+  EXPECT_EQ(seen.size(), static_cast<size_t>(kMessages - 1));
+  EXPECT_EQ(seen.count("out-33"), 0u);
+  EXPECT_EQ(seen.count("out-20"), 1u) << "the retried message's output is missing";
+
+  TopicReader dlq(brokers, kafka::kDeadLetterTopic);
+  auto dl = dlq.readUntil(
+      [&](const kafka::Message& m) { return m.header("lapor.dlq.source.topic") == in; }, 30s);
+  ASSERT_TRUE(dl);
+  EXPECT_EQ(dl->value, "33");
+
   EXPECT_EQ(successorSees("after"), std::vector<std::string>{"after"});
 }
 
