@@ -56,6 +56,16 @@ class TransactionalProcessorTest : public ::testing::Test {
     std::lock_guard lk(mu);
     return seen;
   }
+  // Copies message "i" to `out` as "out-i", except that "20" asks for a retry while
+  // `failures_left` lasts and "33" is dead-lettered.
+  kafka::TransformHandler retriesTwentyAndDeadLettersThirtyThree(std::atomic<int>& failures_left) {
+    return [this, &failures_left](const kafka::Message& m) {
+      if (m.value == "20" && failures_left.fetch_sub(1) > 0)
+        return kafka::TransformResult::retry("test", "not yet");
+      if (m.value == "33") return kafka::TransformResult::deadLetter("test-reason", "bad one");
+      return kafka::TransformResult::done({{out, m.key, "out-" + m.value, {}}});
+    };
+  }
   std::string brokers;
   std::string in = uniqueName("lapor.test.txn-in");
   std::string out = uniqueName("lapor.test.txn-out");
@@ -68,13 +78,8 @@ TEST_F(TransactionalProcessorTest, RetryAbortsTheBatchAndEveryOutputAppearsOnce)
     ASSERT_TRUE(testing::produceRaw(brokers, in, "k" + std::to_string(i % 5), std::to_string(i)));
   std::atomic<int> failures_left{3};
   kafka::TransactionalProcessor p(options("a"), log::Logger("test"), nullptr);
-  p.start([&](const kafka::Message& m) {
-    // Message 20 fails three times: its batch (and what was produced for it) is aborted.
-    if (m.value == "20" && failures_left.fetch_sub(1) > 0)
-      return kafka::TransformResult::retry("test", "not yet");
-    if (m.value == "33") return kafka::TransformResult::deadLetter("test-reason", "bad one");
-    return kafka::TransformResult::done({{out, m.key, "out-" + m.value, {}}});
-  });
+  // Message 20 fails three times: its batch (and what was produced for it) is aborted.
+  p.start(retriesTwentyAndDeadLettersThirtyThree(failures_left));
   ASSERT_TRUE(waitFor([&] { return p.committed() >= kMessages; }, 60s));
   EXPECT_GE(p.aborted(), 3u);
 
@@ -178,12 +183,7 @@ TEST_F(TransactionalProcessorTest, IdempotentDeliveryWritesEveryOutputAndCommits
   o.transactional_id.clear();  // not needed without transactions
   {
     kafka::TransactionalProcessor p(o, log::Logger("test"), &registry);
-    p.start([&](const kafka::Message& m) {
-      if (m.value == "20" && failures_left.fetch_sub(1) > 0)
-        return kafka::TransformResult::retry("test", "not yet");
-      if (m.value == "33") return kafka::TransformResult::deadLetter("test-reason", "bad one");
-      return kafka::TransformResult::done({{out, m.key, "out-" + m.value, {}}});
-    });
+    p.start(retriesTwentyAndDeadLettersThirtyThree(failures_left));
     ASSERT_TRUE(waitFor([&] { return p.committed() >= kMessages; }, 60s));
     EXPECT_GE(p.aborted(), 3u);
   }

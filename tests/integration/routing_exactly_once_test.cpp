@@ -13,6 +13,7 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <functional>
 #include <map>
 #include <set>
 #include <thread>
@@ -81,6 +82,30 @@ class RoutingExactlyOnceTest : public ::testing::Test {
     waitFor([&] { return (got = routedSoFar(reader, std::chrono::milliseconds(200))) >= n; },
             timeout, std::chrono::milliseconds(1));
     return got;
+  }
+
+  // One instance (batches of 10) routes the burst; SIGKILL once 100 complaints are routed, then
+  // a restart routes the rest. `before_kill` looks at the first instance while it runs.
+  void killInTheMiddleOfABurstAndRestart(
+      RoutingRun run, const std::function<void(RoutingInstance&)>& before_kill = {}) {
+    run.extra_env["LAPOR_ROUTING_MAX_BATCH"] = "10";
+    auto routing = std::make_unique<RoutingInstance>(run, "solo");
+    testing::TopicReader lifecycle(brokers, kafka::kComplaintsTopic);
+
+    auto producing = produceBurst();
+    const auto at_kill = waitRouted(lifecycle, 100, std::chrono::seconds(30));
+    if (at_kill < 100u) producing.join();
+    ASSERT_GE(at_kill, 100u) << routing->process().logTail();
+    if (before_kill) before_kill(*routing);
+    ASSERT_TRUE(routing->process().signalAndWait(SIGKILL, std::chrono::seconds(5)));
+    producing.join();
+    RecordProperty("routed_at_kill", std::to_string(at_kill));
+    EXPECT_LT(at_kill, static_cast<size_t>(kComplaints)) << "the kill came after the burst";
+
+    routing = std::make_unique<RoutingInstance>(run, "solo");
+    ASSERT_EQ(waitRouted(lifecycle, kComplaints, std::chrono::seconds(40)),
+              static_cast<size_t>(kComplaints))
+        << routing->process().logTail();
   }
 
   // Reads every dispatch topic. Each assignment the rules give must be there and nothing else;
@@ -155,22 +180,7 @@ class RoutingExactlyOnceTest : public ::testing::Test {
 
 TEST_F(RoutingExactlyOnceTest, SigkillInTheMiddleOfABurstLosesAndDuplicatesNothing) {
   auto run = newRoutingRun(shippedAgencies());
-  run.extra_env["LAPOR_ROUTING_MAX_BATCH"] = "10";
-  auto routing = std::make_unique<RoutingInstance>(run, "solo");
-  testing::TopicReader lifecycle(brokers, kafka::kComplaintsTopic);
-
-  auto producing = produceBurst();
-  const auto at_kill = waitRouted(lifecycle, 100, std::chrono::seconds(30));
-  ASSERT_GE(at_kill, 100u) << routing->process().logTail();
-  ASSERT_TRUE(routing->process().signalAndWait(SIGKILL, std::chrono::seconds(5)));
-  producing.join();
-  RecordProperty("routed_at_kill", std::to_string(at_kill));
-  EXPECT_LT(at_kill, static_cast<size_t>(kComplaints)) << "the kill came after the burst";
-
-  routing = std::make_unique<RoutingInstance>(run, "solo");
-  ASSERT_EQ(waitRouted(lifecycle, kComplaints, std::chrono::seconds(40)),
-            static_cast<size_t>(kComplaints))
-      << routing->process().logTail();
+  ASSERT_NO_FATAL_FAILURE(killInTheMiddleOfABurstAndRestart(run));
   expectExactlyTheExpectedAssignments();
 }
 
@@ -201,24 +211,10 @@ TEST_F(RoutingExactlyOnceTest, TwoInstancesShareABurstAndOneIsKilled) {
 
 TEST_F(RoutingExactlyOnceTest, IdempotentDeliveryRepeatsOnlyTheSameEventsAfterASigkill) {
   auto run = newRoutingRun(shippedAgencies());
-  run.extra_env["LAPOR_ROUTING_MAX_BATCH"] = "10";
   run.extra_env["LAPOR_ROUTING_DELIVERY"] = "idempotent";
-  auto routing = std::make_unique<RoutingInstance>(run, "solo");
-  testing::TopicReader lifecycle(brokers, kafka::kComplaintsTopic);
-
-  auto producing = produceBurst();
-  const auto at_kill = waitRouted(lifecycle, 100, std::chrono::seconds(30));
-  ASSERT_GE(at_kill, 100u) << routing->process().logTail();
-  EXPECT_EQ(routing->logLines("\"mode\":\"idempotent\""), 1u) << routing->process().logTail();
-  ASSERT_TRUE(routing->process().signalAndWait(SIGKILL, std::chrono::seconds(5)));
-  producing.join();
-  RecordProperty("routed_at_kill", std::to_string(at_kill));
-  EXPECT_LT(at_kill, static_cast<size_t>(kComplaints)) << "the kill came after the burst";
-
-  routing = std::make_unique<RoutingInstance>(run, "solo");
-  ASSERT_EQ(waitRouted(lifecycle, kComplaints, std::chrono::seconds(40)),
-            static_cast<size_t>(kComplaints))
-      << routing->process().logTail();
+  ASSERT_NO_FATAL_FAILURE(killInTheMiddleOfABurstAndRestart(run, [](RoutingInstance& routing) {
+    EXPECT_EQ(routing.logLines("\"mode\":\"idempotent\""), 1u) << routing.process().logTail();
+  }));
   expectTheExpectedAssignments(true);
 }
 
