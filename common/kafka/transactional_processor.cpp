@@ -10,7 +10,6 @@
 
 #include <map>
 #include <stdexcept>
-#include <utility>
 
 namespace lapor::kafka {
 
@@ -90,34 +89,19 @@ TransactionalProcessor::~TransactionalProcessor() {
   stop();
 }
 
-void TransactionalProcessor::onDelivery(rd_kafka_s*, const rd_kafka_message_s* m, void*) {
-  auto* tally = static_cast<DeliveryTally*>(m->_private);
-  if (!tally || !m->err) return;
-  ++tally->failed;
-  tally->last_error = rd_kafka_err2str(m->err);
-}
-
 void TransactionalProcessor::makeProducer() {
   if (!transactions()) {
     // Idempotent: retries never duplicate or reorder within a producer's session; a replay
-    // after a crash may repeat a batch (see the header).
-    rd_kafka_conf_t* conf = detail::clientConf(opt_.brokers, opt_.security);
-    detail::setOrThrow(conf, "client.id", opt_.client_id);
-    detail::setOrThrow(conf, "enable.idempotence", "true");
-    detail::setOrThrow(conf, "acks", "all");
-    detail::setOrThrow(conf, "linger.ms", "1");
-    // A delivery report comes within the operation timeout, delivered or not.
-    detail::setOrThrow(conf, "message.timeout.ms", std::to_string(opt_.operation_timeout.count()));
-    rd_kafka_conf_set_dr_msg_cb(conf, onDelivery);
-    detail::routeLogs(conf, &log_);
-    char err[512];
-    rd_kafka_t* rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, err, sizeof err);
-    if (!rk) {
-      rd_kafka_conf_destroy(conf);
-      throw std::runtime_error(std::string("kafka idempotent producer: ") + err);
-    }
-    producer_.reset(rk);  // the old one, if any, goes with what it still held
-    deliveries_ = {};
+    // after a crash may repeat a batch (see the header). A delivery report comes within the
+    // operation timeout, delivered or not.
+    ProducerOptions o;
+    o.brokers = opt_.brokers;
+    o.security = opt_.security;
+    o.client_id = opt_.client_id;
+    o.linger_ms = 1;
+    o.message_timeout_ms = static_cast<int>(opt_.operation_timeout.count());
+    plain_.reset();  // the old one, if any, first delivers or fails what it still holds
+    plain_ = std::make_unique<Producer>(o, log_);
     return;
   }
 
@@ -167,6 +151,7 @@ void TransactionalProcessor::stop() {
     consumer_.reset();
   }
   producer_.reset();
+  plain_.reset();
 }
 
 bool TransactionalProcessor::waitOrStop(std::chrono::milliseconds d) {
@@ -239,10 +224,7 @@ bool TransactionalProcessor::runTransaction(const std::vector<Message>& batch) {
   };
   auto fail = [&](const std::string& what, rd_kafka_error_t* raw) {
     auto e = wrap(raw);
-    char fatal_why[256];
-    const bool fatal = (e && rd_kafka_error_is_fatal(e.get())) ||
-                       (!transactions() &&
-                        rd_kafka_fatal_error(producer_.get(), fatal_why, sizeof fatal_why));
+    const bool fatal = e && rd_kafka_error_is_fatal(e.get());
     log_.warn("kafka transaction aborted",
               {{"step", what},
                {"error", e ? rd_kafka_error_string(e.get()) : "handler asked for a retry"},
@@ -250,7 +232,7 @@ bool TransactionalProcessor::runTransaction(const std::vector<Message>& batch) {
                {"messages", batch.size()}});
     if (fatal || !transactions()) {
       // Transactions: fenced or broken, a new producer with the same id starts clean.
-      // Idempotent: what the old one still holds goes with it, and the replay produces it again.
+      // Idempotent: a fresh producer, and the replay produces the batch again.
       makeProducer();
     } else {
       auto a = wrap(rd_kafka_abort_transaction(producer_.get(), op_ms));
@@ -310,41 +292,39 @@ bool TransactionalProcessor::runTransaction(const std::vector<Message>& batch) {
     return true;
   }
 
-  if (transactions())
-    if (auto e = rd_kafka_begin_transaction(producer_.get())) return fail("begin", e);
-  DeliveryTally* tally = transactions() ? nullptr : &deliveries_;
-  for (const auto& o : out) {
-    rd_kafka_headers_t* hdrs = rd_kafka_headers_new(o.headers.size());
-    for (const auto& [k, v] : o.headers)
-      rd_kafka_header_add(hdrs, k.data(), static_cast<ssize_t>(k.size()), v.data(),
-                          static_cast<ssize_t>(v.size()));
-    auto err = rd_kafka_producev(
-        producer_.get(), RD_KAFKA_V_TOPIC(o.topic.c_str()),
-        RD_KAFKA_V_KEY(o.key.data(), o.key.size()),
-        RD_KAFKA_V_VALUE(const_cast<char*>(o.value.data()), o.value.size()),
-        RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_HEADERS(hdrs),
-        RD_KAFKA_V_OPAQUE(tally), RD_KAFKA_V_END);
-    if (err) {
-      rd_kafka_headers_destroy(hdrs);
-      return fail("produce " + o.topic, rd_kafka_error_new(err, "%s", rd_kafka_err2str(err)));
-    }
-  }
   // The batch's offsets, with those of earlier batches that produced nothing.
   auto commit = pending_;
   advance(commit, ranges);
   if (!transactions()) {
+    std::vector<std::future<DeliveryReport>> reports;
+    for (auto& o : out) reports.push_back(plain_->produce(std::move(o)));
     // Every output is written before the offsets move past its cause.
-    if (auto e = awaitDeliveries()) return fail("deliver", e);
+    if (auto e = awaitDeliveries(reports)) return fail("deliver", e);
     if (auto e = commitConsumerOffsets(commit, true)) return fail("commit offsets", e);
-  } else if (auto e = commitOffsets(commit)) {
-    return fail("send_offsets", e);
-  }
-
-  while (transactions()) {
-    auto c = wrap(rd_kafka_commit_transaction(producer_.get(), op_ms));
-    if (!c) break;
-    if (rd_kafka_error_is_retriable(c.get()) && !stop_.load()) continue;  // outcome unknown yet
-    return fail("commit", c.release());
+  } else {
+    if (auto e = rd_kafka_begin_transaction(producer_.get())) return fail("begin", e);
+    for (const auto& o : out) {
+      rd_kafka_headers_t* hdrs = rd_kafka_headers_new(o.headers.size());
+      for (const auto& [k, v] : o.headers)
+        rd_kafka_header_add(hdrs, k.data(), static_cast<ssize_t>(k.size()), v.data(),
+                            static_cast<ssize_t>(v.size()));
+      auto err = rd_kafka_producev(
+          producer_.get(), RD_KAFKA_V_TOPIC(o.topic.c_str()),
+          RD_KAFKA_V_KEY(o.key.data(), o.key.size()),
+          RD_KAFKA_V_VALUE(const_cast<char*>(o.value.data()), o.value.size()),
+          RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_HEADERS(hdrs), RD_KAFKA_V_END);
+      if (err) {
+        rd_kafka_headers_destroy(hdrs);
+        return fail("produce " + o.topic, rd_kafka_error_new(err, "%s", rd_kafka_err2str(err)));
+      }
+    }
+    if (auto e = commitOffsets(commit)) return fail("send_offsets", e);
+    while (true) {
+      auto c = wrap(rd_kafka_commit_transaction(producer_.get(), op_ms));
+      if (!c) break;
+      if (rd_kafka_error_is_retriable(c.get()) && !stop_.load()) continue;  // outcome unknown yet
+      return fail("commit", c.release());
+    }
   }
   committed_.fetch_add(batch.size() + pending_count_);
   pending_.clear();
@@ -404,18 +384,21 @@ rd_kafka_error_t* TransactionalProcessor::commitConsumerOffsets(
   return err ? rd_kafka_error_new(err, "%s", rd_kafka_err2str(err)) : nullptr;
 }
 
-rd_kafka_error_t* TransactionalProcessor::awaitDeliveries() {
-  const int op_ms = static_cast<int>(opt_.operation_timeout.count());
-  const auto err = rd_kafka_flush(producer_.get(), op_ms);
-  const auto tally = std::exchange(deliveries_, {});
-  if (err)
-    return rd_kafka_error_new(err, "delivery reports not all in after %d ms: %s", op_ms,
-                              rd_kafka_err2str(err));
-  if (tally.failed > 0)
-    return rd_kafka_error_new(RD_KAFKA_RESP_ERR__FAIL, "%llu messages not delivered: %s",
-                              static_cast<unsigned long long>(tally.failed),
-                              tally.last_error.c_str());
-  return nullptr;
+rd_kafka_error_t* TransactionalProcessor::awaitDeliveries(
+    std::vector<std::future<DeliveryReport>>& reports) {
+  // Each report comes within message.timeout.ms (the operation timeout); the wait allows a
+  // second more before it counts the message as not delivered.
+  const auto wait = opt_.operation_timeout + std::chrono::seconds(1);
+  uint64_t failed = 0;
+  std::string last_error;
+  for (auto& f : reports)
+    if (auto r = awaitReport(f, wait); !r.ok) {
+      ++failed;
+      last_error = r.error;
+    }
+  if (failed == 0) return nullptr;
+  return rd_kafka_error_new(RD_KAFKA_RESP_ERR__FAIL, "%llu messages not delivered: %s",
+                            static_cast<unsigned long long>(failed), last_error.c_str());
 }
 
 bool TransactionalProcessor::flushPending() {

@@ -12,6 +12,7 @@
 #pragma once
 
 #include "kafka/message.h"
+#include "kafka/producer.h"
 #include "kafka/rdkafka_conf.h"
 #include "log/logger.h"
 
@@ -32,7 +33,6 @@
 struct rd_kafka_s;
 struct rd_kafka_error_s;
 struct rd_kafka_topic_partition_list_s;
-struct rd_kafka_message_s;
 
 namespace lapor::kafka {
 
@@ -133,9 +133,9 @@ class TransactionalProcessor {
   std::vector<Message> collect();
   // True when the batch committed; false when it was aborted (and the consumer rewound).
   bool runTransaction(const std::vector<Message>& batch);
-  // Delivery::Idempotent: waits for every delivery report of what was produced since the last
-  // call; null when all were delivered.
-  rd_kafka_error_s* awaitDeliveries();
+  // Delivery::Idempotent: waits for every delivery report of a batch; null when all were
+  // delivered.
+  rd_kafka_error_s* awaitDeliveries(std::vector<std::future<DeliveryReport>>& reports);
   // Delivery::Idempotent: commits the given next offsets of still-assigned partitions.
   rd_kafka_error_s* commitConsumerOffsets(
       const std::map<std::pair<std::string, int32_t>, int64_t>& next, bool async);
@@ -160,14 +160,8 @@ class TransactionalProcessor {
   std::atomic<bool> stop_{false};
   std::atomic<uint64_t> committed_{0};
   std::atomic<uint64_t> aborted_{0};
-  // Delivery::Idempotent: delivery reports that named an error since the last awaitDeliveries,
-  // counted by onDelivery, which librdkafka calls from inside rd_kafka_flush on the loop thread.
-  struct DeliveryTally {
-    uint64_t failed = 0;
-    std::string last_error;
-  };
-  static void onDelivery(rd_kafka_s* rk, const rd_kafka_message_s* m, void* opaque);
-  DeliveryTally deliveries_;
+  // Delivery::Idempotent: the project's idempotent producer; producer_ stays null.
+  std::unique_ptr<Producer> plain_;
   std::chrono::milliseconds backoff_{100};
   // Next offsets of the batches that produced nothing and are not committed yet.
   std::map<std::pair<std::string, int32_t>, int64_t> pending_;
