@@ -458,8 +458,9 @@ int AgencyServiceImpl::confirmUpTo(const std::string& agency, const std::string&
   if (!cursorAfter(cursor, from)) return 0;
   int confirmed = 0;
   const auto feed = store_.feedKey(agency);
+  constexpr size_t kPage = 500;
   while (true) {
-    auto r = redis.command({"XRANGE", feed, "(" + from, cursor, "COUNT", "500"});
+    auto r = redis.command({"XRANGE", feed, "(" + from, cursor, "COUNT", std::to_string(kPage)});
     if (r.elements.empty()) break;
     std::vector<std::string> assignments;
     for (const auto& entry : r.elements) {
@@ -472,6 +473,7 @@ int AgencyServiceImpl::confirmUpTo(const std::string& agency, const std::string&
         .Increment(static_cast<double>(n));
     confirmed += n;
     redis.command({"SET", mark, from});
+    if (r.elements.size() < kPage) break;  // the range is read to `cursor`
   }
   return confirmed;
 }
@@ -496,9 +498,13 @@ grpc::Status AgencyServiceImpl::ConfirmDelivery(grpc::ServerContext* ctx,
     // whichever instance serves it.
     auto& redis = store_.redis();
     const auto key = confirmationsKey(req->agency_id());
-    redis.command({"XADD", key, "MAXLEN", "~", "1000", "*", "stream", req->stream_id(), "cursor",
-                   req->cursor()});
-    redis.command({"PEXPIRE", key, "86400000"});
+    redis::Pipeline p;
+    p.command({"XADD", key, "MAXLEN", "~", "1000", "*", "stream", req->stream_id(), "cursor",
+               req->cursor()});
+    p.command({"PEXPIRE", key, "86400000"});
+    for (const auto& r : redis.pipeline(p))
+      if (r.type == redis::Reply::Type::Error)
+        throw redis::RedisError("redis confirmations of " + req->agency_id() + ": " + r.str);
     return grpc::Status::OK;
   } catch (const redis::RedisError&) {
     return grpc::Status(grpc::StatusCode::UNAVAILABLE, "feed store unavailable; retry");
