@@ -197,7 +197,15 @@ TEST(SlaEndToEnd, ComplaintWalksThroughWarningBreachAndTwoEscalationLevels) {
   EXPECT_NE(item2->assignment().assignment_id(), item1->assignment().assignment_id());
   EXPECT_EQ(item2->escalated_assignment_id(), assignmentIdFor(cid, "dinas-pu"));
 
-  auto ob = obligation(cid, "dinas-pu", v1::SLA_STAGE_ACKNOWLEDGE);
+  // The level is recorded once the escalation's events are acknowledged (a crash in between
+  // fires the timer again, with the same event ids), so it can follow the event by a moment.
+  std::optional<v1::Obligation> ob;
+  waitFor(
+      [&] {
+        ob = obligation(cid, "dinas-pu", v1::SLA_STAGE_ACKNOWLEDGE);
+        return ob && ob->escalation_level() >= 2;
+      },
+      std::chrono::seconds(10));
   ASSERT_TRUE(ob);
   EXPECT_EQ(ob->state(), v1::OBLIGATION_STATE_BREACHED);
   EXPECT_EQ(ob->escalation_level(), 2);
