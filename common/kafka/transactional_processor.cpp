@@ -133,6 +133,22 @@ void TransactionalProcessor::makeProducer() {
 }
 
 void TransactionalProcessor::start(TransformHandler handler) {
+  start(TransformBatchHandler([h = std::move(handler)](const std::vector<Message>& batch) {
+    std::vector<TransformResult> results;
+    results.reserve(batch.size());
+    for (const auto& msg : batch) {
+      try {
+        results.push_back(h(msg));
+      } catch (const std::exception& e) {
+        results.push_back(TransformResult::retry("exception", e.what()));
+      }
+      if (results.back().outcome == Outcome::Retry) break;  // the batch is abandoned there
+    }
+    return results;
+  }));
+}
+
+void TransactionalProcessor::start(TransformBatchHandler handler) {
   handler_ = std::move(handler);
   makeProducer();
   detail::subscribe(consumer_.get(), opt_.topics);
@@ -248,13 +264,18 @@ bool TransactionalProcessor::runTransaction(const std::vector<Message>& batch) {
   // Decide the whole batch first: a batch that produces nothing needs no transaction.
   std::vector<std::pair<std::string, std::string>> deadletters;  // topic, reason
   std::vector<OutMessage> out;
-  for (const auto& msg : batch) {
-    TransformResult r;
-    try {
-      r = handler_(msg);
-    } catch (const std::exception& e) {
-      r = TransformResult::retry("exception", e.what());
-    }
+  std::vector<TransformResult> results;
+  try {
+    results = handler_(batch);
+  } catch (const std::exception& e) {
+    results = {TransformResult::retry("exception", e.what())};
+  }
+  if (results.size() < batch.size() &&
+      (results.empty() || results.back().outcome != Outcome::Retry))
+    results.push_back(TransformResult::retry("handler", "fewer results than messages"));
+  for (size_t i = 0; i < results.size() && i < batch.size(); ++i) {
+    const auto& msg = batch[i];
+    auto& r = results[i];
     if (r.outcome == Outcome::Retry) {
       log_.warn("message will be retried", {{"topic", msg.topic},
                                             {"partition", msg.partition},

@@ -100,6 +100,11 @@ struct TransformResult {
 // Called again for the same message after an abort or a crash: effects outside Kafka must be
 // idempotent (routing keys them by the cause's id).
 using TransformHandler = std::function<TransformResult(const Message&)>;
+// The same for a whole batch (what one poll returned, in the order read): one result per
+// message, in the batch's order, so a handler can read and write its state for the batch in
+// one round trip. A Retry anywhere abandons the batch, as with TransformHandler.
+using TransformBatchHandler =
+    std::function<std::vector<TransformResult>(const std::vector<Message>&)>;
 
 // The dead-letter copy of `msg` with the reason and the source in headers (lapor.dlq.*).
 OutMessage deadLetterOf(const Message& msg, const std::string& service, const std::string& reason,
@@ -117,6 +122,7 @@ class TransactionalProcessor {
   // Initialises transactions (fencing an earlier instance with the same id), subscribes and
   // starts the loop thread. Throws when the broker refuses.
   void start(TransformHandler handler);
+  void start(TransformBatchHandler handler);
   // Finishes or aborts the batch in hand and leaves the group.
   void stop();
 
@@ -155,7 +161,7 @@ class TransactionalProcessor {
   log::Logger log_;
   std::unique_ptr<rd_kafka_s, Deleter> consumer_;
   std::unique_ptr<rd_kafka_s, Deleter> producer_;
-  TransformHandler handler_;
+  TransformBatchHandler handler_;
   std::thread thread_;
   std::atomic<bool> stop_{false};
   std::atomic<uint64_t> committed_{0};

@@ -100,7 +100,8 @@ RoutingApp::RoutingApp(const config::Config& cfg, const app::ServiceSettings& s,
   log_.info("rules loaded", {{"source", rules_path_},
                              {"version", rules_.get()->version()},
                              {"rules", rules_.get()->size()}});
-  processor_.start([this](const kafka::Message& m) { return handler_.handle(m); });
+  processor_.start(kafka::TransformBatchHandler(
+      [this](const std::vector<kafka::Message>& batch) { return handler_.handleBatch(batch); }));
   server_ = std::make_unique<grpcx::GrpcServer>(
       s.grpc, std::vector<grpcx::ServiceEntry>{{&admin_, v1::RoutingAdmin::service_full_name()}},
       logger);

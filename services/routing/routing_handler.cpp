@@ -4,7 +4,9 @@
 
 #include "events/envelope.h"
 
+#include <map>
 #include <regex>
+#include <set>
 
 namespace lapor::routing {
 
@@ -23,8 +25,8 @@ RoutingMetrics::RoutingMetrics(prometheus::Registry& r)
                   .Help("Rule file reloads, by outcome (applied, refused)")
                   .Register(r)) {}
 
-std::optional<v1::RoutingState> RoutingStore::state(const std::string& complaint_id) {
-  auto r = redis_.command({"GET", redis_.key("routing:state:" + complaint_id)});
+std::optional<v1::RoutingState> RoutingStore::parseState(const std::string& complaint_id,
+                                                         const redis::Reply& r) {
   if (r.isNil()) return std::nullopt;
   v1::RoutingState s;
   if (!s.ParseFromString(r.str))
@@ -32,13 +34,38 @@ std::optional<v1::RoutingState> RoutingStore::state(const std::string& complaint
   return s;
 }
 
-std::optional<v1::RoutingOutputs> RoutingStore::outputs(const std::string& cause_id) {
-  auto r = redis_.command({"GET", redis_.key("routing:out:" + cause_id)});
+std::optional<v1::RoutingOutputs> RoutingStore::parseOutputs(const std::string& cause_id,
+                                                             const redis::Reply& r) {
   if (r.isNil()) return std::nullopt;
   v1::RoutingOutputs o;
   if (!o.ParseFromString(r.str))
     throw CorruptRecord("routing outputs of " + cause_id + " do not parse");
   return o;
+}
+
+std::optional<v1::RoutingState> RoutingStore::state(const std::string& complaint_id) {
+  return parseState(complaint_id,
+                    redis_.command({"GET", redis_.key("routing:state:" + complaint_id)}));
+}
+
+std::optional<v1::RoutingOutputs> RoutingStore::outputs(const std::string& cause_id) {
+  return parseOutputs(cause_id, redis_.command({"GET", redis_.key("routing:out:" + cause_id)}));
+}
+
+std::vector<RoutingStore::Stored> RoutingStore::load(const std::vector<Key>& keys) {
+  std::vector<Stored> out;
+  if (keys.empty()) return out;
+  redis::Pipeline p;
+  for (const auto& k : keys) {
+    p.command({"GET", redis_.key("routing:out:" + k.cause_id)});
+    p.command({"GET", redis_.key("routing:state:" + k.complaint_id)});
+  }
+  auto replies = redis_.pipeline(p);
+  for (const auto& r : replies)
+    if (r.type == redis::Reply::Type::Error) throw redis::RedisError("redis routing read: " + r.str);
+  for (size_t i = 0; i < keys.size(); ++i)
+    out.push_back({std::move(replies[2 * i]), std::move(replies[2 * i + 1])});
+  return out;
 }
 
 namespace {
@@ -49,33 +76,62 @@ constexpr const char* kQueueKey = "routing:verification-queue";
 bool queued(const v1::RoutingState& s) {
   return !s.closed() && s.verification() != v1::COMPLAINT_STATUS_UNSPECIFIED;
 }
-}  // namespace
 
-void RoutingStore::saveState(const std::string& complaint_id, const v1::RoutingState& state) {
-  static const std::string kScript =
+const redis::Script& saveStateScript() {
+  static const redis::Script s(
       "redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])\n"
       "if ARGV[3] == '' then redis.call('ZREM', KEYS[2], ARGV[4])\n"
       "else redis.call('ZADD', KEYS[2], ARGV[3], ARGV[4]) end\n"
-      "return 1";
-  redis_.eval(kScript, {redis_.key("routing:state:" + complaint_id), redis_.key(kQueueKey)},
-              {state.SerializeAsString(), std::to_string(ttl_.count()),
-               queued(state) ? std::to_string(state.queued_at_ms()) : "", complaint_id});
+      "return 1");
+  return s;
 }
 
-void RoutingStore::save(const std::string& complaint_id, const v1::RoutingState& state,
-                        const std::string& cause_id, const v1::RoutingOutputs& outputs) {
-  // One script: the state and the outputs that go with it are never seen one without the other.
-  static const std::string kScript =
+// One script: the state and the outputs that go with it are never seen one without the other.
+const redis::Script& saveScript() {
+  static const redis::Script s(
       "redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[3])\n"
       "redis.call('SET', KEYS[2], ARGV[2], 'PX', ARGV[3])\n"
       "if ARGV[4] == '' then redis.call('ZREM', KEYS[3], ARGV[5])\n"
       "else redis.call('ZADD', KEYS[3], ARGV[4], ARGV[5]) end\n"
-      "return 1";
-  redis_.eval(kScript,
-              {redis_.key("routing:state:" + complaint_id), redis_.key("routing:out:" + cause_id),
-               redis_.key(kQueueKey)},
-              {state.SerializeAsString(), outputs.SerializeAsString(), std::to_string(ttl_.count()),
-               queued(state) ? std::to_string(state.queued_at_ms()) : "", complaint_id});
+      "return 1");
+  return s;
+}
+}  // namespace
+
+void RoutingStore::addSaveState(redis::Pipeline& p, const std::string& complaint_id,
+                                const v1::RoutingState& state) {
+  p.eval(saveStateScript(), {redis_.key("routing:state:" + complaint_id), redis_.key(kQueueKey)},
+         {state.SerializeAsString(), std::to_string(ttl_.count()),
+          queued(state) ? std::to_string(state.queued_at_ms()) : "", complaint_id});
+}
+
+void RoutingStore::addSave(redis::Pipeline& p, const std::string& complaint_id,
+                           const v1::RoutingState& state, const std::string& cause_id,
+                           const v1::RoutingOutputs& outputs) {
+  p.eval(saveScript(),
+         {redis_.key("routing:state:" + complaint_id), redis_.key("routing:out:" + cause_id),
+          redis_.key(kQueueKey)},
+         {state.SerializeAsString(), outputs.SerializeAsString(), std::to_string(ttl_.count()),
+          queued(state) ? std::to_string(state.queued_at_ms()) : "", complaint_id});
+}
+
+void RoutingStore::run(const redis::Pipeline& p) {
+  if (p.empty()) return;
+  for (const auto& r : redis_.pipeline(p))
+    if (r.type == redis::Reply::Type::Error) throw redis::RedisError("redis routing write: " + r.str);
+}
+
+void RoutingStore::saveState(const std::string& complaint_id, const v1::RoutingState& state) {
+  redis::Pipeline p;
+  addSaveState(p, complaint_id, state);
+  run(p);
+}
+
+void RoutingStore::save(const std::string& complaint_id, const v1::RoutingState& state,
+                        const std::string& cause_id, const v1::RoutingOutputs& outputs) {
+  redis::Pipeline p;
+  addSave(p, complaint_id, state, cause_id, outputs);
+  run(p);
 }
 
 std::vector<v1::RoutingState> RoutingStore::verificationQueue(int64_t offset, int64_t count,
@@ -121,30 +177,90 @@ RoutingHandler::RoutingHandler(const RulesHolder& rules, RoutingStore& store,
       log_(std::move(logger)),
       metrics_(metrics) {}
 
+kafka::TransformResult RoutingHandler::handle(const kafka::Message& msg) {
+  return handleBatch({msg}).at(0);
+}
+
+std::vector<kafka::TransformResult> RoutingHandler::handleBatch(
+    const std::vector<kafka::Message>& batch) {
+  const auto now = clock_.nowMs();
+  const auto rules = rules_.get();
+  std::vector<std::optional<kafka::TransformResult>> results(batch.size());
+  // Decoded once and kept for the whole batch: the steps' decisions refer to them.
+  std::vector<v1::EventEnvelope> envs(batch.size());
+  std::vector<v1::RoutingCommand> cmds(batch.size());
+  std::vector<Step> steps;
+  for (size_t i = 0; i < batch.size(); ++i) {
+    auto c = classify(batch[i], i, *rules, now, envs[i], cmds[i]);
+    if (auto* step = std::get_if<Step>(&c))
+      steps.push_back(std::move(*step));
+    else
+      results[i] = std::move(std::get<kafka::TransformResult>(c));
+  }
+  // Every step's stored outputs and state in one round trip.
+  std::vector<RoutingStore::Key> keys;
+  for (const auto& st : steps) keys.push_back({st.cause_id, st.complaint_id});
+  const auto stored = store_.load(keys);
+  // Decided in this batch: a later message of the same complaint decides on the state an
+  // earlier one left, and a cause seen twice is decided once.
+  std::map<std::string, std::optional<v1::RoutingState>> states;
+  std::set<std::string> causes;
+  redis::Pipeline saves;
+  for (size_t k = 0; k < steps.size(); ++k) {
+    const auto& st = steps[k];
+    const auto& msg = batch[st.index];
+    try {
+      results[st.index] = apply(msg, st, stored[k], states, causes, saves);
+    } catch (const CorruptRecord& e) {
+      log_.error("stored routing record unreadable, message dead-lettered",
+                 {{"topic", msg.topic}, {"offset", msg.offset}, {"error", e.what()}});
+      results[st.index] = kafka::TransformResult::deadLetter("corrupt-state", e.what());
+    }
+  }
+  // The batch's states and outputs, written before any of its outputs is produced.
+  store_.run(saves);
+  std::vector<kafka::TransformResult> out;
+  out.reserve(batch.size());
+  for (auto& r : results) out.push_back(r ? std::move(*r) : kafka::TransformResult::done());
+  return out;
+}
+
 kafka::TransformResult RoutingHandler::apply(
-    const kafka::Message& msg, const std::string& cause_id, const std::string& complaint_id,
-    const std::function<Decision(const std::optional<v1::RoutingState>&)>& decide) {
-  if (auto stored = store_.outputs(cause_id)) {
+    const kafka::Message& msg, const Step& st, const RoutingStore::Stored& stored,
+    std::map<std::string, std::optional<v1::RoutingState>>& states,
+    std::set<std::string>& causes, redis::Pipeline& saves) {
+  const auto& cause_id = st.cause_id;
+  const auto& complaint_id = st.complaint_id;
+  // The same cause earlier in this batch (a producer's retry, a repeated Assign): decided.
+  if (causes.contains(cause_id)) return kafka::TransformResult::done();
+  if (auto prior = RoutingStore::parseOutputs(cause_id, stored.outputs)) {
     // Decided before. The same message again: its transaction did not commit, send the same
     // outputs. The same cause in a later message (a producer's retry, a repeated Assign): the
     // outputs are already out, send nothing.
-    const bool replay = stored->source_topic() == msg.topic &&
-                        stored->source_partition() == msg.partition &&
-                        stored->source_offset() == msg.offset;
-    return kafka::TransformResult::done(replay ? toMessages(*stored)
+    const bool replay = prior->source_topic() == msg.topic &&
+                        prior->source_partition() == msg.partition &&
+                        prior->source_offset() == msg.offset;
+    causes.insert(cause_id);
+    return kafka::TransformResult::done(replay ? toMessages(*prior)
                                                : std::vector<kafka::OutMessage>{});
   }
-  auto decision = decide(store_.state(complaint_id));
+  auto known = states.find(complaint_id);
+  const auto state = known != states.end()
+                         ? known->second
+                         : RoutingStore::parseState(complaint_id, stored.state);
+  auto decision = st.decide(state);
   if (decision.refusal)
     return kafka::TransformResult::deadLetter(decision.refusal->reason, decision.refusal->detail);
   if (!decision.effects) return kafka::TransformResult::done();
   const auto& fx = *decision.effects;
+  states[complaint_id] = fx.state;
   if (fx.out.empty()) {
     // Only what routing remembers changed (an answer, a close with nothing left to take
     // back): a replay sets it again, so there are no outputs to keep.
-    store_.saveState(complaint_id, fx.state);
+    store_.addSaveState(saves, complaint_id, fx.state);
     return kafka::TransformResult::done();
   }
+  causes.insert(cause_id);
   v1::RoutingOutputs outputs;
   outputs.set_source_topic(msg.topic);
   outputs.set_source_partition(msg.partition);
@@ -154,7 +270,7 @@ kafka::TransformResult RoutingHandler::apply(
     item->set_topic(topic);
     item->set_envelope(env.SerializeAsString());
   }
-  store_.save(complaint_id, fx.state, cause_id, outputs);
+  store_.addSave(saves, complaint_id, fx.state, cause_id, outputs);
   metrics_.routed.Add({{"outcome", fx.outcome}}).Increment();
   std::string agencies;
   for (const auto& [topic, env] : fx.out) {
@@ -175,62 +291,60 @@ kafka::TransformResult RoutingHandler::apply(
   return kafka::TransformResult::done(toMessages(outputs));
 }
 
-kafka::TransformResult RoutingHandler::handle(const kafka::Message& msg) {
-  try {
-    return decide(msg);
-  } catch (const CorruptRecord& e) {
-    log_.error("stored routing record unreadable, message dead-lettered",
-               {{"topic", msg.topic}, {"offset", msg.offset}, {"error", e.what()}});
-    return kafka::TransformResult::deadLetter("corrupt-state", e.what());
-  }
-}
-
-kafka::TransformResult RoutingHandler::decide(const kafka::Message& msg) {
-  const auto now = clock_.nowMs();
+RoutingHandler::Classified RoutingHandler::classify(const kafka::Message& msg, size_t index,
+                                                   const RuleSet& rules, int64_t now,
+                                                   v1::EventEnvelope& env,
+                                                   v1::RoutingCommand& cmd) {
+  const auto finish = [](kafka::TransformResult r) { return Classified(std::move(r)); };
   if (msg.topic == kCommandsTopic) {
-    v1::RoutingCommand cmd;
     if (!cmd.ParseFromString(msg.value) || cmd.command_id().empty() ||
         ComplaintRouter::complaintOf(cmd).empty())
-      return kafka::TransformResult::deadLetter("undecodable", "not a RoutingCommand");
-    auto rules = rules_.get();
-    return apply(msg, cmd.command_id(), ComplaintRouter::complaintOf(cmd),
-                 [&](const auto& state) { return router_.command(*rules, state, cmd, now); });
+      return finish(kafka::TransformResult::deadLetter("undecodable", "not a RoutingCommand"));
+    return Step{index, cmd.command_id(), ComplaintRouter::complaintOf(cmd),
+                [this, &rules, &cmd, now](const auto& state) {
+                  return router_.command(rules, state, cmd, now);
+                }};
   }
   // The events of the switch below; the others (most of the topic) are passed by undecoded.
   if (events::passBy(msg, {"submitted", "rejected", "redispatch_requested", "reopened",
                            "resolved", "status_updated", "closed", "reporter_answered"}))
-    return kafka::TransformResult::done();
+    return finish(kafka::TransformResult::done());
   auto decoded = events::decode(msg.value);
-  if (!decoded.envelope) return kafka::TransformResult::deadLetter("undecodable", decoded.error);
-  const auto& env = *decoded.envelope;
-  auto rules = rules_.get();
-  const auto on = [&](auto decide) { return apply(msg, env.event_id(), env.complaint_id(), decide); };
+  if (!decoded.envelope)
+    return finish(kafka::TransformResult::deadLetter("undecodable", decoded.error));
+  env = std::move(*decoded.envelope);
+  const auto on = [&](std::function<Decision(const std::optional<v1::RoutingState>&)> decide) {
+    return Classified(Step{index, env.event_id(), env.complaint_id(), std::move(decide)});
+  };
+  const auto* e = &env;
   switch (env.event_case()) {
     case v1::EventEnvelope::kSubmitted:
-      return on([&](const auto& state) {
+      return on([this, &rules, e, now](const auto& state) {
         // Already routed under another event id (a resubmission): routing twice is the one
         // thing this service must never do.
         if (state) return Decision{};
-        return router_.submitted(*rules, env, now);
+        return router_.submitted(rules, *e, now);
       });
     case v1::EventEnvelope::kRejected:
-      return on([&](const auto& state) { return router_.rejected(*rules, state, env, now); });
+      return on([this, &rules, e, now](const auto& state) {
+        return router_.rejected(rules, state, *e, now);
+      });
     case v1::EventEnvelope::kRedispatchRequested:
-      return on([&](const auto& state) { return router_.redispatch(state, env, now); });
+      return on([this, e, now](const auto& state) { return router_.redispatch(state, *e, now); });
     case v1::EventEnvelope::kReopened:
-      return on([&](const auto& state) { return router_.reopened(state, env, now); });
+      return on([this, e, now](const auto& state) { return router_.reopened(state, *e, now); });
     case v1::EventEnvelope::kResolved:
-      return on([&](const auto& state) { return router_.answered(state, env); });
+      return on([this, e](const auto& state) { return router_.answered(state, *e); });
     case v1::EventEnvelope::kStatusUpdated:
       if (env.status_updated().state() != v1::ASSIGNMENT_STATE_RESPONDED)
-        return kafka::TransformResult::done();
-      return on([&](const auto& state) { return router_.answered(state, env); });
+        return finish(kafka::TransformResult::done());
+      return on([this, e](const auto& state) { return router_.answered(state, *e); });
     case v1::EventEnvelope::kClosed:
-      return on([&](const auto& state) { return router_.closed(state, env, now); });
+      return on([this, e, now](const auto& state) { return router_.closed(state, *e, now); });
     case v1::EventEnvelope::kReporterAnswered:
-      return on([&](const auto& state) { return router_.reporterAnswered(state, env); });
+      return on([this, e](const auto& state) { return router_.reporterAnswered(state, *e); });
     default:
-      return kafka::TransformResult::done();  // other services' events
+      return finish(kafka::TransformResult::done());  // other services' events
   }
 }
 

@@ -18,8 +18,15 @@
 #include <prometheus/registry.h>
 
 #include <chrono>
+#include <functional>
+#include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
+#include <set>
+#include <string>
+#include <variant>
+#include <vector>
 
 namespace lapor::routing {
 
@@ -71,6 +78,26 @@ class RoutingStore {
   void save(const std::string& complaint_id, const v1::RoutingState& state,
             const std::string& cause_id, const v1::RoutingOutputs& outputs);
   void saveState(const std::string& complaint_id, const v1::RoutingState& state);
+
+  // A batch's reads and writes, one round trip each: what `load` returns is parsed with
+  // parseOutputs / parseState; the writes are queued into a pipeline and sent with `run`, which
+  // throws RedisError when any of them failed.
+  struct Key {
+    std::string cause_id, complaint_id;
+  };
+  struct Stored {
+    redis::Reply outputs, state;
+  };
+  std::vector<Stored> load(const std::vector<Key>& keys);
+  static std::optional<v1::RoutingOutputs> parseOutputs(const std::string& cause_id,
+                                                        const redis::Reply& r);
+  static std::optional<v1::RoutingState> parseState(const std::string& complaint_id,
+                                                    const redis::Reply& r);
+  void addSave(redis::Pipeline& p, const std::string& complaint_id, const v1::RoutingState& state,
+               const std::string& cause_id, const v1::RoutingOutputs& outputs);
+  void addSaveState(redis::Pipeline& p, const std::string& complaint_id,
+                    const v1::RoutingState& state);
+  void run(const redis::Pipeline& p);
   // Held reports (VERIFYING, POSTPONED), oldest first; `total` gets the queue's length.
   std::vector<v1::RoutingState> verificationQueue(int64_t offset, int64_t count, int64_t* total);
 
@@ -84,12 +111,29 @@ class RoutingHandler {
   RoutingHandler(const RulesHolder& rules, RoutingStore& store, const ComplaintRouter& router,
                  const time::Clock& clock, log::Logger logger, RoutingMetrics& metrics);
   kafka::TransformResult handle(const kafka::Message& msg);
+  // What one poll returned, one result per message in order: every state and stored output
+  // the batch needs read in one round trip, decided in the batch's order (a later event of a
+  // complaint on the state an earlier one left), and every write in one round trip before
+  // the processor produces the outputs.
+  std::vector<kafka::TransformResult> handleBatch(const std::vector<kafka::Message>& batch);
 
  private:
-  kafka::TransformResult decide(const kafka::Message& msg);
-  kafka::TransformResult apply(
-      const kafka::Message& msg, const std::string& cause_id, const std::string& complaint_id,
-      const std::function<Decision(const std::optional<v1::RoutingState>&)>& decide);
+  // A message that needs routing's store: its cause, its complaint and the decision to take on
+  // the complaint's state.
+  struct Step {
+    size_t index = 0;
+    std::string cause_id, complaint_id;
+    std::function<Decision(const std::optional<v1::RoutingState>&)> decide;
+  };
+  using Classified = std::variant<Step, kafka::TransformResult>;
+  // The message's result when it needs no state, else its step; `env` / `cmd` receive what
+  // was decoded and must outlive the step.
+  Classified classify(const kafka::Message& msg, size_t index, const RuleSet& rules, int64_t now,
+                      v1::EventEnvelope& env, v1::RoutingCommand& cmd);
+  kafka::TransformResult apply(const kafka::Message& msg, const Step& st,
+                               const RoutingStore::Stored& stored,
+                               std::map<std::string, std::optional<v1::RoutingState>>& states,
+                               std::set<std::string>& causes, redis::Pipeline& saves);
 
   const RulesHolder& rules_;
   RoutingStore& store_;

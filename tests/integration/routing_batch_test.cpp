@@ -1,0 +1,134 @@
+// Routing's batch path against the real Redis: one batch of interleaved events of several
+// complaints (a rejection after the submission it rejects, a producer's repeat, an undecodable
+// record, an event routing passes by) decides exactly what the same events decide one at a
+// time, and the batch again (a replay after a crash) sends the same outputs.
+#include "agencies/agency_directory.h"
+#include "domain/complaint_router.h"
+#include "domain/rule_set.h"
+#include "domain/verification.h"
+#include "events/envelope.h"
+#include "integration_support.h"
+#include "redis_support.h"
+#include "routing_handler.h"
+#include "routing_support.h"
+
+#include <gtest/gtest.h>
+#include <prometheus/registry.h>
+
+namespace lapor::integration {
+namespace {
+
+kafka::Message messageOf(const v1::EventEnvelope& env, int64_t offset) {
+  auto out = events::toMessage(kafka::kComplaintsTopic, env);
+  kafka::Message m;
+  m.topic = out.topic;
+  m.partition = 0;
+  m.offset = offset;
+  m.key = out.key;
+  m.value = out.value;
+  m.headers = out.headers;
+  return m;
+}
+
+// What a result says, comparable across two stores: outcome, reason and every output.
+std::string describe(const kafka::TransformResult& r) {
+  std::string s = std::to_string(static_cast<int>(r.outcome)) + "/" + r.reason;
+  for (const auto& o : r.out) s += "|" + o.topic + "/" + o.key + "/" + o.value;
+  return s;
+}
+
+struct Routing {
+  explicit Routing(const std::string& prefix)
+      : redis(testRedisOptions(prefix), log::Logger("test")),
+        store(redis, std::chrono::hours(1)),
+        handler(rules, store, router, clock, log::Logger("test", log::Level::Error), metrics) {}
+  agencies::AgencyDirectory directory = agencies::AgencyDirectory::loadFile(shippedAgencies());
+  routing::RulesHolder rules{
+      std::make_shared<const routing::RuleSet>(routing::RuleSet::fromDirectory(directory))};
+  // No channel waits for the verifiers: every submission is dispatched at once.
+  routing::ComplaintRouter router{2, routing::VerificationPolicy::parse("", "", directory)};
+  time::ManualClock clock{1'764'000'000'000};
+  prometheus::Registry registry;
+  routing::RoutingMetrics metrics{registry};
+  redis::RedisClient redis;
+  routing::RoutingStore store;
+  routing::RoutingHandler handler;
+};
+
+TEST(RoutingBatchTest, ABatchDecidesWhatTheSameEventsDecideOneAtATime) {
+  // The lead agency of a fire, learnt from a first decision in a store of its own.
+  const auto fire = submittedEnvelope("fire", "Sangatta Utara");
+  const auto road = submittedEnvelope("road-damage", "Bengalon");
+  const auto flood = submittedEnvelope("flood", "Kaliorang");
+  std::string lead, lead_agency;
+  {
+    Routing probe(uniqueName("lapor-it-rb-probe") + ":");
+    const auto r = probe.handler.handle(messageOf(fire, 1));
+    ASSERT_EQ(r.outcome, kafka::Outcome::Done);
+    for (const auto& o : r.out) {
+      v1::EventEnvelope env;
+      ASSERT_TRUE(env.ParseFromString(o.value));
+      if (env.has_dispatched() &&
+          env.dispatched().item().assignment().role() == v1::ASSIGNMENT_ROLE_LEAD) {
+        lead = env.dispatched().item().assignment().assignment_id();
+        lead_agency = env.dispatched().item().assignment().agency_id();
+      }
+    }
+    ASSERT_FALSE(lead.empty()) << "the fire was dispatched to no lead agency";
+  }
+  auto rejected = events::makeEnvelope("notification", fire.complaint_id(), "", 1'764'000'001'000);
+  rejected.mutable_rejected()->set_assignment_id(lead);
+  rejected.mutable_rejected()->set_agency_id(lead_agency);
+  rejected.mutable_rejected()->set_reason_code("not-our-authority");
+  auto ack = events::makeEnvelope("notification", road.complaint_id(), "", 1'764'000'001'000);
+  ack.mutable_acknowledged()->set_agency_id("dinas-pu");
+
+  std::vector<kafka::Message> batch{messageOf(fire, 1),  messageOf(road, 2),
+                                    messageOf(fire, 3),  // the producer's repeat
+                                    messageOf(rejected, 4), messageOf(ack, 5),
+                                    messageOf(flood, 7)};
+  kafka::Message junk = batch[1];
+  junk.offset = 6;
+  junk.value = "\x0a\xff\xff not an envelope";
+  junk.headers.clear();
+  batch.insert(batch.begin() + 5, junk);
+
+  Routing one(uniqueName("lapor-it-rb-one") + ":");
+  std::vector<std::string> expected;
+  for (const auto& m : batch) expected.push_back(describe(one.handler.handle(m)));
+
+  Routing batched(uniqueName("lapor-it-rb-batch") + ":");
+  const auto results = batched.handler.handleBatch(batch);
+  ASSERT_EQ(results.size(), batch.size());
+  for (size_t i = 0; i < batch.size(); ++i)
+    EXPECT_EQ(describe(results[i]), expected[i]) << "message " << i << " (offset "
+                                                 << batch[i].offset << ")";
+
+  // What the comparison stands on: the rejection re-routed (it decided on the state the
+  // submission earlier in the same batch left), the repeat sent nothing, the junk went to the
+  // dead letters and the acknowledgement was passed by.
+  EXPECT_FALSE(results[0].out.empty());
+  EXPECT_FALSE(results[1].out.empty());
+  EXPECT_TRUE(results[2].out.empty());
+  EXPECT_EQ(results[3].outcome, kafka::Outcome::Done);
+  bool rerouted = false;
+  for (const auto& o : results[3].out) {
+    v1::EventEnvelope env;
+    ASSERT_TRUE(env.ParseFromString(o.value));
+    if (env.has_dispatched() && env.dispatched().item().assignment().agency_id() != lead_agency)
+      rerouted = true;
+  }
+  EXPECT_TRUE(rerouted) << "the rejection in the batch did not re-route the fire";
+  EXPECT_TRUE(results[4].out.empty());
+  EXPECT_EQ(results[5].outcome, kafka::Outcome::DeadLetter);
+  EXPECT_FALSE(results[6].out.empty());
+
+  // The same batch again, as after a crash before its outputs were produced: the same bytes.
+  const auto again = batched.handler.handleBatch(batch);
+  ASSERT_EQ(again.size(), batch.size());
+  for (size_t i = 0; i < batch.size(); ++i)
+    EXPECT_EQ(describe(again[i]), describe(results[i])) << "replayed message " << i;
+}
+
+}  // namespace
+}  // namespace lapor::integration
