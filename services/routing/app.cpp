@@ -19,7 +19,7 @@ std::string instanceId(const config::Config& cfg) {
 // routing.delivery: how dispatches and the lifecycle events beside them are written
 // (docs/configuration.md; the trade-off with numbers in docs/performance.md).
 kafka::Delivery deliveryOf(const config::Config& cfg) {
-  const auto d = cfg.getString("routing", "delivery", "transactions");
+  const auto d = cfg.getString("routing", "delivery", "idempotent");
   if (d == "transactions") return kafka::Delivery::Transactions;
   if (d == "idempotent") return kafka::Delivery::Idempotent;
   throw cfg.error("routing", "delivery", "give transactions or idempotent, not '" + d + "'");

@@ -18,6 +18,10 @@ lapor_kafka_cluster_start "$run_dir" 3
 lapor_start_redis "$run_dir"
 unset LAPOR_KAFKA_REPLICATION_FACTOR LAPOR_KAFKA_MIN_INSYNC_REPLICAS
 lapor_start_webhook_receiver "$run_dir"   # the shipped notification.yaml's webhook agencies
+# Routing in Kafka transactions, so that the dispatch topic itself (read_committed) holds each
+# assignment once; with the default, idempotent dispatch, a repeat may appear there as the same
+# event, which readers drop (docs/events.md), and the stream below still delivers it once.
+export LAPOR_ROUTING_DELIVERY=transactions
 for svc in intake routing notification; do lapor_start_service "$run_dir" "$svc"; done
 echo "ok   three brokers ($LAPOR_KAFKA_BROKERS) and intake, routing, notification running"
 

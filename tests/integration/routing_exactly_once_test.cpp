@@ -1,8 +1,9 @@
 // Exactly once across crashes: a burst of 1,000 complaints, routing killed with SIGKILL in the
 // middle of it and restarted (alone, and as one of two instances in a group); a read_committed
 // reader of every dispatch topic must find exactly the assignments the rules give each
-// complaint, none twice, none missing. With routing.delivery = idempotent the same crash may
-// leave a dispatch twice, but only as the same event (id and bytes) that readers drop.
+// complaint, none twice, none missing, with routing.delivery = transactions. With idempotent
+// (the default) the same crash may leave a dispatch twice, but only as the same event (id and
+// bytes) that readers drop.
 #include "domain/complaint_router.h"
 #include "domain/rule_set.h"
 #include "events/envelope.h"
@@ -180,12 +181,14 @@ class RoutingExactlyOnceTest : public ::testing::Test {
 
 TEST_F(RoutingExactlyOnceTest, SigkillInTheMiddleOfABurstLosesAndDuplicatesNothing) {
   auto run = newRoutingRun(shippedAgencies());
+  run.extra_env["LAPOR_ROUTING_DELIVERY"] = "transactions";
   ASSERT_NO_FATAL_FAILURE(killInTheMiddleOfABurstAndRestart(run));
   expectExactlyTheExpectedAssignments();
 }
 
 TEST_F(RoutingExactlyOnceTest, TwoInstancesShareABurstAndOneIsKilled) {
   auto run = newRoutingRun(shippedAgencies());
+  run.extra_env["LAPOR_ROUTING_DELIVERY"] = "transactions";
   run.extra_env["LAPOR_ROUTING_MAX_BATCH"] = "10";
   auto a = std::make_unique<RoutingInstance>(run, "a");
   auto b = std::make_unique<RoutingInstance>(run, "b");
