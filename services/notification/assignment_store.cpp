@@ -278,7 +278,12 @@ void AssignmentStore::forgetConsumed(const std::string& agency, int32_t partitio
 }
 
 std::optional<AssignmentRecord> AssignmentStore::get(const std::string& assignment_id) {
-  auto h = redis_.command({"HGETALL", redis_.key("notif:assignment:" + assignment_id)});
+  return recordOf(assignment_id,
+                  redis_.command({"HGETALL", redis_.key("notif:assignment:" + assignment_id)}));
+}
+
+std::optional<AssignmentRecord> AssignmentStore::recordOf(const std::string& assignment_id,
+                                                          const redis::Reply& h) {
   if (h.elements.empty()) return std::nullopt;
   auto f = [&](const char* name) {
     const auto* v = h.field(name);
@@ -455,15 +460,24 @@ bool AssignmentStore::recordDelivered(const std::string& assignment_id, const st
 
 int AssignmentStore::recordDelivered(const std::vector<std::string>& assignment_ids,
                                      const std::string& agency, const std::string& channel) {
-  struct Produced {
-    std::string event_id;
-    std::future<kafka::DeliveryReport> report;
-  };
-  std::vector<Produced> produced;
-  for (const auto& assignment_id : assignment_ids) {
-    auto a = get(assignment_id);
+  if (assignment_ids.empty()) return 0;
+  static const redis::Script kDeliveredScript(kDelivered);
+  static const redis::Script kPublishedScript(kPublished);
+  // Three round trips for the whole page, whatever its length: the records, the deliveries
+  // (each with its event in the outbox), and once the events are acknowledged, the outbox.
+  redis::Pipeline reads;
+  for (const auto& id : assignment_ids)
+    reads.command({"HGETALL", redis_.key("notif:assignment:" + id)});
+  const auto records = redis_.pipeline(reads);
+  redis::Pipeline writes;
+  std::vector<v1::EventEnvelope> envs;
+  const auto now = clock_.nowMs();
+  for (size_t i = 0; i < assignment_ids.size(); ++i) {
+    const auto& assignment_id = assignment_ids[i];
+    if (records[i].type == redis::Reply::Type::Error)
+      throw redis::RedisError("redis assignment " + assignment_id + ": " + records[i].str);
+    auto a = recordOf(assignment_id, records[i]);
     if (!a) continue;  // not an assignment we know
-    const auto now = clock_.nowMs();
     auto env = events::makeEnvelope(kProducer, a->complaint_id, a->trace_id, now,
                                     events::nameUuid("delivered/" + assignment_id + "/" + agency));
     if (a->kind == domain::WorkKind::Escalation && a->agency == agency) {
@@ -477,14 +491,29 @@ int AssignmentStore::recordDelivered(const std::vector<std::string>& assignment_
       d->set_channel(channel);
       d->set_delivered_at_ms(now);
     }
-    const auto bytes = env.SerializeAsString();
     // Recorded with its event in the outbox: a failed or lost produce is repeated from there.
-    auto r = redis_.eval(kDelivered,
-                         {redis_.key("notif:delivered:" + assignment_id),
-                          redis_.key("notif:assignment:" + assignment_id),
-                          redis_.key("notif:outbox"), redis_.key("notif:outbox:due")},
-                         {agency, std::to_string(now), env.event_id(), bytes});
-    if (r.integer != 1) continue;
+    writes.eval(kDeliveredScript,
+                {redis_.key("notif:delivered:" + assignment_id),
+                 redis_.key("notif:assignment:" + assignment_id), redis_.key("notif:outbox"),
+                 redis_.key("notif:outbox:due")},
+                {agency, std::to_string(now), env.event_id(), env.SerializeAsString()});
+    envs.push_back(std::move(env));
+  }
+  if (writes.empty()) return 0;
+  const auto recorded = redis_.pipeline(writes);
+  struct Produced {
+    std::string event_id;
+    std::future<kafka::DeliveryReport> report;
+  };
+  std::vector<Produced> produced;
+  std::string failed;  // the first refused write; the others are produced all the same
+  for (size_t k = 0; k < envs.size(); ++k) {
+    const auto& env = envs[k];
+    if (recorded[k].type == redis::Reply::Type::Error) {
+      if (failed.empty()) failed = recorded[k].str;
+      continue;
+    }
+    if (recorded[k].integer != 1) continue;  // confirmed before
     produced.push_back(
         {env.event_id(), events_.produce(events::toMessage(kafka::kComplaintsTopic, env))});
     log_.debug("assignment delivered", {{"complaint_id", env.complaint_id()},
@@ -492,14 +521,19 @@ int AssignmentStore::recordDelivered(const std::vector<std::string>& assignment_
                                        {"agency", agency},
                                        {"channel", channel}});
   }
+  redis::Pipeline published;
   for (auto& p : produced) {
     const auto rep = kafka::awaitReport(p.report, produce_timeout_);
     if (rep.ok)
-      markPublished(p.event_id, "");
+      published.eval(kPublishedScript,
+                     {redis_.key("notif:outbox"), redis_.key("notif:outbox:due"), ""},
+                     {p.event_id});
     else
       log_.warn("event not produced yet, kept in the outbox",
                 {{"event_id", p.event_id}, {"error", rep.error}});
   }
+  if (!published.empty()) redis_.pipeline(published);  // what fails here the outbox sends again
+  if (!failed.empty()) throw redis::RedisError("redis delivery record: " + failed);
   return static_cast<int>(produced.size());
 }
 

@@ -99,6 +99,9 @@ class AssignmentStore {
                       const std::vector<std::string>& assignment_ids);
 
   std::optional<AssignmentRecord> get(const std::string& assignment_id);
+  // The record in an HGETALL reply of its hash (none when the hash is empty).
+  static std::optional<AssignmentRecord> recordOf(const std::string& assignment_id,
+                                                  const redis::Reply& h);
 
   // Moves the assignment from `expected` to `next` and stores `env` in the outbox, atomically;
   // false when the state changed meanwhile (decide again). Then produces it.
