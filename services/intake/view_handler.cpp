@@ -1,7 +1,8 @@
 // One lifecycle event -> the view model's decision (domain/view_model.h) -> one atomic Lua
 // update of the view. The event id set makes a repeat a no-op; the view's version makes the
-// update conditional on what was read, so two writers of one complaint (a rebalance, a rebuild
-// beside the live consumer) never lose each other's change: the loser reads again.
+// update conditional on what was read (or on what this handler wrote last and kept), so two
+// writers of one complaint (a rebalance, a rebuild beside the live consumer) never lose each
+// other's change: the loser reads again.
 #include "view_handler.h"
 
 #include "domain/view_model.h"
@@ -69,7 +70,34 @@ ViewHandler::Loaded ViewHandler::parseLoaded(const redis::Reply& h, const redis:
   return {std::move(m), version, std::move(stored)};
 }
 
-void ViewHandler::addUpdate(redis::Pipeline& p, const v1::EventEnvelope& env, const Loaded& loaded) {
+const ViewHandler::Loaded* ViewHandler::cached(const std::string& complaint_id) {
+  auto it = kept_.find(complaint_id);
+  return it == kept_.end() ? nullptr : &it->second.loaded;
+}
+
+void ViewHandler::remember(const std::string& complaint_id, Loaded loaded) {
+  auto it = kept_.find(complaint_id);
+  if (it != kept_.end()) {
+    recency_.erase(it->second.recency);
+    kept_.erase(it);
+  }
+  recency_.push_front(complaint_id);
+  kept_.emplace(complaint_id, Kept{std::move(loaded), recency_.begin()});
+  while (kept_.size() > kCachedViews) {
+    kept_.erase(recency_.back());
+    recency_.pop_back();
+  }
+}
+
+void ViewHandler::forget(const std::string& complaint_id) {
+  auto it = kept_.find(complaint_id);
+  if (it == kept_.end()) return;
+  recency_.erase(it->second.recency);
+  kept_.erase(it);
+}
+
+ViewHandler::Loaded ViewHandler::addUpdate(redis::Pipeline& p, const v1::EventEnvelope& env,
+                                           const Loaded& loaded) {
   const auto base = redis_.key("view:" + env.complaint_id());
   auto change = applyEvent(loaded.model, env);
   const auto& after = change.after;
@@ -104,6 +132,12 @@ void ViewHandler::addUpdate(redis::Pipeline& p, const v1::EventEnvelope& env, co
          {base + ":events", base, base + ":timeline", base + ":agencies", base + ":assignments",
           redis_.key("view:index")},
          args);
+  // What a read after the script would give: the model's fields as the HSETs leave them.
+  Loaded written{after, std::to_string(text::storedInt(&loaded.version) + 1), loaded.stored};
+  for (const auto& name : modelFieldNames()) written.stored.try_emplace(name);
+  for (const auto& [k, v] : fields)
+    if (auto it = written.stored.find(k); it != written.stored.end()) it->second = v;
+  return written;
 }
 
 kafka::HandleResult ViewHandler::handle(const kafka::Message& msg) {
@@ -118,22 +152,34 @@ std::vector<kafka::HandleResult> ViewHandler::handleBatch(
   std::vector<int> attempts(batch.size(), 0);
   // One event per complaint per pass: each applies on the view the one before it left.
   for (auto pass = passes.next(); !pass.empty(); pass = passes.next()) {
+    // Read only the views this handler did not write last.
     redis::Pipeline loads;
-    for (size_t i : pass) {
-      loads.command(loadCommand(envs[i].complaint_id()));
-      loads.command({"HGETALL", redis_.key("view:" + envs[i].complaint_id()) + ":assignments"});
+    std::vector<size_t> load_of(pass.size(), SIZE_MAX);  // per event: its replies in `loaded`
+    for (size_t k = 0; k < pass.size(); ++k) {
+      const auto& cid = envs[pass[k]].complaint_id();
+      if (cached(cid)) continue;
+      load_of[k] = loads.size();
+      loads.command(loadCommand(cid));
+      loads.command({"HGETALL", redis_.key("view:" + cid) + ":assignments"});
     }
-    const auto loaded = redis_.pipeline(loads);
+    const auto loaded = loads.empty() ? std::vector<redis::Reply>{} : redis_.pipeline(loads);
     redis::Pipeline writes;
     std::vector<size_t> reply_of;  // per event of the pass: its script's reply in `written`
+    std::vector<Loaded> after(pass.size());
     for (size_t k = 0; k < pass.size(); ++k) {
-      const auto& h = loaded[2 * k];
-      const auto& as = loaded[2 * k + 1];
+      const auto& env = envs[pass[k]];
+      if (load_of[k] == SIZE_MAX) {
+        after[k] = addUpdate(writes, env, *cached(env.complaint_id()));
+        reply_of.push_back(writes.size() - 1);
+        continue;
+      }
+      const auto& h = loaded[load_of[k]];
+      const auto& as = loaded[load_of[k] + 1];
       if (h.type == redis::Reply::Type::Error || as.type == redis::Reply::Type::Error) {
         reply_of.push_back(SIZE_MAX);
         continue;
       }
-      addUpdate(writes, envs[pass[k]], parseLoaded(h, as));
+      after[k] = addUpdate(writes, env, parseLoaded(h, as));
       reply_of.push_back(writes.size() - 1);
     }
     const auto written = redis_.pipeline(writes);
@@ -147,18 +193,24 @@ std::vector<kafka::HandleResult> ViewHandler::handleBatch(
       const bool set_failed = envs[i].has_submitted() &&
                               written[reply_of[k] - 1].type == redis::Reply::Type::Error;
       const auto& applied = written[reply_of[k]];
+      const auto& cid = envs[i].complaint_id();
       if (set_failed || applied.type == redis::Reply::Type::Error) {
+        forget(cid);
         passes.retry(i, "redis", set_failed ? written[reply_of[k] - 1].str : applied.str);
         continue;
       }
       if (applied.integer == -1) {  // changed meanwhile: decide again on what is there now
+        forget(cid);
         if (++attempts[i] >= kAttempts)
-          passes.retry(i, "redis",
-                "the view of " + envs[i].complaint_id() + " kept changing under this update");
+          passes.retry(i, "redis", "the view of " + cid + " kept changing under this update");
         continue;
       }
-      if (applied.integer == 1)
+      if (applied.integer == 1) {
+        remember(cid, std::move(after[k]));
         metrics_.view_events.Add({{"type", events::eventKind(envs[i])}}).Increment();
+      } else {
+        forget(cid);  // a repeat: what the view holds was not written by this decision
+      }
       passes.finish(i, kafka::HandleResult::done());
     }
   }

@@ -18,8 +18,10 @@
 #include "log/logger.h"
 #include "redis/redis_client.h"
 
+#include <list>
 #include <map>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 namespace lapor::intake {
@@ -29,8 +31,16 @@ class ViewHandler {
   ViewHandler(redis::RedisClient& redis, log::Logger logger, IntakeMetrics& metrics);
   kafka::HandleResult handle(const kafka::Message& msg);
   // What one poll returned (kafka::BatchHandler): two Redis round trips per pass, reading the
-  // views and then updating them, one event of each complaint per pass.
+  // views and then updating them, one event of each complaint per pass; the read is left out
+  // for the complaints whose view this handler wrote last (see kCachedViews). Called from one
+  // thread at a time.
   std::vector<kafka::HandleResult> handleBatch(const std::vector<kafka::Message>& batch);
+
+  // How many complaints' models the handler keeps after writing them, most recent first: the
+  // next event of such a complaint is decided on the kept model and written on the condition
+  // that the view's version is still the one it wrote, so a view changed by anyone else (a
+  // rebuild, another instance after a rebalance) is read again instead of overwritten.
+  static constexpr size_t kCachedViews = 4096;
 
  private:
   // The complaint's model as stored, and the view's version it was read at.
@@ -42,12 +52,22 @@ class ViewHandler {
   std::vector<std::string> loadCommand(const std::string& complaint_id) const;
   // From the replies of loadCommand and HGETALL view:<cid>:assignments.
   static Loaded parseLoaded(const redis::Reply& view, const redis::Reply& assignments);
-  // The SET of the tracking id (a submission only) and the update script, into `p`.
-  void addUpdate(redis::Pipeline& p, const v1::EventEnvelope& env, const Loaded& loaded);
+  // The SET of the tracking id (a submission only) and the update script, into `p`; returns
+  // what the view holds once the script applied.
+  Loaded addUpdate(redis::Pipeline& p, const v1::EventEnvelope& env, const Loaded& loaded);
+  const Loaded* cached(const std::string& complaint_id);
+  void remember(const std::string& complaint_id, Loaded loaded);
+  void forget(const std::string& complaint_id);
 
   redis::RedisClient& redis_;
   log::Logger log_;
   IntakeMetrics& metrics_;
+  struct Kept {
+    Loaded loaded;
+    std::list<std::string>::iterator recency;
+  };
+  std::unordered_map<std::string, Kept> kept_;
+  std::list<std::string> recency_;  // complaint ids, the most recently written first
 };
 
 }  // namespace lapor::intake

@@ -1,6 +1,7 @@
 // The tracking view's batch path against the real Redis: a batch of interleaved events of
 // several complaints, with a repeat and an undecodable message, builds exactly the views the
-// same events build one at a time, and a complaint's events apply in the order read.
+// same events build one at a time, and a complaint's events apply in the order read; a view the
+// handler wrote last is not read again, and one written by another handler meanwhile is.
 #include "domain/response_time.h"
 #include "complaint_views.h"
 #include "events/envelope.h"
@@ -112,6 +113,62 @@ TEST(IntakeViewBatchTest, ABatchBuildsTheViewsOneEventAtATimeBuilds) {
             before.SerializeAsString());
 
   for (auto* r : {&batch_redis, &single_redis}) deleteKeysOf(*r);
+}
+
+// How many HMGET (the view's read) Redis has run: INFO commandstats, cmdstat_hmget:calls=N.
+int64_t viewReads(redis::RedisClient& r) {
+  const auto info = r.command({"INFO", "commandstats"}).str;
+  const auto at = info.find("cmdstat_hmget:calls=");
+  if (at == std::string::npos) return 0;
+  return std::stoll(info.substr(at + std::string("cmdstat_hmget:calls=").size()));
+}
+
+TEST(IntakeViewBatchTest, AViewWrittenByAnotherHandlerIsReadAgainNotOverwritten) {
+  prometheus::Registry registry;
+  intake::IntakeMetrics metrics(registry);
+  const auto prefix = uniqueName("lapor-it-vk") + ":";
+  const auto single_prefix = uniqueName("lapor-it-vks") + ":";
+  redis::RedisClient redis_a(testRedisOptions(prefix), log::Logger("test"));
+  redis::RedisClient redis_b(testRedisOptions(prefix), log::Logger("test"));
+  redis::RedisClient single_redis(testRedisOptions(single_prefix), log::Logger("test"));
+  // Two instances of the view on one store (a rebalance moved the partition and back), and a
+  // third alone on its own store for what the events must give.
+  intake::ViewHandler a(redis_a, log::Logger("test", log::Level::Error), metrics);
+  intake::ViewHandler b(redis_b, log::Logger("test", log::Level::Error), metrics);
+  intake::ViewHandler single(single_redis, log::Logger("test", log::Level::Error), metrics);
+  const auto c = lifeOf("kept", testing::nowMs());
+  std::vector<kafka::Message> m;
+  for (const auto& e : c.events)
+    m.push_back(testing::lifecycleMessage(e, static_cast<int64_t>(m.size())));
+  for (const auto& msg : m) ASSERT_EQ(single.handle(msg).outcome, kafka::Outcome::Done);
+
+  auto done = [](const kafka::HandleResult& r) {
+    return r.outcome == kafka::Outcome::Done ? "done" : r.reason + ": " + r.detail;
+  };
+  EXPECT_EQ(done(a.handle(m[0])), "done");
+  EXPECT_EQ(done(a.handle(m[1])), "done");
+  // The next event after a's own write: decided on what a kept, no read.
+  auto reads = viewReads(redis_a);
+  EXPECT_EQ(done(a.handle(m[2])), "done");
+  EXPECT_EQ(viewReads(redis_a), reads) << "the view a wrote last was read again";
+  // b writes the view meanwhile; a's kept model is now behind the view's version.
+  EXPECT_EQ(done(b.handle(m[3])), "done");
+  reads = viewReads(redis_a);
+  EXPECT_EQ(done(a.handle(m[4])), "done");  // the repeat of the acknowledgement
+  EXPECT_EQ(done(a.handle(m[5])), "done");
+  EXPECT_GT(viewReads(redis_a), reads) << "a decided on its kept model over b's write";
+
+  intake::ResponseTimes response_times({}, 8 * 60);
+  intake::ComplaintViews views(redis_a, response_times);
+  intake::ComplaintViews single_views(single_redis, response_times);
+  const auto got = views.read(c.id, c.tracking_id);
+  const auto want = single_views.read(c.id, c.tracking_id);
+  EXPECT_EQ(got.SerializeAsString(), want.SerializeAsString())
+      << "two handlers:\n" << got.DebugString() << "one:\n" << want.DebugString();
+  EXPECT_EQ(got.status(), v1::COMPLAINT_STATUS_RESOLVED) << got.DebugString();
+  EXPECT_EQ(got.timeline_size(), 5) << got.DebugString();
+
+  for (auto* r : {&redis_a, &single_redis}) deleteKeysOf(*r);
 }
 
 }  // namespace
