@@ -493,9 +493,10 @@ grpc::Status AgencyServiceImpl::ConfirmDelivery(grpc::ServerContext* ctx,
     if (auto why = domain::cursorBeyondFeed("cursor", req->cursor(), lastCursor(req->agency_id()));
         !why.empty())
       return grpc::Status(grpc::StatusCode::OUT_OF_RANGE, why);
-    resp->set_confirmed(confirmUpTo(req->agency_id(), req->cursor()));
     // Opens the window of the stream (of every stream of the agency without a stream id), on
-    // whichever instance serves it.
+    // whichever instance serves it, before the deliveries are recorded: the client has stored
+    // the items either way, and the stream need not wait for the events of their delivery. A
+    // failure below answers UNAVAILABLE, and the client's retry records what is left.
     auto& redis = store_.redis();
     const auto key = confirmationsKey(req->agency_id());
     redis::Pipeline p;
@@ -505,6 +506,7 @@ grpc::Status AgencyServiceImpl::ConfirmDelivery(grpc::ServerContext* ctx,
     for (const auto& r : redis.pipeline(p))
       if (r.type == redis::Reply::Type::Error)
         throw redis::RedisError("redis confirmations of " + req->agency_id() + ": " + r.str);
+    resp->set_confirmed(confirmUpTo(req->agency_id(), req->cursor()));
     return grpc::Status::OK;
   } catch (const redis::RedisError&) {
     return grpc::Status(grpc::StatusCode::UNAVAILABLE, "feed store unavailable; retry");
