@@ -152,13 +152,19 @@ SubmissionService::SubmissionService(const agencies::AgencyDirectory& directory,
       response_times_(response_times),
       settings_(settings) {}
 
-std::string SubmissionService::reserveTrackingId(const std::string& complaint_id) {
+std::string SubmissionService::reserveTrackingId(const std::string& complaint_id,
+                                                 redis::Pipeline with) {
   // 40 random bits: a collision is rare but possible, and SET NX makes it impossible to hand
-  // one id out twice, across restarts and instances.
+  // one id out twice, across restarts and instances. The first attempt carries `with`.
   for (int attempt = 0; attempt < 8; ++attempt) {
     auto id = TrackingId::generate();
-    auto r = redis_.command({"SET", redis_.key("intake:tracking:" + id), complaint_id, "NX"});
-    if (!r.isNil()) return id;
+    redis::Pipeline p = attempt == 0 ? std::move(with) : redis::Pipeline();
+    const size_t at = p.size();
+    p.command({"SET", redis_.key("intake:tracking:" + id), complaint_id, "NX"});
+    const auto replies = redis_.pipeline(p);
+    for (const auto& r : replies)
+      if (r.type == redis::Reply::Type::Error) throw redis::RedisError("redis: " + r.str);
+    if (!replies[at].isNil()) return id;
   }
   throw redis::RedisError("could not reserve a unique tracking id");
 }
@@ -205,10 +211,10 @@ void SubmissionService::release(const std::string& idem_key, const std::string& 
                                 const Reserved& mine, const std::string& reporter_ref) {
   try {
     if (!idem_key.empty()) redis_.eval(kReleaseScript, {idem_key, idem_key + ":lease"}, {pending});
-    redis_.command({"DEL", redis_.key("intake:tracking:" + mine.tracking_id),
-                    redis_.key(reporterSecretKey(mine.complaint_id))});
-    if (!reporter_ref.empty())
-      redis_.command({"DEL", redis_.key("intake:reporter:" + reporter_ref)});
+    std::vector<std::string> del{"DEL", redis_.key(reporterSecretKey(mine.complaint_id))};
+    if (!mine.tracking_id.empty()) del.push_back(redis_.key("intake:tracking:" + mine.tracking_id));
+    if (!reporter_ref.empty()) del.push_back(redis_.key("intake:reporter:" + reporter_ref));
+    redis_.command(del);
   } catch (const redis::RedisError& e) {
     // A claim left behind is resumed by a retry once its lease lapses; an unused tracking id is
     // harmless.
@@ -220,9 +226,12 @@ void SubmissionService::markDone(const std::string& idem_key, const Reserved& r,
                                  const log::Logger& logger) {
   if (idem_key.empty()) return;
   try {
-    redis_.command({"SET", idem_key, encode("done", r), "PX",
-                    std::to_string(settings_.idempotency_ttl.count())});
-    redis_.command({"DEL", idem_key + ":lease"});
+    redis::Pipeline p;
+    p.command({"SET", idem_key, encode("done", r), "PX",
+               std::to_string(settings_.idempotency_ttl.count())});
+    p.command({"DEL", idem_key + ":lease"});
+    for (const auto& reply : redis_.pipeline(p))
+      if (reply.type == redis::Reply::Type::Error) throw redis::RedisError("redis: " + reply.str);
   } catch (const redis::RedisError& e) {
     // Accepted all the same: Kafka has it, and the pending claim still holds the event, so a
     // retry produces that same event again (same event id) rather than a second complaint.
@@ -349,21 +358,24 @@ SubmitOutcome SubmissionService::submit(const v1::SubmitComplaintRequest& req,
   Reserved mine{events::newUuid(), "", now, newReporterSecret(), fingerprintOf(req)};
   std::string reporter_ref;
   try {
-    mine.tracking_id = reserveTrackingId(mine.complaint_id);
+    // One round trip: the reporter's records, then the tracking id (SET NX, again alone on
+    // the rare collision).
+    redis::Pipeline records;
     // Only the reporter gets the secret; intake keeps its hash, as for every key it checks.
-    redis_.command({"SET", redis_.key(reporterSecretKey(mine.complaint_id)),
-                    auth::sha256Hex(mine.reporter_secret)});
+    records.command({"SET", redis_.key(reporterSecretKey(mine.complaint_id)),
+                     auth::sha256Hex(mine.reporter_secret)});
     const auto& rep = req.reporter();
     if (!rep.name().empty() || !rep.phone().empty() || !rep.email().empty() ||
         !rep.device_id().empty()) {
       // Personal data stays here, in intake's own store; events carry only the opaque ref.
       reporter_ref = events::newUuid();
-      redis_.command({"HSET", redis_.key("intake:reporter:" + reporter_ref), "name", rep.name(),
-                      "phone", rep.phone(), "email", rep.email(), "device_id", rep.device_id(),
-                      "complaint_id", mine.complaint_id});
+      records.command({"HSET", redis_.key("intake:reporter:" + reporter_ref), "name", rep.name(),
+                       "phone", rep.phone(), "email", rep.email(), "device_id", rep.device_id(),
+                       "complaint_id", mine.complaint_id});
     }
+    mine.tracking_id = reserveTrackingId(mine.complaint_id, std::move(records));
   } catch (const redis::RedisError& e) {
-    if (!mine.tracking_id.empty()) release("", "", mine, reporter_ref);
+    release("", "", mine, reporter_ref);  // whatever of the records was written
     metrics_.rejected.Add({{"reason", "store-unavailable"}}).Increment();
     log_.error("intake store unavailable", {{"error", e.what()}});
     out.message = std::string("complaint store unavailable (") + e.what() +

@@ -68,7 +68,8 @@ class SubmissionService {
     Reserved earlier;     // Done, Resume: the ids the key was first given
     std::string event;    // Resume: the serialized ComplaintSubmitted envelope to produce again
   };
-  std::string reserveTrackingId(const std::string& complaint_id);
+  // Sends `with` in the same round trip as the first attempt.
+  std::string reserveTrackingId(const std::string& complaint_id, redis::Pipeline with = {});
   // Claims the key with `pending` (state, ids and the event), or reports the earlier claim.
   Claim claimIdempotencyKey(const std::string& key, const std::string& pending);
   // Drops the claim (when it is still `pending`) and the unused tracking id / reporter record.
