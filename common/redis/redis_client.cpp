@@ -244,6 +244,13 @@ void Pipeline::eval(const std::string& script, const std::vector<std::string>& k
   scripts_.push_back(&owned_.emplace_back(script));
 }
 
+std::vector<Reply> RedisClient::pipelineOrThrow(const Pipeline& p, const std::string& what) {
+  auto replies = pipeline(p);
+  for (const auto& r : replies)
+    if (r.type == Reply::Type::Error) throw RedisError("redis " + what + ": " + r.str);
+  return replies;
+}
+
 std::vector<Reply> RedisClient::pipeline(const Pipeline& p) {
   if (p.empty()) return {};
   // Scripts given as text get their SHA now (a copy of the command); the rest go as queued.

@@ -132,6 +132,9 @@ class RedisClient {
   // RedisError after `attempts`. A script Redis no longer holds (NOSCRIPT) runs again alone with
   // EVAL after the rest. Thread-safe; the connection is held for the whole round trip.
   std::vector<Reply> pipeline(const Pipeline& p);
+  // The same, for pipelines that only succeed whole: the first error reply is thrown as
+  // RedisError("redis <what>: <error>"), after every command of `p` ran.
+  std::vector<Reply> pipelineOrThrow(const Pipeline& p, const std::string& what);
 
   std::string key(const std::string& suffix) const { return opt_.prefix + suffix; }
   const RedisOptions& options() const { return opt_; }

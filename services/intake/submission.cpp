@@ -161,9 +161,7 @@ std::string SubmissionService::reserveTrackingId(const std::string& complaint_id
     redis::Pipeline p = attempt == 0 ? std::move(with) : redis::Pipeline();
     const size_t at = p.size();
     p.command({"SET", redis_.key("intake:tracking:" + id), complaint_id, "NX"});
-    const auto replies = redis_.pipeline(p);
-    for (const auto& r : replies)
-      if (r.type == redis::Reply::Type::Error) throw redis::RedisError("redis: " + r.str);
+    const auto replies = redis_.pipelineOrThrow(p, "submission records");
     if (!replies[at].isNil()) return id;
   }
   throw redis::RedisError("could not reserve a unique tracking id");
@@ -230,8 +228,7 @@ void SubmissionService::markDone(const std::string& idem_key, const Reserved& r,
     p.command({"SET", idem_key, encode("done", r), "PX",
                std::to_string(settings_.idempotency_ttl.count())});
     p.command({"DEL", idem_key + ":lease"});
-    for (const auto& reply : redis_.pipeline(p))
-      if (reply.type == redis::Reply::Type::Error) throw redis::RedisError("redis: " + reply.str);
+    redis_.pipelineOrThrow(p, "idempotency key");
   } catch (const redis::RedisError& e) {
     // Accepted all the same: Kafka has it, and the pending claim still holds the event, so a
     // retry produces that same event again (same event id) rather than a second complaint.

@@ -332,9 +332,16 @@ bool AssignmentStore::publish(const std::string& event_id, const std::string& by
 
 void AssignmentStore::markPublished(const std::string& event_id,
                                     const std::string& assignment_key) {
-  redis_.eval(kPublished,
-              {redis_.key("notif:outbox"), redis_.key("notif:outbox:due"), assignment_key},
-              {event_id});
+  redis::Pipeline p;
+  addMarkPublished(p, event_id, assignment_key);
+  redis_.pipelineOrThrow(p, "outbox");
+}
+
+void AssignmentStore::addMarkPublished(redis::Pipeline& p, const std::string& event_id,
+                                       const std::string& assignment_key) {
+  static const redis::Script kScript(kPublished);
+  p.eval(kScript, {redis_.key("notif:outbox"), redis_.key("notif:outbox:due"), assignment_key},
+         {event_id});
 }
 
 AssignmentStore::Commit AssignmentStore::transition(const AssignmentRecord& a,
@@ -462,7 +469,6 @@ int AssignmentStore::recordDelivered(const std::vector<std::string>& assignment_
                                      const std::string& agency, const std::string& channel) {
   if (assignment_ids.empty()) return 0;
   static const redis::Script kDeliveredScript(kDelivered);
-  static const redis::Script kPublishedScript(kPublished);
   // Three round trips for the whole page, whatever its length: the records, the deliveries
   // (each with its event in the outbox), and once the events are acknowledged, the outbox.
   redis::Pipeline reads;
@@ -525,9 +531,7 @@ int AssignmentStore::recordDelivered(const std::vector<std::string>& assignment_
   for (auto& p : produced) {
     const auto rep = kafka::awaitReport(p.report, produce_timeout_);
     if (rep.ok)
-      published.eval(kPublishedScript,
-                     {redis_.key("notif:outbox"), redis_.key("notif:outbox:due"), ""},
-                     {p.event_id});
+      addMarkPublished(published, p.event_id, "");
     else
       log_.warn("event not produced yet, kept in the outbox",
                 {{"event_id", p.event_id}, {"error", rep.error}});

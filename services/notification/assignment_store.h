@@ -162,6 +162,8 @@ class AssignmentStore {
                const std::string& assignment_key);
   // Takes a produced event out of the outbox (and off the assignment's pending mark).
   void markPublished(const std::string& event_id, const std::string& assignment_key);
+  void addMarkPublished(redis::Pipeline& p, const std::string& event_id,
+                        const std::string& assignment_key);
 
   redis::RedisClient& redis_;
   kafka::MessageSink& events_;

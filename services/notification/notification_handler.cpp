@@ -503,9 +503,7 @@ grpc::Status AgencyServiceImpl::ConfirmDelivery(grpc::ServerContext* ctx,
     p.command({"XADD", key, "MAXLEN", "~", "1000", "*", "stream", req->stream_id(), "cursor",
                req->cursor()});
     p.command({"PEXPIRE", key, "86400000"});
-    for (const auto& r : redis.pipeline(p))
-      if (r.type == redis::Reply::Type::Error)
-        throw redis::RedisError("redis confirmations of " + req->agency_id() + ": " + r.str);
+    redis.pipelineOrThrow(p, "confirmations of " + req->agency_id());
     resp->set_confirmed(confirmUpTo(req->agency_id(), req->cursor()));
     return grpc::Status::OK;
   } catch (const redis::RedisError&) {

@@ -60,9 +60,7 @@ std::vector<RoutingStore::Stored> RoutingStore::load(const std::vector<Key>& key
     p.command({"GET", redis_.key("routing:out:" + k.cause_id)});
     p.command({"GET", redis_.key("routing:state:" + k.complaint_id)});
   }
-  auto replies = redis_.pipeline(p);
-  for (const auto& r : replies)
-    if (r.type == redis::Reply::Type::Error) throw redis::RedisError("redis routing read: " + r.str);
+  auto replies = redis_.pipelineOrThrow(p, "routing read");
   for (size_t i = 0; i < keys.size(); ++i)
     out.push_back({std::move(replies[2 * i]), std::move(replies[2 * i + 1])});
   return out;
@@ -116,22 +114,7 @@ void RoutingStore::addSave(redis::Pipeline& p, const std::string& complaint_id,
 }
 
 void RoutingStore::run(const redis::Pipeline& p) {
-  if (p.empty()) return;
-  for (const auto& r : redis_.pipeline(p))
-    if (r.type == redis::Reply::Type::Error) throw redis::RedisError("redis routing write: " + r.str);
-}
-
-void RoutingStore::saveState(const std::string& complaint_id, const v1::RoutingState& state) {
-  redis::Pipeline p;
-  addSaveState(p, complaint_id, state);
-  run(p);
-}
-
-void RoutingStore::save(const std::string& complaint_id, const v1::RoutingState& state,
-                        const std::string& cause_id, const v1::RoutingOutputs& outputs) {
-  redis::Pipeline p;
-  addSave(p, complaint_id, state, cause_id, outputs);
-  run(p);
+  redis_.pipelineOrThrow(p, "routing write");
 }
 
 std::vector<v1::RoutingState> RoutingStore::verificationQueue(int64_t offset, int64_t count,

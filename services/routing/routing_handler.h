@@ -75,9 +75,6 @@ class RoutingStore {
       : redis_(redis), ttl_(ttl) {}
   std::optional<v1::RoutingState> state(const std::string& complaint_id);
   std::optional<v1::RoutingOutputs> outputs(const std::string& cause_id);
-  void save(const std::string& complaint_id, const v1::RoutingState& state,
-            const std::string& cause_id, const v1::RoutingOutputs& outputs);
-  void saveState(const std::string& complaint_id, const v1::RoutingState& state);
 
   // A batch's reads and writes, one round trip each: what `load` returns is parsed with
   // parseOutputs / parseState; the writes are queued into a pipeline and sent with `run`, which
