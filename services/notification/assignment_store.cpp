@@ -282,6 +282,18 @@ std::optional<AssignmentRecord> AssignmentStore::get(const std::string& assignme
                   redis_.command({"HGETALL", redis_.key("notif:assignment:" + assignment_id)}));
 }
 
+std::vector<std::optional<AssignmentRecord>> AssignmentStore::getAll(
+    const std::vector<std::string>& ids) {
+  std::vector<std::optional<AssignmentRecord>> out;
+  if (ids.empty()) return out;
+  redis::Pipeline p;
+  for (const auto& id : ids) p.command({"HGETALL", redis_.key("notif:assignment:" + id)});
+  const auto replies = redis_.pipelineOrThrow(p, "assignments");
+  out.reserve(ids.size());
+  for (size_t i = 0; i < ids.size(); ++i) out.push_back(recordOf(ids[i], replies[i]));
+  return out;
+}
+
 std::optional<AssignmentRecord> AssignmentStore::recordOf(const std::string& assignment_id,
                                                           const redis::Reply& h) {
   if (h.elements.empty()) return std::nullopt;
@@ -356,6 +368,66 @@ AssignmentStore::Commit AssignmentStore::transition(const AssignmentRecord& a,
                         close ? "1" : "0", a.assignment_id});
   if (r.integer != 1) return Commit::Conflict;
   return publish(env.event_id(), bytes, akey) ? Commit::Published : Commit::Pending;
+}
+
+std::vector<AssignmentStore::Commit> AssignmentStore::transitionAll(
+    const std::vector<Move>& moves) {
+  std::vector<Commit> out(moves.size(), Commit::Conflict);
+  if (moves.empty()) return out;
+  static const redis::Script kScript(kTransition);
+  const auto now = std::to_string(clock_.nowMs());
+  std::vector<std::string> akeys, bytes;
+  redis::Pipeline p;
+  for (const auto& m : moves) {
+    const auto& a = *m.record;
+    akeys.push_back(redis_.key("notif:assignment:" + a.assignment_id));
+    bytes.push_back(m.event->SerializeAsString());
+    p.eval(kScript,
+           {akeys.back(), redis_.key("notif:outbox"), redis_.key("notif:outbox:due"),
+            redis_.key("notif:open:" + a.agency)},
+           {a.state, m.next, m.event->event_id(), bytes.back(), now, m.close ? "1" : "0",
+            a.assignment_id});
+  }
+  const auto replies = redis_.pipelineOrThrow(p, "assignment moves");
+  // Every moved assignment's event in flight at once; then one wait for all the reports.
+  std::vector<std::pair<size_t, std::future<kafka::DeliveryReport>>> inflight;
+  for (size_t i = 0; i < moves.size(); ++i) {
+    if (replies[i].integer != 1) continue;
+    inflight.emplace_back(
+        i, events_.produce(events::toMessage(kafka::kComplaintsTopic, *moves[i].event)));
+  }
+  const auto deadline = std::chrono::steady_clock::now() + produce_timeout_;
+  redis::Pipeline marks;
+  std::vector<size_t> marked;
+  for (auto& [i, f] : inflight) {
+    const auto left = std::max(std::chrono::milliseconds(0),
+                               std::chrono::duration_cast<std::chrono::milliseconds>(
+                                   deadline - std::chrono::steady_clock::now()));
+    const auto rep = kafka::awaitReport(f, left);
+    if (!rep.ok) {
+      // Kept in the outbox: the outbox pass, or a repeated Acknowledge, produces it.
+      log_.warn("event not produced yet, kept in the outbox",
+                {{"complaint_id", moves[i].event->complaint_id()},
+                 {"event_id", moves[i].event->event_id()},
+                 {"error", rep.error}});
+      out[i] = Commit::Pending;
+      continue;
+    }
+    addMarkPublished(marks, moves[i].event->event_id(), akeys[i]);
+    marked.push_back(i);
+  }
+  if (marks.size() > 0) {
+    try {
+      redis_.pipelineOrThrow(marks, "outbox");
+    } catch (const redis::RedisError&) {
+      // Produced, and still in the outbox: the outbox pass produces them again, and every
+      // reader drops the repeated event id.
+      for (auto i : marked) out[i] = Commit::Pending;
+      return out;
+    }
+  }
+  for (auto i : marked) out[i] = Commit::Published;
+  return out;
 }
 
 AssignmentStore::Commit AssignmentStore::change(const AssignmentRecord& a,

@@ -99,6 +99,8 @@ class AssignmentStore {
                       const std::vector<std::string>& assignment_ids);
 
   std::optional<AssignmentRecord> get(const std::string& assignment_id);
+  // The records of several assignments in one round trip, in the order asked.
+  std::vector<std::optional<AssignmentRecord>> getAll(const std::vector<std::string>& ids);
   // The record in an HGETALL reply of its hash (none when the hash is empty).
   static std::optional<AssignmentRecord> recordOf(const std::string& assignment_id,
                                                   const redis::Reply& h);
@@ -108,6 +110,15 @@ class AssignmentStore {
   enum class Commit { Conflict, Published, Pending };
   Commit transition(const AssignmentRecord& a, const std::string& next, bool close,
                     const v1::EventEnvelope& env);
+  // `transition` for several assignments: the moves in one round trip, their events produced
+  // together (one wait for all of them), the outbox marked in one more; a Commit each, in order.
+  struct Move {
+    const AssignmentRecord* record = nullptr;
+    std::string next;
+    bool close = false;
+    const v1::EventEnvelope* event = nullptr;
+  };
+  std::vector<Commit> transitionAll(const std::vector<Move>& moves);
   // The general form of `transition`: state and unit move together with their events and feed
   // items; Conflict when state or unit changed meanwhile.
   Commit change(const AssignmentRecord& a, const AssignmentChange& c);

@@ -11,14 +11,47 @@
 #include "grpc/grpc_server.h"
 
 #include <deque>
+#include <numeric>
 #include <optional>
 #include <regex>
+#include <set>
 
 namespace lapor::notification {
 
 namespace {
 constexpr const char* kProducer = "notification";
 constexpr int kMaxPageSize = 500;
+constexpr int kMaxAcknowledgeBatch = 500;
+
+void setAcknowledged(v1::EventEnvelope& env, const std::string& assignment_id,
+                     const std::string& agency, const std::string& operator_name,
+                     const std::string& unit_id) {
+  auto* e = env.mutable_acknowledged();
+  e->set_assignment_id(assignment_id);
+  e->set_agency_id(agency);
+  e->set_operator_(operator_name);
+  e->set_unit_id(unit_id);
+}
+
+// The name of a gRPC status code, as AcknowledgeResult.code gives it.
+std::string codeName(grpc::StatusCode c) {
+  switch (c) {
+    case grpc::StatusCode::OK: return "OK";
+    case grpc::StatusCode::CANCELLED: return "CANCELLED";
+    case grpc::StatusCode::INVALID_ARGUMENT: return "INVALID_ARGUMENT";
+    case grpc::StatusCode::DEADLINE_EXCEEDED: return "DEADLINE_EXCEEDED";
+    case grpc::StatusCode::NOT_FOUND: return "NOT_FOUND";
+    case grpc::StatusCode::ALREADY_EXISTS: return "ALREADY_EXISTS";
+    case grpc::StatusCode::PERMISSION_DENIED: return "PERMISSION_DENIED";
+    case grpc::StatusCode::RESOURCE_EXHAUSTED: return "RESOURCE_EXHAUSTED";
+    case grpc::StatusCode::FAILED_PRECONDITION: return "FAILED_PRECONDITION";
+    case grpc::StatusCode::ABORTED: return "ABORTED";
+    case grpc::StatusCode::OUT_OF_RANGE: return "OUT_OF_RANGE";
+    case grpc::StatusCode::UNAVAILABLE: return "UNAVAILABLE";
+    case grpc::StatusCode::UNAUTHENTICATED: return "UNAUTHENTICATED";
+    default: return "INTERNAL";
+  }
+}
 
 int64_t steadyMs() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(
@@ -567,11 +600,7 @@ grpc::Status AgencyServiceImpl::act(const grpc::ServerContext& ctx, const std::s
         e->set_operator_(operator_name);
         action_name = "unit-rejected";
       } else if (action == domain::Action::Acknowledge) {
-        auto* e = env.mutable_acknowledged();
-        e->set_assignment_id(assignment_id);
-        e->set_agency_id(agency);
-        e->set_operator_(operator_name);
-        e->set_unit_id(unit_id);
+        setAcknowledged(env, assignment_id, agency, operator_name, unit_id);
         action_name = "acknowledged";
       } else if (action == domain::Action::Reject) {
         auto* e = env.mutable_rejected();
@@ -638,14 +667,8 @@ grpc::Status AgencyServiceImpl::act(const grpc::ServerContext& ctx, const std::s
         commit = store_.transition(*rec, domain::stateName(d.next), !domain::isOpen(d.next), env);
       }
       if (commit == AssignmentStore::Commit::Conflict) continue;  // changed meanwhile: decide again
-      metrics_.actions.Add({{"agency", agency}, {"action", action_name}}).Increment();
-      if (action == domain::Action::Acknowledge && work == domain::WorkKind::Assignment)
-        metrics_.acknowledged.Add({{"agency", agency}}).Increment();
-      log_.debug("agency action recorded", {{"complaint_id", env.complaint_id()},
-                                           {"trace_id", env.trace_id()},
-                                           {"agency", agency},
-                                           {"unit", unit_id},
-                                           {"action", action_name}});
+      recorded(agency, unit_id, env, action_name,
+               action == domain::Action::Acknowledge && work == domain::WorkKind::Assignment);
       if (commit == AssignmentStore::Commit::Pending)
         return grpc::Status(grpc::StatusCode::UNAVAILABLE,
                             "recorded, but the event log has not confirmed it yet; retry");
@@ -658,6 +681,18 @@ grpc::Status AgencyServiceImpl::act(const grpc::ServerContext& ctx, const std::s
   }
 }
 
+void AgencyServiceImpl::recorded(const std::string& agency, const std::string& unit_id,
+                                 const v1::EventEnvelope& env, const std::string& action_name,
+                                 bool acknowledged) {
+  metrics_.actions.Add({{"agency", agency}, {"action", action_name}}).Increment();
+  if (acknowledged) metrics_.acknowledged.Add({{"agency", agency}}).Increment();
+  log_.debug("agency action recorded", {{"complaint_id", env.complaint_id()},
+                                       {"trace_id", env.trace_id()},
+                                       {"agency", agency},
+                                       {"unit", unit_id},
+                                       {"action", action_name}});
+}
+
 grpc::Status AgencyServiceImpl::Acknowledge(grpc::ServerContext* ctx,
                                             const v1::AcknowledgeRequest* req,
                                             v1::AcknowledgeResponse* resp) {
@@ -666,6 +701,120 @@ grpc::Status AgencyServiceImpl::Acknowledge(grpc::ServerContext* ctx,
                "", req->operator_(), &out);
   resp->set_state(out);
   return s;
+}
+
+grpc::Status AgencyServiceImpl::AcknowledgeBatch(grpc::ServerContext* ctx,
+                                                 const v1::AcknowledgeBatchRequest* req,
+                                                 v1::AcknowledgeBatchResponse* resp) {
+  const auto& caller = req->agency_id();
+  if (auto s = authorize(*ctx, caller); !s.ok()) return s;
+  const int n = req->assignment_ids_size();
+  if (n == 0)
+    return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
+                        "assignment_ids: give at least one assignment");
+  if (n > kMaxAcknowledgeBatch)
+    return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
+                        "assignment_ids: at most " + std::to_string(kMaxAcknowledgeBatch) +
+                            " in one call, got " + std::to_string(n));
+  std::vector<std::string> ids(req->assignment_ids().begin(), req->assignment_ids().end());
+  std::set<std::string> seen;
+  for (int i = 0; i < n; ++i) {
+    const auto at = "assignment_ids[" + std::to_string(i) + "]: ";
+    if (ids[i].empty()) return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, at + "is empty");
+    if (!seen.insert(ids[i]).second)
+      return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
+                          at + "'" + ids[i] + "' is listed twice");
+  }
+  for (const auto& id : ids) resp->add_results()->set_assignment_id(id);
+  auto answer = [&](int i, const grpc::Status& s, v1::AssignmentState state) {
+    auto* r = resp->mutable_results(i);
+    r->set_code(codeName(s.error_code()));
+    if (s.ok())
+      r->set_state(state);
+    else
+      r->set_message(s.error_message());
+  };
+  try {
+    // The common case in one pass: an assignment of the agency itself (or the triage desk's
+    // item), not delegated and not an escalation, that moves to ACKNOWLEDGED. Everything else
+    // is decided alone by `act`, exactly as Acknowledge decides it.
+    std::vector<int> alone;
+    std::vector<int> next_round;
+    if (directory_.unit(caller)) {
+      alone.resize(ids.size());
+      std::iota(alone.begin(), alone.end(), 0);
+    } else {
+      next_round.resize(ids.size());
+      std::iota(next_round.begin(), next_round.end(), 0);
+    }
+    struct Moved {
+      int index;
+      v1::AssignmentState next;
+      bool assignment;  // counted as an agency's acknowledgement (not the triage desk's)
+    };
+    // A move that found its assignment changed meanwhile (its delivery recorded, say) is read
+    // and decided again with the others of its round, as `act` does for one.
+    for (int round = 0; round < 5 && !next_round.empty(); ++round) {
+      std::vector<int> these;
+      these.swap(next_round);
+      std::vector<std::string> round_ids;
+      for (const int i : these) round_ids.push_back(ids[i]);
+      const auto records = store_.getAll(round_ids);
+      std::vector<v1::EventEnvelope> events;
+      events.reserve(these.size());  // the moves point into it
+      std::vector<AssignmentStore::Move> moves;
+      std::vector<Moved> moved;
+      for (size_t j = 0; j < these.size(); ++j) {
+        const int i = these[j];
+        const auto& rec = records[j];
+        if (!rec || rec->kind != domain::WorkKind::Assignment || !rec->unit.empty() ||
+            rec->agency != caller) {
+          alone.push_back(i);
+          continue;
+        }
+        const auto work = rec->agency == agencies::AgencyDirectory::kTriage
+                              ? domain::WorkKind::Triage
+                              : domain::WorkKind::Assignment;
+        const auto d = domain::decide(work, domain::parseState(rec->state),
+                                      domain::Action::Acknowledge, {}, "", "");
+        if (d.kind != domain::Decision::Kind::Apply) {
+          alone.push_back(i);
+          continue;
+        }
+        auto& env = events.emplace_back(events::makeEnvelope(
+            kProducer, rec->complaint_id, rec->trace_id, clock_.nowMs(), events::newUuid()));
+        setAcknowledged(env, rec->assignment_id, caller, req->operator_(), "");
+        moves.push_back({&*rec, domain::stateName(d.next), !domain::isOpen(d.next), &env});
+        moved.push_back({i, d.next, work == domain::WorkKind::Assignment});
+      }
+      const auto commits = store_.transitionAll(moves);
+      for (size_t k = 0; k < commits.size(); ++k) {
+        const auto [i, next, assignment] = moved[k];
+        if (commits[k] == AssignmentStore::Commit::Conflict) {
+          next_round.push_back(i);
+          continue;
+        }
+        recorded(caller, "", *moves[k].event, "acknowledged", assignment);
+        if (commits[k] == AssignmentStore::Commit::Pending)
+          answer(i,
+                 grpc::Status(grpc::StatusCode::UNAVAILABLE,
+                              "recorded, but the event log has not confirmed it yet; retry"),
+                 {});
+        else
+          answer(i, grpc::Status::OK, next);
+      }
+    }
+    alone.insert(alone.end(), next_round.begin(), next_round.end());
+    for (const int i : alone) {
+      v1::AssignmentState out{};
+      const auto s = act(*ctx, caller, ids[i], domain::Action::Acknowledge, {}, "", "",
+                         req->operator_(), &out);
+      answer(i, s, out);
+    }
+    return grpc::Status::OK;
+  } catch (const redis::RedisError&) {
+    return grpc::Status(grpc::StatusCode::UNAVAILABLE, "assignment store unavailable");
+  }
 }
 
 grpc::Status AgencyServiceImpl::UpdateStatus(grpc::ServerContext* ctx,

@@ -85,6 +85,9 @@ class AgencyServiceImpl final : public v1::AgencyService::Service {
                                v1::ConfirmDeliveryResponse* resp) override;
   grpc::Status Acknowledge(grpc::ServerContext* ctx, const v1::AcknowledgeRequest* req,
                            v1::AcknowledgeResponse* resp) override;
+  grpc::Status AcknowledgeBatch(grpc::ServerContext* ctx,
+                                const v1::AcknowledgeBatchRequest* req,
+                                v1::AcknowledgeBatchResponse* resp) override;
   grpc::Status UpdateStatus(grpc::ServerContext* ctx, const v1::UpdateStatusRequest* req,
                             v1::UpdateStatusResponse* resp) override;
   grpc::Status Resolve(grpc::ServerContext* ctx, const v1::ResolveRequest* req,
@@ -120,6 +123,9 @@ class AgencyServiceImpl final : public v1::AgencyService::Service {
                    v1::AssignmentState target, const std::string& text,
                    const std::string& reason_code, const std::string& operator_name,
                    v1::AssignmentState* out);
+  // Counts an action recorded (and an acknowledgement of an assignment) and logs it.
+  void recorded(const std::string& agency, const std::string& unit_id,
+                const v1::EventEnvelope& env, const std::string& action_name, bool acknowledged);
   int confirmUpTo(const std::string& agency, const std::string& cursor);
   std::string confirmationsKey(const std::string& agency) const;
   // The cursor of the feed's last entry, "0-0" when the feed is empty.

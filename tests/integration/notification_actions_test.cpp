@@ -11,6 +11,8 @@
 
 #include <gtest/gtest.h>
 
+#include <set>
+
 namespace lapor::integration {
 namespace {
 
@@ -213,6 +215,98 @@ TEST_F(NotificationActions, InvalidTransitionsAreRefusedAndRecordNothing) {
   auto ev = events(complaint, 2, 2s);
   ASSERT_EQ(ev.size(), 1u);
   EXPECT_TRUE(ev[0].has_acknowledged());
+}
+
+// AcknowledgeBatch answers every assignment as Acknowledge would have answered it alone, in
+// the order given, and records one `acknowledged` event for each assignment it moved; a call
+// refused as a whole changes nothing.
+TEST_F(NotificationActions, AcknowledgeBatchAnswersEachAsAcknowledgeAloneWould) {
+  const auto complaint = uniqueName("batch");
+  const auto a = assignment(complaint, "a"), b = assignment(complaint, "b"),
+             c = assignment(complaint, "c"), earlier = assignment(complaint, "earlier"),
+             withdrawn = assignment(complaint, "withdrawn"), spare = assignment(complaint, "spare");
+  ASSERT_TRUE(ack(earlier).ok());
+  produceDispatch(
+      dispatchEnvelope("dinas-pu", complaint, "w", v1::DISPATCH_KIND_WITHDRAWN, withdrawn));
+  ASSERT_TRUE(waitFor([&] { return !listed(withdrawn); }, 20s));
+  auto theirs_env = dispatchEnvelope("dlh", complaint, "theirs");
+  produceDispatch(theirs_env);
+  const auto theirs = theirs_env.dispatched().item().assignment().assignment_id();
+  ASSERT_TRUE(waitFor([&] {
+    v1::UpdateStatusRequest req;
+    req.set_agency_id("dlh");
+    req.set_assignment_id(theirs);
+    v1::UpdateStatusResponse resp;
+    return stub_->UpdateStatus(agencyContext(kOther).get(), req, &resp).error_code() !=
+           grpc::StatusCode::NOT_FOUND;
+  }, 20s));
+
+  auto batch = [&](const std::vector<std::string>& ids, const std::string& token = kTok,
+                   const std::string& agency = "dinas-pu") {
+    v1::AcknowledgeBatchRequest req;
+    req.set_agency_id(agency);
+    for (const auto& id : ids) req.add_assignment_ids(id);
+    req.set_operator_("op-batch");
+    v1::AcknowledgeBatchResponse resp;
+    auto ctx = token.empty() ? std::make_unique<grpc::ClientContext>() : agencyContext(token);
+    auto s = stub_->AcknowledgeBatch(ctx.get(), req, &resp);
+    return std::make_pair(s, resp);
+  };
+
+  // Refused as a whole, recording nothing: no credential, another agency's, an empty list, a
+  // list naming an assignment twice, more than 500.
+  EXPECT_EQ(batch({spare}, "").first.error_code(), grpc::StatusCode::UNAUTHENTICATED);
+  EXPECT_EQ(batch({spare}, kOther).first.error_code(), grpc::StatusCode::PERMISSION_DENIED);
+  EXPECT_EQ(batch({}).first.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  auto twice = batch({spare, a, spare}).first;
+  EXPECT_EQ(twice.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_NE(twice.error_message().find("assignment_ids[2]"), std::string::npos)
+      << twice.error_message();
+  std::vector<std::string> many(501);
+  for (size_t i = 0; i < many.size(); ++i) many[i] = spare + "-" + std::to_string(i);
+  auto too_many = batch(many).first;
+  EXPECT_EQ(too_many.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_NE(too_many.error_message().find("at most 500"), std::string::npos)
+      << too_many.error_message();
+
+  const std::vector<std::string> ids{a, "no-such-assignment", b, earlier, withdrawn, c, theirs};
+  auto [s, resp] = batch(ids);
+  ASSERT_TRUE(s.ok()) << s.error_message();
+  ASSERT_EQ(resp.results_size(), static_cast<int>(ids.size()));
+  const std::vector<std::string> codes{"OK", "NOT_FOUND", "OK", "OK", "FAILED_PRECONDITION",
+                                       "OK", "PERMISSION_DENIED"};
+  for (size_t i = 0; i < ids.size(); ++i) {
+    const auto& r = resp.results(static_cast<int>(i));
+    EXPECT_EQ(r.assignment_id(), ids[i]);
+    EXPECT_EQ(r.code(), codes[i]) << ids[i] << ": " << r.message();
+    if (codes[i] == "OK") {
+      EXPECT_EQ(r.state(), v1::ASSIGNMENT_STATE_ACKNOWLEDGED) << ids[i];
+    } else {
+      EXPECT_FALSE(r.message().empty()) << ids[i];
+    }
+  }
+  // The same call again: every acknowledgement a repeat, nothing new recorded.
+  auto again = batch({a, b, c});
+  ASSERT_TRUE(again.first.ok());
+  for (const auto& r : again.second.results()) EXPECT_EQ(r.code(), "OK") << r.message();
+
+  // One event each for a, b, c and the earlier single acknowledgement; none for the spare the
+  // refused calls named (a fifth would show within 2 s).
+  auto ev = events(complaint, 5, 2s);
+  ASSERT_EQ(ev.size(), 4u);
+  std::multiset<std::string> acked;
+  for (const auto& e : ev) {
+    ASSERT_TRUE(e.has_acknowledged());
+    EXPECT_EQ(e.acknowledged().agency_id(), "dinas-pu");
+    acked.insert(e.acknowledged().assignment_id());
+    if (e.acknowledged().assignment_id() != earlier) {
+      EXPECT_EQ(e.acknowledged().operator_(), "op-batch");
+    }
+  }
+  EXPECT_EQ(acked, (std::multiset<std::string>{a, b, c, earlier}));
+  // The spare was left as it was: acknowledging it alone records it now.
+  ASSERT_TRUE(ack(spare).ok());
+  EXPECT_EQ(events(complaint, 5).size(), 5u);
 }
 
 TEST_F(NotificationActions, RejectRecordsTheReasonForRouting) {
