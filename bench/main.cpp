@@ -123,6 +123,7 @@ struct Settings {
   int linger_ms = 2;
   uint64_t seed = 20261129;
   std::string log_level = "info";
+  std::string acknowledge = "batch";
   std::vector<std::string> service_env;
   std::string json_path, table_path, samples_path;
   std::string agencies_file = LAPOR_SOURCE_DIR "/deploy/config/agencies.yaml";
@@ -189,6 +190,7 @@ int run(const Settings& s, const std::string& command) {
   groups["bench"].push_back(getpid());
 
   Pipeline pipeline(stack.endpoint("intake").grpc(), s.credentials, workload);
+  pipeline.acknowledgeInBatches(s.acknowledge == "batch");
   pipeline.connectAgencies({stack.endpoint("notification").grpc()});
   const auto step_duration = std::chrono::milliseconds(static_cast<int64_t>(s.step_seconds * 1000));
   const auto drain = std::chrono::milliseconds(static_cast<int64_t>(s.drain_seconds * 1000));
@@ -445,6 +447,12 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   app.add_option("--seed", s.seed, "seed of the complaint mix")->capture_default_str();
   app.add_option("--log-level", s.log_level, "log level of the services")->capture_default_str();
+  app.add_option("--acknowledge", s.acknowledge,
+                 "how the agencies acknowledge: 'batch' (AcknowledgeBatch, what an agency has read "
+                 "while its call was out, up to 500 in one call) or 'single' (Acknowledge, one "
+                 "call per assignment)")
+      ->check(CLI::IsMember({"batch", "single"}))
+      ->capture_default_str();
   app.add_option("--service-env", s.service_env,
                  "LAPOR_SECTION_KEY=VALUE passed to every service (repeatable), e.g. "
                  "LAPOR_KAFKA_LINGER_MS=0");

@@ -147,8 +147,37 @@ void Pipeline::connectAgencies(const std::vector<std::string>& targets) {
   }
 }
 
+void Pipeline::ackAnswered(int step, Clock::time_point read_at, const grpc::Status& s) {
+  const double ms = std::chrono::duration<double, std::milli>(Clock::now() - read_at).count();
+  auto* st = step >= 0 ? &steps_[static_cast<size_t>(step)] : nullptr;
+  if (s.ok()) {
+    acks_ok_.fetch_add(1);
+    if (st) st->ack_ms.push_back(ms);
+  } else {
+    const auto code = absl::StatusCodeToString(static_cast<absl::StatusCode>(s.error_code()));
+    auto& [count, sample] = ack_errors_by_code_[code];
+    if (count++ == 0) sample = s.error_message();
+    if (st) ++st->ack_errors;
+  }
+  if (acks_in_flight_.fetch_sub(1) == 1) cv_.notify_all();
+}
+
 void Pipeline::acknowledge(const std::string& target, const std::string& agency,
                            const std::string& assignment_id, int step) {
+  if (ack_batches_) {
+    acks_in_flight_.fetch_add(1);
+    std::vector<QueuedAck> batch;
+    {
+      std::lock_guard lk(ack_mu_);
+      auto& st = ack_batches_by_agency_[agency];
+      st.queued.push_back({assignment_id, step, Clock::now()});
+      if (st.in_flight) return;
+      st.in_flight = true;
+      batch.swap(st.queued);
+    }
+    sendAckBatch(target, agency, std::move(batch));
+    return;
+  }
   struct Call {
     grpc::ClientContext ctx;
     v1::AcknowledgeRequest req;
@@ -165,21 +194,60 @@ void Pipeline::acknowledge(const std::string& target, const std::string& agency,
   acks_in_flight_.fetch_add(1);
   stub->async()->Acknowledge(&call->ctx, &call->req, &call->resp, [this, call,
                                                                      step](grpc::Status s) {
-    const double ms =
-        std::chrono::duration<double, std::milli>(Clock::now() - call->started).count();
     std::lock_guard lk(mu_);
-    auto* st = step >= 0 ? &steps_[static_cast<size_t>(step)] : nullptr;
-    if (s.ok()) {
-      acks_ok_.fetch_add(1);
-      if (st) st->ack_ms.push_back(ms);
-    } else {
-      const auto code = absl::StatusCodeToString(static_cast<absl::StatusCode>(s.error_code()));
-      auto& [count, sample] = ack_errors_by_code_[code];
-      if (count++ == 0) sample = s.error_message();
-      if (st) ++st->ack_errors;
-    }
-    if (acks_in_flight_.fetch_sub(1) == 1) cv_.notify_all();
+    ackAnswered(step, call->started, s);
   });
+}
+
+void Pipeline::sendAckBatch(const std::string& target, const std::string& agency,
+                            std::vector<QueuedAck> batch) {
+  constexpr size_t kMaxBatch = 500;  // AcknowledgeBatch's bound
+  struct Call {
+    grpc::ClientContext ctx;
+    v1::AcknowledgeBatchRequest req;
+    v1::AcknowledgeBatchResponse resp;
+    std::vector<QueuedAck> items;
+  };
+  auto call = std::make_shared<Call>();
+  if (batch.size() > kMaxBatch) {
+    std::lock_guard lk(ack_mu_);
+    auto& st = ack_batches_by_agency_[agency];
+    st.queued.insert(st.queued.begin(), std::make_move_iterator(batch.begin() + kMaxBatch),
+                     std::make_move_iterator(batch.end()));
+    batch.resize(kMaxBatch);
+  }
+  call->items = std::move(batch);
+  call->ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
+  addAgencyAuth(call->ctx, agency);
+  call->req.set_agency_id(agency);
+  for (const auto& q : call->items) call->req.add_assignment_ids(q.assignment_id);
+  call->req.set_operator_("lapor-bench");
+  agencyStub(target).async()->AcknowledgeBatch(
+      &call->ctx, &call->req, &call->resp, [this, call, target, agency](grpc::Status s) {
+        std::vector<QueuedAck> next;
+        {
+          std::lock_guard lk(ack_mu_);
+          auto& st = ack_batches_by_agency_[agency];
+          next.swap(st.queued);
+          st.in_flight = !next.empty();
+        }
+        if (!next.empty()) sendAckBatch(target, agency, std::move(next));
+        std::lock_guard lk(mu_);
+        for (size_t i = 0; i < call->items.size(); ++i) {
+          grpc::Status each = s;
+          if (s.ok()) {
+            if (static_cast<int>(i) >= call->resp.results_size()) {
+              each = grpc::Status(grpc::StatusCode::INTERNAL, "no result for this assignment");
+            } else if (const auto& r = call->resp.results(static_cast<int>(i)); r.code() != "OK") {
+              int code = static_cast<int>(absl::StatusCode::kUnknown);
+              for (int c = 1; c <= 16; ++c)  // the result names its code as absl spells it
+                if (absl::StatusCodeToString(static_cast<absl::StatusCode>(c)) == r.code()) code = c;
+              each = grpc::Status(static_cast<grpc::StatusCode>(code), r.message());
+            }
+          }
+          ackAnswered(call->items[i].step, call->items[i].read_at, each);
+        }
+      });
 }
 
 v1::AgencyService::Stub& Pipeline::agencyStub(const std::string& target) {

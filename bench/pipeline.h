@@ -101,6 +101,9 @@ class Pipeline {
   // Accepted complaints of any step still waiting for a delivery.
   uint64_t open();
 
+  // On: each agency acknowledges what it read while its AcknowledgeBatch call was out, in the
+  // next call (up to 500); off: one Acknowledge call per assignment.
+  void acknowledgeInBatches(bool on) { ack_batches_ = on; }
   // Waits (up to `limit`) for acknowledgements still in flight, then fills in `acknowledge` and
   // `ack_errors` of each step.
   void finishAcknowledgements(std::vector<StepResult>& steps, std::chrono::seconds limit);
@@ -144,6 +147,15 @@ class Pipeline {
                   int64_t dispatched_at_ms);
   void acknowledge(const std::string& target, const std::string& agency,
                    const std::string& assignment_id, int step);
+  struct QueuedAck {
+    std::string assignment_id;
+    int step = -1;
+    Clock::time_point read_at;
+  };
+  void sendAckBatch(const std::string& target, const std::string& agency,
+                    std::vector<QueuedAck> batch);
+  // One acknowledgement answered: counted for its step (mu_ held by the caller).
+  void ackAnswered(int step, Clock::time_point read_at, const grpc::Status& s);
   // Confirms the agency's items up to `item` (as a client does once it stored them), which
   // opens the stream's window; at most one call per agency in flight, later cursors coalesce.
   void confirm(const std::string& target, const std::string& agency,
@@ -183,6 +195,13 @@ class Pipeline {
   std::map<std::string, ConfirmState> confirms_;  // by agency
   std::atomic<uint64_t> confirms_in_flight_{0}, confirm_errors_{0};
   std::map<std::string, std::pair<uint64_t, std::string>> ack_errors_by_code_;  // under mu_
+  bool ack_batches_ = true;
+  struct AckState {
+    bool in_flight = false;
+    std::vector<QueuedAck> queued;  // read while a call was in flight
+  };
+  std::mutex ack_mu_;
+  std::map<std::string, AckState> ack_batches_by_agency_;
 };
 
 }  // namespace lapor::bench
