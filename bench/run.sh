@@ -7,6 +7,8 @@
 #   bench/run.sh --step-seconds 30 --rates 100,500,1000,2000,3000,max --scale-rates 1000,max
 # LAPOR_KAFKA_BROKER_PROPERTIES (lines of server.properties) measures a broker setting, e.g.
 #   LAPOR_KAFKA_BROKER_PROPERTIES=transaction.partition.verification.enable=false bench/run.sh
+# and LAPOR_KAFKA_JVM_OPTS more JVM options of the broker, e.g.
+#   LAPOR_KAFKA_JVM_OPTS=-Xlog:gc:file=/tmp/gc.log bench/run.sh
 set -euo pipefail
 
 repo_root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)

@@ -219,8 +219,12 @@ while True:
     return 1
   fi
 
-  _lapor_launch "$log" "$java" -Xmx384m -Xms64m -XX:+ExitOnOutOfMemoryError "$log4j" \
-    -cp "$libs/*" kafka.Kafka "$dir/server.properties"
+  # LAPOR_KAFKA_JVM_OPTS: more JVM options for the broker (split on spaces), after the
+  # defaults so that a later one wins, e.g. -Xlog:gc:file=/tmp/gc.log to see its pauses.
+  local -a jvm_opts=()
+  read -r -a jvm_opts <<<"${LAPOR_KAFKA_JVM_OPTS:-}"
+  _lapor_launch "$log" "$java" -Xmx384m -Xms64m -XX:+ExitOnOutOfMemoryError "${jvm_opts[@]}" \
+    "$log4j" -cp "$libs/*" kafka.Kafka "$dir/server.properties"
   local pid=$_LAPOR_PID
   _lapor_record_pid "$run_dir" kafka "$pid"
   # Metadata answers only once the broker is unfenced and serving requests.
