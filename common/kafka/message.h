@@ -44,12 +44,29 @@ struct DeliveryReport {
   int64_t offset = -1;
 };
 
+// The report of `f`, or a failed one saying so if it is not there by `deadline`.
+inline DeliveryReport awaitReport(std::future<DeliveryReport>& f,
+                                  std::chrono::steady_clock::time_point deadline) {
+  if (f.wait_until(deadline) != std::future_status::ready)
+    return DeliveryReport{false, "timed out waiting for the broker's acknowledgement", -1, -1};
+  return f.get();
+}
+
 // The report of `f`, or a failed one saying so if it is not there within `timeout`.
 inline DeliveryReport awaitReport(std::future<DeliveryReport>& f,
                                   std::chrono::milliseconds timeout) {
-  if (f.wait_for(timeout) != std::future_status::ready)
-    return DeliveryReport{false, "timed out waiting for the broker's acknowledgement", -1, -1};
-  return f.get();
+  return awaitReport(f, std::chrono::steady_clock::now() + timeout);
+}
+
+// The reports of messages produced together, in their order, all waited for within one
+// `timeout` (not one each): a report not there by then is a failed one saying so.
+inline std::vector<DeliveryReport> awaitReports(std::vector<std::future<DeliveryReport>>& futures,
+                                                std::chrono::milliseconds timeout) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  std::vector<DeliveryReport> out;
+  out.reserve(futures.size());
+  for (auto& f : futures) out.push_back(awaitReport(f, deadline));
+  return out;
 }
 
 // Where events go. The real one is Producer; unit tests use a fake that records messages.

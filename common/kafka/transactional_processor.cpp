@@ -412,8 +412,8 @@ rd_kafka_error_t* TransactionalProcessor::awaitDeliveries(
   const auto wait = opt_.operation_timeout + std::chrono::seconds(1);
   uint64_t failed = 0;
   std::string last_error;
-  for (auto& f : reports)
-    if (auto r = awaitReport(f, wait); !r.ok) {
+  for (const auto& r : awaitReports(reports, wait))
+    if (!r.ok) {
       ++failed;
       last_error = r.error;
     }

@@ -184,10 +184,8 @@ grpc::Status IntakeHandler::produce(const std::vector<v1::EventEnvelope>& envs) 
   std::vector<std::future<kafka::DeliveryReport>> reports;
   for (const auto& env : envs)
     reports.push_back(events_.produce(events::toMessage(kafka::kComplaintsTopic, env)));
-  for (auto& r : reports) {
-    auto report = kafka::awaitReport(r, produce_timeout_);
+  for (const auto& report : kafka::awaitReports(reports, produce_timeout_))
     if (!report.ok) return unavailable("event log unavailable (" + report.error + "); retry later");
-  }
   return grpc::Status::OK;
 }
 

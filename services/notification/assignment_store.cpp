@@ -390,20 +390,19 @@ std::vector<AssignmentStore::Commit> AssignmentStore::transitionAll(
   }
   const auto replies = redis_.pipelineOrThrow(p, "assignment moves");
   // Every moved assignment's event in flight at once; then one wait for all the reports.
-  std::vector<std::pair<size_t, std::future<kafka::DeliveryReport>>> inflight;
+  std::vector<size_t> moved;
+  std::vector<std::future<kafka::DeliveryReport>> inflight;
   for (size_t i = 0; i < moves.size(); ++i) {
     if (replies[i].integer != 1) continue;
-    inflight.emplace_back(
-        i, events_.produce(events::toMessage(kafka::kComplaintsTopic, *moves[i].event)));
+    moved.push_back(i);
+    inflight.push_back(events_.produce(events::toMessage(kafka::kComplaintsTopic, *moves[i].event)));
   }
-  const auto deadline = std::chrono::steady_clock::now() + produce_timeout_;
+  const auto reports = kafka::awaitReports(inflight, produce_timeout_);
   redis::Pipeline marks;
   std::vector<size_t> marked;
-  for (auto& [i, f] : inflight) {
-    const auto left = std::max(std::chrono::milliseconds(0),
-                               std::chrono::duration_cast<std::chrono::milliseconds>(
-                                   deadline - std::chrono::steady_clock::now()));
-    const auto rep = kafka::awaitReport(f, left);
+  for (size_t k = 0; k < moved.size(); ++k) {
+    const auto i = moved[k];
+    const auto& rep = reports[k];
     if (!rep.ok) {
       // Kept in the outbox: the outbox pass, or a repeated Acknowledge, produces it.
       log_.warn("event not produced yet, kept in the outbox",
@@ -579,11 +578,8 @@ int AssignmentStore::recordDelivered(const std::vector<std::string>& assignment_
   }
   if (writes.empty()) return 0;
   const auto recorded = redis_.pipeline(writes);
-  struct Produced {
-    std::string event_id;
-    std::future<kafka::DeliveryReport> report;
-  };
-  std::vector<Produced> produced;
+  std::vector<std::string> produced;  // event ids, in the order of `inflight`
+  std::vector<std::future<kafka::DeliveryReport>> inflight;
   std::string failed;  // the first refused write; the others are produced all the same
   for (size_t k = 0; k < envs.size(); ++k) {
     const auto& env = envs[k];
@@ -592,21 +588,21 @@ int AssignmentStore::recordDelivered(const std::vector<std::string>& assignment_
       continue;
     }
     if (recorded[k].integer != 1) continue;  // confirmed before
-    produced.push_back(
-        {env.event_id(), events_.produce(events::toMessage(kafka::kComplaintsTopic, env))});
+    produced.push_back(env.event_id());
+    inflight.push_back(events_.produce(events::toMessage(kafka::kComplaintsTopic, env)));
     log_.debug("assignment delivered", {{"complaint_id", env.complaint_id()},
                                        {"trace_id", env.trace_id()},
                                        {"agency", agency},
                                        {"channel", channel}});
   }
   redis::Pipeline published;
-  for (auto& p : produced) {
-    const auto rep = kafka::awaitReport(p.report, produce_timeout_);
-    if (rep.ok)
-      addMarkPublished(published, p.event_id, "");
+  const auto reports = kafka::awaitReports(inflight, produce_timeout_);
+  for (size_t k = 0; k < produced.size(); ++k) {
+    if (reports[k].ok)
+      addMarkPublished(published, produced[k], "");
     else
       log_.warn("event not produced yet, kept in the outbox",
-                {{"event_id", p.event_id}, {"error", rep.error}});
+                {{"event_id", produced[k]}, {"error", reports[k].error}});
   }
   if (!published.empty()) redis_.pipeline(published);  // what fails here the outbox sends again
   if (!failed.empty()) throw redis::RedisError("redis delivery record: " + failed);

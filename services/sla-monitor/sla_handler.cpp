@@ -433,7 +433,7 @@ bool TimerScheduler::finish(Firing& x) {
   const auto& f = x.f;
   const auto& ob = rec->obligation;
   bool ok = true;
-  for (auto& r : x.reports) ok = kafka::awaitReport(r, opt_.produce_timeout).ok && ok;
+  for (const auto& r : kafka::awaitReports(x.reports, opt_.produce_timeout)) ok = r.ok && ok;
   if (!ok) {
     // Left in flight: the lease runs out and the timer is claimed again; the events carry the
     // same ids then, so what did reach Kafka is dropped as a repeat.
