@@ -4,6 +4,7 @@
 #include "grpc/health/v1/health.pb.h"
 #include "grpc/reflection_v1.h"
 
+#include <absl/status/status.h>
 #include <google/protobuf/descriptor.h>
 #include <grpcpp/ext/proto_server_reflection_plugin.h>
 #include <grpcpp/health_check_service_interface.h>
@@ -145,6 +146,11 @@ void GrpcServer::shutdown(std::chrono::milliseconds grace) {
   setServing(false);
   server_->Shutdown(std::chrono::system_clock::now() + grace);
   server_->Wait();
+}
+
+std::string statusCodeName(grpc::StatusCode code) {
+  // gRPC's codes are Abseil's, number for number.
+  return absl::StatusCodeToString(static_cast<absl::StatusCode>(code));
 }
 
 }  // namespace lapor::grpcx

@@ -32,6 +32,9 @@ struct GrpcServerOptions {
 // there is none.
 std::string bearerToken(const grpc::ServerContext& ctx);
 
+// The name of a gRPC status code ("OK", "NOT_FOUND", ...), as batch results spell it.
+std::string statusCodeName(grpc::StatusCode code);
+
 // A service with its full name (Generated::service_full_name()), for per-service health.
 struct ServiceEntry {
   grpc::Service* service;

@@ -33,26 +33,6 @@ void setAcknowledged(v1::EventEnvelope& env, const std::string& assignment_id,
   e->set_unit_id(unit_id);
 }
 
-// The name of a gRPC status code, as AcknowledgeResult.code gives it.
-std::string codeName(grpc::StatusCode c) {
-  switch (c) {
-    case grpc::StatusCode::OK: return "OK";
-    case grpc::StatusCode::CANCELLED: return "CANCELLED";
-    case grpc::StatusCode::INVALID_ARGUMENT: return "INVALID_ARGUMENT";
-    case grpc::StatusCode::DEADLINE_EXCEEDED: return "DEADLINE_EXCEEDED";
-    case grpc::StatusCode::NOT_FOUND: return "NOT_FOUND";
-    case grpc::StatusCode::ALREADY_EXISTS: return "ALREADY_EXISTS";
-    case grpc::StatusCode::PERMISSION_DENIED: return "PERMISSION_DENIED";
-    case grpc::StatusCode::RESOURCE_EXHAUSTED: return "RESOURCE_EXHAUSTED";
-    case grpc::StatusCode::FAILED_PRECONDITION: return "FAILED_PRECONDITION";
-    case grpc::StatusCode::ABORTED: return "ABORTED";
-    case grpc::StatusCode::OUT_OF_RANGE: return "OUT_OF_RANGE";
-    case grpc::StatusCode::UNAVAILABLE: return "UNAVAILABLE";
-    case grpc::StatusCode::UNAUTHENTICATED: return "UNAUTHENTICATED";
-    default: return "INTERNAL";
-  }
-}
-
 int64_t steadyMs() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(
              std::chrono::steady_clock::now().time_since_epoch())
@@ -728,7 +708,7 @@ grpc::Status AgencyServiceImpl::AcknowledgeBatch(grpc::ServerContext* ctx,
   for (const auto& id : ids) resp->add_results()->set_assignment_id(id);
   auto answer = [&](int i, const grpc::Status& s, v1::AssignmentState state) {
     auto* r = resp->mutable_results(i);
-    r->set_code(codeName(s.error_code()));
+    r->set_code(grpcx::statusCodeName(s.error_code()));
     if (s.ok())
       r->set_state(state);
     else
