@@ -359,15 +359,7 @@ void AssignmentStore::addMarkPublished(redis::Pipeline& p, const std::string& ev
 AssignmentStore::Commit AssignmentStore::transition(const AssignmentRecord& a,
                                                     const std::string& next, bool close,
                                                     const v1::EventEnvelope& env) {
-  const auto akey = redis_.key("notif:assignment:" + a.assignment_id);
-  const auto bytes = env.SerializeAsString();
-  auto r = redis_.eval(kTransition,
-                       {akey, redis_.key("notif:outbox"), redis_.key("notif:outbox:due"),
-                        redis_.key("notif:open:" + a.agency)},
-                       {a.state, next, env.event_id(), bytes, std::to_string(clock_.nowMs()),
-                        close ? "1" : "0", a.assignment_id});
-  if (r.integer != 1) return Commit::Conflict;
-  return publish(env.event_id(), bytes, akey) ? Commit::Published : Commit::Pending;
+  return transitionAll({Move{&a, next, close, &env}}).front();
 }
 
 std::vector<AssignmentStore::Commit> AssignmentStore::transitionAll(

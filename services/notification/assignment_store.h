@@ -106,7 +106,9 @@ class AssignmentStore {
                                                   const redis::Reply& h);
 
   // Moves the assignment from `expected` to `next` and stores `env` in the outbox, atomically;
-  // false when the state changed meanwhile (decide again). Then produces it.
+  // Conflict when the state changed meanwhile (decide again). Then produces it: Pending when
+  // the broker did not confirm it, or its outbox entry could not be marked (the outbox pass
+  // produces it again).
   enum class Commit { Conflict, Published, Pending };
   Commit transition(const AssignmentRecord& a, const std::string& next, bool close,
                     const v1::EventEnvelope& env);
