@@ -8,6 +8,7 @@
 #include "domain/validation.h"
 #include "events/envelope.h"
 #include "google/rpc/error_details.pb.h"
+#include "grpc/grpc_server.h"
 #include "google/rpc/status.pb.h"
 
 #include <thread>
@@ -74,15 +75,12 @@ IntakeHandler::IntakeHandler(SubmissionService& submissions, ComplaintViews& vie
       log_(std::move(logger)),
       produce_timeout_(produce_timeout) {}
 
-grpc::Status IntakeHandler::SubmitComplaint(grpc::ServerContext* ctx,
-                                            const v1::SubmitComplaintRequest* req,
-                                            v1::SubmitComplaintResponse* resp) {
-  auto out = submissions_.submit(*req, metadata(ctx, "x-api-key"),
-                                 metadata(ctx, "x-trace-id").value_or(""));
+namespace {
+// The status SubmitComplaint answers for `out` (OK for an accepted complaint).
+grpc::Status statusOf(const SubmitOutcome& out) {
   using K = SubmitOutcome::Kind;
   switch (out.kind) {
     case K::Accepted:
-      *resp = out.response;
       return grpc::Status::OK;
     case K::Invalid:
       return invalidArgument(out.message, out.violations);
@@ -101,6 +99,43 @@ grpc::Status IntakeHandler::SubmitComplaint(grpc::ServerContext* ctx,
       break;
   }
   return unavailable(out.message);
+}
+}  // namespace
+
+grpc::Status IntakeHandler::SubmitComplaint(grpc::ServerContext* ctx,
+                                            const v1::SubmitComplaintRequest* req,
+                                            v1::SubmitComplaintResponse* resp) {
+  auto out = submissions_.submit(*req, metadata(ctx, "x-api-key"),
+                                 metadata(ctx, "x-trace-id").value_or(""));
+  if (out.kind == SubmitOutcome::Kind::Accepted) *resp = out.response;
+  return statusOf(out);
+}
+
+grpc::Status IntakeHandler::SubmitComplaints(grpc::ServerContext* ctx,
+                                             const v1::SubmitComplaintsRequest* req,
+                                             v1::SubmitComplaintsResponse* resp) {
+  std::vector<const v1::SubmitComplaintRequest*> reqs;
+  reqs.reserve(req->complaints_size());
+  for (const auto& c : req->complaints()) reqs.push_back(&c);
+  auto all = submissions_.submitAll(reqs, metadata(ctx, "x-api-key"),
+                                    metadata(ctx, "x-trace-id").value_or(""));
+  if (all.refused) return statusOf(*all.refused);
+  for (const auto& out : all.items) {
+    auto* r = resp->add_results();
+    r->set_code(grpcx::statusCodeName(statusOf(out).error_code()));
+    if (out.kind == SubmitOutcome::Kind::Accepted) {
+      *r->mutable_complaint() = out.response;
+      continue;
+    }
+    r->set_message(out.message);
+    for (const auto& v : out.violations) {
+      auto* sv = r->add_violations();
+      sv->set_field(v.field);
+      sv->set_description(v.description);
+    }
+    if (out.kind == SubmitOutcome::Kind::RateLimited) r->set_retry_after_ms(out.retry_after.count());
+  }
+  return grpc::Status::OK;
 }
 
 IntakeHandler::Found IntakeHandler::find(const std::string& text) {

@@ -29,6 +29,8 @@ class IntakeHandler final : public v1::IntakeService::Service {
 
   grpc::Status SubmitComplaint(grpc::ServerContext* ctx, const v1::SubmitComplaintRequest* req,
                                v1::SubmitComplaintResponse* resp) override;
+  grpc::Status SubmitComplaints(grpc::ServerContext* ctx, const v1::SubmitComplaintsRequest* req,
+                                v1::SubmitComplaintsResponse* resp) override;
   grpc::Status GetComplaint(grpc::ServerContext* ctx, const v1::GetComplaintRequest* req,
                             v1::ComplaintView* resp) override;
   grpc::Status ListComplaints(grpc::ServerContext* ctx, const v1::ListComplaintsRequest* req,

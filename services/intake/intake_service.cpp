@@ -75,6 +75,7 @@ void IntakeGrpcService::addServerStream(const char* method,
 IntakeGrpcService::IntakeGrpcService(v1::IntakeService::Service& impl) : impl_(impl) {
   using S = v1::IntakeService::Service;
   addUnary("SubmitComplaint", &S::SubmitComplaint);
+  addUnary("SubmitComplaints", &S::SubmitComplaints);
   addUnary("GetComplaint", &S::GetComplaint);
   addUnary("ListComplaints", &S::ListComplaints);
   addServerStream("WatchComplaint", &S::WatchComplaint);

@@ -12,16 +12,17 @@
 namespace lapor::intake {
 
 namespace {
-// Counts one submission; returns -1 when allowed, else the milliseconds left in the window.
+// Counts ARGV[3] submissions; returns {how many of them are within the limit, -1} when all are,
+// else {that many, the milliseconds left in the window}.
 constexpr const char* kTakeScript = R"lua(
-local n = redis.call('INCR', KEYS[1])
-if n == 1 then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end
-if n > tonumber(ARGV[2]) then
-  local left = redis.call('PTTL', KEYS[1])
-  if left < 0 then redis.call('PEXPIRE', KEYS[1], ARGV[1]); left = tonumber(ARGV[1]) end
-  return left
-end
-return -1
+local count = tonumber(ARGV[3])
+local n = redis.call('INCRBY', KEYS[1], count)
+if n == count then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end
+local over = n - tonumber(ARGV[2])
+if over <= 0 then return {count, -1} end
+local left = redis.call('PTTL', KEYS[1])
+if left < 0 then redis.call('PEXPIRE', KEYS[1], ARGV[1]); left = tonumber(ARGV[1]) end
+return {math.max(0, count - over), left}
 )lua";
 
 bool isHex64(const std::string& s) {
@@ -94,13 +95,16 @@ PublisherRegistry::Auth PublisherRegistry::authenticate(
   return {found, ""};
 }
 
-std::optional<std::chrono::milliseconds> RateLimiter::take(const Publisher& p,
-                                                           std::chrono::milliseconds window) {
-  if (p.rate_limit <= 0) return std::nullopt;
+RateLimiter::Taken RateLimiter::take(const Publisher& p, std::chrono::milliseconds window,
+                                     int64_t count) {
+  if (p.rate_limit <= 0 || count <= 0) return {count, std::nullopt};
   auto r = redis_.eval(kTakeScript, {redis_.key("intake:rate:" + p.id)},
-                       {std::to_string(window.count()), std::to_string(p.rate_limit)});
-  if (r.integer < 0) return std::nullopt;
-  return std::chrono::milliseconds(r.integer);
+                       {std::to_string(window.count()), std::to_string(p.rate_limit),
+                        std::to_string(count)});
+  if (r.elements.size() != 2) throw redis::RedisError("rate limit: unexpected reply");
+  Taken t{r.elements[0].integer, std::nullopt};
+  if (r.elements[1].integer >= 0) t.retry_after = std::chrono::milliseconds(r.elements[1].integer);
+  return t;
 }
 
 }  // namespace lapor::intake

@@ -44,9 +44,12 @@ class PublisherRegistry {
 class RateLimiter {
  public:
   explicit RateLimiter(redis::RedisClient& redis) : redis_(redis) {}
-  // nullopt when allowed; otherwise how long until the window resets. Throws RedisError.
-  std::optional<std::chrono::milliseconds> take(const Publisher& p,
-                                                std::chrono::milliseconds window);
+  struct Taken {
+    int64_t allowed = 0;  // how many of the submissions counted are within the limit
+    std::optional<std::chrono::milliseconds> retry_after;  // when some are not: till the reset
+  };
+  // Counts `count` submissions at once (the first `allowed` of them pass). Throws RedisError.
+  Taken take(const Publisher& p, std::chrono::milliseconds window, int64_t count = 1);
 
  private:
   redis::RedisClient& redis_;

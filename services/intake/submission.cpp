@@ -19,6 +19,7 @@
 #include <openssl/rand.h>
 
 #include <cstdlib>
+#include <map>
 #include <sstream>
 #include <thread>
 
@@ -152,52 +153,58 @@ SubmissionService::SubmissionService(const agencies::AgencyDirectory& directory,
       response_times_(response_times),
       settings_(settings) {}
 
-std::string SubmissionService::reserveTrackingId(const std::string& complaint_id,
-                                                 redis::Pipeline with) {
+std::string SubmissionService::reserveTrackingId(const std::string& complaint_id) {
   // 40 random bits: a collision is rare but possible, and SET NX makes it impossible to hand
-  // one id out twice, across restarts and instances. The first attempt carries `with`.
+  // one id out twice, across restarts and instances.
   for (int attempt = 0; attempt < 8; ++attempt) {
     auto id = TrackingId::generate();
-    redis::Pipeline p = attempt == 0 ? std::move(with) : redis::Pipeline();
-    const size_t at = p.size();
-    p.command({"SET", redis_.key("intake:tracking:" + id), complaint_id, "NX"});
-    const auto replies = redis_.pipelineOrThrow(p, "submission records");
-    if (!replies[at].isNil()) return id;
+    auto r = redis_.command({"SET", redis_.key("intake:tracking:" + id), complaint_id, "NX"});
+    if (!r.isNil()) return id;
   }
   throw redis::RedisError("could not reserve a unique tracking id");
 }
 
+std::vector<std::string> SubmissionService::claimArgs(const std::string& pending) const {
+  // The lease outlives our own wait for Kafka, so it cannot lapse while we still produce.
+  const auto lease_ttl = settings_.produce_timeout + std::chrono::seconds(10);
+  return {pending, std::to_string(lease_ttl.count()),
+          std::to_string(settings_.idempotency_ttl.count())};
+}
+
+bool SubmissionService::parseClaim(const std::string& reply, Claim* claim) {
+  *claim = Claim{};
+  if (reply.empty()) return true;
+  std::string value = reply;
+  const char mark = value[0];
+  if (mark == 'R' || mark == 'W') value.erase(0, 1);
+  const auto nl = value.find('\n');
+  std::istringstream in(value.substr(0, nl));
+  std::string state;
+  in >> state >> claim->earlier.complaint_id >> claim->earlier.tracking_id >>
+      claim->earlier.submitted_ms >> claim->earlier.reporter_secret >> claim->earlier.fingerprint;
+  if (claim->earlier.reporter_secret == "-") claim->earlier.reporter_secret.clear();
+  if (claim->earlier.fingerprint == "-") claim->earlier.fingerprint.clear();
+  if (state == "done") {
+    claim->kind = Claim::Kind::Done;
+    return true;
+  }
+  if (mark == 'R') {
+    claim->kind = Claim::Kind::Resume;
+    if (nl != std::string::npos) claim->event = value.substr(nl + 1);
+    return true;
+  }
+  return false;  // another instance holds the lease
+}
+
 SubmissionService::Claim SubmissionService::claimIdempotencyKey(const std::string& key,
                                                                 const std::string& pending) {
-  // The lease outlives our own wait for Kafka, so it cannot lapse while we still produce.
   const auto lease_ttl = settings_.produce_timeout + std::chrono::seconds(10);
   // A lapsed lease is taken over by the next attempt, so waiting a little past it is enough.
   const auto deadline = std::chrono::steady_clock::now() + lease_ttl + std::chrono::seconds(2);
   while (true) {
-    auto r = redis_.eval(kClaimScript, {key, key + ":lease"},
-                         {pending, std::to_string(lease_ttl.count()),
-                          std::to_string(settings_.idempotency_ttl.count())});
+    auto r = redis_.eval(kClaimScript, {key, key + ":lease"}, claimArgs(pending));
     Claim claim;
-    if (r.str.empty()) return claim;
-    std::string value = r.str;
-    const char mark = value[0];
-    if (mark == 'R' || mark == 'W') value.erase(0, 1);
-    const auto nl = value.find('\n');
-    std::istringstream in(value.substr(0, nl));
-    std::string state;
-    in >> state >> claim.earlier.complaint_id >> claim.earlier.tracking_id >>
-        claim.earlier.submitted_ms >> claim.earlier.reporter_secret >> claim.earlier.fingerprint;
-    if (claim.earlier.reporter_secret == "-") claim.earlier.reporter_secret.clear();
-    if (claim.earlier.fingerprint == "-") claim.earlier.fingerprint.clear();
-    if (state == "done") {
-      claim.kind = Claim::Kind::Done;
-      return claim;
-    }
-    if (mark == 'R') {
-      claim.kind = Claim::Kind::Resume;
-      if (nl != std::string::npos) claim.event = value.substr(nl + 1);
-      return claim;
-    }
+    if (parseClaim(r.str, &claim)) return claim;
     // Another instance holds the lease and is waiting for Kafka: its outcome decides ours.
     if (std::chrono::steady_clock::now() > deadline)
       throw redis::RedisError("an earlier submission with this key is still in progress");
@@ -220,14 +227,19 @@ void SubmissionService::release(const std::string& idem_key, const std::string& 
   }
 }
 
+void SubmissionService::addDone(redis::Pipeline& p, const std::string& idem_key,
+                                const Reserved& r) const {
+  p.command({"SET", idem_key, encode("done", r), "PX",
+             std::to_string(settings_.idempotency_ttl.count())});
+  p.command({"DEL", idem_key + ":lease"});
+}
+
 void SubmissionService::markDone(const std::string& idem_key, const Reserved& r,
                                  const log::Logger& logger) {
   if (idem_key.empty()) return;
   try {
     redis::Pipeline p;
-    p.command({"SET", idem_key, encode("done", r), "PX",
-               std::to_string(settings_.idempotency_ttl.count())});
-    p.command({"DEL", idem_key + ":lease"});
+    addDone(p, idem_key, r);
     redis_.pipelineOrThrow(p, "idempotency key");
   } catch (const redis::RedisError& e) {
     // Accepted all the same: Kafka has it, and the pending claim still holds the event, so a
@@ -300,87 +312,22 @@ SubmitOutcome SubmissionService::accepted(const Reserved& r, v1::Priority priori
   return out;
 }
 
-SubmitOutcome SubmissionService::submit(const v1::SubmitComplaintRequest& req,
-                                        const std::optional<std::string>& api_key,
-                                        const std::string& trace_id) {
-  const auto started = std::chrono::steady_clock::now();
-  SubmitOutcome out;
-  auto auth = publishers_.authenticate(api_key);
-  if (!auth.publisher) {
-    metrics_.rejected.Add({{"reason", "unauthenticated"}}).Increment();
-    out.kind = SubmitOutcome::Kind::Unauthenticated;
-    out.message = auth.error;
-    return out;
-  }
-  const Publisher& publisher = *auth.publisher;
-  try {
-    if (auto wait = limiter_.take(publisher, publishers_.window())) {
-      metrics_.rejected.Add({{"reason", "rate-limited"}}).Increment();
-      out.kind = SubmitOutcome::Kind::RateLimited;
-      out.retry_after = *wait;
-      out.message = "publisher '" + publisher.id + "' is over its limit of " +
-                    std::to_string(publisher.rate_limit) + " submissions per " +
-                    std::to_string(publishers_.window().count() / 1000) + " s; retry in " +
-                    std::to_string((wait->count() + 999) / 1000) + " s";
-      return out;
-    }
-  } catch (const redis::RedisError& e) {
-    metrics_.rejected.Add({{"reason", "store-unavailable"}}).Increment();
-    log_.error("intake store unavailable", {{"error", e.what()}});
-    out.message = "complaint store unavailable; nothing was recorded, retry later";
-    return out;
-  }
-
-  const auto now = clock_.nowMs();
-  out.violations = validateSubmission(req, directory_, settings_.limits, now);
-  if (!out.violations.empty()) {
-    metrics_.rejected.Add({{"reason", "invalid"}}).Increment();
-    log_.info("submission rejected", {{"violations", out.violations.size()},
-                                      {"first_field", out.violations.front().field},
-                                      {"publisher", publisher.id}});
-    out.kind = SubmitOutcome::Kind::Invalid;
-    out.message = "invalid complaint:";
-    for (const auto& v : out.violations) out.message += " " + v.field + ": " + v.description + ";";
-    return out;
-  }
-
-  std::string idem_key;
+std::string SubmissionService::idempotencyKeyOf(const v1::SubmitComplaintRequest& req,
+                                                const Publisher& publisher) const {
   if (!req.idempotency_key().empty())
-    idem_key = redis_.key("intake:idem:" + publisher.id +
-                          ":key:" + auth::sha256Hex(req.idempotency_key()));
-  else if (!req.external_ref().empty())
-    idem_key = redis_.key("intake:idem:" + publisher.id +
-                          ":ref:" + auth::sha256Hex(req.external_ref()));
+    return redis_.key("intake:idem:" + publisher.id +
+                      ":key:" + auth::sha256Hex(req.idempotency_key()));
+  if (!req.external_ref().empty())
+    return redis_.key("intake:idem:" + publisher.id + ":ref:" + auth::sha256Hex(req.external_ref()));
+  return "";
+}
 
-  Reserved mine{events::newUuid(), "", now, newReporterSecret(), fingerprintOf(req)};
-  std::string reporter_ref;
-  try {
-    // One round trip: the reporter's records, then the tracking id (SET NX, again alone on
-    // the rare collision).
-    redis::Pipeline records;
-    // Only the reporter gets the secret; intake keeps its hash, as for every key it checks.
-    records.command({"SET", redis_.key(reporterSecretKey(mine.complaint_id)),
-                     auth::sha256Hex(mine.reporter_secret)});
-    const auto& rep = req.reporter();
-    if (!rep.name().empty() || !rep.phone().empty() || !rep.email().empty() ||
-        !rep.device_id().empty()) {
-      // Personal data stays here, in intake's own store; events carry only the opaque ref.
-      reporter_ref = events::newUuid();
-      records.command({"HSET", redis_.key("intake:reporter:" + reporter_ref), "name", rep.name(),
-                       "phone", rep.phone(), "email", rep.email(), "device_id", rep.device_id(),
-                       "complaint_id", mine.complaint_id});
-    }
-    mine.tracking_id = reserveTrackingId(mine.complaint_id, std::move(records));
-  } catch (const redis::RedisError& e) {
-    release("", "", mine, reporter_ref);  // whatever of the records was written
-    metrics_.rejected.Add({{"reason", "store-unavailable"}}).Increment();
-    log_.error("intake store unavailable", {{"error", e.what()}});
-    out.message = std::string("complaint store unavailable (") + e.what() +
-                  "); nothing was recorded, retry later";
-    return out;
-  }
-
-  auto env = events::makeEnvelope(kProducer, mine.complaint_id, trace_id, now);
+v1::EventEnvelope SubmissionService::submittedEvent(const v1::SubmitComplaintRequest& req,
+                                                    const Reserved& mine,
+                                                    const std::string& reporter_ref,
+                                                    const Publisher& publisher,
+                                                    const std::string& trace_id) const {
+  auto env = events::makeEnvelope(kProducer, mine.complaint_id, trace_id, mine.submitted_ms);
   auto* c = env.mutable_submitted()->mutable_complaint();
   c->set_complaint_id(mine.complaint_id);
   c->set_tracking_id(mine.tracking_id);
@@ -408,81 +355,326 @@ SubmitOutcome SubmissionService::submit(const v1::SubmitComplaintRequest& req,
   }
   c->set_external_ref(req.external_ref());
   c->set_publisher(publisher.id);
-  c->set_submitted_at_ms(now);
+  c->set_submitted_at_ms(mine.submitted_ms);
+  return env;
+}
 
-  // The claim carries the exact event, so whoever resumes it produces the same event id.
-  const std::string pending =
-      idem_key.empty() ? std::string()
-                       : encode("pending", mine) + "\n" + env.SerializeAsString();
-  if (!idem_key.empty()) {
-    Claim claim;
-    try {
-      claim = claimIdempotencyKey(idem_key, pending);
-    } catch (const redis::RedisError& e) {
-      release("", "", mine, reporter_ref);
-      metrics_.rejected.Add({{"reason", "store-unavailable"}}).Increment();
-      log_.error("intake store unavailable", {{"error", e.what()}});
-      out.message = std::string("complaint store unavailable (") + e.what() +
-                    "); nothing was recorded, retry later";
-      return out;
+SubmitOutcome SubmissionService::submit(const v1::SubmitComplaintRequest& req,
+                                        const std::optional<std::string>& api_key,
+                                        const std::string& trace_id) {
+  auto all = submitAll({&req}, api_key, trace_id);
+  return all.refused ? std::move(*all.refused) : std::move(all.items.front());
+}
+
+namespace {
+SubmitOutcome unavailableOutcome(std::string message) {
+  SubmitOutcome out;
+  out.kind = SubmitOutcome::Kind::Unavailable;
+  out.message = std::move(message);
+  return out;
+}
+
+SubmitOutcome invalidOutcome(std::vector<FieldViolation> violations) {
+  SubmitOutcome out;
+  out.kind = SubmitOutcome::Kind::Invalid;
+  out.violations = std::move(violations);
+  out.message = "invalid complaint:";
+  for (const auto& v : out.violations) out.message += " " + v.field + ": " + v.description + ";";
+  return out;
+}
+}  // namespace
+
+// Each step runs for every complaint still undecided, in one Redis round trip (or one wait for
+// Kafka) for all of them; a complaint's outcome is the one submit() alone gives it.
+SubmissionBatchOutcome SubmissionService::submitAll(
+    const std::vector<const v1::SubmitComplaintRequest*>& reqs,
+    const std::optional<std::string>& api_key, const std::string& trace_id) {
+  const auto started = std::chrono::steady_clock::now();
+  SubmissionBatchOutcome batch;
+  auto auth = publishers_.authenticate(api_key);
+  if (!auth.publisher) {
+    metrics_.rejected.Add({{"reason", "unauthenticated"}}).Increment();
+    SubmitOutcome out;
+    out.kind = SubmitOutcome::Kind::Unauthenticated;
+    out.message = auth.error;
+    batch.refused = std::move(out);
+    return batch;
+  }
+  const Publisher& publisher = *auth.publisher;
+
+  // The list itself: one key per complaint, so no two claims in one call wait for each other.
+  struct Item {
+    const v1::SubmitComplaintRequest* req = nullptr;
+    std::string idem_key;
+    Reserved mine;
+    std::string reporter_ref;
+    v1::EventEnvelope env;
+    std::string pending;  // the claim written for idem_key
+    bool open = false;    // still to be decided
+  };
+  std::vector<Item> items(reqs.size());
+  {
+    std::vector<FieldViolation> list;
+    if (reqs.empty()) list.push_back({"complaints", "at least one complaint is required"});
+    if (reqs.size() > kMaxBatch)
+      list.push_back({"complaints", std::to_string(reqs.size()) + " given, at most " +
+                                        std::to_string(kMaxBatch) + " per call"});
+    std::map<std::string, size_t> first;
+    for (size_t i = 0; i < reqs.size() && reqs.size() <= kMaxBatch; ++i) {
+      items[i].req = reqs[i];
+      items[i].idem_key = idempotencyKeyOf(*reqs[i], publisher);
+      if (items[i].idem_key.empty()) continue;
+      auto [at, fresh] = first.emplace(items[i].idem_key, i);
+      if (fresh) continue;
+      const auto field = reqs[i]->idempotency_key().empty() ? "external_ref" : "idempotency_key";
+      list.push_back({"complaints[" + std::to_string(i) + "]." + field,
+                      std::string("the same ") + field + " as complaints[" +
+                          std::to_string(at->second) + "]; each complaint needs its own"});
     }
-    if (claim.kind != Claim::Kind::Mine) {
-      // The earlier submission's ids answer this retry; ours were never used.
-      release("", "", mine, reporter_ref);
-      if (auto refused = conflict(claim.earlier, mine, req)) return *refused;
-      if (claim.kind == Claim::Kind::Resume) return resume(idem_key, claim, req.priority());
-      metrics_.duplicates.Add({}).Increment();
-      log_.info("duplicate submission answered with the earlier tracking id",
-                {{"complaint_id", claim.earlier.complaint_id}, {"publisher", publisher.id}});
-      return accepted(claim.earlier, req.priority(), true);
+    if (!list.empty()) {
+      metrics_.rejected.Add({{"reason", "invalid"}}).Increment(static_cast<double>(reqs.size()));
+      auto out = invalidOutcome(std::move(list));
+      out.message = "invalid list of complaints, nothing was recorded:" +
+                    out.message.substr(std::string("invalid complaint:").size());
+      batch.refused = std::move(out);
+      return batch;
+    }
+  }
+  auto store_unavailable = [&](Item& it, const std::string& error) {
+    metrics_.rejected.Add({{"reason", "store-unavailable"}}).Increment();
+    batch.items[&it - items.data()] = unavailableOutcome(
+        "complaint store unavailable (" + error + "); nothing was recorded, retry later");
+    it.open = false;
+  };
+
+  // Every complaint of the call counts against the publisher's limit, as one call each would.
+  RateLimiter::Taken taken;
+  try {
+    taken = limiter_.take(publisher, publishers_.window(), static_cast<int64_t>(reqs.size()));
+  } catch (const redis::RedisError& e) {
+    metrics_.rejected.Add({{"reason", "store-unavailable"}}).Increment(static_cast<double>(reqs.size()));
+    log_.error("intake store unavailable", {{"error", e.what()}});
+    batch.refused = unavailableOutcome("complaint store unavailable; nothing was recorded, retry later");
+    return batch;
+  }
+  batch.items.resize(reqs.size());
+  const auto now = clock_.nowMs();
+  for (size_t i = 0; i < items.size(); ++i) {
+    auto& it = items[i];
+    if (static_cast<int64_t>(i) >= taken.allowed) {
+      const auto wait = taken.retry_after.value_or(publishers_.window());
+      metrics_.rejected.Add({{"reason", "rate-limited"}}).Increment();
+      auto& out = batch.items[i];
+      out.kind = SubmitOutcome::Kind::RateLimited;
+      out.retry_after = wait;
+      out.message = "publisher '" + publisher.id + "' is over its limit of " +
+                    std::to_string(publisher.rate_limit) + " submissions per " +
+                    std::to_string(publishers_.window().count() / 1000) + " s; retry in " +
+                    std::to_string((wait.count() + 999) / 1000) + " s";
+      continue;
+    }
+    auto violations = validateSubmission(*it.req, directory_, settings_.limits, now);
+    if (!violations.empty()) {
+      metrics_.rejected.Add({{"reason", "invalid"}}).Increment();
+      log_.info("submission rejected", {{"violations", violations.size()},
+                                        {"first_field", violations.front().field},
+                                        {"publisher", publisher.id}});
+      batch.items[i] = invalidOutcome(std::move(violations));
+      continue;
+    }
+    it.open = true;
+  }
+
+  // One round trip: each complaint's reporter records and its tracking id (SET NX; again alone
+  // on the rare collision).
+  {
+    redis::Pipeline records;
+    std::vector<std::pair<Item*, size_t>> tracking;  // the item, the reply of its SET NX
+    for (auto& it : items) {
+      if (!it.open) continue;
+      it.mine = Reserved{events::newUuid(), TrackingId::generate(), now, newReporterSecret(),
+                         fingerprintOf(*it.req)};
+      // Only the reporter gets the secret; intake keeps its hash, as for every key it checks.
+      records.command({"SET", redis_.key(reporterSecretKey(it.mine.complaint_id)),
+                       auth::sha256Hex(it.mine.reporter_secret)});
+      const auto& rep = it.req->reporter();
+      if (!rep.name().empty() || !rep.phone().empty() || !rep.email().empty() ||
+          !rep.device_id().empty()) {
+        // Personal data stays here, in intake's own store; events carry only the opaque ref.
+        it.reporter_ref = events::newUuid();
+        records.command({"HSET", redis_.key("intake:reporter:" + it.reporter_ref), "name",
+                         rep.name(), "phone", rep.phone(), "email", rep.email(), "device_id",
+                         rep.device_id(), "complaint_id", it.mine.complaint_id});
+      }
+      tracking.emplace_back(&it, records.size());
+      records.command({"SET", redis_.key("intake:tracking:" + it.mine.tracking_id),
+                       it.mine.complaint_id, "NX"});
+    }
+    if (!records.empty()) {
+      try {
+        const auto replies = redis_.pipelineOrThrow(records, "submission records");
+        for (auto [it, at] : tracking) {
+          if (!replies[at].isNil()) continue;
+          it->mine.tracking_id.clear();
+          try {
+            it->mine.tracking_id = reserveTrackingId(it->mine.complaint_id);
+          } catch (const redis::RedisError& e) {
+            release("", "", it->mine, it->reporter_ref);
+            log_.error("intake store unavailable", {{"error", e.what()}});
+            store_unavailable(*it, e.what());
+          }
+        }
+      } catch (const redis::RedisError& e) {
+        log_.error("intake store unavailable", {{"error", e.what()}});
+        for (auto [it, at] : tracking) {
+          release("", "", it->mine, it->reporter_ref);  // whatever of the records was written
+          store_unavailable(*it, e.what());
+        }
+      }
     }
   }
 
-  auto report = events_.produceAndWait(events::toMessage(kafka::kComplaintsTopic, env),
-                                       settings_.produce_timeout);
-  auto logger = log_.with({{"complaint_id", mine.complaint_id}, {"trace_id", env.trace_id()}});
-  if (!report.ok) {
+  for (auto& it : items) {
+    if (!it.open) continue;
+    it.env = submittedEvent(*it.req, it.mine, it.reporter_ref, publisher, trace_id);
+    // The claim carries the exact event, so whoever resumes it produces the same event id.
+    if (!it.idem_key.empty())
+      it.pending = encode("pending", it.mine) + "\n" + it.env.SerializeAsString();
+  }
+
+  // One round trip claims every key; a key whose owner still waits for Kafka is claimed alone.
+  {
+    redis::Pipeline claims;
+    std::vector<Item*> claimed;
+    for (auto& it : items) {
+      if (!it.open || it.idem_key.empty()) continue;
+      claims.eval(kClaimScript, {it.idem_key, it.idem_key + ":lease"}, claimArgs(it.pending));
+      claimed.push_back(&it);
+    }
+    std::vector<redis::Reply> replies;
+    if (!claims.empty()) {
+      try {
+        replies = redis_.pipelineOrThrow(claims, "idempotency keys");
+      } catch (const redis::RedisError& e) {
+        log_.error("intake store unavailable", {{"error", e.what()}});
+        for (auto* it : claimed) {
+          release("", "", it->mine, it->reporter_ref);
+          store_unavailable(*it, e.what());
+        }
+        claimed.clear();
+      }
+    }
+    for (size_t k = 0; k < claimed.size(); ++k) {
+      auto& it = *claimed[k];
+      Claim claim;
+      if (!parseClaim(replies[k].str, &claim)) {
+        try {
+          claim = claimIdempotencyKey(it.idem_key, it.pending);
+        } catch (const redis::RedisError& e) {
+          release("", "", it.mine, it.reporter_ref);
+          log_.error("intake store unavailable", {{"error", e.what()}});
+          store_unavailable(it, e.what());
+          continue;
+        }
+      }
+      if (claim.kind == Claim::Kind::Mine) continue;
+      // The earlier submission's ids answer this retry; ours were never used.
+      it.open = false;
+      auto& out = batch.items[&it - items.data()];
+      release("", "", it.mine, it.reporter_ref);
+      if (auto refused = conflict(claim.earlier, it.mine, *it.req)) {
+        out = std::move(*refused);
+      } else if (claim.kind == Claim::Kind::Resume) {
+        out = resume(it.idem_key, claim, it.req->priority());
+      } else {
+        metrics_.duplicates.Add({}).Increment();
+        log_.info("duplicate submission answered with the earlier tracking id",
+                  {{"complaint_id", claim.earlier.complaint_id}, {"publisher", publisher.id}});
+        out = accepted(claim.earlier, it.req->priority(), true);
+      }
+    }
+  }
+
+  // Every event in flight at once, then one wait for all the acknowledgements.
+  std::vector<Item*> produced;
+  std::vector<std::future<kafka::DeliveryReport>> inflight;
+  for (auto& it : items) {
+    if (!it.open) continue;
+    produced.push_back(&it);
+    inflight.push_back(events_.produce(events::toMessage(kafka::kComplaintsTopic, it.env)));
+  }
+  const auto reports = kafka::awaitReports(inflight, settings_.produce_timeout);
+  redis::Pipeline done, leases;
+  std::vector<std::pair<Item*, const kafka::DeliveryReport*>> acknowledged;
+  for (size_t k = 0; k < produced.size(); ++k) {
+    auto& it = *produced[k];
+    const auto& report = reports[k];
+    auto& out = batch.items[&it - items.data()];
+    if (report.ok) {
+      acknowledged.emplace_back(&it, &report);
+      if (!it.idem_key.empty()) addDone(done, it.idem_key, it.mine);
+      continue;
+    }
+    it.open = false;
     metrics_.rejected.Add({{"reason", "event-log-unavailable"}}).Increment();
-    logger.error("complaint not accepted: event log did not acknowledge",
-                 {{"error", report.error}});
-    if (idem_key.empty()) {
-      release("", "", mine, reporter_ref);
-      out.message =
-          "event log unavailable (" + report.error + "); nothing was recorded, retry later";
-      return out;
+    log_.error("complaint not accepted: event log did not acknowledge",
+               {{"complaint_id", it.mine.complaint_id},
+                {"trace_id", it.env.trace_id()},
+                {"error", report.error}});
+    if (it.idem_key.empty()) {
+      release("", "", it.mine, it.reporter_ref);
+      out = unavailableOutcome("event log unavailable (" + report.error +
+                               "); nothing was recorded, retry later");
+      continue;
     }
     // A timeout while the event was in flight may still have written it. Keep the claim with
     // its event (and the tracking id and reporter record it names) and drop only the lease: a
     // retry with the same key then completes this very complaint, same ids, instead of making
     // a second one.
-    try {
-      redis_.command({"DEL", idem_key + ":lease"});
-    } catch (const redis::RedisError&) {
-      // The lease lapses by itself.
-    }
-    out.message = "event log unavailable (" + report.error +
-                  "); retry later with the same idempotency key to complete this submission";
-    return out;
+    leases.command({"DEL", it.idem_key + ":lease"});
+    out = unavailableOutcome("event log unavailable (" + report.error +
+                             "); retry later with the same idempotency key to complete this "
+                             "submission");
   }
-  if (settings_.fault_exit_after_ack) {
+  if (!leases.empty()) redis_.pipeline(leases);  // what fails here lapses by itself
+  if (!acknowledged.empty() && settings_.fault_exit_after_ack) {
     // Fault injection for tests: die exactly where a crash would leave a pending claim behind.
-    logger.error("fault injection: exiting after the Kafka acknowledgement");
+    log_.error("fault injection: exiting after the Kafka acknowledgement");
     std::_Exit(70);
   }
-  markDone(idem_key, mine, logger);
-  metrics_.submitted
-      .Add({{"channel", events::channelName(req.channel())}, {"priority", priorityName(req.priority())}})
-      .Increment();
-  metrics_.submit_seconds
-      .Add({}, prometheus::Histogram::BucketBoundaries{0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1,
-                                                       2.5, 5, 10})
-      .Observe(std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
-  logger.debug("complaint accepted", {{"tracking_id", mine.tracking_id},
-                                     {"category", req.category()},
-                                     {"publisher", publisher.id},
-                                     {"partition", report.partition},
-                                     {"offset", report.offset}});
-  return accepted(mine, req.priority(), false);
+  if (!done.empty()) {
+    try {
+      redis_.pipelineOrThrow(done, "idempotency keys");
+    } catch (const redis::RedisError& e) {
+      // Accepted all the same: Kafka has them, and each pending claim still holds its event,
+      // so a retry produces that same event again (same event id), not a second complaint.
+      log_.warn("could not mark the idempotency keys done",
+                {{"error", e.what()}, {"complaints", acknowledged.size()}});
+    }
+  }
+  const auto seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  auto& histogram = metrics_.submit_seconds.Add(
+      {}, prometheus::Histogram::BucketBoundaries{0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5,
+                                                  5, 10});
+  for (auto [item, report] : acknowledged) {
+    auto& it = *item;
+    const auto& req = *it.req;
+    metrics_.submitted
+        .Add({{"channel", events::channelName(req.channel())},
+              {"priority", priorityName(req.priority())}})
+        .Increment();
+    histogram.Observe(seconds);
+    log_.debug("complaint accepted", {{"complaint_id", it.mine.complaint_id},
+                                      {"trace_id", it.env.trace_id()},
+                                      {"tracking_id", it.mine.tracking_id},
+                                      {"category", req.category()},
+                                      {"publisher", publisher.id},
+                                      {"partition", report->partition},
+                                      {"offset", report->offset}});
+    batch.items[&it - items.data()] = accepted(it.mine, req.priority(), false);
+  }
+  return batch;
 }
 
 }  // namespace lapor::intake

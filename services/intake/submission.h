@@ -8,6 +8,7 @@
 #include "domain/validation.h"
 #include "intake_metrics.h"
 #include "kafka/message.h"
+#include "lapor/v1/events.pb.h"
 #include "lapor/v1/intake.pb.h"
 #include "log/logger.h"
 #include "publishers.h"
@@ -31,6 +32,12 @@ struct SubmitOutcome {
   v1::SubmitComplaintResponse response;      // Accepted (response.duplicate() for a retry)
 };
 
+// SubmitComplaints: refused as a whole (nothing recorded), or one outcome per complaint.
+struct SubmissionBatchOutcome {
+  std::optional<SubmitOutcome> refused;  // unauthenticated, an invalid list, the store down
+  std::vector<SubmitOutcome> items;      // in the order given, when not refused
+};
+
 struct SubmissionSettings {
   std::chrono::milliseconds produce_timeout{11'000};  // how long to wait for Kafka's ack
   std::chrono::milliseconds idempotency_ttl{std::chrono::hours(24 * 7)};
@@ -50,6 +57,13 @@ class SubmissionService {
   // `api_key`: as presented, nullopt when none was sent.
   SubmitOutcome submit(const v1::SubmitComplaintRequest& req,
                        const std::optional<std::string>& api_key, const std::string& trace_id);
+  // Up to kMaxBatch complaints of one publisher at once, each with the outcome submit() would
+  // give it alone, in a few Redis round trips and one wait for Kafka for all of them. The whole
+  // call is refused when two complaints share an idempotency key (or external reference).
+  SubmissionBatchOutcome submitAll(const std::vector<const v1::SubmitComplaintRequest*>& reqs,
+                                   const std::optional<std::string>& api_key,
+                                   const std::string& trace_id);
+  static constexpr size_t kMaxBatch = 500;
   const agencies::AgencyDirectory& directory() const { return directory_; }
 
   // The ids a submission was given (and claims keep for its retries).
@@ -68,10 +82,22 @@ class SubmissionService {
     Reserved earlier;     // Done, Resume: the ids the key was first given
     std::string event;    // Resume: the serialized ComplaintSubmitted envelope to produce again
   };
-  // Sends `with` in the same round trip as the first attempt.
-  std::string reserveTrackingId(const std::string& complaint_id, redis::Pipeline with = {});
-  // Claims the key with `pending` (state, ids and the event), or reports the earlier claim.
+  // A fresh tracking id for `complaint_id` (after the first one drawn was taken).
+  std::string reserveTrackingId(const std::string& complaint_id);
+  // The claim script's arguments for `pending`.
+  std::vector<std::string> claimArgs(const std::string& pending) const;
+  // A reply of the claim script; false when another instance still holds the lease.
+  static bool parseClaim(const std::string& reply, Claim* claim);
+  // Claims the key with `pending` (state, ids and the event), or reports the earlier claim;
+  // waits while another instance holds the lease.
   Claim claimIdempotencyKey(const std::string& key, const std::string& pending);
+  // "" when the request has neither an idempotency key nor an external reference.
+  std::string idempotencyKeyOf(const v1::SubmitComplaintRequest& req,
+                               const Publisher& publisher) const;
+  v1::EventEnvelope submittedEvent(const v1::SubmitComplaintRequest& req, const Reserved& mine,
+                                   const std::string& reporter_ref, const Publisher& publisher,
+                                   const std::string& trace_id) const;
+  void addDone(redis::Pipeline& p, const std::string& idem_key, const Reserved& r) const;
   // Drops the claim (when it is still `pending`) and the unused tracking id / reporter record.
   void release(const std::string& idem_key, const std::string& pending, const Reserved& mine,
                const std::string& reporter_ref);
