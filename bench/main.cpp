@@ -124,6 +124,7 @@ struct Settings {
   uint64_t seed = 20261129;
   std::string log_level = "info";
   std::string acknowledge = "batch";
+  std::string submit = "batch";
   std::vector<std::string> service_env;
   std::string json_path, table_path, samples_path;
   std::string agencies_file = LAPOR_SOURCE_DIR "/deploy/config/agencies.yaml";
@@ -171,6 +172,8 @@ int run(const Settings& s, const std::string& command) {
                      {"max_in_flight", s.max_in_flight},
                      {"max_open", s.max_open},
                      {"seed", s.seed},
+                     {"submit", s.submit},
+                     {"acknowledge", s.acknowledge},
                      {"service_env", env},
                      {"api_key_set", !s.credentials.api_key.empty()},
                      {"agency_token_set", !s.credentials.agency_token.empty()}};
@@ -191,6 +194,7 @@ int run(const Settings& s, const std::string& command) {
 
   Pipeline pipeline(stack.endpoint("intake").grpc(), s.credentials, workload);
   pipeline.acknowledgeInBatches(s.acknowledge == "batch");
+  pipeline.submitInBatches(s.submit == "batch");
   pipeline.connectAgencies({stack.endpoint("notification").grpc()});
   const auto step_duration = std::chrono::milliseconds(static_cast<int64_t>(s.step_seconds * 1000));
   const auto drain = std::chrono::milliseconds(static_cast<int64_t>(s.drain_seconds * 1000));
@@ -451,6 +455,12 @@ int main(int argc, char** argv) {
                  "how the agencies acknowledge: 'batch' (AcknowledgeBatch, what an agency has read "
                  "while its call was out, up to 500 in one call) or 'single' (Acknowledge, one "
                  "call per assignment)")
+      ->check(CLI::IsMember({"batch", "single"}))
+      ->capture_default_str();
+  app.add_option("--submit", s.submit,
+                 "how the publisher submits: 'batch' (SubmitComplaints, what came due while its "
+                 "call was out, up to 500 in one call) or 'single' (SubmitComplaint, one call "
+                 "per complaint)")
       ->check(CLI::IsMember({"batch", "single"}))
       ->capture_default_str();
   app.add_option("--service-env", s.service_env,

@@ -356,7 +356,47 @@ void Pipeline::finishAcknowledgements(std::vector<StepResult>& steps, std::chron
   }
 }
 
+void Pipeline::submitAnswered(int step, Clock::time_point scheduled, const grpc::Status& s,
+                              const v1::SubmitComplaintResponse& resp, v1::Priority priority,
+                              std::vector<std::string> agencies) {
+  const auto now = Clock::now();
+  const int64_t wall = wallMs();
+  --submits_in_flight_;
+  auto& st = steps_[step];
+  if (!s.ok()) {
+    ++st.errors;
+    st.error_samples.emplace(std::to_string(s.error_code()), s.error_message());
+    if (step == current_step_) --open_;
+    return;
+  }
+  ++st.accepted;
+  auto& r = records_[resp.complaint_id()];
+  r.step = step;
+  r.accepted = true;
+  r.scheduled = scheduled;
+  r.accepted_at = now;
+  r.accepted_wall_ms = wall;
+  r.expected = std::move(agencies);
+  r.priority = priority;
+  settle(r);
+}
+
 void Pipeline::submit(int step, Clock::time_point scheduled) {
+  auto item = workload_.next();
+  if (submit_batches_) {
+    std::vector<QueuedSubmit> batch;
+    {
+      std::lock_guard lk(submit_mu_);
+      if (submit_call_out_) {
+        submit_queue_.push_back({step, scheduled, std::move(item)});
+        return;
+      }
+      submit_call_out_ = true;
+    }
+    batch.push_back({step, scheduled, std::move(item)});
+    sendSubmitBatch(std::move(batch));
+    return;
+  }
   struct Call {
     grpc::ClientContext ctx;
     v1::SubmitComplaintRequest req;
@@ -364,35 +404,66 @@ void Pipeline::submit(int step, Clock::time_point scheduled) {
     std::vector<std::string> agencies;
   };
   auto call = std::make_shared<Call>();
-  auto item = workload_.next();
   call->req = std::move(item.request);
   call->agencies = std::move(item.agencies);
   call->ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(30));
   if (!credentials_.api_key.empty()) call->ctx.AddMetadata("x-api-key", credentials_.api_key);
   intake_->async()->SubmitComplaint(
       &call->ctx, &call->req, &call->resp, [this, call, step, scheduled](grpc::Status s) {
-        const auto now = Clock::now();
-        const int64_t wall = wallMs();
         std::lock_guard lk(mu_);
-        --submits_in_flight_;
-        auto& st = steps_[step];
-        if (!s.ok()) {
-          ++st.errors;
-          st.error_samples.emplace(std::to_string(s.error_code()), s.error_message());
-          if (step == current_step_) --open_;
-        } else {
-          ++st.accepted;
-          auto& r = records_[call->resp.complaint_id()];
-          r.step = step;
-          r.accepted = true;
-          r.scheduled = scheduled;
-          r.accepted_at = now;
-          r.accepted_wall_ms = wall;
-          r.expected = std::move(call->agencies);
-          r.priority = call->req.priority();
-          settle(r);
-        }
+        submitAnswered(step, scheduled, s, call->resp, call->req.priority(),
+                       std::move(call->agencies));
         cv_.notify_all();
+      });
+}
+
+void Pipeline::sendSubmitBatch(std::vector<QueuedSubmit> batch) {
+  struct Call {
+    grpc::ClientContext ctx;
+    v1::SubmitComplaintsRequest req;
+    v1::SubmitComplaintsResponse resp;
+    std::vector<QueuedSubmit> batch;
+  };
+  auto call = std::make_shared<Call>();
+  for (auto& q : batch) *call->req.add_complaints() = std::move(q.item.request);
+  call->batch = std::move(batch);
+  call->ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(30));
+  if (!credentials_.api_key.empty()) call->ctx.AddMetadata("x-api-key", credentials_.api_key);
+  intake_->async()->SubmitComplaints(
+      &call->ctx, &call->req, &call->resp, [this, call](grpc::Status s) {
+        {
+          std::lock_guard lk(mu_);
+          for (size_t i = 0; i < call->batch.size(); ++i) {
+            auto& q = call->batch[i];
+            auto st = s;
+            v1::SubmitComplaintResponse one;
+            if (s.ok() && static_cast<int>(i) >= call->resp.results_size()) {
+              st = grpc::Status(grpc::StatusCode::INTERNAL, "no result for this complaint");
+            } else if (s.ok()) {
+              const auto& r = call->resp.results(static_cast<int>(i));
+              if (r.code() == "OK")
+                one = r.complaint();
+              else
+                st = grpc::Status(grpc::StatusCode::UNKNOWN, r.code() + ": " + r.message());
+            }
+            submitAnswered(q.step, q.scheduled, st, one, call->req.complaints(static_cast<int>(i)).priority(),
+                           std::move(q.item.agencies));
+          }
+          cv_.notify_all();
+        }
+        std::vector<QueuedSubmit> next;
+        {
+          std::lock_guard lk(submit_mu_);
+          if (submit_queue_.empty()) {
+            submit_call_out_ = false;
+            return;
+          }
+          const size_t n = std::min<size_t>(submit_queue_.size(), 500);
+          next.assign(std::make_move_iterator(submit_queue_.begin()),
+                      std::make_move_iterator(submit_queue_.begin() + static_cast<long>(n)));
+          submit_queue_.erase(submit_queue_.begin(), submit_queue_.begin() + static_cast<long>(n));
+        }
+        sendSubmitBatch(std::move(next));
       });
 }
 

@@ -104,6 +104,9 @@ class Pipeline {
   // On: each agency acknowledges what it read while its AcknowledgeBatch call was out, in the
   // next call (up to 500); off: one Acknowledge call per assignment.
   void acknowledgeInBatches(bool on) { ack_batches_ = on; }
+  // On: the publisher sends what came due while its SubmitComplaints call was out, in the next
+  // call (up to 500); off: one SubmitComplaint call per complaint.
+  void submitInBatches(bool on) { submit_batches_ = on; }
   // Waits (up to `limit`) for acknowledgements still in flight, then fills in `acknowledge` and
   // `ack_errors` of each step.
   void finishAcknowledgements(std::vector<StepResult>& steps, std::chrono::seconds limit);
@@ -142,6 +145,16 @@ class Pipeline {
   class AgencyClient;
 
   void submit(int step, Clock::time_point scheduled);
+  struct QueuedSubmit {
+    int step = -1;
+    Clock::time_point scheduled;
+    WorkItem item;
+  };
+  void sendSubmitBatch(std::vector<QueuedSubmit> batch);
+  // One submission answered: counted for its step, the record started (mu_ held by the caller).
+  void submitAnswered(int step, Clock::time_point scheduled, const grpc::Status& s,
+                      const v1::SubmitComplaintResponse& resp, v1::Priority priority,
+                      std::vector<std::string> agencies);
   // Returns the step of the complaint (-1 when it is not one of this run's).
   int onDelivered(const std::string& complaint_id, const std::string& agency, Clock::time_point t,
                   int64_t dispatched_at_ms);
@@ -202,6 +215,10 @@ class Pipeline {
   };
   std::mutex ack_mu_;
   std::map<std::string, AckState> ack_batches_by_agency_;
+  bool submit_batches_ = true;
+  std::mutex submit_mu_;
+  bool submit_call_out_ = false;
+  std::vector<QueuedSubmit> submit_queue_;  // came due while a call was out
 };
 
 }  // namespace lapor::bench

@@ -201,9 +201,14 @@ std::string renderTable(const RunReport& r) {
                   g.latency.p50, g.latency.p90, g.latency.p99, g.latency.p999, g.latency.max,
                   g.throughput, g.threads));
   line("");
-  line(
-      "Pipeline: SubmitComplaint -> on the stream of every agency the rules name (latency from the "
-      "scheduled send, ms)");
+  const auto mode = [&](const char* key, const char* batch, const char* single) {
+    return r.settings.contains(key) && r.settings[key] == "single" ? single : batch;
+  };
+  line(fmt::format(
+      "Pipeline: {} -> on the stream of every agency the rules name, {} (latency from the "
+      "scheduled send, ms)",
+      mode("submit", "SubmitComplaints", "SubmitComplaint"),
+      mode("acknowledge", "AcknowledgeBatch", "Acknowledge")));
   line(
       "step             inst  offered  unsent   sent/s   done/s  errors  lost | submit p50  p99 | "
       "delivered p50     p90     p99   p99.9     max | p50/kafka p99/kafka  p99/txn submit/rpc "
