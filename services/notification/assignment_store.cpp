@@ -166,7 +166,9 @@ return 1
 constexpr const char* kPublished = R"lua(
 redis.call('HDEL', KEYS[1], ARGV[1])
 redis.call('ZREM', KEYS[2], ARGV[1])
-if redis.call('HGET', KEYS[3], 'pending') == ARGV[1] then redis.call('HDEL', KEYS[3], 'pending') end
+if KEYS[3] ~= '' and redis.call('HGET', KEYS[3], 'pending') == ARGV[1] then
+  redis.call('HDEL', KEYS[3], 'pending')
+end
 return 1
 )lua";
 
