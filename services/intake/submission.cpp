@@ -636,7 +636,13 @@ SubmissionBatchOutcome SubmissionService::submitAll(
                              "); retry later with the same idempotency key to complete this "
                              "submission");
   }
-  if (!leases.empty()) redis_.pipeline(leases);  // what fails here lapses by itself
+  if (!leases.empty()) {
+    try {
+      redis_.pipeline(leases);
+    } catch (const redis::RedisError&) {
+      // The leases lapse by themselves.
+    }
+  }
   if (!acknowledged.empty() && settings_.fault_exit_after_ack) {
     // Fault injection for tests: die exactly where a crash would leave a pending claim behind.
     log_.error("fault injection: exiting after the Kafka acknowledgement");
