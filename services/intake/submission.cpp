@@ -164,10 +164,13 @@ std::string SubmissionService::reserveTrackingId(const std::string& complaint_id
   throw redis::RedisError("could not reserve a unique tracking id");
 }
 
-std::vector<std::string> SubmissionService::claimArgs(const std::string& pending) const {
+std::chrono::milliseconds SubmissionService::leaseTtl() const {
   // The lease outlives our own wait for Kafka, so it cannot lapse while we still produce.
-  const auto lease_ttl = settings_.produce_timeout + std::chrono::seconds(10);
-  return {pending, std::to_string(lease_ttl.count()),
+  return settings_.produce_timeout + std::chrono::seconds(10);
+}
+
+std::vector<std::string> SubmissionService::claimArgs(const std::string& pending) const {
+  return {pending, std::to_string(leaseTtl().count()),
           std::to_string(settings_.idempotency_ttl.count())};
 }
 
@@ -198,9 +201,8 @@ bool SubmissionService::parseClaim(const std::string& reply, Claim* claim) {
 
 SubmissionService::Claim SubmissionService::claimIdempotencyKey(const std::string& key,
                                                                 const std::string& pending) {
-  const auto lease_ttl = settings_.produce_timeout + std::chrono::seconds(10);
   // A lapsed lease is taken over by the next attempt, so waiting a little past it is enough.
-  const auto deadline = std::chrono::steady_clock::now() + lease_ttl + std::chrono::seconds(2);
+  const auto deadline = std::chrono::steady_clock::now() + leaseTtl() + std::chrono::seconds(2);
   while (true) {
     auto r = redis_.eval(kClaimScript, {key, key + ":lease"}, claimArgs(pending));
     Claim claim;
@@ -374,11 +376,12 @@ SubmitOutcome unavailableOutcome(std::string message) {
   return out;
 }
 
-SubmitOutcome invalidOutcome(std::vector<FieldViolation> violations) {
+SubmitOutcome invalidOutcome(std::vector<FieldViolation> violations,
+                             std::string heading = "invalid complaint:") {
   SubmitOutcome out;
   out.kind = SubmitOutcome::Kind::Invalid;
   out.violations = std::move(violations);
-  out.message = "invalid complaint:";
+  out.message = std::move(heading);
   for (const auto& v : out.violations) out.message += " " + v.field + ": " + v.description + ";";
   return out;
 }
@@ -433,14 +436,14 @@ SubmissionBatchOutcome SubmissionService::submitAll(
     }
     if (!list.empty()) {
       metrics_.rejected.Add({{"reason", "invalid"}}).Increment(static_cast<double>(reqs.size()));
-      auto out = invalidOutcome(std::move(list));
-      out.message = "invalid list of complaints, nothing was recorded:" +
-                    out.message.substr(std::string("invalid complaint:").size());
-      batch.refused = std::move(out);
+      batch.refused =
+          invalidOutcome(std::move(list), "invalid list of complaints, nothing was recorded:");
       return batch;
     }
   }
+  // Drops what of the complaint's reservations was written, and answers it so.
   auto store_unavailable = [&](Item& it, const std::string& error) {
+    release("", "", it.mine, it.reporter_ref);
     metrics_.rejected.Add({{"reason", "store-unavailable"}}).Increment();
     batch.items[&it - items.data()] = unavailableOutcome(
         "complaint store unavailable (" + error + "); nothing was recorded, retry later");
@@ -519,17 +522,13 @@ SubmissionBatchOutcome SubmissionService::submitAll(
           try {
             it->mine.tracking_id = reserveTrackingId(it->mine.complaint_id);
           } catch (const redis::RedisError& e) {
-            release("", "", it->mine, it->reporter_ref);
             log_.error("intake store unavailable", {{"error", e.what()}});
             store_unavailable(*it, e.what());
           }
         }
       } catch (const redis::RedisError& e) {
         log_.error("intake store unavailable", {{"error", e.what()}});
-        for (auto [it, at] : tracking) {
-          release("", "", it->mine, it->reporter_ref);  // whatever of the records was written
-          store_unavailable(*it, e.what());
-        }
+        for (auto [it, at] : tracking) store_unavailable(*it, e.what());
       }
     }
   }
@@ -557,10 +556,7 @@ SubmissionBatchOutcome SubmissionService::submitAll(
         replies = redis_.pipelineOrThrow(claims, "idempotency keys");
       } catch (const redis::RedisError& e) {
         log_.error("intake store unavailable", {{"error", e.what()}});
-        for (auto* it : claimed) {
-          release("", "", it->mine, it->reporter_ref);
-          store_unavailable(*it, e.what());
-        }
+        for (auto* it : claimed) store_unavailable(*it, e.what());
         claimed.clear();
       }
     }
@@ -571,7 +567,6 @@ SubmissionBatchOutcome SubmissionService::submitAll(
         try {
           claim = claimIdempotencyKey(it.idem_key, it.pending);
         } catch (const redis::RedisError& e) {
-          release("", "", it.mine, it.reporter_ref);
           log_.error("intake store unavailable", {{"error", e.what()}});
           store_unavailable(it, e.what());
           continue;

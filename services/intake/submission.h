@@ -84,6 +84,8 @@ class SubmissionService {
   };
   // A fresh tracking id for `complaint_id` (after the first one drawn was taken).
   std::string reserveTrackingId(const std::string& complaint_id);
+  // How long a claim's owner holds its lease.
+  std::chrono::milliseconds leaseTtl() const;
   // The claim script's arguments for `pending`.
   std::vector<std::string> claimArgs(const std::string& pending) const;
   // A reply of the claim script; false when another instance still holds the lease.
