@@ -11,6 +11,14 @@
 namespace lapor::bench {
 
 namespace {
+// The status a batch call's result names (its code as gRPC spells it, e.g. "NOT_FOUND").
+grpc::Status resultStatus(const std::string& code, const std::string& message) {
+  for (int c = 1; c <= 16; ++c)
+    if (absl::StatusCodeToString(static_cast<absl::StatusCode>(c)) == code)
+      return grpc::Status(static_cast<grpc::StatusCode>(c), message);
+  return grpc::Status(grpc::StatusCode::UNKNOWN, code + ": " + message);
+}
+
 double seconds(Clock::duration d) {
   return std::chrono::duration<double>(d).count();
 }
@@ -169,13 +177,9 @@ void Pipeline::acknowledge(const std::string& target, const std::string& agency,
     std::vector<QueuedAck> batch;
     {
       std::lock_guard lk(ack_mu_);
-      auto& st = ack_batches_by_agency_[agency];
-      st.queued.push_back({assignment_id, step, Clock::now()});
-      if (st.in_flight) return;
-      st.in_flight = true;
-      batch.swap(st.queued);
+      batch = ack_batches_by_agency_[agency].offer({assignment_id, step, Clock::now()});
     }
-    sendAckBatch(target, agency, std::move(batch));
+    if (!batch.empty()) sendAckBatch(target, agency, std::move(batch));
     return;
   }
   struct Call {
@@ -201,7 +205,6 @@ void Pipeline::acknowledge(const std::string& target, const std::string& agency,
 
 void Pipeline::sendAckBatch(const std::string& target, const std::string& agency,
                             std::vector<QueuedAck> batch) {
-  constexpr size_t kMaxBatch = 500;  // AcknowledgeBatch's bound
   struct Call {
     grpc::ClientContext ctx;
     v1::AcknowledgeBatchRequest req;
@@ -209,13 +212,6 @@ void Pipeline::sendAckBatch(const std::string& target, const std::string& agency
     std::vector<QueuedAck> items;
   };
   auto call = std::make_shared<Call>();
-  if (batch.size() > kMaxBatch) {
-    std::lock_guard lk(ack_mu_);
-    auto& st = ack_batches_by_agency_[agency];
-    st.queued.insert(st.queued.begin(), std::make_move_iterator(batch.begin() + kMaxBatch),
-                     std::make_move_iterator(batch.end()));
-    batch.resize(kMaxBatch);
-  }
   call->items = std::move(batch);
   call->ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
   addAgencyAuth(call->ctx, agency);
@@ -227,9 +223,7 @@ void Pipeline::sendAckBatch(const std::string& target, const std::string& agency
         std::vector<QueuedAck> next;
         {
           std::lock_guard lk(ack_mu_);
-          auto& st = ack_batches_by_agency_[agency];
-          next.swap(st.queued);
-          st.in_flight = !next.empty();
+          next = ack_batches_by_agency_[agency].next();
         }
         if (!next.empty()) sendAckBatch(target, agency, std::move(next));
         std::lock_guard lk(mu_);
@@ -239,10 +233,7 @@ void Pipeline::sendAckBatch(const std::string& target, const std::string& agency
             if (static_cast<int>(i) >= call->resp.results_size()) {
               each = grpc::Status(grpc::StatusCode::INTERNAL, "no result for this assignment");
             } else if (const auto& r = call->resp.results(static_cast<int>(i)); r.code() != "OK") {
-              int code = static_cast<int>(absl::StatusCode::kUnknown);
-              for (int c = 1; c <= 16; ++c)  // the result names its code as absl spells it
-                if (absl::StatusCodeToString(static_cast<absl::StatusCode>(c)) == r.code()) code = c;
-              each = grpc::Status(static_cast<grpc::StatusCode>(code), r.message());
+              each = resultStatus(r.code(), r.message());
             }
           }
           ackAnswered(call->items[i].step, call->items[i].read_at, each);
@@ -387,14 +378,9 @@ void Pipeline::submit(int step, Clock::time_point scheduled) {
     std::vector<QueuedSubmit> batch;
     {
       std::lock_guard lk(submit_mu_);
-      if (submit_call_out_) {
-        submit_queue_.push_back({step, scheduled, std::move(item)});
-        return;
-      }
-      submit_call_out_ = true;
+      batch = submit_calls_.offer({step, scheduled, std::move(item)});
     }
-    batch.push_back({step, scheduled, std::move(item)});
-    sendSubmitBatch(std::move(batch));
+    if (!batch.empty()) sendSubmitBatch(std::move(batch));
     return;
   }
   struct Call {
@@ -444,7 +430,7 @@ void Pipeline::sendSubmitBatch(std::vector<QueuedSubmit> batch) {
               if (r.code() == "OK")
                 one = r.complaint();
               else
-                st = grpc::Status(grpc::StatusCode::UNKNOWN, r.code() + ": " + r.message());
+                st = resultStatus(r.code(), r.message());
             }
             submitAnswered(q.step, q.scheduled, st, one, call->req.complaints(static_cast<int>(i)).priority(),
                            std::move(q.item.agencies));
@@ -454,16 +440,9 @@ void Pipeline::sendSubmitBatch(std::vector<QueuedSubmit> batch) {
         std::vector<QueuedSubmit> next;
         {
           std::lock_guard lk(submit_mu_);
-          if (submit_queue_.empty()) {
-            submit_call_out_ = false;
-            return;
-          }
-          const size_t n = std::min<size_t>(submit_queue_.size(), 500);
-          next.assign(std::make_move_iterator(submit_queue_.begin()),
-                      std::make_move_iterator(submit_queue_.begin() + static_cast<long>(n)));
-          submit_queue_.erase(submit_queue_.begin(), submit_queue_.begin() + static_cast<long>(n));
+          next = submit_calls_.next();
         }
-        sendSubmitBatch(std::move(next));
+        if (!next.empty()) sendSubmitBatch(std::move(next));
       });
 }
 

@@ -11,9 +11,11 @@
 
 #include <grpcpp/grpcpp.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
+#include <iterator>
 #include <map>
 #include <memory>
 #include <optional>
@@ -25,6 +27,38 @@
 #include <vector>
 
 namespace lapor::bench {
+
+// A client's batch calls, one in flight at a time: what comes while a call is out waits for the
+// next call, up to `kMax` in each (the service's bound). Not locked: its owner's mutex guards it.
+template <class T>
+class CallBatches {
+ public:
+  static constexpr size_t kMax = 500;
+  // The items of the call to start now (`item` alone), or none when a call is out (queued).
+  std::vector<T> offer(T item) {
+    queued_.push_back(std::move(item));
+    if (out_) return {};
+    out_ = true;
+    return take();
+  }
+  // Once a call is answered: the items of the next one, or none (then no call is out).
+  std::vector<T> next() {
+    auto batch = take();
+    out_ = !batch.empty();
+    return batch;
+  }
+
+ private:
+  std::vector<T> take() {
+    const auto n = static_cast<long>(std::min(queued_.size(), kMax));
+    std::vector<T> batch(std::make_move_iterator(queued_.begin()),
+                         std::make_move_iterator(queued_.begin() + n));
+    queued_.erase(queued_.begin(), queued_.begin() + n);
+    return batch;
+  }
+  bool out_ = false;
+  std::vector<T> queued_;
+};
 
 using Clock = std::chrono::steady_clock;
 
@@ -209,16 +243,11 @@ class Pipeline {
   std::atomic<uint64_t> confirms_in_flight_{0}, confirm_errors_{0};
   std::map<std::string, std::pair<uint64_t, std::string>> ack_errors_by_code_;  // under mu_
   bool ack_batches_ = true;
-  struct AckState {
-    bool in_flight = false;
-    std::vector<QueuedAck> queued;  // read while a call was in flight
-  };
   std::mutex ack_mu_;
-  std::map<std::string, AckState> ack_batches_by_agency_;
+  std::map<std::string, CallBatches<QueuedAck>> ack_batches_by_agency_;
   bool submit_batches_ = true;
   std::mutex submit_mu_;
-  bool submit_call_out_ = false;
-  std::vector<QueuedSubmit> submit_queue_;  // came due while a call was out
+  CallBatches<QueuedSubmit> submit_calls_;
 };
 
 }  // namespace lapor::bench
