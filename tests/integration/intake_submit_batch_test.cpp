@@ -9,6 +9,7 @@
 
 #include <map>
 #include <set>
+#include <thread>
 
 namespace lapor::integration {
 namespace {
@@ -239,6 +240,81 @@ TEST(IntakeSubmitBatchTest, EventLogDownLeavesEachComplaintForItsRetryToComplete
     EXPECT_EQ(events.at(ref)[0].submitted().complaint().tracking_id(),
               ok.results(i).complaint().tracking_id());
   }
+}
+
+TEST(IntakeSubmitBatchTest, CrashAfterTheKafkaAckLeavesEachComplaintForConcurrentRetriesToComplete) {
+  // This instance exits once Kafka acknowledged the whole call, before it marks any key done:
+  // every complaint of the call is left as a pending claim whose lease then lapses.
+  IntakeProcess crashing("batch-crash-after-ack", shared().prefix,
+                         {{"LAPOR_INTAKE_FAULT_EXIT_AFTER_ACK", "true"}});
+  constexpr int kComplaints = 4;
+  v1::SubmitComplaintsRequest req;
+  std::set<std::string> refs;
+  for (int i = 0; i < kComplaints; ++i) {
+    auto* c = req.add_complaints();
+    *c = validComplaint(uniqueName("crash-batch"));
+    c->set_idempotency_key(uniqueName("crash-batch-key"));
+    refs.insert(c->external_ref());
+  }
+  grpc::Status st;
+  submitAll(crashing, req, kPartnerKey, &st);
+  EXPECT_FALSE(st.ok());
+  ASSERT_TRUE(testing::waitFor([&] { return !crashing.process().running(); }, 20s));
+  const auto before = submittedByRef(refs);
+  ASSERT_EQ(before.size(), refs.size());  // Kafka has every complaint; the caller heard of none
+  for (const auto& [ref, events] : before) ASSERT_EQ(events.size(), 1u) << ref;
+
+  // The same call again on both instances at once: each complaint's claim is taken over by one
+  // of them once its lease lapses, its event produced again, and every answer names the
+  // original ids.
+  constexpr int kCopies = 4;
+  std::vector<v1::SubmitComplaintsResponse> answers(kCopies);
+  std::vector<grpc::Status> statuses(kCopies);
+  {
+    std::vector<std::jthread> threads;
+    for (int k = 0; k < kCopies; ++k)
+      threads.emplace_back([&, k] {
+        auto& intake = k % 2 == 0 ? shared().a : shared().b;
+        statuses[k] = intake.stub()->SubmitComplaints(call(kPartnerKey, 60s).get(), req, &answers[k]);
+      });
+  }
+  const auto after = submittedByRef(refs);
+  for (int k = 0; k < kCopies; ++k) {
+    SCOPED_TRACE(k);
+    ASSERT_TRUE(statuses[k].ok()) << statuses[k].error_message();
+    ASSERT_EQ(answers[k].results_size(), kComplaints);
+    for (int i = 0; i < kComplaints; ++i) {
+      SCOPED_TRACE(i);
+      const auto& r = answers[k].results(i);
+      const auto& original = before.at(req.complaints(i).external_ref())[0].submitted().complaint();
+      EXPECT_EQ(r.code(), "OK") << r.message();
+      EXPECT_TRUE(r.complaint().duplicate());
+      EXPECT_EQ(r.complaint().tracking_id(), original.tracking_id());
+      EXPECT_EQ(r.complaint().complaint_id(), original.complaint_id());
+    }
+  }
+  for (const auto& ref : refs) {
+    SCOPED_TRACE(ref);
+    const auto& original = before.at(ref)[0];
+    ASSERT_EQ(after.count(ref), 1u);
+    // The original and one re-production of the very same event, never a second complaint.
+    ASSERT_EQ(after.at(ref).size(), 2u);
+    for (const auto& e : after.at(ref)) {
+      EXPECT_EQ(e.event_id(), original.event_id());
+      EXPECT_EQ(e.submitted().complaint().complaint_id(),
+                original.submitted().complaint().complaint_id());
+    }
+  }
+
+  // Later calls are plain duplicates of the now completed keys and produce nothing.
+  const auto later = submitAll(shared().a, req, kPartnerKey, &st);
+  ASSERT_TRUE(st.ok()) << st.error_message();
+  for (int i = 0; i < kComplaints; ++i) {
+    EXPECT_EQ(later.results(i).code(), "OK");
+    EXPECT_EQ(later.results(i).complaint().tracking_id(),
+              answers[0].results(i).complaint().tracking_id());
+  }
+  for (const auto& [ref, events] : submittedByRef(refs)) EXPECT_EQ(events.size(), 2u) << ref;
 }
 
 }  // namespace
