@@ -19,6 +19,12 @@ std::string newUuid();
 // step is replayed, so downstream dedupe by event id catches the repeat.
 std::string nameUuid(std::string_view name);
 
+// What each service writes into EventEnvelope.producer of the events it produces.
+inline constexpr const char* kIntakeProducer = "intake";
+inline constexpr const char* kRoutingProducer = "routing";
+inline constexpr const char* kNotificationProducer = "notification";
+inline constexpr const char* kSlaMonitorProducer = "sla-monitor";
+
 v1::EventEnvelope makeEnvelope(const std::string& producer, const std::string& complaint_id,
                                const std::string& trace_id, int64_t now_ms,
                                std::string event_id = {});

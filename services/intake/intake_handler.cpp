@@ -10,13 +10,13 @@
 #include "google/rpc/error_details.pb.h"
 #include "grpc/grpc_server.h"
 #include "google/rpc/status.pb.h"
+#include "producer.h"
 
 #include <thread>
 
 namespace lapor::intake {
 
 namespace {
-constexpr const char* kProducer = "intake";
 
 std::optional<std::string> metadata(const grpc::ServerContext* ctx, const std::string& key) {
   auto it = ctx->client_metadata().find(key);

@@ -6,6 +6,7 @@
 #include "config/secret_file.h"
 #include "domain/reporter_notice.h"
 #include "events/envelope.h"
+#include "producer.h"
 
 #include <filesystem>
 #include <random>
@@ -13,7 +14,6 @@
 namespace lapor::intake {
 
 namespace {
-constexpr const char* kProducer = "intake";
 constexpr int64_t kDoneTtlSeconds = 90 * 86400;
 
 // KEYS: job, done, due. ARGV: job id, due at, then field/value pairs of the job.

@@ -15,6 +15,7 @@
 #include "domain/tracking_id.h"
 #include "events/envelope.h"
 #include "events/names.h"
+#include "producer.h"
 
 #include <openssl/rand.h>
 
@@ -26,7 +27,6 @@
 namespace lapor::intake {
 
 namespace {
-constexpr const char* kProducer = "intake";
 
 // KEYS: the claim, its lease. ARGV: the pending claim, the lease TTL, the claim TTL.
 // "" when the caller now owns the key; the value when it is done; "R" + value when the lease

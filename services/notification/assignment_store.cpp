@@ -20,12 +20,12 @@
 
 #include "domain/assignment_rules.h"
 #include "events/envelope.h"
+#include "producer.h"
 #include "text/stored_int.h"
 
 namespace lapor::notification {
 
 namespace {
-constexpr const char* kProducer = "notification";
 
 // KEYS: seen, feed, assignment, open, webhook due, webhook job, kafka positions
 // ARGV: event id, item bytes, agency, complaint, trace, kind, now, webhook flag,

@@ -9,6 +9,7 @@
 #include "domain/feed_cursor.h"
 #include "events/envelope.h"
 #include "grpc/grpc_server.h"
+#include "producer.h"
 
 #include <deque>
 #include <numeric>
@@ -19,7 +20,6 @@
 namespace lapor::notification {
 
 namespace {
-constexpr const char* kProducer = "notification";
 constexpr int kMaxPageSize = 500;
 constexpr int kMaxAcknowledgeBatch = 500;
 

@@ -4,6 +4,7 @@
 
 #include "events/envelope.h"
 #include "lapor/v1/agency_service.pb.h"
+#include "producer.h"
 #include "webhook/webhook_signature.h"
 
 #include <google/protobuf/util/json_util.h>
@@ -16,8 +17,6 @@
 namespace lapor::notification {
 
 namespace {
-constexpr const char* kProducer = "notification";
-
 // KEYS: due. ARGV: job id, now, lease until
 constexpr const char* kClaim = R"lua(
 local s = redis.call('ZSCORE', KEYS[1], ARGV[1])

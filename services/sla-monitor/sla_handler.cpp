@@ -19,8 +19,6 @@
 namespace lapor::sla {
 
 namespace {
-constexpr const char* kProducer = "sla-monitor";
-
 std::map<std::string, std::string> agencyStageLabels(const v1::Obligation& ob) {
   return {{"agency", ob.agency_id()},
           {"stage", stageName(ob.stage())},

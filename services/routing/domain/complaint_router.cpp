@@ -3,13 +3,13 @@
 #include "domain/complaint_router.h"
 
 #include "events/envelope.h"
+#include "producer.h"
 
 #include <algorithm>
 
 namespace lapor::routing {
 
 namespace {
-constexpr const char* kProducer = "routing";
 
 bool live(const v1::Assignment& a) {
   return a.state() != v1::ASSIGNMENT_STATE_REJECTED &&

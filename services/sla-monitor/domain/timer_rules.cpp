@@ -6,6 +6,7 @@
 #include "domain/follow_up.h"
 #include "events/envelope.h"
 #include "kafka/message.h"
+#include "producer.h"
 #include "text/stored_int.h"
 
 #include <algorithm>
@@ -13,7 +14,6 @@
 namespace lapor::sla {
 
 namespace {
-constexpr const char* kProducer = "sla-monitor";
 
 // The obligation's own deadline, once more from `from` (an escalation level, the next
 // re-dispatch); the stored text, or the span it had when the text is unreadable.
