@@ -2,6 +2,7 @@
 // notification, the SLA monitor and intake share (deploy/config/agencies.yaml).
 #pragma once
 
+#include "agencies/triage.h"
 #include "lapor/v1/complaint.pb.h"
 
 #include <yaml-cpp/yaml.h>
@@ -79,7 +80,7 @@ class AgencyDirectory {
   const YAML::Node& root() const { return root_; }
 
   // The operator queue that takes every complaint no rule matches.
-  static constexpr const char* kTriage = "triage";
+  static constexpr const char* kTriage = kTriageDesk;
 
  private:
   static AgencyDirectory parseChecked(const std::string& yaml, const std::string& source);

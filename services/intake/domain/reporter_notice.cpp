@@ -1,6 +1,8 @@
 // See reporter_notice.h.
 #include "domain/reporter_notice.h"
 
+#include "agencies/triage.h"
+
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
@@ -10,7 +12,6 @@
 namespace lapor::intake {
 
 namespace {
-constexpr const char* kTriage = "triage";  // AgencyDirectory::kTriage
 
 Notice notice(std::string kind, v1::ComplaintStatus status, std::string message = "") {
   return Notice{std::move(kind), status, std::move(message)};
@@ -41,7 +42,7 @@ bool isDispatch(const v1::EventEnvelope& env) {
   const auto& r = env.routed();
   if (r.triage() || r.reason() == "redispatch") return false;
   for (const auto& a : r.assignments())
-    if (a.agency_id() != kTriage) return true;
+    if (a.agency_id() != agencies::kTriageDesk) return true;
   return false;
 }
 

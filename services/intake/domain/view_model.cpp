@@ -1,6 +1,7 @@
 // See view_model.h.
 #include "domain/view_model.h"
 
+#include "agencies/triage.h"
 #include "domain/escalation_note.h"
 #include "events/envelope.h"
 #include "text/stored_int.h"
@@ -12,7 +13,6 @@ namespace lapor::intake {
 
 namespace {
 
-constexpr const char* kTriage = "triage";  // AgencyDirectory::kTriage
 
 bool isTerminal(const std::string& state) {
   return stateRank(state) == 6;
@@ -136,7 +136,7 @@ v1::ComplaintStatus statusOf(const ViewModel& m) {
   const AssignmentFacts* lead = nullptr;
   bool acted = false, live = false;
   for (const auto& [id, a] : m.assignments) {
-    if (a.round != m.round || a.agency_id == kTriage) continue;
+    if (a.round != m.round || a.agency_id == agencies::kTriageDesk) continue;
     const int rank = stateRank(a.state);
     if (isTerminal(a.state)) continue;
     live = true;

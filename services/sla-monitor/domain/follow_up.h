@@ -10,6 +10,7 @@
 // between what was required before and after. Pure: no clock is read, no I/O.
 #pragma once
 
+#include "agencies/triage.h"
 #include "domain/sla_policy.h"
 #include "domain/work_calendar.h"
 #include "lapor/v1/events.pb.h"
@@ -21,8 +22,8 @@
 
 namespace lapor::sla {
 
-// The triage desk (AgencyDirectory::kTriage): the operator queue that disposes of reports.
-inline constexpr const char* kTriageDesk = "triage";
+// The triage desk: the operator queue that disposes of reports.
+using agencies::kTriageDesk;
 
 struct ObligationStop {
   std::string obligation_id;
