@@ -18,10 +18,6 @@ namespace {
 
 constexpr int kRecentEvents = 64;
 
-v1::Priority knownPriority(v1::Priority p) {
-  return p == v1::PRIORITY_UNSPECIFIED ? v1::PRIORITY_NORMAL : p;
-}
-
 bool isTriage(const v1::LedgerAssignment& a) {
   return a.agency_id() == kTriageDesk;
 }

@@ -23,10 +23,6 @@ constexpr v1::SlaStage kStages[] = {v1::SLA_STAGE_DISPOSE,    v1::SLA_STAGE_ACKN
                                     v1::SLA_STAGE_FOLLOW_UP,  v1::SLA_STAGE_RESOLUTION,
                                     v1::SLA_STAGE_ON_SCENE,   v1::SLA_STAGE_AUTO_CLOSE};
 
-v1::Priority knownPriority(v1::Priority p) {
-  return p == v1::PRIORITY_UNSPECIFIED ? v1::PRIORITY_NORMAL : p;
-}
-
 std::optional<v1::SlaStage> stageFromName(const std::string& name) {
   for (auto s : kStages)
     if (stageName(s) == name) return s;
@@ -224,6 +220,10 @@ std::string stageName(v1::SlaStage stage) {
     default:
       return "unknown";
   }
+}
+
+v1::Priority knownPriority(v1::Priority p) {
+  return p == v1::PRIORITY_UNSPECIFIED ? v1::PRIORITY_NORMAL : p;
 }
 
 std::string priorityName(v1::Priority priority) {

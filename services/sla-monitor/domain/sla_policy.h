@@ -97,6 +97,8 @@ struct ObligationEnd {
 
 std::string stageName(v1::SlaStage stage);
 std::string priorityName(v1::Priority priority);
+// The priority a clock runs for: an unspecified one is normal.
+v1::Priority knownPriority(v1::Priority p);
 bool isAssignmentStage(v1::SlaStage stage);
 
 }  // namespace lapor::sla
