@@ -26,7 +26,7 @@ using kafka::OutMessage;
 using kafka::Producer;
 using kafka::ProducerOptions;
 
-log::Logger testLogger() {
+log::Logger kafkaLogger() {
   return log::Logger("kafka-it", log::Level::Warn);
 }
 
@@ -139,7 +139,7 @@ TEST_F(KafkaTest, EnsureTopicsReportsAnUnreachableBroker) {
 
 TEST_F(KafkaTest, ProduceAndWaitReportsPartitionAndOffset) {
   const auto topic = newTopic("produce");
-  Producer producer(producerOptions(), testLogger());
+  Producer producer(producerOptions(), kafkaLogger());
   for (int64_t i = 0; i < 3; ++i) {
     auto r = producer.produceAndWait({topic, "key", "value-" + std::to_string(i), {}}, 15s);
     ASSERT_TRUE(r.ok) << r.error;
@@ -161,7 +161,7 @@ TEST_F(KafkaTest, ProduceToMissingTopicFailsWithinTheMessageTimeout) {
   const auto topic = uniqueName("lapor.it.missing");
   auto opts = producerOptions();
   opts.message_timeout_ms = 1'500;
-  Producer producer(opts, testLogger());
+  Producer producer(opts, kafkaLogger());
   const auto start = std::chrono::steady_clock::now();
   auto r = producer.produceAndWait({topic, "key", "lost", {}}, 20s);
   const auto elapsed = std::chrono::steady_clock::now() - start;
@@ -177,7 +177,7 @@ TEST_F(KafkaTest, ProduceAndWaitGivesUpAfterItsOwnTimeout) {
   // librdkafka would keep the message for 1.5 s; the caller only waits 200 ms of that.
   auto opts = producerOptions();
   opts.message_timeout_ms = 1'500;
-  Producer producer(opts, testLogger());
+  Producer producer(opts, kafkaLogger());
   const auto start = std::chrono::steady_clock::now();
   auto r = producer.produceAndWait({uniqueName("lapor.it.missing"), "k", "v", {}}, 200ms);
   EXPECT_LT(std::chrono::steady_clock::now() - start, 1'000ms);
@@ -195,11 +195,11 @@ TEST_F(KafkaTest, ConsumerReceivesKeyValueAndHeadersIntact) {
        {{"dup", "a"}, {"dup", "b"}, {"binary", std::string("\0\xfe", 2)}}},
       {topic, "complaint-3", "third", {}},
   };
-  Producer producer(producerOptions(), testLogger());
+  Producer producer(producerOptions(), kafkaLogger());
   produceAll(producer, sent);
 
   Recorder got;
-  Consumer consumer(consumerOptions(topic, uniqueName("lapor-it-intact")), producer, testLogger(),
+  Consumer consumer(consumerOptions(topic, uniqueName("lapor-it-intact")), producer, kafkaLogger(),
                     nullptr);
   consumer.start([&](const Message& m) {
     got.add(m);
@@ -232,7 +232,7 @@ TEST_F(KafkaTest, DeadLetterGoesToTheDeadLetterTopicAndTheNextMessageIsHandled) 
   ASSERT_EQ(kafka::ensureTopics(brokers_, {kafka::kDeadLetterTopic}, 1, 15s), "");
   TopicReader dlq(brokers_, kafka::kDeadLetterTopic, TopicReader::From::End);
 
-  Producer producer(producerOptions(), testLogger());
+  Producer producer(producerOptions(), kafkaLogger());
   produceAll(producer, {{topic, "c-1", "good-1", {{"lapor.event_id", "e-1"}}},
                         {topic, "c-2", "bad", {{"lapor.event_id", "e-2"}}},
                         {topic, "c-3", "good-2", {{"lapor.event_id", "e-3"}}}});
@@ -240,7 +240,7 @@ TEST_F(KafkaTest, DeadLetterGoesToTheDeadLetterTopicAndTheNextMessageIsHandled) 
   Recorder handled;
   std::atomic<int> bad_seen{0};
   auto opts = consumerOptions(topic, uniqueName("lapor-it-dlq"));
-  Consumer consumer(opts, producer, testLogger(), nullptr);
+  Consumer consumer(opts, producer, kafkaLogger(), nullptr);
   consumer.start([&](const Message& m) {
     if (m.value == "bad") {
       ++bad_seen;
@@ -307,12 +307,12 @@ class FlakySink : public kafka::MessageSink {
 
 TEST_F(KafkaTest, MessageIsKeptWhileTheDeadLetterTopicRefusesIt) {
   const auto topic = newTopic("dlq-refused");
-  Producer producer(producerOptions(), testLogger());
+  Producer producer(producerOptions(), kafkaLogger());
   produceAll(producer, {{topic, "c-1", "bad", {}}, {topic, "c-2", "good", {}}});
 
   FlakySink sink(2);
   Recorder handled;
-  Consumer consumer(consumerOptions(topic, uniqueName("lapor-it-dlq-refused")), sink, testLogger(),
+  Consumer consumer(consumerOptions(topic, uniqueName("lapor-it-dlq-refused")), sink, kafkaLogger(),
                     nullptr);
   consumer.start([&](const Message& m) {
     if (m.value == "bad") return HandleResult::deadLetter("invalid", "bad");
@@ -329,13 +329,13 @@ TEST_F(KafkaTest, MessageIsKeptWhileTheDeadLetterTopicRefusesIt) {
 
 TEST_F(KafkaTest, HandlerExceptionIsRetriedNotSkipped) {
   const auto topic = newTopic("exception");
-  Producer producer(producerOptions(), testLogger());
+  Producer producer(producerOptions(), kafkaLogger());
   produceAll(producer, {{topic, "c-1", "flaky", {}}, {topic, "c-2", "after", {}}});
 
   std::atomic<int> attempts{0};
   Recorder handled;
   Consumer consumer(consumerOptions(topic, uniqueName("lapor-it-exception")), producer,
-                    testLogger(), nullptr);
+                    kafkaLogger(), nullptr);
   consumer.start([&](const Message& m) {
     if (m.value == "flaky" && ++attempts < 3) throw std::runtime_error("redis went away");
     handled.add(m);
@@ -349,7 +349,7 @@ TEST_F(KafkaTest, HandlerExceptionIsRetriedNotSkipped) {
 TEST_F(KafkaTest, OnlyHandledMessagesAreCommitted) {
   const auto topic = newTopic("commit");
   const auto group = uniqueName("lapor-it-commit");
-  Producer producer(producerOptions(), testLogger());
+  Producer producer(producerOptions(), kafkaLogger());
   produceAll(producer, {{topic, "c-0", "done-0", {}},
                         {topic, "c-1", "done-1", {}},
                         {topic, "c-2", "stuck", {}},
@@ -359,7 +359,7 @@ TEST_F(KafkaTest, OnlyHandledMessagesAreCommitted) {
   std::atomic<int> attempts{0};
   Recorder first_done;
   {
-    Consumer first(consumerOptions(topic, group), producer, testLogger(), nullptr);
+    Consumer first(consumerOptions(topic, group), producer, kafkaLogger(), nullptr);
     first.start([&](const Message& m) {
       if (m.value == "stuck") {
         ++attempts;
@@ -378,7 +378,7 @@ TEST_F(KafkaTest, OnlyHandledMessagesAreCommitted) {
 
   // Second member of the same group: starts at the message that was never finished.
   Recorder second;
-  Consumer next(consumerOptions(topic, group), producer, testLogger(), nullptr);
+  Consumer next(consumerOptions(topic, group), producer, kafkaLogger(), nullptr);
   next.start([&](const Message& m) {
     second.add(m);
     return HandleResult::done();
@@ -396,7 +396,7 @@ TEST_F(KafkaTest, OnlyHandledMessagesAreCommitted) {
 TEST_F(KafkaTest, BatchesFinishInOrderAndTheRestOfABatchAfterARetryGoesOneByOne) {
   const auto topic = newTopic("batches");
   const auto group = uniqueName("lapor-it-batches");
-  Producer producer(producerOptions(), testLogger());
+  Producer producer(producerOptions(), kafkaLogger());
   // Produced before the consumer starts, so its first poll has them all fetched.
   std::vector<OutMessage> msgs;
   for (int i = 0; i < 12; ++i) msgs.push_back({topic, "c", "m-" + std::to_string(i), {}});
@@ -410,7 +410,7 @@ TEST_F(KafkaTest, BatchesFinishInOrderAndTheRestOfABatchAfterARetryGoesOneByOne)
   std::atomic<int> flaky_calls{0};
   auto opts = consumerOptions(topic, group);
   opts.max_batch = 5;
-  Consumer consumer(opts, producer, testLogger(), nullptr);
+  Consumer consumer(opts, producer, kafkaLogger(), nullptr);
   consumer.startBatches(
       [&](const std::vector<Message>& batch) {
         std::lock_guard lk(mu);
@@ -463,7 +463,7 @@ TEST_F(KafkaTest, BatchesFinishInOrderAndTheRestOfABatchAfterARetryGoesOneByOne)
   // Everything was committed: a new member of the group reads only what came after.
   std::atomic<int> again{0};
   produceAll(producer, {{topic, "c", "after", {}}});
-  Consumer next(consumerOptions(topic, group), producer, testLogger(), nullptr);
+  Consumer next(consumerOptions(topic, group), producer, kafkaLogger(), nullptr);
   next.startBatches([&](const std::vector<Message>& batch) {
     std::vector<HandleResult> out;
     for (const auto& m : batch) {
@@ -480,12 +480,12 @@ TEST_F(KafkaTest, TwoMembersOfAGroupShareTheWorkAndAHandOverLosesAndRepeatsNothi
   const auto topic = uniqueName("lapor.it.group");
   ASSERT_EQ(kafka::ensureTopics(brokers_, {topic}, 4, 15s), "");
   const auto group = uniqueName("lapor-it-group");
-  Producer producer(producerOptions(), testLogger());
+  Producer producer(producerOptions(), kafkaLogger());
 
   Recorder first_seen, second_seen;
-  auto first = std::make_unique<Consumer>(consumerOptions(topic, group), producer, testLogger(),
+  auto first = std::make_unique<Consumer>(consumerOptions(topic, group), producer, kafkaLogger(),
                                           nullptr);
-  Consumer second(consumerOptions(topic, group), producer, testLogger(), nullptr);
+  Consumer second(consumerOptions(topic, group), producer, kafkaLogger(), nullptr);
   first->start([&](const Message& m) {
     first_seen.add(m);
     return HandleResult::done();
@@ -545,14 +545,14 @@ TEST_F(KafkaTest, RoundRobinMembersShareOnePartitionTopics) {
   for (int i = 0; i < 6; ++i) topics.push_back(uniqueName("lapor.it.onepart"));
   ASSERT_EQ(kafka::ensureTopics(brokers_, topics, 1, 15s), "");
   const auto group = uniqueName("lapor-it-rr");
-  Producer producer(producerOptions(), testLogger());
+  Producer producer(producerOptions(), kafkaLogger());
   auto options = consumerOptions(topics[0], group);
   options.topics = topics;
   options.assignment_strategy = "roundrobin,range";
 
   Recorder first_seen, second_seen;
-  Consumer first(options, producer, testLogger(), nullptr);
-  Consumer second(options, producer, testLogger(), nullptr);
+  Consumer first(options, producer, kafkaLogger(), nullptr);
+  Consumer second(options, producer, kafkaLogger(), nullptr);
   first.start([&](const Message& m) {
     first_seen.add(m);
     return HandleResult::done();

@@ -19,7 +19,7 @@ using redis::RedisError;
 using redis::RedisOptions;
 using redis::Reply;
 
-log::Logger testLogger() {
+log::Logger redisLogger() {
   return log::Logger("redis-it", log::Level::Error);
 }
 
@@ -33,7 +33,7 @@ class RedisTest : public ::testing::Test {
     base_.host = *host;
     base_.port = std::stoi(*port);
     base_.prefix = uniqueName("lapor-it") + ":";
-    client_ = std::make_unique<RedisClient>(base_, testLogger());
+    client_ = std::make_unique<RedisClient>(base_, redisLogger());
   }
 
   void TearDown() override {
@@ -99,7 +99,7 @@ TEST_F(RedisTest, ErrorReplyThrowsAtOnceWithoutRetrying) {
   auto opts = base_;
   opts.attempts = 3;
   opts.retry_backoff = 2s;  // a retry would be obvious from the time taken
-  RedisClient client(opts, testLogger());
+  RedisClient client(opts, redisLogger());
   const auto counter = client.key("runs");
   // The script leaves a trace of every run, then fails.
   const std::string script = "redis.call('INCR', KEYS[1]); return redis.error_reply('ERR boom')";
@@ -195,7 +195,7 @@ TEST_F(RedisTest, PipelineRunsAScriptRedisForgotOnceWithEval) {
 
 TEST_F(RedisTest, PipelineReconnectsAfterTheServerKilledTheConnection) {
   const auto old_id = client_->command({"CLIENT", "ID"}).integer;
-  RedisClient admin(base_, testLogger());
+  RedisClient admin(base_, redisLogger());
   ASSERT_EQ(admin.command({"CLIENT", "KILL", "ID", std::to_string(old_id)}).integer, 1);
   redis::Pipeline p;
   p.command({"SET", client_->key("pipe-survives"), "yes"});
@@ -211,7 +211,7 @@ TEST_F(RedisTest, ReconnectsAfterTheServerKilledTheConnection) {
   client_->command({"SET", client_->key("survives"), "yes"});
   const auto old_id = client_->command({"CLIENT", "ID"}).integer;
 
-  RedisClient admin(base_, testLogger());
+  RedisClient admin(base_, redisLogger());
   auto killed = admin.command({"CLIENT", "KILL", "ID", std::to_string(old_id)});
   ASSERT_EQ(killed.integer, 1) << "connection " << old_id << " was not killed";
 
@@ -226,7 +226,7 @@ TEST_F(RedisTest, ConnectFailureNamesHostAndPort) {
   opts.port = 1;  // nothing listens there
   opts.connect_timeout = 500ms;
   try {
-    RedisClient unreachable(opts, testLogger());
+    RedisClient unreachable(opts, redisLogger());
     FAIL() << "connected to port 1";
   } catch (const RedisError& e) {
     EXPECT_NE(std::string(e.what()).find(":1"), std::string::npos) << e.what();
@@ -236,7 +236,7 @@ TEST_F(RedisTest, ConnectFailureNamesHostAndPort) {
 TEST_F(RedisTest, CommandTimeoutIsEnforced) {
   auto opts = base_;
   opts.attempts = 1;
-  RedisClient client(opts, testLogger());
+  RedisClient client(opts, redisLogger());
   const auto start = std::chrono::steady_clock::now();
   // BLPOP would block for 5 s on the empty list.
   EXPECT_THROW(client.commandWithTimeout({"BLPOP", client.key("empty"), "5"}, 300ms), RedisError);
@@ -252,7 +252,7 @@ TEST_F(RedisTest, CommandTimeoutIsEnforced) {
 TEST_F(RedisTest, CallsFromSeveralThreadsShareUpToConnectionsConnections) {
   auto options = base_;
   options.connections = 3;
-  RedisClient pooled(options, testLogger());
+  RedisClient pooled(options, redisLogger());
   const auto key = pooled.key("queue");
   std::vector<std::string> got(4);
   std::vector<std::thread> callers;
@@ -304,7 +304,7 @@ TEST_F(RedisTest, LogsInAsItsAclUserAndReportsARefusedLogin) {
   auto opts = base_;
   opts.username = user;
   opts.password = "it-secret";
-  RedisClient as_user(opts, testLogger());
+  RedisClient as_user(opts, redisLogger());
   EXPECT_EQ(as_user.command({"ACL", "WHOAMI"}).str, user);
   EXPECT_THROW(as_user.command({"FLUSHALL"}), RedisError);  // -@dangerous holds
 
@@ -313,7 +313,7 @@ TEST_F(RedisTest, LogsInAsItsAclUserAndReportsARefusedLogin) {
   opts.retry_backoff = 1s;  // five attempts would take 15 s: a refused login must not retry
   const auto start = std::chrono::steady_clock::now();
   try {
-    RedisClient refused(opts, testLogger());
+    RedisClient refused(opts, redisLogger());
     ADD_FAILURE() << "a wrong password was accepted";
   } catch (const redis::AuthError& e) {
     EXPECT_NE(std::string(e.what()).find("redis.username / redis.password"), std::string::npos)
