@@ -593,6 +593,7 @@ int main(int argc, char** argv) {
   c_ask->add_option("--question", question, "shown to the reporter, 1..2000 bytes")->required();
   c_ask->add_option("--token", token, "agency token (env LAPOR_AGENCY_TOKEN)");
   c_ask->add_option("--operator", operator_name, "who asks");
+  c_ask->add_option("--request-id", request_id, "idempotency key: a retry asks once");
   c_ask->add_option("assignment_id", assignment)->required();
 
   auto* c_demo = app.add_subcommand("demo", "Submit a complaint and follow it to the agency");
@@ -909,6 +910,7 @@ int main(int argc, char** argv) {
     req.set_assignment_id(assignment);
     req.set_question(question);
     req.set_operator_(operator_name);
+    req.set_request_id(request_id);
     v1::AskReporterResponse resp;
     if (auto s = stub->AskReporter(agencyContext(agencyToken(token, agency)).get(), req, &resp);
         !s.ok())

@@ -122,7 +122,9 @@ return 1
 // KEYS: assignment, outbox, outbox due, question, feed ('' none)
 // ARGV: expected state, expected unit, event id, bytes, now, agency, unit, assignment id,
 //       question ttl (s), trace id, item bytes ('' none)
+// 2 when the question (its event id) was recorded before: a retried request.
 constexpr const char* kAsk = R"lua(
+if redis.call('EXISTS', KEYS[4]) == 1 then return 2 end
 if redis.call('HGET', KEYS[1], 'state') ~= ARGV[1] then return 0 end
 if (redis.call('HGET', KEYS[1], 'unit') or '') ~= ARGV[2] then return 0 end
 redis.call('HSET', KEYS[2], ARGV[3], ARGV[4])
@@ -477,6 +479,7 @@ AssignmentStore::Commit AssignmentStore::ask(const AssignmentRecord& a,
                         q.agency_id(), q.unit_id(), a.assignment_id,
                         std::to_string(kQuestionTtlSeconds), a.trace_id,
                         item ? item->item.SerializeAsString() : ""});
+  if (r.integer == 2) return Commit::Repeated;
   if (r.integer != 1) return Commit::Conflict;
   // Not the assignment's pending event: the outbox pass produces it if this produce fails.
   return publish(asked.event_id(), bytes, "") ? Commit::Published : Commit::Pending;

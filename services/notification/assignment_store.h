@@ -109,7 +109,8 @@ class AssignmentStore {
   // Conflict when the state changed meanwhile (decide again). Then produces it: Pending when
   // the broker did not confirm it, or its outbox entry could not be marked (the outbox pass
   // produces it again).
-  enum class Commit { Conflict, Published, Pending };
+  // Repeated: what the call records was recorded before (a retried request; `ask` only).
+  enum class Commit { Conflict, Published, Pending, Repeated };
   Commit transition(const AssignmentRecord& a, const std::string& next, bool close,
                     const v1::EventEnvelope& env);
   // `transition` for several assignments: the moves in one round trip, their events produced

@@ -994,13 +994,25 @@ grpc::Status AgencyServiceImpl::AskReporter(grpc::ServerContext* ctx,
     return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
                         "question: must be 1..2000 bytes, got " +
                             std::to_string(req->question().size()));
+  if (req->request_id().size() > 200)
+    return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "request_id: at most 200 bytes");
   const auto* unit = directory_.unit(caller);
   const std::string agency = unit ? unit->agency : caller;
   const std::string unit_id = unit ? caller : "";
+  // A retried request names the question it asked: the same event id, whatever happened since.
+  const std::string question_id =
+      req->request_id().empty()
+          ? events::newUuid()
+          : events::nameUuid("reporter-asked/" + req->assignment_id() + "/" + caller + "/" +
+                             req->request_id());
   try {
     for (int round = 0; round < 5; ++round) {
       auto rec = store_.get(req->assignment_id());
       if (auto s = authorizeOn(caller, rec, req->assignment_id()); !s.ok()) return s;
+      if (!req->request_id().empty() && store_.question(question_id)) {
+        resp->set_question_id(question_id);
+        return grpc::Status::OK;
+      }
       if (rec->kind != domain::WorkKind::Assignment ||
           rec->agency == agencies::AgencyDirectory::kTriage)
         return grpc::Status(grpc::StatusCode::FAILED_PRECONDITION,
@@ -1010,7 +1022,7 @@ grpc::Status AgencyServiceImpl::AskReporter(grpc::ServerContext* ctx,
         return grpc::Status(grpc::StatusCode::FAILED_PRECONDITION,
                             "assignment is " + rec->state + ": ask while the work is live");
       auto env = events::makeEnvelope(kProducer, rec->complaint_id, rec->trace_id, clock_.nowMs(),
-                                      events::newUuid());
+                                      question_id);
       auto* e = env.mutable_reporter_asked();
       e->set_assignment_id(rec->assignment_id);
       e->set_agency_id(agency);
@@ -1025,13 +1037,17 @@ grpc::Status AgencyServiceImpl::AskReporter(grpc::ServerContext* ctx,
                                    domain::parseState(rec->state))};
       auto commit = store_.ask(*rec, env, item);
       if (commit == AssignmentStore::Commit::Conflict) continue;
+      if (commit == AssignmentStore::Commit::Repeated) {  // the same request, at the same time
+        resp->set_question_id(question_id);
+        return grpc::Status::OK;
+      }
       metrics_.actions.Add({{"agency", agency}, {"action", "reporter-asked"}}).Increment();
       log_.info("question to the reporter recorded", {{"complaint_id", rec->complaint_id},
                                                       {"trace_id", rec->trace_id},
                                                       {"agency", agency},
                                                       {"unit", unit_id}});
-      // A retry would ask a second question: the question is kept in the outbox and produced
-      // by its next pass, so the call has succeeded either way.
+      // The question is kept in the outbox and produced by its next pass, so the call has
+      // succeeded either way; a retry with the request id answers the same question_id.
       if (commit == AssignmentStore::Commit::Pending)
         log_.warn("question kept in the outbox until the event log takes it",
                   {{"complaint_id", rec->complaint_id}, {"event_id", env.event_id()}});

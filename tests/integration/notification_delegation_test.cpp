@@ -12,6 +12,8 @@
 
 #include <gtest/gtest.h>
 
+#include <thread>
+
 namespace lapor::integration {
 namespace {
 
@@ -115,12 +117,13 @@ class NotificationDelegation : public ::testing::Test {
                               &resp);
   }
   grpc::Status ask(const std::string& caller, const std::string& id, const std::string& question,
-                   std::string* question_id = nullptr) {
+                   std::string* question_id = nullptr, const std::string& request_id = "") {
     v1::AskReporterRequest req;
     req.set_agency_id(caller);
     req.set_assignment_id(id);
     req.set_question(question);
     req.set_operator_("mandor-1");
+    req.set_request_id(request_id);
     v1::AskReporterResponse resp;
     auto s = stub_->AskReporter(agencyContext(tok(caller)).get(), req, &resp);
     if (question_id) *question_id = resp.question_id();
@@ -378,6 +381,37 @@ TEST_F(NotificationDelegation, TheReportersAnswerReachesWhoeverAskedOnce) {
   const auto unit = answers(feed(kUnit, complaint, count(v1::DISPATCH_KIND_REPORTER_ANSWER, 1)));
   EXPECT_EQ(unit, (std::vector<std::pair<std::string, std::string>>{
                       {by_unit, "RT 05, depan masjid"}}));
+}
+
+TEST_F(NotificationDelegation, AQuestionRetriedWithItsRequestIdIsAskedOnce) {
+  const auto complaint = uniqueName("ask-again");
+  const auto id = assignment(complaint);
+  EXPECT_EQ(ask(kPu, id, "?", nullptr, std::string(201, 'r')).error_code(),
+            grpc::StatusCode::INVALID_ARGUMENT);
+  std::string first, retried, other;
+  ASSERT_TRUE(ask(kPu, id, "Apakah ada foto?", &first, "q-1").ok());
+  // A retry, even one whose text changed, answers the first question; another id asks anew.
+  ASSERT_TRUE(ask(kPu, id, "Apakah ada foto? (ulang)", &retried, "q-1").ok());
+  ASSERT_TRUE(ask(kPu, id, "Di RT berapa?", &other, "q-2").ok());
+  EXPECT_EQ(retried, first);
+  EXPECT_NE(other, first);
+  // The same request four times at once: one question.
+  std::vector<std::string> ids(4);
+  std::vector<grpc::Status> statuses(4);
+  {
+    std::vector<std::jthread> threads;
+    for (size_t i = 0; i < ids.size(); ++i)
+      threads.emplace_back([&, i] { statuses[i] = ask(kPu, id, "Kapan?", &ids[i], "q-3"); });
+  }
+  for (size_t i = 0; i < ids.size(); ++i) {
+    ASSERT_TRUE(statuses[i].ok()) << statuses[i].error_message();
+    EXPECT_EQ(ids[i], ids[0]);
+  }
+
+  std::vector<std::string> asked;
+  for (const auto& e : events(complaint))
+    if (e.has_reporter_asked()) asked.push_back(e.event_id());
+  EXPECT_EQ(asked, (std::vector<std::string>{first, other, ids[0]}));
 }
 
 }  // namespace
