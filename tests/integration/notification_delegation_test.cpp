@@ -407,6 +407,19 @@ TEST_F(NotificationDelegation, AQuestionRetriedWithItsRequestIdIsAskedOnce) {
     ASSERT_TRUE(statuses[i].ok()) << statuses[i].error_message();
     EXPECT_EQ(ids[i], ids[0]);
   }
+  // Once the assignment is resolved, a new question is refused and a retry still answers.
+  v1::ResolveRequest res;
+  res.set_agency_id(kPu);
+  res.set_assignment_id(id);
+  res.set_resolution("Sudah diperbaiki");
+  v1::UpdateStatusResponse resolved;
+  ASSERT_TRUE(ack(kPu, id).ok());
+  const auto st = stub_->Resolve(agencyContext(tok(kPu)).get(), res, &resolved);
+  ASSERT_TRUE(st.ok()) << st.error_message();
+  EXPECT_EQ(ask(kPu, id, "Lagi?", nullptr, "q-4").error_code(),
+            grpc::StatusCode::FAILED_PRECONDITION);
+  ASSERT_TRUE(ask(kPu, id, "Apakah ada foto?", &retried, "q-1").ok());
+  EXPECT_EQ(retried, first);
 
   std::vector<std::string> asked;
   for (const auto& e : events(complaint))
