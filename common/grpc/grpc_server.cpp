@@ -104,6 +104,10 @@ GrpcServer::GrpcServer(const GrpcServerOptions& options, const std::vector<Servi
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   grpc::ServerBuilder builder;
   builder.AddListeningPort(options.address, credentials(options), &port_);
+  // gRPC sets SO_REUSEPORT by default: a second process on the same port (another instance
+  // started with the same grpc.port, or anything else) would then silently get a share of the
+  // connections. Refused instead, so the start fails and names the port.
+  builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
   builder.SetMaxReceiveMessageSize(options.max_message_bytes);
   builder.SetMaxSendMessageSize(options.max_message_bytes);
   builder.SetSyncServerOption(grpc::ServerBuilder::SyncServerOption::MIN_POLLERS,

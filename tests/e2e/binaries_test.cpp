@@ -1,6 +1,6 @@
 // The binaries as an operator meets them: --help explains them, --version says which build they
 // are, and a usage error or a bad setting stops them at start with the flag or key named (exit
-// 2), before they touch Kafka or Redis.
+// 2), before they touch Kafka or Redis; a gRPC port already served stops the start too.
 #include "process.h"
 #include "wait.h"
 
@@ -10,6 +10,7 @@
 
 #include <csignal>
 #include <fstream>
+#include <random>
 #include <sstream>
 
 namespace lapor::testing {
@@ -113,6 +114,46 @@ TEST(Binaries, BadSettingStopsTheServiceWithTheKeyNamed) {
   EXPECT_EQ(r.exit_code, 2) << r.output;
   EXPECT_NE(r.output.find("routing.delivery"), std::string::npos) << r.output;
   EXPECT_NE(r.output.find("'at-most-once'"), std::string::npos) << r.output;
+}
+
+// A gRPC port another instance already serves is refused at start (exit 1, the address named),
+// not shared: with gRPC's default SO_REUSEPORT both would bind it and split the connections.
+// Two intakes against the test run's Kafka and Redis, each with a Redis prefix and consumer
+// groups of its own.
+TEST(Binaries, AGrpcPortAnotherInstanceHoldsStopsTheStartWithTheAddressNamed) {
+  const std::string port = std::to_string(freePort());
+  auto env = [&](const std::string& name) {
+    const std::string own = "binaries-" + name + "-" + std::to_string(std::random_device{}());
+    return std::map<std::string, std::string>{
+        {"LAPOR_KAFKA_BROKERS", requiredEnv("LAPOR_KAFKA_BROKERS")},
+        {"LAPOR_REDIS_HOST", requiredEnv("LAPOR_REDIS_HOST")},
+        {"LAPOR_REDIS_PORT", requiredEnv("LAPOR_REDIS_PORT")},
+        {"LAPOR_REDIS_PREFIX", own + ":"},
+        {"LAPOR_KAFKA_VIEW_GROUP", own + "-view"},
+        {"LAPOR_KAFKA_NOTIFY_GROUP", own + "-notify"},
+        {"LAPOR_GRPC_PORT", port}};
+  };
+  const std::string log = runDir() + "/logs/binary-port-holder.log";
+  std::remove(log.c_str());
+  ChildProcess holder("intake",
+                      {LAPOR_BUILD_DIR "/services/intake/lapor-intake", "--config",
+                       LAPOR_SOURCE_DIR "/deploy/config/intake.yaml"},
+                      env("holder"), log);
+  ASSERT_TRUE(waitFor(
+      [&] {
+        std::ifstream in(log);
+        std::string all((std::istreambuf_iterator<char>(in)), {});
+        return !holder.running() || all.find("intake ready") != std::string::npos;
+      },
+      60s));
+  ASSERT_TRUE(holder.running()) << holder.logTail();
+
+  auto r = run("intake", {"--config", LAPOR_SOURCE_DIR "/deploy/config/intake.yaml"},
+               env("second"));
+  EXPECT_EQ(r.exit_code, 1) << r.output;
+  EXPECT_NE(r.output.find("could not listen on"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find(":" + port), std::string::npos) << r.output;
+  EXPECT_TRUE(holder.running()) << "the first instance keeps its port";
 }
 
 TEST(Binaries, MissingConfigFileIsNamed) {
