@@ -3,6 +3,7 @@
 
 #include "google/rpc/status.pb.h"
 #include "auth/sha256.h"
+#include "domain/tracking_id.h"
 #include "publishers.h"
 #include "topic_reader.h"
 #include "wait.h"
@@ -56,6 +57,10 @@ std::optional<T> detailOf(const grpc::Status& s) {
 
 std::string brokers() {
   return testing::requiredEnv("LAPOR_KAFKA_BROKERS");
+}
+
+std::string absentTrackingId() {
+  return intake::TrackingId::generate();
 }
 
 std::string freshPrefix() {

@@ -53,6 +53,9 @@ SharedIntakes& shared();
 
 // A fresh Redis prefix for one group of instances.
 std::string freshPrefix();
+// A well-formed tracking id no complaint has: random, because every test's view reads the whole
+// lifecycle topic, where other tests' events (with ids of their own choosing) are too.
+std::string absentTrackingId();
 std::string brokers();
 
 // A call context with a deadline, and the API key when one is given.

@@ -329,7 +329,7 @@ TEST(IntakeViewTest, UnknownOrMistypedTrackingIds) {
   auto st = shared().a.stub()->GetComplaint(call().get(), req, &v);
   EXPECT_EQ(st.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
   ASSERT_TRUE(badRequestOf(st).has_value());
-  req.set_tracking_id("LPR-0000-0000-0");
+  req.set_tracking_id(absentTrackingId());
   EXPECT_EQ(shared().a.stub()->GetComplaint(call().get(), req, &v).error_code(),
             grpc::StatusCode::NOT_FOUND);
   // Lower case, spaces and O for 0 as read over the phone still find it.
