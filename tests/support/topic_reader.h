@@ -45,4 +45,11 @@ class TopicReader {
 bool produceRaw(const std::string& brokers, const std::string& topic, const std::string& key,
                 const std::string& value);
 
+// Commits the current end of every partition of `topic` for consumer group `group`, as
+// `kafka-consumer-groups --reset-offsets --to-latest` does, so a service of that group started
+// next begins after what earlier tests left on a shared broker. The group must have no active
+// member. Nothing to do when the topic does not exist yet; throws on any other failure.
+void commitGroupAtEnd(const std::string& brokers, const std::string& group,
+                      const std::string& topic);
+
 }  // namespace lapor::testing
