@@ -46,11 +46,23 @@ Stack* g_stack = nullptr;
 class StackEnvironment : public ::testing::Environment {
  public:
   void SetUp() override {
-    // The monitor's audit counts every open complaint in its Redis: it starts after what
-    // earlier tests left on the lifecycle topic (e.g. rejections of complaints never
-    // submitted, which nobody owns), so it counts the walk's complaints only.
-    commitGroupAtEnd(requiredEnv("LAPOR_KAFKA_BROKERS"), "lapor-sla-monitor",
-                     kafka::kComplaintsTopic);
+    // The monitor's audit counts every open complaint in its Redis. The services read in
+    // consumer groups of their own, placed at the end of every topic before they start: what
+    // earlier tests left on the broker (rejections of complaints never submitted, which nobody
+    // owns, or submissions routing would act on now) never reaches them, so the audit counts
+    // the walk's complaints only.
+    const std::string own = "model-" + std::to_string(std::random_device{}()) + "-";
+    const std::map<std::string, std::map<std::string, std::string>> groups{
+        {"intake",
+         {{"LAPOR_KAFKA_VIEW_GROUP", own + "intake-view"},
+          {"LAPOR_KAFKA_NOTIFY_GROUP", own + "intake-notify"}}},
+        {"routing", {{"LAPOR_KAFKA_GROUP", own + "routing"}}},
+        {"notification", {{"LAPOR_KAFKA_GROUP", own + "notification"}}},
+        {"sla-monitor", {{"LAPOR_KAFKA_GROUP", own + "sla-monitor"}}}};
+    std::vector<std::string> names;
+    for (const auto& [service, env] : groups)
+      for (const auto& [k, g] : env) names.push_back(g);
+    commitGroupsAtEnd(requiredEnv("LAPOR_KAFKA_BROKERS"), names);
     g_stack = new Stack({{"LAPOR_SLA_ACKNOWLEDGE_NORMAL", "3s"},
                          {"LAPOR_SLA_ACKNOWLEDGE_HIGH", "3s"},
                          {"LAPOR_SLA_ACKNOWLEDGE_EMERGENCY", std::to_string(kEmergencyAckMs) + "ms"},
@@ -61,7 +73,8 @@ class StackEnvironment : public ::testing::Environment {
                          {"LAPOR_SLA_AUTO_CLOSE_EMERGENCY", "5s"},
                          {"LAPOR_SLA_MAX_REDISPATCHES", std::to_string(kMaxRedispatches)},
                          {"LAPOR_SLA_OWNER_CHECK_INTERVAL", "200ms"},
-                         {"LAPOR_SLA_TICK", "100ms"}});
+                         {"LAPOR_SLA_TICK", "100ms"}},
+                        Stack::ServiceEnv{groups});
   }
   void TearDown() override {
     EXPECT_EQ(g_stack->stopAll(), "");

@@ -34,7 +34,7 @@ bool serving(const std::string& target) {
 }
 }  // namespace
 
-Stack::Stack(std::map<std::string, std::string> extra_env) {
+Stack::Stack(std::map<std::string, std::string> extra_env, ServiceEnv service_env) {
   brokers_ = requiredEnv("LAPOR_KAFKA_BROKERS");
   std::map<std::string, std::string> env{
       {"LAPOR_KAFKA_BROKERS", brokers_},
@@ -80,6 +80,7 @@ Stack::Stack(std::map<std::string, std::string> extra_env) {
     auto svc_env = env;
     svc_env["LAPOR_GRPC_PORT"] = std::to_string(ep.grpc_port);
     svc_env["LAPOR_METRICS_PORT"] = std::to_string(ep.metrics_port);
+    for (const auto& [k, v] : service_env.by_service[name]) svc_env[k] = v;
     endpoints_[name] = ep;
     processes_[name] = std::make_unique<ChildProcess>(
         name,

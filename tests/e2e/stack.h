@@ -32,8 +32,13 @@ class Stack {
  public:
   static constexpr const char* kServices[] = {"intake", "routing", "notification", "sla-monitor"};
 
-  // `extra_env` adds or overrides LAPOR_* settings for every service.
-  explicit Stack(std::map<std::string, std::string> extra_env = {});
+  // Settings for single services, by service name, applied after `extra_env`.
+  struct ServiceEnv {
+    std::map<std::string, std::map<std::string, std::string>> by_service;
+  };
+
+  // `extra_env` adds or overrides LAPOR_* settings for every service, `service_env` for some.
+  explicit Stack(std::map<std::string, std::string> extra_env = {}, ServiceEnv service_env = {});
   ~Stack();
 
   const ServiceEndpoints& endpoint(const std::string& service) const {

@@ -151,44 +151,44 @@ bool produceRaw(const std::string& brokers, const std::string& topic, const std:
   return ok;
 }
 
-void commitGroupAtEnd(const std::string& brokers, const std::string& group,
-                      const std::string& topic) {
-  char err[512];
-  rd_kafka_conf_t* conf = rd_kafka_conf_new();
-  rd_kafka_conf_set(conf, "bootstrap.servers", brokers.c_str(), err, sizeof err);
-  rd_kafka_conf_set(conf, "group.id", group.c_str(), err, sizeof err);
-  rd_kafka_conf_set(conf, "enable.auto.commit", "false", err, sizeof err);
-  rd_kafka_t* raw = rd_kafka_new(RD_KAFKA_CONSUMER, conf, err, sizeof err);
-  if (!raw) throw std::runtime_error(err);
-  std::unique_ptr<rd_kafka_s, void (*)(rd_kafka_s*)> rk(raw, destroy);
-  rd_kafka_topic_t* t = rd_kafka_topic_new(raw, topic.c_str(), nullptr);
-  const rd_kafka_metadata_t* md = nullptr;
-  const auto got = rd_kafka_metadata(raw, 0, t, &md, 10000);
-  rd_kafka_topic_destroy(t);
-  if (got != RD_KAFKA_RESP_ERR_NO_ERROR || md->topic_cnt != 1)
-    throw std::runtime_error("no metadata for topic " + topic);
-  if (md->topics[0].err == RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART) {
-    rd_kafka_metadata_destroy(md);
-    return;
-  }
-  rd_kafka_topic_partition_list_t* parts = rd_kafka_topic_partition_list_new(8);
-  for (int i = 0; i < md->topics[0].partition_cnt; ++i) {
-    const int32_t p = md->topics[0].partitions[i].id;
-    int64_t low = 0, high = 0;
-    const auto e = rd_kafka_query_watermark_offsets(raw, topic.c_str(), p, &low, &high, 10000);
-    if (e != RD_KAFKA_RESP_ERR_NO_ERROR) {
-      rd_kafka_topic_partition_list_destroy(parts);
-      rd_kafka_metadata_destroy(md);
-      throw std::runtime_error("no watermarks for " + topic + ": " + rd_kafka_err2str(e));
+void commitGroupsAtEnd(const std::string& brokers, const std::vector<std::string>& groups) {
+  for (const auto& group : groups) {
+    char err[512];
+    rd_kafka_conf_t* conf = rd_kafka_conf_new();
+    rd_kafka_conf_set(conf, "bootstrap.servers", brokers.c_str(), err, sizeof err);
+    rd_kafka_conf_set(conf, "group.id", group.c_str(), err, sizeof err);
+    rd_kafka_conf_set(conf, "enable.auto.commit", "false", err, sizeof err);
+    rd_kafka_t* raw = rd_kafka_new(RD_KAFKA_CONSUMER, conf, err, sizeof err);
+    if (!raw) throw std::runtime_error(err);
+    std::unique_ptr<rd_kafka_s, void (*)(rd_kafka_s*)> rk(raw, destroy);
+    const rd_kafka_metadata_t* md = nullptr;
+    if (rd_kafka_metadata(raw, 1, nullptr, &md, 10000) != RD_KAFKA_RESP_ERR_NO_ERROR)
+      throw std::runtime_error("no metadata from " + brokers);
+    rd_kafka_topic_partition_list_t* parts = rd_kafka_topic_partition_list_new(64);
+    std::string failed;
+    for (int t = 0; t < md->topic_cnt && failed.empty(); ++t) {
+      const std::string topic = md->topics[t].topic;
+      if (topic.starts_with("__")) continue;  // the broker's own
+      for (int i = 0; i < md->topics[t].partition_cnt; ++i) {
+        const int32_t p = md->topics[t].partitions[i].id;
+        int64_t low = 0, high = 0;
+        const auto e = rd_kafka_query_watermark_offsets(raw, topic.c_str(), p, &low, &high, 10000);
+        if (e != RD_KAFKA_RESP_ERR_NO_ERROR) {
+          failed = "no watermarks for " + topic + ": " + rd_kafka_err2str(e);
+          break;
+        }
+        if (high > 0) rd_kafka_topic_partition_list_add(parts, topic.c_str(), p)->offset = high;
+      }
     }
-    rd_kafka_topic_partition_list_add(parts, topic.c_str(), p)->offset = high;
+    rd_kafka_metadata_destroy(md);
+    const auto e = failed.empty() && parts->cnt > 0 ? rd_kafka_commit(raw, parts, 0)
+                                                    : RD_KAFKA_RESP_ERR_NO_ERROR;
+    rd_kafka_topic_partition_list_destroy(parts);
+    if (!failed.empty()) throw std::runtime_error(failed);
+    if (e != RD_KAFKA_RESP_ERR_NO_ERROR)
+      throw std::runtime_error("committing the topics' ends for group " + group + ": " +
+                               rd_kafka_err2str(e));
   }
-  rd_kafka_metadata_destroy(md);
-  const auto e = rd_kafka_commit(raw, parts, 0);
-  rd_kafka_topic_partition_list_destroy(parts);
-  if (e != RD_KAFKA_RESP_ERR_NO_ERROR)
-    throw std::runtime_error("committing the end of " + topic + " for group " + group + ": " +
-                             rd_kafka_err2str(e));
 }
 
 }  // namespace lapor::testing

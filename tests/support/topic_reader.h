@@ -45,11 +45,10 @@ class TopicReader {
 bool produceRaw(const std::string& brokers, const std::string& topic, const std::string& key,
                 const std::string& value);
 
-// Commits the current end of every partition of `topic` for consumer group `group`, as
-// `kafka-consumer-groups --reset-offsets --to-latest` does, so a service of that group started
-// next begins after what earlier tests left on a shared broker. The group must have no active
-// member. Nothing to do when the topic does not exist yet; throws on any other failure.
-void commitGroupAtEnd(const std::string& brokers, const std::string& group,
-                      const std::string& topic);
+// Commits the current end of every partition of every topic on the broker for each consumer
+// group of `groups`, as `kafka-consumer-groups --reset-offsets --to-latest --all-topics` does,
+// so services of those groups started next begin after what earlier tests left on a shared
+// broker. The groups must have no active member. Throws on a failure.
+void commitGroupsAtEnd(const std::string& brokers, const std::vector<std::string>& groups);
 
 }  // namespace lapor::testing
