@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# Kills a whole nested test run (its own broker, Redis, the four services and the webhook
-# receiver, on ports of its own) with SIGKILL in the middle of the end-to-end test, then checks
-# that not one of its processes is left. Registered in ctest; needs LAPOR_BUILD_DIR (set by
+# Kills a whole nested test run (two shards, each with its own broker and Redis, the four
+# services and the webhook receiver, on ports of their own) with SIGKILL in the middle of two
+# end-to-end tests, then checks that not one of its processes is left. Registered in ctest; needs LAPOR_BUILD_DIR (set by
 # tests/run.sh).
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/../.." && pwd)
@@ -10,7 +10,7 @@ repo=$(cd "$(dirname "$0")/../.." && pwd)
 log=$(mktemp /tmp/lapor-orphans.XXXXXX)
 # setsid: the nested run is its own process group, so nothing here signals the outer run.
 setsid env -u LAPOR_TEST_RUN_DIR -u LAPOR_KAFKA_BROKERS -u LAPOR_REDIS_HOST -u LAPOR_REDIS_PORT \
-  bash "$repo/tests/run.sh" -R '^e2e\.flow$' >"$log" 2>&1 &
+  LAPOR_TEST_SHARDS=2 bash "$repo/tests/run.sh" -R '^e2e\.(flow|process)$' >"$log" 2>&1 &
 runner=$!
 
 descendants() {
@@ -26,16 +26,17 @@ descendants() {
   echo "${out[@]:-}"
 }
 
+# Two brokers and two Redis servers (one per shard), all four services and the receiver.
 has_all() {
   local pids=$1
   local names
-  names=$(for p in $pids; do cat "/proc/$p/comm" 2>/dev/null || true; done | sort -u | tr '\n' ' ')
-  [[ $names == *java* && $names == *redis-server* && $names == *lapor-intake* &&
-     $names == *lapor-routing* && $names == *lapor-notific* && $names == *lapor-sla-moni* &&
-     $names == *lapor-webhook-r* ]]
+  names=$(for p in $pids; do cat "/proc/$p/comm" 2>/dev/null || true; done)
+  (($(grep -c '^java$' <<<"$names") >= 2 && $(grep -c '^redis-server$' <<<"$names") >= 2)) &&
+    [[ $names == *lapor-intake* && $names == *lapor-routing* && $names == *lapor-notific* &&
+       $names == *lapor-sla-moni* && $names == *lapor-webhook-r* ]]
 }
 
-# Wait (deadline 180 s) until the broker, Redis, all four services and the receiver exist.
+# Wait (deadline 180 s) until the brokers, Redis servers, all four services and the receiver exist.
 deadline=$((SECONDS + 180))
 pids=""
 until has_all "$pids"; do
@@ -64,8 +65,20 @@ while :; do
   fi
   sleep 0.2
 done
-# A run killed with SIGKILL cannot clean up after itself: remove its run directory here.
+# Processes the run started after the snapshot above (the next test's) go too: none may still
+# name the run directory (a broker's properties, Redis's --dir, a shard's ctest --test-dir).
 nested_dir=$(sed -n 's/^test run directory: //p' "$log" | head -n1)
-[[ $nested_dir == /tmp/lapor-test.* ]] && rm -rf "$nested_dir"
+if [[ $nested_dir == /tmp/lapor-test.* ]]; then
+  deadline=$((SECONDS + 30))
+  while later=$(pgrep -a -f -- "$nested_dir"); do
+    if ((SECONDS > deadline)); then
+      echo "FAIL: processes of the killed run still running 30 s after it: $later"
+      exit 1
+    fi
+    sleep 0.2
+  done
+  # A run killed with SIGKILL cannot clean up after itself: remove its run directory here.
+  rm -rf "$nested_dir"
+fi
 rm -f "$log"
 echo "1 passed, 0 failed: no broker, Redis or service process outlived the killed test run"
