@@ -152,39 +152,45 @@ bool produceRaw(const std::string& brokers, const std::string& topic, const std:
 }
 
 void commitGroupsAtEnd(const std::string& brokers, const std::vector<std::string>& groups) {
-  for (const auto& group : groups) {
+  using Handle = std::unique_ptr<rd_kafka_s, void (*)(rd_kafka_s*)>;
+  auto consumer = [&](const std::string& group) {
     char err[512];
     rd_kafka_conf_t* conf = rd_kafka_conf_new();
     rd_kafka_conf_set(conf, "bootstrap.servers", brokers.c_str(), err, sizeof err);
     rd_kafka_conf_set(conf, "group.id", group.c_str(), err, sizeof err);
     rd_kafka_conf_set(conf, "enable.auto.commit", "false", err, sizeof err);
-    rd_kafka_t* raw = rd_kafka_new(RD_KAFKA_CONSUMER, conf, err, sizeof err);
-    if (!raw) throw std::runtime_error(err);
-    std::unique_ptr<rd_kafka_s, void (*)(rd_kafka_s*)> rk(raw, destroy);
-    const rd_kafka_metadata_t* md = nullptr;
-    if (rd_kafka_metadata(raw, 1, nullptr, &md, 10000) != RD_KAFKA_RESP_ERR_NO_ERROR)
+    rd_kafka_t* rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, err, sizeof err);
+    if (!rk) throw std::runtime_error(err);
+    return Handle(rk, destroy);
+  };
+  if (groups.empty()) return;
+  // The ends, read once: every group is committed at the same positions.
+  std::unique_ptr<rd_kafka_topic_partition_list_t, void (*)(rd_kafka_topic_partition_list_t*)>
+      ends(rd_kafka_topic_partition_list_new(64), rd_kafka_topic_partition_list_destroy);
+  {
+    auto rk = consumer(groups.front());
+    const rd_kafka_metadata_t* raw_md = nullptr;
+    if (rd_kafka_metadata(rk.get(), 1, nullptr, &raw_md, 10000) != RD_KAFKA_RESP_ERR_NO_ERROR)
       throw std::runtime_error("no metadata from " + brokers);
-    rd_kafka_topic_partition_list_t* parts = rd_kafka_topic_partition_list_new(64);
-    std::string failed;
-    for (int t = 0; t < md->topic_cnt && failed.empty(); ++t) {
+    std::unique_ptr<const rd_kafka_metadata_t, void (*)(const rd_kafka_metadata_t*)> md(
+        raw_md, rd_kafka_metadata_destroy);
+    for (int t = 0; t < md->topic_cnt; ++t) {
       const std::string topic = md->topics[t].topic;
       if (topic.starts_with("__")) continue;  // the broker's own
       for (int i = 0; i < md->topics[t].partition_cnt; ++i) {
         const int32_t p = md->topics[t].partitions[i].id;
         int64_t low = 0, high = 0;
-        const auto e = rd_kafka_query_watermark_offsets(raw, topic.c_str(), p, &low, &high, 10000);
-        if (e != RD_KAFKA_RESP_ERR_NO_ERROR) {
-          failed = "no watermarks for " + topic + ": " + rd_kafka_err2str(e);
-          break;
-        }
-        if (high > 0) rd_kafka_topic_partition_list_add(parts, topic.c_str(), p)->offset = high;
+        const auto e =
+            rd_kafka_query_watermark_offsets(rk.get(), topic.c_str(), p, &low, &high, 10000);
+        if (e != RD_KAFKA_RESP_ERR_NO_ERROR)
+          throw std::runtime_error("no watermarks for " + topic + ": " + rd_kafka_err2str(e));
+        if (high > 0) rd_kafka_topic_partition_list_add(ends.get(), topic.c_str(), p)->offset = high;
       }
     }
-    rd_kafka_metadata_destroy(md);
-    const auto e = failed.empty() && parts->cnt > 0 ? rd_kafka_commit(raw, parts, 0)
-                                                    : RD_KAFKA_RESP_ERR_NO_ERROR;
-    rd_kafka_topic_partition_list_destroy(parts);
-    if (!failed.empty()) throw std::runtime_error(failed);
+  }
+  if (ends->cnt == 0) return;
+  for (const auto& group : groups) {
+    const auto e = rd_kafka_commit(consumer(group).get(), ends.get(), 0);
     if (e != RD_KAFKA_RESP_ERR_NO_ERROR)
       throw std::runtime_error("committing the topics' ends for group " + group + ": " +
                                rd_kafka_err2str(e));
