@@ -9,9 +9,7 @@
 #include <sys/wait.h>
 
 #include <csignal>
-#include <fstream>
 #include <random>
-#include <sstream>
 
 namespace lapor::testing {
 namespace {
@@ -40,10 +38,7 @@ Run run(const std::string& service, std::vector<std::string> args,
   Run r;
   EXPECT_TRUE(waitFor([&] { return !p.running(); }, 30s)) << service << " did not exit";
   if (auto st = p.signalAndWait(0, 1s); st && WIFEXITED(*st)) r.exit_code = WEXITSTATUS(*st);
-  std::ifstream in(log);
-  std::stringstream buf;
-  buf << in.rdbuf();
-  r.output = buf.str();
+  r.output = p.log();
   return r;
 }
 
@@ -140,11 +135,7 @@ TEST(Binaries, AGrpcPortAnotherInstanceHoldsStopsTheStartWithTheAddressNamed) {
                        LAPOR_SOURCE_DIR "/deploy/config/intake.yaml"},
                       env("holder"), log);
   ASSERT_TRUE(waitFor(
-      [&] {
-        std::ifstream in(log);
-        std::string all((std::istreambuf_iterator<char>(in)), {});
-        return !holder.running() || all.find("intake ready") != std::string::npos;
-      },
+      [&] { return !holder.running() || holder.log().find("intake ready") != std::string::npos; },
       60s));
   ASSERT_TRUE(holder.running()) << holder.logTail();
 

@@ -93,10 +93,7 @@ IntakeProcess::IntakeProcess(const std::string& name, const std::string& prefix,
       env, log);
   const bool ready = testing::waitFor(
       [&] {
-        if (!process_->running()) return true;
-        std::ifstream in(log);
-        std::string all((std::istreambuf_iterator<char>(in)), {});
-        return all.find("intake ready") != std::string::npos;
+        return !process_->running() || process_->log().find("intake ready") != std::string::npos;
       },
       std::chrono::seconds(60), std::chrono::milliseconds(50));
   if (!ready || !process_->running())

@@ -13,6 +13,7 @@
 #include <deque>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <stdexcept>
 #include <thread>
 
@@ -96,6 +97,11 @@ std::string ChildProcess::logTail(size_t lines) const {
   std::string out = "--- last lines of " + log_path_ + "\n";
   for (const auto& l : tail) out += l + "\n";
   return out;
+}
+
+std::string ChildProcess::log() const {
+  std::ifstream in(log_path_);
+  return std::string((std::istreambuf_iterator<char>(in)), {});
 }
 
 int freePort() {

@@ -26,6 +26,8 @@ class ChildProcess {
   std::optional<int> signalAndWait(int sig, std::chrono::milliseconds timeout);
   const std::string& logPath() const { return log_path_; }
   std::string logTail(size_t lines = 40) const;
+  // The whole log so far (to wait for a line the process writes when it is ready).
+  std::string log() const;
 
  private:
   std::string name_;

@@ -40,7 +40,7 @@ SmtpSink::SmtpSink()
       std::vector<std::string>{python(), LAPOR_SOURCE_DIR "/tests/support/smtp_sink.py",
                                std::to_string(port_), dir_},
       std::map<std::string, std::string>{}, dir_ + ".log");
-  if (!waitFor([&] { return readFile(dir_ + ".log").find("ready") != std::string::npos; }, 20s))
+  if (!waitFor([&] { return process_->log().find("ready") != std::string::npos; }, 20s))
     throw std::runtime_error("the SMTP sink did not start\n" + process_->logTail());
 }
 
