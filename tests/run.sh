@@ -21,6 +21,13 @@ export LAPOR_CONFIG_DIR=${LAPOR_CONFIG_DIR:-$repo_root/deploy/config}
 # (a CI timeout), so no broker outlives its test run.
 export LAPOR_PDEATHSIG=1
 
+# start_stack DIR LABEL: a broker and Redis in DIR, their addresses exported and printed.
+start_stack() {
+  lapor_start_kafka "$1"
+  lapor_start_redis "$1"
+  echo "${2}Kafka on $LAPOR_KAFKA_BROKERS, Redis on $LAPOR_REDIS_HOST:$LAPOR_REDIS_PORT"
+}
+
 # One shard (run by the orchestrator below as `run.sh --shard N RUN_DIR`): its own
 # broker and Redis in RUN_DIR/shard-N, then tests from RUN_DIR/queue until it is empty, each as
 # `ctest -I K,K` in a test directory of its own (so the shards' ctest files never collide).
@@ -33,9 +40,7 @@ if [[ ${1:-} == --shard ]]; then
   mkdir -p "$dir/ctest" "$dir/out"
   export LAPOR_TEST_RUN_DIR=$dir
   trap 'lapor_stop_all "$dir" || true' EXIT
-  lapor_start_kafka "$dir"
-  lapor_start_redis "$dir"
-  echo "shard $shard: Kafka on $LAPOR_KAFKA_BROKERS, Redis on $LAPOR_REDIS_HOST:$LAPOR_REDIS_PORT"
+  start_stack "$dir" "shard $shard: "
   printf 'subdirs("%s")\n' "$LAPOR_BUILD_DIR" >"$dir/ctest/CTestTestfile.cmake"
   exec {lock}>"$run_dir/queue.lock"
   while :; do
@@ -118,9 +123,7 @@ fi
 
 status=0
 if ((shards == 1)); then
-  lapor_start_kafka "$run_dir"
-  lapor_start_redis "$run_dir"
-  echo "Kafka on $LAPOR_KAFKA_BROKERS, Redis on $LAPOR_REDIS_HOST:$LAPOR_REDIS_PORT"
+  start_stack "$run_dir" ""
   # Not exec'd: this shell has to stay to run the EXIT trap (and to be the parent that the
   # pdeathsig of Kafka and Redis watches). ctest gets the same pdeathsig: the test binaries
   # tie themselves (and the services they start) to ctest, so a killed run takes all of it
