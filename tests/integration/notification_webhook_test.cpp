@@ -55,9 +55,9 @@ bool signatureValid(const std::string& header, const std::string& body) {
   return hex.size() == sig.size() && CRYPTO_memcmp(hex.data(), sig.data(), sig.size()) == 0;
 }
 
-// An HTTP receiver that answers 503 to the first `fail_first` requests, then 200.
-// Answers 503 to the first `fail_first` requests about `complaint` and 200 to the rest: the
-// notification of a test may also deliver items that earlier tests left on the broker.
+// An HTTP receiver that answers 503 to the first `fail_first` requests about `complaint` and
+// 200 to the rest: the notification of a test may also deliver items that earlier tests left on
+// the broker.
 class Receiver {
  public:
   Receiver(int fail_first, std::string complaint)
@@ -163,11 +163,12 @@ TEST(NotificationWebhook, RetriesUntilTheReceiverRecoversEvenAcrossARestart) {
 TEST(NotificationWebhook, AfterMaxAttemptsTheDeliveryIsDeadLetteredAndRecordedUndeliverable) {
   const auto complaint = uniqueName("dead");
   Receiver receiver(1000, complaint);
+  // Notification first: it creates the topics when this test runs on a new broker.
+  NotificationProcess n(withWebhook(receiver.url(), 3, "100ms"));
   TopicReader lifecycle(testing::requiredEnv("LAPOR_KAFKA_BROKERS"), kafka::kComplaintsTopic,
                         TopicReader::From::End);
   TopicReader deadletters(testing::requiredEnv("LAPOR_KAFKA_BROKERS"), kafka::kDeadLetterTopic,
                           TopicReader::From::End);
-  NotificationProcess n(withWebhook(receiver.url(), 3, "100ms"));
   produceDispatch(dispatchEnvelope("dishub", complaint, "tidak terkirim"));
   auto dl = deadletters.readUntil([&](const kafka::Message& m) { return m.key == complaint; }, 30s);
   ASSERT_TRUE(dl) << n.logTail();
