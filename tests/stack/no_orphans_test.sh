@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Kills a whole nested test run (two shards, each with its own broker and Redis, the four
 # services and the webhook receiver, on ports of their own) with SIGKILL in the middle of two
-# end-to-end tests, then checks that not one of its processes is left. Registered in ctest; needs LAPOR_BUILD_DIR (set by
-# tests/run.sh).
+# end-to-end tests, then checks that not one of its processes is left. Registered in ctest;
+# needs LAPOR_BUILD_DIR (set by tests/run.sh).
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/../.." && pwd)
 : "${LAPOR_BUILD_DIR:?run through make test}"
@@ -36,7 +36,8 @@ has_all() {
        $names == *lapor-sla-moni* && $names == *lapor-webhook-r* ]]
 }
 
-# Wait (deadline 180 s) until the brokers, Redis servers, all four services and the receiver exist.
+# Wait (deadline 180 s) until the brokers, Redis servers, all four services and the receiver
+# exist.
 deadline=$((SECONDS + 180))
 pids=""
 until has_all "$pids"; do
