@@ -7,6 +7,7 @@
 
 #include <librdkafka/rdkafka.h>
 
+#include <algorithm>
 #include <memory>
 #include <stdexcept>
 
@@ -55,6 +56,10 @@ Consumer::Consumer(ConsumerOptions options, MessageSink& deadletters, log::Logge
   rd_kafka_conf_set_rebalance_cb(conf, onRebalance);
   detail::routeLogs(conf, &log_);
   rk_.reset(detail::newConsumer(conf));
+  for (const auto& t : opt_.lane_topics)
+    if (std::find(opt_.topics.begin(), opt_.topics.end(), t) == opt_.topics.end())
+      throw std::invalid_argument("kafka lane topic " + t + " is not one of the consumer's topics");
+  poller_ = std::make_unique<detail::LanePoller>(rk_.get(), opt_.lane_topics);
 }
 
 Consumer::~Consumer() {
@@ -89,6 +94,7 @@ void Consumer::stop() {
   if (thread_.joinable()) thread_.join();
   if (rk_) {
     commit(true);
+    poller_.reset();
     rd_kafka_consumer_close(rk_.get());
     rk_.reset();
   }
@@ -101,19 +107,15 @@ bool Consumer::waitOrStop(std::chrono::milliseconds d) {
 
 void Consumer::loop() {
   auto last_commit = std::chrono::steady_clock::now();
+  std::vector<Message> batch;
   while (!stop_.load()) {
-    rd_kafka_message_t* raw = rd_kafka_consumer_poll(rk_.get(), 100);
-    if (raw) {
-      std::unique_ptr<rd_kafka_message_t, void (*)(rd_kafka_message_t*)> m(
-          raw, rd_kafka_message_destroy);
-      if (m->err == RD_KAFKA_RESP_ERR_NO_ERROR && batch_handler_) {
-        handleBatch(collect(m.get()));
-      } else if (m->err == RD_KAFKA_RESP_ERR_NO_ERROR) {
-        handle(detail::toMessage(m.get()));
-        metrics_.lag(rk_.get(), rd_kafka_topic_name(m->rkt), m->partition, m->offset);
-      } else if (m->err != RD_KAFKA_RESP_ERR__PARTITION_EOF) {
-        log_.warn("kafka consumer error", {{"error", rd_kafka_message_errstr(m.get())}});
-      }
+    batch.clear();
+    poller_->poll(batch, batch_handler_ ? max_batch_ : 1, 100, stop_, log_);
+    if (batch_handler_ && !batch.empty()) {
+      handleBatch(batch);
+    } else if (!batch.empty()) {
+      handle(batch[0]);
+      metrics_.lag(rk_.get(), batch[0].topic, batch[0].partition, batch[0].offset);
     }
     if (dirty_ && std::chrono::steady_clock::now() - last_commit >= opt_.commit_interval) {
       commit(false);
@@ -169,12 +171,6 @@ bool Consumer::handle(const Message& msg) {
     if (waitOrStop(backoff)) return false;
     backoff = std::min(backoff * 2, opt_.max_retry_backoff);
   }
-}
-
-std::vector<Message> Consumer::collect(const rd_kafka_message_s* first) {
-  std::vector<Message> batch{detail::toMessage(first)};
-  detail::pollBatch(rk_.get(), batch, max_batch_, 0, stop_, log_);
-  return batch;
 }
 
 void Consumer::handleBatch(const std::vector<Message>& batch) {

@@ -4,6 +4,7 @@
 
 #include "kafka/message.h"
 #include "kafka/client_security.h"
+#include "kafka/lane_poller.h"
 #include "kafka/rdkafka_conf.h"
 #include "kafka/topic_admin.h"
 #include "log/logger.h"
@@ -46,6 +47,9 @@ struct ConsumerOptions {
   int fetch_min_bytes = 1;
   // startBatches: at most this many messages per batch.
   size_t max_batch = 100;
+  // Of `topics`, the ones read first (kafka/lane_poller.h): every poll takes what they hold
+  // before the rest, so their messages never wait behind the other topics' backlog.
+  std::vector<std::string> lane_topics;
   // partition.assignment.strategy, in order of preference. librdkafka's default, range first,
   // gives partition i of every topic to the same member: with one-partition topics one member
   // would get them all. "roundrobin,range" shares them out topic by topic and still joins a
@@ -73,7 +77,8 @@ class Consumer {
 
   void start(Handler handler);
   // The same loop, a batch at a time: after the first message (waited for up to 100 ms) it
-  // takes whatever else the client has already fetched, without waiting for more.
+  // takes whatever else the client has already fetched, without waiting for more; what the
+  // lane topics hold comes first.
   void startBatches(BatchHandler handler);
   // Finishes the message in hand, commits what is done, leaves the group.
   void stop();
@@ -90,7 +95,6 @@ class Consumer {
   bool handle(const Message& msg);
   // Done or dead-lettered: offset stored, true. A dead letter the topic refused becomes a Retry.
   bool finish(const Message& msg, HandleResult& r);
-  std::vector<Message> collect(const rd_kafka_message_s* first);
   void handleBatch(const std::vector<Message>& batch);
   void storeOffset(const Message& msg);
   void commit(bool sync);
@@ -100,6 +104,7 @@ class Consumer {
   MessageSink& deadletters_;
   log::Logger log_;
   std::unique_ptr<rd_kafka_s, Deleter> rk_;
+  std::unique_ptr<detail::LanePoller> poller_;
   Handler handler_;
   BatchHandler batch_handler_;
   size_t max_batch_ = 1;

@@ -8,6 +8,7 @@
 
 #include <librdkafka/rdkafka.h>
 
+#include <algorithm>
 #include <map>
 #include <stdexcept>
 
@@ -83,6 +84,10 @@ TransactionalProcessor::TransactionalProcessor(TransactionalOptions options, log
   detail::setOrThrow(conf, "fetch.min.bytes", std::to_string(opt_.fetch_min_bytes));
   detail::routeLogs(conf, &log_);
   consumer_.reset(detail::newConsumer(conf));
+  for (const auto& t : opt_.lane_topics)
+    if (std::find(opt_.topics.begin(), opt_.topics.end(), t) == opt_.topics.end())
+      throw std::invalid_argument("kafka lane topic " + t + " is not one of the processor's topics");
+  poller_ = std::make_unique<detail::LanePoller>(consumer_.get(), opt_.lane_topics);
 }
 
 TransactionalProcessor::~TransactionalProcessor() {
@@ -163,6 +168,7 @@ void TransactionalProcessor::stop() {
   cv_.notify_all();
   if (thread_.joinable()) thread_.join();
   if (consumer_) {
+    poller_.reset();
     rd_kafka_consumer_close(consumer_.get());
     consumer_.reset();
   }
@@ -177,7 +183,7 @@ bool TransactionalProcessor::waitOrStop(std::chrono::milliseconds d) {
 
 std::vector<Message> TransactionalProcessor::collect() {
   std::vector<Message> batch;
-  detail::pollBatch(consumer_.get(), batch, opt_.max_batch, 100, stop_, log_);
+  poller_->poll(batch, opt_.max_batch, 100, stop_, log_);
   if (batch.empty()) return batch;
   // Keep only partitions still assigned to this member.
   rd_kafka_topic_partition_list_t* assigned = nullptr;

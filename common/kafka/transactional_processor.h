@@ -11,6 +11,7 @@
 // bytes on a replay (derived ids), so a reader that drops a repeated event id sees each once.
 #pragma once
 
+#include "kafka/lane_poller.h"
 #include "kafka/message.h"
 #include "kafka/producer.h"
 #include "kafka/rdkafka_conf.h"
@@ -69,6 +70,8 @@ struct TransactionalOptions {
   std::chrono::milliseconds fetch_wait_max{500};
   int fetch_min_bytes = 1;  // (see ConsumerOptions::fetch_min_bytes)
   size_t max_batch = 500;
+  // Of `topics`, the ones read first (kafka/lane_poller.h).
+  std::vector<std::string> lane_topics;
   // A batch that produces nothing (events this service only reads past, or state it only
   // remembers) starts no transaction: its offsets wait for the next transaction that produces,
   // or are committed alone once they are this old. A crash before then replays those messages,
@@ -160,6 +163,7 @@ class TransactionalProcessor {
   TransactionalOptions opt_;
   log::Logger log_;
   std::unique_ptr<rd_kafka_s, Deleter> consumer_;
+  std::unique_ptr<detail::LanePoller> poller_;
   std::unique_ptr<rd_kafka_s, Deleter> producer_;
   TransformBatchHandler handler_;
   std::thread thread_;

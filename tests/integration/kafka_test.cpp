@@ -10,6 +10,9 @@
 #include <algorithm>
 
 #include <atomic>
+#include <condition_variable>
+#include <future>
+#include <thread>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -645,6 +648,86 @@ TEST(KafkaTopicSettings, DispatchTopicsGetTheirOwnPartitionCount) {
   EXPECT_NE(r.warnings[0].find(dispatch + ": 1 partitions, configured 2 (kafka.dispatch_partitions"),
             std::string::npos)
       << r.warnings[0];
+}
+
+// Where a message of another topic is taken, counted in the bulk topic's messages handled
+// before it: the bulk topic's backlog is fetched before it is produced (the first batch waits
+// for its acknowledgement), and every batch takes 10 ms of work.
+int handledBeforeTheUrgentOne(Producer& producer, const std::string& bulk,
+                              const std::string& urgent, ConsumerOptions opts) {
+  constexpr int kBacklog = 2000;
+  std::vector<std::future<kafka::DeliveryReport>> sent;
+  for (int i = 0; i < kBacklog; ++i)
+    sent.push_back(producer.produce({bulk, "c" + std::to_string(i % 7), "bulk", {}}));
+  for (const auto& r : kafka::awaitReports(sent, 30s)) EXPECT_TRUE(r.ok) << r.error;
+  std::mutex mu;
+  std::condition_variable cv;
+  bool started = false, urgent_sent = false;
+  int bulk_handled = 0, urgent_at = -1;
+  opts.max_batch = 10;
+  Consumer consumer(opts, producer, kafkaLogger(), nullptr);
+  consumer.startBatches([&](const std::vector<Message>& batch) {
+    std::unique_lock lk(mu);
+    if (!started) {
+      started = true;
+      cv.notify_all();
+      cv.wait_for(lk, 30s, [&] { return urgent_sent; });
+    }
+    for (const auto& m : batch) {
+      if (m.topic == urgent)
+        urgent_at = bulk_handled;
+      else
+        ++bulk_handled;
+    }
+    lk.unlock();
+    std::this_thread::sleep_for(10ms);  // the work a batch takes, not a wait for anything
+    return std::vector<HandleResult>(batch.size(), HandleResult::done());
+  });
+  {
+    std::unique_lock lk(mu);
+    EXPECT_TRUE(cv.wait_for(lk, 30s, [&] { return started; })) << "no batch came";
+  }
+  auto r = producer.produceAndWait({urgent, "u", "urgent", {}}, 15s);
+  EXPECT_TRUE(r.ok) << r.error;
+  {
+    std::lock_guard lk(mu);
+    urgent_sent = true;
+  }
+  cv.notify_all();
+  EXPECT_TRUE(waitFor([&] { return consumer.processed() == kBacklog + 1; }, 60s))
+      << consumer.processed();
+  consumer.stop();
+  std::lock_guard lk(mu);
+  return urgent_at;
+}
+
+TEST_F(KafkaTest, ALaneTopicIsReadAheadOfTheOtherTopicsBacklog) {
+  ASSERT_EQ(kafka::ensureTopics(brokers_, {kafka::kDeadLetterTopic}, 1, 15s), "");
+  Producer producer(producerOptions(), kafkaLogger());
+  {
+    const auto bulk = newTopic("lane-bulk"), urgent = newTopic("lane-urgent");
+    auto opts = consumerOptions(bulk, uniqueName("lapor-it-lane"));
+    opts.topics.push_back(urgent);
+    opts.lane_topics = {urgent};
+    const int at = handledBeforeTheUrgentOne(producer, bulk, urgent, opts);
+    EXPECT_GE(at, 0);
+    EXPECT_LT(at, 1000) << "the lane's message waited behind the other topic's backlog";
+  }
+  {
+    // The same without the lane: it waits behind the backlog the client fetched first.
+    const auto bulk = newTopic("nolane-bulk"), urgent = newTopic("nolane-urgent");
+    auto opts = consumerOptions(bulk, uniqueName("lapor-it-nolane"));
+    opts.topics.push_back(urgent);
+    const int at = handledBeforeTheUrgentOne(producer, bulk, urgent, opts);
+    EXPECT_GT(at, 1000) << "without a lane the backlog fetched first comes first";
+  }
+}
+
+TEST_F(KafkaTest, ALaneTopicMustBeOneOfTheConsumersTopics) {
+  Producer producer(producerOptions(), kafkaLogger());
+  auto opts = consumerOptions(newTopic("lane-only"), uniqueName("lapor-it-lane-bad"));
+  opts.lane_topics = {"lapor.it.not-subscribed"};
+  EXPECT_THROW(Consumer(opts, producer, kafkaLogger(), nullptr), std::invalid_argument);
 }
 
 }  // namespace
