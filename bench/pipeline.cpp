@@ -521,6 +521,7 @@ StepResult Pipeline::run(const StepOptions& o) {
       res.send_seconds > 0 ? static_cast<double>(st.submitted) / res.send_seconds : 0;
   std::vector<double> submit_ms, delivered_ms, to_dispatch_ms, to_stream_ms;
   std::vector<double> emergency_submit_ms, emergency_delivered_ms;
+  std::vector<double> emergency_to_dispatch_ms, emergency_to_stream_ms;
   Clock::time_point last = start;
   for (const auto& [id, r] : records_) {
     if (r.step != step || !r.accepted) continue;
@@ -543,6 +544,10 @@ StepResult Pipeline::run(const StepOptions& o) {
       if (dispatched <= 0) continue;
       to_dispatch_ms.push_back(static_cast<double>(dispatched - r.accepted_wall_ms));
       to_stream_ms.push_back(static_cast<double>(on_stream - dispatched));
+      if (emergency) {
+        emergency_to_dispatch_ms.push_back(to_dispatch_ms.back());
+        emergency_to_stream_ms.push_back(to_stream_ms.back());
+      }
     }
     if (r.done) {
       delivered_ms.push_back(millis(r.completed_at - r.scheduled));
@@ -560,6 +565,8 @@ StepResult Pipeline::run(const StepOptions& o) {
   res.emergency_delivered = summarize(std::move(emergency_delivered_ms));
   res.to_dispatch = summarize(std::move(to_dispatch_ms));
   res.to_stream = summarize(std::move(to_stream_ms));
+  res.emergency_to_dispatch = summarize(std::move(emergency_to_dispatch_ms));
+  res.emergency_to_stream = summarize(std::move(emergency_to_stream_ms));
   return res;
 }
 

@@ -111,6 +111,7 @@ struct StepResult {
   // Where the time goes, per assignment, by wall clock: accepted by intake -> dispatched by
   // routing (Assignment.dispatched_at_ms), and dispatched -> read from the agency's stream.
   LatencySummary to_dispatch, to_stream;
+  LatencySummary emergency_to_dispatch, emergency_to_stream;  // the EMERGENCY ones alone
   // The agencies' Acknowledge calls for this step's assignments: call -> answer, and failures.
   LatencySummary acknowledge;
   uint64_t ack_errors = 0;

@@ -57,7 +57,10 @@ nlohmann::json stepJson(const StepResult& s, const RunReport& r) {
             {"accepted", s.emergency_accepted},
             {"completed", s.emergency_delivered.count},
             {"submit_latency", toJson(s.emergency_submit)},
-            {"delivered_latency", toJson(s.emergency_delivered)}}},
+            {"delivered_latency", toJson(s.emergency_delivered)},
+            {"stages",
+             {{"accepted_to_dispatched", toJson(s.emergency_to_dispatch)},
+              {"dispatched_to_agency_stream", toJson(s.emergency_to_stream)}}}}},
           {"stages",
            {{"accepted_to_dispatched", toJson(s.to_dispatch)},
             {"dispatched_to_agency_stream", toJson(s.to_stream)}}},
@@ -240,10 +243,15 @@ std::string renderTable(const RunReport& r) {
   line(
       "step                                      p50     p99     max                  p50     p99  "
       "   max");
-  for (const auto& s : r.steps)
+  for (const auto& s : r.steps) {
     line(fmt::format("{:<38} {:>7.1f} {:>7.1f} {:>7.1f}              {:>7.1f} {:>7.1f} {:>7.1f}",
                      s.name, s.to_dispatch.p50, s.to_dispatch.p99, s.to_dispatch.max,
                      s.to_stream.p50, s.to_stream.p99, s.to_stream.max));
+    line(fmt::format("  {:<36} {:>7.1f} {:>7.1f} {:>7.1f}              {:>7.1f} {:>7.1f} {:>7.1f}",
+                     "emergency", s.emergency_to_dispatch.p50, s.emergency_to_dispatch.p99,
+                     s.emergency_to_dispatch.max, s.emergency_to_stream.p50,
+                     s.emergency_to_stream.p99, s.emergency_to_stream.max));
+  }
   line("");
   line("Acknowledge (agency call -> answer, ms)      p50     p90     p99     max   errors");
   for (const auto& s : r.steps)

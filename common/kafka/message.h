@@ -102,6 +102,12 @@ struct HandleResult {
 
 inline constexpr const char* kComplaintsTopic = "lapor.complaints.v1";
 inline constexpr const char* kDeadLetterTopic = "lapor.deadletter.v1";
+// The emergency lane (docs/events.md): a copy of each EMERGENCY complaint's submission, and of
+// each new assignment of one, which routing and notification read ahead of their other topics.
+// Only first events go there (nothing of a complaint or an assignment comes before them), so
+// taking them early cannot put anything out of order; the copy read second is a repeat.
+inline constexpr const char* kEmergencySubmittedTopic = "lapor.emergency.submitted.v1";
+inline constexpr const char* kEmergencyDispatchTopic = "lapor.emergency.dispatch.v1";
 inline std::string dispatchTopic(const std::string& agency_id) {
   return "lapor.dispatch." + agency_id + ".v1";
 }

@@ -80,7 +80,7 @@ IntakeApp::IntakeApp(const config::Config& cfg, const app::ServiceSettings& s, l
   // Where topics are created by operators (ACLs in production) intake need not reach Kafka to
   // start; it then answers UNAVAILABLE until the broker acknowledges.
   if (cfg.getBool("kafka", "create_topics", true))
-    s.ensureTopics({kafka::kComplaintsTopic, kafka::kDeadLetterTopic});
+    s.ensureTopics({kafka::kComplaintsTopic, kafka::kEmergencySubmittedTopic, kafka::kDeadLetterTopic});
   view_consumer_.startBatches(
       [this](const std::vector<kafka::Message>& batch) { return view_.handleBatch(batch); });
   // Reporter notifications: their own consumer group, so the view never waits for a mail server.

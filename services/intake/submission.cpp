@@ -250,6 +250,13 @@ void SubmissionService::markDone(const std::string& idem_key, const Reserved& r,
   }
 }
 
+void SubmissionService::produceLane(const v1::EventEnvelope& env) {
+  if (env.submitted().complaint().priority() != v1::PRIORITY_EMERGENCY) return;
+  // Not waited for: the copy on the lifecycle topic is the record and the one the caller's
+  // answer waits for; a lane copy that is lost only leaves routing the ordinary way.
+  (void)events_.produce(events::toMessage(kafka::kEmergencySubmittedTopic, env));
+}
+
 SubmitOutcome SubmissionService::resume(const std::string& idem_key, const Claim& claim,
                                         v1::Priority priority) {
   SubmitOutcome out;
@@ -263,6 +270,7 @@ SubmitOutcome SubmissionService::resume(const std::string& idem_key, const Claim
   }
   // The owner of this claim stopped before marking it done (it may or may not have reached
   // Kafka): produce its very event again; a repeated event id is dropped by every consumer.
+  produceLane(env);
   auto report = events_.produceAndWait(events::toMessage(kafka::kComplaintsTopic, env),
                                        settings_.produce_timeout);
   if (!report.ok) {
@@ -596,6 +604,7 @@ SubmissionBatchOutcome SubmissionService::submitAll(
   for (auto& it : items) {
     if (!it.open) continue;
     produced.push_back(&it);
+    produceLane(it.env);
     inflight.push_back(events_.produce(events::toMessage(kafka::kComplaintsTopic, it.env)));
   }
   const auto reports = kafka::awaitReports(inflight, settings_.produce_timeout);

@@ -8,6 +8,7 @@ namespace {
 std::vector<std::string> dispatchTopics(const agencies::AgencyDirectory& d) {
   std::vector<std::string> out;
   for (const auto& a : d.agencies()) out.push_back(kafka::dispatchTopic(a.id));
+  out.push_back(kafka::kEmergencyDispatchTopic);
   return out;
 }
 
@@ -21,6 +22,7 @@ kafka::ConsumerOptions consumerOptions(const config::Config& cfg, const app::Ser
   // Agency topics have one partition each by default (kafka.dispatch_partitions): instances
   // share them topic by topic.
   o.assignment_strategy = "roundrobin,range";
+  o.lane_topics = {kafka::kEmergencyDispatchTopic};
   return o;
 }
 

@@ -153,9 +153,16 @@ std::vector<kafka::HandleResult> DispatchHandler::handleBatch(
     const auto item = forAgency(env.dispatched().item());
     const auto& agency = item.assignment().agency_id();
     const auto* info = directory_.find(agency);
-    if (!info || msg.topic != kafka::dispatchTopic(agency)) {
+    const bool lane = msg.topic == kafka::kEmergencyDispatchTopic;
+    if (!info || (!lane && msg.topic != kafka::dispatchTopic(agency))) {
       results[i] = kafka::HandleResult::deadLetter(
           "invalid", "assignment for agency '" + agency + "' on " + msg.topic);
+      continue;
+    }
+    // An agency that reads its dispatch topic itself is delivered by its own consumer group's
+    // position on that topic: its lane copy has nothing to add.
+    if (lane && info->delivery_channel == "kafka") {
+      results[i] = kafka::HandleResult::done();
       continue;
     }
     if (item.assignment().assignment_id().empty()) {

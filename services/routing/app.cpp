@@ -28,13 +28,14 @@ kafka::Delivery deliveryOf(const config::Config& cfg) {
 kafka::TransactionalOptions processorOptions(const config::Config& cfg,
                                              const app::ServiceSettings& s) {
   auto c = s.consumer(cfg.getString("kafka", "group", "lapor-routing"),
-                      {kafka::kComplaintsTopic, kCommandsTopic});
+                      {kafka::kComplaintsTopic, kCommandsTopic, kafka::kEmergencySubmittedTopic});
   kafka::TransactionalOptions o;
   o.delivery = deliveryOf(cfg);
   o.brokers = c.brokers;
   o.security = c.security;
   o.group_id = c.group_id;
   o.topics = c.topics;
+  o.lane_topics = {kafka::kEmergencySubmittedTopic};
   o.client_id = c.client_id;
   o.service = c.service;
   const auto instance = instanceId(cfg);
@@ -87,7 +88,9 @@ RoutingApp::RoutingApp(const config::Config& cfg, const app::ServiceSettings& s,
       processor_(processorOptions(cfg, s), logger, &exposer_.registry()) {
   std::error_code ec;
   loaded_mtime_ = std::filesystem::last_write_time(rules_path_, ec);
-  std::vector<std::string> topics{kafka::kComplaintsTopic, kafka::kDeadLetterTopic, kCommandsTopic};
+  std::vector<std::string> topics{kafka::kComplaintsTopic, kafka::kDeadLetterTopic, kCommandsTopic,
+                                  kafka::kEmergencySubmittedTopic,
+                                  kafka::kEmergencyDispatchTopic};
   for (const auto& a : directory_.agencies()) topics.push_back(kafka::dispatchTopic(a.id));
   s.ensureTopics(topics);
   std::string held;

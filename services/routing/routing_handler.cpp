@@ -139,6 +139,15 @@ std::vector<v1::RoutingState> RoutingStore::verificationQueue(int64_t offset, in
 }
 
 namespace {
+// A new assignment of an EMERGENCY complaint is also written to the emergency lane, which
+// notification reads ahead of the dispatch topics (kafka::kEmergencyDispatchTopic).
+bool takesEmergencyLane(const std::string& topic, const v1::EventEnvelope& env) {
+  if (!kafka::isDispatchTopic(topic) || !env.has_dispatched()) return false;
+  const auto& item = env.dispatched().item();
+  return (item.kind() == v1::DISPATCH_KIND_NEW || item.kind() == v1::DISPATCH_KIND_UNSPECIFIED) &&
+         item.complaint().priority() == v1::PRIORITY_EMERGENCY;
+}
+
 std::vector<kafka::OutMessage> toMessages(const v1::RoutingOutputs& o) {
   std::vector<kafka::OutMessage> out;
   for (const auto& item : o.items()) {
@@ -249,9 +258,15 @@ kafka::TransformResult RoutingHandler::apply(
   outputs.set_source_partition(msg.partition);
   outputs.set_source_offset(msg.offset);
   for (const auto& [topic, env] : fx.out) {
+    auto bytes = env.SerializeAsString();
+    if (takesEmergencyLane(topic, env)) {
+      auto* lane = outputs.add_items();
+      lane->set_topic(kafka::kEmergencyDispatchTopic);
+      lane->set_envelope(bytes);
+    }
     auto* item = outputs.add_items();
     item->set_topic(topic);
-    item->set_envelope(env.SerializeAsString());
+    item->set_envelope(std::move(bytes));
   }
   store_.addSave(saves, complaint_id, fx.state, cause_id, outputs);
   metrics_.routed.Add({{"outcome", fx.outcome}}).Increment();

@@ -6,6 +6,7 @@
 
 #include "events/envelope.h"
 #include "lifecycle_events.h"
+#include "topic_reader.h"
 
 #include <gtest/gtest.h>
 
@@ -42,6 +43,39 @@ TEST(IntakeSubmitTest, AcceptedSubmissionPromisesTheSlaDefaultResponseTime) {
   // Three working days are at least three calendar days, at most five (a weekend between).
   EXPECT_GE(n.expected_response_by_ms(), now + 3 * 86'400'000 - 30'000);
   EXPECT_LE(n.expected_response_by_ms(), now + 5 * 86'400'000 + 30'000);
+}
+
+// An emergency's submission is also written to the emergency lane, the same event byte for
+// byte, so routing can take it ahead of the lifecycle topic's backlog; nothing else is.
+TEST(IntakeSubmitTest, AnEmergencysSubmissionAlsoTakesTheEmergencyLane) {
+  auto stub = shared().a.stub();
+  const auto ref = uniqueName("lane");
+  auto emergency = validComplaint(ref);
+  emergency.set_external_ref(ref);
+  emergency.set_category("fire");
+  emergency.set_priority(v1::PRIORITY_EMERGENCY);
+  auto routine = validComplaint(uniqueName("routine"));
+  routine.set_external_ref(ref + "-routine");
+  v1::SubmitComplaintResponse a, b;
+  ASSERT_TRUE(stub->SubmitComplaint(call().get(), emergency, &a).ok());
+  ASSERT_TRUE(stub->SubmitComplaint(call().get(), routine, &b).ok());
+  const auto recorded = submittedWithRef(ref);
+  ASSERT_EQ(recorded.size(), 1u);
+  ASSERT_EQ(submittedWithRef(ref + "-routine").size(), 1u);
+  testing::TopicReader lane(brokers(), kafka::kEmergencySubmittedTopic);
+  ASSERT_TRUE(lane.readToEnd(30s));
+  std::vector<v1::EventEnvelope> laned;
+  for (const auto& m : lane.seen()) {
+    v1::EventEnvelope env;
+    ASSERT_TRUE(env.ParseFromString(m.value));
+    const auto& c = env.submitted().complaint();
+    if (c.complaint_id() == a.complaint_id() || c.complaint_id() == b.complaint_id()) {
+      EXPECT_EQ(m.key, c.complaint_id());
+      laned.push_back(env);
+    }
+  }
+  ASSERT_EQ(laned.size(), 1u) << "the routine complaint took the lane, or the emergency did not";
+  EXPECT_EQ(laned[0].SerializeAsString(), recorded[0].SerializeAsString());
 }
 
 TEST(IntakeSubmitTest, RetryWithTheSameIdempotencyKeyGivesOneComplaint) {

@@ -412,5 +412,56 @@ TEST(NotificationDispatchBatch, ABatchFillsEveryFeedInOrderOnceAndDeadLettersWha
   EXPECT_EQ(titles("disdamkar").size(), 3u);
 }
 
+TEST(NotificationDispatchBatch, AnEmergencysLaneCopyFillsTheFeedOnceAndAKafkaAgencyKeepsItsTopic) {
+  // routing writes an emergency's new assignment to the dispatch lane and to the agency's topic:
+  // whichever comes first fills the feed, the other is a repeat; an agency that reads its topic
+  // itself is delivered by its group's position there, so its lane copy is passed by.
+  NotificationOptions o;
+  o.delivery = {{"polres-kutim", "{channel: kafka, group: agency-polres-kutim.lane}"}};
+  const auto directory =
+      agencies::AgencyDirectory::loadFile(agencyDirectoryFor(o, uniqueName("lane-dir")));
+  ASSERT_EQ(directory.find("polres-kutim")->delivery_channel, "kafka");
+  InProcessStore s(uniqueName("dispatch-lane") + ":");
+  notification::AccessControl access(notification::AccessTable{});
+  prometheus::Registry registry;
+  notification::NotificationMetrics metrics(registry);
+  notification::DispatchHandler handler(directory, access, s.store,
+                                        log::Logger("test", log::Level::Error), metrics);
+  const auto complaint = uniqueName("lane");
+  const auto fire = dispatchEnvelope("disdamkar", complaint, "fire");
+  const auto police = dispatchEnvelope("polres-kutim", complaint, "police");
+  auto on = [](const v1::EventEnvelope& env, const std::string& topic, int64_t offset) {
+    auto m = events::toMessage(topic, env);
+    kafka::Message msg;
+    msg.topic = m.topic;
+    msg.key = m.key;
+    msg.value = m.value;
+    msg.partition = 0;
+    msg.offset = offset;
+    return msg;
+  };
+  const auto feedLength = [&](const std::string& agency) {
+    return s.redis.command({"XLEN", s.store.feedKey(agency)}).integer;
+  };
+  auto lane = handler.handleBatch({on(fire, kafka::kEmergencyDispatchTopic, 3),
+                                   on(police, kafka::kEmergencyDispatchTopic, 4)});
+  for (const auto& r : lane) EXPECT_EQ(r.outcome, kafka::Outcome::Done) << r.detail;
+  EXPECT_EQ(feedLength("disdamkar"), 1);
+  EXPECT_EQ(feedLength("polres-kutim"), 0) << "a Kafka agency's item taken from the lane";
+  auto topics = handler.handleBatch({on(fire, kafka::dispatchTopic("disdamkar"), 0),
+                                     on(police, kafka::dispatchTopic("polres-kutim"), 9)});
+  for (const auto& r : topics) EXPECT_EQ(r.outcome, kafka::Outcome::Done) << r.detail;
+  EXPECT_EQ(feedLength("disdamkar"), 1) << "the topic's copy of a lane item appended again";
+  EXPECT_EQ(feedLength("polres-kutim"), 1);
+  // Delivered once the agency's group commits past offset 9 of its own topic.
+  const auto at = s.redis.command({"ZSCORE", s.redis.key("notif:kafka:polres-kutim:0"),
+                                   police.dispatched().item().assignment().assignment_id()});
+  EXPECT_EQ(at.str, "9");
+  // An item of an agency the directory does not know is refused on the lane too.
+  auto stranger = dispatchEnvelope("no-such-agency", complaint, "x");
+  EXPECT_EQ(handler.handleBatch({on(stranger, kafka::kEmergencyDispatchTopic, 5)}).at(0).outcome,
+            kafka::Outcome::DeadLetter);
+}
+
 }  // namespace
 }  // namespace lapor::integration

@@ -18,8 +18,9 @@
 namespace lapor::integration {
 namespace {
 
-kafka::Message messageOf(const v1::EventEnvelope& env, int64_t offset) {
-  auto out = events::toMessage(kafka::kComplaintsTopic, env);
+kafka::Message messageOf(const v1::EventEnvelope& env, int64_t offset,
+                         const std::string& topic = kafka::kComplaintsTopic) {
+  auto out = events::toMessage(topic, env);
   kafka::Message m;
   m.topic = out.topic;
   m.partition = 0;
@@ -128,6 +129,59 @@ TEST(RoutingBatchTest, ABatchDecidesWhatTheSameEventsDecideOneAtATime) {
   ASSERT_EQ(again.size(), batch.size());
   for (size_t i = 0; i < batch.size(); ++i)
     EXPECT_EQ(describe(again[i]), describe(results[i])) << "replayed message " << i;
+}
+
+// The emergency lane: intake writes an emergency's submission to the lane and to the lifecycle
+// topic. Whichever routing reads first decides, the other sends nothing; its new assignments
+// go to the dispatch lane too, byte for byte the same events as on the agencies' topics.
+TEST(RoutingBatchTest, AnEmergencysLaneCopyAndItsRecordAreDecidedOnce) {
+  const auto outputsOf = [](const kafka::TransformResult& r, const std::string& topic) {
+    std::vector<std::string> values;
+    for (const auto& o : r.out)
+      if (o.topic == topic) values.push_back(o.value);
+    return values;
+  };
+  const auto dispatchedValues = [](const kafka::TransformResult& r) {
+    std::vector<std::string> values;
+    for (const auto& o : r.out)
+      if (kafka::isDispatchTopic(o.topic)) values.push_back(o.value);
+    return values;
+  };
+  auto fire = submittedEnvelope("fire", "Sangatta Utara");
+  fire.mutable_submitted()->mutable_complaint()->set_priority(v1::PRIORITY_EMERGENCY);
+  const auto lane = messageOf(fire, 7, kafka::kEmergencySubmittedTopic);
+  const auto record = messageOf(fire, 40);
+  {
+    // Both in one batch, the lane's first (as a poll gives them).
+    Routing r(uniqueName("lapor-it-rb-lane1") + ":");
+    const auto out = r.handler.handleBatch({lane, record});
+    ASSERT_EQ(out.size(), 2u);
+    ASSERT_EQ(out[0].outcome, kafka::Outcome::Done);
+    const auto laned = outputsOf(out[0], kafka::kEmergencyDispatchTopic);
+    EXPECT_EQ(laned.size(), 3u) << "a house fire: the fire brigade, the hospital and the police";
+    EXPECT_EQ(laned, dispatchedValues(out[0])) << "the lane carries the agencies' own events";
+    EXPECT_EQ(out[1].outcome, kafka::Outcome::Done);
+    EXPECT_TRUE(out[1].out.empty()) << "the record of a submission the lane decided sent again";
+  }
+  {
+    // One batch after the other, either copy first; a replay of the first sends the same.
+    Routing a(uniqueName("lapor-it-rb-lane2") + ":");
+    const auto first = a.handler.handleBatch({lane});
+    EXPECT_TRUE(a.handler.handleBatch({record}).at(0).out.empty());
+    EXPECT_EQ(describe(a.handler.handleBatch({lane}).at(0)), describe(first.at(0)));
+    Routing b(uniqueName("lapor-it-rb-lane3") + ":");
+    const auto recorded = b.handler.handleBatch({record});
+    EXPECT_EQ(outputsOf(recorded.at(0), kafka::kEmergencyDispatchTopic).size(), 3u);
+    EXPECT_TRUE(b.handler.handleBatch({lane}).at(0).out.empty());
+  }
+  {
+    // Nothing but emergencies' new assignments takes the lane.
+    Routing r(uniqueName("lapor-it-rb-lane4") + ":");
+    const auto road = submittedEnvelope("road-damage", "Bengalon");
+    const auto out = r.handler.handleBatch({messageOf(road, 1)});
+    EXPECT_FALSE(dispatchedValues(out.at(0)).empty());
+    EXPECT_TRUE(outputsOf(out.at(0), kafka::kEmergencyDispatchTopic).empty());
+  }
 }
 
 }  // namespace
