@@ -148,11 +148,15 @@ bool takesEmergencyLane(const std::string& topic, const v1::EventEnvelope& env) 
          item.complaint().priority() == v1::PRIORITY_EMERGENCY;
 }
 
+// The messages of stored outputs, the emergency lane's copies included: they are derived here,
+// not stored, so a replay writes them again and the stored outputs keep their size.
 std::vector<kafka::OutMessage> toMessages(const v1::RoutingOutputs& o) {
   std::vector<kafka::OutMessage> out;
   for (const auto& item : o.items()) {
     v1::EventEnvelope env;
     env.ParseFromString(item.envelope());
+    if (takesEmergencyLane(item.topic(), env))
+      out.push_back(events::toMessage(kafka::kEmergencyDispatchTopic, env));
     out.push_back(events::toMessage(item.topic(), env));
   }
   return out;
@@ -258,15 +262,9 @@ kafka::TransformResult RoutingHandler::apply(
   outputs.set_source_partition(msg.partition);
   outputs.set_source_offset(msg.offset);
   for (const auto& [topic, env] : fx.out) {
-    auto bytes = env.SerializeAsString();
-    if (takesEmergencyLane(topic, env)) {
-      auto* lane = outputs.add_items();
-      lane->set_topic(kafka::kEmergencyDispatchTopic);
-      lane->set_envelope(bytes);
-    }
     auto* item = outputs.add_items();
     item->set_topic(topic);
-    item->set_envelope(std::move(bytes));
+    item->set_envelope(env.SerializeAsString());
   }
   store_.addSave(saves, complaint_id, fx.state, cause_id, outputs);
   metrics_.routed.Add({{"outcome", fx.outcome}}).Increment();
