@@ -43,7 +43,7 @@ kafka::TransactionalOptions processorOptions(const config::Config& cfg,
   o.group_instance_id = cfg.getBool("kafka", "static_membership", true) ? o.transactional_id : "";
   o.session_timeout = cfg.getDuration("kafka", "session_timeout", std::chrono::seconds(10));
   o.transaction_timeout = cfg.getDuration("kafka", "transaction_timeout", std::chrono::seconds(30));
-  o.max_batch = static_cast<size_t>(cfg.getInt("routing", "max_batch", 500, 1, 10'000));
+  o.max_batch = static_cast<size_t>(cfg.getInt("routing", "max_batch", 5000, 1, 10'000));
   o.fetch_wait_max = c.fetch_wait_max;
   o.fetch_min_bytes = c.fetch_min_bytes;
   o.idle_commit_interval =
