@@ -83,10 +83,18 @@ void LanePoller::poll(std::vector<Message>& batch, size_t max, int first_wait_ms
   forwardLanes();
   drainWakeups();
   // A batch is lanes only, or the rest only: a lane message waits behind at most the batch in
-  // hand, and never for a large batch of the others to be decided with it.
+  // hand, and never for a large batch of the others to be decided with it. When both have
+  // messages they take turns, so a steady lane cannot starve the rest.
   const auto take = [&] {
-    takeLanes(batch, max, log);
+    const bool lanes_first = !last_was_lane_;
+    if (lanes_first) takeLanes(batch, max, log);
+    bool from_lanes = !batch.empty();
     if (batch.empty()) pollBatch(rk_, batch, max, 0, stop, log);
+    if (batch.empty() && !lanes_first) {
+      takeLanes(batch, max, log);
+      from_lanes = !batch.empty();
+    }
+    if (!batch.empty()) last_was_lane_ = from_lanes;
   };
   take();
   if (!batch.empty() || first_wait_ms <= 0 || stop.load()) return;

@@ -1,8 +1,9 @@
 // Polls a group consumer with some of its topics first (the lanes). Each poll forwards the
-// assigned partitions of the lane topics to a queue of their own and, when that queue holds
-// anything, makes a batch of it alone; the consumer queue only when it is empty. A message on
-// a lane topic waits behind at most the batch in hand, never behind the backlog the client has
-// fetched of the other topics. Without lanes it is pollBatch.
+// assigned partitions of the lane topics to a queue of their own and makes a batch of that
+// queue alone when it holds anything, taking turns with the consumer queue when both do. A
+// message on a lane topic waits behind at most one batch of the other topics, never behind the
+// backlog the client has fetched of them, and a steady lane never starves them. Without lanes
+// it is pollBatch.
 #pragma once
 
 #include "kafka/message.h"
@@ -24,9 +25,10 @@ class LanePoller {
   LanePoller(const LanePoller&) = delete;
   LanePoller& operator=(const LanePoller&) = delete;
 
-  // Fills `batch` up to `max` with what the lanes hold or, when they hold nothing, with the
-  // rest, as pollBatch does (never both, so the lanes' batches stay small and quick); waits up
-  // to `first_wait_ms` for the first message of either when none is at hand.
+  // Fills `batch` up to `max` with what the lanes hold or with the rest, as pollBatch does
+  // (never both, so the lanes' batches stay small and quick): the lanes first, except right
+  // after a batch of theirs, when the rest goes first if it has anything. Waits up to
+  // `first_wait_ms` for the first message of either when none is at hand.
   void poll(std::vector<Message>& batch, size_t max, int first_wait_ms,
             const std::atomic<bool>& stop, const log::Logger& log);
   const std::vector<std::string>& lanes() const { return lanes_; }
@@ -45,6 +47,7 @@ class LanePoller {
   // librdkafka writes a byte here when a message arrives in an empty queue (either one), so
   // the wait for the first message wakes for both.
   int wake_[2] = {-1, -1};
+  bool last_was_lane_ = false;  // the last batch was the lanes': the rest comes first next
 };
 
 }  // namespace lapor::kafka::detail

@@ -723,6 +723,43 @@ TEST_F(KafkaTest, ALaneTopicIsReadAheadOfTheOtherTopicsBacklog) {
   }
 }
 
+TEST_F(KafkaTest, ALaneThatIsNeverEmptyTakesTurnsWithTheOtherTopics) {
+  ASSERT_EQ(kafka::ensureTopics(brokers_, {kafka::kDeadLetterTopic}, 1, 15s), "");
+  Producer producer(producerOptions(), kafkaLogger());
+  const auto bulk = newTopic("turns-bulk"), urgent = newTopic("turns-urgent");
+  std::vector<std::future<kafka::DeliveryReport>> sent;
+  for (int i = 0; i < 200; ++i) {
+    sent.push_back(producer.produce({bulk, "b", "bulk", {}}));
+    sent.push_back(producer.produce({urgent, "u", "urgent", {}}));
+  }
+  for (const auto& r : kafka::awaitReports(sent, 30s)) ASSERT_TRUE(r.ok) << r.error;
+  auto opts = consumerOptions(bulk, uniqueName("lapor-it-turns"));
+  opts.topics.push_back(urgent);
+  opts.lane_topics = {urgent};
+  opts.max_batch = 10;
+  std::mutex mu;
+  int urgent_left = 200, bulk_before_last_urgent = 0, mixed = 0;
+  Consumer consumer(opts, producer, kafkaLogger(), nullptr);
+  consumer.startBatches([&](const std::vector<Message>& batch) {
+    {
+      std::lock_guard lk(mu);
+      const auto lane = std::count_if(batch.begin(), batch.end(),
+                                      [&](const Message& m) { return m.topic == urgent; });
+      if (lane != 0 && lane != static_cast<long>(batch.size())) ++mixed;
+      if (urgent_left > 0) bulk_before_last_urgent += static_cast<int>(batch.size()) - lane;
+      urgent_left -= static_cast<int>(lane);
+    }
+    std::this_thread::sleep_for(5ms);  // the work a batch takes, not a wait for anything
+    return std::vector<HandleResult>(batch.size(), HandleResult::done());
+  });
+  ASSERT_TRUE(waitFor([&] { return consumer.processed() == 400; }, 60s)) << consumer.processed();
+  consumer.stop();
+  std::lock_guard lk(mu);
+  EXPECT_EQ(mixed, 0) << "a batch held lane and other messages";
+  // Batches of 10 in turns: about 190 of the others are done before the lane's last.
+  EXPECT_GE(bulk_before_last_urgent, 100) << "the lane starved the other topic";
+}
+
 TEST_F(KafkaTest, ALaneTopicMustBeOneOfTheConsumersTopics) {
   Producer producer(producerOptions(), kafkaLogger());
   auto opts = consumerOptions(newTopic("lane-only"), uniqueName("lapor-it-lane-bad"));
