@@ -56,19 +56,10 @@ void LanePoller::forwardLanes() {
   rd_kafka_topic_partition_list_destroy(assigned);
 }
 
-void LanePoller::takeLanes(std::vector<Message>& batch, size_t max, const log::Logger& log) {
-  while (batch.size() < max) {
-    rd_kafka_message_t* raw = rd_kafka_consume_queue(lane_queue_, 0);
-    if (!raw) return;
-    std::unique_ptr<rd_kafka_message_t, void (*)(rd_kafka_message_t*)> m(raw,
-                                                                         rd_kafka_message_destroy);
-    if (m->err) {
-      if (m->err != RD_KAFKA_RESP_ERR__PARTITION_EOF)
-        log.warn("kafka consumer error", {{"error", rd_kafka_message_errstr(m.get())}});
-      continue;
-    }
-    batch.push_back(toMessage(m.get()));
-  }
+void LanePoller::takeLanes(std::vector<Message>& batch, size_t max,
+                           const std::atomic<bool>& stop, const log::Logger& log) {
+  pollBatchFrom([this](int timeout) { return rd_kafka_consume_queue(lane_queue_, timeout); },
+                batch, max, 0, stop, log);
 }
 
 void LanePoller::drainWakeups() {
@@ -87,11 +78,11 @@ void LanePoller::poll(std::vector<Message>& batch, size_t max, int first_wait_ms
   // messages they take turns, so a steady lane cannot starve the rest.
   const auto take = [&] {
     const bool lanes_first = !last_was_lane_;
-    if (lanes_first) takeLanes(batch, max, log);
+    if (lanes_first) takeLanes(batch, max, stop, log);
     bool from_lanes = !batch.empty();
     if (batch.empty()) pollBatch(rk_, batch, max, 0, stop, log);
     if (batch.empty() && !lanes_first) {
-      takeLanes(batch, max, log);
+      takeLanes(batch, max, stop, log);
       from_lanes = !batch.empty();
     }
     if (!batch.empty()) last_was_lane_ = from_lanes;

@@ -37,7 +37,8 @@ class LanePoller {
   // Forwards the lane topics' assigned partitions to the lane queue. librdkafka forwards a
   // partition to the consumer queue again whenever it is (re)assigned, so this runs per poll.
   void forwardLanes();
-  void takeLanes(std::vector<Message>& batch, size_t max, const log::Logger& log);
+  void takeLanes(std::vector<Message>& batch, size_t max, const std::atomic<bool>& stop,
+                 const log::Logger& log);
   void drainWakeups();
 
   rd_kafka_t* rk_;

@@ -67,11 +67,12 @@ void routeLogs(rd_kafka_conf_t* conf, const log::Logger* logger) {
   rd_kafka_conf_set_opaque(conf, const_cast<log::Logger*>(logger));
 }
 
-void pollBatch(rd_kafka_t* rk, std::vector<Message>& batch, size_t max, int first_wait_ms,
-               const std::atomic<bool>& stop, const log::Logger& log) {
+void pollBatchFrom(const std::function<rd_kafka_message_t*(int)>& poll,
+                   std::vector<Message>& batch, size_t max, int first_wait_ms,
+                   const std::atomic<bool>& stop, const log::Logger& log) {
   int timeout = first_wait_ms;
   while (batch.size() < max && !stop.load()) {
-    rd_kafka_message_t* raw = rd_kafka_consumer_poll(rk, timeout);
+    rd_kafka_message_t* raw = poll(timeout);
     if (!raw) break;
     timeout = 0;
     std::unique_ptr<rd_kafka_message_t, void (*)(rd_kafka_message_t*)> m(raw,
@@ -87,6 +88,12 @@ void pollBatch(rd_kafka_t* rk, std::vector<Message>& batch, size_t max, int firs
     });
     batch.push_back(std::move(msg));
   }
+}
+
+void pollBatch(rd_kafka_t* rk, std::vector<Message>& batch, size_t max, int first_wait_ms,
+               const std::atomic<bool>& stop, const log::Logger& log) {
+  pollBatchFrom([rk](int timeout) { return rd_kafka_consumer_poll(rk, timeout); }, batch, max,
+                first_wait_ms, stop, log);
 }
 
 Message toMessage(const rd_kafka_message_t* m) {

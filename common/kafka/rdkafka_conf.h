@@ -11,6 +11,7 @@
 #include <prometheus/registry.h>
 
 #include <atomic>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -50,6 +51,10 @@ Message toMessage(const rd_kafka_message_t* m);
 // dropped, so no message is in the batch twice.
 void pollBatch(rd_kafka_t* rk, std::vector<Message>& batch, size_t max, int first_wait_ms,
                const std::atomic<bool>& stop, const log::Logger& log);
+// The same, from any source of messages: `poll(timeout_ms)` gives the next one or null.
+void pollBatchFrom(const std::function<rd_kafka_message_t*(int)>& poll,
+                   std::vector<Message>& batch, size_t max, int first_wait_ms,
+                   const std::atomic<bool>& stop, const log::Logger& log);
 
 // Subscribes a consumer handle to `topics` (group-managed partitions); throws on failure.
 void subscribe(rd_kafka_t* rk, const std::vector<std::string>& topics);
