@@ -4,6 +4,7 @@
 #include "kafka/consumer.h"
 
 #include <algorithm>
+#include <map>
 
 #include <memory>
 #include <stdexcept>
@@ -70,6 +71,14 @@ void routeLogs(rd_kafka_conf_t* conf, const log::Logger* logger) {
 void pollBatchFrom(const std::function<rd_kafka_message_t*(int)>& poll,
                    std::vector<Message>& batch, size_t max, int first_wait_ms,
                    const std::atomic<bool>& stop, const log::Logger& log) {
+  // The last offset the batch holds of each partition: a message at or before it means the
+  // partition was moved back (a rebalance inside a poll), which is rare; checking the whole
+  // batch for every message made a batch of n messages cost n * n / 2 comparisons.
+  std::map<std::pair<std::string, int32_t>, int64_t> last;
+  for (const auto& b : batch) {
+    auto& l = last[{b.topic, b.partition}];
+    l = std::max(l, b.offset);
+  }
   int timeout = first_wait_ms;
   while (batch.size() < max && !stop.load()) {
     rd_kafka_message_t* raw = poll(timeout);
@@ -83,9 +92,15 @@ void pollBatchFrom(const std::function<rd_kafka_message_t*(int)>& poll,
       continue;
     }
     auto msg = toMessage(m.get());
-    std::erase_if(batch, [&](const Message& b) {
-      return b.topic == msg.topic && b.partition == msg.partition && b.offset >= msg.offset;
-    });
+    auto [at, fresh] = last.try_emplace({msg.topic, msg.partition}, msg.offset);
+    if (!fresh) {
+      if (msg.offset <= at->second) {
+        std::erase_if(batch, [&](const Message& b) {
+          return b.topic == msg.topic && b.partition == msg.partition && b.offset >= msg.offset;
+        });
+      }
+      at->second = msg.offset;
+    }
     batch.push_back(std::move(msg));
   }
 }
