@@ -252,8 +252,10 @@ void SubmissionService::markDone(const std::string& idem_key, const Reserved& r,
 
 void SubmissionService::produceLane(const v1::EventEnvelope& env) {
   if (env.submitted().complaint().priority() != v1::PRIORITY_EMERGENCY) return;
-  // Not waited for: the copy on the lifecycle topic is the record and the one the caller's
-  // answer waits for; a lane copy that is lost only leaves routing the ordinary way.
+  // Only once the record on the lifecycle topic is acknowledged, so routing never decides a
+  // submission that has no record (an instance that died between the two writes, a caller
+  // that never retried); not waited for: a lane copy that is lost only leaves routing the
+  // ordinary way.
   (void)events_.produce(events::toMessage(kafka::kEmergencySubmittedTopic, env));
 }
 
@@ -270,9 +272,9 @@ SubmitOutcome SubmissionService::resume(const std::string& idem_key, const Claim
   }
   // The owner of this claim stopped before marking it done (it may or may not have reached
   // Kafka): produce its very event again; a repeated event id is dropped by every consumer.
-  produceLane(env);
   auto report = events_.produceAndWait(events::toMessage(kafka::kComplaintsTopic, env),
                                        settings_.produce_timeout);
+  if (report.ok) produceLane(env);
   if (!report.ok) {
     try {
       redis_.command({"DEL", idem_key + ":lease"});  // the next retry may try again at once
@@ -604,7 +606,6 @@ SubmissionBatchOutcome SubmissionService::submitAll(
   for (auto& it : items) {
     if (!it.open) continue;
     produced.push_back(&it);
-    produceLane(it.env);
     inflight.push_back(events_.produce(events::toMessage(kafka::kComplaintsTopic, it.env)));
   }
   const auto reports = kafka::awaitReports(inflight, settings_.produce_timeout);
@@ -617,6 +618,7 @@ SubmissionBatchOutcome SubmissionService::submitAll(
     if (report.ok) {
       acknowledged.emplace_back(&it, &report);
       if (!it.idem_key.empty()) addDone(done, it.idem_key, it.mine);
+      produceLane(it.env);
       continue;
     }
     it.open = false;

@@ -104,8 +104,8 @@ class SubmissionService {
   void release(const std::string& idem_key, const std::string& pending, const Reserved& mine,
                const std::string& reporter_ref);
   void markDone(const std::string& idem_key, const Reserved& r, const log::Logger& logger);
-  // An EMERGENCY complaint's submission also goes to the emergency lane, just before its
-  // record on the lifecycle topic (kafka::kEmergencySubmittedTopic).
+  // An EMERGENCY complaint's submission also goes to the emergency lane once its record on the
+  // lifecycle topic is acknowledged (kafka::kEmergencySubmittedTopic).
   void produceLane(const v1::EventEnvelope& env);
   // Completes a claim whose owner stopped before marking it done, with the claim's own event.
   SubmitOutcome resume(const std::string& idem_key, const Claim& claim, v1::Priority priority);
