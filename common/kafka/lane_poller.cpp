@@ -35,7 +35,8 @@ LanePoller::~LanePoller() {
   }
   if (lane_queue_) {
     rd_kafka_queue_io_event_enable(lane_queue_, -1, nullptr, 0);
-    // Whatever is left goes back to the consumer queue, which close() serves.
+    // What is left in it was never handed out, so no offset of it was stored: whoever reads
+    // those partitions next reads it again.
     rd_kafka_queue_destroy(lane_queue_);
   }
   for (int fd : wake_)
