@@ -56,10 +56,7 @@ Consumer::Consumer(ConsumerOptions options, MessageSink& deadletters, log::Logge
   rd_kafka_conf_set_rebalance_cb(conf, onRebalance);
   detail::routeLogs(conf, &log_);
   rk_.reset(detail::newConsumer(conf));
-  for (const auto& t : opt_.lane_topics)
-    if (std::find(opt_.topics.begin(), opt_.topics.end(), t) == opt_.topics.end())
-      throw std::invalid_argument("kafka lane topic " + t + " is not one of the consumer's topics");
-  poller_ = std::make_unique<detail::LanePoller>(rk_.get(), opt_.lane_topics);
+  poller_ = std::make_unique<detail::LanePoller>(rk_.get(), opt_.topics, opt_.lane_topics);
 }
 
 Consumer::~Consumer() {

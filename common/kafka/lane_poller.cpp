@@ -15,8 +15,12 @@
 
 namespace lapor::kafka::detail {
 
-LanePoller::LanePoller(rd_kafka_t* rk, std::vector<std::string> lane_topics)
+LanePoller::LanePoller(rd_kafka_t* rk, const std::vector<std::string>& topics,
+                       std::vector<std::string> lane_topics)
     : rk_(rk), lanes_(std::move(lane_topics)) {
+  for (const auto& t : lanes_)
+    if (std::find(topics.begin(), topics.end(), t) == topics.end())
+      throw std::invalid_argument("kafka lane topic " + t + " is not one of the consumer's topics");
   if (lanes_.empty()) return;
   if (pipe2(wake_, O_NONBLOCK | O_CLOEXEC) != 0)
     throw std::runtime_error("kafka lane poller: pipe2 failed");

@@ -19,8 +19,10 @@ namespace lapor::kafka::detail {
 
 class LanePoller {
  public:
-  // `rk` is a subscribed (or soon subscribed) consumer handle that outlives the poller.
-  LanePoller(rd_kafka_t* rk, std::vector<std::string> lane_topics);
+  // `rk` is a consumer handle, subscribed (or soon) to `topics`, that outlives the poller;
+  // every lane must be one of `topics` (std::invalid_argument otherwise).
+  LanePoller(rd_kafka_t* rk, const std::vector<std::string>& topics,
+             std::vector<std::string> lane_topics);
   ~LanePoller();
   LanePoller(const LanePoller&) = delete;
   LanePoller& operator=(const LanePoller&) = delete;
@@ -31,7 +33,6 @@ class LanePoller {
   // `first_wait_ms` for the first message of either when none is at hand.
   void poll(std::vector<Message>& batch, size_t max, int first_wait_ms,
             const std::atomic<bool>& stop, const log::Logger& log);
-  const std::vector<std::string>& lanes() const { return lanes_; }
 
  private:
   // Forwards the lane topics' assigned partitions to the lane queue. librdkafka forwards a

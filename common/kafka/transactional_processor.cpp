@@ -84,10 +84,8 @@ TransactionalProcessor::TransactionalProcessor(TransactionalOptions options, log
   detail::setOrThrow(conf, "fetch.min.bytes", std::to_string(opt_.fetch_min_bytes));
   detail::routeLogs(conf, &log_);
   consumer_.reset(detail::newConsumer(conf));
-  for (const auto& t : opt_.lane_topics)
-    if (std::find(opt_.topics.begin(), opt_.topics.end(), t) == opt_.topics.end())
-      throw std::invalid_argument("kafka lane topic " + t + " is not one of the processor's topics");
-  poller_ = std::make_unique<detail::LanePoller>(consumer_.get(), opt_.lane_topics);
+  poller_ =
+      std::make_unique<detail::LanePoller>(consumer_.get(), opt_.topics, opt_.lane_topics);
 }
 
 TransactionalProcessor::~TransactionalProcessor() {
