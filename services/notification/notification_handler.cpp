@@ -161,7 +161,8 @@ std::vector<kafka::HandleResult> DispatchHandler::handleBatch(
     }
     // An agency that reads its dispatch topic itself is delivered by its own consumer group's
     // position on that topic: its lane copy has nothing to add.
-    if (lane && info->delivery_channel == "kafka") {
+    const bool reads_own_topic = info->delivery_channel == "kafka";
+    if (lane && reads_own_topic) {
       results[i] = kafka::HandleResult::done();
       continue;
     }
@@ -174,7 +175,7 @@ std::vector<kafka::HandleResult> DispatchHandler::handleBatch(
     const bool webhook =
         info->delivery_channel == "webhook" && access_.webhook(agency).has_value();
     std::optional<TopicPosition> position;
-    if (info->delivery_channel == "kafka") position = TopicPosition{msg.partition, msg.offset};
+    if (reads_own_topic) position = TopicPosition{msg.partition, msg.offset};
     store_.addAppendDispatch(p, env.event_id(), env.trace_id(), env.complaint_id(), item, webhook,
                              position);
     queued.push_back({i, env, agency});
