@@ -30,13 +30,48 @@ std::optional<std::string> ComplaintViews::complaintIdOf(const std::string& trac
   return cid.str;
 }
 
+namespace {
+v1::TimelineEntry timelineEntry(const std::string& stored) {
+  auto j = nlohmann::json::parse(stored, nullptr, false);
+  v1::TimelineEntry t;
+  if (!j.is_discarded()) {
+    t.set_at_ms(j.value("at_ms", int64_t{0}));
+    t.set_what(j.value("what", ""));
+    t.set_agency_id(j.value("agency_id", ""));
+    t.set_note(j.value("note", ""));
+    t.set_event_id(j.value("event_id", ""));
+  }
+  return t;  // kept even when unreadable, so positions stay aligned
+}
+}  // namespace
+
 v1::ComplaintView ComplaintViews::read(const std::string& cid, const std::string& tracking_id) {
+  return read(cid, tracking_id, nullptr);
+}
+
+v1::ComplaintView ComplaintViews::read(const std::string& cid, const std::string& tracking_id,
+                                       std::string* verification) {
   v1::ComplaintView v;
   v.set_complaint_id(cid);
   v.set_tracking_id(tracking_id);
   v.set_status(v1::COMPLAINT_STATUS_SUBMITTED);  // until the view has seen the event
   const auto base = redis_.key("view:" + cid);
-  auto h = redis_.command({"HGETALL", base});
+  // One transaction: the view handler changes the hash, the assignments and the timeline of an
+  // event in one script, and a read of the four between two events' scripts would show one
+  // event's timeline with the status before it (a timeline that says "reopened" under a
+  // status that says closed).
+  redis::Pipeline p;
+  p.command({"MULTI"});
+  p.command({"HGETALL", base});
+  p.command({"SMEMBERS", base + ":agencies"});
+  p.command({"HGETALL", base + ":assignments"});
+  p.command({"LRANGE", base + ":timeline", "0", "-1"});
+  p.command({"EXEC"});
+  const auto replies = redis_.pipelineOrThrow(p, "view read");
+  const auto& exec = replies.back();
+  if (exec.type != redis::Reply::Type::Array || exec.elements.size() != 4)
+    throw redis::RedisError("redis view read: the transaction was not run");
+  const auto& h = exec.elements[0];
   if (auto* s = h.field("status")) v.set_status(static_cast<v1::ComplaintStatus>(text::storedInt(s)));
   if (auto* s = h.field("tracking_id")) v.set_tracking_id(*s);
   v.set_category(str(h.field("category")));
@@ -66,13 +101,13 @@ v1::ComplaintView ComplaintViews::read(const std::string& cid, const std::string
   v.set_report_type(static_cast<v1::ReportType>(text::storedInt(h.field("report_type"))));
   v.set_forward_to(str(h.field("forward_to")));
   v.set_open_question(str(h.field("open_question")));
-  auto agencies = redis_.command({"SMEMBERS", base + ":agencies"}).elements;
+  auto agencies = exec.elements[1].elements;
   std::sort(agencies.begin(), agencies.end(),
             [](const auto& a, const auto& b) { return a.str < b.str; });
   for (const auto& a : agencies) v.add_agencies(a.str);
   // Every assignment, in the order the complaint got them (round, dispatch, id).
   std::vector<AssignmentFacts> parts;
-  const auto states = redis_.command({"HGETALL", base + ":assignments"});
+  const auto& states = exec.elements[2];
   for (size_t i = 0; i + 1 < states.elements.size(); i += 2)
     if (auto a = AssignmentFacts::unpack(states.elements[i].str, states.elements[i + 1].str))
       parts.push_back(*a);
@@ -88,16 +123,17 @@ v1::ComplaintView ComplaintViews::read(const std::string& cid, const std::string
     as->set_assignment_id(a.assignment_id.starts_with("agency/") ? "" : a.assignment_id);
     as->set_round(a.round);
   }
-  for (auto& t : timeline(cid, 0)) *v.add_timeline() = std::move(t);
+  for (const auto& e : exec.elements[3].elements) *v.add_timeline() = timelineEntry(e.str);
+  if (verification) *verification = str(h.field("verification"));
   return v;
 }
 
 std::optional<v1::ComplaintView> ComplaintViews::readPublic(const std::string& cid,
                                                             const std::string& tracking_id) {
-  auto v = read(cid, tracking_id);
+  std::string verification;
+  auto v = read(cid, tracking_id, &verification);
   if (v.confidential() || v.submitted_at_ms() == 0) return std::nullopt;
-  auto verification = redis_.command({"HGET", redis_.key("view:" + cid), "verification"});
-  if (!published(verification.isNil() ? "" : verification.str)) return std::nullopt;
+  if (!published(verification)) return std::nullopt;
   return v;
 }
 
@@ -113,18 +149,7 @@ std::vector<v1::TimelineEntry> ComplaintViews::timeline(const std::string& cid, 
   std::vector<v1::TimelineEntry> out;
   auto list = redis_.command(
       {"LRANGE", redis_.key("view:" + cid + ":timeline"), std::to_string(from), "-1"});
-  for (const auto& e : list.elements) {
-    auto j = nlohmann::json::parse(e.str, nullptr, false);
-    v1::TimelineEntry t;
-    if (!j.is_discarded()) {
-      t.set_at_ms(j.value("at_ms", int64_t{0}));
-      t.set_what(j.value("what", ""));
-      t.set_agency_id(j.value("agency_id", ""));
-      t.set_note(j.value("note", ""));
-      t.set_event_id(j.value("event_id", ""));
-    }
-    out.push_back(std::move(t));  // kept even when unreadable, so positions stay aligned
-  }
+  for (const auto& e : list.elements) out.push_back(timelineEntry(e.str));
   return out;
 }
 

@@ -46,6 +46,7 @@ class ComplaintViews {
   // Every call throws RedisError when the store cannot be reached.
   std::optional<std::string> complaintIdOf(const std::string& tracking_id);
   // The submission may not have reached the view yet: then a SUBMITTED view with the ids only.
+  // One consistent snapshot: never one event's timeline with the status before it.
   v1::ComplaintView read(const std::string& complaint_id, const std::string& tracking_id);
   // The view as the public may see it (Open311): nullopt for a confidential report, one not yet
   // in the view, or one the verifiers have not published.
@@ -58,6 +59,10 @@ class ComplaintViews {
   ListPage list(const ListFilter& filter, size_t page_size, const std::string& cursor);
 
  private:
+  // read(), and the view's verification state when `verification` is not null.
+  v1::ComplaintView read(const std::string& complaint_id, const std::string& tracking_id,
+                         std::string* verification);
+
   redis::RedisClient& redis_;
   const ResponseTimes& response_times_;
 };

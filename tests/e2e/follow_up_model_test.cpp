@@ -140,7 +140,11 @@ class World {
     v1::GetComplaintRequest req;
     req.set_tracking_id(t.tracking_id);
     v1::ComplaintView v;
-    intake_->GetComplaint(plain().get(), req, &v);
+    grpc::Status s;
+    // A read refused now and then (the store busy) is read again; a view never read is a
+    // failure of its own, not a status that "went back".
+    waitFor([&] { return (s = intake_->GetComplaint(plain().get(), req, &v)).ok(); }, 15s, 100ms);
+    if (!s.ok()) ADD_FAILURE() << "GetComplaint " << t.tracking_id << ": " << s.error_message();
     return v;
   }
 

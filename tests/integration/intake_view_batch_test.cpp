@@ -15,6 +15,9 @@
 #include <gtest/gtest.h>
 #include <prometheus/registry.h>
 
+#include <atomic>
+#include <thread>
+
 namespace lapor::integration {
 namespace {
 
@@ -169,6 +172,61 @@ TEST(IntakeViewBatchTest, AViewWrittenByAnotherHandlerIsReadAgainNotOverwritten)
   EXPECT_EQ(got.timeline_size(), 5) << got.DebugString();
 
   for (auto* r : {&redis_a, &single_redis}) deleteKeysOf(*r);
+}
+
+// A reader never sees one event's timeline with the view before it: while a handler applies
+// event after event, every read's updated_at_ms is the time of its timeline's last entry (each
+// event carries a later time). Read as four separate commands, a read now and then shows the
+// timeline of an event the status does not have yet ("reopened" under CLOSED).
+TEST(IntakeViewBatchTest, AReadIsOneSnapshotWhileEventsApply) {
+  prometheus::Registry registry;
+  intake::IntakeMetrics metrics(registry);
+  const auto prefix = uniqueName("lapor-it-vr") + ":";
+  redis::RedisClient writer_redis(testRedisOptions(prefix), log::Logger("test"));
+  redis::RedisClient reader_redis(testRedisOptions(prefix), log::Logger("test"));
+  intake::ViewHandler handler(writer_redis, log::Logger("test", log::Level::Error), metrics);
+  const int64_t t0 = testing::nowMs();
+  auto c = lifeOf("snapshot", t0);
+  c.events.resize(3);  // submitted, routed, acknowledged
+  constexpr int kUpdates = 1500;
+  for (int i = 0; i < kUpdates; ++i) {
+    auto e = events::makeEnvelope("notification", c.id, "", t0 + 100 + i);
+    e.mutable_status_updated()->set_agency_id("disdamkar");
+    e.mutable_status_updated()->set_state(i % 2 ? v1::ASSIGNMENT_STATE_ON_SCENE
+                                                : v1::ASSIGNMENT_STATE_IN_PROGRESS);
+    e.mutable_status_updated()->set_message("laporan kemajuan " + std::to_string(i));
+    c.events.push_back(e);
+  }
+  for (size_t i = 0; i < 3; ++i)
+    ASSERT_EQ(handler.handle(testing::lifecycleMessage(c.events[i], static_cast<int64_t>(i))).outcome,
+              kafka::Outcome::Done);
+
+  std::atomic<bool> writing{true};
+  std::thread writer([&] {
+    for (size_t i = 3; i < c.events.size(); ++i)
+      handler.handle(testing::lifecycleMessage(c.events[i], static_cast<int64_t>(i)));
+    writing = false;
+  });
+  intake::ResponseTimes response_times({}, 8 * 60);
+  intake::ComplaintViews views(reader_redis, response_times);
+  int reads = 0;
+  std::string torn;
+  while (writing && torn.empty()) {
+    const auto v = views.read(c.id, c.tracking_id);
+    ++reads;
+    if (v.timeline_size() == 0 || v.timeline(v.timeline_size() - 1).at_ms() != v.updated_at_ms())
+      torn = "updated_at_ms " + std::to_string(v.updated_at_ms()) + " under a timeline of " +
+             std::to_string(v.timeline_size()) + " entries ending at " +
+             (v.timeline_size() ? std::to_string(v.timeline(v.timeline_size() - 1).at_ms())
+                                : std::string("-"));
+  }
+  writer.join();
+  EXPECT_EQ(torn, "") << "read " << reads;
+  const auto last = views.read(c.id, c.tracking_id);
+  EXPECT_GT(last.timeline_size(), kUpdates / 2) << "the updates were not applied";
+  EXPECT_EQ(last.timeline(last.timeline_size() - 1).at_ms(), last.updated_at_ms());
+  EXPECT_GT(reads, 10) << "the reads did not overlap the writes";
+  deleteKeysOf(writer_redis);
 }
 
 }  // namespace
