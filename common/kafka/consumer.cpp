@@ -44,7 +44,7 @@ Consumer::Consumer(ConsumerOptions options, MessageSink& deadletters, log::Logge
     : opt_(std::move(options)),
       deadletters_(deadletters),
       log_(std::move(logger)),
-      metrics_(registry, opt_.service) {
+      metrics_(registry, opt_.service, opt_.group_id) {
   if (opt_.brokers.empty()) throw std::invalid_argument("kafka.brokers is empty");
   if (opt_.group_id.empty()) throw std::invalid_argument("kafka consumer group id is empty");
   if (opt_.topics.empty()) throw std::invalid_argument("kafka consumer has no topics");

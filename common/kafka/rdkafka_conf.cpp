@@ -142,12 +142,14 @@ void subscribe(rd_kafka_t* rk, const std::vector<std::string>& topics) {
   if (err) throw std::runtime_error(std::string("kafka subscribe: ") + rd_kafka_err2str(err));
 }
 
-ConsumerMetrics::ConsumerMetrics(prometheus::Registry* registry, const std::string& service) {
+ConsumerMetrics::ConsumerMetrics(prometheus::Registry* registry, const std::string& service,
+                                 const std::string& group)
+    : group_(group) {
   if (!registry) return;
   const auto svc = metricName(service.empty() ? "lapor" : service);
   messages_ = &prometheus::BuildCounter()
                    .Name("lapor_" + svc + "_consumed_messages_total")
-                   .Help("Kafka messages handled, by topic and outcome")
+                   .Help("Kafka messages handled, by consumer group, topic and outcome")
                    .Register(*registry);
   deadlettered_ = &prometheus::BuildCounter()
                        .Name("lapor_" + svc + "_deadletters_total")
@@ -155,12 +157,12 @@ ConsumerMetrics::ConsumerMetrics(prometheus::Registry* registry, const std::stri
                        .Register(*registry);
   lag_ = &prometheus::BuildGauge()
               .Name("lapor_" + svc + "_consumer_lag_messages")
-              .Help("Messages behind the partition's end after the last one handled")
+              .Help("Messages behind the partition's end after the last one handled, by consumer group")
               .Register(*registry);
 }
 
 void ConsumerMetrics::count(const std::string& topic, const char* outcome) {
-  if (messages_) messages_->Add({{"topic", topic}, {"outcome", outcome}}).Increment();
+  if (messages_) messages_->Add({{"group", group_}, {"topic", topic}, {"outcome", outcome}}).Increment();
 }
 
 void ConsumerMetrics::deadLettered(const std::string& reason) {
@@ -172,7 +174,7 @@ void ConsumerMetrics::lag(rd_kafka_t* rk, const std::string& topic, int32_t part
   int64_t low = 0, high = 0;
   if (!lag_ || rd_kafka_get_watermark_offsets(rk, topic.c_str(), partition, &low, &high) != 0)
     return;
-  lag_->Add({{"topic", topic}, {"partition", std::to_string(partition)}})
+  lag_->Add({{"group", group_}, {"topic", topic}, {"partition", std::to_string(partition)}})
       .Set(static_cast<double>(std::max<int64_t>(0, high - offset - 1)));
 }
 

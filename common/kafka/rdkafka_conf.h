@@ -59,12 +59,15 @@ void pollBatchFrom(const std::function<rd_kafka_message_t*(int)>& poll,
 // Subscribes a consumer handle to `topics` (group-managed partitions); throws on failure.
 void subscribe(rd_kafka_t* rk, const std::vector<std::string>& topics);
 
-// What every consumer of a service reports: messages by topic and outcome, dead letters by
-// reason, and the lag behind each partition's end. Without a registry it records nothing.
+// What every consumer of a service reports: messages by group, topic and outcome, dead letters
+// by reason, and the lag behind each partition's end by group. The group tells two consumers of
+// one service on the same topic apart (intake's view and its reporter notices). Without a
+// registry it records nothing.
 class ConsumerMetrics {
  public:
   ConsumerMetrics() = default;
-  ConsumerMetrics(prometheus::Registry* registry, const std::string& service);
+  ConsumerMetrics(prometheus::Registry* registry, const std::string& service,
+                  const std::string& group);
   void count(const std::string& topic, const char* outcome);
   void deadLettered(const std::string& reason);
   // Messages after `offset` up to the partition's end, from the handle's cached watermarks
@@ -75,6 +78,7 @@ class ConsumerMetrics {
   prometheus::Family<prometheus::Counter>* messages_ = nullptr;
   prometheus::Family<prometheus::Counter>* deadlettered_ = nullptr;
   prometheus::Family<prometheus::Gauge>* lag_ = nullptr;
+  std::string group_;
 };
 
 }  // namespace lapor::kafka::detail

@@ -62,7 +62,7 @@ void TransactionalProcessor::Deleter::operator()(rd_kafka_s* rk) const {
 
 TransactionalProcessor::TransactionalProcessor(TransactionalOptions options, log::Logger logger,
                                                prometheus::Registry* registry)
-    : opt_(std::move(options)), log_(std::move(logger)), metrics_(registry, opt_.service) {
+    : opt_(std::move(options)), log_(std::move(logger)), metrics_(registry, opt_.service, opt_.group_id) {
   if (opt_.brokers.empty()) throw std::invalid_argument("kafka.brokers is empty");
   if (opt_.group_id.empty()) throw std::invalid_argument("kafka consumer group id is empty");
   if (opt_.topics.empty()) throw std::invalid_argument("kafka consumer has no topics");

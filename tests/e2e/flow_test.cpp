@@ -24,6 +24,7 @@
 #include <cstdio>
 #include <mutex>
 #include <set>
+#include <sstream>
 #include <thread>
 
 namespace lapor::testing {
@@ -381,6 +382,16 @@ TEST(EndToEnd, EveryServiceServesLintCleanMetrics) {
     std::replace(svc.begin(), svc.end(), '-', '_');
     const auto lag = "lapor_" + svc + "_consumer_lag_messages{";
     EXPECT_NE(res->body.find(lag), std::string::npos) << service << " lacks " << lag;
+    // By group: intake's two consumers of the lifecycle topic (its view and its reporter
+    // notices) are told apart, instead of one overwriting the other's lag.
+    std::set<std::string> groups;
+    std::istringstream lines(res->body);
+    for (std::string line; std::getline(lines, line);)
+      if (line.rfind(lag, 0) == 0)
+        if (auto at = line.find("group=\""); at != std::string::npos)
+          groups.insert(line.substr(at + 7, line.find('"', at + 7) - at - 7));
+    EXPECT_GE(groups.size(), service == "intake" ? 2u : 1u)
+        << service << "'s lag by group: " << ::testing::PrintToString(groups);
     // promtool (from Debian's prometheus package) is the judge of the exposition format.
     const std::string path = runDir() + "/metrics-" + service + ".txt";
     FILE* f = std::fopen(path.c_str(), "w");
