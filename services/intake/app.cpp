@@ -93,7 +93,8 @@ IntakeApp::IntakeApp(const config::Config& cfg, const app::ServiceSettings& s, l
         s.consumer(cfg.getString("kafka", "notify_group", "lapor-intake-notify"),
                    {kafka::kComplaintsTopic}),
         producer_, logger, &exposer_.registry());
-    notify_consumer_->start([this](const kafka::Message& m) { return notifier_->handle(m); });
+    notify_consumer_->startBatches(
+        [this](const std::vector<kafka::Message>& batch) { return notifier_->handleBatch(batch); });
     notifier_->start();
   } else {
     log_.info("reporter notifications are off", {{"enable_with", "notify.enabled"}});

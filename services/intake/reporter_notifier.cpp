@@ -25,6 +25,11 @@ redis.call('ZADD', KEYS[3], ARGV[2], ARGV[1])
 return 1
 )lua";
 
+const redis::Script& kMakeJobScript() {
+  static const redis::Script script(kMakeJob);
+  return script;
+}
+
 // KEYS: due. ARGV: job id, now, lease until
 constexpr const char* kClaim = R"lua(
 local s = redis.call('ZSCORE', KEYS[1], ARGV[1])
@@ -146,93 +151,152 @@ void ReporterNotifier::stop() {
 }
 
 kafka::HandleResult ReporterNotifier::handle(const kafka::Message& msg) {
-  // What noticeOf() answers, and the two events that record who to tell and how.
-  if (events::passBy(msg, {"submitted", "verified", "routed", "postponed", "reporter_asked",
-                           "status_updated", "resolved", "reopened", "closed"}))
-    return kafka::HandleResult::done();
-  // The view's consumer dead-letters what cannot be read; one copy there is enough.
-  auto decoded = events::decode(msg.value);
-  if (!decoded.envelope) return kafka::HandleResult::done();
-  const auto& env = *decoded.envelope;
-  const auto& cid = env.complaint_id();
-  const auto ckey = redis_.key("intake:notify:c:" + cid);
-  if (env.has_submitted()) {
-    const auto& c = env.submitted().complaint();
-    redis_.command({"HSET", ckey, "tracking_id", c.tracking_id(), "title", c.title(), "channel",
-                    std::to_string(c.channel()), "anonymous", c.anonymous() ? "1" : "0",
-                    "publisher", c.publisher(), "reporter_ref", c.reporter_ref(), "external_ref",
-                    c.external_ref()});
-    return kafka::HandleResult::done();
-  }
-  if (env.has_verified()) {
-    const auto& v = env.verified();
-    std::vector<std::string> cmd{"HSET", ckey, "anonymous", v.anonymous() ? "1" : "0"};
-    if (!v.title().empty()) cmd.insert(cmd.end(), {"title", v.title()});
-    redis_.command(cmd);
-  }
-  NoticeContext ctx;
-  if (env.has_routed()) {
-    std::vector<std::string> roles{"HSET", redis_.key("intake:notify:roles:" + cid)};
-    for (const auto& a : env.routed().assignments())
-      if (!a.assignment_id().empty())
-        roles.insert(roles.end(), {a.assignment_id(), a.role() == v1::ASSIGNMENT_ROLE_SUPPORT
-                                                          ? "support"
-                                                          : "lead"});
-    if (roles.size() > 2) redis_.command(roles);
-    if (isDispatch(env)) {
-      // The first dispatch is the one whose id was stored first; a replay of it is still it.
-      const auto key = redis_.key("intake:notify:dispatched:" + cid);
-      redis_.command({"SET", key, env.event_id(), "NX"});
-      ctx.first_dispatch = redis_.command({"GET", key}).str == env.event_id();
-    }
-  }
-  if (env.has_resolved() && !env.resolved().assignment_id().empty()) {
-    auto role = redis_.command(
-        {"HGET", redis_.key("intake:notify:roles:" + cid), env.resolved().assignment_id()});
-    if (!role.isNil()) ctx.resolved_role = role.str;
-  }
-  const auto notice = noticeOf(env, ctx);
-  if (!notice) return kafka::HandleResult::done();
+  return handleBatch({msg})[0];
+}
 
-  const auto facts = hashOf(redis_.command({"HGETALL", ckey}));
-  if (facts.empty()) {
-    // The submission was not seen (a group that started after it): nothing says who to tell.
-    log_.warn("reporter not notified: the complaint's submission was not seen",
-              {{"complaint_id", cid}, {"notice", notice->kind}});
-    return kafka::HandleResult::done();
+std::vector<kafka::HandleResult> ReporterNotifier::handleBatch(
+    const std::vector<kafka::Message>& batch) {
+  // Three round trips for the whole batch, whatever it holds. The first carries every event's
+  // writes and reads in the order read, so each event sees what the ones before it left, as
+  // one at a time would: the facts of a notice are read right after its own event's writes.
+  struct Step {
+    v1::EventEnvelope env;
+    NoticeContext ctx;
+    size_t first_dispatch_reply = SIZE_MAX;  // GET of the first dispatch's id
+    size_t role_reply = SIZE_MAX;            // HGET of the resolved assignment's role
+    size_t facts_reply = SIZE_MAX;           // HGETALL of the complaint's facts
+    size_t contact_reply = SIZE_MAX;         // HMGET of the reporter's contact (second trip)
+    std::optional<Notice> notice;
+    std::map<std::string, std::string> facts;
+  };
+  std::vector<Step> steps;
+  redis::Pipeline first;
+  for (const auto& msg : batch) {
+    // What noticeOf() answers, and the two events that record who to tell and how.
+    if (events::passBy(msg, {"submitted", "verified", "routed", "postponed", "reporter_asked",
+                             "status_updated", "resolved", "reopened", "closed"}))
+      continue;
+    // The view's consumer dead-letters what cannot be read; one copy there is enough.
+    auto decoded = events::decode(msg.value);
+    if (!decoded.envelope) continue;
+    Step st;
+    st.env = std::move(*decoded.envelope);
+    const auto& env = st.env;
+    const auto& cid = env.complaint_id();
+    const auto ckey = redis_.key("intake:notify:c:" + cid);
+    if (env.has_submitted()) {
+      const auto& c = env.submitted().complaint();
+      first.command({"HSET", ckey, "tracking_id", c.tracking_id(), "title", c.title(), "channel",
+                     std::to_string(c.channel()), "anonymous", c.anonymous() ? "1" : "0",
+                     "publisher", c.publisher(), "reporter_ref", c.reporter_ref(),
+                     "external_ref", c.external_ref()});
+      continue;
+    }
+    if (env.has_verified()) {
+      const auto& v = env.verified();
+      std::vector<std::string> cmd{"HSET", ckey, "anonymous", v.anonymous() ? "1" : "0"};
+      if (!v.title().empty()) cmd.insert(cmd.end(), {"title", v.title()});
+      first.command(std::move(cmd));
+    }
+    if (env.has_routed()) {
+      std::vector<std::string> roles{"HSET", redis_.key("intake:notify:roles:" + cid)};
+      for (const auto& a : env.routed().assignments())
+        if (!a.assignment_id().empty())
+          roles.insert(roles.end(), {a.assignment_id(), a.role() == v1::ASSIGNMENT_ROLE_SUPPORT
+                                                            ? "support"
+                                                            : "lead"});
+      if (roles.size() > 2) first.command(std::move(roles));
+      if (isDispatch(env)) {
+        // The first dispatch is the one whose id was stored first; a replay of it is still it.
+        const auto key = redis_.key("intake:notify:dispatched:" + cid);
+        first.command({"SET", key, env.event_id(), "NX"});
+        st.first_dispatch_reply = first.size();
+        first.command({"GET", key});
+      }
+    }
+    if (env.has_resolved() && !env.resolved().assignment_id().empty()) {
+      st.role_reply = first.size();
+      first.command(
+          {"HGET", redis_.key("intake:notify:roles:" + cid), env.resolved().assignment_id()});
+    }
+    st.facts_reply = first.size();
+    first.command({"HGETALL", ckey});
+    steps.push_back(std::move(st));
   }
-  ReporterReach reach;
-  reach.channel = static_cast<v1::Channel>(std::atoi(get(facts, "channel").c_str()));
-  reach.anonymous = get(facts, "anonymous") == "1";
-  const auto ref = get(facts, "reporter_ref");
-  if (!ref.empty()) {
-    auto contact = redis_.command(
-        {"HMGET", redis_.key("intake:reporter:" + ref), "email", "phone"});
-    if (contact.elements.size() == 2) {
-      reach.has_email = !contact.elements[0].str.empty() && settings_.email;
-      reach.has_phone = !contact.elements[1].str.empty() && settings_.sms;
+  const auto replies =
+      first.empty() ? std::vector<redis::Reply>{} : redis_.pipelineOrThrow(first, "notify facts");
+
+  redis::Pipeline second;
+  for (auto& st : steps) {
+    const auto& env = st.env;
+    if (st.first_dispatch_reply != SIZE_MAX)
+      st.ctx.first_dispatch = replies[st.first_dispatch_reply].str == env.event_id();
+    if (st.role_reply != SIZE_MAX && !replies[st.role_reply].isNil())
+      st.ctx.resolved_role = replies[st.role_reply].str;
+    st.notice = noticeOf(env, st.ctx);
+    if (!st.notice) continue;
+    st.facts = hashOf(replies[st.facts_reply]);
+    if (st.facts.empty()) {
+      // The submission was not seen (a group that started after it): nothing says who to tell.
+      log_.warn("reporter not notified: the complaint's submission was not seen",
+                {{"complaint_id", env.complaint_id()}, {"notice", st.notice->kind}});
+      st.notice.reset();
+      continue;
+    }
+    if (const auto ref = get(st.facts, "reporter_ref"); !ref.empty()) {
+      st.contact_reply = second.size();
+      second.command({"HMGET", redis_.key("intake:reporter:" + ref), "email", "phone"});
     }
   }
-  reach.publisher_callback = settings_.callbacks.count(get(facts, "publisher")) > 0;
-  for (const auto& channel : channelsFor(reach)) {
-    const auto job_id = events::nameUuid("reporter-notice/" + env.event_id() + "/" + channel);
-    const auto made = redis_.eval(
-        kMakeJob,
-        {redis_.key("intake:notify:job:" + job_id), redis_.key("intake:notify:done:" + job_id),
-         redis_.key("intake:notify:due")},
-        {job_id, std::to_string(clock_.nowMs()), "complaint_id", cid, "channel", channel,
-         "notice", notice->kind, "status", statusName(notice->status), "message",
-         notice->message, "summary", noticeSummary(*notice), "tracking_id",
-         get(facts, "tracking_id"), "title", get(facts, "title"), "external_ref",
-         get(facts, "external_ref"), "publisher", get(facts, "publisher"), "reporter_ref", ref,
-         "cause", env.event_id(), "at_ms", std::to_string(env.occurred_at_ms()), "trace_id",
-         env.trace_id(), "attempts", "0"});
-    if (made.integer == 1)
-      log_.debug("reporter notification queued",
-                {{"complaint_id", cid}, {"notice", notice->kind}, {"channel", channel},
-                 {"trace_id", env.trace_id()}});
+  const auto contacts = second.empty() ? std::vector<redis::Reply>{}
+                                       : redis_.pipelineOrThrow(second, "reporter contacts");
+
+  redis::Pipeline third;
+  std::vector<std::tuple<const Step*, std::string>> made;  // per job: its event, its channel
+  for (const auto& st : steps) {
+    if (!st.notice) continue;
+    const auto& env = st.env;
+    const auto& cid = env.complaint_id();
+    const auto& facts = st.facts;
+    ReporterReach reach;
+    reach.channel = static_cast<v1::Channel>(std::atoi(get(facts, "channel").c_str()));
+    reach.anonymous = get(facts, "anonymous") == "1";
+    const auto ref = get(facts, "reporter_ref");
+    if (st.contact_reply != SIZE_MAX) {
+      const auto& contact = contacts[st.contact_reply];
+      if (contact.elements.size() == 2) {
+        reach.has_email = !contact.elements[0].str.empty() && settings_.email;
+        reach.has_phone = !contact.elements[1].str.empty() && settings_.sms;
+      }
+    }
+    reach.publisher_callback = settings_.callbacks.count(get(facts, "publisher")) > 0;
+    for (const auto& channel : channelsFor(reach)) {
+      const auto job_id = events::nameUuid("reporter-notice/" + env.event_id() + "/" + channel);
+      third.eval(
+          kMakeJobScript(),
+          {redis_.key("intake:notify:job:" + job_id), redis_.key("intake:notify:done:" + job_id),
+           redis_.key("intake:notify:due")},
+          {job_id, std::to_string(clock_.nowMs()), "complaint_id", cid, "channel", channel,
+           "notice", st.notice->kind, "status", statusName(st.notice->status), "message",
+           st.notice->message, "summary", noticeSummary(*st.notice), "tracking_id",
+           get(facts, "tracking_id"), "title", get(facts, "title"), "external_ref",
+           get(facts, "external_ref"), "publisher", get(facts, "publisher"), "reporter_ref", ref,
+           "cause", env.event_id(), "at_ms", std::to_string(env.occurred_at_ms()), "trace_id",
+           env.trace_id(), "attempts", "0"});
+      made.emplace_back(&st, channel);
+    }
   }
-  return kafka::HandleResult::done();
+  if (!third.empty()) {
+    const auto jobs = redis_.pipelineOrThrow(third, "notify jobs");
+    for (size_t j = 0; j < made.size(); ++j)
+      if (jobs[j].integer == 1) {
+        const auto& [st, channel] = made[j];
+        log_.debug("reporter notification queued",
+                   {{"complaint_id", st->env.complaint_id()}, {"notice", st->notice->kind},
+                    {"channel", channel}, {"trace_id", st->env.trace_id()}});
+      }
+  }
+  return std::vector<kafka::HandleResult>(batch.size(), kafka::HandleResult::done());
 }
 
 int ReporterNotifier::runDue() {

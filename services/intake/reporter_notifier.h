@@ -28,6 +28,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 namespace lapor::intake {
 
@@ -60,6 +61,11 @@ class ReporterNotifier {
 
   // One lifecycle event: remember what later notices need, and make the jobs of its notice.
   kafka::HandleResult handle(const kafka::Message& msg);
+  // What one poll returned (kafka::BatchHandler), in three Redis round trips whatever its size:
+  // the events' writes and reads in the order read, the reporters' contacts, the jobs. Each
+  // event decides on what the ones before it left, as one at a time. A Redis failure throws
+  // (the consumer then goes one message at a time); every write is safe to repeat.
+  std::vector<kafka::HandleResult> handleBatch(const std::vector<kafka::Message>& batch);
 
   void start();
   void stop();
