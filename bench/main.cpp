@@ -5,6 +5,7 @@
 #include "baselines.h"
 #include "build_info.h"
 #include "consumer_groups.h"
+#include "kafka/message.h"
 #include "measure.h"
 #include "pipeline.h"
 #include "report.h"
@@ -35,6 +36,11 @@ namespace lapor::bench {
 namespace {
 
 using namespace std::chrono_literals;
+
+// Every consumer group of the lifecycle topic (the services' default group names).
+const std::vector<std::string> kLifecycleReaders{"lapor-intake-view", "lapor-intake-notify",
+                                                 "lapor-routing", "lapor-notification",
+                                                 "lapor-sla-monitor"};
 
 std::string envOr(const char* name, const std::string& fallback) {
   const char* v = std::getenv(name);
@@ -213,6 +219,22 @@ int run(const Settings& s, const std::string& command) {
     const auto before = cpuOf(groups);
     const double jit_before = kafka_pid ? jitCpuSeconds(kafka_pid) : 0;
     auto res = pipeline.run(o);
+    {
+      const auto began = std::chrono::steady_clock::now();
+      res.readers_behind = groupLags(brokers, kLifecycleReaders, kafka::kComplaintsTopic, 5s);
+      const bool caught_up = testing::waitFor(
+          [&] {
+            for (const auto& [group, behind] : groupLags(brokers, kLifecycleReaders,
+                                                         kafka::kComplaintsTopic, 5s))
+              if (behind != 0) return false;
+            return true;
+          },
+          drain, 250ms);
+      res.readers_caught_up_seconds =
+          caught_up
+              ? std::chrono::duration<double>(std::chrono::steady_clock::now() - began).count()
+              : -1;
+    }
     for (const auto& [group, secs] : cpuOf(groups))
       res.cpu_seconds[group] = secs - before.at(group);
     // Part of the broker's own figure, shown beside it: how warm its JVM was in this step.

@@ -117,6 +117,13 @@ struct StepResult {
   uint64_t ack_errors = 0;
   std::map<std::string, std::string> error_samples;  // gRPC code -> one message
   std::map<std::string, double> cpu_seconds;         // per process group, during the step
+  // The readers of the lifecycle topic (consumer groups) once the step's last delivery arrived:
+  // events each had not yet read (committed), and how long until every one had read them all
+  // (-1: not within the drain time). The citizens' view and notices are not on the agencies'
+  // path, so the delivery figures alone would not show them falling behind; the step's CPU is
+  // measured up to here, so what they do late counts in it.
+  std::map<std::string, int64_t> readers_behind;
+  double readers_caught_up_seconds = 0;
 };
 
 class Pipeline {

@@ -64,6 +64,9 @@ nlohmann::json stepJson(const StepResult& s, const RunReport& r) {
           {"stages",
            {{"accepted_to_dispatched", toJson(s.to_dispatch)},
             {"dispatched_to_agency_stream", toJson(s.to_stream)}}},
+          {"readers",
+           {{"behind_at_last_delivery", s.readers_behind},
+            {"caught_up_seconds", s.readers_caught_up_seconds}}},
           {"acknowledge_latency", toJson(s.acknowledge)},
           {"acknowledge_errors", s.ack_errors},
           {"ratios",
@@ -251,6 +254,29 @@ std::string renderTable(const RunReport& r) {
                      "emergency", s.emergency_to_dispatch.p50, s.emergency_to_dispatch.p99,
                      s.emergency_to_dispatch.max, s.emergency_to_stream.p50,
                      s.emergency_to_stream.p99, s.emergency_to_stream.max));
+  }
+  line("");
+  // Short names for the lifecycle topic's readers, in the order of the table.
+  static const std::vector<std::pair<std::string, std::string>> readers{
+      {"lapor-intake-view", "view"},
+      {"lapor-intake-notify", "notices"},
+      {"lapor-routing", "routing"},
+      {"lapor-notification", "notification"},
+      {"lapor-sla-monitor", "sla-monitor"}};
+  std::string rhead = fmt::format("{:<38}", "Lifecycle events unread at last delivery");
+  for (const auto& [group, name] : readers) rhead += fmt::format(" {:>12}", name);
+  line(rhead + "   all read after");
+  for (const auto& s : r.steps) {
+    std::string row = fmt::format("{:<38}", s.name);
+    for (const auto& [group, name] : readers) {
+      auto it = s.readers_behind.find(group);
+      row += it == s.readers_behind.end() || it->second < 0 ? fmt::format(" {:>12}", "-")
+                                                            : fmt::format(" {:>12}", it->second);
+    }
+    row += s.readers_caught_up_seconds < 0
+               ? "   not in the drain time"
+               : fmt::format("   {:>8.1f} s", s.readers_caught_up_seconds);
+    line(row);
   }
   line("");
   line("Acknowledge (agency call -> answer, ms)      p50     p90     p99     max   errors");
