@@ -15,20 +15,31 @@ namespace lapor::sla {
 
 namespace {
 
-// Lua functions every script starts with: the key of an obligation and its counter field.
+// Lua functions every script starts with: the key of an obligation and its counter field. The
+// scripts read an obligation's fields once (one HMGET of the names in kObFields) and hand them
+// to these, instead of each helper reading the hash again.
 constexpr const char* kLuaHelpers = R"lua(
 local function okey(id) return ARGV[1] .. 'sla:ob:' .. id end
-local function field(k, overdue)
-  local f = redis.call('HMGET', k, 'agency', 'stage_name', 'prio_name')
-  return f[1] .. '|' .. f[2] .. '|' .. f[3] .. '|' .. overdue
+-- The fields the helpers need, in this order: o.state, o.ended, o.agency, ...
+local kObFields = {'state', 'ended', 'agency', 'stage_name', 'prio_name', 'started', 'next',
+                   'redispatch_next', 'type', 'category', 'stage', 'assignment', 'escalates',
+                   'withdrawn'}
+local function readOb(k)
+  local f = redis.call('HMGET', k, unpack(kObFields))
+  local o = {}
+  for i, name in ipairs(kObFields) do o[name] = f[i] or nil end
+  return o
+end
+-- The open-counts field of an obligation of this agency, stage and priority.
+local function field(o, overdue)
+  return o.agency .. '|' .. o.stage_name .. '|' .. o.prio_name .. '|' .. overdue
 end
 -- An answer decided (follow-up or resolution met on time, or breached): counted in the month
 -- given for the obligation's agency and the regency, once, as the state changes with it.
-local function answered(prefix, k, month, sttl, figure)
-  local f = redis.call('HMGET', k, 'stage_name', 'agency', 'type', 'category')
-  if f[1] ~= 'follow_up' and f[1] ~= 'resolution' then return end
-  local name = (f[3] or '0') .. '|' .. (f[4] or '') .. '|' .. figure
-  for _, a in ipairs({f[2] or '', ''}) do
+local function answered(prefix, o, month, sttl, figure)
+  if o.stage_name ~= 'follow_up' and o.stage_name ~= 'resolution' then return end
+  local name = (o.type or '0') .. '|' .. (o.category or '') .. '|' .. figure
+  for _, a in ipairs({o.agency or '', ''}) do
     local key = prefix .. 'sla:summary:' .. month .. ':' .. a
     redis.call('HINCRBY', key, name, 1)
     redis.call('EXPIRE', key, sttl)
@@ -37,10 +48,9 @@ end
 -- A decision (met on time, or breached) counted for the compliance gauge, in the UTC day of
 -- `now`, for the agency and stage it was decided for; in the script that changes the state, so
 -- a replay counts nothing twice.
-local function decided(prefix, k, now, ttl, met)
-  local f = redis.call('HMGET', k, 'agency', 'stage_name')
+local function decided(prefix, o, now, ttl, met)
   local key = prefix .. 'sla:compliance:' .. string.format('%d', math.floor(tonumber(now) / 86400000))
-  local name = (f[1] or '') .. '|' .. (f[2] or '')
+  local name = (o.agency or '') .. '|' .. (o.stage_name or '')
   redis.call('HINCRBY', key, name .. '|due', 1)
   if met then redis.call('HINCRBY', key, name .. '|met', 1) end
   redis.call('EXPIRE', key, ttl)
@@ -60,7 +70,7 @@ if ARGV[17] ~= '' then redis.call('HSET', k, 'escalates', ARGV[17]) end
 redis.call('SADD', KEYS[1], ARGV[2])
 if ARGV[14] ~= '0' then redis.call('ZADD', KEYS[2], ARGV[14], ARGV[2] .. '|warn') end
 redis.call('ZADD', KEYS[2], ARGV[13], ARGV[2] .. '|' .. ARGV[16])
-redis.call('HINCRBY', KEYS[3], field(k, '0'), 1)
+redis.call('HINCRBY', KEYS[3], field({agency = ARGV[5], stage_name = ARGV[7], prio_name = ARGV[9]}, '0'), 1)
 if ARGV[9] == 'emergency' then
   redis.call('ZADD', ARGV[1] .. 'sla:emopen:' .. ARGV[7], ARGV[12], ARGV[2])
 end
@@ -77,57 +87,67 @@ local prefix, now, ttl = ARGV[1], ARGV[2], ARGV[3]
 local out, ended = {}, {}
 local function finish(id, outcome)
   local k = okey(id)
-  local f = redis.call('HMGET', k, 'state', 'ended', 'agency', 'stage_name', 'prio_name',
-                       'started', 'next', 'redispatch_next')
+  local f = readOb(k)
   local result = nil
-  if f[1] == 'open' then
+  if f.state == 'open' then
     result = outcome
     redis.call('HSET', k, 'state', result, 'ended', now)
     redis.call('ZREM', KEYS[2], id .. '|warn', id .. '|breach', id .. '|close')
-    redis.call('HINCRBY', KEYS[3], field(k, '0'), -1)
+    redis.call('HINCRBY', KEYS[3], field(f, '0'), -1)
     if result == 'met' then
       redis.call('ZADD', KEYS[4], now, id)
-      decided(prefix, k, now, ttl, true)
-      answered(prefix, k, ARGV[#ARGV - 1], ARGV[#ARGV], 'on_time')
+      decided(prefix, f, now, ttl, true)
+      answered(prefix, f, ARGV[#ARGV - 1], ARGV[#ARGV], 'on_time')
     end
-  elseif f[1] == 'breached' and not f[2] then
+  elseif f.state == 'breached' and not f.ended then
     if outcome == 'met' then result = 'late' else result = 'cancelled' end
     redis.call('HSET', k, 'ended', now)
-    redis.call('HINCRBY', KEYS[3], field(k, '1'), -1)
+    redis.call('HINCRBY', KEYS[3], field(f, '1'), -1)
   end
   if result then
-    if f[7] then redis.call('ZREM', KEYS[2], f[7]) end
-    if f[8] then
-      redis.call('ZREM', KEYS[2], f[8])
+    if f.next then redis.call('ZREM', KEYS[2], f.next) end
+    if f.redispatch_next then
+      redis.call('ZREM', KEYS[2], f.redispatch_next)
       redis.call('HDEL', k, 'redispatch_next')
     end
-    redis.call('ZREM', prefix .. 'sla:emopen:' .. f[4], id)
+    redis.call('ZREM', prefix .. 'sla:emopen:' .. f.stage_name, id)
     redis.call('EXPIRE', k, ttl)
     ended[id] = true
-    for _, v in ipairs({id, result, f[4], f[3], f[5], f[6]}) do table.insert(out, v) end
+    for _, v in ipairs({id, result, f.stage_name, f.agency, f.prio_name, f.started}) do
+      table.insert(out, v)
+    end
   end
 end
-if ARGV[4] == 'filter' then
-  for _, id in ipairs(redis.call('SMEMBERS', KEYS[1])) do
-    local f = redis.call('HMGET', okey(id), 'stage', 'assignment')
-    if f[1] and (ARGV[5] == '0' or f[1] == ARGV[5]) and (ARGV[6] == '' or f[2] == ARGV[6]) then
+-- The complaint's obligations and what the escalation pass below needs of each, read once.
+local members, escalates, withdrawn = nil, {}, {}
+local function scan()
+  members = redis.call('SMEMBERS', KEYS[1])
+  for _, id in ipairs(members) do
+    local g = redis.call('HMGET', okey(id), 'stage', 'assignment', 'escalates', 'withdrawn')
+    escalates[id], withdrawn[id] = g[3], g[4]
+    if ARGV[4] == 'filter' and g[1] and (ARGV[5] == '0' or g[1] == ARGV[5]) and
+        (ARGV[6] == '' or g[2] == ARGV[6]) then
       finish(id, ARGV[7])
     end
   end
+end
+if ARGV[4] == 'filter' then
+  scan()
   -- Closing the complaint ends all of it: its index expires with the obligations' records.
   if ARGV[5] == '0' and ARGV[6] == '' then redis.call('EXPIRE', KEYS[1], ttl) end
 else
   for i = 1, tonumber(ARGV[5]) do finish(ARGV[4 + 2 * i], ARGV[5 + 2 * i]) end
 end
 -- The escalations of what ended are not needed any more: end them and take the supervisors'
--- items back (a withdraw timer each, fired at once by the scheduler).
+-- items back (a withdraw timer each, fired at once by the scheduler). Neither field read for
+-- this is one finish() changes.
 if next(ended) then
-  for _, id in ipairs(redis.call('SMEMBERS', KEYS[1])) do
+  if not members then scan() end
+  for _, id in ipairs(members) do
     local k = okey(id)
-    local g = redis.call('HMGET', k, 'escalates', 'withdrawn')
-    if g[1] and ended[g[1]] then
+    if escalates[id] and ended[escalates[id]] then
       finish(id, 'cancelled')
-      if not g[2] then
+      if not withdrawn[id] then
         redis.call('HSET', k, 'withdrawn', now)
         redis.call('ZADD', KEYS[2], now, id .. '|withdraw')
       end
@@ -140,12 +160,13 @@ return out
 // KEYS: open counts. ARGV: prefix, obligation id, new agency
 constexpr const char* kReassign = R"lua(
 local k = okey(ARGV[2])
-local f = redis.call('HMGET', k, 'state', 'ended', 'agency')
-if f[3] and f[3] ~= ARGV[3] and (f[1] == 'open' or (f[1] == 'breached' and not f[2])) then
-  local overdue = f[1] == 'open' and '0' or '1'
-  redis.call('HINCRBY', KEYS[1], field(k, overdue), -1)
+local f = readOb(k)
+if f.agency and f.agency ~= ARGV[3] and (f.state == 'open' or (f.state == 'breached' and not f.ended)) then
+  local overdue = f.state == 'open' and '0' or '1'
+  redis.call('HINCRBY', KEYS[1], field(f, overdue), -1)
   redis.call('HSET', k, 'agency', ARGV[3])
-  redis.call('HINCRBY', KEYS[1], field(k, overdue), 1)
+  f.agency = ARGV[3]
+  redis.call('HINCRBY', KEYS[1], field(f, overdue), 1)
 end
 return 1
 )lua";
@@ -173,35 +194,35 @@ for _, m in ipairs(redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[2], 'LIMIT'
   redis.call('ZREM', KEYS[1], m)
   local id, kind = string.match(m, '^([^|]+)|(%a+)')
   local k = okey(id or '')
-  local f = redis.call('HMGET', k, 'state', 'ended', 'stage_name')
+  local f = readOb(k)
   local won = false
   if kind == 'warn' then
-    if f[1] == 'open' then redis.call('HSET', k, 'warned', ARGV[2]); won = true end
+    if f.state == 'open' then redis.call('HSET', k, 'warned', ARGV[2]); won = true end
   elseif kind == 'breach' then
-    if f[1] == 'open' then
+    if f.state == 'open' then
       redis.call('HSET', k, 'state', 'breached', 'breached', ARGV[2])
-      redis.call('HINCRBY', KEYS[3], field(k, '0'), -1)
-      redis.call('HINCRBY', KEYS[3], field(k, '1'), 1)
+      redis.call('HINCRBY', KEYS[3], field(f, '0'), -1)
+      redis.call('HINCRBY', KEYS[3], field(f, '1'), 1)
       redis.call('ZADD', KEYS[4], ARGV[2], id)
       redis.call('ZADD', KEYS[5], ARGV[2], id)
-      decided(ARGV[1], k, ARGV[2], ARGV[5], false)
-      answered(ARGV[1], k, ARGV[6], ARGV[7], 'late')
+      decided(ARGV[1], f, ARGV[2], ARGV[5], false)
+      answered(ARGV[1], f, ARGV[6], ARGV[7], 'late')
       won = true
     end
   elseif kind == 'close' then
-    if f[1] == 'open' then
+    if f.state == 'open' then
       redis.call('HSET', k, 'state', 'closed', 'ended', ARGV[2])
-      redis.call('HINCRBY', KEYS[3], field(k, '0'), -1)
-      redis.call('ZREM', ARGV[1] .. 'sla:emopen:' .. f[3], id)
+      redis.call('HINCRBY', KEYS[3], field(f, '0'), -1)
+      redis.call('ZREM', ARGV[1] .. 'sla:emopen:' .. f.stage_name, id)
       redis.call('EXPIRE', k, ARGV[5])
       -- The monitor closes the complaint now (its `closed` event follows): off the audit's list.
       redis.call('SREM', ARGV[1] .. 'sla:complaints:open', redis.call('HGET', k, 'complaint'))
       won = true
     end
   elseif kind == 'redispatch' then
-    if f[1] == 'breached' and not f[2] then won = true end
+    if f.state == 'breached' and not f.ended then won = true end
   elseif kind == 'withdraw' then
-    if f[1] then won = true end
+    if f.state then won = true end
   end
   if won then
     redis.call('ZADD', KEYS[2], ARGV[3], m)
