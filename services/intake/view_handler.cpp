@@ -24,17 +24,22 @@ namespace {
 // command, whatever its length.
 constexpr const char* kApplyView = R"lua(
 if redis.call('SISMEMBER', KEYS[1], ARGV[1]) == 1 then return 0 end
-if (redis.call('HGET', KEYS[2], 'version') or '0') ~= ARGV[6] then return -1 end
+local now = redis.call('HMGET', KEYS[2], 'version', 'updated_at_ms')
+if (now[1] or '0') ~= ARGV[6] then return -1 end
 redis.call('SADD', KEYS[1], ARGV[1])
 redis.call('RPUSH', KEYS[3], ARGV[2])
-redis.call('HSET', KEYS[2], 'status', ARGV[3], 'version', tostring(tonumber(ARGV[6]) + 1))
-local updated = tonumber(redis.call('HGET', KEYS[2], 'updated_at_ms') or '0')
-if tonumber(ARGV[4]) > updated then redis.call('HSET', KEYS[2], 'updated_at_ms', ARGV[4]) end
-if ARGV[5] ~= '' then redis.call('ZADD', KEYS[6], ARGV[5], string.match(KEYS[2], '[^:]+$')) end
+-- One HSET for the status, the version, the time and the event's fields (a later pair wins).
+local h = {'status', ARGV[3], 'version', tostring(tonumber(ARGV[6]) + 1)}
+if tonumber(ARGV[4]) > tonumber(now[2] or '0') then
+  h[#h + 1] = 'updated_at_ms'
+  h[#h + 1] = ARGV[4]
+end
 local i = 7
 local n = tonumber(ARGV[i]); i = i + 1
-if n > 0 then redis.call('HSET', KEYS[2], unpack(ARGV, i, i + 2 * n - 1)) end
+for j = i, i + 2 * n - 1 do h[#h + 1] = ARGV[j] end
+redis.call('HSET', KEYS[2], unpack(h))
 i = i + 2 * n
+if ARGV[5] ~= '' then redis.call('ZADD', KEYS[6], ARGV[5], string.match(KEYS[2], '[^:]+$')) end
 n = tonumber(ARGV[i]); i = i + 1
 if n > 0 then redis.call('HSET', KEYS[5], unpack(ARGV, i, i + 2 * n - 1)) end
 i = i + 2 * n

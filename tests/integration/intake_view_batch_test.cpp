@@ -118,12 +118,14 @@ TEST(IntakeViewBatchTest, ABatchBuildsTheViewsOneEventAtATimeBuilds) {
   for (auto* r : {&batch_redis, &single_redis}) deleteKeysOf(*r);
 }
 
-// How many HMGET (the view's read) Redis has run: INFO commandstats, cmdstat_hmget:calls=N.
+// How many times Redis has read a view's assignments (HGETALL, which every read of a view
+// for an update takes and the update script does not): INFO commandstats,
+// cmdstat_hgetall:calls=N.
 int64_t viewReads(redis::RedisClient& r) {
   const auto info = r.command({"INFO", "commandstats"}).str;
-  const auto at = info.find("cmdstat_hmget:calls=");
+  const auto at = info.find("cmdstat_hgetall:calls=");
   if (at == std::string::npos) return 0;
-  return std::stoll(info.substr(at + std::string("cmdstat_hmget:calls=").size()));
+  return std::stoll(info.substr(at + std::string("cmdstat_hgetall:calls=").size()));
 }
 
 TEST(IntakeViewBatchTest, AViewWrittenByAnotherHandlerIsReadAgainNotOverwritten) {
