@@ -728,8 +728,12 @@ TEST_F(KafkaTest, ALaneThatIsNeverEmptyTakesTurnsWithTheOtherTopics) {
   Producer producer(producerOptions(), kafkaLogger());
   const auto bulk = newTopic("turns-bulk"), urgent = newTopic("turns-urgent");
   std::vector<std::future<kafka::DeliveryReport>> sent;
-  for (int i = 0; i < 200; ++i) {
-    sent.push_back(producer.produce({bulk, "b", "bulk", {}}));
+  // Ten times as many on the lane: its batches take over a second, so the other topic's first
+  // fetch (its partition may be fetched later than the lane's) arrives while the lane is still
+  // full, and from then on the two must take turns.
+  constexpr int kBulk = 200, kUrgent = 2000;
+  for (int i = 0; i < kUrgent; ++i) {
+    if (i < kBulk) sent.push_back(producer.produce({bulk, "b", "bulk", {}}));
     sent.push_back(producer.produce({urgent, "u", "urgent", {}}));
   }
   for (const auto& r : kafka::awaitReports(sent, 30s)) ASSERT_TRUE(r.ok) << r.error;
@@ -738,7 +742,7 @@ TEST_F(KafkaTest, ALaneThatIsNeverEmptyTakesTurnsWithTheOtherTopics) {
   opts.lane_topics = {urgent};
   opts.max_batch = 10;
   std::mutex mu;
-  int urgent_left = 200, bulk_before_last_urgent = 0, mixed = 0;
+  int urgent_left = kUrgent, bulk_before_last_urgent = 0, mixed = 0;
   Consumer consumer(opts, producer, kafkaLogger(), nullptr);
   consumer.startBatches([&](const std::vector<Message>& batch) {
     {
@@ -752,12 +756,14 @@ TEST_F(KafkaTest, ALaneThatIsNeverEmptyTakesTurnsWithTheOtherTopics) {
     std::this_thread::sleep_for(5ms);  // the work a batch takes, not a wait for anything
     return std::vector<HandleResult>(batch.size(), HandleResult::done());
   });
-  ASSERT_TRUE(waitFor([&] { return consumer.processed() == 400; }, 60s)) << consumer.processed();
+  ASSERT_TRUE(waitFor([&] { return consumer.processed() == kBulk + kUrgent; }, 60s))
+      << consumer.processed();
   consumer.stop();
   std::lock_guard lk(mu);
   EXPECT_EQ(mixed, 0) << "a batch held lane and other messages";
-  // Batches of 10 in turns: about 190 of the others are done before the lane's last.
-  EXPECT_GE(bulk_before_last_urgent, 100) << "the lane starved the other topic";
+  // Batches of 10 in turns: every one of the others is done before the lane's last; with the
+  // lane always first, none would be.
+  EXPECT_GE(bulk_before_last_urgent, kBulk / 2) << "the lane starved the other topic";
 }
 
 TEST_F(KafkaTest, ALaneTopicMustBeOneOfTheConsumersTopics) {
