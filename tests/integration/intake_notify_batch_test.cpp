@@ -109,21 +109,10 @@ TEST(IntakeNotifyBatch, ABatchMakesTheJobsOneEventAtATimeMakes) {
   const int64_t t0 = testing::nowMs();
   std::vector<Life> lives{lifeOf("a", t0, false), lifeOf("b", t0 + 1, true),
                           lifeOf("c", t0 + 2, false)};
-  // Interleaved as a poll returns them, each complaint's in its order, with a message that is
-  // not an envelope among them.
-  std::vector<kafka::Message> messages;
-  for (size_t step = 0; step < lives[0].events.size(); ++step) {
-    for (const auto& c : lives)
-      messages.push_back(
-          testing::lifecycleMessage(c.events[step], static_cast<int64_t>(messages.size())));
-    if (step == 3) {
-      kafka::Message junk;
-      junk.topic = kafka::kComplaintsTopic;
-      junk.value = "not an envelope";
-      junk.offset = static_cast<int64_t>(messages.size());
-      messages.push_back(junk);
-    }
-  }
+  // Interleaved as a poll returns them, with a message that is not an envelope among them.
+  std::vector<std::vector<v1::EventEnvelope>> events;
+  for (const auto& c : lives) events.push_back(c.events);
+  const auto messages = testing::interleavedPoll(events, 3);
   const auto results = batched.handleBatch(messages);
   ASSERT_EQ(results.size(), messages.size());
   for (const auto& r : results) EXPECT_EQ(r.outcome, kafka::Outcome::Done) << r.reason;

@@ -68,24 +68,14 @@ TEST(IntakeViewBatchTest, ABatchBuildsTheViewsOneEventAtATimeBuilds) {
   std::vector<Complaint> complaints{lifeOf("a", t0), lifeOf("b", t0 + 1), lifeOf("c", t0 + 2)};
   // Interleaved as three partitions' worth of events arrive in one poll, each complaint's in
   // its order, with an undecodable message in the middle.
-  std::vector<kafka::Message> messages;
-  for (size_t step = 0; step < complaints[0].events.size(); ++step) {
-    for (const auto& c : complaints)
-      messages.push_back(
-          testing::lifecycleMessage(c.events[step], static_cast<int64_t>(messages.size())));
-    if (step == 2) {
-      kafka::Message junk;
-      junk.topic = kafka::kComplaintsTopic;
-      junk.value = "not an envelope";
-      junk.offset = static_cast<int64_t>(messages.size());
-      messages.push_back(junk);
-    }
-  }
+  std::vector<std::vector<v1::EventEnvelope>> events;
+  for (const auto& c : complaints) events.push_back(c.events);
+  const auto messages = testing::interleavedPoll(events, 2);
 
   const auto results = batched.handleBatch(messages);
   ASSERT_EQ(results.size(), messages.size());
   for (size_t i = 0; i < results.size(); ++i) {
-    const bool junk = messages[i].value == "not an envelope";
+    const bool junk = messages[i].value == testing::kUndecodable;
     EXPECT_EQ(results[i].outcome, junk ? kafka::Outcome::DeadLetter : kafka::Outcome::Done)
         << "message " << i << ": " << results[i].reason << " " << results[i].detail;
   }

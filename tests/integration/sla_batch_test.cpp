@@ -70,23 +70,12 @@ TEST(SlaBatchTest, ABatchLeavesTheLedgersAndObligationsOneEventAtATimeLeaves) {
     cids.push_back(uniqueName(std::string("sla-batch-") + n));
     lives.push_back(lifeOf(cids.back(), t0));
   }
-  std::vector<kafka::Message> messages;
-  for (size_t step = 0; step < lives[0].size(); ++step) {
-    for (const auto& life : lives)
-      messages.push_back(
-          testing::lifecycleMessage(life[step], static_cast<int64_t>(messages.size())));
-    if (step == 1) {
-      kafka::Message junk;
-      junk.topic = kafka::kComplaintsTopic;
-      junk.value = "not an envelope";
-      messages.push_back(junk);
-    }
-  }
+  const auto messages = testing::interleavedPoll(lives, 1);
 
   const auto results = batched.handleBatch(messages);
   ASSERT_EQ(results.size(), messages.size());
   for (size_t i = 0; i < results.size(); ++i) {
-    const bool junk = messages[i].value == "not an envelope";
+    const bool junk = messages[i].value == testing::kUndecodable;
     EXPECT_EQ(results[i].outcome, junk ? kafka::Outcome::DeadLetter : kafka::Outcome::Done)
         << "message " << i << ": " << results[i].reason << " " << results[i].detail;
   }

@@ -61,4 +61,21 @@ kafka::Message lifecycleMessage(const v1::EventEnvelope& env, int64_t offset) {
   return m;
 }
 
+std::vector<kafka::Message> interleavedPoll(
+    const std::vector<std::vector<v1::EventEnvelope>>& lives, size_t junk_after) {
+  std::vector<kafka::Message> messages;
+  for (size_t round = 0; !lives.empty() && round < lives[0].size(); ++round) {
+    for (const auto& life : lives)
+      messages.push_back(lifecycleMessage(life[round], static_cast<int64_t>(messages.size())));
+    if (round == junk_after) {
+      kafka::Message junk;
+      junk.topic = kafka::kComplaintsTopic;
+      junk.value = kUndecodable;
+      junk.offset = static_cast<int64_t>(messages.size());
+      messages.push_back(junk);
+    }
+  }
+  return messages;
+}
+
 }  // namespace lapor::testing

@@ -26,6 +26,16 @@ bool produceEvent(const std::string& brokers, const v1::EventEnvelope& env);
 // in-process).
 kafka::Message lifecycleMessage(const v1::EventEnvelope& env, int64_t offset);
 
+// What interleavedPoll() puts among the events: a message that is not an envelope.
+inline constexpr const char* kUndecodable = "not an envelope";
+
+// Several complaints' events as one poll returns them from lapor.complaints.v1: round by round,
+// one event of each complaint (each complaint's in its order), offsets in sequence, and an
+// undecodable message (kUndecodable) after round `junk_after`. Every life has as many events
+// as the first.
+std::vector<kafka::Message> interleavedPoll(
+    const std::vector<std::vector<v1::EventEnvelope>>& lives, size_t junk_after);
+
 // Every decodable envelope of `complaint_id` among `messages`.
 std::vector<v1::EventEnvelope> eventsOf(const std::vector<kafka::Message>& messages,
                                         const std::string& complaint_id);
