@@ -1,4 +1,5 @@
-// DescribeConsumerGroups (librdkafka admin API) on a short-lived client.
+// DescribeConsumerGroups and ListConsumerGroupOffsets (librdkafka admin API) on a short-lived
+// client.
 #include "consumer_groups.h"
 
 #include "kafka/rdkafka_conf.h"
@@ -10,17 +11,28 @@
 
 namespace lapor::bench {
 
-bool groupsStable(const std::string& brokers, const std::vector<std::string>& groups,
-                  size_t members, std::chrono::milliseconds timeout) {
+namespace {
+
+using Handle = std::unique_ptr<rd_kafka_t, void (*)(rd_kafka_t*)>;
+
+// A short-lived client for admin requests; empty when it cannot be made.
+Handle adminHandle(const std::string& brokers) {
   rd_kafka_conf_t* conf = rd_kafka_conf_new();
   kafka::detail::setOrThrow(conf, "bootstrap.servers", brokers);
   char err[512];
   rd_kafka_t* raw = rd_kafka_new(RD_KAFKA_PRODUCER, conf, err, sizeof err);
-  if (!raw) {
-    rd_kafka_conf_destroy(conf);
-    return false;
-  }
-  std::unique_ptr<rd_kafka_t, void (*)(rd_kafka_t*)> rk(raw, rd_kafka_destroy);
+  if (!raw) rd_kafka_conf_destroy(conf);
+  return Handle(raw, rd_kafka_destroy);
+}
+
+}  // namespace
+
+bool groupsStable(const std::string& brokers, const std::vector<std::string>& groups,
+                  size_t members, std::chrono::milliseconds timeout) {
+  auto rk = adminHandle(brokers);
+  if (!rk) return false;
+  rd_kafka_t* raw = rk.get();
+  char err[512];
   std::unique_ptr<rd_kafka_queue_t, void (*)(rd_kafka_queue_t*)> q(rd_kafka_queue_new(raw),
                                                                    rd_kafka_queue_destroy);
   std::unique_ptr<rd_kafka_AdminOptions_t, void (*)(rd_kafka_AdminOptions_t*)> opts(
@@ -55,15 +67,10 @@ std::map<std::string, int64_t> groupLags(const std::string& brokers,
                                          std::chrono::milliseconds timeout) {
   std::map<std::string, int64_t> out;
   for (const auto& g : groups) out[g] = -1;
-  rd_kafka_conf_t* conf = rd_kafka_conf_new();
-  kafka::detail::setOrThrow(conf, "bootstrap.servers", brokers);
+  auto rk = adminHandle(brokers);
+  if (!rk) return out;
+  rd_kafka_t* raw = rk.get();
   char err[512];
-  rd_kafka_t* raw = rd_kafka_new(RD_KAFKA_PRODUCER, conf, err, sizeof err);
-  if (!raw) {
-    rd_kafka_conf_destroy(conf);
-    return out;
-  }
-  std::unique_ptr<rd_kafka_t, void (*)(rd_kafka_t*)> rk(raw, rd_kafka_destroy);
   const int ms = static_cast<int>(timeout.count());
   // The partitions and their ends.
   const rd_kafka_metadata_t* md = nullptr;
