@@ -22,8 +22,7 @@ constexpr const char* kLuaHelpers = R"lua(
 local function okey(id) return ARGV[1] .. 'sla:ob:' .. id end
 -- The fields the helpers need, in this order: o.state, o.ended, o.agency, ...
 local kObFields = {'state', 'ended', 'agency', 'stage_name', 'prio_name', 'started', 'next',
-                   'redispatch_next', 'type', 'category', 'stage', 'assignment', 'escalates',
-                   'withdrawn'}
+                   'redispatch_next', 'type', 'category'}
 local function readOb(k)
   local f = redis.call('HMGET', k, unpack(kObFields))
   local o = {}
