@@ -25,10 +25,7 @@ redis.call('ZADD', KEYS[3], ARGV[2], ARGV[1])
 return 1
 )lua";
 
-const redis::Script& kMakeJobScript() {
-  static const redis::Script script(kMakeJob);
-  return script;
-}
+const redis::Script kMakeJobScript(kMakeJob);
 
 // KEYS: due. ARGV: job id, now, lease until
 constexpr const char* kClaim = R"lua(
@@ -273,7 +270,7 @@ std::vector<kafka::HandleResult> ReporterNotifier::handleBatch(
     for (const auto& channel : channelsFor(reach)) {
       const auto job_id = events::nameUuid("reporter-notice/" + env.event_id() + "/" + channel);
       third.eval(
-          kMakeJobScript(),
+          kMakeJobScript,
           {redis_.key("intake:notify:job:" + job_id), redis_.key("intake:notify:done:" + job_id),
            redis_.key("intake:notify:due")},
           {job_id, std::to_string(clock_.nowMs()), "complaint_id", cid, "channel", channel,
