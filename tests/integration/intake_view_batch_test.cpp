@@ -109,14 +109,8 @@ TEST(IntakeViewBatchTest, ABatchBuildsTheViewsOneEventAtATimeBuilds) {
 }
 
 // How many times Redis has read a view's assignments (HGETALL, which every read of a view
-// for an update takes and the update script does not): INFO commandstats,
-// cmdstat_hgetall:calls=N.
-int64_t viewReads(redis::RedisClient& r) {
-  const auto info = r.command({"INFO", "commandstats"}).str;
-  const auto at = info.find("cmdstat_hgetall:calls=");
-  if (at == std::string::npos) return 0;
-  return std::stoll(info.substr(at + std::string("cmdstat_hgetall:calls=").size()));
-}
+// for an update takes and the update script does not).
+int64_t viewReads(redis::RedisClient& r) { return commandCalls(r, "hgetall"); }
 
 TEST(IntakeViewBatchTest, AViewWrittenByAnotherHandlerIsReadAgainNotOverwritten) {
   prometheus::Registry registry;

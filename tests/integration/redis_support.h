@@ -5,6 +5,7 @@
 #include "process.h"
 #include "redis/redis_client.h"
 
+#include <cstdint>
 #include <string>
 
 namespace lapor::integration {
@@ -22,6 +23,17 @@ inline redis::RedisOptions testRedisOptions(const std::string& prefix) {
 inline void deleteKeysOf(redis::RedisClient& r) {
   auto keys = r.command({"KEYS", r.key("*")});
   for (const auto& k : keys.elements) r.command({"DEL", k.str});
+}
+
+// How many times Redis has run `command` (lower case, e.g. "hgetall"), scripts' commands
+// included, since it started: INFO commandstats, cmdstat_<command>:calls=N. Each test stack
+// runs one test at a time, so the difference over a step is that step's.
+inline int64_t commandCalls(redis::RedisClient& r, const std::string& command) {
+  const auto info = r.command({"INFO", "commandstats"}).str;
+  const auto name = "cmdstat_" + command + ":calls=";
+  const auto at = info.find(name);
+  if (at == std::string::npos) return 0;
+  return std::stoll(info.substr(at + name.size()));
 }
 
 }  // namespace lapor::integration
