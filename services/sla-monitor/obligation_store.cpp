@@ -83,7 +83,9 @@ return 1
 // Returns id, result, stage name, agency, priority name, started for each ended obligation.
 constexpr const char* kEnd = R"lua(
 local prefix, now, ttl = ARGV[1], ARGV[2], ARGV[3]
-local out, ended = {}, {}
+-- ended: what ended here; escalated: what ended here after its breach, the only obligations a
+-- supervisor can have been given (an escalation starts from a breach).
+local out, ended, escalated = {}, {}, false
 local function finish(id, outcome)
   local k = okey(id)
   local f = readOb(k)
@@ -102,6 +104,7 @@ local function finish(id, outcome)
     if outcome == 'met' then result = 'late' else result = 'cancelled' end
     redis.call('HSET', k, 'ended', now)
     redis.call('HINCRBY', KEYS[3], field(f, '1'), -1)
+    escalated = true
   end
   if result then
     if f.next then redis.call('ZREM', KEYS[2], f.next) end
@@ -109,7 +112,10 @@ local function finish(id, outcome)
       redis.call('ZREM', KEYS[2], f.redispatch_next)
       redis.call('HDEL', k, 'redispatch_next')
     end
-    redis.call('ZREM', prefix .. 'sla:emopen:' .. f.stage_name, id)
+    -- Only an emergency's obligation is in the open emergencies (kStart).
+    if f.prio_name == 'emergency' then
+      redis.call('ZREM', prefix .. 'sla:emopen:' .. f.stage_name, id)
+    end
     redis.call('EXPIRE', k, ttl)
     ended[id] = true
     for _, v in ipairs({id, result, f.stage_name, f.agency, f.prio_name, f.started}) do
@@ -139,8 +145,9 @@ else
 end
 -- The escalations of what ended are not needed any more: end them and take the supervisors'
 -- items back (a withdraw timer each, fired at once by the scheduler). Neither field read for
--- this is one finish() changes.
-if next(ended) then
+-- this is one finish() changes. Nothing that ended before its breach was ever escalated, so
+-- without a breached one among them the complaint's other obligations are not read.
+if escalated then
   if not members then scan() end
   for _, id in ipairs(members) do
     local k = okey(id)

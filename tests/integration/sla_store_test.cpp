@@ -4,6 +4,7 @@
 #include "integration_support.h"
 #include "log/logger.h"
 #include "obligation_store.h"
+#include "redis_support.h"
 
 #include <gtest/gtest.h>
 
@@ -146,6 +147,34 @@ TEST_F(SlaStoreTest, EndingAnObligationEndsItsEscalations) {
       << "the escalation's breach is gone, its withdrawal due at once";
   EXPECT_EQ(store.get("ob-base-esc")->state(), v1::OBLIGATION_STATE_CANCELLED);
   EXPECT_EQ(store.get("ob-base-esc")->escalates_obligation_id(), "ob-base");
+}
+
+// An obligation ended before its breach was never escalated (an escalation starts from a
+// breach): ending it reads no other obligation of the complaint, and a normal complaint's
+// obligation is not looked for among the open emergencies. After a breach the complaint's
+// obligations are read for the escalations to withdraw (EndingAnObligationEndsItsEscalations).
+TEST_F(SlaStoreTest, EndingAnObligationBeforeItsBreachReadsNoOtherObligation) {
+  ObligationStore store(*a_, 1h);
+  for (auto stage : {v1::SLA_STAGE_ACKNOWLEDGE, v1::SLA_STAGE_FOLLOW_UP, v1::SLA_STAGE_RESOLUTION}) {
+    auto o = obligation("few", kNow + 60'000);
+    o.obligation_id = "ob-few-" + std::to_string(stage);
+    o.stage = stage;
+    ASSERT_TRUE(store.start(o, ""));
+  }
+  const auto members = commandCalls(*a_, "smembers");
+  const auto reads = commandCalls(*a_, "hmget");
+  const auto zrems = commandCalls(*a_, "zrem");
+  const auto stop = sla::ObligationStop{"ob-few-" + std::to_string(v1::SLA_STAGE_ACKNOWLEDGE),
+                                        v1::SLA_STAGE_ACKNOWLEDGE, "a-few", "dinas-pu",
+                                        EndOutcome::Met};
+  auto ended = store.end("c-few", std::vector<sla::ObligationStop>{stop}, kNow);
+  ASSERT_EQ(ended.size(), 1u);
+  EXPECT_EQ(ended[0].result, "met");
+  EXPECT_EQ(commandCalls(*a_, "smembers") - members, 0) << "the complaint's obligations listed";
+  EXPECT_EQ(commandCalls(*a_, "hmget") - reads, 1) << "only the ended obligation is read";
+  EXPECT_EQ(commandCalls(*a_, "zrem") - zrems, 1) << "only its timers are taken off";
+  EXPECT_EQ(store.get(stop.obligation_id)->state(), v1::OBLIGATION_STATE_MET);
+  EXPECT_EQ(store.forComplaint("c-few").size(), 3u);
 }
 
 TEST_F(SlaStoreTest, TwoMonitorsNeverClaimTheSameTimer) {
