@@ -21,12 +21,15 @@ namespace {
 // ARGV: event_id, entry, status, occurred_at_ms, index_score ('' = none), expected version,
 //       n, n field/value pairs of the view hash, m, m assignment id/packed pairs, k, k agencies
 // Returns 1 applied, 0 a repeat, -1 the view changed since it was read. Each group is one
-// command, whatever its length.
+// command, whatever its length. The event set's SADD answers whether the event is a repeat, so
+// a new event on the view as read costs no separate look.
 constexpr const char* kApplyView = R"lua(
-if redis.call('SISMEMBER', KEYS[1], ARGV[1]) == 1 then return 0 end
 local now = redis.call('HMGET', KEYS[2], 'version', 'updated_at_ms')
-if (now[1] or '0') ~= ARGV[6] then return -1 end
-redis.call('SADD', KEYS[1], ARGV[1])
+if (now[1] or '0') ~= ARGV[6] then
+  if redis.call('SISMEMBER', KEYS[1], ARGV[1]) == 1 then return 0 end
+  return -1
+end
+if redis.call('SADD', KEYS[1], ARGV[1]) == 0 then return 0 end
 redis.call('RPUSH', KEYS[3], ARGV[2])
 -- One HSET for the status, the version, the time and the event's fields (a later pair wins).
 local h = {'status', ARGV[3], 'version', tostring(tonumber(ARGV[6]) + 1)}

@@ -129,7 +129,10 @@ TEST(IntakeViewBatchTest, AViewWrittenByAnotherHandlerIsReadAgainNotOverwritten)
   std::vector<kafka::Message> m;
   for (const auto& e : c.events)
     m.push_back(testing::lifecycleMessage(e, static_cast<int64_t>(m.size())));
+  const auto asked = commandCalls(single_redis, "sismember");
   for (const auto& msg : m) ASSERT_EQ(single.handle(msg).outcome, kafka::Outcome::Done);
+  EXPECT_EQ(commandCalls(single_redis, "sismember"), asked)
+      << "on the view as read, the event set's SADD alone tells a repeat (m[4]) from a new event";
 
   auto done = [](const kafka::HandleResult& r) {
     return r.outcome == kafka::Outcome::Done ? "done" : r.reason + ": " + r.detail;
