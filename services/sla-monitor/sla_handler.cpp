@@ -162,12 +162,17 @@ std::vector<kafka::HandleResult> LifecycleHandler::handleBatch(
     std::vector<size_t> ends;
     Step step;
   };
-  // One event per complaint per pass: each reads the ledger the one before it saved.
+  // The ledgers as this batch left them, by complaint: only this handler writes a ledger, and
+  // a complaint's events come to one handler at a time, so a complaint's next event in the
+  // batch starts from the ledger its last one saved, without reading it again.
+  std::map<std::string, v1::ComplaintLedger> saved;
+  // One event per complaint per pass: each starts from the ledger the one before it saved.
   for (auto pass = passes.next(); !pass.empty(); pass = passes.next()) {
     // An undeliverable report's second write depends on the first's answer: on its own.
     std::vector<size_t> together;
     for (size_t i : pass) {
       if (envs[i].event_case() == v1::EventEnvelope::kUndeliverable) {
+        saved.erase(envs[i].complaint_id());
         auto r = apply(envs[i]);
         if (r.outcome == kafka::Outcome::Retry)
           passes.retry(i, r.reason, r.detail);
@@ -178,27 +183,38 @@ std::vector<kafka::HandleResult> LifecycleHandler::handleBatch(
       }
     }
     if (together.empty()) continue;
+    // The ledgers not yet known, in one round trip.
     std::vector<redis::Reply> ledgers, replies;
+    std::vector<size_t> read;  // positions in `together` read now
     redis::Pipeline reads;
-    for (size_t i : together) reads.command(store_.ledgerCommand(envs[i].complaint_id()));
-    try {
-      ledgers = store_.run(reads);
-    } catch (const redis::RedisError& e) {
-      for (size_t i : together) retry(i, e.what());
-      continue;
+    for (size_t k = 0; k < together.size(); ++k) {
+      if (saved.count(envs[together[k]].complaint_id())) continue;
+      read.push_back(k);
+      reads.command(store_.ledgerCommand(envs[together[k]].complaint_id()));
     }
+    if (reads.size() > 0) {
+      try {
+        ledgers = store_.run(reads);
+      } catch (const redis::RedisError& e) {
+        for (size_t i : together) retry(i, e.what());
+        continue;
+      }
+    }
+    std::vector<const redis::Reply*> ledger_of(together.size(), nullptr);
+    for (size_t r = 0; r < read.size(); ++r) ledger_of[read[r]] = &ledgers[r];
     redis::Pipeline writes;
     std::vector<Planned> planned;
     planned.reserve(together.size());
     for (size_t k = 0; k < together.size(); ++k) {
       const size_t i = together[k];
       const auto& env = envs[i];
-      if (ledgers[k].type == redis::Reply::Type::Error) {
-        retry(i, ledgers[k].str);
+      if (ledger_of[k] && ledger_of[k]->type == redis::Reply::Type::Error) {
+        retry(i, ledger_of[k]->str);
         continue;
       }
       const auto at = env.occurred_at_ms();
-      const auto before = ObligationStore::ledgerFrom(ledgers[k]);
+      const auto before = ledger_of[k] ? ObligationStore::ledgerFrom(*ledger_of[k])
+                                       : saved.at(env.complaint_id());
       Planned& p = planned.emplace_back();
       p.i = i;
       p.step = step(before, env, policy_, calendar_);
@@ -224,6 +240,9 @@ std::vector<kafka::HandleResult> LifecycleHandler::handleBatch(
       }
       if (s.changed && !closing) store_.addSaveLedger(writes, s.ledger, counts);
       p.last = writes.size();
+      // What Redis holds once this is written: the new ledger if the event changed it, else the
+      // one it started from.
+      if (!s.changed) p.step.ledger = before;
     }
     try {
       replies = store_.run(writes);
@@ -231,12 +250,13 @@ std::vector<kafka::HandleResult> LifecycleHandler::handleBatch(
       for (const auto& p : planned) retry(p.i, e.what());
       continue;
     }
-    for (const auto& p : planned) {
+    for (auto& p : planned) {
       const auto& env = envs[p.i];
       std::string failed;
       for (size_t r = p.first; r < p.last && failed.empty(); ++r)
         if (replies[r].type == redis::Reply::Type::Error) failed = replies[r].str;
       if (!failed.empty()) {
+        saved.erase(env.complaint_id());
         retry(p.i, failed);  // what went through is safe to apply again
         continue;
       }
@@ -252,6 +272,7 @@ std::vector<kafka::HandleResult> LifecycleHandler::handleBatch(
                                     {"due_at_ms", o->due_at_ms}});
       }
       for (size_t r : p.ends) ended(env, ObligationStore::endedOf(replies[r]));
+      saved[env.complaint_id()] = std::move(p.step.ledger);
       passes.finish(p.i, kafka::HandleResult::done());
     }
   }

@@ -56,8 +56,9 @@ class LifecycleHandler {
                    log::Logger logger, SlaMetrics& metrics);
   kafka::HandleResult handle(const kafka::Message& msg);
   // What one poll returned (kafka::BatchHandler): per pass, one event of each complaint, with
-  // one Redis round trip reading their ledgers and one writing all their changes, in the order
-  // handle() writes them.
+  // one Redis round trip writing all their changes, in the order handle() writes them. Each
+  // complaint's ledger is read once per batch (in the first pass it appears in); its later
+  // events start from the ledger the one before saved.
   std::vector<kafka::HandleResult> handleBatch(const std::vector<kafka::Message>& batch);
 
  private:

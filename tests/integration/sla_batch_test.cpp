@@ -1,6 +1,6 @@
 // The SLA monitor's batch path against the real Redis: a batch of interleaved lifecycle events
 // of several complaints, with a repeat and an undecodable message, leaves exactly the ledgers
-// and obligations the same events leave one at a time.
+// and obligations the same events leave one at a time, reading each complaint's ledger once.
 #include "events/envelope.h"
 #include "integration_support.h"
 #include "lifecycle_events.h"
@@ -72,8 +72,11 @@ TEST(SlaBatchTest, ABatchLeavesTheLedgersAndObligationsOneEventAtATimeLeaves) {
   }
   const auto messages = testing::interleavedPoll(lives, 1);
 
+  const auto reads = commandCalls(batch_redis, "get");
   const auto results = batched.handleBatch(messages);
   ASSERT_EQ(results.size(), messages.size());
+  EXPECT_EQ(commandCalls(batch_redis, "get") - reads, static_cast<int64_t>(cids.size()))
+      << "each complaint's ledger is read once in the batch, not once per event";
   for (size_t i = 0; i < results.size(); ++i) {
     const bool junk = messages[i].value == testing::kUndecodable;
     EXPECT_EQ(results[i].outcome, junk ? kafka::Outcome::DeadLetter : kafka::Outcome::Done)
