@@ -136,6 +136,49 @@ TEST(Report, TableHasAnEmergencyLineUnderEachStepAndTheTransactionalHop) {
   EXPECT_NE(table.find("2 of 2 delivered"), std::string::npos) << table;
 }
 
+// The counters as Redis 7 prints them (CRLF lines, section headers, subcommands).
+TEST(RedisWork, CommandsScriptCallsAndReadsFromInfo) {
+  const std::string info =
+      "# Commandstats\r\n"
+      "cmdstat_hset:calls=40,usec=120,usec_per_call=3.00,rejected_calls=0,failed_calls=0\r\n"
+      "cmdstat_evalsha:calls=7,usec=300,usec_per_call=42.86,rejected_calls=0,failed_calls=0\r\n"
+      "cmdstat_eval:calls=1,usec=50,usec_per_call=50.00,rejected_calls=0,failed_calls=0\r\n"
+      "cmdstat_client|setname:calls=2,usec=1,usec_per_call=0.50,rejected_calls=0,failed_calls=0\r\n"
+      "cmdstat_info:calls=9,usec=900,usec_per_call=100.00,rejected_calls=0,failed_calls=0\r\n"
+      "\r\n# Stats\r\n"
+      "total_commands_processed:59\r\n"
+      "total_reads_processed:12\r\n"
+      "total_writes_processed:11\r\n";
+  const auto w = parseRedisInfo(info);
+  EXPECT_EQ(w.commands, 50) << "every command but INFO, the measurement's own";
+  EXPECT_EQ(w.script_calls, 8);
+  EXPECT_EQ(w.reads, 12);
+  const auto d = w - parseRedisInfo("cmdstat_hset:calls=10,usec=1\ntotal_reads_processed:2\n");
+  EXPECT_EQ(d.commands, 40);
+  EXPECT_EQ(d.script_calls, 8);
+  EXPECT_EQ(d.reads, 10);
+}
+
+TEST(Report, RedisWorkPerComplaintInTheJsonAndTheTable) {
+  auto r = reportWithOneStep();
+  EXPECT_TRUE(toJson(r).at("steps").at(0).at("redis").is_null()) << "not measured";
+  r.steps[0].redis_measured = true;
+  r.steps[0].redis = {600, 30, 90};
+  const auto redis = toJson(r).at("steps").at(0).at("redis");
+  EXPECT_DOUBLE_EQ(redis.at("commands_per_complaint"), 200);
+  EXPECT_DOUBLE_EQ(redis.at("script_calls_per_complaint"), 10);
+  EXPECT_DOUBLE_EQ(redis.at("reads_per_complaint"), 30);
+  const auto table = renderTable(r);
+  const auto head = table.find("Redis per complaint");
+  ASSERT_NE(head, std::string::npos) << table;
+  const auto row = table.find("\n100/s ", head);
+  ASSERT_NE(row, std::string::npos) << table;
+  const auto line = table.substr(row + 1, table.find('\n', row + 1) - row - 1);
+  EXPECT_NE(line.find("200.0"), std::string::npos) << line;
+  EXPECT_NE(line.find("10.00"), std::string::npos) << line;
+  EXPECT_NE(line.find("30.00"), std::string::npos) << line;
+}
+
 TEST(CpuSeconds, OwnProcessIsReadAndAGoneOneIsMinusOne) {
   EXPECT_GE(cpuSeconds(getpid()), 0.0);
   EXPECT_EQ(cpuSeconds(-1), -1.0);

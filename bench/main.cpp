@@ -6,8 +6,10 @@
 #include "build_info.h"
 #include "consumer_groups.h"
 #include "kafka/message.h"
+#include "log/logger.h"
 #include "measure.h"
 #include "pipeline.h"
+#include "redis/redis_client.h"
 #include "report.h"
 #include "stack.h"
 #include "wait.h"
@@ -22,6 +24,7 @@
 #include <ctime>
 #include <fstream>
 #include <iostream>
+#include <optional>
 #include <random>
 #include <sstream>
 
@@ -41,6 +44,16 @@ using namespace std::chrono_literals;
 const std::vector<std::string> kLifecycleReaders{"lapor-intake-view", "lapor-intake-notify",
                                                  "lapor-routing", "lapor-notification",
                                                  "lapor-sla-monitor"};
+
+// Redis's counters now (measure.h, RedisWork); nothing when its INFO cannot be read.
+std::optional<RedisWork> redisWork(redis::RedisClient& r) {
+  try {
+    return parseRedisInfo(r.command({"INFO", "commandstats"}).str +
+                          r.command({"INFO", "stats"}).str);
+  } catch (const std::exception&) {
+    return std::nullopt;
+  }
+}
 
 std::string envOr(const char* name, const std::string& fallback) {
   const char* v = std::getenv(name);
@@ -197,6 +210,10 @@ int run(const Settings& s, const std::string& command) {
   if (auto pid = envOr("LAPOR_BENCH_REDIS_PID", ""); !pid.empty())
     groups["redis"].push_back(std::stoi(pid));
   groups["bench"].push_back(getpid());
+  redis::RedisOptions redis_options;
+  redis_options.host = testing::requiredEnv("LAPOR_REDIS_HOST");
+  redis_options.port = std::stoi(testing::requiredEnv("LAPOR_REDIS_PORT"));
+  redis::RedisClient redis_info(redis_options, log::Logger("lapor-bench", log::Level::Error));
 
   Pipeline pipeline(stack.endpoint("intake").grpc(), s.credentials, workload);
   pipeline.acknowledgeInBatches(s.acknowledge == "batch");
@@ -218,6 +235,7 @@ int run(const Settings& s, const std::string& command) {
     o.drain_timeout = drain;
     const auto before = cpuOf(groups);
     const double jit_before = kafka_pid ? jitCpuSeconds(kafka_pid) : 0;
+    const auto redis_before = redisWork(redis_info);
     auto res = pipeline.run(o);
     {
       const auto began = std::chrono::steady_clock::now();
@@ -239,6 +257,10 @@ int run(const Settings& s, const std::string& command) {
       res.cpu_seconds[group] = secs - before.at(group);
     // Part of the broker's own figure, shown beside it: how warm its JVM was in this step.
     if (kafka_pid) res.cpu_seconds["kafka jit"] = jitCpuSeconds(kafka_pid) - jit_before;
+    if (const auto redis_after = redisWork(redis_info); redis_before && redis_after) {
+      res.redis_measured = true;
+      res.redis = *redis_after - *redis_before;
+    }
     res.instances = instances;
     std::cerr << fmt::format(
         "  {} completed, {:.1f}/s, delivered p99 {:.1f} ms, unsent {}, "

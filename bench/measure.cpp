@@ -10,6 +10,7 @@
 #include <fstream>
 #include <numeric>
 #include <sstream>
+#include <string_view>
 #include <thread>
 
 namespace lapor::bench {
@@ -83,6 +84,35 @@ double threadCpuSeconds(pid_t pid, const std::vector<std::string>& name_prefixes
 
 double jitCpuSeconds(pid_t pid) {
   return threadCpuSeconds(pid, {"C1 CompilerThre", "C2 CompilerThre"});
+}
+
+RedisWork parseRedisInfo(const std::string& info) {
+  RedisWork w;
+  std::istringstream in(info);
+  for (std::string line; std::getline(in, line);) {
+    if (!line.empty() && line.back() == '\r') line.pop_back();
+    const auto colon = line.find(':');
+    if (colon == std::string::npos) continue;
+    const auto key = line.substr(0, colon);
+    if (key == "total_reads_processed") {
+      w.reads = std::stoll(line.substr(colon + 1));
+      continue;
+    }
+    // cmdstat_<command>:calls=N,usec=...; subcommands as cmdstat_<command>|<sub>.
+    constexpr std::string_view kStat = "cmdstat_";
+    if (key.rfind(kStat, 0) != 0 || line.compare(colon + 1, 6, "calls=") != 0) continue;
+    const auto command = key.substr(kStat.size());
+    if (command == "info") continue;  // the measurement's own
+    const int64_t calls = std::stoll(line.substr(colon + 7));
+    w.commands += calls;
+    for (const char* script : {"eval", "evalsha", "eval_ro", "evalsha_ro", "fcall", "fcall_ro"})
+      if (command == script) w.script_calls += calls;
+  }
+  return w;
+}
+
+RedisWork operator-(const RedisWork& a, const RedisWork& b) {
+  return {a.commands - b.commands, a.script_calls - b.script_calls, a.reads - b.reads};
 }
 
 MachineInfo describeMachine() {

@@ -5,6 +5,8 @@
 
 #include <sys/types.h>
 
+#include <cstdint>
+
 #include <string>
 #include <vector>
 
@@ -30,6 +32,17 @@ double cpuSeconds(pid_t pid);
 double threadCpuSeconds(pid_t pid, const std::vector<std::string>& name_prefixes);
 // The JIT compilers' share of the JVM PID: threadCpuSeconds of its C1 and C2 compiler threads.
 double jitCpuSeconds(pid_t pid);
+
+// What Redis did, from its INFO (sections commandstats and stats): every command it ran, the
+// commands of scripts included (cmdstat_*:calls, INFO itself left out); of them, the script
+// calls (EVAL, EVALSHA, FCALL and their read-only forms); and how many reads of its clients'
+// sockets it took in (total_reads_processed: about one per round trip, a pipeline that arrives
+// at once being one).
+struct RedisWork {
+  int64_t commands = 0, script_calls = 0, reads = 0;
+};
+RedisWork parseRedisInfo(const std::string& info);
+RedisWork operator-(const RedisWork& a, const RedisWork& b);
 
 struct MachineInfo {
   unsigned nproc = 0;

@@ -117,6 +117,9 @@ struct StepResult {
   uint64_t ack_errors = 0;
   std::map<std::string, std::string> error_samples;  // gRPC code -> one message
   std::map<std::string, double> cpu_seconds;         // per process group, during the step
+  // What Redis did over the same window as cpu_seconds (measured: Redis's INFO could be read).
+  bool redis_measured = false;
+  RedisWork redis;
   // The readers of the lifecycle topic (consumer groups) once the step's last delivery arrived:
   // events each had not yet read (committed), and how long until every one had read them all
   // (-1: not within the drain time). The citizens' view and notices are not on the agencies'

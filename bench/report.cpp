@@ -22,6 +22,21 @@ std::string ratio(double a, double b) {
   return b > 0 ? fmt::format("{:.1f}x", a / b) : "-";
 }
 
+// Per completed complaint; 0 for a step that completed none.
+double perComplaint(double total, const StepResult& s) {
+  return s.completed ? total / static_cast<double>(s.completed) : 0.0;
+}
+
+nlohmann::json redisJson(const StepResult& s) {
+  if (!s.redis_measured) return nullptr;
+  return {{"commands", s.redis.commands},
+          {"script_calls", s.redis.script_calls},
+          {"reads", s.redis.reads},
+          {"commands_per_complaint", perComplaint(static_cast<double>(s.redis.commands), s)},
+          {"script_calls_per_complaint", perComplaint(static_cast<double>(s.redis.script_calls), s)},
+          {"reads_per_complaint", perComplaint(static_cast<double>(s.redis.reads), s)}};
+}
+
 nlohmann::json stepJson(const StepResult& s, const RunReport& r) {
   nlohmann::json cpu = nlohmann::json::object();
   for (const auto& [name, secs] : s.cpu_seconds) {
@@ -80,7 +95,8 @@ nlohmann::json stepJson(const StepResult& s, const RunReport& r) {
              r.grpc.latency.p50 > 0 ? s.submit.p50 / r.grpc.latency.p50 : 0},
             {"throughput_over_kafka_throughput",
              r.kafka.throughput > 0 ? s.throughput / r.kafka.throughput : 0}}},
-          {"cpu", cpu}};
+          {"cpu", cpu},
+          {"redis", redisJson(s)}};
 }
 
 }  // namespace
@@ -297,6 +313,18 @@ std::string renderTable(const RunReport& r) {
               : fmt::format(" {:>12.3f}", it->second * 1000.0 / static_cast<double>(s.completed));
     }
     line(row);
+  }
+  line("");
+  line("Redis per complaint   commands (scripts' included)   script calls   reads (~ round trips)");
+  for (const auto& s : r.steps) {
+    if (!s.redis_measured || s.completed == 0) {
+      line(fmt::format("{:<20} {:>31}", s.name, "-"));
+      continue;
+    }
+    line(fmt::format("{:<20} {:>31.1f} {:>14.2f} {:>23.2f}", s.name,
+                     perComplaint(static_cast<double>(s.redis.commands), s),
+                     perComplaint(static_cast<double>(s.redis.script_calls), s),
+                     perComplaint(static_cast<double>(s.redis.reads), s)));
   }
   line("");
   uint64_t expected = 0, late = 0;

@@ -1,6 +1,7 @@
 # Checks that the smoke run's JSON result carries every figure the table is built from: the
 # warm-up (how long, and the broker's JIT share when it ended), the baselines (raw and transactional Kafka hop, gRPC call), and per step the delivered latency of
-# all complaints and of the EMERGENCY ones, with the ratio to the transactional hop. Presence
+# all complaints and of the EMERGENCY ones, with the ratio to the transactional hop, the
+# readers of the lifecycle topic and what Redis did per complaint. Presence
 # and shape only: nothing here judges a speed.
 # The per-complaint CSV must carry each complaint's priority.
 #   cmake -DJSON=<path> -DCSV=<path> -P smoke_json_check.cmake
@@ -75,6 +76,15 @@ foreach(i RANGE ${last})
       message(FATAL_ERROR "${JSON}: step ${i}: the offsets of ${g} could not be read")
     endif()
   endforeach()
+  # What Redis did for the step's complaints (INFO commandstats and stats over the step).
+  foreach(f commands script_calls reads commands_per_complaint script_calls_per_complaint
+            reads_per_complaint)
+    require(steps ${i} redis ${f})
+  endforeach()
+  require(steps ${i} redis commands)
+  if(NOT value GREATER 0)
+    message(FATAL_ERROR "${JSON}: step ${i}: no Redis command counted")
+  endif()
 endforeach()
 file(STRINGS "${CSV}" header LIMIT_COUNT 1)
 if(NOT header MATCHES ",priority$")
@@ -84,4 +94,4 @@ file(STRINGS "${CSV}" emergency REGEX ",PRIORITY_EMERGENCY$" LIMIT_COUNT 1)
 if(NOT emergency)
   message(FATAL_ERROR "${CSV}: no complaint of priority PRIORITY_EMERGENCY")
 endif()
-message(STATUS "${JSON}: ${steps} steps, every baseline, emergency and reader figure present")
+message(STATUS "${JSON}: ${steps} steps, every baseline, emergency, reader and Redis figure present")
