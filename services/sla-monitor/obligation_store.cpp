@@ -67,8 +67,12 @@ redis.call('HSET', k, 'complaint', ARGV[3], 'assignment', ARGV[4], 'agency', ARG
            'type', ARGV[20])
 if ARGV[17] ~= '' then redis.call('HSET', k, 'escalates', ARGV[17]) end
 redis.call('SADD', KEYS[1], ARGV[2])
-if ARGV[14] ~= '0' then redis.call('ZADD', KEYS[2], ARGV[14], ARGV[2] .. '|warn') end
-redis.call('ZADD', KEYS[2], ARGV[13], ARGV[2] .. '|' .. ARGV[16])
+-- The deadline's timer, and the warning's before it if there is one: one ZADD.
+if ARGV[14] ~= '0' then
+  redis.call('ZADD', KEYS[2], ARGV[14], ARGV[2] .. '|warn', ARGV[13], ARGV[2] .. '|' .. ARGV[16])
+else
+  redis.call('ZADD', KEYS[2], ARGV[13], ARGV[2] .. '|' .. ARGV[16])
+end
 redis.call('HINCRBY', KEYS[3], field({agency = ARGV[5], stage_name = ARGV[7], prio_name = ARGV[9]}, '0'), 1)
 if ARGV[9] == 'emergency' then
   redis.call('ZADD', ARGV[1] .. 'sla:emopen:' .. ARGV[7], ARGV[12], ARGV[2])
@@ -265,9 +269,13 @@ return 1
 constexpr const char* kSaveLedger = R"lua(
 redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
 if ARGV[4] == '1' then redis.call('SADD', KEYS[2], ARGV[3]) else redis.call('SREM', KEYS[2], ARGV[3]) end
+local expiring = {}  -- each month's counters get their time to live once per call
 for i = 6, #ARGV - 2, 3 do
   redis.call('HINCRBY', ARGV[i], ARGV[i + 1], ARGV[i + 2])
-  redis.call('EXPIRE', ARGV[i], ARGV[5])
+  if not expiring[ARGV[i]] then
+    redis.call('EXPIRE', ARGV[i], ARGV[5])
+    expiring[ARGV[i]] = true
+  end
 end
 return 1
 )lua";

@@ -177,6 +177,39 @@ TEST_F(SlaStoreTest, EndingAnObligationBeforeItsBreachReadsNoOtherObligation) {
   EXPECT_EQ(store.forComplaint("c-few").size(), 3u);
 }
 
+// Starting an obligation writes its warning's and its deadline's timers in one command, and a
+// ledger's save gives each month's counters key its time to live once, however many of the
+// key's figures the event counts.
+TEST_F(SlaStoreTest, TimersInOneCommandAndEachCountersKeyExpiresOnce) {
+  sla::SummaryOptions summary;
+  summary.retention = std::chrono::hours(24);
+  ObligationStore store(*a_, 1h, summary);
+  const auto zadds = commandCalls(*a_, "zadd");
+  ASSERT_TRUE(store.start(obligation("timers", kNow + 60'000, kNow + 30'000), ""));
+  EXPECT_EQ(commandCalls(*a_, "zadd") - zadds, 1);
+  EXPECT_EQ(store.claimDue(kNow + 30'000, 60s, 10), std::vector<std::string>{"ob-timers|warn"});
+  EXPECT_EQ(store.claimDue(kNow + 60'000, 60s, 10),
+            std::vector<std::string>{"ob-timers|breach"});
+
+  v1::ComplaintLedger ledger;
+  ledger.set_complaint_id("c-counted");
+  const std::vector<sla::SummaryIncrement> counts{{"2026-12", "bpbd", "1|flood|received", 1},
+                                                  {"2026-12", "bpbd", "1|flood|dispatched", 1},
+                                                  {"2026-12", "", "1|flood|dispatched", 1},
+                                                  {"2026-12", "bpbd", "1|flood|dispatched", 1}};
+  const auto expires = commandCalls(*a_, "expire");
+  store.saveLedger(ledger, counts);
+  EXPECT_EQ(commandCalls(*a_, "expire") - expires, 2) << "two keys: the agency's and the regency's";
+  const auto figures = store.summary("2026-12", "bpbd");
+  EXPECT_EQ(figures, (std::vector<std::pair<std::string, std::string>>{
+                         {"1|flood|received", "1"}, {"1|flood|dispatched", "2"}}));
+  for (const auto* agency : {"bpbd", ""}) {
+    const auto ttl = a_->command({"TTL", a_->key(std::string("sla:summary:2026-12:") + agency)});
+    EXPECT_GT(ttl.integer, 0) << "'" << agency << "'";
+    EXPECT_LE(ttl.integer, 86400) << "'" << agency << "'";
+  }
+}
+
 TEST_F(SlaStoreTest, TwoMonitorsNeverClaimTheSameTimer) {
   ObligationStore store_a(*a_, 1h), store_b(*b_, 1h);
   constexpr int kCount = 200;
