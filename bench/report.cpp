@@ -40,9 +40,7 @@ nlohmann::json redisJson(const StepResult& s) {
 nlohmann::json stepJson(const StepResult& s, const RunReport& r) {
   nlohmann::json cpu = nlohmann::json::object();
   for (const auto& [name, secs] : s.cpu_seconds) {
-    cpu[name] = {{"seconds", secs},
-                 {"per_1000_complaints",
-                  s.completed ? secs * 1000.0 / static_cast<double>(s.completed) : 0.0}};
+    cpu[name] = {{"seconds", secs}, {"per_1000_complaints", perComplaint(secs * 1000.0, s)}};
   }
   return {{"name", s.name},
           {"index", s.index},
@@ -310,7 +308,7 @@ std::string renderTable(const RunReport& r) {
       row +=
           it == s.cpu_seconds.end() || s.completed == 0
               ? fmt::format(" {:>12}", "-")
-              : fmt::format(" {:>12.3f}", it->second * 1000.0 / static_cast<double>(s.completed));
+              : fmt::format(" {:>12.3f}", perComplaint(it->second * 1000.0, s));
     }
     line(row);
   }
