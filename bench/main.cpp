@@ -45,11 +45,11 @@ const std::vector<std::string> kLifecycleReaders{"lapor-intake-view", "lapor-int
                                                  "lapor-routing", "lapor-notification",
                                                  "lapor-sla-monitor"};
 
-// Redis's counters now (measure.h, RedisWork); nothing when its INFO cannot be read.
+// Redis's counters now (measure.h, RedisWork), both sections in one INFO (Redis 7.0 and
+// later); nothing when its INFO cannot be read.
 std::optional<RedisWork> redisWork(redis::RedisClient& r) {
   try {
-    return parseRedisInfo(r.command({"INFO", "commandstats"}).str +
-                          r.command({"INFO", "stats"}).str);
+    return parseRedisInfo(r.command({"INFO", "commandstats", "stats"}).str);
   } catch (const std::exception&) {
     return std::nullopt;
   }
