@@ -87,9 +87,9 @@ return 1
 // Returns id, result, stage name, agency, priority name, started for each ended obligation.
 constexpr const char* kEnd = R"lua(
 local prefix, now, ttl = ARGV[1], ARGV[2], ARGV[3]
--- ended: what ended here; escalated: what ended here after its breach, the only obligations a
--- supervisor can have been given (an escalation starts from a breach).
-local out, ended, escalated = {}, {}, false
+-- ended: what ended here; after_breach: whether any of it ended after its breach, the only
+-- obligations a supervisor can have been given (an escalation starts from a breach).
+local out, ended, after_breach = {}, {}, false
 local function finish(id, outcome)
   local k = okey(id)
   local f = readOb(k)
@@ -108,7 +108,7 @@ local function finish(id, outcome)
     if outcome == 'met' then result = 'late' else result = 'cancelled' end
     redis.call('HSET', k, 'ended', now)
     redis.call('HINCRBY', KEYS[3], field(f, '1'), -1)
-    escalated = true
+    after_breach = true
   end
   if result then
     if f.next then redis.call('ZREM', KEYS[2], f.next) end
@@ -151,7 +151,7 @@ end
 -- items back (a withdraw timer each, fired at once by the scheduler). Neither field read for
 -- this is one finish() changes. Nothing that ended before its breach was ever escalated, so
 -- without a breached one among them the complaint's other obligations are not read.
-if escalated then
+if after_breach then
   if not members then scan() end
   for _, id in ipairs(members) do
     local k = okey(id)
