@@ -224,15 +224,14 @@ void TransactionalProcessor::loop() {
   // Leaving: what was read past without producing is committed now, so a successor does not
   // read it again.
   try {
-    if (!pending_.empty()) flushPending();
+    if (!pending_.empty()) flushPending(true);
   } catch (const std::exception& e) {
     log_.warn("kafka offsets not committed at stop", {{"error", e.what()}});
   }
 }
 
 bool TransactionalProcessor::pendingDue() const {
-  return !pending_.empty() &&
-         std::chrono::steady_clock::now() - pending_since_ >= opt_.idle_commit_interval;
+  return !pending_.empty() && std::chrono::steady_clock::now() - pending_since_ >= pending_limit_;
 }
 
 bool TransactionalProcessor::runTransaction(const std::vector<Message>& batch) {
@@ -306,50 +305,64 @@ bool TransactionalProcessor::runTransaction(const std::vector<Message>& batch) {
   }
 
   auto ranges = spans(batch);
-  if (out.empty()) {
-    if (pending_.empty()) pending_since_ = std::chrono::steady_clock::now();
+  // Offsets left for a later commit, due once the oldest of them is `limit` old.
+  auto defer = [&](std::chrono::milliseconds limit) {
+    if (pending_.empty()) {
+      pending_since_ = std::chrono::steady_clock::now();
+      pending_limit_ = limit;
+    } else {
+      pending_limit_ = std::min(pending_limit_, limit);
+    }
     advance(pending_, ranges);
     pending_count_ += batch.size();
     for (const auto& m : batch) {
       metrics_.count(m.topic, "done");
       metrics_.lag(consumer_.get(), m.topic, m.partition, m.offset);
     }
+  };
+  if (out.empty()) {
+    defer(opt_.idle_commit_interval);
     return true;
   }
 
-  // The batch's offsets, with those of earlier batches that produced nothing.
-  auto commit = pending_;
-  advance(commit, ranges);
   if (!transactions()) {
     std::vector<std::future<DeliveryReport>> reports;
     for (auto& o : out) reports.push_back(plain_->produce(std::move(o)));
-    // Every output is written before the offsets move past its cause.
+    // Every output is written before the offsets move past its cause; they are committed with
+    // the next ones (flushPending, once commit_interval old).
     if (auto e = awaitDeliveries(reports)) return fail("deliver", e);
-    if (auto e = commitConsumerOffsets(commit, true)) return fail("commit offsets", e);
-  } else {
-    if (auto e = rd_kafka_begin_transaction(producer_.get())) return fail("begin", e);
-    for (const auto& o : out) {
-      rd_kafka_headers_t* hdrs = rd_kafka_headers_new(o.headers.size());
-      for (const auto& [k, v] : o.headers)
-        rd_kafka_header_add(hdrs, k.data(), static_cast<ssize_t>(k.size()), v.data(),
-                            static_cast<ssize_t>(v.size()));
-      auto err = rd_kafka_producev(
-          producer_.get(), RD_KAFKA_V_TOPIC(o.topic.c_str()),
-          RD_KAFKA_V_KEY(o.key.data(), o.key.size()),
-          RD_KAFKA_V_VALUE(const_cast<char*>(o.value.data()), o.value.size()),
-          RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_HEADERS(hdrs), RD_KAFKA_V_END);
-      if (err) {
-        rd_kafka_headers_destroy(hdrs);
-        return fail("produce " + o.topic, rd_kafka_error_new(err, "%s", rd_kafka_err2str(err)));
-      }
+    defer(opt_.commit_interval);
+    for (const auto& [topic, reason] : deadletters) {
+      metrics_.count(topic, "deadletter");
+      metrics_.deadLettered(reason);
     }
-    if (auto e = commitOffsets(commit)) return fail("send_offsets", e);
-    while (true) {
-      auto c = wrap(rd_kafka_commit_transaction(producer_.get(), op_ms));
-      if (!c) break;
-      if (rd_kafka_error_is_retriable(c.get()) && !stop_.load()) continue;  // outcome unknown yet
-      return fail("commit", c.release());
+    return true;
+  }
+  // The batch's offsets, with those of earlier batches that produced nothing.
+  auto commit = pending_;
+  advance(commit, ranges);
+  if (auto e = rd_kafka_begin_transaction(producer_.get())) return fail("begin", e);
+  for (const auto& o : out) {
+    rd_kafka_headers_t* hdrs = rd_kafka_headers_new(o.headers.size());
+    for (const auto& [k, v] : o.headers)
+      rd_kafka_header_add(hdrs, k.data(), static_cast<ssize_t>(k.size()), v.data(),
+                          static_cast<ssize_t>(v.size()));
+    auto err = rd_kafka_producev(
+        producer_.get(), RD_KAFKA_V_TOPIC(o.topic.c_str()),
+        RD_KAFKA_V_KEY(o.key.data(), o.key.size()),
+        RD_KAFKA_V_VALUE(const_cast<char*>(o.value.data()), o.value.size()),
+        RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_HEADERS(hdrs), RD_KAFKA_V_END);
+    if (err) {
+      rd_kafka_headers_destroy(hdrs);
+      return fail("produce " + o.topic, rd_kafka_error_new(err, "%s", rd_kafka_err2str(err)));
     }
+  }
+  if (auto e = commitOffsets(commit)) return fail("send_offsets", e);
+  while (true) {
+    auto c = wrap(rd_kafka_commit_transaction(producer_.get(), op_ms));
+    if (!c) break;
+    if (rd_kafka_error_is_retriable(c.get()) && !stop_.load()) continue;  // outcome unknown yet
+    return fail("commit", c.release());
   }
   committed_.fetch_add(batch.size() + pending_count_);
   pending_.clear();
@@ -400,8 +413,6 @@ rd_kafka_error_t* TransactionalProcessor::commitOffsets(
 
 rd_kafka_error_t* TransactionalProcessor::commitConsumerOffsets(
     const std::map<std::pair<std::string, int32_t>, int64_t>& next, bool async) {
-  // Asynchronous in the loop: a commit that is lost only replays what is already out, and the
-  // next batch does not wait for the group coordinator.
   rd_kafka_topic_partition_list_t* offsets = assignedOffsets(next);
   rd_kafka_resp_err_t err = RD_KAFKA_RESP_ERR_NO_ERROR;
   if (offsets->cnt > 0) err = rd_kafka_commit(consumer_.get(), offsets, async ? 1 : 0);
@@ -426,11 +437,13 @@ rd_kafka_error_t* TransactionalProcessor::awaitDeliveries(
                             static_cast<unsigned long long>(failed), last_error.c_str());
 }
 
-bool TransactionalProcessor::flushPending() {
+bool TransactionalProcessor::flushPending(bool stopping) {
   const int op_ms = static_cast<int>(opt_.operation_timeout.count());
   if (!transactions()) {
-    // Synchronous: at stop this is the last commit before the group is left.
-    if (auto e = wrap(commitConsumerOffsets(pending_, false))) {
+    // Asynchronous in the loop (a commit that is lost only replays what is already out, and
+    // the next batch does not wait for the group coordinator); synchronous at stop, the last
+    // commit before the group is left.
+    if (auto e = wrap(commitConsumerOffsets(pending_, !stopping))) {
       log_.warn("kafka offsets commit failed", {{"error", rd_kafka_error_string(e.get())}});
       pending_since_ = std::chrono::steady_clock::now();  // not at once again
       return false;
@@ -471,7 +484,8 @@ bool TransactionalProcessor::flushPending() {
 }
 
 void TransactionalProcessor::rewind(const std::vector<Message>& batch) {
-  // Back to the first message of the aborted batch: everything before it is committed.
+  // Back to the first message of the aborted batch: everything before it is committed, or
+  // handled and its offsets pending.
   auto ranges = spans(batch);
   rd_kafka_topic_partition_list_t* list =
       rd_kafka_topic_partition_list_new(static_cast<int>(ranges.size()));

@@ -77,6 +77,12 @@ struct TransactionalOptions {
   // or are committed alone once they are this old. A crash before then replays those messages,
   // whose effects are idempotent by contract (see TransformHandler).
   std::chrono::milliseconds idle_commit_interval{1000};
+  // Delivery::Idempotent: the offsets of a batch whose outputs the broker confirmed are
+  // committed with the next ones once they are this old, not after every batch (an offset
+  // commit is a write of the group coordinator's: one per batch is about one per complaint at
+  // low rates). A crash or a partition moving to another instance produces at most this much
+  // again, with the same event ids, which every reader drops as repeats.
+  std::chrono::milliseconds commit_interval{200};
   std::chrono::milliseconds max_retry_backoff{5000};
 };
 
@@ -152,8 +158,10 @@ class TransactionalProcessor {
   rd_kafka_topic_partition_list_s* assignedOffsets(
       const std::map<std::pair<std::string, int32_t>, int64_t>& next);
   bool transactions() const { return opt_.delivery == Delivery::Transactions; }
-  // Commits the offsets of batches that produced nothing, in a transaction of their own.
-  bool flushPending();
+  // Commits the offsets still pending: with Transactions those of batches that produced
+  // nothing, in a transaction of their own; with Idempotent every batch's, asynchronously
+  // unless `stopping` (the last commit before the group is left).
+  bool flushPending(bool stopping = false);
   // send_offsets_to_transaction for the given next offsets of still-assigned partitions.
   rd_kafka_error_s* commitOffsets(const std::map<std::pair<std::string, int32_t>, int64_t>& next);
   bool pendingDue() const;
@@ -173,10 +181,14 @@ class TransactionalProcessor {
   // Delivery::Idempotent: the project's idempotent producer; producer_ stays null.
   std::unique_ptr<Producer> plain_;
   std::chrono::milliseconds backoff_{100};
-  // Next offsets of the batches that produced nothing and are not committed yet.
+  // Next offsets not committed yet: of the batches that produced nothing, and with Idempotent
+  // of those whose outputs were delivered.
   std::map<std::pair<std::string, int32_t>, int64_t> pending_;
   uint64_t pending_count_ = 0;
   std::chrono::steady_clock::time_point pending_since_{};
+  // How old the oldest pending offset may get: idle_commit_interval, or commit_interval once
+  // a batch with outputs is among them.
+  std::chrono::milliseconds pending_limit_{};
   std::mutex mu_;
   std::condition_variable cv_;
   detail::ConsumerMetrics metrics_;

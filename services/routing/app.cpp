@@ -51,6 +51,10 @@ kafka::TransactionalOptions processorOptions(const config::Config& cfg,
   if (o.idle_commit_interval < std::chrono::milliseconds(10) ||
       o.idle_commit_interval > std::chrono::minutes(1))
     throw cfg.error("kafka", "idle_commit_interval", "give 10ms to 1m");
+  o.commit_interval = cfg.getDuration("kafka", "commit_interval", std::chrono::milliseconds(200));
+  if (o.commit_interval < std::chrono::milliseconds(0) ||
+      o.commit_interval > std::chrono::minutes(1))
+    throw cfg.error("kafka", "commit_interval", "give 0 to 1m");
   o.retry_backoff = cfg.getDuration("kafka", "transaction_retry_backoff", std::chrono::milliseconds(10));
   if (o.retry_backoff < std::chrono::milliseconds(1) || o.retry_backoff > std::chrono::seconds(5))
     throw cfg.error("kafka", "transaction_retry_backoff", "give 1ms to 5s");

@@ -207,5 +207,29 @@ TEST_F(TransactionalProcessorTest, IdempotentDeliveryWritesEveryOutputAndCommits
   EXPECT_EQ(successorSees("after"), std::vector<std::string>{"after"});
 }
 
+// Delivery::Idempotent commits the offsets of batches whose outputs were delivered with the
+// next ones, once they are kafka.commit_interval old, not one commit per batch; stopping
+// commits them at once, so a successor starts after everything handled.
+TEST_F(TransactionalProcessorTest, IdempotentDeliveryCommitsOffsetsOncePerInterval) {
+  constexpr int kMessages = 10;  // at least two batches of at most 7
+  for (int i = 0; i < kMessages; ++i)
+    ASSERT_TRUE(testing::produceRaw(brokers, in, "k" + std::to_string(i % 5), std::to_string(i)));
+  std::atomic<int> failures_left{0};
+  auto o = options("a");
+  o.delivery = kafka::Delivery::Idempotent;
+  o.transactional_id.clear();
+  o.commit_interval = 60s;
+  {
+    kafka::TransactionalProcessor p(o, log::Logger("test"), nullptr);
+    p.start(retriesTwentyAndDeadLettersThirtyThree(failures_left));
+    TopicReader reader(brokers, out);
+    int outputs = 0;
+    reader.readUntil([&](const kafka::Message&) { return ++outputs == kMessages; }, 60s);
+    ASSERT_EQ(outputs, kMessages) << "not every output was delivered";
+    EXPECT_EQ(p.committed(), 0u) << "offsets committed before the interval";
+  }
+  EXPECT_EQ(successorSees("after"), std::vector<std::string>{"after"});
+}
+
 }  // namespace
 }  // namespace lapor::integration
