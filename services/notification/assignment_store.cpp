@@ -164,15 +164,21 @@ redis.call('ZADD', KEYS[4], ARGV[2], ARGV[3])
 return 1
 )lua";
 
-// KEYS: outbox, outbox due, assignment ('' allowed). ARGV: event id
+// KEYS: outbox, outbox due, then the assignment of each event ('' for none).
+// ARGV: the event ids, in the order of their assignments.
 constexpr const char* kPublished = R"lua(
-redis.call('HDEL', KEYS[1], ARGV[1])
-redis.call('ZREM', KEYS[2], ARGV[1])
-if KEYS[3] ~= '' and redis.call('HGET', KEYS[3], 'pending') == ARGV[1] then
-  redis.call('HDEL', KEYS[3], 'pending')
+redis.call('HDEL', KEYS[1], unpack(ARGV))
+redis.call('ZREM', KEYS[2], unpack(ARGV))
+for i = 3, #KEYS do
+  if KEYS[i] ~= '' and redis.call('HGET', KEYS[i], 'pending') == ARGV[i - 2] then
+    redis.call('HDEL', KEYS[i], 'pending')
+  end
 end
 return 1
 )lua";
+const redis::Script kPublishedScript(kPublished);
+// Events taken out of the outbox by one call at most (Lua's unpack has a stack to fit in).
+constexpr size_t kMarksPerCall = 500;
 
 // KEYS: open set. ARGV: score and id of the last entry of the previous page ('' for the first
 // page), count. Members are ordered by score, ties by id (byte order), which Lua's string
@@ -349,15 +355,21 @@ bool AssignmentStore::publish(const std::string& event_id, const std::string& by
 void AssignmentStore::markPublished(const std::string& event_id,
                                     const std::string& assignment_key) {
   redis::Pipeline p;
-  addMarkPublished(p, event_id, assignment_key);
+  addMarkPublished(p, {{event_id, assignment_key}});
   redis_.pipelineOrThrow(p, "outbox");
 }
 
-void AssignmentStore::addMarkPublished(redis::Pipeline& p, const std::string& event_id,
-                                       const std::string& assignment_key) {
-  static const redis::Script kScript(kPublished);
-  p.eval(kScript, {redis_.key("notif:outbox"), redis_.key("notif:outbox:due"), assignment_key},
-         {event_id});
+void AssignmentStore::addMarkPublished(redis::Pipeline& p, const std::vector<Published>& events) {
+  for (size_t from = 0; from < events.size(); from += kMarksPerCall) {
+    const size_t to = std::min(events.size(), from + kMarksPerCall);
+    std::vector<std::string> keys{redis_.key("notif:outbox"), redis_.key("notif:outbox:due")};
+    std::vector<std::string> ids;
+    for (size_t i = from; i < to; ++i) {
+      keys.push_back(events[i].assignment_key);
+      ids.push_back(events[i].event_id);
+    }
+    p.eval(kPublishedScript, keys, ids);
+  }
 }
 
 AssignmentStore::Commit AssignmentStore::transition(const AssignmentRecord& a,
@@ -394,7 +406,7 @@ std::vector<AssignmentStore::Commit> AssignmentStore::transitionAll(
     inflight.push_back(events_.produce(events::toMessage(kafka::kComplaintsTopic, *moves[i].event)));
   }
   const auto reports = kafka::awaitReports(inflight, produce_timeout_);
-  redis::Pipeline marks;
+  std::vector<Published> published;
   std::vector<size_t> marked;
   for (size_t k = 0; k < moved.size(); ++k) {
     const auto i = moved[k];
@@ -408,9 +420,11 @@ std::vector<AssignmentStore::Commit> AssignmentStore::transitionAll(
       out[i] = Commit::Pending;
       continue;
     }
-    addMarkPublished(marks, moves[i].event->event_id(), akeys[i]);
+    published.push_back({moves[i].event->event_id(), akeys[i]});
     marked.push_back(i);
   }
+  redis::Pipeline marks;
+  addMarkPublished(marks, published);
   if (marks.size() > 0) {
     try {
       redis_.pipelineOrThrow(marks, "outbox");
@@ -521,8 +535,7 @@ bool AssignmentStore::republishPending(const AssignmentRecord& a) {
   auto bytes = redis_.command({"HGET", redis_.key("notif:outbox"), a.pending});
   const auto akey = redis_.key("notif:assignment:" + a.assignment_id);
   if (bytes.isNil()) {  // published meanwhile
-    redis_.eval(kPublished, {redis_.key("notif:outbox"), redis_.key("notif:outbox:due"), akey},
-                {a.pending});
+    markPublished(a.pending, akey);
     return true;
   }
   return publish(a.pending, bytes.str, akey);
@@ -592,16 +605,18 @@ int AssignmentStore::recordDelivered(const std::vector<std::string>& assignment_
                                        {"agency", agency},
                                        {"channel", channel}});
   }
-  redis::Pipeline published;
+  std::vector<Published> published;
   const auto reports = kafka::awaitReports(inflight, produce_timeout_);
   for (size_t k = 0; k < produced.size(); ++k) {
     if (reports[k].ok)
-      addMarkPublished(published, produced[k], "");
+      published.push_back({produced[k], ""});
     else
       log_.warn("event not produced yet, kept in the outbox",
                 {{"event_id", produced[k]}, {"error", reports[k].error}});
   }
-  if (!published.empty()) redis_.pipeline(published);  // what fails here the outbox sends again
+  redis::Pipeline marks;
+  addMarkPublished(marks, published);
+  if (!marks.empty()) redis_.pipeline(marks);  // what fails here the outbox sends again
   if (!failed.empty()) throw redis::RedisError("redis delivery record: " + failed);
   return static_cast<int>(produced.size());
 }

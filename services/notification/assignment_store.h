@@ -176,8 +176,12 @@ class AssignmentStore {
                const std::string& assignment_key);
   // Takes a produced event out of the outbox (and off the assignment's pending mark).
   void markPublished(const std::string& event_id, const std::string& assignment_key);
-  void addMarkPublished(redis::Pipeline& p, const std::string& event_id,
-                        const std::string& assignment_key);
+  // The same for several produced events in one call (a call per 500 of them).
+  struct Published {
+    std::string event_id;
+    std::string assignment_key;  // "" for none
+  };
+  void addMarkPublished(redis::Pipeline& p, const std::vector<Published>& events);
 
   redis::RedisClient& redis_;
   kafka::MessageSink& events_;

@@ -282,6 +282,32 @@ TEST(NotificationDelivery, AKafkaAgencyIsDeliveredOnceItsOwnGroupCommittedPastTh
             1);
 }
 
+// Deliveries recorded together leave the outbox together once their events are produced: one
+// script call takes every event of the call out (HDEL and ZREM of all ids at once), not one
+// call per event.
+TEST(NotificationDelivery, ProducedDeliveriesLeaveTheOutboxInOneCall) {
+  constexpr int kItems = 8;
+  InProcessStore s(uniqueName("outbox-marks") + ":");
+  const auto complaint = uniqueName("marks");
+  std::vector<std::string> ids;
+  for (int i = 0; i < kItems; ++i) {
+    auto env = dispatchEnvelope("disdamkar", complaint, "item-" + std::to_string(i));
+    redis::Pipeline append;
+    s.store.addAppendDispatch(append, env.event_id(), env.trace_id(), complaint,
+                              env.dispatched().item(), false, std::nullopt);
+    const auto cursor = s.store.run(append).at(0);
+    ASSERT_NE(cursor.type, redis::Reply::Type::Error) << cursor.str;
+    ASSERT_FALSE(cursor.str.empty());
+    ids.push_back(assignmentOf(env));
+  }
+  const auto hdel = commandCalls(s.redis, "hdel");
+  EXPECT_EQ(s.store.recordDelivered(ids, "disdamkar", "stream"), kItems);
+  EXPECT_LT(commandCalls(s.redis, "hdel") - hdel, kItems) << "the outbox left one event a call";
+  EXPECT_EQ(s.redis.command({"HLEN", s.redis.key("notif:outbox")}).integer, 0);
+  EXPECT_EQ(s.redis.command({"ZCARD", s.redis.key("notif:outbox:due")}).integer, 0);
+  EXPECT_EQ(s.store.recordDelivered(ids, "disdamkar", "stream"), 0) << "recorded twice";
+}
+
 TEST(NotificationDelivery, OnePassRecordsAtMostItsBoundAndTheNextPassesTheRest) {
   // The tracker in this process, against the run's Redis and Kafka, with a bound of 2.
   const auto group = uniqueName("agency-bound");
