@@ -41,21 +41,21 @@ kafka::TransactionalOptions processorOptions(const config::Config& cfg,
   const auto instance = instanceId(cfg);
   o.transactional_id = "lapor-routing-" + instance;
   o.group_instance_id = cfg.getBool("kafka", "static_membership", true) ? o.transactional_id : "";
-  o.session_timeout = cfg.getDuration("kafka", "session_timeout", std::chrono::seconds(10));
-  o.transaction_timeout = cfg.getDuration("kafka", "transaction_timeout", std::chrono::seconds(30));
+  o.session_timeout = cfg.getDuration("kafka", "session_timeout", o.session_timeout);
+  o.transaction_timeout = cfg.getDuration("kafka", "transaction_timeout", o.transaction_timeout);
   o.max_batch = static_cast<size_t>(cfg.getInt("routing", "max_batch", 5000, 1, 10'000));
   o.fetch_wait_max = c.fetch_wait_max;
   o.fetch_min_bytes = c.fetch_min_bytes;
   o.idle_commit_interval =
-      cfg.getDuration("kafka", "idle_commit_interval", std::chrono::milliseconds(1000));
+      cfg.getDuration("kafka", "idle_commit_interval", o.idle_commit_interval);
   if (o.idle_commit_interval < std::chrono::milliseconds(10) ||
       o.idle_commit_interval > std::chrono::minutes(1))
     throw cfg.error("kafka", "idle_commit_interval", "give 10ms to 1m");
-  o.commit_interval = cfg.getDuration("kafka", "commit_interval", std::chrono::milliseconds(200));
+  o.commit_interval = cfg.getDuration("kafka", "commit_interval", o.commit_interval);
   if (o.commit_interval < std::chrono::milliseconds(0) ||
       o.commit_interval > std::chrono::minutes(1))
     throw cfg.error("kafka", "commit_interval", "give 0 to 1m");
-  o.retry_backoff = cfg.getDuration("kafka", "transaction_retry_backoff", std::chrono::milliseconds(10));
+  o.retry_backoff = cfg.getDuration("kafka", "transaction_retry_backoff", o.retry_backoff);
   if (o.retry_backoff < std::chrono::milliseconds(1) || o.retry_backoff > std::chrono::seconds(5))
     throw cfg.error("kafka", "transaction_retry_backoff", "give 1ms to 5s");
   return o;
