@@ -182,13 +182,18 @@ bool TransactionalProcessor::waitOrStop(std::chrono::milliseconds d) {
 std::vector<Message> TransactionalProcessor::collect() {
   std::vector<Message> batch;
   poller_->poll(batch, opt_.max_batch, 100, stop_, log_);
-  if (batch.empty()) return batch;
-  // Keep only partitions still assigned to this member.
+  if (batch.empty() && pending_.empty()) return batch;
   rd_kafka_topic_partition_list_t* assigned = nullptr;
   if (rd_kafka_assignment(consumer_.get(), &assigned) == RD_KAFKA_RESP_ERR_NO_ERROR && assigned) {
-    std::erase_if(batch, [&](const Message& b) {
-      return !rd_kafka_topic_partition_list_find(assigned, b.topic.c_str(), b.partition);
-    });
+    auto held = [&](const std::string& topic, int32_t partition) {
+      return rd_kafka_topic_partition_list_find(assigned, topic.c_str(), partition) != nullptr;
+    };
+    // Keep only partitions still assigned to this member.
+    std::erase_if(batch, [&](const Message& b) { return !held(b.topic, b.partition); });
+    // The uncommitted offsets of a partition this member lost are its new owner's to commit
+    // (it reads on from the last committed one); kept, they could be committed later, should
+    // the partition come back, over the newer ones its owner committed meanwhile.
+    std::erase_if(pending_, [&](const auto& p) { return !held(p.first.first, p.first.second); });
     rd_kafka_topic_partition_list_destroy(assigned);
   }
   return batch;
