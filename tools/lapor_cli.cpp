@@ -434,6 +434,10 @@ int main(int argc, char** argv) {
   c_sub->add_option("--cursor", cursor, "resume after this cursor");
   c_sub->add_option("--count", count, "stop after this many items (0: run until timeout)");
   c_sub->add_option("--timeout", timeout_s, "seconds");
+  std::string only_complaint;
+  c_sub->add_option("--complaint", only_complaint,
+                    "print (and count, and confirm) only the items of this complaint id; the "
+                    "others are read past unconfirmed");
   bool no_confirm = false;
   c_sub->add_flag("--no-confirm", no_confirm,
                   "do not confirm printed items as delivered (the server then sends at most its "
@@ -701,6 +705,8 @@ int main(int argc, char** argv) {
     v1::AgencyFeedItem item;
     int n = 0;
     while (reader->Read(&item)) {
+      if (!only_complaint.empty() && item.item().assignment().complaint_id() != only_complaint)
+        continue;
       std::cout << json(item) << std::endl;
       if (!no_confirm)
         if (auto s = confirmStored(*stub, agency, agencyToken(token, agency), item); !s.ok())
