@@ -115,6 +115,19 @@ std::string brokerPid() {
   return std::getline(in, pid) ? pid : "";
 }
 
+// The broker's -Xms and -Xmx as its command line has them (the JVM takes the last of each).
+std::string brokerHeap(const std::string& pid) {
+  if (pid.empty()) return "";
+  std::ifstream in("/proc/" + pid + "/cmdline", std::ios::binary);
+  std::string xms, xmx, arg;
+  while (std::getline(in, arg, '\0')) {
+    if (arg.rfind("-Xms", 0) == 0) xms = arg;
+    if (arg.rfind("-Xmx", 0) == 0) xmx = arg;
+  }
+  if (xms.empty() && xmx.empty()) return "";
+  return xms.empty() ? xmx : xmx.empty() ? xms : xms + " " + xmx;
+}
+
 struct Settings {
   std::string rates = "100,1000,5000,max";
   std::string scale_rates = "max";
@@ -162,6 +175,7 @@ int run(const Settings& s, const std::string& command) {
   report.started_at = utcNow();
   report.command = command;
   report.machine = describeMachine();
+  report.broker_heap = brokerHeap(brokerPid());
   const std::string brokers = testing::requiredEnv("LAPOR_KAFKA_BROKERS");
   const auto directory = agencies::AgencyDirectory::loadFile(s.agencies_file);
   Workload workload(directory, s.seed);

@@ -589,7 +589,8 @@ uint64_t Pipeline::open() {
 
 void Pipeline::writeSamples(std::ostream& out) {
   std::lock_guard lk(mu_);
-  out << "step,complaint_id,submit_ms,delivered_ms,agencies_expected,agencies_delivered,priority\n";
+  out << "step,complaint_id,submit_ms,delivered_ms,agencies_expected,agencies_delivered,priority,"
+         "accepted_unix_ms\n";
   for (const auto& [id, r] : records_) {
     if (!r.accepted) continue;
     size_t delivered = 0;
@@ -597,7 +598,7 @@ void Pipeline::writeSamples(std::ostream& out) {
     out << r.step << ',' << id << ',' << millis(r.accepted_at - r.scheduled) << ',';
     if (r.done) out << millis(r.completed_at - r.scheduled);
     out << ',' << r.expected.size() << ',' << delivered << ',' << v1::Priority_Name(r.priority)
-        << '\n';
+        << ',' << r.accepted_wall_ms << '\n';
   }
 }
 

@@ -163,7 +163,9 @@ class Pipeline {
   uint64_t confirmErrors() const { return confirm_errors_.load(); }
   // One CSV line per accepted complaint: step, complaint id, submit and delivered latency (ms
   // from the scheduled send; delivered empty when not every agency got it), agencies expected
-  // and delivered, and the complaint's priority (the enum's name, e.g. PRIORITY_EMERGENCY).
+  // and delivered, the complaint's priority (the enum's name, e.g. PRIORITY_EMERGENCY) and the
+  // wall-clock time intake accepted it (Unix ms: to line the samples up with other processes'
+  // logs, e.g. the broker's GC pauses).
   void writeSamples(std::ostream& out);
   // Deliveries of complaints this run never had accepted.
   uint64_t orphanDeliveries();

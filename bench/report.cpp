@@ -126,6 +126,7 @@ nlohmann::json toJson(const RunReport& r) {
   return {{"started_at", r.started_at},
           {"command", r.command},
           {"machine", toJson(r.machine)},
+          {"broker_heap", r.broker_heap},
           {"settings", r.settings},
           {"warmup",
            {{"seconds", r.warmup.seconds},
@@ -189,6 +190,7 @@ std::string renderTable(const RunReport& r) {
   line(fmt::format("machine: nproc {}, {}, {:.1f} GiB, {}; load average at start: {}", m.nproc,
                    m.cpu_model, m.mem_gib, m.kernel, m.load_average));
   line("command: " + r.command);
+  if (!r.broker_heap.empty()) line("broker JVM heap: " + r.broker_heap);
   if (r.warmup.rounds > 0)
     line(r.warmup.jit_share >= 0
              ? fmt::format("warm-up: {:.0f} s in {} rounds, and {:.0f} s in {} after the "

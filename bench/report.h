@@ -17,6 +17,9 @@ struct RunReport {
   std::string started_at;  // UTC, ISO 8601
   std::string command;
   MachineInfo machine;
+  // The broker's JVM heap options as its command line gave them (the last of each wins), e.g.
+  // "-Xms1g -Xmx1g"; empty without a broker pid.
+  std::string broker_heap;
   nlohmann::json settings;
   KafkaBaselineResult kafka;
   TransactionalBaselineResult transactional;

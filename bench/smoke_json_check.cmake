@@ -1,9 +1,10 @@
 # Checks that the smoke run's JSON result carries every figure the table is built from: the
-# warm-up (how long, and the broker's JIT share when it ended), the baselines (raw and transactional Kafka hop, gRPC call), and per step the delivered latency of
+# broker's heap, the warm-up (how long, and the broker's JIT share when it ended), the baselines (raw and transactional Kafka hop, gRPC call), and per step the delivered latency of
 # all complaints and of the EMERGENCY ones, with the ratio to the transactional hop, the
 # readers of the lifecycle topic and what Redis did per complaint. Presence
 # and shape only: nothing here judges a speed.
-# The per-complaint CSV must carry each complaint's priority.
+# The per-complaint CSV must carry each complaint's priority and the wall-clock time of its
+# acceptance.
 #   cmake -DJSON=<path> -DCSV=<path> -P smoke_json_check.cmake
 if(NOT EXISTS "${JSON}")
   message(FATAL_ERROR "no benchmark result at ${JSON} (did bench.smoke run?)")
@@ -18,6 +19,12 @@ function(require)
   endif()
   set(value "${value}" PARENT_SCOPE)
 endfunction()
+
+# The broker's heap, read from its command line (the run's broker is the test broker here).
+require(broker_heap)
+if(NOT value MATCHES "-Xmx[0-9]+[kKmMgG]?")
+  message(FATAL_ERROR "${JSON}: broker_heap '${value}' names no -Xmx")
+endif()
 
 set(percentiles count p50_ms p90_ms p99_ms p999_ms max_ms)
 foreach(hop kafka transactional grpc)
@@ -87,10 +94,12 @@ foreach(i RANGE ${last})
   endif()
 endforeach()
 file(STRINGS "${CSV}" header LIMIT_COUNT 1)
-if(NOT header MATCHES ",priority$")
-  message(FATAL_ERROR "${CSV}: no priority column in '${header}'")
+if(NOT header MATCHES ",priority,accepted_unix_ms$")
+  message(FATAL_ERROR "${CSV}: no priority and acceptance time columns in '${header}'")
 endif()
-file(STRINGS "${CSV}" emergency REGEX ",PRIORITY_EMERGENCY$" LIMIT_COUNT 1)
+# An acceptance time is a Unix time in ms (13 digits until 2286).
+file(STRINGS "${CSV}" emergency REGEX ",PRIORITY_EMERGENCY,[0-9][0-9][0-9][0-9][0-9][0-9][0-9][0-9][0-9][0-9][0-9][0-9][0-9]$"
+     LIMIT_COUNT 1)
 if(NOT emergency)
   message(FATAL_ERROR "${CSV}: no complaint of priority PRIORITY_EMERGENCY")
 endif()
