@@ -101,7 +101,7 @@ void TransactionalProcessor::makeProducer() {
     o.brokers = opt_.brokers;
     o.security = opt_.security;
     o.client_id = opt_.client_id;
-    o.linger_ms = 1;
+    o.linger_ms = opt_.linger_ms;
     o.message_timeout_ms = static_cast<int>(opt_.operation_timeout.count());
     plain_.reset();  // the old one, if any, first delivers or fails what it still holds
     plain_ = std::make_unique<Producer>(o, log_);
@@ -116,7 +116,7 @@ void TransactionalProcessor::makeProducer() {
   detail::setOrThrow(conf, "transactional.id", opt_.transactional_id);
   detail::setOrThrow(conf, "transaction.timeout.ms",
                      std::to_string(opt_.transaction_timeout.count()));
-  detail::setOrThrow(conf, "linger.ms", "1");
+  detail::setOrThrow(conf, "linger.ms", std::to_string(opt_.linger_ms));
   detail::setOrThrow(conf, "retry.backoff.ms", std::to_string(opt_.retry_backoff.count()));
   detail::routeLogs(conf, &log_);
   char err[512];

@@ -66,6 +66,9 @@ struct TransactionalOptions {
   // previous commit's markers are still being written. Its 100 ms default would be paid by
   // almost every transaction that follows another closely.
   std::chrono::milliseconds retry_backoff{10};
+  // librdkafka linger.ms of the producer: how long a batch's outputs may wait for more to share
+  // a produce request. Every output pays it once on its way to its readers.
+  int linger_ms = 1;
   // Consumer fetch.wait.max.ms (see ConsumerOptions::fetch_wait_max).
   std::chrono::milliseconds fetch_wait_max{500};
   int fetch_min_bytes = 1;  // (see ConsumerOptions::fetch_min_bytes)

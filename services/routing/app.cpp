@@ -46,6 +46,7 @@ kafka::TransactionalOptions processorOptions(const config::Config& cfg,
   o.max_batch = static_cast<size_t>(cfg.getInt("routing", "max_batch", 5000, 1, 10'000));
   o.fetch_wait_max = c.fetch_wait_max;
   o.fetch_min_bytes = c.fetch_min_bytes;
+  o.linger_ms = s.linger_ms;
   o.idle_commit_interval =
       cfg.getDuration("kafka", "idle_commit_interval", o.idle_commit_interval);
   if (o.idle_commit_interval < std::chrono::milliseconds(10) ||

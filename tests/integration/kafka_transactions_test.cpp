@@ -231,5 +231,37 @@ TEST_F(TransactionalProcessorTest, IdempotentDeliveryCommitsOffsetsOncePerInterv
   EXPECT_EQ(successorSees("after"), std::vector<std::string>{"after"});
 }
 
+// The outputs' producer waits the configured linger.ms for company (kafka.linger_ms of the
+// service): with 1.5 s, an output reaches its topic no sooner than that after its handler ran.
+TEST_F(TransactionalProcessorTest, IdempotentOutputsWaitTheConfiguredLinger) {
+  auto o = options("a");
+  o.delivery = kafka::Delivery::Idempotent;
+  o.transactional_id.clear();
+  o.linger_ms = 1500;
+  std::atomic<int64_t> handled_ms{0};
+  auto nowMs = [] {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(
+               std::chrono::steady_clock::now().time_since_epoch())
+        .count();
+  };
+  kafka::TransactionalProcessor p(o, log::Logger("test"), nullptr);
+  p.start([&](const kafka::Message& m) {
+    handled_ms = nowMs();
+    return kafka::TransformResult::done({{out, m.key, "out-" + m.value, {}}});
+  });
+  TopicReader reader(brokers, out);
+  ASSERT_TRUE(testing::produceRaw(brokers, in, "k", "x"));
+  int64_t seen_ms = 0;
+  auto got = reader.readUntil(
+      [&](const kafka::Message& m) {
+        seen_ms = nowMs();
+        return m.value == "out-x";
+      },
+      60s);
+  ASSERT_TRUE(got) << "the output never arrived";
+  ASSERT_GT(handled_ms.load(), 0);
+  EXPECT_GE(seen_ms - handled_ms.load(), 1400) << "the output did not wait for its linger";
+}
+
 }  // namespace
 }  // namespace lapor::integration
