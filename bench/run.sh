@@ -8,8 +8,9 @@
 # LAPOR_KAFKA_BROKER_PROPERTIES (lines of server.properties) measures a broker setting, e.g.
 #   LAPOR_KAFKA_BROKER_PROPERTIES=transaction.partition.verification.enable=false bench/run.sh
 # and LAPOR_KAFKA_JVM_OPTS more JVM options of the broker, e.g.
-#   LAPOR_KAFKA_JVM_OPTS=-Xlog:gc:file=/tmp/gc.log bench/run.sh
-# (bench/KafkaRequests.java reads the broker's request rates by kind over JMX opened that way.)
+#   LAPOR_KAFKA_JVM_OPTS=-Xlog:gc:file=/tmp/gc.log:utctime bench/run.sh
+# (bench/KafkaRequests.java reads the broker's request rates by kind over JMX opened that way;
+# bench/tail.py lines a step's slow complaints up with the pauses of such a GC log.)
 set -euo pipefail
 
 repo_root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
