@@ -462,9 +462,16 @@ grpc::Status AgencyServiceImpl::Subscribe(grpc::ServerContext* ctx, const v1::Su
   return grpc::Status::OK;
 }
 
-std::string AgencyServiceImpl::lastCursor(const std::string& agency) {
-  auto r = store_.redis().command({"XREVRANGE", store_.feedKey(agency), "+", "-", "COUNT", "1"});
+std::vector<std::string> AgencyServiceImpl::lastCursorCommand(const std::string& agency) const {
+  return {"XREVRANGE", store_.feedKey(agency), "+", "-", "COUNT", "1"};
+}
+
+std::string AgencyServiceImpl::lastCursorOf(const redis::Reply& r) {
   return r.elements.empty() ? "0-0" : r.elements[0].elements[0].str;
+}
+
+std::string AgencyServiceImpl::lastCursor(const std::string& agency) {
+  return lastCursorOf(store_.redis().command(lastCursorCommand(agency)));
 }
 
 std::string AgencyServiceImpl::confirmationsKey(const std::string& agency) const {
@@ -472,16 +479,31 @@ std::string AgencyServiceImpl::confirmationsKey(const std::string& agency) const
 }
 
 int AgencyServiceImpl::confirmUpTo(const std::string& agency, const std::string& cursor) {
-  auto& redis = store_.redis();
-  const auto mark = redis.key("notif:confirmed:" + agency);
-  auto last = redis.command({"GET", mark});
+  auto last = store_.redis().command({"GET", confirmedMarkKey(agency)});
   std::string from = last.isNil() ? "0-0" : last.str;
   if (!cursorAfter(cursor, from)) return 0;
+  return confirmRange(agency, std::move(from), cursor, nullptr);
+}
+
+std::string AgencyServiceImpl::confirmedMarkKey(const std::string& agency) const {
+  return store_.redis().key("notif:confirmed:" + agency);
+}
+
+std::vector<std::string> AgencyServiceImpl::confirmPageCommand(const std::string& agency,
+                                                               const std::string& from,
+                                                               const std::string& cursor) const {
+  return {"XRANGE", store_.feedKey(agency), "(" + from, cursor, "COUNT",
+          std::to_string(kConfirmPage)};
+}
+
+int AgencyServiceImpl::confirmRange(const std::string& agency, std::string from,
+                                    const std::string& cursor, const redis::Reply* first_page) {
+  auto& redis = store_.redis();
+  const auto mark = confirmedMarkKey(agency);
   int confirmed = 0;
-  const auto feed = store_.feedKey(agency);
-  constexpr size_t kPage = 500;
-  while (true) {
-    auto r = redis.command({"XRANGE", feed, "(" + from, cursor, "COUNT", std::to_string(kPage)});
+  for (bool first = true;; first = false) {
+    const auto r = first && first_page ? *first_page
+                                       : redis.command(confirmPageCommand(agency, from, cursor));
     if (r.elements.empty()) break;
     std::vector<std::string> assignments;
     for (const auto& entry : r.elements) {
@@ -494,7 +516,7 @@ int AgencyServiceImpl::confirmUpTo(const std::string& agency, const std::string&
         .Increment(static_cast<double>(n));
     confirmed += n;
     redis.command({"SET", mark, from});
-    if (r.elements.size() < kPage) break;  // the range is read to `cursor`
+    if (r.elements.size() < kConfirmPage) break;  // the range is read to `cursor`
   }
   return confirmed;
 }
@@ -511,21 +533,32 @@ grpc::Status AgencyServiceImpl::ConfirmDelivery(grpc::ServerContext* ctx,
     return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
                         "stream_id: '" + req->stream_id() + "' is not a stream id");
   try {
-    if (auto why = domain::cursorBeyondFeed("cursor", req->cursor(), lastCursor(req->agency_id()));
+    auto& redis = store_.redis();
+    const auto& agency = req->agency_id();
+    const auto& cursor = req->cursor();
+    // One round trip reads the feed's end and the agency's confirmed mark, the next writes the
+    // confirmation and reads the first page of what it confirms.
+    redis::Pipeline reads;
+    reads.command(lastCursorCommand(agency));
+    reads.command({"GET", confirmedMarkKey(agency)});
+    const auto read = redis.pipelineOrThrow(reads, "feed of " + agency);
+    if (auto why = domain::cursorBeyondFeed("cursor", cursor, lastCursorOf(read[0]));
         !why.empty())
       return grpc::Status(grpc::StatusCode::OUT_OF_RANGE, why);
     // Opens the window of the stream (of every stream of the agency without a stream id), on
     // whichever instance serves it, before the deliveries are recorded: the client has stored
     // the items either way, and the stream need not wait for the events of their delivery. A
     // failure below answers UNAVAILABLE, and the client's retry records what is left.
-    auto& redis = store_.redis();
-    const auto key = confirmationsKey(req->agency_id());
+    const auto key = confirmationsKey(agency);
     redis::Pipeline p;
     p.command({"XADD", key, "MAXLEN", "~", "1000", "*", "stream", req->stream_id(), "cursor",
-               req->cursor()});
+               cursor});
     p.command({"PEXPIRE", key, "86400000"});
-    redis.pipelineOrThrow(p, "confirmations of " + req->agency_id());
-    resp->set_confirmed(confirmUpTo(req->agency_id(), req->cursor()));
+    const std::string from = read[1].isNil() ? "0-0" : read[1].str;
+    const bool ahead = cursorAfter(cursor, from);
+    if (ahead) p.command(confirmPageCommand(agency, from, cursor));
+    const auto written = redis.pipelineOrThrow(p, "confirmations of " + agency);
+    resp->set_confirmed(ahead ? confirmRange(agency, from, cursor, &written[2]) : 0);
     return grpc::Status::OK;
   } catch (const redis::RedisError&) {
     return grpc::Status(grpc::StatusCode::UNAVAILABLE, "feed store unavailable; retry");

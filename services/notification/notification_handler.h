@@ -126,10 +126,23 @@ class AgencyServiceImpl final : public v1::AgencyService::Service {
   // Counts an action recorded (and an acknowledgement of an assignment) and logs it.
   void recorded(const std::string& agency, const std::string& unit_id,
                 const v1::EventEnvelope& env, const std::string& action_name, bool acknowledged);
+  // Records the feed's items after the agency's confirmed mark up to `cursor` as delivered and
+  // moves the mark; the number recorded.
   int confirmUpTo(const std::string& agency, const std::string& cursor);
+  // The same from `from` (the mark as read), a page of kConfirmPage items at a time; the first
+  // page is `first_page` when the caller read it already (confirmPageCommand), else read here.
+  int confirmRange(const std::string& agency, std::string from, const std::string& cursor,
+                   const redis::Reply* first_page);
+  std::vector<std::string> confirmPageCommand(const std::string& agency, const std::string& from,
+                                              const std::string& cursor) const;
+  std::string confirmedMarkKey(const std::string& agency) const;
   std::string confirmationsKey(const std::string& agency) const;
-  // The cursor of the feed's last entry, "0-0" when the feed is empty.
+  // The cursor of the feed's last entry, "0-0" when the feed is empty; the command that reads
+  // it, and its reply read.
   std::string lastCursor(const std::string& agency);
+  std::vector<std::string> lastCursorCommand(const std::string& agency) const;
+  static std::string lastCursorOf(const redis::Reply& r);
+  static constexpr size_t kConfirmPage = 500;
   void watchdog();
 
   const agencies::AgencyDirectory& directory_;
