@@ -228,6 +228,106 @@ AssignmentStore::AssignmentStore(redis::RedisClient& redis, kafka::MessageSink& 
       log_(std::move(logger)),
       produce_timeout_(produce_timeout) {}
 
+AssignmentStore::~AssignmentStore() {
+  if (!deferred_) return;
+  {
+    std::lock_guard lk(deferred_->mu);
+    deferred_->stopping = true;
+  }
+  deferred_->cv.notify_all();
+  deferred_->thread.join();
+  try {
+    flushMarks();
+  } catch (const std::exception& e) {
+    log_.warn("outbox marks not written at stop; the outbox pass sends those events again",
+              {{"error", e.what()}});
+  }
+}
+
+void AssignmentStore::deferMarks(std::chrono::milliseconds interval, size_t max_pending) {
+  if (deferred_) throw std::logic_error("AssignmentStore::deferMarks called twice");
+  deferred_ = std::make_unique<DeferredMarks>();
+  deferred_->interval = interval;
+  deferred_->max_pending = std::max<size_t>(max_pending, 1);
+  deferred_->thread = std::thread([this] { markLoop(); });
+}
+
+void AssignmentStore::markLoop() {
+  auto& d = *deferred_;
+  std::unique_lock lk(d.mu);
+  while (!d.stopping) {
+    if (d.pending.empty()) {
+      d.cv.wait(lk, [&] { return d.stopping || !d.pending.empty(); });
+      continue;
+    }
+    if (d.cv.wait_until(lk, d.first + d.interval, [&] { return d.stopping || d.pending.empty(); }))
+      continue;  // stopping (the destructor writes them), or written by a caller meanwhile
+    lk.unlock();
+    try {
+      flushMarks();
+    } catch (const std::exception& e) {
+      // Kept: the next round writes them with the ones that come meanwhile.
+      log_.warn("outbox marks not written, retrying", {{"error", e.what()}});
+      lk.lock();
+      d.cv.wait_for(lk, d.interval, [&] { return d.stopping; });
+      continue;
+    }
+    lk.lock();
+  }
+}
+
+void AssignmentStore::flushMarks() {
+  if (!deferred_) return;
+  std::vector<Published> take;
+  {
+    std::lock_guard lk(deferred_->mu);
+    take.swap(deferred_->pending);
+  }
+  if (take.empty()) return;
+  try {
+    markNow(take);
+  } catch (...) {
+    std::lock_guard lk(deferred_->mu);
+    // Back in front of what came meanwhile, and written with it; bounded by max_pending as
+    // the callers write beyond it themselves.
+    if (deferred_->pending.empty()) deferred_->first = std::chrono::steady_clock::now();
+    deferred_->pending.insert(deferred_->pending.begin(), take.begin(), take.end());
+    throw;
+  }
+}
+
+void AssignmentStore::markNow(const std::vector<Published>& events) {
+  redis::Pipeline marks;
+  addMarkPublished(marks, events);
+  if (!marks.empty()) redis_.pipelineOrThrow(marks, "outbox");
+}
+
+void AssignmentStore::marksFor(std::vector<Published> events) {
+  if (events.empty()) return;
+  if (!deferred_) {
+    markNow(events);
+    return;
+  }
+  bool full = false;
+  {
+    std::lock_guard lk(deferred_->mu);
+    if (deferred_->pending.empty()) deferred_->first = std::chrono::steady_clock::now();
+    deferred_->pending.insert(deferred_->pending.end(), std::make_move_iterator(events.begin()),
+                              std::make_move_iterator(events.end()));
+    full = deferred_->pending.size() >= deferred_->max_pending;
+  }
+  if (full) flushMarks();
+  deferred_->cv.notify_all();
+}
+
+bool AssignmentStore::markDeferred(const std::string& event_id) {
+  if (!deferred_) return false;
+  std::lock_guard lk(deferred_->mu);
+  for (const auto& p : deferred_->pending)
+    if (p.event_id == event_id) return true;
+  return false;
+}
+
 std::vector<redis::Reply> AssignmentStore::run(const redis::Pipeline& p) {
   return redis_.pipeline(p);
 }
@@ -423,17 +523,13 @@ std::vector<AssignmentStore::Commit> AssignmentStore::transitionAll(
     published.push_back({moves[i].event->event_id(), akeys[i]});
     marked.push_back(i);
   }
-  redis::Pipeline marks;
-  addMarkPublished(marks, published);
-  if (marks.size() > 0) {
-    try {
-      redis_.pipelineOrThrow(marks, "outbox");
-    } catch (const redis::RedisError&) {
-      // Produced, and still in the outbox: the outbox pass produces them again, and every
-      // reader drops the repeated event id.
-      for (auto i : marked) out[i] = Commit::Pending;
-      return out;
-    }
+  try {
+    marksFor(std::move(published));
+  } catch (const redis::RedisError&) {
+    // Produced, and still in the outbox: the outbox pass produces them again, and every
+    // reader drops the repeated event id.
+    for (auto i : marked) out[i] = Commit::Pending;
+    return out;
   }
   for (auto i : marked) out[i] = Commit::Published;
   return out;
@@ -532,6 +628,7 @@ std::optional<v1::DispatchItem> AssignmentStore::feedItem(const std::string& own
 
 bool AssignmentStore::republishPending(const AssignmentRecord& a) {
   if (a.pending.empty()) return true;
+  if (markDeferred(a.pending)) return true;  // produced; its mark is on the way
   auto bytes = redis_.command({"HGET", redis_.key("notif:outbox"), a.pending});
   const auto akey = redis_.key("notif:assignment:" + a.assignment_id);
   if (bytes.isNil()) {  // published meanwhile
@@ -614,9 +711,11 @@ int AssignmentStore::recordDelivered(const std::vector<std::string>& assignment_
       log_.warn("event not produced yet, kept in the outbox",
                 {{"event_id", produced[k]}, {"error", reports[k].error}});
   }
-  redis::Pipeline marks;
-  addMarkPublished(marks, published);
-  if (!marks.empty()) redis_.pipeline(marks);  // what fails here the outbox sends again
+  try {
+    marksFor(std::move(published));
+  } catch (const redis::RedisError&) {
+    // what fails here the outbox sends again
+  }
   if (!failed.empty()) throw redis::RedisError("redis delivery record: " + failed);
   return static_cast<int>(produced.size());
 }

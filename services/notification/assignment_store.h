@@ -13,8 +13,12 @@
 #include "time/clock.h"
 
 #include <chrono>
+#include <condition_variable>
+#include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
+#include <thread>
 #include <vector>
 
 namespace lapor::notification {
@@ -163,6 +167,17 @@ class AssignmentStore {
   // Produces outbox entries older than `age`; returns how many were published.
   int flushOutbox(std::chrono::milliseconds age);
 
+  // From now on, the events this store's recordDelivered and transitionAll produced leave the
+  // outbox together: their marks are collected and written in one call `interval` after the
+  // first of them was collected, by a thread of the store's own; a call that finds
+  // `max_pending` marks waiting writes them itself. Produced events stay in the outbox until
+  // then: a crash before the write sends them again from there, under the same event ids,
+  // which every reader drops. Without this call every such call marks its own. Once per store.
+  void deferMarks(std::chrono::milliseconds interval, size_t max_pending);
+  // Writes the collected marks now (the thread's work, and at destruction).
+  void flushMarks();
+  ~AssignmentStore();
+
   std::string feedKey(const std::string& agency) const { return redis_.key("notif:feed:" + agency); }
   redis::RedisClient& redis() { return redis_; }
 
@@ -182,6 +197,24 @@ class AssignmentStore {
     std::string assignment_key;  // "" for none
   };
   void addMarkPublished(redis::Pipeline& p, const std::vector<Published>& events);
+  // Marks produced events, now or (deferMarks) with the next collected ones.
+  void marksFor(std::vector<Published> events);
+  void markNow(const std::vector<Published>& events);
+  // Whether the event was produced and its mark is waiting (deferMarks).
+  bool markDeferred(const std::string& event_id);
+  void markLoop();
+
+  struct DeferredMarks {
+    std::chrono::milliseconds interval{0};
+    size_t max_pending = 0;
+    std::mutex mu;
+    std::condition_variable cv;
+    std::vector<Published> pending;
+    std::chrono::steady_clock::time_point first;  // when the oldest pending mark came
+    bool stopping = false;
+    std::thread thread;
+  };
+  std::unique_ptr<DeferredMarks> deferred_;
 
   redis::RedisClient& redis_;
   kafka::MessageSink& events_;

@@ -308,6 +308,68 @@ TEST(NotificationDelivery, ProducedDeliveriesLeaveTheOutboxInOneCall) {
   EXPECT_EQ(s.store.recordDelivered(ids, "disdamkar", "stream"), 0) << "recorded twice";
 }
 
+// Items of `agency` taken into its feed, as notification's consumer takes dispatches: their
+// assignment ids.
+std::vector<std::string> appendItems(InProcessStore& s, const std::string& agency, int n) {
+  const auto complaint = uniqueName("items");
+  std::vector<std::string> ids;
+  for (int i = 0; i < n; ++i) {
+    auto env = dispatchEnvelope(agency, complaint, "item-" + std::to_string(i));
+    redis::Pipeline append;
+    s.store.addAppendDispatch(append, env.event_id(), env.trace_id(), complaint,
+                              env.dispatched().item(), false, std::nullopt);
+    const auto cursor = s.store.run(append).at(0);
+    EXPECT_NE(cursor.type, redis::Reply::Type::Error) << cursor.str;
+    ids.push_back(assignmentOf(env));
+  }
+  return ids;
+}
+
+int64_t outboxSize(redis::RedisClient& r) {
+  return r.command({"HLEN", r.key("notif:outbox")}).integer;
+}
+
+// With deferred marks (outbox.mark_interval) the events of separate calls stay in the outbox
+// once produced, and leave it together when the interval after the first has passed.
+TEST(NotificationDelivery, DeferredMarksLeaveTheOutboxTogetherAfterTheInterval) {
+  InProcessStore s(uniqueName("deferred-marks") + ":");
+  const auto ids = appendItems(s, "disdamkar", 2);
+  s.store.deferMarks(5s, 100);
+  EXPECT_EQ(s.store.recordDelivered(ids[0], "disdamkar", "stream"), true);
+  EXPECT_EQ(s.store.recordDelivered(ids[1], "disdamkar", "stream"), true);
+  EXPECT_EQ(outboxSize(s.redis), 2) << "a call took its event out before the interval";
+  EXPECT_TRUE(waitFor([&] { return outboxSize(s.redis) == 0; }, 30s))
+      << outboxSize(s.redis) << " events still in the outbox after the interval";
+  EXPECT_EQ(s.redis.command({"ZCARD", s.redis.key("notif:outbox:due")}).integer, 0);
+  EXPECT_EQ(s.store.recordDelivered(ids, "disdamkar", "stream"), 0) << "recorded twice";
+}
+
+// The marks still waiting when the store ends are written then, not left to the outbox pass.
+TEST(NotificationDelivery, AStoreWritesItsWaitingMarksWhenItEnds) {
+  InProcessStore s(uniqueName("marks-at-end") + ":");
+  const auto ids = appendItems(s, "disdamkar", 1);
+  {
+    notification::AssignmentStore store(s.redis, s.producer, s.clock, log::Logger("test"), 15s);
+    store.deferMarks(60s, 100);
+    ASSERT_TRUE(store.recordDelivered(ids[0], "disdamkar", "stream"));
+    EXPECT_EQ(outboxSize(s.redis), 1);
+  }
+  EXPECT_EQ(outboxSize(s.redis), 0) << "the store ended with its marks unwritten";
+}
+
+// At most max_pending_marks wait: the call that brings them to the bound writes them all.
+TEST(NotificationDelivery, ACallThatFindsTheBoundOfWaitingMarksWritesThemItself) {
+  InProcessStore s(uniqueName("marks-bound") + ":");
+  const auto ids = appendItems(s, "disdamkar", 5);
+  s.store.deferMarks(60s, 3);
+  std::vector<int64_t> sizes;
+  for (const auto& id : ids) {
+    ASSERT_TRUE(s.store.recordDelivered(id, "disdamkar", "stream"));
+    sizes.push_back(outboxSize(s.redis));
+  }
+  EXPECT_EQ(sizes, (std::vector<int64_t>{1, 2, 0, 1, 2}));
+}
+
 TEST(NotificationDelivery, OnePassRecordsAtMostItsBoundAndTheNextPassesTheRest) {
   // The tracker in this process, against the run's Redis and Kafka, with a bound of 2.
   const auto group = uniqueName("agency-bound");
