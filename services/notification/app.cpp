@@ -129,11 +129,13 @@ NotificationApp::NotificationApp(const config::Config& cfg, const app::ServiceSe
   if (mark_interval.count() > 0) store_.deferMarks(mark_interval, max_pending);
   webhooks_.start();
   kafka_delivery_.start();
-  maintenance_thread_ = std::thread([this] { maintenance(); });
   server_ = std::make_unique<grpcx::GrpcServer>(
       s.grpc,
       std::vector<grpcx::ServiceEntry>{{&agency_service_, v1::AgencyService::service_full_name()}},
       logger);
+  // Last: a server that cannot listen throws above, and the service ends with its reason (a
+  // plain thread started before would end it with std::terminate instead).
+  maintenance_thread_ = std::thread([this] { maintenance(); });
 }
 
 NotificationApp::~NotificationApp() {

@@ -4,9 +4,13 @@
 #include "process.h"
 #include "wait.h"
 
+#include <arpa/inet.h>
 #include <gtest/gtest.h>
+#include <netinet/in.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include <csignal>
 #include <random>
@@ -145,6 +149,36 @@ TEST(Binaries, AGrpcPortAnotherInstanceHoldsStopsTheStartWithTheAddressNamed) {
   EXPECT_NE(r.output.find("could not listen on"), std::string::npos) << r.output;
   EXPECT_NE(r.output.find(":" + port), std::string::npos) << r.output;
   EXPECT_TRUE(holder.running()) << "the first instance keeps its port";
+}
+
+// Notification starts threads of its own before its server: a port it cannot listen on still
+// ends the start with the address named (exit 1), not with std::terminate.
+TEST(Binaries, NotificationOnAPortItCannotListenOnEndsWithTheAddressNamed) {
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  ASSERT_GE(fd, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  addr.sin_port = 0;
+  ASSERT_EQ(::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+  ASSERT_EQ(::listen(fd, 1), 0);
+  socklen_t len = sizeof addr;
+  ASSERT_EQ(::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len), 0);
+  const std::string port = std::to_string(ntohs(addr.sin_port));
+  const std::string own = "binaries-notif-" + std::to_string(std::random_device{}());
+  auto r = run("notification",
+               {"--config", LAPOR_SOURCE_DIR "/deploy/config/notification.yaml"},
+               {{"LAPOR_KAFKA_BROKERS", requiredEnv("LAPOR_KAFKA_BROKERS")},
+                {"LAPOR_REDIS_HOST", requiredEnv("LAPOR_REDIS_HOST")},
+                {"LAPOR_REDIS_PORT", requiredEnv("LAPOR_REDIS_PORT")},
+                {"LAPOR_REDIS_PREFIX", own + ":"},
+                {"LAPOR_KAFKA_GROUP", own},
+                {"LAPOR_DEMO_WEBHOOK_SECRET", "binaries-test-secret"},
+                {"LAPOR_GRPC_PORT", port}});
+  ::close(fd);
+  EXPECT_EQ(r.exit_code, 1) << r.output;
+  EXPECT_NE(r.output.find("could not listen on"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find(":" + port), std::string::npos) << r.output;
 }
 
 TEST(Binaries, MissingConfigFileIsNamed) {
