@@ -119,11 +119,11 @@ NotificationApp::NotificationApp(const config::Config& cfg, const app::ServiceSe
     return out;
   });
   // The agencies' calls take their produced events out of the outbox together (docs/
-  // agencies.md, configuration.md); 0: each call its own.
+  // agencies.md, configuration.md); 0s: each call its own.
   const auto mark_interval =
       cfg.getDuration("outbox", "mark_interval", std::chrono::milliseconds(50));
   if (mark_interval < std::chrono::milliseconds(0) || mark_interval > std::chrono::seconds(10))
-    throw cfg.error("outbox", "mark_interval", "give 0 to 10s");
+    throw cfg.error("outbox", "mark_interval", "give 0s to 10s");
   const auto max_pending =
       static_cast<size_t>(cfg.getInt("outbox", "max_pending_marks", 10'000, 1, 1'000'000));
   if (mark_interval.count() > 0) store_.deferMarks(mark_interval, max_pending);
