@@ -75,7 +75,7 @@ Stack::Stack(std::map<std::string, std::string> extra_env, ServiceEnv service_en
     throw std::runtime_error("the webhook receiver did not start\n" + receiver_->logTail());
   const std::string bin = LAPOR_BUILD_DIR "/services/";
   const std::string cfg = LAPOR_SOURCE_DIR "/deploy/config/";
-  for (const char* name : kServices) {
+  auto start = [&](const char* name) {
     ServiceEndpoints ep{freePort(), freePort()};
     auto svc_env = env;
     svc_env["LAPOR_GRPC_PORT"] = std::to_string(ep.grpc_port);
@@ -86,18 +86,30 @@ Stack::Stack(std::map<std::string, std::string> extra_env, ServiceEnv service_en
         name,
         std::vector<std::string>{bin + name + "/lapor-" + name, "--config", cfg + name + ".yaml"},
         svc_env, runDir() + "/logs/e2e-" + name + ".log");
-  }
+  };
+  for (const char* name : kServices) start(name);
   for (const char* name : kServices) {
-    auto& p = *processes_[name];
-    bool up = waitFor(
-        [&] {
-          if (!p.running()) return true;
-          return serving(endpoints_[name].grpc());
-        },
-        std::chrono::seconds(60), std::chrono::milliseconds(100));
-    if (!up || !p.running())
-      throw std::runtime_error(std::string("service ") + name + " did not become ready\n" +
-                               p.logTail());
+    for (int attempt = 1;; ++attempt) {
+      auto& p = *processes_[name];
+      bool up = waitFor(
+          [&] {
+            if (!p.running()) return true;
+            return serving(endpoints_[name].grpc());
+          },
+          std::chrono::seconds(60), std::chrono::milliseconds(100));
+      if (up && p.running()) break;
+      // freePort() closes the socket it found a port with, so another process (an outgoing
+      // connection's ephemeral port, say) can take it before the service binds it: such a
+      // start is made again on new ports, up to three times in all.
+      const auto tail = p.logTail();
+      const bool port_taken =
+          !p.running() && (tail.find("could not listen on") != std::string::npos ||
+                           tail.find("binding to port") != std::string::npos);
+      if (!port_taken || attempt == 3)
+        throw std::runtime_error(std::string("service ") + name + " did not become ready\n" +
+                                 tail);
+      start(name);
+    }
   }
 }
 
