@@ -12,6 +12,7 @@
 #include "events/envelope.h"
 #include "kafka/group_offsets.h"
 #include "kafka/producer.h"
+#include "kafka/topic_admin.h"
 #include "kafka_delivery_tracker.h"
 #include "notification_handler.h"
 #include "redis/redis_client.h"
@@ -48,7 +49,11 @@ struct InProcessStore {
   explicit InProcessStore(const std::string& prefix)
       : redis(redisFor(prefix)),
         producer(producerOptions(brokers), log::Logger("test")),
-        store(redis, producer, clock, log::Logger("test"), std::chrono::seconds(15)) {}
+        store(redis, producer, clock, log::Logger("test"), std::chrono::seconds(15)) {
+    // The events go to the lifecycle topic, which a test run alone finds not yet made.
+    EXPECT_EQ(kafka::ensureTopics(brokers, {kafka::kComplaintsTopic}, 3, std::chrono::seconds(15)),
+              "");
+  }
   static kafka::ProducerOptions producerOptions(const std::string& brokers) {
     kafka::ProducerOptions po;
     po.brokers = brokers;
@@ -368,6 +373,32 @@ TEST(NotificationDelivery, ACallThatFindsTheBoundOfWaitingMarksWritesThemItself)
     sizes.push_back(outboxSize(s.redis));
   }
   EXPECT_EQ(sizes, (std::vector<int64_t>{1, 2, 0, 1, 2}));
+}
+
+// A repeated action (Acknowledge answered, then called again) finds its event produced while
+// the event's mark still waits, and does not send it a second time.
+TEST(NotificationDelivery, ARepeatedActionDoesNotSendAgainAnEventWhoseMarkWaits) {
+  InProcessStore s(uniqueName("repeat-deferred") + ":");
+  TopicReader lifecycle(s.brokers, kafka::kComplaintsTopic, TopicReader::From::End);
+  const auto ids = appendItems(s, "disdamkar", 1);
+  s.store.deferMarks(60s, 100);
+  const auto rec = s.store.get(ids[0]);
+  ASSERT_TRUE(rec);
+  auto env = events::makeEnvelope("notification", rec->complaint_id, rec->trace_id,
+                                  s.clock.nowMs(), events::newUuid());
+  env.mutable_acknowledged()->set_assignment_id(ids[0]);
+  env.mutable_acknowledged()->set_agency_id("disdamkar");
+  const auto commits = s.store.transitionAll({{&*rec, "acknowledged", false, &env}});
+  ASSERT_EQ(commits.at(0), notification::AssignmentStore::Commit::Published);
+  const auto again = s.store.get(ids[0]);
+  ASSERT_TRUE(again);
+  ASSERT_EQ(again->pending, env.event_id()) << "the mark did not wait";
+  EXPECT_TRUE(s.store.republishPending(*again));
+  ASSERT_TRUE(lifecycle.readToEnd(20s));
+  size_t sent = 0;
+  for (const auto& e : lifecycleOf(lifecycle, rec->complaint_id))
+    sent += e.event_id() == env.event_id() ? 1 : 0;
+  EXPECT_EQ(sent, 1u) << "the event was produced again";
 }
 
 TEST(NotificationDelivery, OnePassRecordsAtMostItsBoundAndTheNextPassesTheRest) {
