@@ -288,8 +288,9 @@ void AssignmentStore::flushMarks() {
     markNow(take);
   } catch (...) {
     std::lock_guard lk(deferred_->mu);
-    // Back in front of what came meanwhile, and written with it; bounded by max_pending as
-    // the callers write beyond it themselves.
+    // Back in front of what came meanwhile, and written with it. The next caller at
+    // max_pending tries again itself; while Redis refuses these writes it refuses the state
+    // changes whose events would add marks too, so the list does not grow meanwhile.
     if (deferred_->pending.empty()) deferred_->first = std::chrono::steady_clock::now();
     deferred_->pending.insert(deferred_->pending.begin(), take.begin(), take.end());
     throw;
