@@ -8,6 +8,8 @@
 
 #include <gtest/gtest.h>
 
+#include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <map>
@@ -182,6 +184,27 @@ TEST(Report, RedisWorkPerComplaintInTheJsonAndTheTable) {
 TEST(CpuSeconds, OwnProcessIsReadAndAGoneOneIsMinusOne) {
   EXPECT_GE(cpuSeconds(getpid()), 0.0);
   EXPECT_EQ(cpuSeconds(-1), -1.0);
+}
+
+// Redis rewrites its append-only file in a child it forks and waits for: the child's CPU is the
+// parent's to account for.
+TEST(CpuSeconds, CountsTheChildrenTheProcessWaitedFor) {
+  const double before = cpuSeconds(getpid());
+  const pid_t child = fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    timespec t{};
+    volatile unsigned long spin = 0;
+    do {
+      for (int i = 0; i < 100000; ++i) spin = spin + 1;
+      clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t);
+    } while (t.tv_sec < 1 && t.tv_nsec < 300'000'000);
+    _exit(0);
+  }
+  int status = 0;
+  ASSERT_EQ(waitpid(child, &status, 0), child);
+  // The parent slept in waitpid: what it gained is the child's 0.3 s (ticks of 10 ms).
+  EXPECT_GE(cpuSeconds(getpid()) - before, 0.25);
 }
 
 }  // namespace

@@ -43,8 +43,10 @@ nlohmann::json toJson(const LatencySummary& s) {
 }
 
 namespace {
-// Fields 14 and 15 (utime, stime) of a /proc stat file, in seconds; -1 when unreadable.
-double statCpuSeconds(const std::string& path) {
+// Fields 14 and 15 (utime, stime) of a /proc stat file, in seconds, and with `children` fields
+// 16 and 17 too (cutime, cstime: the children the process waited for, such as Redis's
+// append-only-file rewrites); -1 when unreadable.
+double statCpuSeconds(const std::string& path, bool children = false) {
   std::ifstream in(path);
   std::string stat;
   if (!std::getline(in, stat)) return -1;
@@ -53,17 +55,16 @@ double statCpuSeconds(const std::string& path) {
   if (close == std::string::npos) return -1;
   std::istringstream rest(stat.substr(close + 2));
   std::string field;
-  unsigned long long utime = 0, stime = 0;
-  for (int i = 3; i <= 15 && rest >> field; ++i) {
-    if (i == 14) utime = std::stoull(field);
-    if (i == 15) stime = std::stoull(field);
-  }
-  return static_cast<double>(utime + stime) / static_cast<double>(sysconf(_SC_CLK_TCK));
+  unsigned long long ticks = 0;
+  const int last = children ? 17 : 15;
+  for (int i = 3; i <= last && rest >> field; ++i)
+    if (i >= 14) ticks += std::stoull(field);
+  return static_cast<double>(ticks) / static_cast<double>(sysconf(_SC_CLK_TCK));
 }
 }  // namespace
 
 double cpuSeconds(pid_t pid) {
-  return statCpuSeconds("/proc/" + std::to_string(pid) + "/stat");
+  return statCpuSeconds("/proc/" + std::to_string(pid) + "/stat", true);
 }
 
 double threadCpuSeconds(pid_t pid, const std::vector<std::string>& name_prefixes) {

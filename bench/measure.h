@@ -22,8 +22,9 @@ struct LatencySummary {
 LatencySummary summarize(std::vector<double> samples_ms);
 nlohmann::json toJson(const LatencySummary& s);
 
-// User + system CPU seconds of PID so far (fields 14 and 15 of /proc/PID/stat); -1 when the
-// process is gone.
+// User + system CPU seconds of PID so far, its own and that of the children it waited for
+// (fields 14 to 17 of /proc/PID/stat: Redis's append-only-file rewrites run in a child); -1 when
+// the process is gone.
 double cpuSeconds(pid_t pid);
 
 // User + system CPU seconds so far of PID's threads whose name starts with one of the prefixes
