@@ -110,14 +110,39 @@ _lapor_wait_ready() {
 }
 
 # lapor_free_port [COUNT]: prints COUNT (default 1) free TCP ports on 127.0.0.1, one a line.
-# All sockets are held open until every port is chosen, so the ports are distinct.
+# All sockets are held open until every port is chosen, so the ports are distinct. The ports
+# come from the 16,384 below the kernel's ephemeral range (net.ipv4.ip_local_port_range), where
+# no process's outgoing connection can take one before the service it is for binds it; a port
+# the kernel picked itself (bind to 0) is an ephemeral one.
 lapor_free_port() {
   python3 - "${1:-1}" <<'PY'
-import socket, sys
+import random, socket, sys
+try:
+    with open("/proc/sys/net/ipv4/ip_local_port_range") as f:
+        below = int(f.read().split()[0])
+except (OSError, ValueError, IndexError):
+    below = 32768
+lo, hi = max(1024, below - 16384), below - 1
 socks = []
-for _ in range(int(sys.argv[1])):
+def bound(port):
     s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    s.bind(("127.0.0.1", 0))
+    try:
+        s.bind(("127.0.0.1", port))
+        return s
+    except OSError:
+        s.close()
+        return None
+for _ in range(int(sys.argv[1])):
+    s = None
+    for _ in range(500):
+        if lo >= hi:
+            break
+        s = bound(random.randint(lo, hi))
+        if s:
+            break
+    s = s or bound(0)
+    if not s:
+        sys.exit("no free port on 127.0.0.1")
     socks.append(s)
 print("\n".join(str(s.getsockname()[1]) for s in socks))
 for s in socks:

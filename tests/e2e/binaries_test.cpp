@@ -13,7 +13,11 @@
 #include <unistd.h>
 
 #include <csignal>
+#include <cstdio>
+#include <fstream>
 #include <random>
+#include <set>
+#include <sstream>
 
 namespace lapor::testing {
 namespace {
@@ -187,5 +191,39 @@ TEST(Binaries, MissingConfigFileIsNamed) {
   EXPECT_NE(r.output.find("/nonexistent/routing.yaml"), std::string::npos) << r.output;
 }
 
+
+// The ports the tests start services on come from below the kernel's ephemeral range, where no
+// outgoing connection (of a service, of the broker) can take one between the pick and the bind.
+// Both pickers: freePort() here and lapor_free_port in deploy/local/lib.sh (the stack's).
+std::string runCommand(const std::string& command) {
+  std::string out;
+  if (FILE* f = popen(command.c_str(), "r")) {
+    char buf[256];
+    while (fgets(buf, sizeof buf, f)) out += buf;
+    pclose(f);
+  }
+  return out;
+}
+
+TEST(TestPorts, ComeFromBelowTheKernelsEphemeralPorts) {
+  std::ifstream range("/proc/sys/net/ipv4/ip_local_port_range");
+  int ephemeral_lo = 0;
+  ASSERT_TRUE(range >> ephemeral_lo);
+  for (int i = 0; i < 50; ++i) {
+    const int port = freePort();
+    EXPECT_LT(port, ephemeral_lo);
+    EXPECT_GE(port, 1024);
+  }
+  const auto out = runCommand("bash -c 'source " LAPOR_SOURCE_DIR
+                              "/deploy/local/lib.sh && lapor_free_port 20'");
+  std::istringstream lines(out);
+  std::set<int> ports;
+  for (int port; lines >> port;) {
+    EXPECT_LT(port, ephemeral_lo);
+    EXPECT_GE(port, 1024);
+    ports.insert(port);
+  }
+  EXPECT_EQ(ports.size(), 20u) << out;  // distinct
+}
 }  // namespace
 }  // namespace lapor::testing

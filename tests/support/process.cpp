@@ -9,11 +9,14 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <deque>
 #include <filesystem>
 #include <fstream>
 #include <iterator>
+#include <mutex>
+#include <random>
 #include <stdexcept>
 #include <thread>
 
@@ -104,20 +107,56 @@ std::string ChildProcess::log() const {
   return std::string((std::istreambuf_iterator<char>(in)), {});
 }
 
-int freePort() {
+namespace {
+// The kernel's ephemeral ports (net.ipv4.ip_local_port_range): every outgoing connection of every
+// process on the machine takes its local port from there.
+std::pair<int, int> ephemeralRange() {
+  std::ifstream in("/proc/sys/net/ipv4/ip_local_port_range");
+  int lo = 0, hi = 0;
+  if (in >> lo >> hi && lo > 0 && hi >= lo) return {lo, hi};
+  return {32768, 60999};  // Linux's default
+}
+
+// Binds 127.0.0.1:port (0 = any) and closes the socket again; the port bound, or 0.
+int tryBind(int port) {
   int fd = socket(AF_INET, SOCK_STREAM, 0);
+  if (fd < 0) return 0;
   sockaddr_in addr{};
   addr.sin_family = AF_INET;
   addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  addr.sin_port = 0;
-  if (bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
-    close(fd);
-    throw std::runtime_error("cannot bind a free port");
+  addr.sin_port = htons(static_cast<uint16_t>(port));
+  int bound = 0;
+  if (bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0) {
+    socklen_t len = sizeof addr;
+    getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
+    bound = ntohs(addr.sin_port);
   }
-  socklen_t len = sizeof addr;
-  getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
   close(fd);
-  return ntohs(addr.sin_port);
+  return bound;
+}
+}  // namespace
+
+std::pair<int, int> freePortRange() {
+  const int below = ephemeralRange().first;
+  return {std::max(1024, below - 16384), below - 1};
+}
+
+int freePort() {
+  // A port the kernel hands out itself (bind to 0) is an ephemeral one, and any process's next
+  // outgoing connection (a service connecting to Kafka, say) may take it before the service
+  // this port is for binds it. Below the ephemeral range only listeners compete: a random one
+  // there, checked free.
+  static std::mutex mu;
+  static std::mt19937 rng{std::random_device{}()};
+  const auto [lo, hi] = freePortRange();
+  if (lo < hi) {
+    std::lock_guard lock(mu);
+    std::uniform_int_distribution<int> pick(lo, hi);
+    for (int attempt = 0; attempt < 500; ++attempt)
+      if (const int port = tryBind(pick(rng)); port != 0) return port;
+  }
+  if (const int port = tryBind(0); port != 0) return port;
+  throw std::runtime_error("cannot bind a free port");
 }
 
 std::string runDir() {

@@ -7,6 +7,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace lapor::testing {
@@ -36,8 +37,11 @@ class ChildProcess {
   std::optional<int> status_;
 };
 
-// A TCP port on 127.0.0.1 that was free a moment ago.
+// A TCP port on 127.0.0.1 that was free a moment ago, from freePortRange(): below the kernel's
+// ephemeral ports, so no process's outgoing connection takes it before the test binds it.
 int freePort();
+// The ports freePort() picks from: the 16,384 below the kernel's ephemeral range (at least 1024).
+std::pair<int, int> freePortRange();
 
 // Temp dir of this test run (LAPOR_TEST_RUN_DIR, else /tmp), where service logs go.
 std::string runDir();
