@@ -276,8 +276,12 @@ lapor_start_redis() {
   rm -rf "$dir"
   mkdir -p "$dir" "$run_dir/logs" "$run_dir/pids"
   : >"$log"
+  # LAPOR_REDIS_OPTS: more redis-server options (split on spaces), after the ones here, e.g.
+  # LAPOR_REDIS_OPTS="--rdbcompression no".
+  local -a redis_opts=()
+  read -r -a redis_opts <<<"${LAPOR_REDIS_OPTS:-}"
   _lapor_launch "$log" redis-server --port "$port" --bind 127.0.0.1 --dir "$dir" \
-    --save "" --appendonly yes --daemonize no --protected-mode yes
+    --save "" --appendonly yes --daemonize no --protected-mode yes "${redis_opts[@]}"
   local pid=$_LAPOR_PID
   _lapor_record_pid "$run_dir" redis "$pid"
   _lapor_wait_ready 30 "Redis on 127.0.0.1:$port" "$pid" "$log" _lapor_redis_ping "$port" || return 1
