@@ -150,26 +150,32 @@ TEST(RedisWork, CommandsScriptCallsAndReadsFromInfo) {
       "\r\n# Stats\r\n"
       "total_commands_processed:59\r\n"
       "total_reads_processed:12\r\n"
+      "total_net_input_bytes:4096\r\n"
       "total_writes_processed:11\r\n";
   const auto w = parseRedisInfo(info);
   EXPECT_EQ(w.commands, 50) << "every command but INFO, the measurement's own";
   EXPECT_EQ(w.script_calls, 8);
   EXPECT_EQ(w.reads, 12);
-  const auto d = w - parseRedisInfo("cmdstat_hset:calls=10,usec=1\ntotal_reads_processed:2\n");
+  EXPECT_EQ(w.bytes_in, 4096);
+  const auto d = w - parseRedisInfo(
+                         "cmdstat_hset:calls=10,usec=1\ntotal_reads_processed:2\n"
+                         "total_net_input_bytes:1024\n");
   EXPECT_EQ(d.commands, 40);
   EXPECT_EQ(d.script_calls, 8);
   EXPECT_EQ(d.reads, 10);
+  EXPECT_EQ(d.bytes_in, 3072);
 }
 
 TEST(Report, RedisWorkPerComplaintInTheJsonAndTheTable) {
   auto r = reportWithOneStep();
   EXPECT_TRUE(toJson(r).at("steps").at(0).at("redis").is_null()) << "not measured";
   r.steps[0].redis_measured = true;
-  r.steps[0].redis = {600, 30, 90};
+  r.steps[0].redis = {600, 30, 90, 45000};
   const auto redis = toJson(r).at("steps").at(0).at("redis");
   EXPECT_DOUBLE_EQ(redis.at("commands_per_complaint"), 200);
   EXPECT_DOUBLE_EQ(redis.at("script_calls_per_complaint"), 10);
   EXPECT_DOUBLE_EQ(redis.at("reads_per_complaint"), 30);
+  EXPECT_DOUBLE_EQ(redis.at("bytes_in_per_complaint"), 15000);
   const auto table = renderTable(r);
   const auto head = table.find("Redis per complaint");
   ASSERT_NE(head, std::string::npos) << table;
@@ -179,6 +185,7 @@ TEST(Report, RedisWorkPerComplaintInTheJsonAndTheTable) {
   EXPECT_NE(line.find("200.0"), std::string::npos) << line;
   EXPECT_NE(line.find("10.00"), std::string::npos) << line;
   EXPECT_NE(line.find("30.00"), std::string::npos) << line;
+  EXPECT_NE(line.find("15000"), std::string::npos) << line;
 }
 
 TEST(CpuSeconds, OwnProcessIsReadAndAGoneOneIsMinusOne) {

@@ -99,6 +99,10 @@ RedisWork parseRedisInfo(const std::string& info) {
       w.reads = std::stoll(line.substr(colon + 1));
       continue;
     }
+    if (key == "total_net_input_bytes") {
+      w.bytes_in = std::stoll(line.substr(colon + 1));
+      continue;
+    }
     // cmdstat_<command>:calls=N,usec=...; subcommands as cmdstat_<command>|<sub>.
     constexpr std::string_view kStat = "cmdstat_";
     if (key.rfind(kStat, 0) != 0 || line.compare(colon + 1, 6, "calls=") != 0) continue;
@@ -113,7 +117,8 @@ RedisWork parseRedisInfo(const std::string& info) {
 }
 
 RedisWork operator-(const RedisWork& a, const RedisWork& b) {
-  return {a.commands - b.commands, a.script_calls - b.script_calls, a.reads - b.reads};
+  return {a.commands - b.commands, a.script_calls - b.script_calls, a.reads - b.reads,
+          a.bytes_in - b.bytes_in};
 }
 
 MachineInfo describeMachine() {

@@ -38,9 +38,10 @@ double jitCpuSeconds(pid_t pid);
 // commands of scripts included (cmdstat_*:calls, INFO itself left out); of them, the script
 // calls (EVAL, EVALSHA, FCALL and their read-only forms); and how many reads of its clients'
 // sockets it took in (total_reads_processed: about one per round trip, a pipeline that arrives
-// at once being one).
+// at once being one); and the bytes it took in (total_net_input_bytes: the commands with their
+// values, about what its append-only file grows by).
 struct RedisWork {
-  int64_t commands = 0, script_calls = 0, reads = 0;
+  int64_t commands = 0, script_calls = 0, reads = 0, bytes_in = 0;
 };
 RedisWork parseRedisInfo(const std::string& info);
 RedisWork operator-(const RedisWork& a, const RedisWork& b);

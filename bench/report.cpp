@@ -32,9 +32,11 @@ nlohmann::json redisJson(const StepResult& s) {
   return {{"commands", s.redis.commands},
           {"script_calls", s.redis.script_calls},
           {"reads", s.redis.reads},
+          {"bytes_in", s.redis.bytes_in},
           {"commands_per_complaint", perComplaint(static_cast<double>(s.redis.commands), s)},
           {"script_calls_per_complaint", perComplaint(static_cast<double>(s.redis.script_calls), s)},
-          {"reads_per_complaint", perComplaint(static_cast<double>(s.redis.reads), s)}};
+          {"reads_per_complaint", perComplaint(static_cast<double>(s.redis.reads), s)},
+          {"bytes_in_per_complaint", perComplaint(static_cast<double>(s.redis.bytes_in), s)}};
 }
 
 nlohmann::json stepJson(const StepResult& s, const RunReport& r) {
@@ -315,16 +317,18 @@ std::string renderTable(const RunReport& r) {
     line(row);
   }
   line("");
-  line("Redis per complaint   commands (scripts' included)   script calls   reads (~ round trips)");
+  line("Redis per complaint   commands (scripts' included)   script calls   reads (~ round trips)"
+       "   bytes in");
   for (const auto& s : r.steps) {
     if (!s.redis_measured || s.completed == 0) {
       line(fmt::format("{:<20} {:>31}", s.name, "-"));
       continue;
     }
-    line(fmt::format("{:<20} {:>31.1f} {:>14.2f} {:>23.2f}", s.name,
+    line(fmt::format("{:<20} {:>31.1f} {:>14.2f} {:>23.2f} {:>10.0f}", s.name,
                      perComplaint(static_cast<double>(s.redis.commands), s),
                      perComplaint(static_cast<double>(s.redis.script_calls), s),
-                     perComplaint(static_cast<double>(s.redis.reads), s)));
+                     perComplaint(static_cast<double>(s.redis.reads), s),
+                     perComplaint(static_cast<double>(s.redis.bytes_in), s)));
   }
   line("");
   uint64_t expected = 0, late = 0;

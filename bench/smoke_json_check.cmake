@@ -84,8 +84,8 @@ foreach(i RANGE ${last})
     endif()
   endforeach()
   # What Redis did for the step's complaints (INFO commandstats and stats over the step).
-  foreach(f commands script_calls reads commands_per_complaint script_calls_per_complaint
-            reads_per_complaint)
+  foreach(f commands script_calls reads bytes_in commands_per_complaint
+            script_calls_per_complaint reads_per_complaint bytes_in_per_complaint)
     require(steps ${i} redis ${f})
   endforeach()
   require(steps ${i} redis commands)
