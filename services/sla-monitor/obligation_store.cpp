@@ -1,5 +1,7 @@
 // Keys (under the Redis prefix): sla:ob:<id> (hash), sla:complaint:<id> (set of obligation
-// ids), sla:ledger:<complaint> (the follow-up ledger, a serialized ComplaintLedger),
+// ids), sla:ledger:<complaint> (the follow-up ledger, a serialized ComplaintLedger whose
+// complaint holds only its id and tracking id), sla:ledger:<complaint>:complaint (the complaint
+// as submitted, a serialized Complaint: written once, given the ledger's time to live),
 // sla:complaints:open (complaints the owner audit checks), sla:timers (zset by due time),
 // sla:inflight (zset by lease end), sla:open (hash of open counts by agency|stage|priority|
 // overdue), sla:emopen:<stage> (open emergency obligations by start), sla:decided and
@@ -264,13 +266,20 @@ end
 return 1
 )lua";
 
-// KEYS: the ledger, the open-complaint set. ARGV: ledger bytes, ttl ms, complaint id, open,
-// the monthly counters' ttl, then key, field, increment triples
+// KEYS: the ledger, the open-complaint set, the ledger's complaint. ARGV: ledger bytes, ttl ms,
+// complaint id, open, the monthly counters' ttl, the complaint's bytes ('' = stored before),
+// then key, field, increment triples
 constexpr const char* kSaveLedger = R"lua(
 redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+-- The complaint lives as long as its ledger.
+if ARGV[6] ~= '' then
+  redis.call('SET', KEYS[3], ARGV[6], 'PX', ARGV[2])
+else
+  redis.call('PEXPIRE', KEYS[3], ARGV[2])
+end
 if ARGV[4] == '1' then redis.call('SADD', KEYS[2], ARGV[3]) else redis.call('SREM', KEYS[2], ARGV[3]) end
 local expiring = {}  -- each month's counters get their time to live once per call
-for i = 6, #ARGV - 2, 3 do
+for i = 7, #ARGV - 2, 3 do
   redis.call('HINCRBY', ARGV[i], ARGV[i + 1], ARGV[i + 2])
   if not expiring[ARGV[i]] then
     redis.call('EXPIRE', ARGV[i], ARGV[5])
@@ -494,18 +503,68 @@ v1::ComplaintLedger ObligationStore::ledger(const std::string& complaint_id) {
   return ledgerFrom(redis_.command(ledgerCommand(complaint_id)));
 }
 
+namespace {
+// The ledger's complaint as the ledger keeps it: what every event's step reads of it.
+v1::Complaint slimComplaint(const v1::Complaint& c) {
+  v1::Complaint slim;
+  slim.set_complaint_id(c.complaint_id());
+  slim.set_tracking_id(c.tracking_id());
+  return slim;
+}
+}  // namespace
+
+bool ObligationStore::keepsComplaintApart(const v1::ComplaintLedger& l) {
+  if (!l.has_complaint()) return false;
+  return l.complaint().ByteSizeLong() != slimComplaint(l.complaint()).ByteSizeLong();
+}
+
+void ObligationStore::setComplaintApart(v1::ComplaintLedger& l) {
+  if (keepsComplaintApart(l)) *l.mutable_complaint() = slimComplaint(l.complaint());
+}
+
+std::string ObligationStore::complaintKey(const std::string& complaint_id) const {
+  return redis_.key("sla:ledger:" + complaint_id + ":complaint");
+}
+
+v1::Complaint ObligationStore::complaint(const std::string& complaint_id) {
+  redis::Pipeline p;
+  p.command({"GET", complaintKey(complaint_id)});
+  p.command(ledgerCommand(complaint_id));
+  const auto r = redis_.pipelineOrThrow(p, "complaint read");
+  v1::Complaint c;
+  if (!r[0].isNil() && c.ParseFromString(r[0].str)) return c;
+  // A ledger written before the complaint was kept apart holds it whole.
+  return ledgerFrom(r[1]).complaint();
+}
+
 ObligationStore::Call ObligationStore::saveLedgerCall(
     const v1::ComplaintLedger& l, const std::vector<SummaryIncrement>& counts) const {
-  std::vector<std::string> args{l.SerializeAsString(), std::to_string(retention_.count() * 1000),
-                                l.complaint_id(), isOpen(l) ? "1" : "0",
-                                std::to_string(summary_.retention.count())};
+  // The complaint as submitted (a kilobyte or more) is written once, beside the ledger, not
+  // with every event's ledger: the ledger keeps its id and tracking id. A ledger holding it
+  // whole (a submission just folded in, or a ledger stored before) writes it apart now.
+  std::string ledger_bytes, complaint_bytes;
+  if (keepsComplaintApart(l)) {
+    complaint_bytes = l.complaint().SerializeAsString();
+    auto slim = l;
+    setComplaintApart(slim);
+    ledger_bytes = slim.SerializeAsString();
+  } else {
+    ledger_bytes = l.SerializeAsString();
+  }
+  std::vector<std::string> args{std::move(ledger_bytes),
+                                std::to_string(retention_.count() * 1000),
+                                l.complaint_id(),
+                                isOpen(l) ? "1" : "0",
+                                std::to_string(summary_.retention.count()),
+                                std::move(complaint_bytes)};
   for (const auto& c : counts) {
     args.push_back(redis_.key("sla:summary:" + c.month + ":" + c.agency));
     args.push_back(c.field);
     args.push_back(std::to_string(c.by));
   }
   return {&kSaveLedgerScript,
-          {redis_.key("sla:ledger:" + l.complaint_id()), redis_.key("sla:complaints:open")},
+          {redis_.key("sla:ledger:" + l.complaint_id()), redis_.key("sla:complaints:open"),
+           complaintKey(l.complaint_id())},
           std::move(args)};
 }
 

@@ -71,8 +71,16 @@ class ObligationStore {
   bool expedite(const std::string& complaint_id, const std::string& assignment_id,
                 v1::SlaStage stage, const std::string& reason, int64_t now_ms);
 
-  // The complaint's ledger (empty, without complaint id, when there is none).
+  // The complaint's ledger (empty, without complaint id, when there is none). Its complaint
+  // holds the complaint's id and tracking id only (a ledger stored before the complaint was
+  // kept apart: all of it); complaint() reads all of it.
   v1::ComplaintLedger ledger(const std::string& complaint_id);
+  // The complaint as submitted, as its ledger's save kept it (empty when there is none).
+  v1::Complaint complaint(const std::string& complaint_id);
+  // Whether the ledger holds more of its complaint than its id and tracking id, which its save
+  // writes apart; and the ledger as stored, with only those two.
+  static bool keepsComplaintApart(const v1::ComplaintLedger& l);
+  static void setComplaintApart(v1::ComplaintLedger& l);
 
   // The same writes queued into a pipeline a batch of events shares (the lifecycle handler's
   // batch path): each returns the index of its reply in the pipeline's replies, which the
@@ -143,6 +151,7 @@ class ObligationStore {
   Call endCall(const std::string& complaint_id, const std::vector<ObligationStop>& stops,
                int64_t now_ms) const;
   Call reassignCall(const std::string& obligation_id, const std::string& agency) const;
+  std::string complaintKey(const std::string& complaint_id) const;
   Call saveLedgerCall(const v1::ComplaintLedger& l,
                       const std::vector<SummaryIncrement>& counts) const;
   redis::Reply run(const Call& c);

@@ -272,6 +272,8 @@ std::vector<kafka::HandleResult> LifecycleHandler::handleBatch(
                                     {"due_at_ms", o->due_at_ms}});
       }
       for (size_t r : p.ends) ended(env, ObligationStore::endedOf(replies[r]));
+      // As saved: the complaint's next event in the batch does not write it apart again.
+      if (p.step.changed) ObligationStore::setComplaintApart(p.step.ledger);
       saved[env.complaint_id()] = std::move(p.step.ledger);
       passes.finish(p.i, kafka::HandleResult::done());
     }
@@ -436,7 +438,7 @@ std::optional<TimerScheduler::Firing> TimerScheduler::prepare(const std::string&
   // What supervisors are shown of the complaint comes from its ledger.
   v1::Complaint complaint;
   if (x.t.kind == "breach" || x.t.kind == "withdraw")
-    complaint = store_.ledger(ob.complaint_id()).complaint();
+    complaint = store_.complaint(ob.complaint_id());
   x.f = fireTimer(x.t, x.rec, x.escalated, complaint, directory_, calendar_,
                   {opt_.emergency_desk, opt_.max_redispatches}, now);
   for (const auto& [topic, env] : x.f.out)

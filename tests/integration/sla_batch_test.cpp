@@ -17,10 +17,20 @@
 namespace lapor::integration {
 namespace {
 
-// Routed to two agencies, the lead acknowledges (twice: a repeat), the support agency rejects,
-// the lead resolves.
+// Submitted, routed to two agencies, the lead acknowledges (twice: a repeat), the support
+// agency rejects, the lead resolves.
 std::vector<v1::EventEnvelope> lifeOf(const std::string& cid, int64_t t0) {
   std::vector<v1::EventEnvelope> out;
+  auto submitted = events::makeEnvelope("intake", cid, "", t0 - 1'000);
+  auto* c = submitted.mutable_submitted()->mutable_complaint();
+  c->set_complaint_id(cid);
+  c->set_tracking_id("LPR-" + cid);
+  c->set_priority(v1::PRIORITY_HIGH);
+  c->set_category("fire");
+  c->set_title("Kebakaran gudang");
+  c->set_description(std::string(800, 'k'));
+  c->set_submitted_at_ms(t0 - 1'000);
+  out.push_back(submitted);
   out.push_back(
       testing::routedEvent(cid, v1::PRIORITY_HIGH, "fire", {"disdamkar", "rsud-kudungga"}, t0));
   auto ack = events::makeEnvelope("notification", cid, "", t0 + 60'000);
@@ -73,7 +83,9 @@ TEST(SlaBatchTest, ABatchLeavesTheLedgersAndObligationsOneEventAtATimeLeaves) {
   const auto messages = testing::interleavedPoll(lives, 1);
 
   const auto reads = commandCalls(batch_redis, "get");
+  const auto batch_sets = commandCalls(batch_redis, "set");
   const auto results = batched.handleBatch(messages);
+  const auto batch_set_calls = commandCalls(batch_redis, "set") - batch_sets;  // one server's
   ASSERT_EQ(results.size(), messages.size());
   EXPECT_EQ(commandCalls(batch_redis, "get") - reads, static_cast<int64_t>(cids.size()))
       << "each complaint's ledger is read once in the batch, not once per event";
@@ -82,16 +94,23 @@ TEST(SlaBatchTest, ABatchLeavesTheLedgersAndObligationsOneEventAtATimeLeaves) {
     EXPECT_EQ(results[i].outcome, junk ? kafka::Outcome::DeadLetter : kafka::Outcome::Done)
         << "message " << i << ": " << results[i].reason << " " << results[i].detail;
   }
+  const auto single_sets = commandCalls(single_redis, "set");
   for (const auto& m : messages) {
     const auto r = single.handle(m);
     EXPECT_NE(r.outcome, kafka::Outcome::Retry) << r.reason << " " << r.detail;
   }
+  // Each complaint as submitted is written once (beside its ledger), in the batch as one at a
+  // time: its later events in the batch save the ledger alone.
+  EXPECT_EQ(batch_set_calls, commandCalls(single_redis, "set") - single_sets);
   for (const auto& cid : cids) {
     const auto b = obligationsOf(batch_store, cid);
     EXPECT_FALSE(b.empty()) << "no obligation of " << cid;
     EXPECT_EQ(b, obligationsOf(single_store, cid));
     EXPECT_EQ(batch_store.ledger(cid).SerializeAsString(),
               single_store.ledger(cid).SerializeAsString());
+    EXPECT_EQ(batch_store.complaint(cid).description(), std::string(800, 'k'));
+    EXPECT_EQ(batch_store.complaint(cid).SerializeAsString(),
+              single_store.complaint(cid).SerializeAsString());
   }
   EXPECT_EQ(batch_store.auditOwners().without_owner, single_store.auditOwners().without_owner);
 

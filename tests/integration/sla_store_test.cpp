@@ -210,6 +210,55 @@ TEST_F(SlaStoreTest, TimersInOneCommandAndEachCountersKeyExpiresOnce) {
   }
 }
 
+// The complaint as submitted is written once, beside the ledger, and not again with every
+// event's ledger: the ledger keeps its id and tracking id; the complaint lives as long as the
+// ledger. A ledger stored whole before (its complaint inside) still gives the complaint, and its
+// next save writes the complaint apart.
+TEST_F(SlaStoreTest, TheComplaintIsWrittenOnceBesideItsLedger) {
+  ObligationStore store(*a_, 1h);
+  v1::ComplaintLedger l;
+  l.set_complaint_id("c-apart");
+  auto* c = l.mutable_complaint();
+  c->set_complaint_id("c-apart");
+  c->set_tracking_id("LPR-APART");
+  c->set_title("Jalan rusak di depan pasar");
+  c->set_description(std::string(1500, 'x'));
+  l.set_category("roads");
+  store.saveLedger(l);
+  const auto complaint_key = a_->key("sla:ledger:c-apart:complaint");
+  const auto stored = a_->command({"GET", a_->key("sla:ledger:c-apart")});
+  EXPECT_LT(stored.str.size(), 200u) << "the ledger without the complaint's text";
+  auto back = store.ledger("c-apart");
+  EXPECT_EQ(back.complaint().tracking_id(), "LPR-APART");
+  EXPECT_EQ(back.complaint().complaint_id(), "c-apart");
+  EXPECT_TRUE(back.complaint().description().empty());
+  EXPECT_EQ(back.category(), "roads");
+  EXPECT_EQ(store.complaint("c-apart").description(), std::string(1500, 'x'));
+  EXPECT_EQ(store.complaint("c-apart").title(), "Jalan rusak di depan pasar");
+
+  // The next event's save writes the ledger only, and keeps the complaint as long as it.
+  a_->command({"PEXPIRE", complaint_key, "1000"});
+  const auto sets = commandCalls(*a_, "set");
+  back.set_round(1);
+  store.saveLedger(back);
+  EXPECT_EQ(commandCalls(*a_, "set") - sets, 1) << "the ledger's SET only";
+  EXPECT_GT(a_->command({"PTTL", complaint_key}).integer, 3'000'000) << "the ledger's hour";
+  EXPECT_EQ(store.complaint("c-apart").description(), std::string(1500, 'x'));
+
+  // Stored whole, as before the complaint was kept apart.
+  v1::ComplaintLedger old = l;
+  old.set_complaint_id("c-whole");
+  old.mutable_complaint()->set_complaint_id("c-whole");
+  a_->command({"SET", a_->key("sla:ledger:c-whole"), old.SerializeAsString()});
+  EXPECT_EQ(store.complaint("c-whole").description(), std::string(1500, 'x'));
+  auto loaded = store.ledger("c-whole");
+  EXPECT_TRUE(ObligationStore::keepsComplaintApart(loaded));
+  store.saveLedger(loaded);
+  EXPECT_LT(a_->command({"GET", a_->key("sla:ledger:c-whole")}).str.size(), 200u);
+  EXPECT_EQ(store.complaint("c-whole").description(), std::string(1500, 'x'));
+  EXPECT_FALSE(ObligationStore::keepsComplaintApart(store.ledger("c-whole")));
+}
+
 TEST_F(SlaStoreTest, TwoMonitorsNeverClaimTheSameTimer) {
   ObligationStore store_a(*a_, 1h), store_b(*b_, 1h);
   constexpr int kCount = 200;
