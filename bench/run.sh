@@ -11,6 +11,7 @@
 #   LAPOR_KAFKA_JVM_OPTS=-Xlog:gc:file=/tmp/gc.log:utctime bench/run.sh
 # (bench/KafkaRequests.java reads the broker's request rates by kind over JMX opened that way;
 # bench/tail.py lines a step's slow complaints up with the pauses of such a GC log.)
+# LAPOR_REDIS_OPTS adds redis-server options, e.g. LAPOR_REDIS_OPTS="--rdbcompression no".
 set -euo pipefail
 
 repo_root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
