@@ -188,6 +188,15 @@ TEST(Report, RedisWorkPerComplaintInTheJsonAndTheTable) {
   EXPECT_NE(line.find("15000"), std::string::npos) << line;
 }
 
+TEST(StepDuration, ALowRatesStepSendsTheComplaintsItsPercentilesNeed) {
+  using std::chrono::milliseconds;
+  EXPECT_EQ(stepDuration(4, 2000, 100), milliseconds(20'000)) << "2,000 at 100/s";
+  EXPECT_EQ(stepDuration(4, 2000, 1000), milliseconds(4'000)) << "4,000 in the 4 s anyway";
+  EXPECT_EQ(stepDuration(4, 2000, 0), milliseconds(4'000)) << "max: as long as asked";
+  EXPECT_EQ(stepDuration(4, 0, 100), milliseconds(4'000)) << "0: the seconds alone";
+  EXPECT_EQ(stepDuration(2.5, 2000, 5000), milliseconds(2'500));
+}
+
 TEST(CpuSeconds, OwnProcessIsReadAndAGoneOneIsMinusOne) {
   EXPECT_GE(cpuSeconds(getpid()), 0.0);
   EXPECT_EQ(cpuSeconds(-1), -1.0);

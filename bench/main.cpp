@@ -132,6 +132,9 @@ struct Settings {
   std::string rates = "100,1000,5000,max";
   std::string scale_rates = "max";
   double step_seconds = 4;
+  // A fixed rate's step sends at least this many complaints (100/s: 20 s), so that its p99,
+  // and the emergencies' row (about a quarter of them), rest on enough samples.
+  int64_t min_step_complaints = 2000;
   // A fresh broker's JVM compiles its hot paths for minutes (its C2 compiler still near a
   // third of a core 90 s into a run at 80/s, and the broker's whole CPU halved between minute
   // one and minute three): the first warm-up runs at least warmup_seconds and then in rounds
@@ -196,6 +199,7 @@ int run(const Settings& s, const std::string& command) {
   report.settings = {{"rates", s.rates},
                      {"scale_rates", s.scale_rates},
                      {"step_seconds", s.step_seconds},
+                     {"min_step_complaints", s.min_step_complaints},
                      {"warmup_seconds", s.warmup_seconds},
                      {"warmup_max_seconds", s.warmup_max_seconds},
                      {"warmup_jit_below", s.warmup_jit_below},
@@ -233,7 +237,9 @@ int run(const Settings& s, const std::string& command) {
   pipeline.acknowledgeInBatches(s.acknowledge == "batch");
   pipeline.submitInBatches(s.submit == "batch");
   pipeline.connectAgencies({stack.endpoint("notification").grpc()});
-  const auto step_duration = std::chrono::milliseconds(static_cast<int64_t>(s.step_seconds * 1000));
+  auto step_duration = [&](double rate) {
+    return stepDuration(s.step_seconds, s.min_step_complaints, rate);
+  };
   const auto drain = std::chrono::milliseconds(static_cast<int64_t>(s.drain_seconds * 1000));
   auto runStep = [&](const std::string& name, double rate, std::chrono::milliseconds duration,
                      int instances, bool reported) {
@@ -346,7 +352,7 @@ int run(const Settings& s, const std::string& command) {
     report.warmup.seconds_after_baselines =
         settle(s.warmup_max_seconds, report.warmup.rounds_after_baselines);
 
-  for (double rate : sweep) runStep(stepName(rate, 1), rate, step_duration, 1, true);
+  for (double rate : sweep) runStep(stepName(rate, 1), rate, step_duration(rate), 1, true);
 
   std::vector<std::unique_ptr<testing::ChildProcess>> extra;
   if (!scale.empty()) {
@@ -394,7 +400,7 @@ int run(const Settings& s, const std::string& command) {
     pipeline.connectAgencies(notification);
     if (const auto w = toMs(s.scale_warmup_seconds); w.count() > 0)
       runStep("warm-up x2", s.warmup_rate, w, 2, false);
-    for (double rate : scale) runStep(stepName(rate, 2), rate, step_duration, 2, true);
+    for (double rate : scale) runStep(stepName(rate, 2), rate, step_duration(rate), 2, true);
   }
 
   // A step that ran out of drain time may still deliver later: only what never arrives by the
@@ -454,6 +460,12 @@ int main(int argc, char** argv) {
                  "empty to skip")
       ->capture_default_str();
   app.add_option("--step-seconds", s.step_seconds, "how long each step sends")
+      ->capture_default_str();
+  app.add_option("--min-step-complaints", s.min_step_complaints,
+                 "a step at a fixed rate sends at least this many complaints, longer than "
+                 "--step-seconds if it must (a p99 of fewer than 100 samples is their maximum); "
+                 "0 for --step-seconds alone")
+      ->check(CLI::NonNegativeNumber)
       ->capture_default_str();
   app.add_option("--warmup-seconds", s.warmup_seconds,
                  "unreported warm-up before the baselines and the sweep, every category in turn: "

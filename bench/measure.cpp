@@ -22,6 +22,13 @@ double nearestRank(const std::vector<double>& sorted, double q) {
 }
 }  // namespace
 
+std::chrono::milliseconds stepDuration(double step_seconds, int64_t min_complaints, double rate) {
+  double seconds = step_seconds;
+  if (rate > 0 && min_complaints > 0)
+    seconds = std::max(seconds, static_cast<double>(min_complaints) / rate);
+  return std::chrono::milliseconds(static_cast<int64_t>(std::llround(seconds * 1000)));
+}
+
 LatencySummary summarize(std::vector<double> samples_ms) {
   LatencySummary s;
   s.count = samples_ms.size();

@@ -5,6 +5,7 @@
 
 #include <sys/types.h>
 
+#include <chrono>
 #include <cstdint>
 
 #include <string>
@@ -20,6 +21,11 @@ struct LatencySummary {
 };
 
 LatencySummary summarize(std::vector<double> samples_ms);
+
+// How long a step at `rate` complaints a second (0 = as fast as it goes) sends: step_seconds,
+// or long enough for min_complaints at that rate if that is longer. A p99 (nearest rank) of
+// fewer than 100 samples is their maximum: a low rate's step needs the samples.
+std::chrono::milliseconds stepDuration(double step_seconds, int64_t min_complaints, double rate);
 nlohmann::json toJson(const LatencySummary& s);
 
 // User + system CPU seconds of PID so far, its own and that of the children it waited for
