@@ -179,12 +179,6 @@ int run(const Settings& s, const std::string& command) {
   report.command = command;
   report.machine = describeMachine();
   report.broker_heap = brokerHeap(brokerPid());
-  // The services inherit the environment: LAPOR_REDIS_SOCKET is their redis.socket.
-  const auto socket = envOr("LAPOR_REDIS_SOCKET", "");
-  report.redis_connection =
-      socket.empty() ? "TCP " + testing::requiredEnv("LAPOR_REDIS_HOST") + ":" +
-                           testing::requiredEnv("LAPOR_REDIS_PORT")
-                     : "unix socket " + socket;
   const std::string brokers = testing::requiredEnv("LAPOR_KAFKA_BROKERS");
   const auto directory = agencies::AgencyDirectory::loadFile(s.agencies_file);
   Workload workload(directory, s.seed);

@@ -20,7 +20,6 @@ struct RunReport {
   // The broker's JVM heap options as its command line gave them (the last of each wins), e.g.
   // "-Xms1g -Xmx1g"; empty without a broker pid.
   std::string broker_heap;
-  std::string redis_connection;  // how the services reach Redis: "TCP host:port", "unix socket P"
   nlohmann::json settings;
   KafkaBaselineResult kafka;
   TransactionalBaselineResult transactional;

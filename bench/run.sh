@@ -59,12 +59,6 @@ trap 'exit 143' TERM
 # "The broker's collections"). LAPOR_KAFKA_JVM_OPTS comes after, so a heap given there wins.
 LAPOR_KAFKA_JVM_OPTS="-Xms1g -Xmx1g ${LAPOR_KAFKA_JVM_OPTS:-}" lapor_start_kafka "$run_dir"
 lapor_start_redis "$run_dir"
-# The services reach Redis by its unix socket, as services on Redis's own machine can
-# (redis.socket): each round trip without the TCP stack on either side (performance.md, "Redis
-# by its unix socket"). LAPOR_BENCH_REDIS=tcp for host and port.
-if [[ ${LAPOR_BENCH_REDIS:-socket} != tcp && -n $LAPOR_REDIS_SOCKET_PATH ]]; then
-  export LAPOR_REDIS_SOCKET=$LAPOR_REDIS_SOCKET_PATH
-fi
 read -r LAPOR_BENCH_KAFKA_PID <"$run_dir/pids/kafka.pid"
 read -r LAPOR_BENCH_REDIS_PID <"$run_dir/pids/redis.pid"
 export LAPOR_BENCH_KAFKA_PID LAPOR_BENCH_REDIS_PID

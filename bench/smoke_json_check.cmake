@@ -20,11 +20,6 @@ function(require)
   set(value "${value}" PARENT_SCOPE)
 endfunction()
 
-# How the services reach Redis (the smoke run's services: by host and port).
-require(redis_connection)
-if(NOT value MATCHES "^(TCP |unix socket )")
-  message(FATAL_ERROR "${JSON}: redis_connection '${value}' says neither TCP nor a unix socket")
-endif()
 # The broker's heap, read from its command line (the run's broker is the test broker here).
 require(broker_heap)
 if(NOT value MATCHES "-Xmx[0-9]+[kKmMgG]?")

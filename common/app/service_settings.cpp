@@ -99,7 +99,6 @@ ServiceSettings ServiceSettings::load(const config::Config& cfg, const std::stri
   s.max_batch = static_cast<size_t>(cfg.getInt("kafka", "max_batch", 100, 1, 10'000));
   s.redis.host = cfg.getString("redis", "host", "127.0.0.1");
   s.redis.port = static_cast<int>(cfg.getInt("redis", "port", 6379, 1, 65535));
-  s.redis.socket = cfg.getString("redis", "socket", "");
   s.redis.prefix = cfg.getString("redis", "prefix", "lapor:");
   s.redis.command_timeout = cfg.getDuration("redis", "command_timeout", std::chrono::seconds(2));
   s.redis.connect_timeout = cfg.getDuration("redis", "connect_timeout", std::chrono::seconds(2));

@@ -67,22 +67,14 @@ RedisClient::RedisClient(RedisOptions options, log::Logger logger)
 
 RedisClient::~RedisClient() = default;
 
-std::string addressOf(const RedisOptions& o) {
-  return o.socket.empty() ? o.host + ":" + std::to_string(o.port) : "unix:" + o.socket;
-}
-
 RedisClient::Context RedisClient::connect() {
-  const bool unix_socket = !opt_.socket.empty();
   redisContext* c =
-      unix_socket
-          ? redisConnectUnixWithTimeout(opt_.socket.c_str(), toTimeval(opt_.connect_timeout))
-          : redisConnectWithTimeout(opt_.host.c_str(), opt_.port, toTimeval(opt_.connect_timeout));
+      redisConnectWithTimeout(opt_.host.c_str(), opt_.port, toTimeval(opt_.connect_timeout));
   if (!c) throw RedisError("redis: out of memory creating a connection");
   Context guard(c, redisFree);
-  const auto where = "redis " + addressOf(opt_);
   if (c->err)
-    throw RedisError(where + ": " + c->errstr +
-                     (unix_socket ? " (check redis.socket)" : " (check redis.host / redis.port)"));
+    throw RedisError("redis " + opt_.host + ":" + std::to_string(opt_.port) + ": " + c->errstr +
+                     " (check redis.host / redis.port)");
   if (!opt_.password.empty()) {
     redisSetTimeout(c, toTimeval(opt_.command_timeout));
     auto* raw = static_cast<redisReply*>(
@@ -90,12 +82,14 @@ RedisClient::Context RedisClient::connect() {
             ? redisCommand(c, "AUTH %b", opt_.password.data(), opt_.password.size())
             : redisCommand(c, "AUTH %b %b", opt_.username.data(), opt_.username.size(),
                            opt_.password.data(), opt_.password.size()));
-    if (!raw) throw RedisError(where + ": AUTH: " + c->errstr);
+    if (!raw)
+      throw RedisError("redis " + opt_.host + ":" + std::to_string(opt_.port) +
+                       ": AUTH: " + c->errstr);
     const Reply reply = convert(raw);
     freeReplyObject(raw);
     if (reply.type == Reply::Type::Error)
       // A refused login is not retried: the next attempt would be refused the same way.
-      throw AuthError(where + ": AUTH as " +
+      throw AuthError("redis " + opt_.host + ":" + std::to_string(opt_.port) + ": AUTH as " +
                       (opt_.username.empty() ? std::string("default") : opt_.username) +
                       " refused: " + reply.str + " (check redis.username / redis.password)");
   }

@@ -33,9 +33,6 @@ class AuthError : public RedisError {
 struct RedisOptions {
   std::string host = "127.0.0.1";
   int port = 6379;
-  // A Redis on the same machine by its unix socket (redis-server's `unixsocket`) instead of
-  // host and port: no TCP stack on either side of each round trip. "" = host and port.
-  std::string socket;
   std::chrono::milliseconds connect_timeout{2000};
   std::chrono::milliseconds command_timeout{2000};
   int attempts = 3;                              // per command, reconnecting in between
@@ -50,9 +47,6 @@ struct RedisOptions {
 };
 
 // A decoded reply; arrays nest. Owns no hiredis memory.
-// Where the options point: "host:port", or "unix:<path>" with a socket.
-std::string addressOf(const RedisOptions& o);
-
 struct Reply {
   enum class Type { Nil, Status, Error, Integer, String, Array };
   Type type = Type::Nil;

@@ -267,9 +267,7 @@ _lapor_redis_ping() {
 
 # lapor_start_redis RUN_DIR: Redis with an append-only file in RUN_DIR/redis (so a restart of
 # Redis keeps the SLA clocks, as in production) and no RDB snapshots. Exports LAPOR_REDIS_HOST
-# and LAPOR_REDIS_PORT, and LAPOR_REDIS_SOCKET_PATH: its unix socket too (RUN_DIR/redis/
-# redis.sock, when that path fits a socket address), which a service takes as redis.socket
-# (LAPOR_REDIS_SOCKET) where it is given.
+# and LAPOR_REDIS_PORT.
 lapor_start_redis() {
   local run_dir=$1
   local port
@@ -282,22 +280,13 @@ lapor_start_redis() {
   # LAPOR_REDIS_OPTS="--rdbcompression no".
   local -a redis_opts=()
   read -r -a redis_opts <<<"${LAPOR_REDIS_OPTS:-}"
-  local socket=$dir/redis.sock
-  local -a socket_opts=()
-  if ((${#socket} < 100)); then
-    socket_opts=(--unixsocket "$socket" --unixsocketperm 700)
-  else
-    socket=""
-  fi
   _lapor_launch "$log" redis-server --port "$port" --bind 127.0.0.1 --dir "$dir" \
-    "${socket_opts[@]}" --save "" --appendonly yes --daemonize no --protected-mode yes \
-    "${redis_opts[@]}"
+    --save "" --appendonly yes --daemonize no --protected-mode yes "${redis_opts[@]}"
   local pid=$_LAPOR_PID
   _lapor_record_pid "$run_dir" redis "$pid"
   _lapor_wait_ready 30 "Redis on 127.0.0.1:$port" "$pid" "$log" _lapor_redis_ping "$port" || return 1
   export LAPOR_REDIS_HOST=127.0.0.1
   export LAPOR_REDIS_PORT=$port
-  export LAPOR_REDIS_SOCKET_PATH=$socket
 }
 
 # lapor_start_service RUN_DIR NAME: starts lapor-NAME from LAPOR_BUILD_DIR with

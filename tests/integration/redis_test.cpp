@@ -56,33 +56,6 @@ TEST_F(RedisTest, KeysCarryThePrefix) {
   EXPECT_EQ(client_->options().prefix, base_.prefix);
 }
 
-// A Redis on the same machine by its unix socket (redis.socket): the socket is used, not host
-// and port (nothing listens on the port given here), and a missing socket is named.
-TEST_F(RedisTest, ASocketIsReachedInsteadOfHostAndPort) {
-  const auto socket = serviceEnv("LAPOR_REDIS_SOCKET_PATH");
-  ASSERT_TRUE(socket && !socket->empty()) << missingEnvMessage("LAPOR_REDIS_SOCKET_PATH");
-  RedisOptions o = base_;
-  o.socket = *socket;
-  o.port = 1;
-  RedisClient by_socket(o, redisLogger());
-  by_socket.command({"SET", by_socket.key("by-socket"), "yes"});
-  EXPECT_EQ(client_->command({"GET", client_->key("by-socket")}).str, "yes");
-  EXPECT_EQ(redis::addressOf(o), "unix:" + *socket);
-  EXPECT_EQ(redis::addressOf(base_), base_.host + ":" + std::to_string(base_.port));
-  // Which client is which, as Redis sees them: a unix socket's has no TCP address.
-  const auto me = by_socket.command({"CLIENT", "INFO"}).str;
-  EXPECT_NE(me.find("laddr=" + *socket), std::string::npos) << me;
-
-  o.socket = *socket + ".missing";
-  try {
-    RedisClient none(o, redisLogger());
-    FAIL() << "connected to a socket that does not exist";
-  } catch (const RedisError& e) {
-    EXPECT_NE(std::string(e.what()).find("redis.socket"), std::string::npos) << e.what();
-    EXPECT_NE(std::string(e.what()).find(o.socket), std::string::npos) << e.what();
-  }
-}
-
 TEST_F(RedisTest, CommandRoundTrip) {
   const auto key = client_->key("plain");
   auto set = client_->command({"SET", key, "hello"});

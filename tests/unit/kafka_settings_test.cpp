@@ -147,13 +147,6 @@ TEST(Secrets, ComeFromAFileOrTheEnvironmentNeverFromTheConfigFile) {
   std::filesystem::remove_all(dir);
 }
 
-TEST(RedisSettings, ASocketFromTheFileOrTheEnvironment) {
-  EXPECT_EQ(load("").redis.socket, "") << "host and port by default";
-  EXPECT_EQ(load("redis:\n  socket: /run/redis/redis.sock\n").redis.socket,
-            "/run/redis/redis.sock");
-  EXPECT_EQ(load("", {{"LAPOR_REDIS_SOCKET", "/tmp/r.sock"}}).redis.socket, "/tmp/r.sock");
-}
-
 // A consumer started before the topics it subscribes to exist (notification before routing
 // created the dispatch topics) joins them at the next metadata refresh, seconds later.
 TEST(ConsumerSettings, TopicsCreatedAfterTheSubscriptionAreJoinedWithinSeconds) {
