@@ -27,6 +27,8 @@ SchedulerOptions schedulerOptions(const config::Config& cfg, const app::ServiceS
       cfg.getDuration("sla", "owner_check_interval", std::chrono::seconds(30));
   if (o.owner_check_interval < std::chrono::milliseconds(100))
     throw cfg.error("sla", "owner_check_interval", "must be at least 100ms");
+  o.owner_check_batch =
+      static_cast<size_t>(cfg.getInt("sla", "owner_check_batch", 10'000, 100, 10'000'000));
   return o;
 }
 

@@ -755,20 +755,29 @@ void ObligationStore::trim(int64_t now_ms) {
 }
 
 ObligationStore::Audit ObligationStore::auditOwners() {
+  std::string cursor = "0";
+  return auditOwners(cursor, SIZE_MAX);
+}
+
+ObligationStore::Audit ObligationStore::auditOwners(std::string& cursor, size_t max_complaints) {
   Audit audit;
   const auto open = redis_.key("sla:complaints:open");
-  std::string cursor = "0";
+  audit.open_complaints = redis_.command({"SCARD", open}).integer;
+  size_t examined = 0;
   do {
     auto page = redis_.command({"SSCAN", open, cursor, "COUNT", "200"});
-    if (page.elements.size() < 2) break;
+    if (page.elements.size() < 2) {
+      cursor = "0";
+      break;
+    }
     cursor = page.elements[0].str;
     std::vector<std::string> args{redis_.key("")};
     for (const auto& e : page.elements[1].elements) args.push_back(e.str);
-    audit.open_complaints += static_cast<int64_t>(args.size() - 1);
+    examined += args.size() - 1;
     if (args.size() == 1) continue;
     for (auto& c : redis_.eval(kOwnerlessScript, {}, args).elements)
       audit.without_owner.push_back(std::move(c.str));
-  } while (cursor != "0");
+  } while (cursor != "0" && examined < max_complaints);
   return audit;
 }
 

@@ -138,10 +138,16 @@ class ObligationStore {
   // The owner audit: every open complaint must have an obligation that is open or breached
   // and not yet met. Reads every open complaint (in batches); returns those without.
   struct Audit {
-    int64_t open_complaints = 0;
-    std::vector<std::string> without_owner;  // complaint ids
+    int64_t open_complaints = 0;             // the open complaints listed now
+    std::vector<std::string> without_owner;  // complaint ids found in this pass
   };
+  // Every open complaint at once.
   Audit auditOwners();
+  // One pass of the owner audit, bounded: reads on from `cursor` ("0" = from the start) until
+  // it has examined at least `max_complaints` (whole pages of the scan) or reached the end, and
+  // leaves the cursor where it stopped ("0" = the pass finished the list). A complaint can come
+  // twice within one round through the list (the scan's own guarantee).
+  Audit auditOwners(std::string& cursor, size_t max_complaints);
 
  private:
   using Call = redis::ScriptCall;

@@ -528,17 +528,23 @@ bool TimerScheduler::finish(Firing& x) {
 }
 
 int64_t TimerScheduler::auditOwners() {
-  const auto audit = store_.auditOwners();
+  // Bounded by construction: one check reads at most owner_check_batch complaints, so its cost
+  // does not grow with the number of open complaints; a longer list takes several checks.
+  const auto audit = store_.auditOwners(audit_cursor_, opt_.owner_check_batch);
   for (const auto& cid : audit.without_owner) {
+    if (!audit_found_.insert(cid).second) continue;  // met again in the same round
     const auto ledger = store_.ledger(cid);
     log_.error("open complaint without an owner: no obligation is open",
                {{"complaint_id", cid},
                 {"tracking_id", ledger.complaint().tracking_id()},
                 {"category", ledger.category()}});
   }
-  metrics_.without_owner.Add({}).Set(static_cast<double>(audit.without_owner.size()));
   metrics_.open_complaints.Add({}).Set(static_cast<double>(audit.open_complaints));
-  return static_cast<int64_t>(audit.without_owner.size());
+  if (audit_cursor_ != "0") return -1;  // the round through the list goes on next time
+  const auto found = static_cast<int64_t>(audit_found_.size());
+  metrics_.without_owner.Add({}).Set(static_cast<double>(found));
+  audit_found_.clear();
+  return found;
 }
 
 void TimerScheduler::refreshGauges() {

@@ -23,6 +23,8 @@
 #include <chrono>
 #include <condition_variable>
 #include <mutex>
+#include <set>
+#include <string>
 #include <thread>
 
 namespace lapor::sla {
@@ -80,6 +82,9 @@ struct SchedulerOptions {
   int max_redispatches = 2;  // per unacknowledged emergency assignment
   // How often every open complaint is checked for an owner (an open obligation).
   std::chrono::milliseconds owner_check_interval{std::chrono::seconds(30)};
+  // The most open complaints one owner check reads; a longer list is read on by the next
+  // checks, and the gauge of complaints without an owner is set once the list is through.
+  size_t owner_check_batch = 10'000;
 };
 
 class TimerScheduler {
@@ -94,7 +99,8 @@ class TimerScheduler {
   int fireDue();
   // Refreshes the gauges from Redis (shared by every monitor instance).
   void refreshGauges();
-  // The owner audit: logs and counts every open complaint without an open obligation.
+  // One owner check: logs each open complaint without an open obligation it reads, and once a
+  // round through the list ends sets the gauge and returns the round's count (-1 before).
   int64_t auditOwners();
 
  private:
@@ -121,6 +127,8 @@ class TimerScheduler {
   SchedulerOptions opt_;
   int64_t compliance_at_ms_ = 0;  // last compliance refresh (it reads every decided obligation)
   int64_t audit_at_ms_ = 0;       // last owner audit
+  std::string audit_cursor_ = "0";       // where the next owner check reads on
+  std::set<std::string> audit_found_;    // without an owner, in this round through the list
   std::thread thread_;
   std::mutex mu_;
   std::condition_variable cv_;

@@ -334,6 +334,37 @@ TEST_F(SlaStoreTest, TheOwnerAuditFindsAnOpenComplaintWithoutObligations) {
   EXPECT_TRUE(audit.without_owner.empty());
 }
 
+// One owner check reads a bounded part of a long list of open complaints and the next reads on
+// from where it stopped: its cost does not grow with the list, and a round through it still
+// finds every complaint without an owner.
+TEST_F(SlaStoreTest, TheOwnerAuditReadsALongListInBoundedPasses) {
+  ObligationStore store(*a_, 1h);
+  std::vector<std::string> add{"SADD", a_->key("sla:complaints:open")};
+  std::set<std::string> all;
+  for (int i = 0; i < 1500; ++i) {
+    add.push_back("c-long-" + std::to_string(i));  // none has an obligation: none has an owner
+    all.insert(add.back());
+  }
+  a_->command(add);
+  std::string cursor = "0";
+  std::set<std::string> found;
+  int passes = 0;
+  do {
+    const auto before = commandCalls(*a_, "evalsha");
+    auto audit = store.auditOwners(cursor, 300);
+    ++passes;
+    EXPECT_EQ(audit.open_complaints, 1500);
+    // Whole pages of about 200 each: at least 300 examined, never the whole list at once.
+    EXPECT_LT(audit.without_owner.size(), 1000u) << "pass " << passes;
+    EXPECT_LE(commandCalls(*a_, "evalsha") - before, 5) << "pass " << passes;
+    found.insert(audit.without_owner.begin(), audit.without_owner.end());
+  } while (cursor != "0" && passes < 100);
+  EXPECT_EQ(cursor, "0");
+  EXPECT_GE(passes, 3);
+  EXPECT_EQ(found, all);
+  EXPECT_EQ(store.auditOwners().without_owner.size(), 1500u) << "the whole list at once";
+}
+
 TEST_F(SlaStoreTest, CancelledObligationsFireNothingAndAreNotCompliance) {
   ObligationStore store(*a_, 1h);
   ASSERT_TRUE(store.start(obligation("gone", kNow + 100, kNow + 50), ""));
