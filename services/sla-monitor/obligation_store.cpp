@@ -519,7 +519,9 @@ bool ObligationStore::keepsComplaintApart(const v1::ComplaintLedger& l) {
 }
 
 void ObligationStore::setComplaintApart(v1::ComplaintLedger& l) {
-  if (keepsComplaintApart(l)) *l.mutable_complaint() = slimComplaint(l.complaint());
+  if (!l.has_complaint()) return;
+  auto slim = slimComplaint(l.complaint());
+  if (slim.ByteSizeLong() != l.complaint().ByteSizeLong()) *l.mutable_complaint() = std::move(slim);
 }
 
 std::string ObligationStore::complaintKey(const std::string& complaint_id) const {
@@ -546,7 +548,7 @@ ObligationStore::Call ObligationStore::saveLedgerCall(
   if (keepsComplaintApart(l)) {
     complaint_bytes = l.complaint().SerializeAsString();
     auto slim = l;
-    setComplaintApart(slim);
+    *slim.mutable_complaint() = slimComplaint(l.complaint());
     ledger_bytes = slim.SerializeAsString();
   } else {
     ledger_bytes = l.SerializeAsString();
