@@ -35,15 +35,26 @@ end
 local function field(o, overdue)
   return o.agency .. '|' .. o.stage_name .. '|' .. o.prio_name .. '|' .. overdue
 end
+-- A counter of a period (a month, a day): HINCRBY, and the key's time to live when the
+-- increment created the key (its first field), as `ttl` seconds plus the period's length: the
+-- key lives at least `ttl` past its period's last count without an EXPIRE on every count. An
+-- answer equal to the increment may also be a new field of a key that exists, or a field that
+-- stood at 0: an EXPIRE more (once per key and call), no harm.
+local expiring = {}  -- keys given their time to live in this call
+local function count(key, name, by, ttl, period)
+  if redis.call('HINCRBY', key, name, by) == tonumber(by) and not expiring[key] then
+    redis.call('EXPIRE', key, tonumber(ttl) + period)
+    expiring[key] = true
+  end
+end
+local kMonthSeconds, kDaySeconds = 31 * 86400, 86400
 -- An answer decided (follow-up or resolution met on time, or breached): counted in the month
 -- given for the obligation's agency and the regency, once, as the state changes with it.
 local function answered(prefix, o, month, sttl, figure)
   if o.stage_name ~= 'follow_up' and o.stage_name ~= 'resolution' then return end
   local name = (o.type or '0') .. '|' .. (o.category or '') .. '|' .. figure
   for _, a in ipairs({o.agency or '', ''}) do
-    local key = prefix .. 'sla:summary:' .. month .. ':' .. a
-    redis.call('HINCRBY', key, name, 1)
-    redis.call('EXPIRE', key, sttl)
+    count(prefix .. 'sla:summary:' .. month .. ':' .. a, name, 1, sttl, kMonthSeconds)
   end
 end
 -- A decision (met on time, or breached) counted for the compliance gauge, in the UTC day of
@@ -52,9 +63,8 @@ end
 local function decided(prefix, o, now, ttl, met)
   local key = prefix .. 'sla:compliance:' .. string.format('%d', math.floor(tonumber(now) / 86400000))
   local name = (o.agency or '') .. '|' .. (o.stage_name or '')
-  redis.call('HINCRBY', key, name .. '|due', 1)
-  if met then redis.call('HINCRBY', key, name .. '|met', 1) end
-  redis.call('EXPIRE', key, ttl)
+  count(key, name .. '|due', 1, ttl, kDaySeconds)
+  if met then count(key, name .. '|met', 1, ttl, kDaySeconds) end
 end
 )lua";
 
@@ -267,8 +277,8 @@ return 1
 )lua";
 
 // KEYS: the ledger, the open-complaint set, the ledger's complaint. ARGV: ledger bytes, ttl ms,
-// complaint id, open, the monthly counters' ttl, the complaint's bytes ('' = stored before),
-// then key, field, increment triples
+// complaint id, the audit's list ('1' = on it, '0' = off it, '' = as it was), the monthly
+// counters' ttl, the complaint's bytes ('' = stored before), then key, field, increment triples
 constexpr const char* kSaveLedger = R"lua(
 redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
 -- The complaint lives as long as its ledger.
@@ -277,15 +287,9 @@ if ARGV[6] ~= '' then
 else
   redis.call('PEXPIRE', KEYS[3], ARGV[2])
 end
-if ARGV[4] == '1' then redis.call('SADD', KEYS[2], ARGV[3]) else redis.call('SREM', KEYS[2], ARGV[3]) end
-local expiring = {}  -- each month's counters get their time to live once per call
-for i = 7, #ARGV - 2, 3 do
-  redis.call('HINCRBY', ARGV[i], ARGV[i + 1], ARGV[i + 2])
-  if not expiring[ARGV[i]] then
-    redis.call('EXPIRE', ARGV[i], ARGV[5])
-    expiring[ARGV[i]] = true
-  end
-end
+if ARGV[4] == '1' then redis.call('SADD', KEYS[2], ARGV[3])
+elseif ARGV[4] == '0' then redis.call('SREM', KEYS[2], ARGV[3]) end
+for i = 7, #ARGV - 2, 3 do count(ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[5], kMonthSeconds) end
 return 1
 )lua";
 
@@ -315,7 +319,7 @@ const redis::Script kExpediteScript = withHelpers(kExpedite);
 const redis::Script kClaimScript = withHelpers(kClaim);
 const redis::Script kCompleteScript = withHelpers(kComplete);
 const redis::Script kOwnerlessScript = withHelpers(kOwnerless);
-const redis::Script kSaveLedgerScript(kSaveLedger);
+const redis::Script kSaveLedgerScript = withHelpers(kSaveLedger);
 
 std::string outcomeName(EndOutcome o) {
   return o == EndOutcome::Met ? "met" : "cancelled";
@@ -446,8 +450,9 @@ size_t ObligationStore::addReassign(redis::Pipeline& p, const std::string& oblig
 }
 
 size_t ObligationStore::addSaveLedger(redis::Pipeline& p, const v1::ComplaintLedger& l,
-                                      const std::vector<SummaryIncrement>& counts) {
-  return add(p, saveLedgerCall(l, counts));
+                                      const std::vector<SummaryIncrement>& counts,
+                                      std::optional<bool> was_open) {
+  return add(p, saveLedgerCall(l, counts, was_open));
 }
 
 std::vector<std::string> ObligationStore::ledgerCommand(const std::string& complaint_id) const {
@@ -539,8 +544,9 @@ v1::Complaint ObligationStore::complaint(const std::string& complaint_id) {
   return ledgerFrom(r[1]).complaint();
 }
 
-ObligationStore::Call ObligationStore::saveLedgerCall(
-    const v1::ComplaintLedger& l, const std::vector<SummaryIncrement>& counts) const {
+ObligationStore::Call ObligationStore::saveLedgerCall(const v1::ComplaintLedger& l,
+                                                     const std::vector<SummaryIncrement>& counts,
+                                                     std::optional<bool> was_open) const {
   // The complaint as submitted (a kilobyte or more) is written once, beside the ledger, not
   // with every event's ledger: the ledger keeps its id and tracking id. A ledger holding it
   // whole (a submission just folded in, or a ledger stored before) writes it apart now.
@@ -553,10 +559,13 @@ ObligationStore::Call ObligationStore::saveLedgerCall(
   } else {
     ledger_bytes = l.SerializeAsString();
   }
+  // The audit's list changes only when the complaint opens or closes (the ledger before says
+  // whether it did; without it, the list is written as the ledger says).
+  const bool open = isOpen(l);
   std::vector<std::string> args{std::move(ledger_bytes),
                                 std::to_string(retention_.count() * 1000),
                                 l.complaint_id(),
-                                isOpen(l) ? "1" : "0",
+                                was_open && *was_open == open ? "" : open ? "1" : "0",
                                 std::to_string(summary_.retention.count()),
                                 std::move(complaint_bytes)};
   for (const auto& c : counts) {
@@ -571,8 +580,9 @@ ObligationStore::Call ObligationStore::saveLedgerCall(
 }
 
 void ObligationStore::saveLedger(const v1::ComplaintLedger& l,
-                                 const std::vector<SummaryIncrement>& counts) {
-  run(saveLedgerCall(l, counts));
+                                 const std::vector<SummaryIncrement>& counts,
+                                 std::optional<bool> was_open) {
+  run(saveLedgerCall(l, counts, was_open));
 }
 
 std::vector<std::string> ObligationStore::claimDue(int64_t now_ms, std::chrono::milliseconds lease,

@@ -94,17 +94,22 @@ class ObligationStore {
   size_t addReassign(redis::Pipeline& p, const std::string& obligation_id,
                      const std::string& agency);
   size_t addSaveLedger(redis::Pipeline& p, const v1::ComplaintLedger& ledger,
-                       const std::vector<SummaryIncrement>& counts = {});
+                       const std::vector<SummaryIncrement>& counts = {},
+                       std::optional<bool> was_open = std::nullopt);
   std::vector<std::string> ledgerCommand(const std::string& complaint_id) const;
   // One round trip (redis::RedisClient::pipeline: error replies are returned, not thrown).
   std::vector<redis::Reply> run(const redis::Pipeline& p) { return redis_.pipeline(p); }
   static v1::ComplaintLedger ledgerFrom(const redis::Reply& r);
   static std::vector<EndedObligation> endedOf(const redis::Reply& r);  // an end's reply
   // Stores it; an open complaint is listed for the owner audit, a closed one taken off first.
-  // The event's additions to the monthly counters are written in the same step, so an event
-  // is counted exactly when the ledger records it as applied.
+  // `was_open`: whether the ledger it replaces was open (isOpen), when the caller read it; the
+  // list is then written only when that changes. The event's additions to the monthly counters
+  // are written in the same step, so an event is counted exactly when the ledger records it as
+  // applied; a counter's key gets its time to live when a count creates it (its period's length
+  // plus the counters' retention).
   void saveLedger(const v1::ComplaintLedger& ledger,
-                  const std::vector<SummaryIncrement>& counts = {});
+                  const std::vector<SummaryIncrement>& counts = {},
+                  std::optional<bool> was_open = std::nullopt);
   // The monthly counters of one month and agency ("" = the regency): field, value pairs.
   std::vector<std::pair<std::string, std::string>> summary(const std::string& month,
                                                            const std::string& agency);
@@ -158,8 +163,8 @@ class ObligationStore {
                int64_t now_ms) const;
   Call reassignCall(const std::string& obligation_id, const std::string& agency) const;
   std::string complaintKey(const std::string& complaint_id) const;
-  Call saveLedgerCall(const v1::ComplaintLedger& l,
-                      const std::vector<SummaryIncrement>& counts) const;
+  Call saveLedgerCall(const v1::ComplaintLedger& l, const std::vector<SummaryIncrement>& counts,
+                      std::optional<bool> was_open) const;
   redis::Reply run(const Call& c);
   static size_t add(redis::Pipeline& p, const Call& c);
 

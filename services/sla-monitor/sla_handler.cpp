@@ -223,7 +223,7 @@ std::vector<kafka::HandleResult> LifecycleHandler::handleBatch(
       // In the order apply() writes them; Redis runs a pipeline in order.
       const bool closing = s.changed && !isOpen(s.ledger);
       p.first = writes.size();
-      if (closing) store_.addSaveLedger(writes, s.ledger, counts);
+      if (closing) store_.addSaveLedger(writes, s.ledger, counts, isOpen(before));
       for (const auto& o : s.starts) p.starts.emplace_back(store_.addStart(writes, o, env.trace_id()), &o);
       for (const auto& r : s.reassigned) store_.addReassign(writes, r.obligation_id, r.agency_id);
       if (auto e = store_.addEnd(writes, env.complaint_id(), s.ends, at)) p.ends.push_back(*e);
@@ -238,7 +238,7 @@ std::vector<kafka::HandleResult> LifecycleHandler::handleBatch(
               writes, env.complaint_id(),
               {v1::SLA_STAGE_ESCALATION, u.escalation_id(), EndOutcome::Met}, at));
       }
-      if (s.changed && !closing) store_.addSaveLedger(writes, s.ledger, counts);
+      if (s.changed && !closing) store_.addSaveLedger(writes, s.ledger, counts, isOpen(before));
       p.last = writes.size();
       // What Redis holds once this is written: the new ledger if the event changed it, else the
       // one it started from.
@@ -292,7 +292,7 @@ kafka::HandleResult LifecycleHandler::apply(const v1::EventEnvelope& env) {
     // open gets its new clocks before the old ones stop, and a closing one leaves the audit's
     // list before its clocks stop.
     const bool closing = s.changed && !isOpen(s.ledger);
-    if (closing) store_.saveLedger(s.ledger, counts);
+    if (closing) store_.saveLedger(s.ledger, counts, isOpen(before));
     for (const auto& o : s.starts) {
       if (!store_.start(o, env.trace_id())) continue;
       metrics_.started
@@ -342,7 +342,7 @@ kafka::HandleResult LifecycleHandler::apply(const v1::EventEnvelope& env) {
       default:
         break;
     }
-    if (s.changed && !closing) store_.saveLedger(s.ledger, counts);
+    if (s.changed && !closing) store_.saveLedger(s.ledger, counts, isOpen(before));
   } catch (const redis::RedisError& e) {
     return kafka::HandleResult::retry("redis", e.what());
   }

@@ -178,8 +178,8 @@ TEST_F(SlaStoreTest, EndingAnObligationBeforeItsBreachReadsNoOtherObligation) {
 }
 
 // Starting an obligation writes its warning's and its deadline's timers in one command, and a
-// ledger's save gives each month's counters key its time to live once, however many of the
-// key's figures the event counts.
+// month's counters key gets its time to live when a count creates it (the month's length plus
+// the counters' retention), not again with every count.
 TEST_F(SlaStoreTest, TimersInOneCommandAndEachCountersKeyExpiresOnce) {
   sla::SummaryOptions summary;
   summary.retention = std::chrono::hours(24);
@@ -205,9 +205,42 @@ TEST_F(SlaStoreTest, TimersInOneCommandAndEachCountersKeyExpiresOnce) {
                          {"1|flood|received", "1"}, {"1|flood|dispatched", "2"}}));
   for (const auto* agency : {"bpbd", ""}) {
     const auto ttl = a_->command({"TTL", a_->key(std::string("sla:summary:2026-12:") + agency)});
-    EXPECT_GT(ttl.integer, 0) << "'" << agency << "'";
-    EXPECT_LE(ttl.integer, 86400) << "'" << agency << "'";
+    EXPECT_GT(ttl.integer, 31 * 86400) << "'" << agency << "': a month past its last count";
+    EXPECT_LE(ttl.integer, 32 * 86400) << "'" << agency << "'";
   }
+  // The next event counts in the same keys: no EXPIRE. A figure the month had not counted yet,
+  // in a key that exists, neither needs one; the first count of the next month's key does.
+  const auto again = commandCalls(*a_, "expire");
+  store.saveLedger(ledger, {{"2026-12", "bpbd", "1|flood|dispatched", 1},
+                            {"2026-12", "", "1|flood|closed", 1}});
+  EXPECT_EQ(commandCalls(*a_, "expire") - again, 1) << "the regency's new figure only";
+  EXPECT_EQ(store.summary("2026-12", "bpbd")[1].second, "3");
+  store.saveLedger(ledger, {{"2027-01", "bpbd", "1|flood|received", 1}});
+  EXPECT_EQ(commandCalls(*a_, "expire") - again, 2) << "the new month's key";
+  EXPECT_GT(a_->command({"TTL", a_->key("sla:summary:2027-01:bpbd")}).integer, 31 * 86400);
+}
+
+// A decision's compliance counters: the day's key gets its time to live when the day's first
+// decision creates it (a day plus the obligations' retention), not with every decision.
+TEST_F(SlaStoreTest, ADaysComplianceCountersExpireFromTheirFirstDecision) {
+  ObligationStore store(*a_, 1h);
+  for (const auto* n : {"d1", "d2", "d3"}) ASSERT_TRUE(store.start(obligation(n, kNow + 60'000), ""));
+  const auto expires = commandCalls(*a_, "expire");
+  ASSERT_EQ(store.end("c-d1", {v1::SLA_STAGE_ACKNOWLEDGE, "", EndOutcome::Met}, kNow).size(), 1u);
+  // The obligation's own record (its retention) and the day's new key.
+  EXPECT_EQ(commandCalls(*a_, "expire") - expires, 2) << "the record, and the day's new key";
+  const auto after_first = commandCalls(*a_, "expire");
+  ASSERT_EQ(store.end("c-d2", {v1::SLA_STAGE_ACKNOWLEDGE, "", EndOutcome::Met}, kNow + 1).size(), 1u);
+  ASSERT_EQ(store.end("c-d3", {v1::SLA_STAGE_ACKNOWLEDGE, "", EndOutcome::Met}, kNow + 2).size(), 1u);
+  EXPECT_EQ(commandCalls(*a_, "expire") - after_first, 2) << "the two records only";
+  const auto day = std::to_string(kNow / 86'400'000);
+  const auto ttl = a_->command({"TTL", a_->key("sla:compliance:" + day)}).integer;
+  EXPECT_GT(ttl, 86400) << "a day past the decision, plus the hour's retention";
+  EXPECT_LE(ttl, 86400 + 3600);
+  const auto counts = store.complianceSince(kNow, kNow);
+  const auto& pu = counts.at({std::string("dinas-pu"), std::string("acknowledge")});
+  EXPECT_EQ(pu.met_on_time, 3);
+  EXPECT_EQ(pu.due, 3);
 }
 
 // The complaint as submitted is written once, beside the ledger, and not again with every
@@ -332,6 +365,43 @@ TEST_F(SlaStoreTest, TheOwnerAuditFindsAnOpenComplaintWithoutObligations) {
   audit = store.auditOwners();
   EXPECT_EQ(audit.open_complaints, 2);
   EXPECT_TRUE(audit.without_owner.empty());
+}
+
+// The audit's list is written when a complaint opens or closes, not with every save of a ledger
+// that stays as it was; without the ledger before (`was_open` unknown) it is written as before.
+TEST_F(SlaStoreTest, TheAuditsListIsWrittenWhenAComplaintOpensOrCloses) {
+  ObligationStore store(*a_, 1h);
+  const auto listed = [&](const std::string& id) {
+    return a_->command({"SISMEMBER", a_->key("sla:complaints:open"), id}).integer == 1;
+  };
+  v1::ComplaintLedger l;
+  l.set_complaint_id("c-list");
+  l.set_resolution_cause("submitted");
+  auto sadds = commandCalls(*a_, "sadd");
+  store.saveLedger(l, {}, false);  // the submission: it opens
+  EXPECT_EQ(commandCalls(*a_, "sadd") - sadds, 1);
+  EXPECT_TRUE(listed("c-list"));
+  sadds = commandCalls(*a_, "sadd");
+  const auto srems = commandCalls(*a_, "srem");
+  for (int round = 1; round <= 3; ++round) {  // later events: it stays open
+    l.set_round(round);
+    store.saveLedger(l, {}, true);
+  }
+  EXPECT_EQ(commandCalls(*a_, "sadd") - sadds, 0) << "still open: the list is left as it is";
+  EXPECT_EQ(commandCalls(*a_, "srem") - srems, 0);
+  EXPECT_TRUE(listed("c-list"));
+  l.set_closed(true);
+  store.saveLedger(l, {}, true);  // it closes
+  EXPECT_EQ(commandCalls(*a_, "srem") - srems, 1);
+  EXPECT_FALSE(listed("c-list"));
+  store.saveLedger(l, {}, false);  // a late event of the closed complaint
+  EXPECT_EQ(commandCalls(*a_, "srem") - srems, 1);
+  l.set_closed(false);
+  store.saveLedger(l, {}, false);  // reopened
+  EXPECT_TRUE(listed("c-list"));
+  a_->command({"SREM", a_->key("sla:complaints:open"), "c-list"});
+  store.saveLedger(l);  // the ledger before unknown: written as the ledger says
+  EXPECT_TRUE(listed("c-list"));
 }
 
 // One owner check reads a bounded part of a long list of open complaints and the next reads on
