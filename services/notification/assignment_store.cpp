@@ -88,8 +88,8 @@ return 1
 //       dispatch time (the open-set score), trace id, item 1 event id, item 1 bytes ('' none),
 //       item 2 event id, item 2 bytes, then event id and bytes of each event, in order
 constexpr const char* kChange = R"lua(
-if redis.call('HGET', KEYS[1], 'state') ~= ARGV[1] then return 0 end
-if (redis.call('HGET', KEYS[1], 'unit') or '') ~= ARGV[2] then return 0 end
+local was = redis.call('HMGET', KEYS[1], 'state', 'unit')
+if was[1] ~= ARGV[1] or (was[2] or '') ~= ARGV[2] then return 0 end
 redis.call('HSET', KEYS[1], 'state', ARGV[3])
 if ARGV[4] == '' then redis.call('HDEL', KEYS[1], 'unit')
 else redis.call('HSET', KEYS[1], 'unit', ARGV[4]) end
@@ -125,8 +125,8 @@ return 1
 // 2 when the question (its event id) was recorded before: a retried request.
 constexpr const char* kAsk = R"lua(
 if redis.call('EXISTS', KEYS[4]) == 1 then return 2 end
-if redis.call('HGET', KEYS[1], 'state') ~= ARGV[1] then return 0 end
-if (redis.call('HGET', KEYS[1], 'unit') or '') ~= ARGV[2] then return 0 end
+local was = redis.call('HMGET', KEYS[1], 'state', 'unit')
+if was[1] ~= ARGV[1] or (was[2] or '') ~= ARGV[2] then return 0 end
 redis.call('HSET', KEYS[2], ARGV[3], ARGV[4])
 redis.call('ZADD', KEYS[3], ARGV[5], ARGV[3])
 redis.call('HSET', KEYS[4], 'agency', ARGV[6], 'unit', ARGV[7], 'assignment', ARGV[8])
@@ -155,10 +155,8 @@ constexpr int64_t kQuestionTtlSeconds = 180LL * 24 * 3600;
 // KEYS: delivered, assignment, outbox, outbox due. ARGV: agency, now, event id, bytes
 constexpr const char* kDelivered = R"lua(
 if redis.call('HSETNX', KEYS[1], ARGV[1], ARGV[2]) == 0 then return 0 end
-if redis.call('HGET', KEYS[2], 'agency') == ARGV[1] and
-   redis.call('HGET', KEYS[2], 'state') == 'dispatched' then
-  redis.call('HSET', KEYS[2], 'state', 'delivered')
-end
+local a = redis.call('HMGET', KEYS[2], 'agency', 'state')
+if a[1] == ARGV[1] and a[2] == 'dispatched' then redis.call('HSET', KEYS[2], 'state', 'delivered') end
 redis.call('HSET', KEYS[3], ARGV[3], ARGV[4])
 redis.call('ZADD', KEYS[4], ARGV[2], ARGV[3])
 return 1
