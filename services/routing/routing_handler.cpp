@@ -55,14 +55,16 @@ std::optional<v1::RoutingOutputs> RoutingStore::outputs(const std::string& cause
 std::vector<RoutingStore::Stored> RoutingStore::load(const std::vector<Key>& keys) {
   std::vector<Stored> out;
   if (keys.empty()) return out;
+  // One MGET a message: its cause's outputs and its complaint's state.
   redis::Pipeline p;
-  for (const auto& k : keys) {
-    p.command({"GET", redis_.key("routing:out:" + k.cause_id)});
-    p.command({"GET", redis_.key("routing:state:" + k.complaint_id)});
-  }
+  for (const auto& k : keys)
+    p.command({"MGET", redis_.key("routing:out:" + k.cause_id),
+               redis_.key("routing:state:" + k.complaint_id)});
   auto replies = redis_.pipelineOrThrow(p, "routing read");
-  for (size_t i = 0; i < keys.size(); ++i)
-    out.push_back({std::move(replies[2 * i]), std::move(replies[2 * i + 1])});
+  for (auto& r : replies) {
+    if (r.elements.size() != 2) throw redis::RedisError("redis routing read: not two values");
+    out.push_back({std::move(r.elements[0]), std::move(r.elements[1])});
+  }
   return out;
 }
 
