@@ -1,5 +1,5 @@
 // One lifecycle event -> the view model's decision (domain/view_model.h) -> one atomic Lua
-// update of the view. The event id set makes a repeat a no-op; the view's version makes the
+// update of the view. The event ids it records make a repeat a no-op; the view's version makes the
 // update conditional on what was read (or on what this handler wrote last and kept), so two
 // writers of one complaint (a rebalance, a rebuild beside the live consumer) never lose each
 // other's change: the loser reads again.
@@ -21,18 +21,23 @@ namespace {
 // ARGV: event_id, entry, status, occurred_at_ms, index_score ('' = none), expected version,
 //       n, n field/value pairs of the view hash, m, m assignment id/packed pairs, k, k agencies
 // Returns 1 applied, 0 a repeat, -1 the view changed since it was read. Each group is one
-// command, whatever its length. The event set's SADD answers whether the event is a repeat, so
-// a new event on the view as read costs no separate look.
+// command, whatever its length. The view's hash records the events applied to it (a field
+// `e:<event id>`), read with its version in one HMGET: a repeat costs no separate look, a new
+// event no separate write. A view written before that (without `events_kept`) has them in
+// the events set, which is looked at for it too.
 constexpr const char* kApplyView = R"lua(
-local now = redis.call('HMGET', KEYS[2], 'version', 'updated_at_ms')
-if (now[1] or '0') ~= ARGV[6] then
-  if redis.call('SISMEMBER', KEYS[1], ARGV[1]) == 1 then return 0 end
-  return -1
-end
-if redis.call('SADD', KEYS[1], ARGV[1]) == 0 then return 0 end
+local now = redis.call('HMGET', KEYS[2], 'version', 'updated_at_ms', 'e:' .. ARGV[1], 'events_kept')
+if now[3] then return 0 end
+if now[1] and not now[4] and redis.call('SISMEMBER', KEYS[1], ARGV[1]) == 1 then return 0 end
+if (now[1] or '0') ~= ARGV[6] then return -1 end
 redis.call('RPUSH', KEYS[3], ARGV[2])
--- One HSET for the status, the version, the time and the event's fields (a later pair wins).
-local h = {'status', ARGV[3], 'version', tostring(tonumber(ARGV[6]) + 1)}
+-- One HSET for the status, the version, the time, the event's record and the event's fields
+-- (a later pair wins).
+local h = {'status', ARGV[3], 'version', tostring(tonumber(ARGV[6]) + 1), 'e:' .. ARGV[1], '1'}
+if not now[1] then
+  h[#h + 1] = 'events_kept'
+  h[#h + 1] = '1'
+end
 if tonumber(ARGV[4]) > tonumber(now[2] or '0') then
   h[#h + 1] = 'updated_at_ms'
   h[#h + 1] = ARGV[4]

@@ -163,6 +163,49 @@ TEST(IntakeViewBatchTest, AViewWrittenByAnotherHandlerIsReadAgainNotOverwritten)
   for (auto* r : {&redis_a, &single_redis}) deleteKeysOf(*r);
 }
 
+// The view's hash records the events applied to it: a repeat is known from the one HMGET the
+// update starts with, and no set of event ids is written beside the view. A view written before
+// (its event ids in the set, no record in the hash) still drops a repeat the set holds.
+TEST(IntakeViewBatchTest, TheViewRecordsItsEventsInItsHash) {
+  prometheus::Registry registry;
+  intake::IntakeMetrics metrics(registry);
+  redis::RedisClient redis(testRedisOptions(uniqueName("lapor-it-ve") + ":"), log::Logger("test"));
+  intake::ViewHandler handler(redis, log::Logger("test", log::Level::Error), metrics);
+  intake::ResponseTimes response_times({}, 8 * 60);
+  intake::ComplaintViews views(redis, response_times);
+  const auto c = lifeOf("kept-events", testing::nowMs());
+  const auto base = redis.key("view:" + c.id);
+  std::vector<kafka::Message> m;
+  for (const auto& e : c.events)
+    m.push_back(testing::lifecycleMessage(e, static_cast<int64_t>(m.size())));
+  const auto sadds = commandCalls(redis, "sadd");
+  for (size_t i = 0; i < 4; ++i) ASSERT_EQ(handler.handle(m[i]).outcome, kafka::Outcome::Done);
+  EXPECT_EQ(commandCalls(redis, "sadd") - sadds, 3)
+      << "the agencies of the routing, the acknowledgement and the status only: no event ids";
+  EXPECT_EQ(redis.command({"EXISTS", base + ":events"}).integer, 0);
+  EXPECT_EQ(redis.command({"HGET", base, "e:" + c.events[2].event_id()}).str, "1");
+  const auto four = views.read(c.id, c.tracking_id);
+  ASSERT_EQ(four.timeline_size(), 4);
+  ASSERT_EQ(handler.handle(m[4]).outcome, kafka::Outcome::Done);  // the repeat
+  EXPECT_EQ(views.read(c.id, c.tracking_id).SerializeAsString(), four.SerializeAsString());
+
+  // As an earlier version left it: the event ids in the set, none in the hash.
+  for (size_t i = 0; i < 4; ++i) {
+    redis.command({"HDEL", base, "e:" + c.events[i].event_id()});
+    redis.command({"SADD", base + ":events", c.events[i].event_id()});
+  }
+  redis.command({"HDEL", base, "events_kept"});
+  intake::ViewHandler fresh(redis, log::Logger("test", log::Level::Error), metrics);
+  ASSERT_EQ(fresh.handle(m[2]).outcome, kafka::Outcome::Done);  // a repeat the set holds
+  EXPECT_EQ(views.read(c.id, c.tracking_id).timeline_size(), 4) << "applied twice";
+  ASSERT_EQ(fresh.handle(m[5]).outcome, kafka::Outcome::Done);  // new: recorded in the hash
+  EXPECT_EQ(views.read(c.id, c.tracking_id).timeline_size(), 5);
+  EXPECT_EQ(redis.command({"HGET", base, "e:" + c.events[5].event_id()}).str, "1");
+  ASSERT_EQ(fresh.handle(m[5]).outcome, kafka::Outcome::Done);
+  EXPECT_EQ(views.read(c.id, c.tracking_id).timeline_size(), 5) << "applied twice";
+  deleteKeysOf(redis);
+}
+
 // A reader never sees one event's timeline with the view before it: while a handler applies
 // event after event, every read's updated_at_ms is the time of its timeline's last entry (each
 // event carries a later time). Read as four separate commands, a read now and then shows the
