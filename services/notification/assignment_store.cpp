@@ -152,14 +152,49 @@ return id
 // How long who asked a question is kept for its answer.
 constexpr int64_t kQuestionTtlSeconds = 180LL * 24 * 3600;
 
-// KEYS: delivered, assignment, outbox, outbox due. ARGV: agency, now, event id, bytes
+// KEYS: outbox, outbox due, a mark to write last ('' = none), then the delivered record and
+// the assignment of each item. ARGV: agency, now, the mark's value, then the event id and the
+// event's bytes of each item. Per item 1 when recorded now, 0 when it was before. The mark is
+// written after every item is recorded, so it never passes a delivery that is not.
 constexpr const char* kDelivered = R"lua(
-if redis.call('HSETNX', KEYS[1], ARGV[1], ARGV[2]) == 0 then return 0 end
-local a = redis.call('HMGET', KEYS[2], 'agency', 'state')
-if a[1] == ARGV[1] and a[2] == 'dispatched' then redis.call('HSET', KEYS[2], 'state', 'delivered') end
-redis.call('HSET', KEYS[3], ARGV[3], ARGV[4])
-redis.call('ZADD', KEYS[4], ARGV[2], ARGV[3])
-return 1
+local out = {}
+for i = 4, #KEYS, 2 do
+  local r = 0
+  if redis.call('HSETNX', KEYS[i], ARGV[1], ARGV[2]) == 1 then
+    local a = redis.call('HMGET', KEYS[i + 1], 'agency', 'state')
+    if a[1] == ARGV[1] and a[2] == 'dispatched' then redis.call('HSET', KEYS[i + 1], 'state', 'delivered') end
+    redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1])
+    redis.call('ZADD', KEYS[2], ARGV[2], ARGV[i])
+    r = 1
+  end
+  out[#out + 1] = r
+end
+if KEYS[3] ~= '' then redis.call('SET', KEYS[3], ARGV[3]) end
+return out
+)lua";
+// Deliveries recorded by one call of kDelivered at most.
+constexpr size_t kDeliveriesPerCall = 500;
+
+// KEYS: feed, its confirmations ('' = add none). ARGV: after (exclusive), up to, count (0 =
+// read none), the key prefix, the confirmation's stream id and cursor. The page's entries, each
+// as id, assignment ('' = none) and the assignment's record (HGETALL).
+constexpr const char* kFeedPage = R"lua(
+if KEYS[2] ~= '' then
+  redis.call('XADD', KEYS[2], 'MAXLEN', '~', '1000', '*', 'stream', ARGV[5], 'cursor', ARGV[6])
+  redis.call('PEXPIRE', KEYS[2], 86400000)
+end
+local out = {}
+if ARGV[3] == '0' then return out end
+for _, e in ipairs(redis.call('XRANGE', KEYS[1], '(' .. ARGV[1], ARGV[2], 'COUNT', ARGV[3])) do
+  local a = ''
+  for i = 1, #e[2], 2 do
+    if e[2][i] == 'assignment' then a = e[2][i + 1] end
+  end
+  local record = {}
+  if a ~= '' then record = redis.call('HGETALL', ARGV[4] .. 'notif:assignment:' .. a) end
+  out[#out + 1] = {e[1], a, record}
+end
+return out
 )lua";
 
 // KEYS: outbox, outbox due, then the assignment of each event ('' for none).
@@ -645,17 +680,45 @@ bool AssignmentStore::recordDelivered(const std::string& assignment_id, const st
 int AssignmentStore::recordDelivered(const std::vector<std::string>& assignment_ids,
                                      const std::string& agency, const std::string& channel) {
   if (assignment_ids.empty()) return 0;
-  static const redis::Script kDeliveredScript(kDelivered);
-  // Three round trips for the whole page, whatever its length: the records, the deliveries
-  // (each with its event in the outbox), and once the events are acknowledged, the outbox.
   redis::Pipeline reads;
   for (const auto& id : assignment_ids)
     reads.command({"HGETALL", redis_.key("notif:assignment:" + id)});
-  const auto records = redis_.pipeline(reads);
-  redis::Pipeline writes;
+  return recordDelivered(assignment_ids, redis_.pipeline(reads), agency, channel, nullptr);
+}
+
+AssignmentStore::FeedPage AssignmentStore::feedPage(const std::string& owner,
+                                                    const std::string& after,
+                                                    const std::string& up_to, size_t count,
+                                                    const Confirmation* confirmation) {
+  static const redis::Script kScript(kFeedPage);
+  auto r = redis_.eval(kScript, {feedKey(owner), confirmation ? confirmation->key : ""},
+                       {after, up_to, std::to_string(count), redis_.key(""),
+                        confirmation ? confirmation->stream_id : "",
+                        confirmation ? confirmation->cursor : ""});
+  FeedPage page;
+  for (auto& e : r.elements) {
+    if (e.elements.size() != 3) throw redis::RedisError("redis feed page: unexpected entry");
+    page.last = e.elements[0].str;
+    ++page.entries;
+    if (e.elements[1].str.empty()) continue;
+    page.assignments.push_back(std::move(e.elements[1].str));
+    page.records.push_back(std::move(e.elements[2]));
+  }
+  return page;
+}
+
+int AssignmentStore::recordDelivered(const std::vector<std::string>& assignment_ids,
+                                     const std::vector<redis::Reply>& records,
+                                     const std::string& agency, const std::string& channel,
+                                     const Mark* mark) {
+  static const redis::Script kDeliveredScript(kDelivered);
+  // Two round trips for the whole page, whatever its length (with the records read before):
+  // the deliveries, each with its event in the outbox, and the outbox once the events are
+  // acknowledged (deferred marks share theirs).
   std::vector<v1::EventEnvelope> envs;
+  std::vector<std::string> ids;  // of envs
   const auto now = clock_.nowMs();
-  for (size_t i = 0; i < assignment_ids.size(); ++i) {
+  for (size_t i = 0; i < assignment_ids.size() && i < records.size(); ++i) {
     const auto& assignment_id = assignment_ids[i];
     if (records[i].type == redis::Reply::Type::Error)
       throw redis::RedisError("redis assignment " + assignment_id + ": " + records[i].str);
@@ -674,14 +737,29 @@ int AssignmentStore::recordDelivered(const std::vector<std::string>& assignment_
       d->set_channel(channel);
       d->set_delivered_at_ms(now);
     }
-    // Recorded with its event in the outbox: a failed or lost produce is repeated from there.
-    writes.eval(kDeliveredScript,
-                {redis_.key("notif:delivered:" + assignment_id),
-                 redis_.key("notif:assignment:" + assignment_id), redis_.key("notif:outbox"),
-                 redis_.key("notif:outbox:due")},
-                {agency, std::to_string(now), env.event_id(), env.SerializeAsString()});
     envs.push_back(std::move(env));
+    ids.push_back(assignment_id);
   }
+  // Recorded with their events in the outbox, up to kDeliveriesPerCall a call: a failed or
+  // lost produce is repeated from there. The mark goes with the last call when there is one
+  // call, else after all of them.
+  const size_t calls = (envs.size() + kDeliveriesPerCall - 1) / kDeliveriesPerCall;
+  redis::Pipeline writes;
+  for (size_t c = 0; c < calls; ++c) {
+    const bool with_mark = mark && calls == 1;
+    std::vector<std::string> keys{redis_.key("notif:outbox"), redis_.key("notif:outbox:due"),
+                                  with_mark ? mark->key : ""};
+    std::vector<std::string> args{agency, std::to_string(now), with_mark ? mark->value : ""};
+    for (size_t k = c * kDeliveriesPerCall; k < std::min(envs.size(), (c + 1) * kDeliveriesPerCall);
+         ++k) {
+      keys.push_back(redis_.key("notif:delivered:" + ids[k]));
+      keys.push_back(redis_.key("notif:assignment:" + ids[k]));
+      args.push_back(envs[k].event_id());
+      args.push_back(envs[k].SerializeAsString());
+    }
+    writes.eval(kDeliveredScript, keys, args);
+  }
+  if (mark && calls != 1) writes.command({"SET", mark->key, mark->value});
   if (writes.empty()) return 0;
   const auto recorded = redis_.pipeline(writes);
   std::vector<std::string> produced;  // event ids, in the order of `inflight`
@@ -689,11 +767,13 @@ int AssignmentStore::recordDelivered(const std::vector<std::string>& assignment_
   std::string failed;  // the first refused write; the others are produced all the same
   for (size_t k = 0; k < envs.size(); ++k) {
     const auto& env = envs[k];
-    if (recorded[k].type == redis::Reply::Type::Error) {
-      if (failed.empty()) failed = recorded[k].str;
+    const auto& call = recorded[k / kDeliveriesPerCall];
+    if (call.type == redis::Reply::Type::Error) {
+      if (failed.empty()) failed = call.str;
       continue;
     }
-    if (recorded[k].integer != 1) continue;  // confirmed before
+    const auto i = k % kDeliveriesPerCall;
+    if (i >= call.elements.size() || call.elements[i].integer != 1) continue;  // recorded before
     produced.push_back(env.event_id());
     inflight.push_back(events_.produce(events::toMessage(kafka::kComplaintsTopic, env)));
     log_.debug("assignment delivered", {{"complaint_id", env.complaint_id()},
@@ -715,6 +795,8 @@ int AssignmentStore::recordDelivered(const std::vector<std::string>& assignment_
   } catch (const redis::RedisError&) {
     // what fails here the outbox sends again
   }
+  if (mark && calls != 1 && recorded.back().type == redis::Reply::Type::Error && failed.empty())
+    failed = recorded.back().str;
   if (!failed.empty()) throw redis::RedisError("redis delivery record: " + failed);
   return static_cast<int>(produced.size());
 }

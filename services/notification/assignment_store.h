@@ -153,6 +153,31 @@ class AssignmentStore {
   // them, not one each); returns how many this call recorded.
   int recordDelivered(const std::vector<std::string>& assignment_ids, const std::string& agency,
                       const std::string& channel);
+  // A key set to a value once the deliveries of a call are recorded (an agency's confirmed
+  // mark), in the same round trip and never before them.
+  struct Mark {
+    std::string key, value;
+  };
+  // The same with the assignments' records read already (HGETALL replies, in their order), and
+  // a mark to move with them (nullptr = none).
+  int recordDelivered(const std::vector<std::string>& assignment_ids,
+                      const std::vector<redis::Reply>& records, const std::string& agency,
+                      const std::string& channel, const Mark* mark);
+
+  // A page of an owner's feed: the entries after `after` up to `up_to` (at most `count`; 0 reads
+  // none), with the record of each entry's assignment, in one call; with `confirmation`, an
+  // entry added to the feed's confirmations first (a ConfirmDelivery call's).
+  struct Confirmation {
+    std::string key, stream_id, cursor;
+  };
+  struct FeedPage {
+    std::string last;    // the id of the page's last entry ("" when it has none)
+    size_t entries = 0;  // with and without an assignment
+    std::vector<std::string> assignments;
+    std::vector<redis::Reply> records;  // of `assignments`
+  };
+  FeedPage feedPage(const std::string& owner, const std::string& after, const std::string& up_to,
+                    size_t count, const Confirmation* confirmation);
 
   // Open work of an agency, oldest first (by dispatch time, then id): up to `count` entries
   // after the position `after` of an earlier page (empty: from the start). Work closed in the

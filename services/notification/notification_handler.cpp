@@ -489,34 +489,24 @@ std::string AgencyServiceImpl::confirmedMarkKey(const std::string& agency) const
   return store_.redis().key("notif:confirmed:" + agency);
 }
 
-std::vector<std::string> AgencyServiceImpl::confirmPageCommand(const std::string& agency,
-                                                               const std::string& from,
-                                                               const std::string& cursor) const {
-  return {"XRANGE", store_.feedKey(agency), "(" + from, cursor, "COUNT",
-          std::to_string(kConfirmPage)};
-}
-
 int AgencyServiceImpl::confirmRange(const std::string& agency, std::string from,
-                                    const std::string& cursor, const redis::Reply* first_page) {
-  auto& redis = store_.redis();
-  const auto mark = confirmedMarkKey(agency);
+                                    const std::string& cursor,
+                                    const AssignmentStore::Confirmation* confirmation) {
   int confirmed = 0;
-  for (bool first = true;; first = false) {
-    const auto r = first && first_page ? *first_page
-                                       : redis.command(confirmPageCommand(agency, from, cursor));
-    if (r.elements.empty()) break;
-    std::vector<std::string> assignments;
-    for (const auto& entry : r.elements) {
-      from = entry.elements[0].str;
-      if (const auto* assignment = entry.elements[1].field("assignment"))
-        assignments.push_back(*assignment);
-    }
-    const int n = store_.recordDelivered(assignments, agency, "grpc-stream");
+  // Per page two round trips: its entries with their assignments' records (and the
+  // confirmation, with the first), then the deliveries with the mark moved past them.
+  for (;;) {
+    const auto page = store_.feedPage(agency, from, cursor, kConfirmPage, confirmation);
+    confirmation = nullptr;
+    if (page.entries == 0) break;
+    from = page.last;
+    const AssignmentStore::Mark mark{confirmedMarkKey(agency), from};
+    const int n = store_.recordDelivered(page.assignments, page.records, agency, "grpc-stream",
+                                         &mark);
     metrics_.delivered.Add({{"agency", agency}, {"channel", "grpc-stream"}})
         .Increment(static_cast<double>(n));
     confirmed += n;
-    redis.command({"SET", mark, from});
-    if (r.elements.size() < kConfirmPage) break;  // the range is read to `cursor`
+    if (page.entries < kConfirmPage) break;  // the range is read to `cursor`
   }
   return confirmed;
 }
@@ -537,7 +527,8 @@ grpc::Status AgencyServiceImpl::ConfirmDelivery(grpc::ServerContext* ctx,
     const auto& agency = req->agency_id();
     const auto& cursor = req->cursor();
     // One round trip reads the feed's end and the agency's confirmed mark, the next writes the
-    // confirmation and reads the first page of what it confirms.
+    // confirmation and reads the first page of what it confirms with its assignments, the
+    // third records the page's deliveries and moves the mark.
     redis::Pipeline reads;
     reads.command(lastCursorCommand(agency));
     reads.command({"GET", confirmedMarkKey(agency)});
@@ -549,16 +540,15 @@ grpc::Status AgencyServiceImpl::ConfirmDelivery(grpc::ServerContext* ctx,
     // whichever instance serves it, before the deliveries are recorded: the client has stored
     // the items either way, and the stream need not wait for the events of their delivery. A
     // failure below answers UNAVAILABLE, and the client's retry records what is left.
-    const auto key = confirmationsKey(agency);
-    redis::Pipeline p;
-    p.command({"XADD", key, "MAXLEN", "~", "1000", "*", "stream", req->stream_id(), "cursor",
-               cursor});
-    p.command({"PEXPIRE", key, "86400000"});
+    const AssignmentStore::Confirmation confirmation{confirmationsKey(agency), req->stream_id(),
+                                                     cursor};
     const std::string from = read[1].isNil() ? "0-0" : read[1].str;
-    const bool ahead = cursorAfter(cursor, from);
-    if (ahead) p.command(confirmPageCommand(agency, from, cursor));
-    const auto written = redis.pipelineOrThrow(p, "confirmations of " + agency);
-    resp->set_confirmed(ahead ? confirmRange(agency, from, cursor, &written[2]) : 0);
+    if (cursorAfter(cursor, from)) {
+      resp->set_confirmed(confirmRange(agency, from, cursor, &confirmation));
+    } else {
+      store_.feedPage(agency, from, cursor, 0, &confirmation);
+      resp->set_confirmed(0);
+    }
     return grpc::Status::OK;
   } catch (const redis::RedisError&) {
     return grpc::Status(grpc::StatusCode::UNAVAILABLE, "feed store unavailable; retry");

@@ -129,12 +129,10 @@ class AgencyServiceImpl final : public v1::AgencyService::Service {
   // Records the feed's items after the agency's confirmed mark up to `cursor` as delivered and
   // moves the mark; the number recorded.
   int confirmUpTo(const std::string& agency, const std::string& cursor);
-  // The same from `from` (the mark as read), a page of kConfirmPage items at a time; the first
-  // page is `first_page` when the caller read it already (confirmPageCommand), else read here.
+  // The same from `from` (the mark as read), a page of kConfirmPage items at a time; with
+  // `confirmation`, its entry is added to the confirmations with the first page's read.
   int confirmRange(const std::string& agency, std::string from, const std::string& cursor,
-                   const redis::Reply* first_page);
-  std::vector<std::string> confirmPageCommand(const std::string& agency, const std::string& from,
-                                              const std::string& cursor) const;
+                   const AssignmentStore::Confirmation* confirmation);
   std::string confirmedMarkKey(const std::string& agency) const;
   std::string confirmationsKey(const std::string& agency) const;
   // The cursor of the feed's last entry, "0-0" when the feed is empty; the command that reads

@@ -330,6 +330,49 @@ std::vector<std::string> appendItems(InProcessStore& s, const std::string& agenc
   return ids;
 }
 
+// A ConfirmDelivery's page: its entries with their assignments' records and the confirmation in
+// one call, then the page's deliveries and the agency's mark in one call. The mark moves with the
+// deliveries and never past one that was refused.
+TEST(NotificationDelivery, APagesDeliveriesAndTheMarkAreOneCallAndTheMarkNeverPassesARefusal) {
+  constexpr int kItems = 5;
+  InProcessStore s(uniqueName("page-mark") + ":");
+  const auto ids = appendItems(s, "disdamkar", kItems);
+  const auto confirmations = s.store.feedKey("disdamkar") + ":confirmations";
+  const notification::AssignmentStore::Confirmation c{confirmations, "", kFarFuture};
+  const auto evals = commandCalls(s.redis, "evalsha");
+  auto page = s.store.feedPage("disdamkar", "0-0", kFarFuture, 500, &c);
+  EXPECT_EQ(commandCalls(s.redis, "evalsha") - evals, 1);
+  ASSERT_EQ(page.entries, static_cast<size_t>(kItems));
+  EXPECT_EQ(page.assignments, ids);
+  ASSERT_EQ(page.records.size(), ids.size());
+  for (const auto& r : page.records) EXPECT_NE(r.field("agency"), nullptr);
+  EXPECT_EQ(s.redis.command({"XLEN", confirmations}).integer, 1);
+
+  // The last item's delivery record is refused (a key of another type): the items before it are
+  // recorded, the mark stays where it was.
+  const auto mark_key = s.redis.key("notif:confirmed:disdamkar");
+  s.redis.command({"SET", mark_key, "0-0"});
+  s.redis.command({"SET", s.redis.key("notif:delivered:" + ids.back()), "not a hash"});
+  const notification::AssignmentStore::Mark mark{mark_key, page.last};
+  EXPECT_THROW(s.store.recordDelivered(page.assignments, page.records, "disdamkar", "stream", &mark),
+               redis::RedisError);
+  EXPECT_EQ(s.redis.command({"GET", mark_key}).str, "0-0") << "the mark passed a refused delivery";
+  s.redis.command({"DEL", s.redis.key("notif:delivered:" + ids.back())});
+
+  // Again: what was recorded is not again, the rest is, and the mark moves in the same call.
+  const auto again = commandCalls(s.redis, "evalsha");
+  page = s.store.feedPage("disdamkar", "0-0", kFarFuture, 500, nullptr);
+  EXPECT_EQ(s.store.recordDelivered(page.assignments, page.records, "disdamkar", "stream", &mark), 1);
+  EXPECT_EQ(commandCalls(s.redis, "evalsha") - again, 3)
+      << "the page, its deliveries, and the produced event's leaving the outbox";
+  EXPECT_EQ(s.redis.command({"GET", mark_key}).str, page.last);
+  EXPECT_EQ(s.redis.command({"XLEN", confirmations}).integer, 1) << "no confirmation without one";
+  for (const auto& id : ids)
+    EXPECT_EQ(s.redis.command({"HGET", s.redis.key("notif:assignment:" + id), "state"}).str,
+              "delivered")
+        << id;
+}
+
 int64_t outboxSize(redis::RedisClient& r) {
   return r.command({"HLEN", r.key("notif:outbox")}).integer;
 }
