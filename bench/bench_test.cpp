@@ -8,6 +8,8 @@
 
 #include <gtest/gtest.h>
 
+#include <fstream>
+
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -221,6 +223,27 @@ TEST(CpuSeconds, CountsTheChildrenTheProcessWaitedFor) {
   ASSERT_EQ(waitpid(child, &status, 0), child);
   // The parent slept in waitpid: what it gained is the child's 0.3 s (ticks of 10 ms).
   EXPECT_GE(cpuSeconds(getpid()) - before, 0.25);
+}
+
+// /proc/pressure/cpu: the "some" line's total (microseconds), in seconds; "full" is not it.
+TEST(CpuPressure, TheSomeLinesTotalInSeconds) {
+  EXPECT_DOUBLE_EQ(parseCpuPressure("some avg10=0.09 avg60=17.16 avg300=32.57 total=13395761666\n"
+                                    "full avg10=0.00 avg60=0.00 avg300=0.00 total=0\n"),
+                   13395.761666);
+  EXPECT_DOUBLE_EQ(parseCpuPressure("full avg10=0.00 avg60=0.00 avg300=0.00 total=5\n"
+                                    "some avg10=1.00 avg60=1.00 avg300=1.00 total=2500000\n"),
+                   2.5);
+  EXPECT_EQ(parseCpuPressure(""), -1);
+  EXPECT_EQ(parseCpuPressure("some avg10=0.09 avg60=17.16 avg300=32.57\n"), -1);
+  EXPECT_EQ(parseCpuPressure("some total=many\n"), -1);
+  // This machine's: readable where the kernel has it, and it does not go back.
+  if (std::ifstream("/proc/pressure/cpu")) {
+    const double a = cpuPressureSeconds();
+    EXPECT_GE(a, 0);
+    EXPECT_GE(cpuPressureSeconds(), a);
+  } else {
+    EXPECT_EQ(cpuPressureSeconds(), -1);
+  }
 }
 
 }  // namespace

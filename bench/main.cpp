@@ -256,6 +256,8 @@ int run(const Settings& s, const std::string& command) {
     const auto before = cpuOf(groups);
     const double jit_before = kafka_pid ? jitCpuSeconds(kafka_pid) : 0;
     const auto redis_before = redisWork(redis_info);
+    const double pressure_before = cpuPressureSeconds();
+    const auto window_began = std::chrono::steady_clock::now();
     auto res = pipeline.run(o);
     {
       const auto began = std::chrono::steady_clock::now();
@@ -277,6 +279,11 @@ int run(const Settings& s, const std::string& command) {
       res.cpu_seconds[group] = secs - before.at(group);
     // Part of the broker's own figure, shown beside it: how warm its JVM was in this step.
     if (kafka_pid) res.cpu_seconds["kafka jit"] = jitCpuSeconds(kafka_pid) - jit_before;
+    if (const double pressure_after = cpuPressureSeconds(); pressure_before >= 0 && pressure_after >= 0) {
+      const double window =
+          std::chrono::duration<double>(std::chrono::steady_clock::now() - window_began).count();
+      if (window > 0) res.cpu_pressure = (pressure_after - pressure_before) / window;
+    }
     if (const auto redis_after = redisWork(redis_info); redis_before && redis_after) {
       res.redis_measured = true;
       res.redis = *redis_after - *redis_before;

@@ -123,6 +123,29 @@ RedisWork parseRedisInfo(const std::string& info) {
   return w;
 }
 
+double parseCpuPressure(const std::string& text) {
+  std::istringstream in(text);
+  for (std::string line; std::getline(in, line);) {
+    if (line.rfind("some ", 0) != 0) continue;
+    const auto at = line.find("total=");
+    if (at == std::string::npos) return -1;
+    try {
+      return static_cast<double>(std::stoll(line.substr(at + 6))) / 1e6;
+    } catch (const std::exception&) {
+      return -1;
+    }
+  }
+  return -1;
+}
+
+double cpuPressureSeconds() {
+  std::ifstream f("/proc/pressure/cpu");
+  if (!f) return -1;
+  std::stringstream text;
+  text << f.rdbuf();
+  return parseCpuPressure(text.str());
+}
+
 RedisWork operator-(const RedisWork& a, const RedisWork& b) {
   return {a.commands - b.commands, a.script_calls - b.script_calls, a.reads - b.reads,
           a.bytes_in - b.bytes_in};

@@ -52,6 +52,14 @@ struct RedisWork {
 RedisWork parseRedisInfo(const std::string& info);
 RedisWork operator-(const RedisWork& a, const RedisWork& b);
 
+// The machine's CPU pressure so far: seconds in which at least one runnable thread waited for
+// a core (the "some" line's total= of /proc/pressure/cpu, in microseconds there); -1 when the
+// kernel does not report it. Over a step, the difference divided by the step's seconds is the
+// share of it in which processes were held back by the machine's other work, ours or not: what
+// makes two runs of the same code differ on a shared machine.
+double parseCpuPressure(const std::string& text);
+double cpuPressureSeconds();
+
 struct MachineInfo {
   unsigned nproc = 0;
   std::string cpu_model;

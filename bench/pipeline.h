@@ -117,6 +117,9 @@ struct StepResult {
   uint64_t ack_errors = 0;
   std::map<std::string, std::string> error_samples;  // gRPC code -> one message
   std::map<std::string, double> cpu_seconds;         // per process group, during the step
+  // Over the same window: the share of it in which some runnable thread on the machine waited
+  // for a core (cpuPressureSeconds); -1 when the kernel does not report it.
+  double cpu_pressure = -1;
   // What Redis did over the same window as cpu_seconds (measured: Redis's INFO could be read).
   bool redis_measured = false;
   RedisWork redis;

@@ -96,6 +96,7 @@ nlohmann::json stepJson(const StepResult& s, const RunReport& r) {
             {"throughput_over_kafka_throughput",
              r.kafka.throughput > 0 ? s.throughput / r.kafka.throughput : 0}}},
           {"cpu", cpu},
+          {"cpu_pressure_some", s.cpu_pressure >= 0 ? nlohmann::json(s.cpu_pressure) : nlohmann::json()},
           {"redis", redisJson(s)}};
 }
 
@@ -316,6 +317,13 @@ std::string renderTable(const RunReport& r) {
     }
     line(row);
   }
+  line("");
+  // The machine's other work shows here: the same code runs slower while its threads wait.
+  line("Machine during the step   a thread waited for a core (/proc/pressure/cpu some)");
+  for (const auto& s : r.steps)
+    line(s.cpu_pressure < 0 ? fmt::format("{:<26} {:>10}", s.name, "-")
+                            : fmt::format("{:<26} {:>9.1f}% of the time", s.name,
+                                          100.0 * s.cpu_pressure));
   line("");
   line("Redis per complaint   commands (scripts' included)   script calls   reads (~ round trips)"
        "   bytes in");

@@ -83,6 +83,8 @@ foreach(i RANGE ${last})
       message(FATAL_ERROR "${JSON}: step ${i}: the offsets of ${g} could not be read")
     endif()
   endforeach()
+  # How busy the machine was meanwhile (null where the kernel has no /proc/pressure/cpu).
+  require(steps ${i} cpu_pressure_some)
   # What Redis did for the step's complaints (INFO commandstats and stats over the step).
   foreach(f commands script_calls reads bytes_in commands_per_complaint
             script_calls_per_complaint reads_per_complaint bytes_in_per_complaint)
