@@ -1,10 +1,11 @@
 // Builds intake's tracking view from lapor.complaints.v1, idempotent per event id, so a replay
 // of the topic gives the same view. Redis layout (under the configured prefix):
 //   view:<cid>              hash: status, tracking_id, category, priority, title, ... updated_at_ms
-//   view:<cid>:timeline     list of JSON entries {at_ms, what, agency_id, note, event_id}
-//   view:<cid>:events       set of applied event ids
 //                           (and the model: version, triage, round, closed, close_reason,
-//                           verification, postponed, open_question, question_event, ...)
+//                           verification, postponed, open_question, question_event, ...), and
+//                           e:<event id> = 1 for each applied event (events_kept = 1 says so)
+//   view:<cid>:timeline     list of JSON entries {at_ms, what, agency_id, note, event_id}
+//   view:<cid>:events       set of applied event ids, of a view written before events_kept
 //   view:<cid>:agencies     set of agencies ever assigned
 //   view:<cid>:assignments  hash assignment id -> AssignmentFacts::pack() (agency, role,
 //                           state, when and by which event it was reported, round)
