@@ -509,24 +509,24 @@ v1::ComplaintLedger ObligationStore::ledger(const std::string& complaint_id) {
 }
 
 namespace {
-// The ledger's complaint as the ledger keeps it: what every event's step reads of it.
-v1::Complaint slimComplaint(const v1::Complaint& c) {
+// The ledger's complaint as the ledger keeps it (what every event's step reads of it), when the
+// ledger holds more of it than that: what its save writes apart.
+std::optional<v1::Complaint> slimComplaint(const v1::ComplaintLedger& l) {
+  if (!l.has_complaint()) return std::nullopt;
   v1::Complaint slim;
-  slim.set_complaint_id(c.complaint_id());
-  slim.set_tracking_id(c.tracking_id());
+  slim.set_complaint_id(l.complaint().complaint_id());
+  slim.set_tracking_id(l.complaint().tracking_id());
+  if (slim.ByteSizeLong() == l.complaint().ByteSizeLong()) return std::nullopt;
   return slim;
 }
 }  // namespace
 
 bool ObligationStore::keepsComplaintApart(const v1::ComplaintLedger& l) {
-  if (!l.has_complaint()) return false;
-  return l.complaint().ByteSizeLong() != slimComplaint(l.complaint()).ByteSizeLong();
+  return slimComplaint(l).has_value();
 }
 
 void ObligationStore::setComplaintApart(v1::ComplaintLedger& l) {
-  if (!l.has_complaint()) return;
-  auto slim = slimComplaint(l.complaint());
-  if (slim.ByteSizeLong() != l.complaint().ByteSizeLong()) *l.mutable_complaint() = std::move(slim);
+  if (auto slim = slimComplaint(l)) *l.mutable_complaint() = std::move(*slim);
 }
 
 std::string ObligationStore::complaintKey(const std::string& complaint_id) const {
@@ -551,10 +551,10 @@ ObligationStore::Call ObligationStore::saveLedgerCall(const v1::ComplaintLedger&
   // with every event's ledger: the ledger keeps its id and tracking id. A ledger holding it
   // whole (a submission just folded in, or a ledger stored before) writes it apart now.
   std::string ledger_bytes, complaint_bytes;
-  if (keepsComplaintApart(l)) {
+  if (auto slim_complaint = slimComplaint(l)) {
     complaint_bytes = l.complaint().SerializeAsString();
     auto slim = l;
-    *slim.mutable_complaint() = slimComplaint(l.complaint());
+    *slim.mutable_complaint() = std::move(*slim_complaint);
     ledger_bytes = slim.SerializeAsString();
   } else {
     ledger_bytes = l.SerializeAsString();
