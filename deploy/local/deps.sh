@@ -13,7 +13,7 @@ source "$repo_root/deploy/apt.sh"
 packages=(
   build-essential cmake ninja-build pkg-config ccache
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler
-  librdkafka-dev libhiredis-dev prometheus-cpp-dev libyaml-cpp-dev nlohmann-json3-dev
+  librdkafka-dev libhiredis-dev libzstd-dev prometheus-cpp-dev libyaml-cpp-dev nlohmann-json3-dev
   libjemalloc-dev # the services' allocator (docs/performance.md)
   libspdlog-dev libfmt-dev libcli11-dev libcpp-httplib-dev
   libgtest-dev libgmock-dev googletest libssl-dev libcurl4-openssl-dev

@@ -3,6 +3,7 @@
 #include "routing_handler.h"
 
 #include "events/envelope.h"
+#include "redis/packed_value.h"
 
 #include <map>
 #include <regex>
@@ -29,7 +30,8 @@ std::optional<v1::RoutingState> RoutingStore::parseState(const std::string& comp
                                                          const redis::Reply& r) {
   if (r.isNil()) return std::nullopt;
   v1::RoutingState s;
-  if (!s.ParseFromString(r.str))
+  const auto bytes = redis::unpackValue(r.str);
+  if (!bytes || !s.ParseFromString(*bytes))
     throw CorruptRecord("routing state of " + complaint_id + " does not parse");
   return s;
 }
@@ -38,7 +40,8 @@ std::optional<v1::RoutingOutputs> RoutingStore::parseOutputs(const std::string& 
                                                              const redis::Reply& r) {
   if (r.isNil()) return std::nullopt;
   v1::RoutingOutputs o;
-  if (!o.ParseFromString(r.str))
+  const auto bytes = redis::unpackValue(r.str);
+  if (!bytes || !o.ParseFromString(*bytes))
     throw CorruptRecord("routing outputs of " + cause_id + " do not parse");
   return o;
 }
@@ -101,7 +104,7 @@ const redis::Script& saveScript() {
 void RoutingStore::addSaveState(redis::Pipeline& p, const std::string& complaint_id,
                                 const v1::RoutingState& state) {
   p.eval(saveStateScript(), {redis_.key("routing:state:" + complaint_id), redis_.key(kQueueKey)},
-         {state.SerializeAsString(), std::to_string(ttl_.count()),
+         {redis::packValue(state.SerializeAsString()), std::to_string(ttl_.count()),
           queued(state) ? std::to_string(state.queued_at_ms()) : "", complaint_id});
 }
 
@@ -111,7 +114,8 @@ void RoutingStore::addSave(redis::Pipeline& p, const std::string& complaint_id,
   p.eval(saveScript(),
          {redis_.key("routing:state:" + complaint_id), redis_.key("routing:out:" + cause_id),
           redis_.key(kQueueKey)},
-         {state.SerializeAsString(), outputs.SerializeAsString(), std::to_string(ttl_.count()),
+         {redis::packValue(state.SerializeAsString()),
+          redis::packValue(outputs.SerializeAsString()), std::to_string(ttl_.count()),
           queued(state) ? std::to_string(state.queued_at_ms()) : "", complaint_id});
 }
 
@@ -132,10 +136,8 @@ std::vector<v1::RoutingState> RoutingStore::verificationQueue(int64_t offset, in
   auto states = redis_.command(mget);
   for (size_t i = 0; i < states.elements.size() && i < ids.elements.size(); ++i) {
     if (states.elements[i].isNil()) continue;  // expired with its TTL
-    v1::RoutingState st;
-    if (!st.ParseFromString(states.elements[i].str))
-      throw CorruptRecord("routing state of " + ids.elements[i].str + " does not parse");
-    if (queued(st)) out.push_back(std::move(st));
+    auto st = parseState(ids.elements[i].str, states.elements[i]);
+    if (queued(*st)) out.push_back(std::move(*st));
   }
   return out;
 }

@@ -1,7 +1,8 @@
 // Keys (under the Redis prefix): sla:ob:<id> (hash), sla:complaint:<id> (set of obligation
 // ids), sla:ledger:<complaint> (the follow-up ledger, a serialized ComplaintLedger whose
 // complaint holds only its id and tracking id), sla:ledger:<complaint>:complaint (the complaint
-// as submitted, a serialized Complaint: written once, given the ledger's time to live),
+// as submitted, a serialized Complaint: written once, given the ledger's time to live; both
+// packed, redis/packed_value.h),
 // sla:complaints:open (complaints the owner audit checks), sla:timers (zset by due time),
 // sla:inflight (zset by lease end), sla:open (hash of open counts by agency|stage|priority|
 // overdue), sla:emopen:<stage> (open emergency obligations by start), sla:decided and
@@ -9,6 +10,7 @@
 // (the monthly counters, a hash of <type>|<category>|<figure>; agency "" = the regency).
 #include "obligation_store.h"
 
+#include "redis/packed_value.h"
 #include "text/stored_int.h"
 
 #include <absl/time/time.h>
@@ -464,7 +466,8 @@ v1::ComplaintLedger ObligationStore::ledgerFrom(const redis::Reply& r) {
   if (r.isNil()) return l;
   // A record that does not parse is not retryable: start the complaint's ledger afresh (its
   // stored obligations stay and still fire) rather than stall the partition on it.
-  if (!l.ParseFromString(r.str)) l.Clear();
+  const auto bytes = redis::unpackValue(r.str);
+  if (!bytes || !l.ParseFromString(*bytes)) l.Clear();
   return l;
 }
 
@@ -539,7 +542,10 @@ v1::Complaint ObligationStore::complaint(const std::string& complaint_id) {
   p.command(ledgerCommand(complaint_id));
   const auto r = redis_.pipelineOrThrow(p, "complaint read");
   v1::Complaint c;
-  if (!r[0].isNil() && c.ParseFromString(r[0].str)) return c;
+  if (!r[0].isNil()) {
+    const auto bytes = redis::unpackValue(r[0].str);
+    if (bytes && c.ParseFromString(*bytes)) return c;
+  }
   // A ledger written before the complaint was kept apart holds it whole.
   return ledgerFrom(r[1]).complaint();
 }
@@ -552,12 +558,12 @@ ObligationStore::Call ObligationStore::saveLedgerCall(const v1::ComplaintLedger&
   // whole (a submission just folded in, or a ledger stored before) writes it apart now.
   std::string ledger_bytes, complaint_bytes;
   if (auto slim_complaint = slimComplaint(l)) {
-    complaint_bytes = l.complaint().SerializeAsString();
+    complaint_bytes = redis::packValue(l.complaint().SerializeAsString());
     auto slim = l;
     *slim.mutable_complaint() = std::move(*slim_complaint);
-    ledger_bytes = slim.SerializeAsString();
+    ledger_bytes = redis::packValue(slim.SerializeAsString());
   } else {
-    ledger_bytes = l.SerializeAsString();
+    ledger_bytes = redis::packValue(l.SerializeAsString());
   }
   // The audit's list changes only when the complaint opens or closes (the ledger before says
   // whether it did; without it, the list is written as the ledger says).

@@ -284,6 +284,16 @@ TEST_F(RoutingRerouteTest, BadEventsAreDeadLetteredWithTheirSourceAndCounted) {
                          std::chrono::seconds(30));
   ASSERT_TRUE(c) << routing.process().logTail();
   EXPECT_EQ(c->header("lapor.dlq.reason"), "corrupt-state");
+  // The same for a compressed state whose frame is damaged.
+  const auto damaged = uniqueName("damaged");
+  redis.command({"SET", redis.key("routing:state:" + damaged),
+                 std::string("\x28\xb5\x2f\xfd not a frame", 16)});
+  stale.set_complaint_id(damaged);
+  send(rejection(stale, "?"));
+  auto d = dlq.readUntil([&](const kafka::Message& msg) { return msg.key == damaged; },
+                         std::chrono::seconds(30));
+  ASSERT_TRUE(d) << routing.process().logTail();
+  EXPECT_EQ(d->header("lapor.dlq.reason"), "corrupt-state");
 
   // And routing goes on: a good complaint after the bad ones is routed.
   testing::TopicReader pu(brokers, kafka::dispatchTopic("dinas-pu"));
@@ -294,7 +304,7 @@ TEST_F(RoutingRerouteTest, BadEventsAreDeadLetteredWithTheirSourceAndCounted) {
   EXPECT_THAT(metrics, HasSubstr("lapor_routing_deadletters_total{reason=\"undecodable\"} 1"));
   EXPECT_THAT(metrics,
               HasSubstr("lapor_routing_deadletters_total{reason=\"unknown-complaint\"} 1"));
-  EXPECT_THAT(metrics, HasSubstr("lapor_routing_deadletters_total{reason=\"corrupt-state\"} 1"));
+  EXPECT_THAT(metrics, HasSubstr("lapor_routing_deadletters_total{reason=\"corrupt-state\"} 2"));
 }
 
 TEST_F(RoutingRerouteTest, RulesReloadOnFileChangeAndSighupAndAnInvalidFileIsRefused) {

@@ -4,6 +4,7 @@
 #include "integration_support.h"
 #include "log/logger.h"
 #include "obligation_store.h"
+#include "redis/packed_value.h"
 #include "redis_support.h"
 
 #include <gtest/gtest.h>
@@ -268,6 +269,10 @@ TEST_F(SlaStoreTest, TheComplaintIsWrittenOnceBesideItsLedger) {
   EXPECT_EQ(back.category(), "roads");
   EXPECT_EQ(store.complaint("c-apart").description(), std::string(1500, 'x'));
   EXPECT_EQ(store.complaint("c-apart").title(), "Jalan rusak di depan pasar");
+  // Its text is stored compressed.
+  const auto stored_complaint = a_->command({"GET", complaint_key}).str;
+  EXPECT_TRUE(redis::isPacked(stored_complaint));
+  EXPECT_LT(stored_complaint.size(), 200u);
 
   // The next event's save writes the ledger only, and keeps the complaint as long as it.
   a_->command({"PEXPIRE", complaint_key, "1000"});
