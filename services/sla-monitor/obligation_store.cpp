@@ -1,8 +1,8 @@
 // Keys (under the Redis prefix): sla:ob:<id> (hash), sla:complaint:<id> (set of obligation
 // ids), sla:ledger:<complaint> (the follow-up ledger, a serialized ComplaintLedger whose
 // complaint holds only its id and tracking id), sla:ledger:<complaint>:complaint (the complaint
-// as submitted, a serialized Complaint: written once, given the ledger's time to live; both
-// packed, redis/packed_value.h),
+// as submitted, a serialized Complaint, packed (redis/packed_value.h): written once, given the
+// ledger's time to live),
 // sla:complaints:open (complaints the owner audit checks), sla:timers (zset by due time),
 // sla:inflight (zset by lease end), sla:open (hash of open counts by agency|stage|priority|
 // overdue), sla:emopen:<stage> (open emergency obligations by start), sla:decided and
@@ -466,8 +466,7 @@ v1::ComplaintLedger ObligationStore::ledgerFrom(const redis::Reply& r) {
   if (r.isNil()) return l;
   // A record that does not parse is not retryable: start the complaint's ledger afresh (its
   // stored obligations stay and still fire) rather than stall the partition on it.
-  const auto bytes = redis::unpackValue(r.str);
-  if (!bytes || !l.ParseFromString(*bytes)) l.Clear();
+  if (!l.ParseFromString(r.str)) l.Clear();
   return l;
 }
 
@@ -554,16 +553,18 @@ ObligationStore::Call ObligationStore::saveLedgerCall(const v1::ComplaintLedger&
                                                      const std::vector<SummaryIncrement>& counts,
                                                      std::optional<bool> was_open) const {
   // The complaint as submitted (a kilobyte or more) is written once, beside the ledger, not
-  // with every event's ledger: the ledger keeps its id and tracking id. A ledger holding it
+  // with every event's ledger: the ledger keeps its id and tracking id. The complaint's text is
+  // compressed; the ledger (a few hundred bytes of ids, saved with most events) is not: zstd
+  // would cost the monitor about what it saved Redis. A ledger holding it
   // whole (a submission just folded in, or a ledger stored before) writes it apart now.
   std::string ledger_bytes, complaint_bytes;
   if (auto slim_complaint = slimComplaint(l)) {
     complaint_bytes = redis::packValue(l.complaint().SerializeAsString());
     auto slim = l;
     *slim.mutable_complaint() = std::move(*slim_complaint);
-    ledger_bytes = redis::packValue(slim.SerializeAsString());
+    ledger_bytes = slim.SerializeAsString();
   } else {
-    ledger_bytes = redis::packValue(l.SerializeAsString());
+    ledger_bytes = l.SerializeAsString();
   }
   // The audit's list changes only when the complaint opens or closes (the ledger before says
   // whether it did; without it, the list is written as the ledger says).
