@@ -115,6 +115,27 @@ ViewModel fold(const std::vector<v1::EventEnvelope>& events) {
   return m;
 }
 
+// The agencies a view lists (who may read it): an agency is listed with its first part, and an
+// event of a part it has already changes the part, not the list.
+TEST(ViewModelTest, AnAgencyIsListedWithItsFirstPartOnly) {
+  const auto routed = applyEvent(ViewModel{}, routedEvent());
+  auto listed = routed.agencies;
+  std::sort(listed.begin(), listed.end());
+  EXPECT_EQ(listed, (std::vector<std::string>{"disdamkar", "rsud-kudungga"}));
+  auto ack = event("ack", 2000);
+  ack.mutable_acknowledged()->set_assignment_id("a-damkar");
+  ack.mutable_acknowledged()->set_agency_id("disdamkar");
+  const auto acked = applyEvent(routed.after, ack);
+  ASSERT_EQ(acked.changed.size(), 1u);
+  EXPECT_TRUE(acked.agencies.empty()) << "listed with its routing already";
+  // A part the view has not seen routed (its events can come first): listed with it.
+  auto early = event("early", 1500);
+  early.mutable_delivered()->set_assignment_id("a-pu");
+  early.mutable_delivered()->set_agency_id("dinas-pu");
+  EXPECT_EQ(applyEvent(routed.after, early).agencies, std::vector<std::string>{"dinas-pu"});
+  EXPECT_EQ(applyEvent(ViewModel{}, ack).agencies, std::vector<std::string>{"disdamkar"});
+}
+
 // Re-dispatches, escalations and the SLA monitor's events never move the status back.
 TEST(ViewModelTest, RedispatchAndEscalationNeverMoveTheStatusBack) {
   std::vector<v1::EventEnvelope> events{routedEvent()};

@@ -6,6 +6,7 @@
 #include "events/envelope.h"
 #include "text/stored_int.h"
 
+#include <algorithm>
 #include <sstream>
 #include <tuple>
 
@@ -48,11 +49,15 @@ struct Folder {
   const v1::EventEnvelope& env;
 
   void report(const std::string& id, const std::string& agency, const std::string& state) {
+    // An agency the view already has a part of is listed already: the list is written with
+    // the parts, in the same step.
+    const bool listed = std::any_of(m.assignments.begin(), m.assignments.end(),
+                                    [&](const auto& p) { return p.second.agency_id == agency; });
     auto& a = target(m, id, agency, env.occurred_at_ms());
     a = reportState(a, state, env.occurred_at_ms(), env.event_id());
     c.agency = agency;
     c.changed.push_back(a);
-    c.agencies.push_back(agency);
+    if (!listed) c.agencies.push_back(agency);
   }
 };
 
