@@ -273,27 +273,23 @@ TEST_F(RoutingRerouteTest, BadEventsAreDeadLetteredWithTheirSourceAndCounted) {
   ro.port = std::stoi(testing::requiredEnv("LAPOR_REDIS_PORT"));
   ro.prefix = run.redis_prefix;
   redis::RedisClient redis(ro, log::Logger("test", log::Level::Error));
-  const auto broken = uniqueName("broken");
-  redis.command({"SET", redis.key("routing:state:" + broken), "\x0a\xff not a state"});
-  v1::Assignment stale;
-  stale.set_assignment_id("stale");
-  stale.set_agency_id("dinas-pu");
-  stale.set_complaint_id(broken);
-  send(rejection(stale, "?"));
-  auto c = dlq.readUntil([&](const kafka::Message& msg) { return msg.key == broken; },
-                         std::chrono::seconds(30));
-  ASSERT_TRUE(c) << routing.process().logTail();
-  EXPECT_EQ(c->header("lapor.dlq.reason"), "corrupt-state");
+  // A rejection of a complaint whose stored state is `stored`: dead-lettered as corrupt.
+  const auto corruptStateIsDeadLettered = [&](const std::string& name, const std::string& stored) {
+    const auto id = uniqueName(name);
+    redis.command({"SET", redis.key("routing:state:" + id), stored});
+    v1::Assignment stale;
+    stale.set_assignment_id("stale");
+    stale.set_agency_id("dinas-pu");
+    stale.set_complaint_id(id);
+    send(rejection(stale, "?"));
+    auto c = dlq.readUntil([&](const kafka::Message& msg) { return msg.key == id; },
+                           std::chrono::seconds(30));
+    ASSERT_TRUE(c) << routing.process().logTail();
+    EXPECT_EQ(c->header("lapor.dlq.reason"), "corrupt-state");
+  };
+  corruptStateIsDeadLettered("broken", "\x0a\xff not a state");
   // The same for a compressed state whose frame is damaged.
-  const auto damaged = uniqueName("damaged");
-  redis.command({"SET", redis.key("routing:state:" + damaged),
-                 std::string("\x28\xb5\x2f\xfd not a frame", 16)});
-  stale.set_complaint_id(damaged);
-  send(rejection(stale, "?"));
-  auto d = dlq.readUntil([&](const kafka::Message& msg) { return msg.key == damaged; },
-                         std::chrono::seconds(30));
-  ASSERT_TRUE(d) << routing.process().logTail();
-  EXPECT_EQ(d->header("lapor.dlq.reason"), "corrupt-state");
+  corruptStateIsDeadLettered("damaged", std::string("\x28\xb5\x2f\xfd not a frame", 16));
 
   // And routing goes on: a good complaint after the bad ones is routed.
   testing::TopicReader pu(brokers, kafka::dispatchTopic("dinas-pu"));
