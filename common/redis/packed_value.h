@@ -1,10 +1,10 @@
 // Large values stored in Redis, compressed. Every byte a service writes to Redis is written
 // again to its append-only file and copied by each of its rewrites, so a record that repeats
 // text (routing's stored outputs carry the same complaint in every event they hold) is kept
-// as a zstd frame. A value written before, or one too small to gain, is stored as it is: the
-// frame's magic number tells them apart: every value packed here is a protobuf message whose
-// field 1 (an id, or the outputs' items) is always set, so it starts with that field's tag,
-// 0x0A, never with the magic's 0x28.
+// as a zstd frame. A value written before, or one too small to gain, is stored as it is, and
+// the frame's magic number tells the two apart: every value packed here is a protobuf message
+// whose field 1 (an id, or the outputs' items) is always set, so it starts with that field's
+// tag, 0x0A, never with the magic's 0x28.
 #pragma once
 
 #include <optional>
