@@ -225,6 +225,16 @@ TEST(CpuSeconds, CountsTheChildrenTheProcessWaitedFor) {
   EXPECT_GE(cpuSeconds(getpid()) - before, 0.25);
 }
 
+// The broker's request threads from its server.properties: the later line wins, Kafka's
+// defaults for what is not set.
+TEST(BrokerThreads, FromTheBrokersProperties) {
+  EXPECT_EQ(parseBrokerThreads("node.id=1\nnum.network.threads=1\nnum.io.threads=2\n"),
+            "1 network, 2 I/O");
+  EXPECT_EQ(parseBrokerThreads("num.io.threads=2\nnum.io.threads=4\n"), "3 network, 4 I/O");
+  EXPECT_EQ(parseBrokerThreads(""), "3 network, 8 I/O");
+  EXPECT_EQ(brokerThreads("/nonexistent/server.properties"), "");
+}
+
 // /proc/pressure/cpu: the "some" line's total (microseconds), in seconds; "full" is not it.
 TEST(CpuPressure, TheSomeLinesTotalInSeconds) {
   EXPECT_DOUBLE_EQ(parseCpuPressure("some avg10=0.09 avg60=17.16 avg300=32.57 total=13395761666\n"

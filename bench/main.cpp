@@ -179,6 +179,8 @@ int run(const Settings& s, const std::string& command) {
   report.command = command;
   report.machine = describeMachine();
   report.broker_heap = brokerHeap(brokerPid());
+  if (const auto run_dir = envOr("LAPOR_TEST_RUN_DIR", ""); !run_dir.empty())
+    report.broker_threads = brokerThreads(run_dir + "/kafka/server.properties");
   const std::string brokers = testing::requiredEnv("LAPOR_KAFKA_BROKERS");
   const auto directory = agencies::AgencyDirectory::loadFile(s.agencies_file);
   Workload workload(directory, s.seed);

@@ -138,6 +138,24 @@ double parseCpuPressure(const std::string& text) {
   return -1;
 }
 
+std::string parseBrokerThreads(const std::string& properties) {
+  std::string network = "3", io = "8";
+  std::istringstream in(properties);
+  for (std::string line; std::getline(in, line);) {
+    if (line.rfind("num.network.threads=", 0) == 0) network = line.substr(20);
+    if (line.rfind("num.io.threads=", 0) == 0) io = line.substr(15);
+  }
+  return network + " network, " + io + " I/O";
+}
+
+std::string brokerThreads(const std::string& properties_file) {
+  std::ifstream f(properties_file);
+  if (!f) return "";
+  std::stringstream text;
+  text << f.rdbuf();
+  return parseBrokerThreads(text.str());
+}
+
 double cpuPressureSeconds() {
   std::ifstream f("/proc/pressure/cpu");
   if (!f) return -1;

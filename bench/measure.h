@@ -60,6 +60,12 @@ RedisWork operator-(const RedisWork& a, const RedisWork& b);
 double parseCpuPressure(const std::string& text);
 double cpuPressureSeconds();
 
+// The broker's request threads as its server.properties sets them (the later line of a key
+// wins, as for the broker): "<network> network, <io> I/O", Kafka's defaults (3, 8) for a key
+// not set; "" for no file.
+std::string parseBrokerThreads(const std::string& properties);
+std::string brokerThreads(const std::string& properties_file);
+
 struct MachineInfo {
   unsigned nproc = 0;
   std::string cpu_model;

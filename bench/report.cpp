@@ -130,6 +130,7 @@ nlohmann::json toJson(const RunReport& r) {
           {"command", r.command},
           {"machine", toJson(r.machine)},
           {"broker_heap", r.broker_heap},
+          {"broker_threads", r.broker_threads},
           {"settings", r.settings},
           {"warmup",
            {{"seconds", r.warmup.seconds},
@@ -194,6 +195,7 @@ std::string renderTable(const RunReport& r) {
                    m.cpu_model, m.mem_gib, m.kernel, m.load_average));
   line("command: " + r.command);
   if (!r.broker_heap.empty()) line("broker JVM heap: " + r.broker_heap);
+  if (!r.broker_threads.empty()) line("broker request threads: " + r.broker_threads);
   if (r.warmup.rounds > 0)
     line(r.warmup.jit_share >= 0
              ? fmt::format("warm-up: {:.0f} s in {} rounds, and {:.0f} s in {} after the "

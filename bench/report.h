@@ -20,6 +20,7 @@ struct RunReport {
   // The broker's JVM heap options as its command line gave them (the last of each wins), e.g.
   // "-Xms1g -Xmx1g"; empty without a broker pid.
   std::string broker_heap;
+  std::string broker_threads;  // the broker's request threads (parseBrokerThreads)
   nlohmann::json settings;
   KafkaBaselineResult kafka;
   TransactionalBaselineResult transactional;

@@ -1,5 +1,5 @@
 # Checks that the smoke run's JSON result carries every figure the table is built from: the
-# broker's heap, the warm-up (how long, and the broker's JIT share when it ended), the baselines (raw and transactional Kafka hop, gRPC call), and per step the delivered latency of
+# broker's heap and request threads, the warm-up (how long, and the broker's JIT share when it ended), the baselines (raw and transactional Kafka hop, gRPC call), and per step the delivered latency of
 # all complaints and of the EMERGENCY ones, with the ratio to the transactional hop, the
 # readers of the lifecycle topic and what Redis did per complaint. Presence
 # and shape only: nothing here judges a speed.
@@ -24,6 +24,12 @@ endfunction()
 require(broker_heap)
 if(NOT value MATCHES "-Xmx[0-9]+[kKmMgG]?")
   message(FATAL_ERROR "${JSON}: broker_heap '${value}' names no -Xmx")
+endif()
+
+# The broker's request threads, read from its properties (deploy/local/lib.sh sizes them).
+require(broker_threads)
+if(NOT value MATCHES "^[0-9]+ network, [0-9]+ I/O$")
+  message(FATAL_ERROR "${JSON}: broker_threads '${value}' is not '<n> network, <n> I/O'")
 endif()
 
 set(percentiles count p50_ms p90_ms p99_ms p999_ms max_ms)

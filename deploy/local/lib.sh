@@ -166,6 +166,22 @@ _lapor_java() {
   fi
 }
 
+# lapor_broker_threads CORES: "NETWORK IO", the broker's request threads for a machine of CORES
+# cores that the broker shares with the services and Redis: half the cores for the network
+# threads and all of them for the I/O threads, at least 1 and 2, at most Kafka's defaults (3
+# and 8, sized for a server of its own). On 2 cores, 1 and 2 took a sixth less of the broker's
+# CPU per complaint than the defaults, less in each of five pairs of runs (docs/performance.md).
+lapor_broker_threads() {
+  local cores=$1 net io
+  net=$((cores / 2))
+  ((net >= 1)) || net=1
+  ((net <= 3)) || net=3
+  io=$cores
+  ((io >= 2)) || io=2
+  ((io <= 8)) || io=8
+  echo "$net $io"
+}
+
 # lapor_start_kafka RUN_DIR: a single-node KRaft broker (broker and controller in one JVM) on
 # fresh ports with fresh storage in RUN_DIR/kafka. Exports LAPOR_KAFKA_BROKERS.
 lapor_start_kafka() {
@@ -186,6 +202,8 @@ lapor_start_kafka() {
   { read -r port && read -r controller_port; } <<<"$ports"
 
   local dir=$run_dir/kafka log=$run_dir/logs/kafka.log
+  local net_threads io_threads
+  read -r net_threads io_threads <<<"$(lapor_broker_threads "$(nproc 2>/dev/null || echo 2)")"
   # New ports mean a new cluster: storage formatted for another one would be refused.
   rm -rf "$dir"
   mkdir -p "$dir/data" "$run_dir/logs" "$run_dir/pids"
@@ -215,6 +233,9 @@ group.initial.rebalance.delay.ms=0
 # The services create their topics with the partition count they are configured for; a topic
 # created by accident (a typo, a consumer subscribing early) would hide that.
 auto.create.topics.enable=false
+# Request threads for this machine (lapor_broker_threads).
+num.network.threads=$net_threads
+num.io.threads=$io_threads
 EOF
   # Extra broker properties, one per line, for measuring a broker setting (bench/run.sh):
   # the later line of a key wins.
