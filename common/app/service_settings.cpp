@@ -104,6 +104,7 @@ ServiceSettings ServiceSettings::load(const config::Config& cfg, const std::stri
   s.redis.connect_timeout = cfg.getDuration("redis", "connect_timeout", std::chrono::seconds(2));
   s.redis.attempts = static_cast<int>(cfg.getInt("redis", "attempts", 3, 1, 100));
   s.redis.connections = static_cast<int>(cfg.getInt("redis", "connections", 8, 1, 256));
+  s.redis.pack_values = cfg.getBool("redis", "pack_values", true);
   s.redis.username = cfg.getString("redis", "username", "");
   s.redis.password = secret(cfg, "redis", "password");
   if (!s.redis.username.empty() && s.redis.password.empty())

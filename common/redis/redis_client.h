@@ -44,6 +44,10 @@ struct RedisOptions {
   // trip, so calls from this many threads run side by side; more wait for a connection. A
   // client used from one thread only ever opens one.
   int connections = 1;
+  // Whether records that repeat text are written compressed (redis/packed_value.h). Readers
+  // take both forms either way; `false` is for the first step of an upgrade from a version
+  // that cannot read them, while instances of both run (docs/deployment.md, "Upgrades").
+  bool pack_values = true;
 };
 
 // A decoded reply; arrays nest. Owns no hiredis memory.

@@ -101,10 +101,14 @@ const redis::Script& saveScript() {
 }
 }  // namespace
 
+std::string RoutingStore::stored(std::string bytes) const {
+  return redis_.options().pack_values ? redis::packValue(bytes) : bytes;
+}
+
 void RoutingStore::addSaveState(redis::Pipeline& p, const std::string& complaint_id,
                                 const v1::RoutingState& state) {
   p.eval(saveStateScript(), {redis_.key("routing:state:" + complaint_id), redis_.key(kQueueKey)},
-         {redis::packValue(state.SerializeAsString()), std::to_string(ttl_.count()),
+         {stored(state.SerializeAsString()), std::to_string(ttl_.count()),
           queued(state) ? std::to_string(state.queued_at_ms()) : "", complaint_id});
 }
 
@@ -114,8 +118,8 @@ void RoutingStore::addSave(redis::Pipeline& p, const std::string& complaint_id,
   p.eval(saveScript(),
          {redis_.key("routing:state:" + complaint_id), redis_.key("routing:out:" + cause_id),
           redis_.key(kQueueKey)},
-         {redis::packValue(state.SerializeAsString()),
-          redis::packValue(outputs.SerializeAsString()), std::to_string(ttl_.count()),
+         {stored(state.SerializeAsString()),
+          stored(outputs.SerializeAsString()), std::to_string(ttl_.count()),
           queued(state) ? std::to_string(state.queued_at_ms()) : "", complaint_id});
 }
 

@@ -559,7 +559,8 @@ ObligationStore::Call ObligationStore::saveLedgerCall(const v1::ComplaintLedger&
   // whole (a submission just folded in, or a ledger stored before) writes it apart now.
   std::string ledger_bytes, complaint_bytes;
   if (auto slim_complaint = slimComplaint(l)) {
-    complaint_bytes = redis::packValue(l.complaint().SerializeAsString());
+    complaint_bytes = l.complaint().SerializeAsString();
+    if (redis_.options().pack_values) complaint_bytes = redis::packValue(complaint_bytes);
     auto slim = l;
     *slim.mutable_complaint() = std::move(*slim_complaint);
     ledger_bytes = slim.SerializeAsString();

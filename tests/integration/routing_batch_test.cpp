@@ -163,6 +163,26 @@ TEST(RoutingBatchTest, TheStoredOutputsAndStateAreCompressedAndOldRecordsStillRe
   r.redis.command({"SET", state_key, *state_bytes});
   EXPECT_EQ(describe(r.handler.handle(messageOf(fire, 1))), describe(first));
   EXPECT_EQ(r.store.state(fire.complaint_id())->SerializeAsString(), *state_bytes);
+
+  // With redis.pack_values off (an upgrade's first step, while instances of a version that
+  // cannot read frames still run): written as before, and a frame written by another instance
+  // still read.
+  auto options = testRedisOptions(r.redis.options().prefix);
+  options.pack_values = false;
+  redis::RedisClient plain_redis(options, log::Logger("test"));
+  routing::RoutingStore plain(plain_redis, std::chrono::hours(1));
+  ASSERT_TRUE(plain.outputs(fire.event_id()));
+  ASSERT_TRUE(plain.state(fire.complaint_id()));
+  r.redis.command({"SET", out_key, out});  // compressed, as an instance of this version wrote it
+  ASSERT_TRUE(plain.outputs(fire.event_id()));
+  EXPECT_EQ(plain.outputs(fire.event_id())->items_size(), outputs.items_size());
+  const auto road = submittedEnvelope("road-damage", "Bengalon");
+  routing::RoutingHandler plain_handler(r.rules, plain, r.router, r.clock,
+                                        log::Logger("test", log::Level::Error), r.metrics);
+  ASSERT_FALSE(plain_handler.handle(messageOf(road, 2)).out.empty());
+  EXPECT_FALSE(redis::isPacked(r.redis.command({"GET", r.redis.key("routing:out:" + road.event_id())}).str));
+  EXPECT_FALSE(
+      redis::isPacked(r.redis.command({"GET", r.redis.key("routing:state:" + road.complaint_id())}).str));
 }
 
 // The emergency lane: intake writes an emergency's submission to the lane and to the lifecycle

@@ -297,6 +297,28 @@ TEST_F(SlaStoreTest, TheComplaintIsWrittenOnceBesideItsLedger) {
   EXPECT_FALSE(ObligationStore::keepsComplaintApart(store.ledger("c-whole")));
 }
 
+// With redis.pack_values off (an upgrade's first step) the complaint is written as before; a
+// compressed one, as a monitor of this version writes it, is still read.
+TEST_F(SlaStoreTest, WithPackValuesOffTheComplaintIsWrittenAsBeforeAndStillRead) {
+  auto options = opt_;
+  options.pack_values = false;
+  redis::RedisClient plain_redis(options, log::Logger("sla-it", log::Level::Error));
+  ObligationStore plain(plain_redis, 1h), packing(*a_, 1h);
+  v1::ComplaintLedger l;
+  l.set_complaint_id("c-plain");
+  l.mutable_complaint()->set_complaint_id("c-plain");
+  l.mutable_complaint()->set_description(std::string(1500, 'y'));
+  plain.saveLedger(l);
+  const auto key = a_->key("sla:ledger:c-plain:complaint");
+  EXPECT_FALSE(redis::isPacked(a_->command({"GET", key}).str));
+  l.set_complaint_id("c-packed");
+  l.mutable_complaint()->set_complaint_id("c-packed");
+  packing.saveLedger(l);
+  EXPECT_TRUE(redis::isPacked(a_->command({"GET", a_->key("sla:ledger:c-packed:complaint")}).str));
+  EXPECT_EQ(plain.complaint("c-packed").description(), std::string(1500, 'y'));
+  EXPECT_EQ(packing.complaint("c-plain").description(), std::string(1500, 'y'));
+}
+
 TEST_F(SlaStoreTest, TwoMonitorsNeverClaimTheSameTimer) {
   ObligationStore store_a(*a_, 1h), store_b(*b_, 1h);
   constexpr int kCount = 200;
