@@ -1,6 +1,8 @@
 // hiredis behind a small reconnecting wrapper; replies are copied out and freed at once.
 #include "redis/redis_client.h"
 
+#include "redis/packed_value.h"
+
 #include <hiredis/hiredis.h>
 #include <openssl/sha.h>
 
@@ -63,6 +65,10 @@ RedisClient::RedisClient(RedisOptions options, log::Logger logger)
   if (opt_.connections < 1) throw std::invalid_argument("redis.connections: must be at least 1");
   idle_.push_back(connect());  // a wrong address or login shows at start
   open_ = 1;
+}
+
+std::string RedisClient::pack(std::string value) const {
+  return opt_.pack_values ? packValue(value) : value;
 }
 
 RedisClient::~RedisClient() = default;

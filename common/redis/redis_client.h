@@ -142,6 +142,8 @@ class RedisClient {
 
   std::string key(const std::string& suffix) const { return opt_.prefix + suffix; }
   const RedisOptions& options() const { return opt_; }
+  // A record as this client writes it: packed (redis/packed_value.h) unless pack_values is off.
+  std::string pack(std::string value) const;
 
  private:
   using Context = std::unique_ptr<redisContext, void (*)(redisContext*)>;

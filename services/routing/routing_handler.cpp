@@ -101,14 +101,10 @@ const redis::Script& saveScript() {
 }
 }  // namespace
 
-std::string RoutingStore::stored(std::string bytes) const {
-  return redis_.options().pack_values ? redis::packValue(bytes) : bytes;
-}
-
 void RoutingStore::addSaveState(redis::Pipeline& p, const std::string& complaint_id,
                                 const v1::RoutingState& state) {
   p.eval(saveStateScript(), {redis_.key("routing:state:" + complaint_id), redis_.key(kQueueKey)},
-         {stored(state.SerializeAsString()), std::to_string(ttl_.count()),
+         {redis_.pack(state.SerializeAsString()), std::to_string(ttl_.count()),
           queued(state) ? std::to_string(state.queued_at_ms()) : "", complaint_id});
 }
 
@@ -118,8 +114,8 @@ void RoutingStore::addSave(redis::Pipeline& p, const std::string& complaint_id,
   p.eval(saveScript(),
          {redis_.key("routing:state:" + complaint_id), redis_.key("routing:out:" + cause_id),
           redis_.key(kQueueKey)},
-         {stored(state.SerializeAsString()),
-          stored(outputs.SerializeAsString()), std::to_string(ttl_.count()),
+         {redis_.pack(state.SerializeAsString()),
+          redis_.pack(outputs.SerializeAsString()), std::to_string(ttl_.count()),
           queued(state) ? std::to_string(state.queued_at_ms()) : "", complaint_id});
 }
 

@@ -99,8 +99,6 @@ class RoutingStore {
   std::vector<v1::RoutingState> verificationQueue(int64_t offset, int64_t count, int64_t* total);
 
  private:
-  // A record as written: compressed unless redis.pack_values is off.
-  std::string stored(std::string bytes) const;
   redis::RedisClient& redis_;
   std::chrono::milliseconds ttl_;
 };

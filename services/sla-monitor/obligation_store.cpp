@@ -559,8 +559,7 @@ ObligationStore::Call ObligationStore::saveLedgerCall(const v1::ComplaintLedger&
   // whole (a submission just folded in, or a ledger stored before) writes it apart now.
   std::string ledger_bytes, complaint_bytes;
   if (auto slim_complaint = slimComplaint(l)) {
-    complaint_bytes = l.complaint().SerializeAsString();
-    if (redis_.options().pack_values) complaint_bytes = redis::packValue(complaint_bytes);
+    complaint_bytes = redis_.pack(l.complaint().SerializeAsString());
     auto slim = l;
     *slim.mutable_complaint() = std::move(*slim_complaint);
     ledger_bytes = slim.SerializeAsString();
