@@ -9,6 +9,7 @@
 #include <filesystem>
 #include <fstream>
 #include <numeric>
+#include <optional>
 #include <sstream>
 #include <string_view>
 #include <thread>
@@ -148,20 +149,25 @@ std::string parseBrokerThreads(const std::string& properties) {
   return network + " network, " + io + " I/O";
 }
 
-std::string brokerThreads(const std::string& properties_file) {
-  std::ifstream f(properties_file);
-  if (!f) return "";
+namespace {
+// A whole file's text; nullopt when it cannot be opened.
+std::optional<std::string> readText(const std::string& path) {
+  std::ifstream f(path);
+  if (!f) return std::nullopt;
   std::stringstream text;
   text << f.rdbuf();
-  return parseBrokerThreads(text.str());
+  return text.str();
+}
+}  // namespace
+
+std::string brokerThreads(const std::string& properties_file) {
+  const auto text = readText(properties_file);
+  return text ? parseBrokerThreads(*text) : "";
 }
 
 double cpuPressureSeconds() {
-  std::ifstream f("/proc/pressure/cpu");
-  if (!f) return -1;
-  std::stringstream text;
-  text << f.rdbuf();
-  return parseCpuPressure(text.str());
+  const auto text = readText("/proc/pressure/cpu");
+  return text ? parseCpuPressure(*text) : -1;
 }
 
 RedisWork operator-(const RedisWork& a, const RedisWork& b) {
