@@ -22,6 +22,14 @@ std::string packValue(std::string_view value);
 // a frame that does not decompress (a damaged record: the caller's parse failure).
 std::optional<std::string> unpackValue(std::string_view stored);
 
+// Parses a stored value into a protobuf message (anything with ParseFromString): false when it
+// is a damaged frame or does not parse.
+template <class Message>
+bool parsePacked(Message& message, std::string_view stored) {
+  const auto bytes = unpackValue(stored);
+  return bytes && message.ParseFromString(*bytes);
+}
+
 // Whether a stored value is a compressed frame (for tests and tools).
 bool isPacked(std::string_view stored);
 

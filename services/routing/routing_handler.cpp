@@ -30,8 +30,7 @@ std::optional<v1::RoutingState> RoutingStore::parseState(const std::string& comp
                                                          const redis::Reply& r) {
   if (r.isNil()) return std::nullopt;
   v1::RoutingState s;
-  const auto bytes = redis::unpackValue(r.str);
-  if (!bytes || !s.ParseFromString(*bytes))
+  if (!redis::parsePacked(s, r.str))
     throw CorruptRecord("routing state of " + complaint_id + " does not parse");
   return s;
 }
@@ -40,8 +39,7 @@ std::optional<v1::RoutingOutputs> RoutingStore::parseOutputs(const std::string& 
                                                              const redis::Reply& r) {
   if (r.isNil()) return std::nullopt;
   v1::RoutingOutputs o;
-  const auto bytes = redis::unpackValue(r.str);
-  if (!bytes || !o.ParseFromString(*bytes))
+  if (!redis::parsePacked(o, r.str))
     throw CorruptRecord("routing outputs of " + cause_id + " do not parse");
   return o;
 }

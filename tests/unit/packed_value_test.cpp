@@ -65,5 +65,18 @@ TEST(PackedValue, ADamagedFrameIsNoValue) {
   EXPECT_FALSE(unpackValue(std::string("\x28\xb5\x2f\xfd", 4))) << "a magic number alone";
 }
 
+TEST(PackedValue, AMessageIsParsedFromEitherFormAndNotFromADamagedFrame) {
+  const auto value = repetitiveRecord();
+  v1::RoutingOutputs from_frame, from_plain, damaged;
+  ASSERT_TRUE(parsePacked(from_frame, packValue(value)));
+  ASSERT_TRUE(parsePacked(from_plain, value));
+  EXPECT_EQ(from_frame.SerializeAsString(), value);
+  EXPECT_EQ(from_plain.SerializeAsString(), value);
+  auto stored = packValue(value);
+  stored[stored.size() / 2] ^= 0x5a;
+  EXPECT_FALSE(parsePacked(damaged, stored));
+  EXPECT_FALSE(parsePacked(damaged, std::string("\x0a\xff", 2))) << "a message cut short";
+}
+
 }  // namespace
 }  // namespace lapor::redis
