@@ -15,9 +15,6 @@
 
 #include <absl/time/time.h>
 
-#include <stdexcept>
-#include <utility>
-
 namespace lapor::sla {
 
 namespace {
@@ -317,32 +314,6 @@ return out
 redis::Script withHelpers(const char* body) {
   return redis::Script(std::string(kLuaHelpers) + body);
 }
-
-// Several of the scripts above in one call (ObligationStore::Together), each run as a function
-// of its own keys and arguments, in order. KEYS: every part's keys in turn. ARGV: the prefix
-// (what the helpers read as ARGV[1]), then per part its name, its number of keys, its number
-// of arguments, and the arguments. Returns each part's answer, in order.
-constexpr std::pair<const char*, const char*> kParts[] = {
-    {"start", kStart}, {"end", kEnd}, {"reassign", kReassign}, {"save", kSaveLedger}};
-redis::Script togetherScript() {
-  std::string text = kLuaHelpers;
-  text += "local parts = {}\n";
-  for (const auto& [name, body] : kParts)
-    text += std::string("parts['") + name + "'] = function(KEYS, ARGV)\n" + body + "\nend\n";
-  text += R"lua(
-local out, k, a = {}, 1, 2
-while a <= #ARGV do
-  local part, nk, na = parts[ARGV[a]], tonumber(ARGV[a + 1]), tonumber(ARGV[a + 2])
-  local keys, args = {}, {}
-  for j = 1, nk do keys[j] = KEYS[k + j - 1] end
-  for j = 1, na do args[j] = ARGV[a + 2 + j] end
-  out[#out + 1] = part(keys, args)
-  k, a = k + nk, a + 3 + na
-end
-return out
-)lua";
-  return redis::Script(text);
-}
 const redis::Script kStartScript = withHelpers(kStart);
 const redis::Script kEndScript = withHelpers(kEnd);
 const redis::Script kReassignScript = withHelpers(kReassign);
@@ -351,16 +322,6 @@ const redis::Script kClaimScript = withHelpers(kClaim);
 const redis::Script kCompleteScript = withHelpers(kComplete);
 const redis::Script kOwnerlessScript = withHelpers(kOwnerless);
 const redis::Script kSaveLedgerScript = withHelpers(kSaveLedger);
-const redis::Script kTogetherScript = togetherScript();
-
-// The part of the together script that runs what `script` runs alone.
-const char* partOf(const redis::Script* script) {
-  if (script == &kStartScript) return kParts[0].first;
-  if (script == &kEndScript) return kParts[1].first;
-  if (script == &kReassignScript) return kParts[2].first;
-  if (script == &kSaveLedgerScript) return kParts[3].first;
-  throw std::logic_error("not a part of the together script");
-}
 
 std::string outcomeName(EndOutcome o) {
   return o == EndOutcome::Met ? "met" : "cancelled";
@@ -447,6 +408,11 @@ redis::Reply ObligationStore::run(const Call& c) {
   return redis_.eval(c);
 }
 
+size_t ObligationStore::add(redis::Pipeline& p, const Call& c) {
+  p.eval(c);
+  return p.size() - 1;
+}
+
 bool ObligationStore::start(const ObligationStart& o, const std::string& trace_id) {
   return run(startCall(o, trace_id)).integer == 1;
 }
@@ -463,49 +429,32 @@ std::vector<EndedObligation> ObligationStore::end(const std::string& complaint_i
   return endedOf(run(endCall(complaint_id, stops, now_ms)));
 }
 
-size_t ObligationStore::Together::push(redis::ScriptCall c) {
-  calls_.push_back(std::move(c));
-  return calls_.size() - 1;
+size_t ObligationStore::addStart(redis::Pipeline& p, const ObligationStart& o,
+                                 const std::string& trace_id) {
+  return add(p, startCall(o, trace_id));
 }
 
-size_t ObligationStore::Together::start(const ObligationStart& o, const std::string& trace_id) {
-  return push(store_->startCall(o, trace_id));
+size_t ObligationStore::addEnd(redis::Pipeline& p, const std::string& complaint_id,
+                               const ObligationEnd& e, int64_t now_ms) {
+  return add(p, endCall(complaint_id, e, now_ms));
 }
 
-size_t ObligationStore::Together::end(const std::string& complaint_id, const ObligationEnd& e,
-                                      int64_t now_ms) {
-  return push(store_->endCall(complaint_id, e, now_ms));
-}
-
-std::optional<size_t> ObligationStore::Together::end(const std::string& complaint_id,
-                                                     const std::vector<ObligationStop>& stops,
-                                                     int64_t now_ms) {
+std::optional<size_t> ObligationStore::addEnd(redis::Pipeline& p, const std::string& complaint_id,
+                                              const std::vector<ObligationStop>& stops,
+                                              int64_t now_ms) {
   if (stops.empty()) return std::nullopt;
-  return push(store_->endCall(complaint_id, stops, now_ms));
+  return add(p, endCall(complaint_id, stops, now_ms));
 }
 
-size_t ObligationStore::Together::reassign(const std::string& obligation_id,
-                                           const std::string& agency) {
-  return push(store_->reassignCall(obligation_id, agency));
+size_t ObligationStore::addReassign(redis::Pipeline& p, const std::string& obligation_id,
+                                    const std::string& agency) {
+  return add(p, reassignCall(obligation_id, agency));
 }
 
-size_t ObligationStore::Together::saveLedger(const v1::ComplaintLedger& l,
-                                             const std::vector<SummaryIncrement>& counts,
-                                             std::optional<bool> was_open) {
-  return push(store_->saveLedgerCall(l, counts, was_open));
-}
-
-size_t ObligationStore::add(redis::Pipeline& p, const Together& writes) const {
-  std::vector<std::string> keys, args{redis_.key("")};
-  for (const auto& c : writes.calls_) {
-    keys.insert(keys.end(), c.keys.begin(), c.keys.end());
-    args.push_back(partOf(c.script));
-    args.push_back(std::to_string(c.keys.size()));
-    args.push_back(std::to_string(c.args.size()));
-    args.insert(args.end(), c.args.begin(), c.args.end());
-  }
-  p.eval(kTogetherScript, keys, args);
-  return p.size() - 1;
+size_t ObligationStore::addSaveLedger(redis::Pipeline& p, const v1::ComplaintLedger& l,
+                                      const std::vector<SummaryIncrement>& counts,
+                                      std::optional<bool> was_open) {
+  return add(p, saveLedgerCall(l, counts, was_open));
 }
 
 std::vector<std::string> ObligationStore::ledgerCommand(const std::string& complaint_id) const {
@@ -592,7 +541,10 @@ v1::Complaint ObligationStore::complaint(const std::string& complaint_id) {
   p.command(ledgerCommand(complaint_id));
   const auto r = redis_.pipelineOrThrow(p, "complaint read");
   v1::Complaint c;
-  if (!r[0].isNil() && redis::parsePacked(c, r[0].str)) return c;
+  if (!r[0].isNil()) {
+    const auto bytes = redis::unpackValue(r[0].str);
+    if (bytes && c.ParseFromString(*bytes)) return c;
+  }
   // A ledger written before the complaint was kept apart holds it whole.
   return ledgerFrom(r[1]).complaint();
 }

@@ -82,40 +82,25 @@ class ObligationStore {
   static bool keepsComplaintApart(const v1::ComplaintLedger& l);
   static void setComplaintApart(v1::ComplaintLedger& l);
 
-  // A complaint's writes of several events, in their order, as one script call (the lifecycle
-  // handler's batch path): starts, reassignments, ends and, last, the ledger as the last event
-  // that changed it left it, with every event's counts. Redis runs them as one step, so nothing
-  // sees the complaint between two of them. Each add returns the position of its answer among
-  // the elements of the call's reply, which the parsers below read.
-  class Together {
-   public:
-    size_t start(const ObligationStart& o, const std::string& trace_id);
-    size_t end(const std::string& complaint_id, const ObligationEnd& e, int64_t now_ms);
-    // Nothing to add (nullopt) without stops.
-    std::optional<size_t> end(const std::string& complaint_id,
-                              const std::vector<ObligationStop>& stops, int64_t now_ms);
-    size_t reassign(const std::string& obligation_id, const std::string& agency);
-    size_t saveLedger(const v1::ComplaintLedger& ledger,
-                      const std::vector<SummaryIncrement>& counts = {},
-                      std::optional<bool> was_open = std::nullopt);
-    bool empty() const { return calls_.empty(); }
-
-   private:
-    friend class ObligationStore;
-    explicit Together(const ObligationStore& store) : store_(&store) {}
-    size_t push(redis::ScriptCall c);
-    const ObligationStore* store_;
-    std::vector<redis::ScriptCall> calls_;
-  };
-  Together together() const { return Together(*this); }
-  // Queues them (not empty) into a pipeline as one call: the index of its reply.
-  size_t add(redis::Pipeline& p, const Together& writes) const;
-  // The command ledger() runs, and its parser.
+  // The same writes queued into a pipeline a batch of events shares (the lifecycle handler's
+  // batch path): each returns the index of its reply in the pipeline's replies, which the
+  // parsers below read. The command ledger() runs, and its parser.
+  size_t addStart(redis::Pipeline& p, const ObligationStart& o, const std::string& trace_id);
+  size_t addEnd(redis::Pipeline& p, const std::string& complaint_id, const ObligationEnd& e,
+                int64_t now_ms);
+  // Nothing to queue (nullopt) without stops.
+  std::optional<size_t> addEnd(redis::Pipeline& p, const std::string& complaint_id,
+                               const std::vector<ObligationStop>& stops, int64_t now_ms);
+  size_t addReassign(redis::Pipeline& p, const std::string& obligation_id,
+                     const std::string& agency);
+  size_t addSaveLedger(redis::Pipeline& p, const v1::ComplaintLedger& ledger,
+                       const std::vector<SummaryIncrement>& counts = {},
+                       std::optional<bool> was_open = std::nullopt);
   std::vector<std::string> ledgerCommand(const std::string& complaint_id) const;
   // One round trip (redis::RedisClient::pipeline: error replies are returned, not thrown).
   std::vector<redis::Reply> run(const redis::Pipeline& p) { return redis_.pipeline(p); }
   static v1::ComplaintLedger ledgerFrom(const redis::Reply& r);
-  static std::vector<EndedObligation> endedOf(const redis::Reply& r);  // an end's answer
+  static std::vector<EndedObligation> endedOf(const redis::Reply& r);  // an end's reply
   // Stores it; an open complaint is listed for the owner audit, a closed one taken off first.
   // `was_open`: whether the ledger it replaces was open (isOpen), when the caller read it; the
   // list is then written only when that changes. The event's additions to the monthly counters
@@ -181,6 +166,7 @@ class ObligationStore {
   Call saveLedgerCall(const v1::ComplaintLedger& l, const std::vector<SummaryIncrement>& counts,
                       std::optional<bool> was_open) const;
   redis::Reply run(const Call& c);
+  static size_t add(redis::Pipeline& p, const Call& c);
 
   std::string monthOf(int64_t ms) const;
 

@@ -15,7 +15,6 @@
 #include <map>
 #include <optional>
 #include <set>
-#include <tuple>
 
 namespace lapor::sla {
 
@@ -156,91 +155,24 @@ std::vector<kafka::HandleResult> LifecycleHandler::handleBatch(
   for (size_t i = 0; i < batch.size(); ++i)
     if (!passes.finished(i)) metrics_.events.Add({{"kind", events::eventKind(envs[i])}}).Increment();
   auto retry = [&](size_t i, const std::string& detail) { passes.retry(i, "redis", detail); };
-  // A complaint's writes in this batch, made as its events are stepped and written together
-  // once all of them were (ObligationStore::Together: one script call, its writes in the order
-  // one event at a time makes them, then the ledger as the last event that changed it left it,
-  // with every event's counts). Its events are finished as they are stepped and retried, from
-  // the first, if the call fails: what went through is safe to apply again.
-  struct Group {
-    explicit Group(ObligationStore::Together w) : writes(std::move(w)) {}
-    ObligationStore::Together writes;
-    bool was_open = false;  // the stored ledger, the one its first event started from
-    std::optional<v1::ComplaintLedger> ledger;  // to save
-    std::vector<SummaryIncrement> counts;
-    std::vector<size_t> events;  // positions in the batch, in order
-    // Positions of answers in the call's reply, with their event.
-    std::vector<std::tuple<size_t, size_t, ObligationStart>> starts;
-    std::vector<std::pair<size_t, size_t>> ends;
+  // The writes one event queued: [first, last) of the pipeline, and which replies say what.
+  struct Planned {
+    size_t i = 0, first = 0, last = 0;
+    std::vector<std::pair<size_t, const ObligationStart*>> starts;
+    std::vector<size_t> ends;
+    Step step;
   };
-  std::map<std::string, Group> groups;
   // The ledgers as this batch left them, by complaint: only this handler writes a ledger, and
   // a complaint's events come to one handler at a time, so a complaint's next event in the
-  // batch starts from the ledger its last one left, without reading it again.
+  // batch starts from the ledger its last one saved, without reading it again.
   std::map<std::string, v1::ComplaintLedger> saved;
-  std::set<std::string> failed;  // complaints whose writes failed: the rest of them waits
-  // Writes every group, in one round trip.
-  auto flush = [&] {
-    if (groups.empty()) return;
-    redis::Pipeline writes;
-    std::vector<std::pair<const Group*, size_t>> sent;
-    for (auto& [cid, g] : groups) {
-      if (g.ledger) g.writes.saveLedger(*g.ledger, g.counts, g.was_open);
-      if (!g.writes.empty()) sent.emplace_back(&g, store_.add(writes, g.writes));
-    }
-    std::vector<redis::Reply> replies;
-    std::string failed_all;
-    if (!writes.empty()) {
-      try {
-        replies = store_.run(writes);
-      } catch (const redis::RedisError& e) {
-        failed_all = e.what();
-      }
-    }
-    for (const auto& [g, r] : sent) {
-      const auto& env0 = envs[g->events.front()];
-      const redis::Reply* reply = failed_all.empty() ? &replies[r] : nullptr;
-      if (!reply || reply->type == redis::Reply::Type::Error) {
-        saved.erase(env0.complaint_id());
-        failed.insert(env0.complaint_id());
-        for (size_t i : g->events) retry(i, reply ? reply->str : failed_all);
-        continue;
-      }
-      for (const auto& [at, i, o] : g->starts) {
-        if (at >= reply->elements.size() || reply->elements[at].integer != 1) continue;
-        metrics_.started
-            .Add({{"stage", stageName(o.stage)}, {"priority", priorityName(o.priority)}})
-            .Increment();
-        log_.debug("clock started", {{"complaint_id", o.complaint_id},
-                                    {"trace_id", envs[i].trace_id()},
-                                    {"agency", o.agency_id},
-                                    {"stage", stageName(o.stage)},
-                                    {"due_at_ms", o.due_at_ms}});
-      }
-      for (const auto& [at, i] : g->ends)
-        if (at < reply->elements.size())
-          ended(envs[i], ObligationStore::endedOf(reply->elements[at]));
-      // As saved: the complaint's next event in the batch does not write it apart again.
-      if (g->ledger) {
-        auto it = saved.find(env0.complaint_id());
-        if (it != saved.end()) ObligationStore::setComplaintApart(it->second);
-      }
-    }
-    groups.clear();
-  };
-  // One event per complaint per pass: each starts from the ledger the one before it left.
+  // One event per complaint per pass: each starts from the ledger the one before it saved.
   for (auto pass = passes.next(); !pass.empty(); pass = passes.next()) {
-    // An undeliverable report's second write depends on the first's answer: on its own, after
-    // what the batch wrote before it.
+    // An undeliverable report's second write depends on the first's answer: on its own.
     std::vector<size_t> together;
     for (size_t i : pass) {
       if (envs[i].event_case() == v1::EventEnvelope::kUndeliverable) {
-        const auto& cid = envs[i].complaint_id();
-        if (groups.count(cid)) flush();
-        saved.erase(cid);
-        if (failed.count(cid)) {
-          passes.retry(i, "order", "an earlier message of " + cid + " is retried first");
-          continue;
-        }
+        saved.erase(envs[i].complaint_id());
         auto r = apply(envs[i]);
         if (r.outcome == kafka::Outcome::Retry)
           passes.retry(i, r.reason, r.detail);
@@ -252,7 +184,7 @@ std::vector<kafka::HandleResult> LifecycleHandler::handleBatch(
     }
     if (together.empty()) continue;
     // The ledgers not yet known, in one round trip.
-    std::vector<redis::Reply> ledgers;
+    std::vector<redis::Reply> ledgers, replies;
     std::vector<size_t> read;  // positions in `together` read now
     redis::Pipeline reads;
     for (size_t k = 0; k < together.size(); ++k) {
@@ -264,59 +196,88 @@ std::vector<kafka::HandleResult> LifecycleHandler::handleBatch(
       try {
         ledgers = store_.run(reads);
       } catch (const redis::RedisError& e) {
-        for (size_t k : read) retry(together[k], e.what());
-        read.clear();
+        for (size_t i : together) retry(i, e.what());
+        continue;
       }
     }
     std::vector<const redis::Reply*> ledger_of(together.size(), nullptr);
     for (size_t r = 0; r < read.size(); ++r) ledger_of[read[r]] = &ledgers[r];
+    redis::Pipeline writes;
+    std::vector<Planned> planned;
+    planned.reserve(together.size());
     for (size_t k = 0; k < together.size(); ++k) {
       const size_t i = together[k];
-      if (passes.finished(i)) continue;  // its ledger could not be read
       const auto& env = envs[i];
-      const auto& cid = env.complaint_id();
       if (ledger_of[k] && ledger_of[k]->type == redis::Reply::Type::Error) {
         retry(i, ledger_of[k]->str);
         continue;
       }
       const auto at = env.occurred_at_ms();
-      const auto before =
-          ledger_of[k] ? ObligationStore::ledgerFrom(*ledger_of[k]) : saved.at(cid);
-      auto s = step(before, env, policy_, calendar_);
-      auto [it, first] = groups.try_emplace(cid, store_.together());
-      Group& g = it->second;
-      if (first) g.was_open = isOpen(before);
-      g.events.push_back(i);
-      // In the order apply() writes them (its first save of a closing complaint comes last
-      // here: the call is one step, so no one sees the complaint between its writes).
-      for (const auto& o : s.starts) g.starts.emplace_back(g.writes.start(o, env.trace_id()), i, o);
-      for (const auto& r : s.reassigned) g.writes.reassign(r.obligation_id, r.agency_id);
-      if (auto e = g.writes.end(cid, s.ends, at)) g.ends.emplace_back(*e, i);
+      const auto before = ledger_of[k] ? ObligationStore::ledgerFrom(*ledger_of[k])
+                                       : saved.at(env.complaint_id());
+      Planned& p = planned.emplace_back();
+      p.i = i;
+      p.step = step(before, env, policy_, calendar_);
+      const auto& s = p.step;
+      const auto counts = summaryIncrements(before, s, env, calendar_);
+      // In the order apply() writes them; Redis runs a pipeline in order.
       const bool closing = s.changed && !isOpen(s.ledger);
+      p.first = writes.size();
+      if (closing) store_.addSaveLedger(writes, s.ledger, counts, isOpen(before));
+      for (const auto& o : s.starts) p.starts.emplace_back(store_.addStart(writes, o, env.trace_id()), &o);
+      for (const auto& r : s.reassigned) store_.addReassign(writes, r.obligation_id, r.agency_id);
+      if (auto e = store_.addEnd(writes, env.complaint_id(), s.ends, at)) p.ends.push_back(*e);
       if (closing)
-        g.ends.emplace_back(
-            g.writes.end(cid, {v1::SLA_STAGE_UNSPECIFIED, "", EndOutcome::Cancelled}, at), i);
+        p.ends.push_back(store_.addEnd(
+            writes, env.complaint_id(), {v1::SLA_STAGE_UNSPECIFIED, "", EndOutcome::Cancelled}, at));
       if (env.event_case() == v1::EventEnvelope::kEscalationUpdated) {
         const auto& u = env.escalation_updated();
         if (u.state() != v1::ASSIGNMENT_STATE_DELIVERED &&
             u.state() != v1::ASSIGNMENT_STATE_UNSPECIFIED)
-          g.ends.emplace_back(
-              g.writes.end(cid, {v1::SLA_STAGE_ESCALATION, u.escalation_id(), EndOutcome::Met},
-                           at),
-              i);
+          p.ends.push_back(store_.addEnd(
+              writes, env.complaint_id(),
+              {v1::SLA_STAGE_ESCALATION, u.escalation_id(), EndOutcome::Met}, at));
       }
-      if (s.changed) {
-        const auto counts = summaryIncrements(before, s, env, calendar_);
-        g.counts.insert(g.counts.end(), counts.begin(), counts.end());
-        g.ledger = s.ledger;
-        saved[cid] = std::move(s.ledger);
-      } else {
-        saved[cid] = before;
+      if (s.changed && !closing) store_.addSaveLedger(writes, s.ledger, counts, isOpen(before));
+      p.last = writes.size();
+      // What Redis holds once this is written: the new ledger if the event changed it, else the
+      // one it started from.
+      if (!s.changed) p.step.ledger = before;
+    }
+    try {
+      replies = store_.run(writes);
+    } catch (const redis::RedisError& e) {
+      for (const auto& p : planned) retry(p.i, e.what());
+      continue;
+    }
+    for (auto& p : planned) {
+      const auto& env = envs[p.i];
+      std::string failed;
+      for (size_t r = p.first; r < p.last && failed.empty(); ++r)
+        if (replies[r].type == redis::Reply::Type::Error) failed = replies[r].str;
+      if (!failed.empty()) {
+        saved.erase(env.complaint_id());
+        retry(p.i, failed);  // what went through is safe to apply again
+        continue;
       }
-      passes.finish(i, kafka::HandleResult::done());
+      for (const auto& [r, o] : p.starts) {
+        if (replies[r].integer != 1) continue;
+        metrics_.started
+            .Add({{"stage", stageName(o->stage)}, {"priority", priorityName(o->priority)}})
+            .Increment();
+        log_.debug("clock started", {{"complaint_id", o->complaint_id},
+                                    {"trace_id", env.trace_id()},
+                                    {"agency", o->agency_id},
+                                    {"stage", stageName(o->stage)},
+                                    {"due_at_ms", o->due_at_ms}});
+      }
+      for (size_t r : p.ends) ended(env, ObligationStore::endedOf(replies[r]));
+      // As saved: the complaint's next event in the batch does not write it apart again.
+      if (p.step.changed) ObligationStore::setComplaintApart(p.step.ledger);
+      saved[env.complaint_id()] = std::move(p.step.ledger);
+      passes.finish(p.i, kafka::HandleResult::done());
     }
   }
-  flush();
   return passes.take();
 }
 

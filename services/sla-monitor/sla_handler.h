@@ -57,12 +57,10 @@ class LifecycleHandler {
   LifecycleHandler(ObligationStore& store, const SlaPolicy& policy, const WorkCalendar& calendar,
                    log::Logger logger, SlaMetrics& metrics);
   kafka::HandleResult handle(const kafka::Message& msg);
-  // What one poll returned (kafka::BatchHandler): each complaint's ledger is read once per
-  // batch (in the first pass it appears in) and its events stepped in order from it, one per
-  // pass; at the end one Redis round trip writes every complaint's changes, each complaint's as
-  // one script call (its writes in the order handle() makes them, then its ledger once, as its
-  // last event left it). An undeliverable report is applied on its own, after what the batch
-  // wrote of its complaint before it.
+  // What one poll returned (kafka::BatchHandler): per pass, one event of each complaint, with
+  // one Redis round trip writing all their changes, in the order handle() writes them. Each
+  // complaint's ledger is read once per batch (in the first pass it appears in); its later
+  // events start from the ledger the one before saved.
   std::vector<kafka::HandleResult> handleBatch(const std::vector<kafka::Message>& batch);
 
  private:
