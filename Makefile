@@ -4,7 +4,7 @@ BUILD_DIR ?= build
 BUILD_TYPE ?= RelWithDebInfo
 JOBS ?= 2
 
-.PHONY: all deps configure build test test-unit test-deploy images run demo stop status format clean bench
+.PHONY: all deps configure build test test-unit test-deploy images run demo stop status format clean bench bench-sla
 
 all: build
 
@@ -63,3 +63,10 @@ clean:
 bench: configure
 	cmake --build $(BUILD_DIR) -j $(JOBS) --target lapor-bench
 	LAPOR_BUILD_DIR=$(abspath $(BUILD_DIR)) bash bench/run.sh $(BENCH_ARGS)
+
+# The SLA monitor's lifecycle handler alone against a private Redis (bench/sla_replay.sh;
+# docs/performance.md): its store's cost per complaint. BENCH_ARGS go to lapor-bench-sla, e.g.
+# BENCH_ARGS="--complaints 10000 --rounds 6".
+bench-sla: configure
+	cmake --build $(BUILD_DIR) -j $(JOBS) --target lapor-bench-sla
+	LAPOR_BUILD_DIR=$(abspath $(BUILD_DIR)) bash bench/sla_replay.sh $(BENCH_ARGS)
