@@ -33,31 +33,19 @@ namespace {
 // A complaint's life as the monitor reads it: submitted, routed to two agencies, both
 // acknowledge, the lead resolves.
 std::vector<v1::EventEnvelope> lifeOf(const std::string& cid, int64_t t0) {
-  std::vector<v1::EventEnvelope> out;
-  auto submitted = events::makeEnvelope("intake", cid, "", t0 - 1'000);
-  auto* c = submitted.mutable_submitted()->mutable_complaint();
-  c->set_complaint_id(cid);
-  c->set_tracking_id("LPR-" + cid);
-  c->set_priority(v1::PRIORITY_HIGH);
-  c->set_category("fire");
-  c->set_title("Kebakaran gudang dekat pasar");
-  c->set_description(std::string(600, 'k'));
-  c->set_submitted_at_ms(t0 - 1'000);
-  out.push_back(submitted);
+  using E = v1::EventEnvelope;
+  std::vector<E> out;
+  out.push_back(testing::submittedEvent(cid, v1::PRIORITY_HIGH, "fire",
+                                        "Kebakaran gudang dekat pasar", 600, t0 - 1'000));
   out.push_back(
       testing::routedEvent(cid, v1::PRIORITY_HIGH, "fire", {"disdamkar", "rsud-kudungga"}, t0));
   int64_t at = t0 + 60'000;
-  for (const char* agency : {"disdamkar", "rsud-kudungga"}) {
-    auto ack = events::makeEnvelope("notification", cid, "", at += 1'000);
-    ack.mutable_acknowledged()->set_agency_id(agency);
-    ack.mutable_acknowledged()->set_assignment_id(testing::assignmentIdFor(cid, agency));
-    out.push_back(ack);
-  }
-  auto resolved = events::makeEnvelope("notification", cid, "", t0 + 3'600'000);
-  resolved.mutable_resolved()->set_agency_id("disdamkar");
-  resolved.mutable_resolved()->set_assignment_id(testing::assignmentIdFor(cid, "disdamkar"));
-  resolved.mutable_resolved()->set_resolution("Api padam");
-  out.push_back(resolved);
+  for (const char* agency : {"disdamkar", "rsud-kudungga"})
+    out.push_back(testing::agencyEvent(cid, agency, at += 1'000, &E::mutable_acknowledged).first);
+  auto resolved =
+      testing::agencyEvent(cid, "disdamkar", t0 + 3'600'000, &E::mutable_resolved);
+  resolved.second->set_resolution("Api padam");
+  out.push_back(resolved.first);
   return out;
 }
 

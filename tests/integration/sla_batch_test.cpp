@@ -21,34 +21,21 @@ namespace {
 // Submitted, routed to two agencies, the lead acknowledges (twice: a repeat), the support
 // agency rejects, the lead resolves.
 std::vector<v1::EventEnvelope> lifeOf(const std::string& cid, int64_t t0) {
-  std::vector<v1::EventEnvelope> out;
-  auto submitted = events::makeEnvelope("intake", cid, "", t0 - 1'000);
-  auto* c = submitted.mutable_submitted()->mutable_complaint();
-  c->set_complaint_id(cid);
-  c->set_tracking_id("LPR-" + cid);
-  c->set_priority(v1::PRIORITY_HIGH);
-  c->set_category("fire");
-  c->set_title("Kebakaran gudang");
-  c->set_description(std::string(800, 'k'));
-  c->set_submitted_at_ms(t0 - 1'000);
-  out.push_back(submitted);
+  using E = v1::EventEnvelope;
+  std::vector<E> out;
+  out.push_back(
+      testing::submittedEvent(cid, v1::PRIORITY_HIGH, "fire", "Kebakaran gudang", 800, t0 - 1'000));
   out.push_back(
       testing::routedEvent(cid, v1::PRIORITY_HIGH, "fire", {"disdamkar", "rsud-kudungga"}, t0));
-  auto ack = events::makeEnvelope("notification", cid, "", t0 + 60'000);
-  ack.mutable_acknowledged()->set_agency_id("disdamkar");
-  ack.mutable_acknowledged()->set_assignment_id(testing::assignmentIdFor(cid, "disdamkar"));
-  out.push_back(ack);
-  out.push_back(ack);
-  auto rejected = events::makeEnvelope("notification", cid, "", t0 + 120'000);
-  rejected.mutable_rejected()->set_agency_id("rsud-kudungga");
-  rejected.mutable_rejected()->set_assignment_id(testing::assignmentIdFor(cid, "rsud-kudungga"));
-  rejected.mutable_rejected()->set_reason_code("not-our-authority");
-  out.push_back(rejected);
-  auto resolved = events::makeEnvelope("notification", cid, "", t0 + 180'000);
-  resolved.mutable_resolved()->set_agency_id("disdamkar");
-  resolved.mutable_resolved()->set_assignment_id(testing::assignmentIdFor(cid, "disdamkar"));
-  resolved.mutable_resolved()->set_resolution("Api padam");
-  out.push_back(resolved);
+  const auto ack = testing::agencyEvent(cid, "disdamkar", t0 + 60'000, &E::mutable_acknowledged);
+  out.push_back(ack.first);
+  out.push_back(ack.first);
+  auto rejected = testing::agencyEvent(cid, "rsud-kudungga", t0 + 120'000, &E::mutable_rejected);
+  rejected.second->set_reason_code("not-our-authority");
+  out.push_back(rejected.first);
+  auto resolved = testing::agencyEvent(cid, "disdamkar", t0 + 180'000, &E::mutable_resolved);
+  resolved.second->set_resolution("Api padam");
+  out.push_back(resolved.first);
   return out;
 }
 
@@ -156,13 +143,11 @@ TEST(SlaBatchTest, AnUndeliverableReportFindsTheClocksItsBatchStartedBeforeIt) {
     cids.push_back(uniqueName(std::string("sla-undeliverable-") + n));
     auto life = lifeOf(cids.back(), t0);
     life.resize(2);  // submitted, routed
-    auto gave_up = events::makeEnvelope("notification", cids.back(), "", t0 + 30'000);
-    gave_up.mutable_undeliverable()->set_agency_id("disdamkar");
-    gave_up.mutable_undeliverable()->set_assignment_id(
-        testing::assignmentIdFor(cids.back(), "disdamkar"));
-    gave_up.mutable_undeliverable()->set_channel("webhook");
-    gave_up.mutable_undeliverable()->set_attempts(8);
-    life.push_back(gave_up);
+    auto gave_up = testing::agencyEvent(cids.back(), "disdamkar", t0 + 30'000,
+                                        &v1::EventEnvelope::mutable_undeliverable);
+    gave_up.second->set_channel("webhook");
+    gave_up.second->set_attempts(8);
+    life.push_back(gave_up.first);
     lives.push_back(life);
   }
   const auto messages = testing::interleavedPoll(lives, 0);

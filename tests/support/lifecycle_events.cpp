@@ -36,6 +36,21 @@ v1::EventEnvelope routedEvent(const std::string& complaint_id, v1::Priority prio
   return env;
 }
 
+v1::EventEnvelope submittedEvent(const std::string& complaint_id, v1::Priority priority,
+                                 const std::string& category, const std::string& title,
+                                 size_t description_bytes, int64_t at_ms) {
+  auto env = events::makeEnvelope("intake", complaint_id, "", at_ms);
+  auto* c = env.mutable_submitted()->mutable_complaint();
+  c->set_complaint_id(complaint_id);
+  c->set_tracking_id("LPR-" + complaint_id);
+  c->set_priority(priority);
+  c->set_category(category);
+  c->set_title(title);
+  c->set_description(std::string(description_bytes, 'k'));
+  c->set_submitted_at_ms(at_ms);
+  return env;
+}
+
 bool produceEvent(const std::string& brokers, const v1::EventEnvelope& env) {
   std::string bytes;
   env.SerializeToString(&bytes);

@@ -2,10 +2,12 @@
 // directly (the contract between the services) instead of driving another service.
 #pragma once
 
+#include "events/envelope.h"
 #include "kafka/message.h"
 #include "lapor/v1/events.pb.h"
 
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace lapor::testing {
@@ -18,6 +20,27 @@ v1::EventEnvelope routedEvent(const std::string& complaint_id, v1::Priority prio
                               const std::string& category,
                               const std::vector<std::string>& agencies, int64_t at_ms);
 std::string assignmentIdFor(const std::string& complaint_id, const std::string& agency);
+
+// ComplaintSubmitted from intake: tracking id "LPR-<complaint>", a description of
+// `description_bytes` letters, submitted at `at_ms`.
+v1::EventEnvelope submittedEvent(const std::string& complaint_id, v1::Priority priority,
+                                 const std::string& category, const std::string& title,
+                                 size_t description_bytes, int64_t at_ms);
+
+// An agency's action on its assignment (assignmentIdFor) as notification writes it; `event`
+// picks which, e.g. &v1::EventEnvelope::mutable_acknowledged. Returns the envelope and the
+// event, for whatever else it carries.
+template <class Event>
+std::pair<v1::EventEnvelope, Event*> agencyEvent(const std::string& complaint_id,
+                                                 const std::string& agency, int64_t at_ms,
+                                                 Event* (v1::EventEnvelope::*event)()) {
+  std::pair<v1::EventEnvelope, Event*> out;
+  out.first = events::makeEnvelope("notification", complaint_id, "", at_ms);
+  out.second = (out.first.*event)();
+  out.second->set_agency_id(agency);
+  out.second->set_assignment_id(assignmentIdFor(complaint_id, agency));
+  return out;
+}
 
 // Writes the envelope to lapor.complaints.v1 keyed by complaint id; true once acknowledged.
 bool produceEvent(const std::string& brokers, const v1::EventEnvelope& env);
