@@ -10,6 +10,7 @@
 #include "events/envelope.h"
 #include "lifecycle_events.h"
 #include "log/logger.h"
+#include "measure.h"
 #include "obligation_store.h"
 #include "redis/redis_client.h"
 #include "sla_handler.h"
@@ -23,7 +24,6 @@
 #include <chrono>
 #include <cstdlib>
 #include <iostream>
-#include <map>
 #include <string>
 #include <vector>
 
@@ -56,39 +56,16 @@ double ownCpuSeconds() {
          static_cast<double>(u.ru_utime.tv_usec + u.ru_stime.tv_usec) / 1e6;
 }
 
-// INFO fields as numbers (name -> value), from the sections named.
-std::map<std::string, double> info(redis::RedisClient& r, const std::string& section) {
-  std::map<std::string, double> out;
-  const auto text = r.command({"INFO", section}).str;
-  size_t at = 0;
-  while (at < text.size()) {
-    const auto end = text.find('\n', at);
-    const auto line = text.substr(at, end == std::string::npos ? std::string::npos : end - at);
-    at = end == std::string::npos ? text.size() : end + 1;
-    const auto colon = line.find(':');
-    if (colon == std::string::npos || line[0] == '#') continue;
-    const auto value = line.substr(colon + 1);
-    // commandstats: cmdstat_<name>:calls=N,...
-    const auto calls = value.find("calls=");
-    try {
-      out[line.substr(0, colon)] =
-          std::stod(calls == 0 ? value.substr(6, value.find(',') - 6) : value);
-    } catch (const std::exception&) {
-    }
-  }
-  return out;
-}
-
-double redisCpu(const std::map<std::string, double>& cpu) {
-  return cpu.at("used_cpu_user_main_thread") + cpu.at("used_cpu_sys_main_thread") +
-         cpu.at("used_cpu_user_children") + cpu.at("used_cpu_sys_children");
+// Redis's counters now (measure.h), both sections in one INFO.
+RedisWork redisWork(redis::RedisClient& r) {
+  return parseRedisInfo(r.command({"INFO", "commandstats", "stats"}).str);
 }
 
 int run(int argc, char** argv) {
   CLI::App app{
       "lapor-bench-sla: the SLA monitor's lifecycle handler alone against a private Redis "
-      "(LAPOR_REDIS_HOST, LAPOR_REDIS_PORT: an empty Redis of its own, emptied between rounds; "
-      "bench/sla_replay.sh starts one)."};
+      "(LAPOR_REDIS_HOST, LAPOR_REDIS_PORT, LAPOR_BENCH_REDIS_PID: an empty Redis of its own, "
+      "emptied between rounds; bench/sla_replay.sh starts one)."};
   int complaints = 5000, rounds = 4, interleave = 20;
   size_t poll = 100;
   app.add_option("--complaints", complaints, "complaints per round")->check(CLI::PositiveNumber);
@@ -102,10 +79,13 @@ int run(int argc, char** argv) {
   CLI11_PARSE(app, argc, argv);
   const char* host = std::getenv("LAPOR_REDIS_HOST");
   const char* port = std::getenv("LAPOR_REDIS_PORT");
-  if (!host || !port) {
-    std::cerr << "LAPOR_REDIS_HOST and LAPOR_REDIS_PORT are required\n";
+  const char* redis_pid = std::getenv("LAPOR_BENCH_REDIS_PID");
+  if (!host || !port || !redis_pid) {
+    std::cerr << "LAPOR_REDIS_HOST, LAPOR_REDIS_PORT and LAPOR_BENCH_REDIS_PID are required "
+                 "(bench/sla_replay.sh sets them)\n";
     return 2;
   }
+  const pid_t redis_process = static_cast<pid_t>(std::stol(redis_pid));
   const log::Logger quiet("bench-sla", log::Level::Error);
   const auto policy = sla::SlaPolicy::defaults();
   const sla::WorkCalendar calendar("Asia/Makassar", {});
@@ -148,9 +128,8 @@ int run(int argc, char** argv) {
     }
     // The scripts loaded before the clock starts, as in a monitor that has run for a while.
     handler.handleBatch({topic.front()});
-    const auto cpu0 = info(redis, "cpu"), stats0 = info(redis, "stats"),
-               cmds0 = info(redis, "commandstats");
-    const double own0 = ownCpuSeconds();
+    const auto work0 = redisWork(redis);
+    const double redis_cpu0 = cpuSeconds(redis_process), own0 = ownCpuSeconds();
     size_t retried = 0;
     for (size_t i = 1; i < topic.size(); i += poll) {
       const std::vector<kafka::Message> batch(topic.begin() + static_cast<std::ptrdiff_t>(i),
@@ -159,24 +138,17 @@ int run(int argc, char** argv) {
       for (const auto& r : handler.handleBatch(batch))
         if (r.outcome != kafka::Outcome::Done) ++retried;
     }
-    const double own = ownCpuSeconds() - own0;
-    const auto cpu1 = info(redis, "cpu"), stats1 = info(redis, "stats"),
-               cmds1 = info(redis, "commandstats");
+    const double own = ownCpuSeconds() - own0, redis_cpu = cpuSeconds(redis_process) - redis_cpu0;
+    const auto work = redisWork(redis) - work0;
     if (retried) {
       std::cerr << retried << " events not done in round " << round << "\n";
       return 1;
     }
-    auto delta = [](const std::map<std::string, double>& a, const std::map<std::string, double>& b,
-                    const std::string& k) {
-      const auto ia = a.find(k), ib = b.find(k);
-      return (ib == b.end() ? 0 : ib->second) - (ia == a.end() ? 0 : ia->second);
-    };
     const double n = complaints;
     fmt::print("{:>5} {:>10} {:>8} {:>16.1f} {:>18.1f} {:>11.1f} {:>13.2f} {:>14.0f}\n", round,
-               complaints, topic.size(), (redisCpu(cpu1) - redisCpu(cpu0)) * 1e6 / n,
-               own * 1e6 / n, delta(stats0, stats1, "total_commands_processed") / n,
-               (delta(cmds0, cmds1, "cmdstat_evalsha") + delta(cmds0, cmds1, "cmdstat_eval")) / n,
-               delta(stats0, stats1, "total_net_input_bytes") / n);
+               complaints, topic.size(), redis_cpu * 1e6 / n, own * 1e6 / n,
+               static_cast<double>(work.commands) / n, static_cast<double>(work.script_calls) / n,
+               static_cast<double>(work.bytes_in) / n);
     std::cout.flush();
   }
   return 0;

@@ -30,4 +30,6 @@ trap 'exit 130' INT
 trap 'exit 143' TERM
 
 lapor_start_redis "$run_dir"
+read -r LAPOR_BENCH_REDIS_PID <"$run_dir/pids/redis.pid"
+export LAPOR_BENCH_REDIS_PID
 "$bin" "$@"
