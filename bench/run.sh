@@ -18,39 +18,15 @@ repo_root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 # shellcheck source=deploy/local/lib.sh
 source "$repo_root/deploy/local/lib.sh"
 
-build_dir=${LAPOR_BUILD_DIR:-$repo_root/build}
-bench_bin=$build_dir/bench/lapor-bench
-[[ -x $bench_bin ]] || {
-  echo "no $bench_bin; build it first (make bench builds it)" >&2
-  exit 1
-}
-for arg in "$@"; do
-  [[ $arg == -h || $arg == --help ]] && exec "$bench_bin" --help
-done
+# shellcheck source=bench/lib.sh
+source "$repo_root/bench/lib.sh"
+bench_binary lapor-bench bench "$@"
 
 out_dir=${LAPOR_BENCH_OUT:-$build_dir/bench-results}
 mkdir -p "$out_dir"
 stamp=$(date -u +%Y%m%dT%H%M%SZ)
-# Kafka, Redis and the services die with this script (see deploy/local/lib.sh).
-export LAPOR_PDEATHSIG=1
-run_dir=$(mktemp -d /tmp/lapor-bench.XXXXXX)
+bench_run_dir lapor-bench
 export LAPOR_TEST_RUN_DIR=$run_dir
-
-# shellcheck disable=SC2317 # called by the EXIT trap
-on_exit() {
-  local status=$?
-  trap - EXIT
-  lapor_stop_all "$run_dir" || true
-  if ((status == 0)); then
-    rm -rf "$run_dir"
-  else
-    echo "benchmark failed (exit $status); logs kept in $run_dir/logs" >&2
-  fi
-  exit "$status"
-}
-trap on_exit EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
 
 # The broker with the heap Kafka's own start script gives it (kafka-server-start.sh: -Xmx1G
 # -Xms1G) rather than the small one of the test and `make run` brokers: with 384 MB (about
